@@ -1,0 +1,103 @@
+// Package event is swoll's versioned event schema, shared by the node agent (which writes it) and the plugin
+// (which reads, merges and prints it). It carries the field names of criticalstack/swoll's JSON so that tools
+// written for it keep working.
+//
+// The agent writes one JSON object per line. A line is either an Event (it has "syscall") or a Notice (it has
+// "notice"). The agent always writes the keys of an Event in the order of the struct below, so a reader can
+// find "finish" with a byte scan before any user-controlled text (labels, args) appears.
+package event
+
+import "encoding/json"
+
+// SchemaVersion is bumped whenever a field changes meaning or disappears. Adding fields does not bump it.
+const SchemaVersion = 1
+
+// Event is one completed system call of one thread.
+type Event struct {
+	Syscall Syscall `json:"syscall"`
+	// Start and Finish are wall-clock times (Unix nanoseconds) of syscall entry and exit. The agent converts
+	// the kernel's monotonic clock so that streams from several nodes can be merged.
+	Start  int64 `json:"start"`
+	Finish int64 `json:"finish"`
+	// Pid and Tid are as seen from the host; ContainerPid is the pid inside the container's pid namespace.
+	Pid          int        `json:"pid"`
+	Tid          int        `json:"tid"`
+	ContainerPid int        `json:"container_pid"`
+	UID          int        `json:"uid"`
+	GID          int        `json:"gid"`
+	Comm         string     `json:"comm"`
+	Session      string     `json:"session"`
+	Error        string     `json:"error"` // errno name ("ENOENT") or "OK"
+	Return       int64      `json:"return"`
+	PidNS        uint32     `json:"pid_ns"`
+	UtsNS        uint32     `json:"uts_ns"`
+	MountNS      uint32     `json:"mount_ns"`
+	Container    *Container `json:"container,omitempty"`
+	Node         string     `json:"node,omitempty"`
+	// Args is keyed by the parameter names of the syscall's man page; values are numbers, strings (decoded
+	// paths, flag sets like "O_RDONLY|O_CLOEXEC", sockaddrs) or arrays of strings (argv).
+	Args json.RawMessage `json:"args"`
+}
+
+// Syscall names one system call. Name has no "sys_" prefix.
+type Syscall struct {
+	Nr    int    `json:"nr"`
+	Name  string `json:"name"`
+	Class string `json:"class"`
+	Group string `json:"group"`
+}
+
+// Container says where the call came from in Kubernetes terms.
+type Container struct {
+	ID        string            `json:"id,omitempty"`
+	Pod       string            `json:"pod,omitempty"`
+	Name      string            `json:"name,omitempty"`
+	Image     string            `json:"image,omitempty"`
+	Namespace string            `json:"namespace,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+}
+
+// Line is what one line of an agent's stream decodes into: exactly one of the two is set.
+type Line struct {
+	*Event
+	Notice *Notice `json:"notice,omitempty"`
+}
+
+// NoticePrefix starts every notice line, so that readers can tell notices from events without decoding.
+const NoticePrefix = `{"notice":`
+
+// Notice is a record about the stream itself rather than a system call.
+type Notice struct {
+	Kind NoticeKind `json:"kind"`
+	Node string     `json:"node,omitempty"`
+	// Time is wall-clock Unix nanoseconds.
+	Time int64 `json:"time,omitempty"`
+	// ContainerID is set for target notices.
+	ContainerID string `json:"container_id,omitempty"`
+	// Lost counts events dropped in the kernel since the previous lost notice (kind "lost"); LostTotal since start.
+	Lost      uint64 `json:"lost,omitempty"`
+	LostTotal uint64 `json:"lost_total,omitempty"`
+	// Events counts events written so far (kind "stats" and "exit").
+	Events  uint64 `json:"events,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// NoticeKind tells what a notice reports.
+type NoticeKind string
+
+const (
+	// NoticeReady: the agent's probes are attached and it is filtering for the targets it was given.
+	NoticeReady NoticeKind = "ready"
+	// NoticeTargetAttached: a container was resolved to its kernel identity and is now traced.
+	NoticeTargetAttached NoticeKind = "target_attached"
+	// NoticeTargetDetached: a container is no longer traced (removed by the plugin, or it exited).
+	NoticeTargetDetached NoticeKind = "target_detached"
+	// NoticeTargetError: a container could not be traced; Message says why.
+	NoticeTargetError NoticeKind = "target_error"
+	// NoticeLost: the kernel dropped events because the ring buffer was full.
+	NoticeLost NoticeKind = "lost"
+	// NoticeError: a fatal agent error; the agent exits after writing it.
+	NoticeError NoticeKind = "error"
+	// NoticeExit: the agent is done; Events and LostTotal hold the totals.
+	NoticeExit NoticeKind = "exit"
+)

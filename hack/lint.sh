@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# gofmt, go vet and a pinned golangci-lint, for every OS the binaries build for.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+bad=$(git ls-files -co --exclude-standard '*.go' | xargs -r gofmt -l)
+[ -z "$bad" ] || die "gofmt would change: $bad"
+go vet ./...
+GOOS=darwin go vet ./cmd/kubectl-swoll/... ./plugin/... ./event/... ./protocol/... ./syscalls/...
+lint=$(go_tool golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION)
+"$lint" run --timeout 10m ./...
+log "lint: ok"

@@ -1,0 +1,34 @@
+// Package record parses the raw records that the kernel probe (bpf/) writes into the ring buffer. It has no
+// dependency on cilium/ebpf so that the parser can be fuzzed and benchmarked anywhere.
+package record
+
+// MaxArgs is the number of syscall arguments the kernel passes in registers.
+const MaxArgs = 6
+
+// Record is one completed system call as the probe saw it. Slices alias the ring-buffer sample they were
+// parsed from and are valid only until the reader moves on: copy what you keep.
+type Record struct {
+	Nr       uint32
+	TargetID uint32 // the id user space gave the container (or pid tree) this call matched; 0 in trace-all mode
+	Ret      int64
+	Args     [MaxArgs]uint64
+	// Start and Finish are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns) at entry and exit.
+	Start, Finish uint64
+	Pid, Tid      uint32 // host view (tgid, pid)
+	NsPid         uint32 // tgid in the task's own pid namespace
+	UID, GID      uint32
+	PidNS         uint32 // namespace inode numbers
+	UtsNS         uint32
+	MntNS         uint32
+	Comm          [16]byte
+	// Captures holds what the probe copied from user memory for argument i, per the syscall's capture spec.
+	Captures [MaxArgs]Capture
+}
+
+// Capture is user memory copied for one argument.
+type Capture struct {
+	Present   bool   // the probe tried to copy this argument
+	Faulted   bool   // the copy failed (bad pointer): render the raw pointer
+	Truncated bool   // the data was longer than what was kept
+	Data      []byte // string without its NUL; StrArray: strings each followed by a NUL
+}
