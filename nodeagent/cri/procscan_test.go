@@ -131,7 +131,7 @@ func TestFindInitDockerCgroupfs(t *testing.T) {
 
 func TestIDFromCgroupComponent(t *testing.T) {
 	tests := map[string]string{
-		idA:                               idA,
+		idA:                                idA,
 		"cri-containerd-" + idA + ".scope": idA,
 		"crio-" + idA + ".scope":           idA,
 		"docker-" + idA + ".scope":         idA,
