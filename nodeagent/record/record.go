@@ -23,6 +23,8 @@ type Record struct {
 	Comm          [16]byte
 	// Captures holds what the probe copied from user memory for argument i, per the syscall's capture spec.
 	Captures [MaxArgs]Capture
+	// CapsDropped: some captures did not fit in the record (their arguments have no capture).
+	CapsDropped bool
 }
 
 // Capture is user memory copied for one argument.
