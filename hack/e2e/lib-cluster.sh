@@ -1,0 +1,146 @@
+# Sourced by hack/e2e/*.sh: layout and helpers of the local two-node cluster. Sources hack/lib.sh.
+#
+# Layout (fixed paths, so every script and test finds the same cluster):
+#   $E2E_RUN                      runtime state: pki, kubeconfigs, etcd data, logs, pids, per-node dirs
+#   $E2E_RUN/nodes/NAME           a node's kubelet/containerd config, certs, root dirs, logs, pids
+#   /run/swoll-e2e-X/containerd.sock  node X's containerd (short path: unix socket length limit)
+#   $K8S_BIN                      cached Kubernetes binaries, keyed by Kubernetes and Go version
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+E2E_DIR=$ROOT/hack/e2e
+K8S_VERSION=1.34.4
+CRICTL_VERSION=1.34.0
+E2E_RUN=${SWOLL_E2E_RUN:-/var/lib/swoll-e2e}
+K8S_BIN=$SWOLL_CACHE/k8s/v$K8S_VERSION-$(go env GOVERSION)
+IMAGE_CACHE=$SWOLL_CACHE/images
+# One build cache for every checkout, so a clean clone (CI) rebuilds nothing it has built before.
+export GOCACHE=${SWOLL_GOCACHE:-$SWOLL_CACHE/gocache}
+
+APISERVER=https://127.0.0.1:6443
+PKI=$E2E_RUN/pki
+ADMIN_KUBECONFIG=$E2E_RUN/kubeconfig/admin.kubeconfig
+
+# The nodes, in order. Each runs its own containerd + kubelet; the name resolves to the node's loopback IP through
+# an /etc/hosts line (the apiserver reaches kubelets by their Hostname address: a kubelet refuses a loopback node IP).
+NODES=(swoll-a swoll-b)
+declare -A NODE_IP=([swoll-a]=127.0.0.2 [swoll-b]=127.0.0.3)
+declare -A NODE_SUBNET=([swoll-a]=10.88.0.0/24 [swoll-b]=10.89.0.0/24)
+declare -A NODE_PORT=([swoll-a]=10250 [swoll-b]=10250)         # distinct IPs, so the default ports do not clash
+declare -A NODE_HEALTHZ=([swoll-a]=10248 [swoll-b]=10248)
+HOSTS_MARK="# swoll-e2e-node"
+SOCK_ANNOTATION=swoll.dev/cri-socket
+
+node_dir() { echo "$E2E_RUN/nodes/$1"; }
+node_state() { echo "/run/swoll-e2e-${1#swoll-}"; }
+node_sock() { echo "$(node_state "$1")/containerd.sock"; }
+node_bridge() { echo "swoll-e2e-${1#swoll-}"; }
+node_cgroup() { echo "/$1"; }
+
+# The workload images every node gets at cluster-up (built by hack/e2e/workload-images.sh).
+WORKLOAD_IMAGES=(pause busybox webserver)
+image_ref() { echo "localhost/swoll-e2e/$1:v1"; }
+
+stamp() { printf '[%s +%3ss] %s\n' "$(date +%T)" "$SECONDS" "$*" >&2; }
+
+# wait_for WHAT TIMEOUT_S CMD...: polls CMD every 0.2 s.
+wait_for() {
+  local what=$1 t=$2 deadline
+  shift 2
+  deadline=$((SECONDS + t))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "$what not ready after ${t}s (logs in $E2E_RUN/logs)"
+    sleep 0.2
+  done
+}
+
+# build_k8s: the Kubernetes binaries and crictl, built once per (Kubernetes, Go) version into $K8S_BIN from the
+# committed, pinned module in hack/e2e/k8s (reproducible: -mod=readonly, -trimpath, fixed version stamps).
+K8S_CMDS=(kube-apiserver kubelet kube-controller-manager kube-scheduler kubectl)
+build_k8s() {
+  local c missing=() ld p tmp
+  for c in "${K8S_CMDS[@]}"; do [ -x "$K8S_BIN/$c" ] || missing+=("$c"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    stamp "building Kubernetes v$K8S_VERSION (${missing[*]}) into $K8S_BIN; takes ~5 min the first time"
+    ld="-s -w"
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ld+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$(cut -d. -f2 <<<"$K8S_VERSION")"
+      ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+    done
+    mkdir -p "$K8S_BIN"
+    tmp=$(mktemp -d "$K8S_BIN.build.XXXX")
+    (cd "$E2E_DIR/k8s" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -trimpath -buildvcs=false" \
+      go build -ldflags="$ld" -o "$tmp/" "${missing[@]/#/k8s.io/kubernetes/cmd/}") || { rm -rf "$tmp"; die "building Kubernetes failed"; }
+    mv "$tmp"/* "$K8S_BIN/" && rmdir "$tmp"
+  fi
+  if [ ! -x "$K8S_BIN/crictl" ]; then
+    stamp "building crictl v$CRICTL_VERSION"
+    GOBIN=$K8S_BIN CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false" \
+      go install -ldflags='-s -w' "sigs.k8s.io/cri-tools/cmd/crictl@v$CRICTL_VERSION" || die "building crictl failed"
+  fi
+}
+
+PIDS=$E2E_RUN/pids
+# Daemon logs outlive cluster-down (for a post-mortem); cluster-up starts them afresh.
+CLUSTER_LOGS=${SWOLL_E2E_LOGS:-/var/log/swoll-e2e}
+
+# start_daemon NAME CMD...: runs CMD in the background with its log in $CLUSTER_LOGS/NAME.log and records the
+# daemon's own PID (started from this shell, not a subshell, so the PID is the daemon's).
+start_daemon() {
+  local name=$1
+  shift
+  nohup "$@" >"$CLUSTER_LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/$name.pid"
+}
+
+# daemon_alive NAME: the recorded PID is running.
+daemon_alive() {
+  local pid
+  pid=$(cat "$PIDS/$1.pid" 2>/dev/null) || return 1
+  kill -0 "$pid" 2>/dev/null
+}
+
+# stop_daemons NAME...: SIGTERM the recorded PIDs together, wait up to 15 s, then SIGKILL.
+stop_daemons() {
+  local name pid pids=() deadline
+  for name in "$@"; do
+    pid=$(cat "$PIDS/$name.pid" 2>/dev/null) || continue
+    rm -f "$PIDS/$name.pid"
+    kill "$pid" 2>/dev/null && pids+=("$pid")
+  done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  deadline=$((SECONDS + 15))
+  while [ $SECONDS -lt $deadline ]; do
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && continue 2; done
+    return 0
+  done
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+}
+
+# all_daemons: every daemon of a running cluster, in start order.
+all_daemons() {
+  local n
+  echo etcd kube-apiserver kube-controller-manager kube-scheduler
+  for n in "${NODES[@]}"; do echo "containerd-$n kubelet-$n"; done
+}
+
+kubectl_admin() { "$K8S_BIN/kubectl" --kubeconfig="$ADMIN_KUBECONFIG" --request-timeout=10s "$@"; }
+
+node_ready() {
+  [ "$(kubectl_admin get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+}
+
+# cluster_healthy: every recorded daemon runs, and every node is Ready.
+cluster_healthy() {
+  local d n
+  for d in $(all_daemons); do daemon_alive "$d" || return 1; done
+  for n in "${NODES[@]}"; do node_ready "$n" || return 1; done
+}
+
+# import_images SOCK TAR...: loads image tarballs into a node's containerd (the namespace the CRI uses).
+import_images() {
+  local sock=$1 tar
+  shift
+  for tar in "$@"; do
+    ctr -a "$sock" -n k8s.io images import "$tar" >/dev/null || die "importing $tar into $sock"
+  done
+}
