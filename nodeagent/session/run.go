@@ -1,0 +1,414 @@
+//go:build linux
+
+package session
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/nodeagent/cri"
+	"github.com/swoll-dev/swoll/nodeagent/lineout"
+	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/protocol"
+)
+
+// maxCommandBytes bounds one command line (a target's labels are the only variable part).
+const maxCommandBytes = 1 << 20
+
+// ErrHeartbeat ends a session whose plugin stopped sending commands.
+var ErrHeartbeat = errors.New("no command from the plugin within the heartbeat timeout")
+
+// incoming is one line read from the plugin.
+type incoming struct {
+	cmd protocol.Command
+	err error // a malformed line
+}
+
+type target struct {
+	id   uint32
+	nsID uint64
+}
+
+type session struct {
+	cfg   Config
+	out   *lineout.Writer
+	start *protocol.Start
+
+	tracer   Tracer
+	dec      Decoder
+	resolver Resolver
+
+	targets  map[string]target // by normalized container id
+	byNS     map[uint64]string // mount namespace id -> container id, to refuse two targets in one namespace
+	nextID   uint32
+	events   atomic.Uint64
+	lostSeen uint64
+
+	// lastCommand is the wall time (UnixNano) the reader last received a line: the heartbeat is judged on
+	// it rather than on when the control loop got to the command, which can be later while a lookup runs.
+	lastCommand atomic.Int64
+	// done is closed when Run returns, releasing the command reader.
+	done chan struct{}
+}
+
+// Run runs a session until the plugin ends it, the plugin disappears, MaxEvents is reached or ctx is done.
+// It returns nil for those ends, ErrHeartbeat when the plugin went silent, and an error (after writing an
+// error notice) when the session could not start. Everything attached is detached before it returns.
+func Run(ctx context.Context, cfg Config) error {
+	cfg.setDefaults()
+	s := &session{
+		cfg:     cfg,
+		out:     lineout.New(cfg.Stdout, cfg.OutputBytes, cfg.FlushInterval),
+		targets: map[string]target{},
+		byNS:    map[uint64]string{},
+		done:    make(chan struct{}),
+	}
+	defer close(s.done)
+	defer s.out.Close()
+	s.lastCommand.Store(cfg.Now().UnixNano())
+	lines := make(chan incoming, 16)
+	readErr := make(chan error, 1)
+	go s.readCommands(lines, readErr)
+
+	heartbeat := time.NewTimer(cfg.HeartbeatTimeout)
+	defer heartbeat.Stop()
+
+	// The first command must say what to trace.
+	var first incoming
+	for got := false; !got; {
+		select {
+		case <-ctx.Done():
+			s.logf("stopping before the session started: %v", context.Cause(ctx))
+			return nil
+		case in, ok := <-lines:
+			if !ok {
+				s.logf("the plugin closed the session before starting it")
+				return nil
+			}
+			first, got = in, true
+		case err := <-readErr:
+			return s.fatal(fmt.Errorf("reading commands: %w", err))
+		case <-heartbeat.C:
+			if s.heartbeatExpired(heartbeat) {
+				s.logf("%v; stopping", ErrHeartbeat)
+				return ErrHeartbeat
+			}
+		}
+	}
+	switch {
+	case first.err != nil:
+		return s.fatal(first.err)
+	case first.cmd.Op != protocol.OpStart || first.cmd.Start == nil:
+		return s.fatal(fmt.Errorf("the first command must be %q with its settings, got %q", protocol.OpStart, first.cmd.Op))
+	}
+	s.start = first.cmd.Start
+	if err := s.setUp(); err != nil {
+		return s.fatal(err)
+	}
+	defer s.tearDown()
+
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	readDone := make(chan error, 1)
+	go func() { readDone <- s.tracer.Read(readCtx, s.onRecord) }()
+	s.notice(event.Notice{Kind: event.NoticeReady})
+	s.logf("session %q ready on node %q", s.start.Session, s.start.Node)
+
+	lostTick := time.NewTicker(cfg.LostInterval)
+	defer lostTick.Stop()
+	var reason string
+	var result error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			reason = "stopped by signal"
+			break loop
+		case in, ok := <-lines:
+			if !ok {
+				reason = "the plugin closed the session"
+				break loop
+			}
+			if in.err != nil {
+				s.logf("ignoring a command: %v", in.err)
+				continue
+			}
+			if stop := s.handle(ctx, in.cmd); stop {
+				reason = "stopped by the plugin"
+				break loop
+			}
+		case err := <-readErr:
+			reason = fmt.Sprintf("reading commands: %v", err)
+			break loop
+		case <-heartbeat.C:
+			if s.heartbeatExpired(heartbeat) {
+				reason, result = ErrHeartbeat.Error(), ErrHeartbeat
+				break loop
+			}
+		case <-lostTick.C:
+			s.reportLost()
+		case err := <-readDone:
+			readDone = nil
+			switch {
+			case ctx.Err() != nil: // the reader saw the signal first
+				reason = "stopped by signal"
+			case err != nil && !errors.Is(err, context.Canceled):
+				reason, result = fmt.Sprintf("reading events: %v", err), fmt.Errorf("reading events: %w", err)
+			case s.out.Err() != nil:
+				reason, result = "the event stream is closed", fmt.Errorf("writing events: %w", s.out.Err())
+			case s.start.MaxEvents > 0 && s.events.Load() >= s.start.MaxEvents:
+				reason = fmt.Sprintf("reached the limit of %d events", s.start.MaxEvents)
+			default:
+				reason, result = "the event reader stopped", errors.New("the event reader stopped")
+			}
+			break loop
+		}
+	}
+	stopReading()
+	if readDone != nil {
+		select {
+		case <-readDone:
+		case <-time.After(2 * time.Second):
+			s.logf("the event reader did not stop within 2s")
+		}
+	}
+	s.reportLost()
+	s.logf("%s; %d events, %d lost", reason, s.events.Load(), s.lostSeen)
+	s.notice(event.Notice{Kind: event.NoticeExit, Events: s.events.Load(), LostTotal: s.lostSeen, Message: reason})
+	return result
+}
+
+// setUp builds the tracer, decoder and resolver from OpStart.
+func (s *session) setUp() error {
+	calls, err := s.cfg.Syscalls(s.start.Syscalls)
+	if err != nil {
+		return fmt.Errorf("syscalls: %w", err)
+	}
+	s.resolver, err = s.cfg.NewResolver(s.start.CRISocket)
+	if err != nil && s.start.CRISocket != "" {
+		// The plugin's hint (a node annotation) may be stale: detection is still worth a try.
+		s.logf("%v; detecting the CRI socket instead", err)
+		s.resolver, err = s.cfg.NewResolver("")
+	}
+	if err != nil {
+		return err
+	}
+	s.dec = s.cfg.NewDecoder(s.start.Node, s.start.Session)
+	if s.tracer, err = s.cfg.NewTracer(); err != nil {
+		s.resolver.Close()
+		return err
+	}
+	if err := s.tracer.Select(calls); err != nil {
+		s.tracer.Close()
+		s.resolver.Close()
+		return fmt.Errorf("selecting syscalls: %w", err)
+	}
+	return nil
+}
+
+func (s *session) tearDown() {
+	if err := s.tracer.Close(); err != nil {
+		s.logf("detaching the probe: %v", err)
+	}
+	if err := s.resolver.Close(); err != nil {
+		s.logf("closing the CRI connection: %v", err)
+	}
+}
+
+// onRecord is the per-event path: encode into the output buffer, no allocation.
+func (s *session) onRecord(rec *record.Record) bool {
+	s.out.Lock()
+	buf := s.dec.AppendJSON(s.out.AvailableBuffer(), rec)
+	err := s.out.WriteLocked(buf)
+	s.out.Unlock()
+	if err != nil {
+		return false
+	}
+	n := s.events.Add(1)
+	return s.start.MaxEvents == 0 || n < s.start.MaxEvents
+}
+
+// handle runs one command; it reports whether the session must end.
+func (s *session) handle(ctx context.Context, cmd protocol.Command) (stop bool) {
+	switch cmd.Op {
+	case protocol.OpPing:
+	case protocol.OpStop:
+		return true
+	case protocol.OpAdd:
+		s.add(ctx, cmd.Target)
+	case protocol.OpRemove:
+		s.remove(cmd.ContainerID)
+	case protocol.OpStart:
+		s.logf("ignoring %q: the session has started already", cmd.Op)
+	default:
+		s.logf("ignoring unknown command %q", cmd.Op)
+	}
+	return false
+}
+
+func (s *session) add(ctx context.Context, t *protocol.Target) {
+	if t == nil || t.ContainerID == "" {
+		s.logf("ignoring %q without a target container id", protocol.OpAdd)
+		return
+	}
+	key := cri.NormalizeID(t.ContainerID)
+	if cur, ok := s.targets[key]; ok {
+		s.setTarget(cur.id, t) // new metadata for a container already traced
+		s.notice(event.Notice{Kind: event.NoticeTargetAttached, ContainerID: t.ContainerID})
+		return
+	}
+	if err := s.attach(ctx, key, t); err != nil {
+		s.logf("container %s: %v", t.ContainerID, err)
+		s.notice(event.Notice{Kind: event.NoticeTargetError, ContainerID: t.ContainerID, Message: err.Error()})
+		return
+	}
+	s.notice(event.Notice{Kind: event.NoticeTargetAttached, ContainerID: t.ContainerID})
+}
+
+func (s *session) attach(ctx context.Context, key string, t *protocol.Target) error {
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.ResolveTimeout)
+	defer cancel()
+	pid, err := s.resolver.ContainerPID(rctx, t.ContainerID)
+	if err != nil {
+		return err
+	}
+	nsID, err := s.cfg.MountNSID(pid)
+	if err != nil {
+		return fmt.Errorf("container %q (pid %d): %w", t.ContainerID, pid, err)
+	}
+	if other, ok := s.byNS[nsID]; ok {
+		return fmt.Errorf("container %q shares its mount namespace with container %q, which is traced already", t.ContainerID, other)
+	}
+	s.nextID++
+	id := s.nextID
+	s.setTarget(id, t) // before the filter, so that its first events carry the metadata
+	if err := s.tracer.AddMountNS(nsID, id); err != nil {
+		s.removeTarget(id)
+		return fmt.Errorf("tracing container %q: %w", t.ContainerID, err)
+	}
+	s.targets[key] = target{id: id, nsID: nsID}
+	s.byNS[nsID] = t.ContainerID
+	s.logf("tracing container %s (pid %d, mount namespace %d) as target %d", t.ContainerID, pid, nsID, id)
+	return nil
+}
+
+func (s *session) remove(containerID string) {
+	key := cri.NormalizeID(containerID)
+	cur, ok := s.targets[key]
+	if !ok {
+		s.notice(event.Notice{Kind: event.NoticeTargetDetached, ContainerID: containerID, Message: "not traced"})
+		return
+	}
+	if err := s.tracer.RemoveMountNS(cur.nsID); err != nil {
+		s.logf("container %s: detaching: %v", containerID, err)
+	}
+	// The decoder keeps the metadata: records already in the ring buffer still carry this target's id.
+	delete(s.targets, key)
+	delete(s.byNS, cur.nsID)
+	s.notice(event.Notice{Kind: event.NoticeTargetDetached, ContainerID: containerID})
+}
+
+func (s *session) setTarget(id uint32, t *protocol.Target) {
+	s.out.Lock() // the decoder is shared with the event reader
+	s.dec.SetTarget(id, t)
+	s.out.Unlock()
+}
+
+func (s *session) removeTarget(id uint32) {
+	s.out.Lock()
+	s.dec.RemoveTarget(id)
+	s.out.Unlock()
+}
+
+func (s *session) reportLost() {
+	if s.tracer == nil {
+		return
+	}
+	lost := s.tracer.Lost()
+	if lost <= s.lostSeen {
+		return
+	}
+	s.notice(event.Notice{Kind: event.NoticeLost, Lost: lost - s.lostSeen, LostTotal: lost})
+	s.lostSeen = lost
+}
+
+// heartbeatExpired re-arms the timer for the rest of the period when a command arrived meanwhile.
+func (s *session) heartbeatExpired(t *time.Timer) bool {
+	idle := s.cfg.Now().Sub(time.Unix(0, s.lastCommand.Load()))
+	if idle >= s.cfg.HeartbeatTimeout {
+		return true
+	}
+	t.Reset(s.cfg.HeartbeatTimeout - idle)
+	return false
+}
+
+// readCommands parses the plugin's lines; lines is closed at EOF.
+func (s *session) readCommands(lines chan<- incoming, readErr chan<- error) {
+	sc := bufio.NewScanner(s.cfg.Stdin)
+	sc.Buffer(make([]byte, 0, 64<<10), maxCommandBytes)
+	for sc.Scan() {
+		s.lastCommand.Store(s.cfg.Now().UnixNano())
+		line := sc.Bytes()
+		if len(strings.TrimSpace(string(line))) == 0 {
+			continue
+		}
+		var in incoming
+		if err := json.Unmarshal(line, &in.cmd); err != nil {
+			in.err = fmt.Errorf("malformed command %q: %v", truncate(line, 80), err)
+		}
+		select {
+		case lines <- in:
+		case <-s.done:
+			return
+		}
+	}
+	if err := sc.Err(); err != nil {
+		readErr <- err
+		return
+	}
+	close(lines)
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
+}
+
+// notice writes a notice line and flushes it: notices are rare and the plugin waits on some of them.
+func (s *session) notice(n event.Notice) {
+	if s.start != nil {
+		n.Node = s.start.Node
+	}
+	n.Time = s.cfg.Now().UnixNano()
+	line, err := json.Marshal(struct {
+		Notice *event.Notice `json:"notice"`
+	}{&n})
+	if err != nil {
+		s.logf("encoding a notice: %v", err)
+		return
+	}
+	line = append(line, '\n')
+	if _, err := s.out.Write(line); err == nil {
+		_ = s.out.Flush()
+	}
+}
+
+// fatal reports an error that prevents the session from running, on both streams.
+func (s *session) fatal(err error) error {
+	s.logf("%v", err)
+	s.notice(event.Notice{Kind: event.NoticeError, Message: err.Error()})
+	return err
+}
+
+func (s *session) logf(format string, args ...any) {
+	fmt.Fprintf(s.cfg.Stderr, "swoll-agent: "+format+"\n", args...)
+}

@@ -1,0 +1,102 @@
+//go:build linux
+
+// Package session runs one tracing session for the kubectl plugin: it reads protocol commands (JSON lines)
+// from the plugin, traces the containers it names and writes their events and notices as JSON lines.
+//
+// The command stream is a dead-man switch (see package protocol): the session detaches everything and ends
+// on EOF, on OpStop, when no command arrived for the heartbeat timeout, or when its context is cancelled
+// (SIGTERM). Kernel access, decoding and container lookup are behind small interfaces so that the control
+// logic is tested without root.
+package session
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/protocol"
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+// Tracer is the part of tracer.Tracer a session uses.
+type Tracer interface {
+	Select(calls []*syscalls.Syscall) error
+	AddMountNS(nsID uint64, targetID uint32) error
+	RemoveMountNS(nsID uint64) error
+	Read(ctx context.Context, fn func(rec *record.Record) bool) error
+	Lost() uint64
+	Close() error
+}
+
+// Decoder is the part of decode.Decoder a session uses.
+type Decoder interface {
+	SetTarget(targetID uint32, t *protocol.Target)
+	RemoveTarget(targetID uint32)
+	AppendJSON(dst []byte, rec *record.Record) []byte
+}
+
+// Resolver finds the host pid of a running container's init process.
+type Resolver interface {
+	ContainerPID(ctx context.Context, containerID string) (int, error)
+	Close() error
+}
+
+// Deps builds the session's collaborators once OpStart said what to do.
+type Deps struct {
+	// Syscalls resolves the names of OpStart (empty: every call) into table entries.
+	Syscalls func(names []string) ([]*syscalls.Syscall, error)
+	// NewTracer loads and attaches the probe.
+	NewTracer func() (Tracer, error)
+	// NewDecoder makes the event encoder for the session's node and name.
+	NewDecoder func(node, session string) Decoder
+	// NewResolver opens the container runtime: criSocket is OpStart's (a host path; empty: auto-detect).
+	NewResolver func(criSocket string) (Resolver, error)
+	// MountNSID gives the id of a process's mount namespace, as the probe sees it.
+	MountNSID func(pid int) (uint64, error)
+}
+
+// Config is one session's wiring.
+type Config struct {
+	Deps
+	Stdin  io.Reader // commands
+	Stdout io.Writer // events and notices
+	Stderr io.Writer // diagnostics for people (kubectl exec shows them)
+
+	// HeartbeatTimeout ends the session when no command arrived for that long (default protocol.HeartbeatTimeout).
+	HeartbeatTimeout time.Duration
+	// FlushInterval bounds how long an event waits in the output buffer (default 50 ms).
+	FlushInterval time.Duration
+	// LostInterval is how often kernel drops are checked and reported (default 1 s).
+	LostInterval time.Duration
+	// ResolveTimeout bounds the lookup of one container (default 10 s, well under the heartbeat timeout).
+	ResolveTimeout time.Duration
+	// OutputBytes is the output buffer size (default 256 KiB).
+	OutputBytes int
+	// Now is the wall clock (default time.Now).
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = protocol.HeartbeatTimeout
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 50 * time.Millisecond
+	}
+	if c.LostInterval <= 0 {
+		c.LostInterval = time.Second
+	}
+	if c.ResolveTimeout <= 0 {
+		c.ResolveTimeout = 10 * time.Second
+	}
+	if c.OutputBytes <= 0 {
+		c.OutputBytes = 256 << 10
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Stderr == nil {
+		c.Stderr = io.Discard
+	}
+}

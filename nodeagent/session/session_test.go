@@ -1,0 +1,628 @@
+//go:build linux
+
+package session
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/protocol"
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+// fakeTracer serves records pushed on feed and remembers the filters it was given.
+type fakeTracer struct {
+	feed     chan record.Record
+	lost     atomic.Uint64
+	mu       sync.Mutex
+	selected []*syscalls.Syscall
+	mountNS  map[uint64]uint32
+	closed   bool
+	addErr   error
+}
+
+func newFakeTracer() *fakeTracer {
+	return &fakeTracer{feed: make(chan record.Record), mountNS: map[uint64]uint32{}}
+}
+
+func (f *fakeTracer) Select(calls []*syscalls.Syscall) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.selected = calls
+	return nil
+}
+
+func (f *fakeTracer) AddMountNS(nsID uint64, targetID uint32) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.addErr != nil {
+		return f.addErr
+	}
+	f.mountNS[nsID] = targetID
+	return nil
+}
+
+func (f *fakeTracer) RemoveMountNS(nsID uint64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.mountNS, nsID)
+	return nil
+}
+
+func (f *fakeTracer) Read(ctx context.Context, fn func(rec *record.Record) bool) error {
+	var rec record.Record // reused, like the real reader
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case r := <-f.feed:
+			rec = r
+			if !fn(&rec) {
+				return nil
+			}
+		}
+	}
+}
+
+func (f *fakeTracer) Lost() uint64 { return f.lost.Load() }
+
+func (f *fakeTracer) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	return nil
+}
+
+func (f *fakeTracer) state() (map[uint64]uint32, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := make(map[uint64]uint32, len(f.mountNS))
+	for k, v := range f.mountNS {
+		m[k] = v
+	}
+	return m, f.closed
+}
+
+// fakeDecoder writes a small event with the target's container id.
+type fakeDecoder struct {
+	node, session string
+	targets       map[uint32]*protocol.Target
+}
+
+func (d *fakeDecoder) SetTarget(id uint32, t *protocol.Target) { d.targets[id] = t }
+func (d *fakeDecoder) RemoveTarget(id uint32)                  { delete(d.targets, id) }
+func (d *fakeDecoder) AppendJSON(dst []byte, rec *record.Record) []byte {
+	dst = append(dst, `{"syscall":{"nr":`...)
+	dst = strconv.AppendUint(dst, uint64(rec.Nr), 10)
+	dst = append(dst, `,"name":"openat"},"pid":`...)
+	dst = strconv.AppendUint(dst, uint64(rec.Pid), 10)
+	dst = append(dst, `,"session":`...)
+	dst = strconv.AppendQuote(dst, d.session)
+	if t := d.targets[rec.TargetID]; t != nil {
+		dst = append(dst, `,"container":{"id":`...)
+		dst = strconv.AppendQuote(dst, t.ContainerID)
+		dst = append(dst, `,"pod":`...)
+		dst = strconv.AppendQuote(dst, t.Pod)
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `,"node":`...)
+	dst = strconv.AppendQuote(dst, d.node)
+	return append(dst, "}\n"...)
+}
+
+// fakeResolver maps container ids (as sent) to pids.
+type fakeResolver struct{ pids map[string]int }
+
+func (r *fakeResolver) ContainerPID(_ context.Context, id string) (int, error) {
+	if pid, ok := r.pids[strings.TrimPrefix(id, "containerd://")]; ok {
+		return pid, nil
+	}
+	return 0, fmt.Errorf("container %q not found", id)
+}
+func (r *fakeResolver) Close() error { return nil }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// harness runs a session with fakes, feeding stdin and collecting stdout lines.
+type harness struct {
+	t        *testing.T
+	tracer   *fakeTracer
+	stdin    *io.PipeWriter
+	lines    chan event.Line
+	stderr   *syncBuffer
+	done     chan error
+	cancel   context.CancelFunc
+	criAsked []string
+	tracers  atomic.Int32
+}
+
+func newHarness(t *testing.T, tweak func(*Config)) *harness {
+	t.Helper()
+	h := &harness{t: t, tracer: newFakeTracer(), lines: make(chan event.Line, 100), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	h.stdin = inW
+	table := syscalls.Native()
+	cfg := Config{
+		Deps: Deps{
+			Syscalls: table.Resolve,
+			NewTracer: func() (Tracer, error) {
+				h.tracers.Add(1)
+				return h.tracer, nil
+			},
+			NewDecoder: func(node, session string) Decoder {
+				return &fakeDecoder{node: node, session: session, targets: map[uint32]*protocol.Target{}}
+			},
+			NewResolver: func(sock string) (Resolver, error) {
+				h.criAsked = append(h.criAsked, sock)
+				if sock == "/missing.sock" {
+					return nil, errors.New("CRI socket /missing.sock: not found or not a socket")
+				}
+				return &fakeResolver{pids: map[string]int{"c1": 100, "c2": 200, "c3": 300}}, nil
+			},
+			MountNSID: func(pid int) (uint64, error) {
+				if pid == 300 {
+					return 0, errors.New("opening mount namespace of pid 300: permission denied")
+				}
+				return uint64(pid) * 1000, nil
+			},
+		},
+		Stdin:         inR,
+		Stdout:        outW,
+		Stderr:        h.stderr,
+		FlushInterval: 5 * time.Millisecond,
+		LostInterval:  5 * time.Millisecond,
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() {
+		err := Run(ctx, cfg)
+		outW.Close()
+		h.done <- err
+	}()
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			var l event.Line
+			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+				t.Errorf("stdout line %q: %v", sc.Text(), err)
+				continue
+			}
+			h.lines <- l
+		}
+		close(h.lines)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		inW.Close()
+	})
+	return h
+}
+
+func (h *harness) send(cmd string) {
+	h.t.Helper()
+	if _, err := io.WriteString(h.stdin, cmd+"\n"); err != nil {
+		h.t.Fatalf("writing command: %v", err)
+	}
+}
+
+func (h *harness) start(extra string) {
+	h.t.Helper()
+	h.send(`{"op":"start","start":{"node":"node-a","session":"s1","syscalls":["openat"]` + extra + `}}`)
+	h.expectNotice(event.NoticeReady)
+}
+
+// next returns the next stdout line, failing after a generous deadline.
+func (h *harness) next() event.Line {
+	h.t.Helper()
+	select {
+	case l, ok := <-h.lines:
+		if !ok {
+			h.t.Fatalf("stdout closed; stderr:\n%s", h.stderr.String())
+		}
+		return l
+	case <-time.After(10 * time.Second):
+		h.t.Fatalf("no output; stderr:\n%s", h.stderr.String())
+	}
+	panic("unreachable")
+}
+
+func (h *harness) expectNotice(kind event.NoticeKind) *event.Notice {
+	h.t.Helper()
+	l := h.next()
+	if l.Notice == nil || l.Notice.Kind != kind {
+		h.t.Fatalf("got %+v (event %+v), want notice %q; stderr:\n%s", l.Notice, l.Event, kind, h.stderr.String())
+	}
+	if l.Notice.Time == 0 {
+		h.t.Errorf("notice %q has no time", kind)
+	}
+	return l.Notice
+}
+
+func (h *harness) wait() error {
+	h.t.Helper()
+	select {
+	case err := <-h.done:
+		return err
+	case <-time.After(10 * time.Second):
+		h.t.Fatalf("session did not end; stderr:\n%s", h.stderr.String())
+	}
+	return nil
+}
+
+func TestSessionLifecycle(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start("")
+	if len(h.tracer.selected) != 1 || h.tracer.selected[0].Name != "openat" {
+		t.Fatalf("selected %v, want openat", h.tracer.selected)
+	}
+
+	h.send(`{"op":"add","target":{"container_id":"containerd://c1","pod":"web-1","namespace":"default","container":"nginx"}}`)
+	n := h.expectNotice(event.NoticeTargetAttached)
+	if n.ContainerID != "containerd://c1" || n.Node != "node-a" {
+		t.Fatalf("attached notice %+v", n)
+	}
+	ns, _ := h.tracer.state()
+	if ns[100000] != 1 {
+		t.Fatalf("mount namespaces %v, want 100000 -> target 1", ns)
+	}
+
+	h.tracer.feed <- record.Record{Nr: 257, Pid: 4242, TargetID: 1}
+	l := h.next()
+	if l.Event == nil || l.Pid != 4242 || l.Session != "s1" || l.Node != "node-a" || l.Container == nil || l.Container.Pod != "web-1" {
+		t.Fatalf("event %+v, want pid 4242 of pod web-1", l.Event)
+	}
+
+	// A second add of the same container only refreshes its metadata.
+	h.send(`{"op":"add","target":{"container_id":"c1","pod":"web-1-renamed"}}`)
+	h.expectNotice(event.NoticeTargetAttached)
+	h.tracer.feed <- record.Record{Nr: 257, Pid: 1, TargetID: 1}
+	if l := h.next(); l.Container == nil || l.Container.Pod != "web-1-renamed" {
+		t.Fatalf("event %+v, want the new pod name", l.Event)
+	}
+
+	h.send(`{"op":"ping"}`)
+	h.send(`{"op":"remove","container_id":"containerd://c1"}`)
+	if n := h.expectNotice(event.NoticeTargetDetached); n.ContainerID != "containerd://c1" || n.Message != "" {
+		t.Fatalf("detached notice %+v", n)
+	}
+	if ns, _ := h.tracer.state(); len(ns) != 0 {
+		t.Fatalf("mount namespaces after remove: %v", ns)
+	}
+
+	h.send(`{"op":"stop"}`)
+	exit := h.expectNotice(event.NoticeExit)
+	if exit.Events != 2 || exit.Message != "stopped by the plugin" {
+		t.Fatalf("exit notice %+v, want 2 events, stopped by the plugin", exit)
+	}
+	if err := h.wait(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if _, closed := h.tracer.state(); !closed {
+		t.Fatal("the tracer was not closed")
+	}
+}
+
+func TestTargetErrors(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start("")
+	tests := []struct {
+		cmd, wantID, wantMsg string
+	}{
+		{`{"op":"add","target":{"container_id":"containerd://nope"}}`, "containerd://nope", `container "containerd://nope" not found`},
+		{`{"op":"add","target":{"container_id":"c3"}}`, "c3", "permission denied"},
+	}
+	for _, tt := range tests {
+		h.send(tt.cmd)
+		n := h.expectNotice(event.NoticeTargetError)
+		if n.ContainerID != tt.wantID || !strings.Contains(n.Message, tt.wantMsg) {
+			t.Errorf("notice %+v, want %s: %s", n, tt.wantID, tt.wantMsg)
+		}
+	}
+	// The plugin re-sends a restarted container under its new id.
+	h.send(`{"op":"add","target":{"container_id":"c2"}}`)
+	h.expectNotice(event.NoticeTargetAttached)
+	// Two targets in one mount namespace would mislabel events.
+	h.tracer.mu.Lock()
+	h.tracer.addErr = errors.New("map full")
+	h.tracer.mu.Unlock()
+	h.send(`{"op":"add","target":{"container_id":"c1"}}`)
+	if n := h.expectNotice(event.NoticeTargetError); !strings.Contains(n.Message, "map full") {
+		t.Errorf("notice %+v, want the tracer's error", n)
+	}
+	h.send(`{"op":"remove","container_id":"c9"}`)
+	if n := h.expectNotice(event.NoticeTargetDetached); n.Message != "not traced" {
+		t.Errorf("removing an unknown container: %+v", n)
+	}
+	h.stdin.Close()
+	h.expectNotice(event.NoticeExit)
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSharedMountNamespaceIsRefused(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.MountNSID = func(int) (uint64, error) { return 7, nil }
+	})
+	h.start("")
+	h.send(`{"op":"add","target":{"container_id":"c1"}}`)
+	h.expectNotice(event.NoticeTargetAttached)
+	h.send(`{"op":"add","target":{"container_id":"c2"}}`)
+	if n := h.expectNotice(event.NoticeTargetError); !strings.Contains(n.Message, `shares its mount namespace with container "c1"`) {
+		t.Fatalf("notice %+v", n)
+	}
+}
+
+func TestBadFirstCommand(t *testing.T) {
+	tests := map[string]struct{ line, want string }{
+		"add first":       {`{"op":"add","target":{"container_id":"c1"}}`, `the first command must be "start" with its settings, got "add"`},
+		"start no body":   {`{"op":"start"}`, `the first command must be "start"`},
+		"not json":        {`hello`, `malformed command "hello"`},
+		"unknown syscall": {`{"op":"start","start":{"syscalls":["opnat"]}}`, `syscalls: `},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			h.send(tt.line)
+			n := h.expectNotice(event.NoticeError)
+			if !strings.Contains(n.Message, tt.want) {
+				t.Fatalf("error notice %q, want %q", n.Message, tt.want)
+			}
+			if err := h.wait(); err == nil {
+				t.Fatal("Run succeeded")
+			}
+			if h.tracers.Load() != 0 {
+				t.Fatal("a tracer was loaded for a session that never started")
+			}
+		})
+	}
+}
+
+func TestTracerFailureIsReported(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.NewTracer = func() (Tracer, error) {
+			return nil, errors.New("loading BPF programs requires root (CAP_BPF and CAP_PERFMON)")
+		}
+	})
+	h.send(`{"op":"start","start":{"node":"n","session":"s"}}`)
+	if n := h.expectNotice(event.NoticeError); !strings.Contains(n.Message, "requires root") || n.Node != "n" {
+		t.Fatalf("notice %+v", n)
+	}
+	if err := h.wait(); err == nil {
+		t.Fatal("Run succeeded")
+	}
+}
+
+func TestStaleCRISocketFallsBackToDetection(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start(`,"cri_socket":"/missing.sock"`)
+	if len(h.criAsked) != 2 || h.criAsked[0] != "/missing.sock" || h.criAsked[1] != "" {
+		t.Fatalf("resolvers asked for %q", h.criAsked)
+	}
+}
+
+func TestEOFEndsSession(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start("")
+	h.send(`{"op":"add","target":{"container_id":"c1"}}`)
+	h.expectNotice(event.NoticeTargetAttached)
+	h.stdin.Close()
+	if n := h.expectNotice(event.NoticeExit); n.Message != "the plugin closed the session" {
+		t.Fatalf("exit notice %+v", n)
+	}
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, closed := h.tracer.state(); !closed {
+		t.Fatal("the tracer was not closed")
+	}
+}
+
+func TestEOFBeforeStart(t *testing.T) {
+	h := newHarness(t, nil)
+	h.stdin.Close()
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if h.tracers.Load() != 0 {
+		t.Fatal("a tracer was loaded")
+	}
+}
+
+func TestSignalEndsSession(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start("")
+	h.cancel()
+	if n := h.expectNotice(event.NoticeExit); n.Message != "stopped by signal" {
+		t.Fatalf("exit notice %+v", n)
+	}
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHeartbeatTimeout(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.HeartbeatTimeout = 50 * time.Millisecond })
+	h.start("")
+	// Pings keep it alive well past the timeout...
+	ticker := time.NewTicker(10 * time.Millisecond)
+	for range 30 {
+		<-ticker.C
+		h.send(`{"op":"ping"}`)
+	}
+	ticker.Stop()
+	select {
+	case err := <-h.done:
+		t.Fatalf("session ended while pinged: %v; stderr:\n%s", err, h.stderr.String())
+	default:
+	}
+	// ...and silence ends it.
+	if n := h.expectNotice(event.NoticeExit); n.Message != ErrHeartbeat.Error() {
+		t.Fatalf("exit notice %+v", n)
+	}
+	if err := h.wait(); !errors.Is(err, ErrHeartbeat) {
+		t.Fatalf("Run = %v, want ErrHeartbeat", err)
+	}
+	if _, closed := h.tracer.state(); !closed {
+		t.Fatal("the tracer was not closed")
+	}
+}
+
+func TestHeartbeatTimeoutBeforeStart(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.HeartbeatTimeout = 20 * time.Millisecond })
+	if err := h.wait(); !errors.Is(err, ErrHeartbeat) {
+		t.Fatalf("Run = %v, want ErrHeartbeat", err)
+	}
+}
+
+func TestMaxEvents(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start(`,"max_events":3`)
+	stopFeeding := make(chan struct{})
+	defer close(stopFeeding)
+	go func() {
+		for i := range 5 {
+			select {
+			case h.tracer.feed <- record.Record{Nr: 257, Pid: uint32(i + 1)}:
+			case <-stopFeeding:
+				return
+			}
+		}
+	}()
+	for i := range 3 {
+		if l := h.next(); l.Event == nil || l.Pid != i+1 {
+			t.Fatalf("line %d: %+v", i, l)
+		}
+	}
+	n := h.expectNotice(event.NoticeExit)
+	if n.Events != 3 || n.Message != "reached the limit of 3 events" {
+		t.Fatalf("exit notice %+v", n)
+	}
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLostNotices(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start("")
+	h.tracer.lost.Store(5)
+	if n := h.expectNotice(event.NoticeLost); n.Lost != 5 || n.LostTotal != 5 {
+		t.Fatalf("lost notice %+v", n)
+	}
+	h.tracer.lost.Store(7)
+	if n := h.expectNotice(event.NoticeLost); n.Lost != 2 || n.LostTotal != 7 {
+		t.Fatalf("lost notice %+v", n)
+	}
+	h.send(`{"op":"stop"}`)
+	// No repeated notice for an unchanged count: the next line is the exit.
+	if n := h.expectNotice(event.NoticeExit); n.LostTotal != 7 {
+		t.Fatalf("exit notice %+v", n)
+	}
+}
+
+func TestUnknownOpIsIgnored(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start("")
+	h.send(`{"op":"frobnicate"}`)
+	h.send(`not json`)
+	h.send(``)
+	h.send(`{"op":"start","start":{}}`)
+	h.send(`{"op":"add"}`)
+	h.send(`{"op":"stop"}`)
+	if n := h.expectNotice(event.NoticeExit); n.Message != "stopped by the plugin" {
+		t.Fatalf("exit notice %+v", n)
+	}
+	h.wait()
+	stderr := h.stderr.String()
+	for _, want := range []string{`ignoring unknown command "frobnicate"`, `malformed command "not json"`, `the session has started already`, `without a target container id`} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// failingWriter stands for a plugin that went away while the agent was writing.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+func TestClosedStdoutEndsSession(t *testing.T) {
+	tr := newFakeTracer()
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), Config{
+			Deps: Deps{
+				Syscalls:    syscalls.Native().Resolve,
+				NewTracer:   func() (Tracer, error) { return tr, nil },
+				NewDecoder:  func(string, string) Decoder { return &fakeDecoder{targets: map[uint32]*protocol.Target{}} },
+				NewResolver: func(string) (Resolver, error) { return &fakeResolver{}, nil },
+				MountNSID:   func(int) (uint64, error) { return 1, nil },
+			},
+			Stdin: inR, Stdout: failingWriter{}, OutputBytes: 64,
+		})
+	}()
+	io.WriteString(inW, `{"op":"start","start":{}}`+"\n")
+	rec := record.Record{Nr: 1}
+	for {
+		select {
+		case tr.feed <- rec:
+			continue
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "broken pipe") {
+				t.Fatalf("Run = %v, want the write error", err)
+			}
+			return
+		case <-time.After(10 * time.Second):
+			t.Fatal("session kept running with a dead stdout")
+		}
+	}
+}
+
+func TestEventPathDoesNotAllocate(t *testing.T) {
+	s := &session{
+		dec:   &fakeDecoder{targets: map[uint32]*protocol.Target{1: {ContainerID: "c1", Pod: "p"}}},
+		start: &protocol.Start{},
+	}
+	s.cfg.setDefaults()
+	s.out = newDiscardWriter()
+	defer s.out.Close()
+	rec := &record.Record{Nr: 257, Pid: 1, TargetID: 1}
+	if allocs := testing.AllocsPerRun(1000, func() { s.onRecord(rec) }); allocs != 0 {
+		t.Fatalf("%v allocations per event, want 0", allocs)
+	}
+}
