@@ -34,8 +34,22 @@ type Event struct {
 	MountNS      uint32     `json:"mount_ns"`
 	Container    *Container `json:"container,omitempty"`
 	Node         string     `json:"node,omitempty"`
-	// Args is keyed by the parameter names of the syscall's man page; values are numbers, strings (decoded
-	// paths, flag sets like "O_RDONLY|O_CLOEXEC", sockaddrs) or arrays of strings (argv).
+	// Args is keyed by the parameter names of the syscall's man page, in parameter order. Values:
+	//   - integers, fds, pids, sizes: JSON numbers; dirfd -100 is "AT_FDCWD".
+	//   - flag sets and symbolic names: strings, "O_RDONLY|O_CLOEXEC", "SIGTERM", "AF_INET"; bits without a
+	//     name are appended in hex ("O_RDONLY|0x80000000"); an empty set is "0". Modes are octal strings
+	//     ("0644", "S_IFREG|0644"). open's mode is left out unless the flags hold O_CREAT or O_TMPFILE.
+	//   - pointers without a decoding, and pointers whose memory could not be read: strings "0x7ffd1234";
+	//     a NULL pointer whose target would have been decoded is null.
+	//   - paths, strings and buffers: strings holding the captured bytes; bytes that are not UTF-8 become
+	//     U+FFFD. When the value was longer than what the probe keeps, the value holds the captured prefix
+	//     (nothing is appended to it) and the next key is "<name>_truncated": true (TruncatedSuffix).
+	//   - argv: an array of strings, "argv_truncated": true when strings or entries are missing.
+	//   - sockaddrs: objects, {"family":"AF_INET","port":80,"addr":"10.0.0.1"} (port in host order),
+	//     AF_INET6 adds "flowinfo" and "scope_id" when non-zero, {"family":"AF_UNIX","path":"/run/x.sock"}
+	//     ("@name" for abstract names), AF_NETLINK has "pid" and "groups", other families "data" in hex.
+	//   - structs (openat2's how, clone3's cl_args): objects of their fields, decoded like arguments.
+	// Syscalls without a table entry have "arg0".."arg5" in hex.
 	Args json.RawMessage `json:"args"`
 }
 

@@ -1,0 +1,594 @@
+package event
+
+import (
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+// TruncatedSuffix names the marker key that follows an argument whose captured value was cut short:
+// "pathname_truncated": true. See Event.Args.
+const TruncatedSuffix = "_truncated"
+
+// CLICall is what one strace-like line shows. The agent fills it straight from a probe record (AppendCLI on
+// an Event fills it from the Event), so both write their lines with the same code.
+type CLICall struct {
+	Comm    []byte
+	Pid     int64
+	Syscall string // name; empty: shown as syscall_<Nr>
+	Nr      int64
+	// Params gives the order and types of the arguments; nil: looked up by Syscall name in package syscalls,
+	// and when that fails too, the keys of Args print in their own order with types guessed from the values.
+	Params []syscalls.Param
+	Args   []byte // the event's args object
+	Error  string // errno name, or "" / "OK" when the call succeeded
+	Return int64
+	// Duration is finish - start in nanoseconds.
+	Duration int64
+	// Container, when set, prefixes the line with "container.pod.namespace: ".
+	Container *Container
+}
+
+// AppendCLI appends e as one strace-like line ending in '\n', prefixed with its container when it has one:
+//
+//	web.nginx-7d9f.shop: [nginx/4242] (ENOENT) openat(dirfd=AT_FDCWD, pathname="/etc/x", flags=O_RDONLY) = -1 <12µs>
+func AppendCLI(dst []byte, e *Event) []byte {
+	c := cliCallOf(e)
+	return AppendCLICall(dst, &c)
+}
+
+// AppendCLIBody appends e's line without the container prefix and without the newline, for callers that
+// colour the prefix themselves.
+func AppendCLIBody(dst []byte, e *Event) []byte {
+	c := cliCallOf(e)
+	return appendBody(dst, &c)
+}
+
+func cliCallOf(e *Event) CLICall {
+	return CLICall{
+		Comm:      []byte(e.Comm),
+		Pid:       int64(e.Pid),
+		Syscall:   e.Syscall.Name,
+		Nr:        int64(e.Syscall.Nr),
+		Args:      e.Args,
+		Error:     e.Error,
+		Return:    e.Return,
+		Duration:  e.Finish - e.Start,
+		Container: e.Container,
+	}
+}
+
+// AppendCLICall appends c as one line ending in '\n'.
+func AppendCLICall(dst []byte, c *CLICall) []byte {
+	if c.Container != nil {
+		dst = AppendCLIPrefix(dst, c.Container)
+	}
+	dst = appendBody(dst, c)
+	return append(dst, '\n')
+}
+
+// AppendCLIPrefix appends "container.pod.namespace: " (the seed's order), skipping empty names, or the
+// container id's first 12 characters when it has no names.
+func AppendCLIPrefix(dst []byte, c *Container) []byte {
+	start := len(dst)
+	for _, s := range [...]string{c.Name, c.Pod, c.Namespace} {
+		if s == "" {
+			continue
+		}
+		if len(dst) > start {
+			dst = append(dst, '.')
+		}
+		dst = appendEscaped(dst, []byte(s))
+	}
+	if len(dst) == start {
+		id := c.ID
+		if len(id) > 12 {
+			id = id[:12]
+		}
+		if id == "" {
+			return dst
+		}
+		dst = appendEscaped(dst, []byte(id))
+	}
+	return append(dst, ':', ' ')
+}
+
+func appendBody(dst []byte, c *CLICall) []byte {
+	dst = append(dst, '[')
+	dst = appendEscaped(dst, c.Comm)
+	dst = append(dst, '/')
+	dst = strconv.AppendInt(dst, c.Pid, 10)
+	dst = append(dst, ']', ' ')
+	failed := c.Error != "" && c.Error != "OK"
+	if failed {
+		dst = append(dst, '(')
+		dst = append(dst, c.Error...)
+		dst = append(dst, ')', ' ')
+	}
+	name := c.Syscall
+	if name == "" {
+		dst = append(dst, "syscall_"...)
+		dst = strconv.AppendInt(dst, c.Nr, 10)
+	} else {
+		dst = append(dst, name...)
+	}
+	dst = append(dst, '(')
+	params := c.Params
+	if params == nil && name != "" {
+		params = paramsOf(name, c.Args)
+	}
+	dst = appendArgs(dst, c.Args, params)
+	dst = append(dst, ") = "...)
+	switch {
+	case failed:
+		dst = append(dst, '-', '1')
+	case returnsAddress(name) && c.Return != 0:
+		dst = append(dst, '0', 'x')
+		dst = strconv.AppendUint(dst, uint64(c.Return), 16)
+	default:
+		dst = strconv.AppendInt(dst, c.Return, 10)
+	}
+	dst = append(dst, ' ', '<')
+	dst = appendDuration(dst, c.Duration)
+	return append(dst, '>')
+}
+
+func returnsAddress(name string) bool {
+	switch name {
+	case "mmap", "mremap", "brk", "shmat":
+		return true
+	}
+	return false
+}
+
+// appendDuration renders ns with three significant digits: 850ns, 1.23µs, 12.3µs, 123µs, 1.23ms, 1.23s.
+func appendDuration(dst []byte, ns int64) []byte {
+	if ns < 0 {
+		ns = 0
+	}
+	if ns < 1000 {
+		dst = strconv.AppendInt(dst, ns, 10)
+		return append(dst, "ns"...)
+	}
+	unit, scale := "s", int64(1e9)
+	switch {
+	case ns < 1e6:
+		unit, scale = "µs", 1e3
+	case ns < 1e9:
+		unit, scale = "ms", 1e6
+	}
+	whole := ns / scale
+	dst = strconv.AppendInt(dst, whole, 10)
+	decimals := 0
+	switch {
+	case whole < 10:
+		decimals = 2
+	case whole < 100:
+		decimals = 1
+	}
+	if decimals > 0 {
+		frac := ns % scale
+		for range decimals {
+			scale /= 10
+		}
+		digits := frac / scale
+		dst = append(dst, '.')
+		if decimals == 2 && digits < 10 {
+			dst = append(dst, '0')
+		}
+		dst = strconv.AppendInt(dst, digits, 10)
+	}
+	return append(dst, unit...)
+}
+
+// quoting says how a string argument prints: as a C string ("..."), bare (flags, names, pointers), or
+// decided from its text when the syscall's table is unknown.
+type quoting uint8
+
+const (
+	quoteGuess quoting = iota
+	quoteYes
+	quoteNo
+)
+
+func quotingOf(t syscalls.ArgType) quoting {
+	switch t {
+	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut,
+		syscalls.ArgStrArray:
+		return quoteYes
+	}
+	return quoteNo
+}
+
+// appendArgs renders the args object as "name=value, ...": in params order first, then any key params do not
+// name, in object order. Malformed args print as they are.
+func appendArgs(dst, args []byte, params []syscalls.Param) []byte {
+	m := newMembers(args)
+	for {
+		if _, _, ok := m.next(); !ok {
+			break
+		}
+	}
+	if m.err {
+		return append(dst, args...)
+	}
+	start := len(dst)
+	for _, p := range params {
+		v, ok := lookup(args, p.Name)
+		if !ok {
+			continue
+		}
+		dst = appendArg(dst, start, args, []byte(p.Name), v, quotingOf(p.Type))
+	}
+	m = newMembers(args)
+	for {
+		k, v, ok := m.next()
+		if !ok {
+			break
+		}
+		if hasParam(params, k) || isTruncationMarker(args, k) {
+			continue
+		}
+		dst = appendArg(dst, start, args, k, v, quoteGuess)
+	}
+	return dst
+}
+
+func appendArg(dst []byte, start int, args, key, v []byte, q quoting) []byte {
+	if len(dst) > start {
+		dst = append(dst, ',', ' ')
+	}
+	dst = appendEscaped(dst, key)
+	dst = append(dst, '=')
+	truncated := isTruncated(args, key)
+	if truncated && len(v) > 0 && v[0] == '[' {
+		return appendArray(dst, v, true)
+	}
+	dst = appendValue(dst, v, q)
+	if truncated {
+		dst = append(dst, "..."...)
+	}
+	return dst
+}
+
+func hasParam(params []syscalls.Param, key []byte) bool {
+	for _, p := range params {
+		if p.Name == string(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// isTruncationMarker says whether key is "<arg>_truncated" for an argument present in args.
+func isTruncationMarker(args, key []byte) bool {
+	n := len(key) - len(TruncatedSuffix)
+	if n <= 0 || string(key[n:]) != TruncatedSuffix {
+		return false
+	}
+	_, ok := lookup(args, string(key[:n]))
+	return ok
+}
+
+func isTruncated(args, key []byte) bool {
+	buf := make([]byte, 0, 64)
+	buf = append(append(buf, key...), TruncatedSuffix...)
+	v, ok := lookup(args, string(buf))
+	return ok && string(v) == "true"
+}
+
+// appendValue renders one JSON value strace-style.
+func appendValue(dst, v []byte, q quoting) []byte {
+	if len(v) == 0 {
+		return dst
+	}
+	switch v[0] {
+	case '"':
+		body := v[1 : len(v)-1]
+		if q == quoteNo || isPointer(body) || (q == quoteGuess && isSymbolic(body)) {
+			return appendUnquoted(dst, body)
+		}
+		dst = append(dst, '"')
+		dst = appendUnquoted(dst, body)
+		return append(dst, '"')
+	case 'n':
+		return append(dst, "NULL"...)
+	case '[':
+		return appendArray(dst, v, false)
+	case '{':
+		if fam, ok := lookup(v, "family"); ok {
+			return appendSockaddr(dst, v, fam)
+		}
+		return appendObject(dst, v)
+	}
+	return append(dst, v...)
+}
+
+// appendArray renders an array of strings as ["a", "b"], with "..." before the bracket when it was truncated.
+func appendArray(dst, v []byte, truncated bool) []byte {
+	dst = append(dst, '[')
+	m := newMembers(v)
+	for n := 0; ; n++ {
+		_, e, ok := m.next()
+		if !ok {
+			break
+		}
+		if n > 0 {
+			dst = append(dst, ',', ' ')
+		}
+		dst = appendValue(dst, e, quoteYes)
+	}
+	if truncated {
+		dst = append(dst, "..."...)
+	}
+	return append(dst, ']')
+}
+
+// appendObject renders a struct (open_how, clone_args) as {name=value, ...}.
+func appendObject(dst, v []byte) []byte {
+	dst = append(dst, '{')
+	m := newMembers(v)
+	for n := 0; ; n++ {
+		k, e, ok := m.next()
+		if !ok {
+			break
+		}
+		if n > 0 {
+			dst = append(dst, ',', ' ')
+		}
+		dst = appendEscaped(dst, k)
+		dst = append(dst, '=')
+		dst = appendValue(dst, e, quoteGuess)
+	}
+	return append(dst, '}')
+}
+
+// appendSockaddr renders a decoded sockaddr as strace does:
+// {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("10.0.0.1")}.
+func appendSockaddr(dst, v, family []byte) []byte {
+	fam := family
+	if len(fam) >= 2 && fam[0] == '"' {
+		fam = fam[1 : len(fam)-1]
+	}
+	dst = append(dst, "{sa_family="...)
+	dst = appendUnquoted(dst, fam)
+	field := func(key string) ([]byte, bool) { return lookup(v, key) }
+	num := func(key string) []byte {
+		if x, ok := field(key); ok {
+			return x
+		}
+		return []byte{'0'}
+	}
+	switch string(fam) {
+	case "AF_INET":
+		dst = append(dst, ", sin_port=htons("...)
+		dst = append(dst, num("port")...)
+		dst = append(dst, "), sin_addr=inet_addr("...)
+		dst = appendValue(dst, num("addr"), quoteYes)
+		dst = append(dst, ')')
+	case "AF_INET6":
+		dst = append(dst, ", sin6_port=htons("...)
+		dst = append(dst, num("port")...)
+		dst = append(dst, "), sin6_flowinfo=htonl("...)
+		dst = append(dst, num("flowinfo")...)
+		dst = append(dst, "), inet_pton(AF_INET6, "...)
+		dst = appendValue(dst, num("addr"), quoteYes)
+		dst = append(dst, ", &sin6_addr), sin6_scope_id="...)
+		dst = append(dst, num("scope_id")...)
+	case "AF_UNIX":
+		if p, ok := field("path"); ok && len(p) >= 2 {
+			dst = append(dst, ", sun_path="...)
+			if p[1] == '@' {
+				dst = append(dst, '@')
+				p = append([]byte{'"'}, p[2:]...)
+			}
+			dst = appendValue(dst, p, quoteYes)
+		}
+	case "AF_NETLINK":
+		dst = append(dst, ", nl_pid="...)
+		dst = append(dst, num("pid")...)
+		dst = append(dst, ", nl_groups="...)
+		groups, _ := strconv.ParseUint(string(num("groups")), 10, 32)
+		h := strconv.AppendUint(nil, groups, 16)
+		for i := len(h); i < 8; i++ {
+			dst = append(dst, '0')
+		}
+		dst = append(dst, h...)
+	default:
+		m := newMembers(v)
+		for {
+			k, e, ok := m.next()
+			if !ok {
+				break
+			}
+			if string(k) == "family" {
+				continue
+			}
+			dst = append(dst, ", "...)
+			if string(k) == "data" {
+				dst = append(dst, "sa_data"...)
+			} else {
+				dst = appendEscaped(dst, k)
+			}
+			dst = append(dst, '=')
+			dst = appendValue(dst, e, quoteNo)
+		}
+	}
+	return append(dst, '}')
+}
+
+// isPointer says whether s is "0x" and lowercase hex digits: how the agent shows an uncaptured pointer.
+func isPointer(s []byte) bool {
+	if len(s) < 3 || s[0] != '0' || s[1] != 'x' {
+		return false
+	}
+	for _, c := range s[2:] {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isSymbolic says whether s looks like a flag set or a name ("O_RDONLY|0x80000", "SIGRTMIN+3", "0644").
+func isSymbolic(s []byte) bool {
+	if len(s) == 0 {
+		return false
+	}
+	part := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '|' {
+			p := s[part:i]
+			if len(p) == 0 {
+				return false
+			}
+			if !isPointer(p) {
+				for _, c := range p {
+					if (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '+' {
+						return false
+					}
+				}
+			}
+			part = i + 1
+		}
+	}
+	return true
+}
+
+// appendUnquoted decodes the body of a JSON string and appends it with C escapes for what is not printable:
+// \n, \t, \", \\, \xNN; printable Unicode stays as it is.
+func appendUnquoted(dst, body []byte) []byte {
+	for i := 0; i < len(body); {
+		c := body[i]
+		if c == '\\' && i+1 < len(body) {
+			e := body[i+1]
+			i += 2
+			switch e {
+			case 'n':
+				dst = append(dst, '\\', 'n')
+			case 't':
+				dst = append(dst, '\\', 't')
+			case 'r':
+				dst = append(dst, '\\', 'r')
+			case 'b':
+				dst = append(dst, '\\', 'b')
+			case 'f':
+				dst = append(dst, '\\', 'f')
+			case '"':
+				dst = append(dst, '\\', '"')
+			case '\\':
+				dst = append(dst, '\\', '\\')
+			case 'u':
+				r, n := decodeU(body[i:])
+				i += n
+				dst = appendRune(dst, r)
+			default:
+				dst = append(dst, e)
+			}
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = appendRune(dst, rune(c))
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(body[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, '\\', 'x', hexDigit[c>>4], hexDigit[c&0xf])
+		} else {
+			dst = appendRune(dst, r)
+		}
+		i += size
+	}
+	return dst
+}
+
+// decodeU decodes the XXXX of a \uXXXX escape (and the low half of a surrogate pair that follows).
+func decodeU(b []byte) (rune, int) {
+	r, ok := hex4(b)
+	if !ok {
+		return utf8.RuneError, 0
+	}
+	if r >= 0xd800 && r < 0xdc00 && len(b) >= 10 && b[4] == '\\' && b[5] == 'u' {
+		if lo, ok := hex4(b[6:]); ok && lo >= 0xdc00 && lo < 0xe000 {
+			return 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00), 10
+		}
+	}
+	if r >= 0xd800 && r < 0xe000 {
+		return utf8.RuneError, 4
+	}
+	return r, 4
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+const hexDigit = "0123456789abcdef"
+
+// appendRune appends r, C-escaped unless it is printable.
+func appendRune(dst []byte, r rune) []byte {
+	switch r {
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\t':
+		return append(dst, '\\', 't')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '"':
+		return append(dst, '\\', '"')
+	case '\\':
+		return append(dst, '\\', '\\')
+	}
+	if r < utf8.RuneSelf {
+		if r < 0x20 || r == 0x7f {
+			return append(dst, '\\', 'x', hexDigit[r>>4], hexDigit[r&0xf])
+		}
+		return append(dst, byte(r))
+	}
+	if unicode.IsPrint(r) {
+		return utf8.AppendRune(dst, r)
+	}
+	var buf [utf8.UTFMax]byte
+	n := utf8.EncodeRune(buf[:], r)
+	for _, c := range buf[:n] {
+		dst = append(dst, '\\', 'x', hexDigit[c>>4], hexDigit[c&0xf])
+	}
+	return dst
+}
+
+// appendEscaped appends raw bytes (a comm, a key, a name) with C escapes for what is not printable. Bytes
+// that are not UTF-8 show as U+FFFD, as they do once the text has been through JSON, so that the agent's
+// lines and the plugin's agree.
+func appendEscaped(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			dst = appendRune(dst, rune(c))
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		dst = appendRune(dst, r)
+		i += size
+	}
+	return dst
+}

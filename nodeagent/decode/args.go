@@ -1,0 +1,237 @@
+package decode
+
+import (
+	"encoding/binary"
+	"strconv"
+
+	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+const atFdcwd = -100
+
+// appendArgs appends the args object of rec. See event.Event.Args for the conventions.
+func (d *Decoder) appendArgs(dst []byte, c *call, rec *record.Record) []byte {
+	dst = append(dst, '{')
+	if c == nil {
+		for i := 0; i < record.MaxArgs; i++ {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '"', 'a', 'r', 'g', byte('0'+i), '"', ':')
+			dst = appendHexString(dst, rec.Args[i])
+		}
+		return append(dst, '}')
+	}
+	first := true
+	for i := range c.params {
+		p := &c.params[i]
+		if p.typ == syscalls.ArgMode && p.related >= 0 && rec.Args[p.related]&(oCreat|oTmpfile) == 0 {
+			continue // open's mode is garbage unless the call may create a file; strace leaves it out too
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(dst, p.key...)
+		var truncated bool
+		dst, truncated = d.appendArg(dst, p, i, rec)
+		if truncated {
+			dst = append(dst, p.truncKey...)
+		}
+	}
+	return append(dst, '}')
+}
+
+// appendArg appends the value of argument i, and whether what it shows was cut short.
+func (d *Decoder) appendArg(dst []byte, p *param, i int, rec *record.Record) ([]byte, bool) {
+	v := rec.Args[i]
+	switch p.typ {
+	case syscalls.ArgInt:
+		return strconv.AppendInt(dst, int64(v), 10), false
+	case syscalls.ArgUint, syscalls.ArgSize:
+		return strconv.AppendUint(dst, v, 10), false
+	case syscalls.ArgFd, syscalls.ArgPid:
+		return strconv.AppendInt(dst, int64(int32(v)), 10), false
+	case syscalls.ArgDirFd:
+		if int32(v) == atFdcwd {
+			return append(dst, `"AT_FDCWD"`...), false
+		}
+		return strconv.AppendInt(dst, int64(int32(v)), 10), false
+	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut:
+		c := &rec.Captures[i]
+		if !captured(v, c) || (p.typ == syscalls.ArgBufOut && rec.Ret < 0) {
+			return appendPointer(dst, v), false
+		}
+		data := c.Data
+		if p.typ != syscalls.ArgBufIn && p.typ != syscalls.ArgBufOut {
+			data = cString(data)
+		}
+		return appendJSONString(dst, data), c.Truncated
+	case syscalls.ArgStrArray:
+		c := &rec.Captures[i]
+		if !captured(v, c) {
+			return appendPointer(dst, v), false
+		}
+		return appendStrArray(dst, c.Data), c.Truncated
+	case syscalls.ArgSockaddrIn, syscalls.ArgSockaddrOut:
+		c := &rec.Captures[i]
+		if !captured(v, c) || (p.typ == syscalls.ArgSockaddrOut && rec.Ret < 0) {
+			return appendPointer(dst, v), false
+		}
+		return appendSockaddr(dst, c.Data), c.Truncated
+	case syscalls.ArgOpenHow:
+		c := &rec.Captures[i]
+		if !captured(v, c) {
+			return appendPointer(dst, v), false
+		}
+		return d.appendOpenHow(dst, c.Data), c.Truncated
+	case syscalls.ArgCloneArgs:
+		c := &rec.Captures[i]
+		if !captured(v, c) {
+			return appendPointer(dst, v), false
+		}
+		return appendCloneArgs(dst, c.Data), c.Truncated
+	}
+	dst = append(dst, '"')
+	switch p.typ {
+	case syscalls.ArgOpenFlags:
+		dst = appendOpenFlags(dst, v, d.flags.open)
+	case syscalls.ArgMode:
+		dst = appendMode(dst, v)
+	case syscalls.ArgAccessMode:
+		dst = appendAccessMode(dst, v)
+	case syscalls.ArgSockDomain:
+		dst = appendName(dst, v, addressFamilies[:])
+	case syscalls.ArgSockType:
+		dst = appendSockType(dst, v)
+	case syscalls.ArgSockProto:
+		if p.related < 0 {
+			dst = dst[:len(dst)-1]
+			return strconv.AppendInt(dst, int64(int32(v)), 10), false
+		}
+		switch rec.Args[p.related] {
+		case afInet, afInet6:
+			dst = appendName(dst, v, ipProtocols[:])
+		case afNetlink:
+			dst = appendName(dst, v, netlinkProtocols[:])
+		default:
+			dst = dst[:len(dst)-1]
+			return strconv.AppendInt(dst, int64(int32(v)), 10), false
+		}
+	case syscalls.ArgSignal:
+		dst = appendSignal(dst, uint64(uint32(v)))
+	case syscalls.ArgCloneFlags:
+		dst = appendCloneFlags(dst, v)
+	case syscalls.ArgMountFlags:
+		dst = appendMountFlags(dst, v)
+	case syscalls.ArgPtraceRequest:
+		if name, ok := d.flags.ptrace[v]; ok {
+			dst = append(dst, name...)
+		} else {
+			dst = append(dst, '0', 'x')
+			dst = strconv.AppendUint(dst, v, 16)
+		}
+	default:
+		if p.flags != nil {
+			dst = appendFlags(dst, v, p.flags)
+		} else { // ArgHex and anything newer than this decoder
+			dst = append(dst, '0', 'x')
+			dst = strconv.AppendUint(dst, v, 16)
+		}
+	}
+	return append(dst, '"'), false
+}
+
+// captured says whether the probe copied what pointer v points to.
+func captured(v uint64, c *record.Capture) bool {
+	return v != 0 && c.Present && !c.Faulted
+}
+
+// appendPointer renders a pointer whose target was not captured: null for NULL, else "0x...".
+func appendPointer(dst []byte, v uint64) []byte {
+	if v == 0 {
+		return append(dst, "null"...)
+	}
+	return appendHexString(dst, v)
+}
+
+// appendStrArray renders NUL-separated strings as a JSON array.
+func appendStrArray(dst, data []byte) []byte {
+	dst = append(dst, '[')
+	for n := 0; len(data) > 0; n++ {
+		s := data
+		rest := []byte(nil)
+		for j, b := range data {
+			if b == 0 {
+				s, rest = data[:j], data[j+1:]
+				break
+			}
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, s)
+		data = rest
+	}
+	return append(dst, ']')
+}
+
+// appendOpenHow renders openat2's struct open_how {u64 flags, mode, resolve}.
+func (d *Decoder) appendOpenHow(dst, b []byte) []byte {
+	dst = append(dst, '{')
+	if len(b) >= 8 {
+		dst = append(dst, `"flags":"`...)
+		dst = appendOpenFlags(dst, binary.LittleEndian.Uint64(b), d.flags.open)
+		dst = append(dst, '"')
+	}
+	if len(b) >= 16 {
+		dst = append(dst, `,"mode":"`...)
+		dst = appendMode(dst, binary.LittleEndian.Uint64(b[8:]))
+		dst = append(dst, '"')
+	}
+	if len(b) >= 24 {
+		dst = append(dst, `,"resolve":"`...)
+		dst = appendFlags(dst, binary.LittleEndian.Uint64(b[16:]), resolveFlags)
+		dst = append(dst, '"')
+	}
+	return append(dst, '}')
+}
+
+// cloneArgsFields are the u64 fields of clone3's struct clone_args, in order.
+var cloneArgsFields = [...]string{
+	"flags", "pidfd", "child_tid", "parent_tid", "exit_signal", "stack", "stack_size", "tls", "set_tid",
+	"set_tid_size", "cgroup",
+}
+
+// appendCloneArgs renders the fields of struct clone_args that were captured.
+func appendCloneArgs(dst, b []byte) []byte {
+	dst = append(dst, '{')
+	for i, name := range cloneArgsFields {
+		if len(b) < 8*(i+1) {
+			break
+		}
+		v := binary.LittleEndian.Uint64(b[8*i:])
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, name...)
+		dst = append(dst, '"', ':')
+		switch name {
+		case "flags":
+			dst = append(dst, '"')
+			dst = appendFlags(dst, v, nsFlags)
+			dst = append(dst, '"')
+		case "exit_signal":
+			dst = append(dst, '"')
+			dst = appendSignal(dst, v)
+			dst = append(dst, '"')
+		case "stack_size", "set_tid_size", "cgroup":
+			dst = strconv.AppendUint(dst, v, 10)
+		default:
+			dst = appendPointer(dst, v)
+		}
+	}
+	return append(dst, '}')
+}

@@ -1,0 +1,333 @@
+package decode
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/protocol"
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+const (
+	monoToWall = 1_700_000_000_000_000_000
+	targetID   = 7
+	ptr        = 0x7ffd1234
+)
+
+func testOptions(arch syscalls.Arch) Options {
+	return Options{Arch: arch, Node: "node-1", Session: "s1", MonoToWall: monoToWall}
+}
+
+func testTarget() *protocol.Target {
+	return &protocol.Target{
+		ContainerID: "containerd://0123456789abcdef",
+		Pod:         "web-7d9f",
+		Namespace:   "shop",
+		Container:   "nginx",
+		Image:       "nginx:1.27",
+		Labels:      map[string]string{"app": "web", "tier": "front\"end"},
+	}
+}
+
+// rb builds a record for a syscall of arch by name.
+type rb struct {
+	t   testing.TB
+	rec record.Record
+}
+
+func mk(t testing.TB, arch syscalls.Arch, name string, ret int64, args ...uint64) *rb {
+	t.Helper()
+	tab, err := syscalls.ForArch(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ok := tab.ByName(name)
+	if !ok {
+		t.Fatalf("no syscall %s on %s", name, arch)
+	}
+	b := &rb{t: t, rec: record.Record{
+		Nr: uint32(s.Nr), Ret: ret, Start: 1_000_000, Finish: 1_012_345,
+		Pid: 4242, Tid: 4243, NsPid: 12, UID: 1000, GID: 1000,
+		PidNS: 4026531836, UtsNS: 4026531838, MntNS: 4026531841,
+	}}
+	copy(b.rec.Comm[:], "curl")
+	copy(b.rec.Args[:], args)
+	return b
+}
+
+// cap sets what the probe copied for argument i.
+func (b *rb) cap(i int, data string) *rb {
+	b.rec.Captures[i] = record.Capture{Present: true, Data: []byte(data)}
+	return b
+}
+
+func (b *rb) trunc(i int) *rb { b.rec.Captures[i].Truncated = true; return b }
+
+func (b *rb) fault(i int) *rb {
+	b.rec.Captures[i] = record.Capture{Present: true, Faulted: true}
+	return b
+}
+
+func (b *rb) target(id uint32) *rb { b.rec.TargetID = id; return b }
+
+func (b *rb) comm(c string) *rb {
+	b.rec.Comm = [16]byte{}
+	copy(b.rec.Comm[:], c)
+	return b
+}
+
+func le16(v uint16) []byte { return binary.LittleEndian.AppendUint16(nil, v) }
+func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
+func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+
+func cat(parts ...[]byte) string { return string(bytes.Join(parts, nil)) }
+
+func sockaddrIn(port uint16, a, b, c, d byte) string {
+	return cat(le16(afInet), be16(port), []byte{a, b, c, d}, make([]byte, 8))
+}
+
+func sockaddrIn6(port uint16, flow uint32, addr [16]byte, scope uint32) string {
+	return cat(le16(afInet6), be16(port), be32(flow), addr[:], le32(scope))
+}
+
+func u64s(vs ...uint64) string {
+	var b []byte
+	for _, v := range vs {
+		b = binary.LittleEndian.AppendUint64(b, v)
+	}
+	return string(b)
+}
+
+type goldenCase struct {
+	name string
+	rec  *record.Record
+}
+
+// goldenCases are the core syscalls of issue 3 and the corner cases of their decoding, for one architecture.
+func goldenCases(t testing.TB, arch syscalls.Arch) []goldenCase {
+	const (
+		oRDONLY  = 0
+		oWRONLY  = 1
+		oRDWR    = 2
+		oCREAT   = 0o100
+		oEXCL    = 0o200
+		oTRUNC   = 0o1000
+		oAPPEND  = 0o2000
+		oCLOEXEC = 0o2000000
+	)
+	dirFlag := uint64(0o200000) // O_DIRECTORY
+	if arch == syscalls.ARM64 {
+		dirFlag = 0o40000
+	}
+	neg := func(e int64) int64 { return -e }
+	u := func(v int64) uint64 { return uint64(v) }
+	loop6 := [16]byte{15: 1}
+	doc6 := [16]byte{0x20, 0x01, 0x0d, 0xb8, 7: 0, 8: 0, 9: 0, 10: 0, 11: 0, 12: 0, 13: 0, 14: 0, 15: 1}
+	mapped6 := [16]byte{10: 0xff, 11: 0xff, 12: 10, 13: 0, 14: 0, 15: 1}
+	linkLocal6 := [16]byte{0xfe, 0x80, 8: 0x02, 9: 0x42, 10: 0xac, 11: 0xff, 12: 0xfe, 13: 0x11, 14: 0, 15: 2}
+	c := []goldenCase{
+		{"execve", mk(t, arch, "execve", 0, ptr, ptr+8, ptr+16).cap(0, "/usr/bin/curl").
+			cap(1, "curl\x00-s\x00http://example.com/\x00").target(targetID).r()},
+		{"execve_argv_truncated", mk(t, arch, "execve", neg(2), ptr, ptr+8, ptr+16).cap(0, "/bin/sh").
+			cap(1, "sh\x00-c\x00ec").trunc(1).r()},
+		{"execve_argv_null", mk(t, arch, "execve", neg(14), ptr, 0, 0).cap(0, "/bin/true").r()},
+		{"execveat", mk(t, arch, "execveat", 0, 3, ptr, ptr+8, 0, 0x1000).cap(1, "").cap(2, "x\x00").r()},
+		{"openat", mk(t, arch, "openat", 3, u(-100), ptr, oRDONLY|oCLOEXEC, 0).cap(1, "/etc/hosts").r()},
+		{"openat_enoent", mk(t, arch, "openat", neg(2), u(-100), ptr, oRDONLY|oCLOEXEC|dirFlag, 0).
+			cap(1, "/etc/x").target(targetID).r()},
+		{"openat_creat", mk(t, arch, "openat", 4, 5, ptr, oWRONLY|oCREAT|oTRUNC|oEXCL, 0o644).cap(1, "out.log").r()},
+		{"openat_unknown_bits", mk(t, arch, "openat", 3, u(-100), ptr, oRDWR|oAPPEND|0x80000000, 0).cap(1, "f").r()},
+		{"openat_tmpfile", mk(t, arch, "openat", 3, u(-100), ptr, oRDWR|0o20000000|dirFlag, 0o600).cap(1, "/tmp").r()},
+		{"openat_path_truncated", mk(t, arch, "openat", neg(36), u(-100), ptr, oRDONLY, 0).
+			cap(1, strings.Repeat("a/", 8)).trunc(1).r()},
+		{"openat_path_faulted", mk(t, arch, "openat", neg(14), u(-100), 0xdeadbeef, oRDONLY, 0).fault(1).r()},
+		{"openat_path_escapes", mk(t, arch, "openat", neg(2), u(-100), ptr, oRDONLY, 0).
+			cap(1, "/tmp/\"q\"\\\n\t\x01\xff\xfeé😀").r()},
+		{"openat2", mk(t, arch, "openat2", 3, u(-100), ptr, ptr+64, 24).cap(1, "/srv").
+			cap(2, u64s(oRDONLY|oCLOEXEC|dirFlag, 0, 0x08|0x04)).r()},
+		{"connect_inet", mk(t, arch, "connect", neg(111), 3, ptr, 16).cap(1, sockaddrIn(80, 10, 0, 0, 1)).r()},
+		{"connect_inet6", mk(t, arch, "connect", neg(115), 3, ptr, 28).cap(1, sockaddrIn6(443, 0, loop6, 0)).r()},
+		{"connect_inet6_doc", mk(t, arch, "connect", 0, 3, ptr, 28).cap(1, sockaddrIn6(8443, 5, doc6, 0)).r()},
+		{"connect_inet6_mapped", mk(t, arch, "connect", 0, 3, ptr, 28).cap(1, sockaddrIn6(53, 0, mapped6, 0)).r()},
+		{"connect_inet6_scope", mk(t, arch, "connect", 0, 3, ptr, 28).cap(1, sockaddrIn6(22, 0, linkLocal6, 2)).r()},
+		{"connect_unix", mk(t, arch, "connect", 0, 3, ptr, 110).cap(1, cat(le16(afUnix), []byte("/run/containerd/containerd.sock\x00"))).r()},
+		{"connect_unix_abstract", mk(t, arch, "connect", 0, 3, ptr, 13).cap(1, cat(le16(afUnix), []byte("\x00/tmp/.X11"))).r()},
+		{"connect_faulted", mk(t, arch, "connect", neg(14), 3, 0x10, 16).fault(1).r()},
+		{"bind_netlink", mk(t, arch, "bind", 0, 3, ptr, 12).cap(1, cat(le16(afNetlink), le16(0), le32(0), le32(0x11))).r()},
+		{"bind_packet", mk(t, arch, "bind", 0, 3, ptr, 20).cap(1, cat(le16(17), []byte{0x08, 0x00, 2, 0, 0, 0})).r()},
+		{"accept4", mk(t, arch, "accept4", 5, 3, ptr, ptr+64, 0o4000|0o2000000).cap(1, sockaddrIn(51234, 192, 168, 1, 20)).r()},
+		{"accept4_eagain", mk(t, arch, "accept4", neg(11), 3, ptr, ptr+64, 0o4000).r()},
+		{"accept_null", mk(t, arch, "accept", 6, 3, 0, 0).r()},
+		{"socket_inet", mk(t, arch, "socket", 3, afInet, 1|0o2000000|0o4000, 6).r()},
+		{"socket_inet6_default", mk(t, arch, "socket", 3, afInet6, 2, 0).r()},
+		{"socket_netlink", mk(t, arch, "socket", 3, afNetlink, 3|0o2000000, 0).r()},
+		{"socket_unix", mk(t, arch, "socket", 3, afUnix, 1, 0).r()},
+		{"socket_eafnosupport", mk(t, arch, "socket", neg(97), 99, 1, 0).r()},
+		{"clone", mk(t, arch, "clone", 4300, 0x01000000|0x00200000|17, 0, 0, ptr, 0).target(targetID).r()},
+		{"clone_thread", mk(t, arch, "clone", 4301, 0x3d0f00, ptr, ptr+8, ptr+16, ptr+24).r()},
+		{"clone3", mk(t, arch, "clone3", 4302, ptr, 88).cap(0, u64s(0x100|0x200|0x20000000, 0, 0, 0, 17, ptr, 8192, 0, 0, 0, 0)).r()},
+		{"clone3_faulted", mk(t, arch, "clone3", neg(14), ptr, 88).fault(0).r()},
+		{"kill", mk(t, arch, "kill", 0, 1234, 15).r()},
+		{"kill_probe", mk(t, arch, "kill", neg(3), 99999, 0).r()},
+		{"kill_rt", mk(t, arch, "kill", 0, u(-1), 34).r()},
+		{"tgkill", mk(t, arch, "tgkill", 0, 10, 11, 9).r()},
+		{"mount", mk(t, arch, "mount", 0, ptr, ptr+8, ptr+16, 0x1000|0x4000, 0).cap(0, "/src").cap(1, "/mnt").cap(2, "none").r()},
+		{"mount_magic", mk(t, arch, "mount", neg(1), ptr, ptr+8, ptr+16, 0xc0ed0000|0x20|0x1, ptr+24).
+			cap(0, "proc").cap(1, "/proc").cap(2, "proc").cap(4, "hidepid=2").r()},
+		{"umount2", mk(t, arch, "umount2", 0, ptr, 2|8).cap(0, "/mnt").r()},
+		{"setns", mk(t, arch, "setns", 0, 5, 0x40000000).r()},
+		{"setns_any", mk(t, arch, "setns", 0, 5, 0).r()},
+		{"unshare", mk(t, arch, "unshare", 0, 0x20000|0x20000000|0x80|0x200).r()},
+		{"ptrace_attach", mk(t, arch, "ptrace", 0, 16, 1234, 0, 0).r()},
+		{"ptrace_seize", mk(t, arch, "ptrace", neg(1), 0x4206, 1234, 0, 0x100000).r()},
+		{"ptrace_unknown", mk(t, arch, "ptrace", neg(5), 0x4299, 1, 0, 0).r()},
+		{"finit_module", mk(t, arch, "finit_module", 0, 3, ptr, 1|2).cap(1, "debug=1").r()},
+		{"init_module", mk(t, arch, "init_module", neg(1), ptr, 4096, ptr+8).cap(2, "").r()},
+		{"renameat2", mk(t, arch, "renameat2", 0, u(-100), ptr, 7, ptr+8, 1).cap(1, "a.tmp").cap(3, "a").r()},
+		{"renameat2_exchange_unknown", mk(t, arch, "renameat2", neg(22), u(-100), ptr, u(-100), ptr+8, 2|0x40).cap(1, "x").cap(3, "y").r()},
+		{"faccessat2", mk(t, arch, "faccessat2", 0, u(-100), ptr, 4|2, 0x200|0x100).cap(1, "/etc/shadow").r()},
+		{"faccessat_fok", mk(t, arch, "faccessat", neg(2), u(-100), ptr, 0).cap(1, "/nope").r()},
+		{"unlinkat", mk(t, arch, "unlinkat", 0, 3, ptr, 0x200).cap(1, "dir").r()},
+		{"unlinkat_file", mk(t, arch, "unlinkat", neg(21), u(-100), ptr, 0).cap(1, "/tmp/x").r()},
+		{"mkdirat", mk(t, arch, "mkdirat", neg(17), u(-100), ptr, 0o755).cap(1, "/var/lib/x").r()},
+		{"mkdirat_setgid", mk(t, arch, "mkdirat", 0, u(-100), ptr, 0o2775).cap(1, "g").r()},
+		{"fchmodat_zero", mk(t, arch, "fchmodat", 0, u(-100), ptr, 0).cap(1, "z").r()},
+		{"read", mk(t, arch, "read", 12, 3, ptr, 4096).cap(1, "hello\nworld\x00").r()},
+		{"read_truncated", mk(t, arch, "read", 4096, 3, ptr, 4096).cap(1, "\x7fELF\x02\x01\x01\x00").trunc(1).r()},
+		{"read_error", mk(t, arch, "read", neg(9), 99, ptr, 10).r()},
+		{"write", mk(t, arch, "write", 6, 1, ptr, 6).cap(1, "hi\tthere").r()},
+		{"close", mk(t, arch, "close", 0, 3).r()},
+		{"close_ebadf", mk(t, arch, "close", neg(9), u(-1)).r()},
+		{"chdir", mk(t, arch, "chdir", 0, ptr).cap(0, "/").r()},
+		{"listen", mk(t, arch, "listen", 0, 3, 4096).r()},
+		{"mmap", mk(t, arch, "mmap", 0x7f0000001000, 0, 8192, 3, 0x22, u(-1), 0).r()},
+		{"restart", mk(t, arch, "wait4", neg(512), u(-1), ptr, 0, 0).r()},
+		{"unknown_nr", &record.Record{Nr: 4000, Ret: 0, Args: [6]uint64{1, 2, 3}, Start: 5, Finish: 6, Pid: 1, Tid: 1}},
+		{"comm_escapes", mk(t, arch, "close", 0, 3).comm("a\"b\\c\x01\xff").r()},
+		{"unknown_target", mk(t, arch, "close", 0, 3).target(99).r()},
+	}
+	if arch == syscalls.AMD64 {
+		c = append(c,
+			goldenCase{"open", mk(t, arch, "open", 3, ptr, oRDONLY|0o100000|0o4000000|0o10000, 0).cap(0, "/dev/null").r()},
+			goldenCase{"creat", mk(t, arch, "creat", 3, ptr, 0o640).cap(0, "new").r()},
+			goldenCase{"ptrace_getregs", mk(t, arch, "ptrace", 0, 12, 5, 0, ptr).r()},
+		)
+	}
+	return c
+}
+
+func TestGolden(t *testing.T) {
+	for _, arch := range syscalls.Arches {
+		t.Run(string(arch), func(t *testing.T) {
+			d := New(testOptions(arch))
+			d.SetTarget(targetID, testTarget())
+			local := New(Options{Arch: arch, Session: "s1", MonoToWall: monoToWall})
+			var jsonOut, cliOut []byte
+			for _, c := range goldenCases(t, arch) {
+				line := d.AppendJSON(nil, c.rec)
+				checkJSONLine(t, c.name, line)
+				jsonOut = append(jsonOut, "# "+c.name+"\n"...)
+				jsonOut = append(jsonOut, line...)
+
+				cli := d.AppendCLI(nil, c.rec)
+				cliOut = append(cliOut, cli...)
+				cliOut = local.AppendCLI(cliOut, c.rec)
+
+				// The plugin formats the event it reads back; it must print what the agent prints.
+				var e event.Event
+				if err := json.Unmarshal(line, &e); err != nil {
+					t.Fatalf("%s: %v", c.name, err)
+				}
+				if got := event.AppendCLI(nil, &e); !bytes.Equal(got, cli) {
+					t.Errorf("%s: plugin and agent CLI lines differ:\nplugin %s agent  %s", c.name, got, cli)
+				}
+			}
+			golden(t, filepath.Join("testdata", string(arch)+".json.golden"), jsonOut)
+			golden(t, filepath.Join("testdata", string(arch)+".cli.golden"), cliOut)
+		})
+	}
+}
+
+// eventKeys is the key order of event.Event, which the agent must keep (readers scan for "finish").
+var eventKeys = []string{
+	"syscall", "start", "finish", "pid", "tid", "container_pid", "uid", "gid", "comm", "session", "error",
+	"return", "pid_ns", "uts_ns", "mount_ns", "container", "node", "args",
+}
+
+// checkJSONLine asserts that line is one valid JSON object, ending in a newline, whose top-level keys follow
+// event.Event's order and which decodes into an event.Event.
+func checkJSONLine(t *testing.T, name string, line []byte) {
+	t.Helper()
+	if len(line) == 0 || line[len(line)-1] != '\n' || bytes.Count(line, []byte{'\n'}) != 1 {
+		t.Fatalf("%s: not one line: %q", name, line)
+	}
+	if !json.Valid(line) {
+		t.Fatalf("%s: invalid JSON: %s", name, line)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(line, &top); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	next := 0
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := tok.(string)
+		for next < len(eventKeys) && eventKeys[next] != key {
+			next++
+		}
+		if next == len(eventKeys) {
+			t.Fatalf("%s: key %q out of order or unknown: %s", name, key, line)
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var e event.Event
+	if err := json.Unmarshal(line, &e); err != nil {
+		t.Fatalf("%s: does not decode into event.Event: %v", name, err)
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < len(gl) && i < len(wl); i++ {
+			if gl[i] != wl[i] {
+				t.Fatalf("%s differs at line %d:\ngot  %s\nwant %s\n(go test -update rewrites it)", path, i+1, gl[i], wl[i])
+			}
+		}
+		t.Fatalf("%s: %d lines, want %d (go test -update rewrites it)", path, len(gl), len(wl))
+	}
+}
+
+func (b *rb) r() *record.Record { return &b.rec }

@@ -1,0 +1,343 @@
+// Package decode turns raw probe records into swoll events: JSON lines for the plugin and strace-like lines
+// for people. It is the agent's per-event hot path: it appends into caller-owned buffers and does not use
+// encoding/json or allocate per event. Everything that does not change per event (the syscall object, the
+// container object, key names) is rendered once, when the Decoder is made or a target is set.
+package decode
+
+import (
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/protocol"
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+// Options configure a Decoder.
+type Options struct {
+	Arch    syscalls.Arch // default: the running GOARCH
+	Node    string        // stamped on every event
+	Session string        // stamped on every event
+	// MonoToWall is added to the probe's CLOCK_MONOTONIC timestamps to get Unix nanoseconds.
+	MonoToWall int64
+}
+
+// Decoder renders records. It is not safe for concurrent use.
+type Decoder struct {
+	opts  Options
+	calls []*call // indexed by syscall number; nil for numbers the table does not know
+	// targets holds each target's `,"container":{...},"node":"..."` fragment.
+	targets map[uint32]*target
+	// nodeFrag is `,"node":"..."` (or nothing) for records of unknown targets.
+	nodeFrag []byte
+	// sessionFrag is `,"session":"...","error":"`.
+	sessionFrag []byte
+	flags       archFlags
+	scratch     []byte // the JSON args an AppendCLI line is rendered from
+}
+
+// call is what a Decoder precomputes for one syscall.
+type call struct {
+	spec *syscalls.Syscall
+	// prefix is `{"syscall":{...},"start":`, everything a line holds before its first per-event value.
+	prefix []byte
+	params []param
+}
+
+// param is what a Decoder precomputes for one argument.
+type param struct {
+	name     string
+	typ      syscalls.ArgType
+	key      []byte     // `"name":`
+	truncKey []byte     // `,"name_truncated":true`
+	flags    []flagName // the flag table of flag-typed args
+	// related is the index of the argument this one's rendering depends on (the domain of a protocol, the
+	// flags of an open mode), or -1.
+	related int
+}
+
+type target struct {
+	frag      []byte
+	container event.Container // for the CLI prefix
+}
+
+// archFlags are the tables that differ between architectures.
+type archFlags struct {
+	open   []flagName
+	ptrace map[uint64]string
+}
+
+// New makes a Decoder.
+func New(opts Options) *Decoder {
+	if opts.Arch == "" {
+		opts.Arch = syscalls.Arch(runtime.GOARCH)
+	}
+	return newDecoder(opts, tableLookup(opts.Arch))
+}
+
+// newDecoder makes a Decoder over the syscalls that lookup returns for numbers 0..maxNr.
+func newDecoder(opts Options, specs []*syscalls.Syscall) *Decoder {
+	d := &Decoder{
+		opts:    opts,
+		targets: map[uint32]*target{},
+		flags:   archFlags{open: openFlagSet(opts.Arch), ptrace: ptraceRequests(opts.Arch)},
+	}
+	for _, s := range specs {
+		if s == nil || s.Nr < 0 || s.Nr > maxTableNr {
+			continue
+		}
+		for len(d.calls) <= s.Nr {
+			d.calls = append(d.calls, nil)
+		}
+		d.calls[s.Nr] = d.compile(s)
+	}
+	if opts.Node != "" {
+		d.nodeFrag = append([]byte(`,"node":`), appendJSONString(nil, []byte(opts.Node))...)
+	}
+	d.sessionFrag = append([]byte(`,"session":`), appendJSONString(nil, []byte(opts.Session))...)
+	d.sessionFrag = append(d.sessionFrag, `,"error":"`...)
+	return d
+}
+
+// maxTableNr bounds the syscall numbers a table may use (both architectures stay well below it).
+const maxTableNr = 4096
+
+func (d *Decoder) compile(s *syscalls.Syscall) *call {
+	c := &call{spec: s}
+	c.prefix = append(c.prefix, `{"syscall":{"nr":`...)
+	c.prefix = strconv.AppendInt(c.prefix, int64(s.Nr), 10)
+	c.prefix = append(c.prefix, `,"name":`...)
+	c.prefix = appendJSONString(c.prefix, []byte(s.Name))
+	c.prefix = append(c.prefix, `,"class":`...)
+	c.prefix = appendJSONString(c.prefix, []byte(s.Class))
+	c.prefix = append(c.prefix, `,"group":`...)
+	c.prefix = appendJSONString(c.prefix, []byte(s.Group))
+	c.prefix = append(c.prefix, `},"start":`...)
+	for i, sp := range s.Params {
+		if i >= record.MaxArgs {
+			break
+		}
+		p := param{name: sp.Name, typ: sp.Type, related: -1}
+		p.key = appendJSONString(nil, []byte(sp.Name))
+		p.key = append(p.key, ':')
+		p.truncKey = append([]byte{','}, appendJSONString(nil, []byte(sp.Name+event.TruncatedSuffix))...)
+		p.truncKey = append(p.truncKey, ":true"...)
+		switch sp.Type {
+		case syscalls.ArgAtFlags:
+			switch {
+			case strings.HasPrefix(s.Name, "faccessat"):
+				p.flags = atFlagsAccess
+			case s.Name == "unlinkat":
+				p.flags = atFlagsUnlink
+			default:
+				p.flags = atFlags
+			}
+		case syscalls.ArgExecveatFlags:
+			p.flags = execveatFlags
+		case syscalls.ArgRenameFlags:
+			p.flags = renameFlags
+		case syscalls.ArgSockFlags:
+			p.flags = sockFlags
+		case syscalls.ArgUmountFlags:
+			p.flags = umountFlags
+		case syscalls.ArgModuleFlags:
+			p.flags = moduleFlags
+		case syscalls.ArgNsType:
+			p.flags = nsFlags
+		case syscalls.ArgSockProto:
+			p.related = paramIndex(s, syscalls.ArgSockDomain)
+		case syscalls.ArgMode:
+			p.related = paramIndex(s, syscalls.ArgOpenFlags)
+		}
+		c.params = append(c.params, p)
+	}
+	return c
+}
+
+func paramIndex(s *syscalls.Syscall, t syscalls.ArgType) int {
+	for i, p := range s.Params {
+		if p.Type == t && i < record.MaxArgs {
+			return i
+		}
+	}
+	return -1
+}
+
+// SetTarget registers (or replaces) the container metadata stamped on records carrying targetID.
+func (d *Decoder) SetTarget(targetID uint32, t *protocol.Target) {
+	if t == nil {
+		d.RemoveTarget(targetID)
+		return
+	}
+	c := event.Container{
+		ID:        stripScheme(t.ContainerID),
+		Pod:       t.Pod,
+		Name:      t.Container,
+		Image:     t.Image,
+		Namespace: t.Namespace,
+	}
+	if len(t.Labels) > 0 {
+		c.Labels = make(map[string]string, len(t.Labels))
+		for k, v := range t.Labels {
+			c.Labels[k] = v
+		}
+	}
+	frag := []byte(`,"container":{`)
+	first := true
+	field := func(key, val string) {
+		if val == "" {
+			return
+		}
+		if !first {
+			frag = append(frag, ',')
+		}
+		first = false
+		frag = append(frag, key...)
+		frag = appendJSONString(frag, []byte(val))
+	}
+	field(`"id":`, c.ID)
+	field(`"pod":`, c.Pod)
+	field(`"name":`, c.Name)
+	field(`"image":`, c.Image)
+	field(`"namespace":`, c.Namespace)
+	if len(c.Labels) > 0 {
+		if !first {
+			frag = append(frag, ',')
+		}
+		frag = append(frag, `"labels":{`...)
+		keys := make([]string, 0, len(c.Labels))
+		for k := range c.Labels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			if i > 0 {
+				frag = append(frag, ',')
+			}
+			frag = appendJSONString(frag, []byte(k))
+			frag = append(frag, ':')
+			frag = appendJSONString(frag, []byte(c.Labels[k]))
+		}
+		frag = append(frag, '}')
+	}
+	frag = append(frag, '}')
+	frag = append(frag, d.nodeFrag...)
+	d.targets[targetID] = &target{frag: frag, container: c}
+}
+
+// stripScheme drops the "containerd://" style prefix of a pod status container id.
+func stripScheme(id string) string {
+	if i := strings.Index(id, "://"); i >= 0 {
+		return id[i+3:]
+	}
+	return id
+}
+
+// RemoveTarget forgets targetID.
+func (d *Decoder) RemoveTarget(targetID uint32) {
+	delete(d.targets, targetID)
+}
+
+func (d *Decoder) call(nr uint32) *call {
+	if int(nr) < len(d.calls) {
+		return d.calls[nr]
+	}
+	return nil
+}
+
+// AppendJSON appends rec as one event JSON line (ending in '\n') in the key order of event.Event.
+func (d *Decoder) AppendJSON(dst []byte, rec *record.Record) []byte {
+	c := d.call(rec.Nr)
+	if c != nil {
+		dst = append(dst, c.prefix...)
+	} else {
+		dst = appendUnknownPrefix(dst, rec.Nr)
+	}
+	dst = strconv.AppendInt(dst, int64(rec.Start)+d.opts.MonoToWall, 10)
+	dst = append(dst, `,"finish":`...)
+	dst = strconv.AppendInt(dst, int64(rec.Finish)+d.opts.MonoToWall, 10)
+	dst = append(dst, `,"pid":`...)
+	dst = strconv.AppendUint(dst, uint64(rec.Pid), 10)
+	dst = append(dst, `,"tid":`...)
+	dst = strconv.AppendUint(dst, uint64(rec.Tid), 10)
+	dst = append(dst, `,"container_pid":`...)
+	dst = strconv.AppendUint(dst, uint64(rec.NsPid), 10)
+	dst = append(dst, `,"uid":`...)
+	dst = strconv.AppendUint(dst, uint64(rec.UID), 10)
+	dst = append(dst, `,"gid":`...)
+	dst = strconv.AppendUint(dst, uint64(rec.GID), 10)
+	dst = append(dst, `,"comm":`...)
+	dst = appendJSONString(dst, cString(rec.Comm[:]))
+	dst = append(dst, d.sessionFrag...)
+	if isErr(rec.Ret) {
+		dst = append(dst, syscalls.ErrnoName(int(-rec.Ret))...)
+	} else {
+		dst = append(dst, "OK"...)
+	}
+	dst = append(dst, `","return":`...)
+	dst = strconv.AppendInt(dst, rec.Ret, 10)
+	dst = append(dst, `,"pid_ns":`...)
+	dst = strconv.AppendUint(dst, uint64(rec.PidNS), 10)
+	dst = append(dst, `,"uts_ns":`...)
+	dst = strconv.AppendUint(dst, uint64(rec.UtsNS), 10)
+	dst = append(dst, `,"mount_ns":`...)
+	dst = strconv.AppendUint(dst, uint64(rec.MntNS), 10)
+	if t := d.target(rec.TargetID); t != nil {
+		dst = append(dst, t.frag...)
+	} else {
+		dst = append(dst, d.nodeFrag...)
+	}
+	dst = append(dst, `,"args":`...)
+	dst = d.appendArgs(dst, c, rec)
+	return append(dst, '}', '\n')
+}
+
+func (d *Decoder) target(id uint32) *target {
+	if id == 0 || len(d.targets) == 0 {
+		return nil
+	}
+	return d.targets[id]
+}
+
+func isErr(ret int64) bool { return ret < 0 && ret >= -syscalls.MaxErrno }
+
+// appendUnknownPrefix renders the syscall object of a number the table does not know.
+func appendUnknownPrefix(dst []byte, nr uint32) []byte {
+	dst = append(dst, `{"syscall":{"nr":`...)
+	dst = strconv.AppendUint(dst, uint64(nr), 10)
+	dst = append(dst, `,"name":"syscall_`...)
+	dst = strconv.AppendUint(dst, uint64(nr), 10)
+	return append(dst, `","class":"unknown","group":"unknown"},"start":`...)
+}
+
+// AppendCLI appends rec as one strace-like line (ending in '\n'):
+// [comm/pid] (ENOENT) openat(dirfd=AT_FDCWD, pathname="/etc/x", flags=O_RDONLY|O_CLOEXEC) = -1 <12µs>
+// It renders the arguments as JSON first and formats them with event's CLI formatter, so that the agent's
+// local output and the plugin's are the same code.
+func (d *Decoder) AppendCLI(dst []byte, rec *record.Record) []byte {
+	c := d.call(rec.Nr)
+	d.scratch = d.appendArgs(d.scratch[:0], c, rec)
+	line := event.CLICall{
+		Comm:     cString(rec.Comm[:]),
+		Pid:      int64(rec.Pid),
+		Args:     d.scratch,
+		Duration: int64(rec.Finish) - int64(rec.Start),
+		Return:   rec.Ret,
+	}
+	if isErr(rec.Ret) {
+		line.Error = syscalls.ErrnoName(int(-rec.Ret))
+	}
+	if c != nil {
+		line.Syscall = c.spec.Name
+		line.Params = c.spec.Params
+	} else {
+		line.Nr = int64(rec.Nr)
+	}
+	if t := d.target(rec.TargetID); t != nil {
+		line.Container = &t.container
+	}
+	return event.AppendCLICall(dst, &line)
+}
