@@ -17,6 +17,10 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
+#ifndef barrier_var
+#define barrier_var(var) asm volatile("" : "+r"(var))
+#endif
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define NR_MAX 1024		/* syscall numbers at or above are ignored (x32 and compat land here too) */
@@ -24,11 +28,16 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define CAP_MAX 4096		/* bytes kept per captured argument (PATH_MAX) */
 #define CAP_HDR 4		/* struct cap_hdr */
 #define ARGV_MAX 64		/* strings kept per string array */
-#define SCRATCH_SIZE 24576	/* per-CPU record buffer */
-#define ENTRY_AREA 16384	/* at-entry captures stash */
-/* A capture starts only below this offset, so that its header, data and the string reader's two extra bytes
- * always fit in the scratch buffer (this bound is also what the verifier checks). */
-#define CAP_START_LIMIT (SCRATCH_SIZE - CAP_HDR - CAP_MAX - 2)
+/*
+ * Buffer bounds the verifier can check: a capture starts at a position masked with a power of two minus one
+ * (after a real bounds check, so the mask never changes the value), and needs CAP_ROOM bytes after it (a string
+ * array may start a read of CAP_MAX bytes CAP_MAX - 1 bytes in).
+ */
+#define CAP_ROOM (CAP_HDR + 2 * CAP_MAX + 2)
+#define SCRATCH_POS_MASK 0x3fff	/* exit captures start below 16 KiB of the record */
+#define SCRATCH_SIZE (SCRATCH_POS_MASK + 1 + CAP_ROOM + 6)
+#define ENTRY_POS_MASK 0x1fff	/* entry captures start below 8 KiB of the stash */
+#define ENTRY_AREA (ENTRY_POS_MASK + 1 + CAP_ROOM + 6)
 
 /* Must match syscalls.CaptureKind. */
 enum cap_kind {
@@ -324,6 +333,58 @@ static __always_inline bool target_of(struct task_struct *task, __u64 pid_tgid, 
 
 /* ---- captures ---- */
 
+struct argv_walk {
+	const char *const *argv;
+	__u8 *data;
+	__u32 used;
+	__u32 room;
+	__u8 flags;
+	__u8 done;
+};
+
+/* One string of a NULL-terminated array (bpf_loop callback: the verifier checks it once, not per string). */
+static long argv_step(__u32 i, void *ctx)
+{
+	struct argv_walk *w = ctx;
+	const char *s = 0;
+	if (bpf_probe_read_user(&s, sizeof(s), &w->argv[i & (ARGV_MAX - 1)])) {
+		w->flags |= CAPF_FAULTED;
+		w->done = 1;
+		return 1;
+	}
+	if (!s) {
+		w->done = 1;
+		return 1;
+	}
+	__u32 used = w->used;
+	if (used + 2 > w->room || used >= CAP_MAX - 1) {
+		w->flags |= CAPF_TRUNCATED;
+		w->done = 1;
+		return 1;
+	}
+	/* Constant bounds for the verifier, which checks this callback until its states converge. */
+	__u32 off = used;
+	barrier_var(off);
+	off &= CAP_MAX - 1;
+	__u64 sz = CAP_MAX - (__u64)off;
+	__u64 left = (__u64)w->room - off;
+	if (left < sz)
+		sz = left;
+	long n = bpf_probe_read_user_str(w->data + off, sz, s);
+	if (n <= 0) {
+		w->flags |= CAPF_FAULTED;
+		w->done = 1;
+		return 1;
+	}
+	w->used = off + (n & (2 * CAP_MAX - 1));
+	if (n >= sz) { /* filled up: this string may continue */
+		w->flags |= CAPF_TRUNCATED;
+		w->done = 1;
+		return 1;
+	}
+	return 0;
+}
+
 /* Copies one argument's user memory to dst (a cap_hdr then the data). Returns the bytes written, 0 when
  * nothing was captured. dst must have CAP_HDR + CAP_MAX + 2 bytes of room. */
 static __always_inline __u32 capture(__u8 *dst, __u8 idx, struct arg_cfg *ac, __u64 *args, __s64 ret,
@@ -386,39 +447,14 @@ static __always_inline __u32 capture(__u8 *dst, __u8 idx, struct arg_cfg *ac, __
 		break;
 	}
 	case CAP_STRARRAY: {
-		const char *const *argv = ptr;
-		__u32 used = 0;
-		int i;
-		for (i = 0; i < ARGV_MAX; i++) {
-			const char *s = 0;
-			if (bpf_probe_read_user(&s, sizeof(s), &argv[i])) {
-				flags |= CAPF_FAULTED;
-				break;
-			}
-			if (!s)
-				break;
-			if (used + 2 > room) {
-				flags |= CAPF_TRUNCATED;
-				break;
-			}
-			__u32 off = used & (CAP_MAX - 1);
-			__u32 sz = (room - used) & (CAP_MAX - 1);
-			if (sz == 0)
-				sz = CAP_MAX;
-			n = bpf_probe_read_user_str(data + off, sz, s);
-			if (n <= 0) {
-				flags |= CAPF_FAULTED;
-				break;
-			}
-			used += n;
-			if (n >= sz) { /* filled up: this string may continue */
-				flags |= CAPF_TRUNCATED;
-				break;
-			}
-		}
-		if (i == ARGV_MAX)
-			flags |= CAPF_TRUNCATED;
-		len = used;
+		if (at_exit)
+			return 0; /* argv is only read at entry; keeps the exit program small */
+		struct argv_walk w = {.argv = ptr, .data = data, .room = room};
+		long iters = bpf_loop(ARGV_MAX, argv_step, &w, 0);
+		if (iters == ARGV_MAX && !w.done)
+			w.flags |= CAPF_TRUNCATED;
+		flags |= w.flags;
+		len = w.used;
 		break;
 	}
 	default:
@@ -477,10 +513,12 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, bool direct)
 		if (ac->kind == CAP_NONE || !(ac->flags & ARG_AT_ENTRY))
 			continue;
 		__u32 off = st->len;
-		if (off > ENTRY_AREA - CAP_HDR - CAP_MAX - 2) {
+		if (off > ENTRY_POS_MASK) {
 			st->flags |= RECF_CAPS_DROPPED;
 			break;
 		}
+		barrier_var(off);
+		off &= ENTRY_POS_MASK;
 		__u32 w = capture(st->data + off, i, ac, c->args, 0, false);
 		if (w) {
 			st->len = off + w;
@@ -540,6 +578,8 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
 		struct entry_stash *st = bpf_task_storage_get(&entry_stashes, task, 0, 0);
 		if (st) {
 			__u32 n = st->len;
+			/* Entry captures end before ENTRY_POS_MASK + CAP_ROOM; beyond SCRATCH_POS_MASK no exit
+			 * capture follows, which is fine: no system call captures at both entry and exit. */
 			if (n > ENTRY_AREA)
 				n = ENTRY_AREA;
 			if (n > 0 && !bpf_probe_read_kernel(s->buf + sizeof(struct rec_hdr), n, st->data)) {
@@ -556,20 +596,25 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
 			struct arg_cfg *ac = &cfg->args[i];
 			if (ac->kind == CAP_NONE || (ac->flags & ARG_AT_ENTRY))
 				continue;
-			if (off > CAP_START_LIMIT) {
+			if (off > SCRATCH_POS_MASK) {
 				h->flags |= RECF_CAPS_DROPPED;
 				break;
 			}
-			__u32 w = capture(s->buf + off, i, ac, h->args, ret, true);
+			__u32 pos = off;
+			barrier_var(pos);
+			pos &= SCRATCH_POS_MASK;
+			__u32 w = capture(s->buf + pos, i, ac, h->args, ret, true);
 			if (w) {
 				off += w;
 				h->ncaps++;
 			}
 		}
 	}
-	if (off > SCRATCH_SIZE)
-		off = SCRATCH_SIZE;
-	h->size = off;
+	__u64 size = off;
+	barrier_var(size);
+	if (size > SCRATCH_SIZE)
+		return 0; /* cannot happen: captures start below SCRATCH_POS_MASK and fit in CAP_ROOM */
+	h->size = size;
 
 	if (s->owner != pid_tgid) {
 		/* Another task used this CPU's scratch while we were preempted: the record is garbled. */
@@ -577,8 +622,8 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
 		return 0;
 	}
 	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 flags = pending + off >= wake_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&events, s->buf, off, flags))
+	__u64 flags = pending + size >= wake_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, s->buf, size, flags))
 		count_lost();
 	return 0;
 }

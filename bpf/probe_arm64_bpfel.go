@@ -36,7 +36,7 @@ type ProbeEntryStash struct {
 	Len   uint32
 	Ncaps uint16
 	Flags uint16
-	Data  [16384]uint8
+	Data  [16396]uint8
 }
 
 type ProbeRecHdr struct {
@@ -64,7 +64,8 @@ type ProbeRecHdr struct {
 type ProbeScratch struct {
 	_     structs.HostLayout
 	Owner uint64
-	Buf   [24576]uint8
+	Buf   [24588]uint8
+	_     [4]byte
 }
 
 type ProbeSysCfg struct {

@@ -1,0 +1,420 @@
+//go:build linux
+
+// Package tracer loads swoll's kernel probe (package bpf), programs its filters and reads the events it
+// emits. It is the only package of the agent that talks to the kernel's BPF subsystem.
+//
+// Filtering happens in the kernel: a syscall that is not selected costs one array lookup; a selected syscall
+// of an untraced task one more hash lookup keyed by the task's mount-namespace id (see package nsid). Records
+// of untraced tasks and syscalls never reach user space.
+//
+// Limitations: 32-bit compat system calls are skipped on amd64 (their numbers mean other calls); on arm64,
+// AArch32 tasks are not told apart and their calls would be decoded with the arm64 table.
+package tracer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+
+	"github.com/swoll-dev/swoll/bpf"
+	"github.com/swoll-dev/swoll/nodeagent/nsid"
+	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+const (
+	defaultRingBytes = 16 << 20
+	// wakeBytes: the probe wakes the reader only once this much is pending, so that a caught-up reader does
+	// not cost the traced program a wakeup per call. pollInterval bounds the latency of slower streams.
+	wakeBytes    = 64 << 10
+	pollInterval = 50 * time.Millisecond
+	// ctxCheckEvery: how many records Read handles between two looks at its context.
+	ctxCheckEvery = 256
+)
+
+// Filter modes, as bpf/probe.c's enum filter_mode.
+const (
+	modeAll uint32 = 1
+	modeMnt uint32 = 2
+	modePid uint32 = 4
+)
+
+// Options configure a Tracer.
+type Options struct {
+	// RingBytes is the ring buffer size (a power of two, multiple of the page size). 0: 16 MiB.
+	RingBytes int
+	// Arch selects the syscall table (default: the running GOARCH).
+	Arch syscalls.Arch
+	// RawTracepoints forces the raw_tracepoint programs even where tp_btf works (tests of the fallback).
+	RawTracepoints bool
+}
+
+// Tracer owns the loaded programs and maps. Close detaches everything.
+type Tracer struct {
+	table      *syscalls.Table
+	coll       *ebpf.Collection
+	links      []link.Link
+	reader     *ringbuf.Reader
+	filterMode *ebpf.Variable // the probe's filter_mode, memory-mapped
+	sysCfgs    *ebpf.Map
+	mntTargets *ebpf.Map
+	pidTargets *ebpf.Map
+	lost       *ebpf.Map
+
+	mu   sync.Mutex // guards the target counts and filter mode updates
+	mnts int
+	pids int
+	all  bool
+
+	// Read's reused buffers: reading a record allocates nothing.
+	readMu     sync.Mutex
+	sample     ringbuf.Record
+	rec        record.Record
+	badRecords atomic.Uint64
+
+	attach string
+}
+
+// AttachType says which program type is attached: "tp_btf" or "raw_tracepoint".
+func (t *Tracer) AttachType() string { return t.attach }
+
+// New loads and attaches the probe. Nothing is traced until Select and a target are set.
+func New(opts Options) (*Tracer, error) {
+	arch := opts.Arch
+	if arch == "" {
+		arch = syscalls.Arch(runtime.GOARCH)
+	}
+	if string(arch) != runtime.GOARCH {
+		return nil, fmt.Errorf("tracing %s system calls from a %s agent is not supported", arch, runtime.GOARCH)
+	}
+	table, err := syscalls.ForArch(arch)
+	if err != nil {
+		return nil, err
+	}
+	ring := opts.RingBytes
+	if ring == 0 {
+		ring = defaultRingBytes
+	}
+	if ring < os.Getpagesize() || ring&(ring-1) != 0 {
+		return nil, fmt.Errorf("ring buffer size %d is not a power of two of at least a page", ring)
+	}
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; newer ones to the cgroup, and raising the
+	// limit may be refused (unprivileged container, VM): not fatal.
+	_ = rlimit.RemoveMemlock()
+
+	t := &Tracer{table: table}
+	if !opts.RawTracepoints {
+		err = t.load(ring, true)
+		if err == nil {
+			return t, nil
+		}
+		t.Close()
+		t = &Tracer{table: table}
+	}
+	if err2 := t.load(ring, false); err2 != nil {
+		t.Close()
+		if err != nil {
+			return nil, fmt.Errorf("loading the probe: tp_btf: %v; raw_tracepoint: %w", err, err2)
+		}
+		return nil, fmt.Errorf("loading the probe: %w", err2)
+	}
+	return t, nil
+}
+
+var (
+	btfPrograms = map[string]string{"btf_sys_enter": "sys_enter", "btf_sys_exit": "sys_exit",
+		"btf_fork": "sched_process_fork", "btf_exit": "sched_process_exit"}
+	rawPrograms = map[string]string{"raw_sys_enter": "sys_enter", "raw_sys_exit": "sys_exit",
+		"raw_fork": "sched_process_fork", "raw_exit": "sched_process_exit"}
+)
+
+func (t *Tracer) load(ring int, useBTF bool) error {
+	spec, err := bpf.LoadProbe()
+	if err != nil {
+		return fmt.Errorf("reading the embedded probe: %w", err)
+	}
+	keep, drop := btfPrograms, rawPrograms
+	t.attach = "tp_btf"
+	if !useBTF {
+		keep, drop = rawPrograms, btfPrograms
+		t.attach = "raw_tracepoint"
+	}
+	for name := range drop {
+		delete(spec.Programs, name)
+	}
+	spec.Maps[bpf.ProbeMapEvents].MaxEntries = uint32(ring)
+	byInode := !nsid.HasUniqueIDs()
+	if err := spec.Variables[bpf.ProbeVarIdByInode].Set(boolU32(byInode)); err != nil {
+		return fmt.Errorf("setting id_by_inode: %w", err)
+	}
+	if err := spec.Variables[bpf.ProbeVarWakeBytes].Set(uint32(min(wakeBytes, ring/4))); err != nil {
+		return fmt.Errorf("setting wake_bytes: %w", err)
+	}
+
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("the kernel's verifier rejected the probe: %+v", ve)
+		}
+		return fmt.Errorf("loading the probe into the kernel: %w", err)
+	}
+	t.coll = coll
+	t.sysCfgs = coll.Maps[bpf.ProbeMapSysCfgs]
+	t.mntTargets = coll.Maps[bpf.ProbeMapMntTargets]
+	t.pidTargets = coll.Maps[bpf.ProbeMapPidTargets]
+	t.lost = coll.Maps[bpf.ProbeMapLost]
+	t.filterMode = coll.Variables[bpf.ProbeVarFilterMode]
+
+	for name, tp := range keep {
+		prog := coll.Programs[name]
+		var l link.Link
+		if useBTF {
+			l, err = link.AttachTracing(link.TracingOptions{Program: prog, AttachType: ebpf.AttachTraceRawTp})
+		} else {
+			l, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: tp, Program: prog})
+		}
+		if err != nil {
+			return fmt.Errorf("attaching %s to %s: %w", name, tp, err)
+		}
+		t.links = append(t.links, l)
+	}
+
+	t.reader, err = ringbuf.NewReader(coll.Maps[bpf.ProbeMapEvents])
+	if err != nil {
+		return fmt.Errorf("opening the ring buffer: %w", err)
+	}
+	return nil
+}
+
+func boolU32(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Select sets the syscalls to trace (nil or empty: all), with the per-argument capture specs from the table.
+func (t *Tracer) Select(calls []*syscalls.Syscall) error {
+	if len(calls) == 0 {
+		calls = t.table.All()
+	}
+	cfgs := make([]bpf.ProbeSysCfg, t.sysCfgs.MaxEntries())
+	for _, sc := range calls {
+		if sc == nil {
+			continue
+		}
+		if sc.Nr < 0 || sc.Nr >= len(cfgs) {
+			return fmt.Errorf("system call %s: number %d is beyond the probe's table (%d)", sc.Name, sc.Nr, len(cfgs))
+		}
+		cfgs[sc.Nr] = KernelConfig(sc)
+	}
+	for nr := range cfgs {
+		if err := t.sysCfgs.Update(uint32(nr), &cfgs[nr], ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("programming system call %d: %w", nr, err)
+		}
+	}
+	return nil
+}
+
+// Capture flags, as bpf/probe.c's enum arg_flags.
+const (
+	argLenFromRet = 1
+	argLenIsPtr   = 2
+	argAtEntry    = 4
+)
+
+// KernelConfig is the probe's configuration of a selected system call: which arguments to copy from user
+// memory, how much, and when (syscalls.Syscall.Capture).
+func KernelConfig(sc *syscalls.Syscall) bpf.ProbeSysCfg {
+	cfg := bpf.ProbeSysCfg{Selected: 1}
+	for i := range min(len(sc.Params), len(cfg.Args)) {
+		c := sc.Capture(i)
+		if c.Kind == syscalls.CaptureNone {
+			continue
+		}
+		a := &cfg.Args[i]
+		a.Kind = uint8(c.Kind)
+		a.LenArg = c.LenArg
+		a.Max = c.Max
+		if c.LenFromRet {
+			a.Flags |= argLenFromRet
+		}
+		if c.LenIsPtr {
+			a.Flags |= argLenIsPtr
+		}
+		if c.AtEntry {
+			a.Flags |= argAtEntry
+			cfg.EntryCaps = 1
+		} else {
+			cfg.ExitCaps = 1
+		}
+	}
+	return cfg
+}
+
+// AddMountNS traces every task whose mount namespace has the given unique id (see nsid.MountNSID), tagging
+// its records with targetID (non-zero).
+func (t *Tracer) AddMountNS(nsID uint64, targetID uint32) error {
+	if targetID == 0 {
+		return errors.New("adding a mount namespace: target id 0 is reserved for trace-all")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var old uint32
+	exists := t.mntTargets.Lookup(nsID, &old) == nil
+	if err := t.mntTargets.Update(nsID, targetID, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("adding mount namespace %d: %w", nsID, err)
+	}
+	if !exists {
+		t.mnts++
+	}
+	return t.updateMode()
+}
+
+// RemoveMountNS stops tracing a mount namespace.
+func (t *Tracer) RemoveMountNS(nsID uint64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.mntTargets.Delete(nsID); err != nil {
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil
+		}
+		return fmt.Errorf("removing mount namespace %d: %w", nsID, err)
+	}
+	t.mnts--
+	return t.updateMode()
+}
+
+// AddPid traces a process and, from now on, every process it forks (targetID non-zero). Descendants that
+// already exist are added too.
+func (t *Tracer) AddPid(pid uint32, targetID uint32) error {
+	if targetID == 0 {
+		return errors.New("adding a pid: target id 0 is reserved for trace-all")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// Fork tracking starts before the walk, so that a child forked meanwhile is caught by one or the other.
+	t.pids++
+	if err := t.updateMode(); err != nil {
+		return err
+	}
+	for _, p := range append([]uint32{pid}, descendants(pid)...) {
+		if err := t.pidTargets.Update(p, targetID, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("adding pid %d: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// TraceAll traces every task on the host (targetID 0 on records).
+func (t *Tracer) TraceAll(on bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.all = on
+	return t.updateMode()
+}
+
+func (t *Tracer) updateMode() error {
+	var m uint32
+	if t.all {
+		m |= modeAll
+	}
+	if t.mnts > 0 {
+		m |= modeMnt
+	}
+	if t.pids > 0 {
+		m |= modePid
+	}
+	if err := t.filterMode.Set(m); err != nil {
+		return fmt.Errorf("setting the probe's filter mode: %w", err)
+	}
+	return nil
+}
+
+// Read calls fn for every record until ctx is done or fn returns false. rec is reused between calls.
+// Only one Read may run at a time.
+func (t *Tracer) Read(ctx context.Context, fn func(rec *record.Record) bool) error {
+	t.readMu.Lock()
+	defer t.readMu.Unlock()
+	t.reader.SetDeadline(time.Now().Add(pollInterval))
+	for n := 0; ; n++ {
+		if n%ctxCheckEvery == 0 && ctx.Err() != nil {
+			return nil
+		}
+		err := t.reader.ReadInto(&t.sample)
+		if err != nil {
+			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				// Nothing pending: the probe only wakes us once enough is queued.
+				if ctx.Err() != nil {
+					return nil
+				}
+				t.reader.SetDeadline(time.Now().Add(pollInterval))
+				continue
+			case errors.Is(err, ringbuf.ErrClosed), errors.Is(err, os.ErrClosed):
+				return nil
+			default:
+				return fmt.Errorf("reading the ring buffer: %w", err)
+			}
+		}
+		if err := record.Parse(t.sample.RawSample, &t.rec); err != nil {
+			t.badRecords.Add(1)
+			continue
+		}
+		if !fn(&t.rec) {
+			return nil
+		}
+	}
+}
+
+// Lost is the number of records the kernel dropped since New (summed over CPUs).
+func (t *Tracer) Lost() uint64 {
+	var perCPU []uint64
+	if err := t.lost.Lookup(uint32(0), &perCPU); err != nil {
+		return 0
+	}
+	var sum uint64
+	for _, n := range perCPU {
+		sum += n
+	}
+	return sum + t.badRecords.Load()
+}
+
+// Close detaches the programs and frees the maps.
+func (t *Tracer) Close() error {
+	var errs []error
+	for _, l := range t.links {
+		if err := l.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	t.links = nil
+	if t.reader != nil {
+		if err := t.reader.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		// Wait for a running Read to return before the maps go away.
+		t.readMu.Lock()
+		t.reader = nil
+		t.readMu.Unlock()
+	}
+	if t.coll != nil {
+		t.coll.Close()
+		t.coll = nil
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("closing the tracer: %w", errors.Join(errs...))
+	}
+	return nil
+}

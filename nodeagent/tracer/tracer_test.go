@@ -1,0 +1,423 @@
+//go:build linux
+
+package tracer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/swoll-dev/swoll/nodeagent/nsid"
+	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("SWOLL_REQUIRE_ROOT") == "1" {
+		t.Fatal("this test loads BPF programs and needs root (SWOLL_REQUIRE_ROOT=1)")
+	}
+	t.Skip("needs root: loads BPF programs")
+}
+
+func table(t *testing.T) *syscalls.Table {
+	t.Helper()
+	tb, err := syscalls.ForArch(syscalls.Arch(runtime.GOARCH))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+func calls(t *testing.T, names ...string) []*syscalls.Syscall {
+	t.Helper()
+	var out []*syscalls.Syscall
+	for _, n := range names {
+		sc, ok := table(t).ByName(n)
+		if !ok {
+			t.Fatalf("no system call %q", n)
+		}
+		out = append(out, sc)
+	}
+	return out
+}
+
+func nr(t *testing.T, name string) uint32 {
+	t.Helper()
+	return uint32(calls(t, name)[0].Nr)
+}
+
+func newTracer(t *testing.T, opts Options, selected ...string) *Tracer {
+	t.Helper()
+	requireRoot(t)
+	tr, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	if err := tr.Select(calls(t, selected...)); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// owned is a record whose captures are copied out of the ring.
+type owned struct {
+	record.Record
+}
+
+func own(r *record.Record) owned {
+	o := owned{*r}
+	for i := range o.Captures {
+		o.Captures[i].Data = bytes.Clone(r.Captures[i].Data)
+	}
+	return o
+}
+
+// collect reads records until until returns true for the records so far, or fails the test after 10 s.
+func collect(t *testing.T, tr *Tracer, until func([]owned) bool) []owned {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []owned
+	done := false
+	err := tr.Read(ctx, func(r *record.Record) bool {
+		got = append(got, own(r))
+		done = until(got)
+		return !done
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !done {
+		t.Fatalf("timed out; records so far: %v", describe(got))
+	}
+	return got
+}
+
+func describe(recs []owned) string {
+	var b strings.Builder
+	for _, r := range recs {
+		b.WriteString("\n  ")
+		b.WriteString(r.CommString())
+		b.WriteString(" nr=")
+		b.WriteString(itoa(int64(r.Nr)))
+		b.WriteString(" pid=")
+		b.WriteString(itoa(int64(r.Pid)))
+		b.WriteString(" ret=")
+		b.WriteString(itoa(r.Ret))
+		for i, c := range r.Captures {
+			if c.Present {
+				b.WriteString(" cap" + itoa(int64(i)) + "=" + string(c.Data))
+			}
+		}
+	}
+	return b.String()
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func hasPath(pid int, path string) func([]owned) bool {
+	return func(recs []owned) bool {
+		for _, r := range recs {
+			if int(r.Pid) == pid && string(r.Captures[1].Data) == path {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func find(recs []owned, pred func(owned) bool) []owned {
+	var out []owned
+	for _, r := range recs {
+		if pred(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func nsInode(t *testing.T, pid int, ns string) uint32 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+itoa(int64(pid))+"/ns/"+ns, &st); err != nil {
+		t.Fatal(err)
+	}
+	return uint32(st.Ino)
+}
+
+func mountNSID(t *testing.T, pid int) uint64 {
+	t.Helper()
+	id, _, err := nsid.MountNSID(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func testContainerRecords(t *testing.T, opts Options) {
+	tr := newTracer(t, opts, "openat")
+	h := startHelper(t, syscall.CLONE_NEWPID|syscall.CLONE_NEWNS,
+		"openat:/etc/hostname", "openat:/nonexistent-swoll", "getppid", "longpath", "openat:/etc/hostname-end")
+	pidNS, mntNS, utsNS := nsInode(t, h.Pid, "pid"), nsInode(t, h.Pid, "mnt"), nsInode(t, h.Pid, "uts")
+	if err := tr.AddMountNS(mountNSID(t, h.Pid), 42); err != nil {
+		t.Fatal(err)
+	}
+	h.run()
+	recs := collect(t, tr, hasPath(h.Pid, "/etc/hostname-end"))
+	mine := find(recs, func(r owned) bool { return int(r.Pid) == h.Pid })
+	if len(mine) != len(recs) {
+		t.Errorf("records of other processes: %v", describe(recs))
+	}
+	openat := nr(t, "openat")
+	for _, r := range mine {
+		if r.Nr != openat {
+			t.Errorf("record of an unselected system call: %v", describe([]owned{r}))
+		}
+		if r.TargetID != 42 || r.NsPid != 1 || r.PidNS != pidNS || r.MntNS != mntNS || r.UtsNS != utsNS ||
+			r.UID != 0 || r.GID != 0 || r.Tid == 0 || r.Start == 0 || r.Finish < r.Start {
+			t.Errorf("identity fields: %+v (want target 42, nspid 1, pidns %d, mntns %d, utsns %d)", r.Record, pidNS, mntNS, utsNS)
+		}
+		if !r.Captures[1].Present || r.Captures[0].Present || r.Captures[2].Present {
+			t.Errorf("captures: want only the path, got %+v", r.Captures)
+		}
+	}
+	byPath := map[string]owned{}
+	for _, r := range mine {
+		byPath[string(r.Captures[1].Data)] = r
+	}
+	ok, found := byPath["/etc/hostname"]
+	if !found {
+		t.Fatalf("no record for /etc/hostname: %v", describe(mine))
+	}
+	if ok.Ret < 0 || ok.CommString() != helperComm || int32(ok.Args[0]) != unix.AT_FDCWD || ok.Args[2] != unix.O_RDONLY {
+		t.Errorf("openat(/etc/hostname): %+v", ok.Record)
+	}
+	if ok.Captures[1].Truncated || ok.Captures[1].Faulted {
+		t.Errorf("path capture flags: %+v", ok.Captures[1])
+	}
+	bad, found := byPath["/nonexistent-swoll"]
+	if !found {
+		t.Fatalf("no record for /nonexistent-swoll: %v", describe(mine))
+	}
+	if bad.Ret != -int64(unix.ENOENT) {
+		t.Errorf("openat(/nonexistent-swoll) = %d, want -ENOENT", bad.Ret)
+	}
+	long := find(mine, func(r owned) bool { return r.Captures[1].Truncated })
+	if len(long) != 1 {
+		t.Fatalf("want one truncated path capture, got %d", len(long))
+	}
+	if l := long[0]; len(l.Captures[1].Data) != syscalls.MaxPathBytes || l.Ret != -int64(unix.ENAMETOOLONG) ||
+		!bytes.HasPrefix(l.Captures[1].Data, []byte("/xxxx")) {
+		t.Errorf("long path: %d bytes kept, ret %d", len(l.Captures[1].Data), l.Ret)
+	}
+}
+
+func TestContainerRecords(t *testing.T) {
+	testContainerRecords(t, Options{})
+}
+
+func TestContainerRecordsRawTracepoint(t *testing.T) {
+	testContainerRecords(t, Options{RawTracepoints: true})
+}
+
+func TestTracerUsesTpBTF(t *testing.T) {
+	tr := newTracer(t, Options{}, "openat")
+	if tr.AttachType() != "tp_btf" {
+		t.Fatalf("attached %s, want tp_btf on this kernel", tr.AttachType())
+	}
+}
+
+// Untraced processes, whether in another mount namespace, in the target's pid namespace (hostPID-style), or in
+// a namespace that reuses a removed target's inode, produce nothing.
+func TestOnlyTargetMountNamespace(t *testing.T) {
+	tr := newTracer(t, Options{}, "openat")
+
+	// The target shares the host pid namespace, like a hostPID pod: only its mount namespace identifies it.
+	target := startHelper(t, syscall.CLONE_NEWNS, "openat:/etc/hostname-target")
+	if err := tr.AddMountNS(mountNSID(t, target.Pid), 7); err != nil {
+		t.Fatal(err)
+	}
+	// Same pid namespace, host mount namespace.
+	hostPeer := startHelper(t, 0, "openat:/etc/hostname-host")
+	// Another container.
+	other := startHelper(t, syscall.CLONE_NEWPID|syscall.CLONE_NEWNS, "openat:/etc/hostname-other")
+
+	// A target that goes away while its entry stays (a stale filter), then a new namespace that may get the
+	// same inode: the unique id differs, so it must not match.
+	gone := startHelper(t, syscall.CLONE_NEWPID|syscall.CLONE_NEWNS)
+	goneID, goneIno := mountNSID(t, gone.Pid), nsInode(t, gone.Pid, "mnt")
+	if err := tr.AddMountNS(goneID, 9); err != nil {
+		t.Fatal(err)
+	}
+	gone.end()
+	reuse := startHelper(t, syscall.CLONE_NEWPID|syscall.CLONE_NEWNS, "openat:/etc/hostname-reuse")
+	if id := mountNSID(t, reuse.Pid); id == goneID {
+		t.Fatalf("a new mount namespace got the id %d of a dead one", id)
+	}
+	t.Logf("dead namespace inode %d, new namespace inode %d", goneIno, nsInode(t, reuse.Pid, "mnt"))
+
+	hostPeer.run()
+	other.run()
+	reuse.run()
+	target.run() // last: once its record arrives, the others' would have too
+	recs := collect(t, tr, hasPath(target.Pid, "/etc/hostname-target"))
+	for _, r := range recs {
+		if int(r.Pid) != target.Pid || r.TargetID != 7 {
+			t.Errorf("untraced record: %v", describe([]owned{r}))
+		}
+	}
+}
+
+func TestNothingWithoutTarget(t *testing.T) {
+	tr := newTracer(t, Options{}, "openat", "getppid")
+	marker := startHelper(t, syscall.CLONE_NEWNS, "openat:/etc/hostname-marker")
+	quiet := startHelper(t, syscall.CLONE_NEWPID|syscall.CLONE_NEWNS, "openat:/etc/hostname-quiet", "getppid")
+	quiet.run()
+	if err := tr.AddMountNS(mountNSID(t, marker.Pid), 3); err != nil {
+		t.Fatal(err)
+	}
+	marker.run()
+	for _, r := range collect(t, tr, hasPath(marker.Pid, "/etc/hostname-marker")) {
+		if int(r.Pid) != marker.Pid {
+			t.Errorf("untraced record: %v", describe([]owned{r}))
+		}
+	}
+}
+
+func TestRemoveMountNS(t *testing.T) {
+	tr := newTracer(t, Options{}, "openat")
+	h := startHelper(t, syscall.CLONE_NEWNS, "openat:/etc/hostname-removed")
+	marker := startHelper(t, syscall.CLONE_NEWNS, "openat:/etc/hostname-marker")
+	id := mountNSID(t, h.Pid)
+	if err := tr.AddMountNS(id, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.RemoveMountNS(id); err != nil {
+		t.Fatal(err)
+	}
+	h.run()
+	if err := tr.AddMountNS(mountNSID(t, marker.Pid), 6); err != nil {
+		t.Fatal(err)
+	}
+	marker.run()
+	for _, r := range collect(t, tr, hasPath(marker.Pid, "/etc/hostname-marker")) {
+		if int(r.Pid) != marker.Pid {
+			t.Errorf("record of a removed target: %v", describe([]owned{r}))
+		}
+	}
+}
+
+// pid-tree mode follows forks and execs; execve's filename and argv are read at entry.
+func TestPidTreeAndExec(t *testing.T) {
+	tr := newTracer(t, Options{}, "openat", "execve")
+	h := startHelper(t, 0, "sh:exec /bin/cat /etc/hostname")
+	if err := tr.AddPid(uint32(h.Pid), 11); err != nil {
+		t.Fatal(err)
+	}
+	h.run()
+	execve := nr(t, "execve")
+	recs := collect(t, tr, func(recs []owned) bool {
+		return len(find(recs, func(r owned) bool {
+			return r.CommString() == "cat" && string(r.Captures[1].Data) == "/etc/hostname"
+		})) > 0
+	})
+	for _, r := range recs {
+		if r.TargetID != 11 {
+			t.Errorf("target %d, want 11: %v", r.TargetID, describe([]owned{r}))
+		}
+	}
+	execs := find(recs, func(r owned) bool { return r.Nr == execve })
+	if len(execs) != 2 {
+		t.Fatalf("want 2 execve records (sh, cat), got %v", describe(execs))
+	}
+	sh, cat := execs[0], execs[1]
+	if string(sh.Captures[0].Data) != "/bin/sh" || string(sh.Captures[1].Data) != "/bin/sh\x00-c\x00exec /bin/cat /etc/hostname\x00" || sh.Ret != 0 {
+		t.Errorf("execve of sh: %q %q ret %d", sh.Captures[0].Data, sh.Captures[1].Data, sh.Ret)
+	}
+	if string(cat.Captures[0].Data) != "/bin/cat" || string(cat.Captures[1].Data) != "/bin/cat\x00/etc/hostname\x00" {
+		t.Errorf("execve of cat: %q %q", cat.Captures[0].Data, cat.Captures[1].Data)
+	}
+	if int(sh.Pid) == h.Pid || sh.Pid != cat.Pid {
+		t.Errorf("pids: helper %d, sh %d, cat %d", h.Pid, sh.Pid, cat.Pid)
+	}
+}
+
+func TestTraceAll(t *testing.T) {
+	tr := newTracer(t, Options{}, "openat")
+	h := startHelper(t, syscall.CLONE_NEWPID|syscall.CLONE_NEWNS, "openat:/etc/hostname-all")
+	if err := tr.TraceAll(true); err != nil {
+		t.Fatal(err)
+	}
+	h.run()
+	recs := collect(t, tr, hasPath(h.Pid, "/etc/hostname-all"))
+	if r := recs[len(recs)-1]; r.TargetID != 0 {
+		t.Errorf("trace-all record has target %d", r.TargetID)
+	}
+}
+
+func TestLostWhenReaderStalls(t *testing.T) {
+	tr := newTracer(t, Options{RingBytes: os.Getpagesize()}, "openat", "close")
+	h := startHelper(t, syscall.CLONE_NEWNS, "openat-many")
+	if err := tr.AddMountNS(mountNSID(t, h.Pid), 1); err != nil {
+		t.Fatal(err)
+	}
+	h.run()
+	if tr.Lost() == 0 {
+		t.Fatal("4000 calls into a one-page ring that nobody reads lost nothing")
+	}
+}
+
+func TestCloseDetaches(t *testing.T) {
+	requireRoot(t)
+	tr, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []ebpf.ProgramID
+	for _, p := range tr.coll.Programs {
+		info, err := p.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := info.ID()
+		ids = append(ids, id)
+	}
+	if len(ids) != 4 {
+		t.Fatalf("want 4 programs loaded, got %d", len(ids))
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		// Freed asynchronously (RCU): wait until the id is gone.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			p, err := ebpf.NewProgramFromID(id)
+			if errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			if err == nil {
+				p.Close()
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("program %d still loaded after Close", id)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
