@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# run.sh (`make e2e`): the end-to-end suite (test/e2e) against the real local two-node cluster.
+#
+# Builds bin/kubectl-swoll and the agent image with one VERSION (so the plugin's default image is the one just
+# built), brings the cluster up unless a healthy one runs, loads the workload and agent images into every node,
+# and runs `go test -tags e2e`. Output: _output/e2e.log (hack/test.sh counts its --- PASS/--- FAIL lines);
+# a failing test names its artifacts folder under _output/e2e-artifacts/. The cluster is torn down at the end
+# when this script started it, or always when CI=true. It never skips: no root or no cluster is a failure.
+#
+# Env: E2E_RUN=regexp (go test -run), E2E_PARALLEL (default 8), E2E_TIMEOUT (default 20m), KEEP_CLUSTER=1.
+source "$(dirname "$0")/lib-cluster.sh"
+require_root "make e2e"
+cd "$ROOT"
+SECONDS=0
+
+export VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
+stamp "building the plugin and the agent image ($VERSION)"
+make -s plugin image || die "building the plugin or the agent image failed"
+
+started=false
+if cluster_healthy 2>/dev/null; then
+  stamp "reusing the running cluster"
+else
+  started=true
+  make -s cluster-up || die "no cluster: make cluster-up failed (logs in $CLUSTER_LOGS)"
+fi
+teardown() {
+  local rc=$?
+  if [ "${KEEP_CLUSTER:-0}" != 1 ] && { [ "$started" = true ] || [ "${CI:-false}" = true ]; }; then
+    stamp "tearing the cluster down"
+    make -s cluster-down || true
+  fi
+  exit $rc
+}
+trap teardown EXIT
+
+images_dir=$("$E2E_DIR/workload-images.sh") || die "building the workload images failed"
+for i in "${WORKLOAD_IMAGES[@]}"; do
+  make -s load-image IMAGE="$images_dir/$i.tar" || die "loading $i into the nodes failed"
+done
+make -s load-image IMAGE="$OUT/images/swoll-agent.tar" || die "loading the agent image into the nodes failed"
+
+eval "$("$E2E_DIR/cluster-env.sh")"
+export SWOLL_PLUGIN=$ROOT/bin/kubectl-swoll SWOLL_E2E_ARTIFACTS=$OUT/e2e-artifacts
+rm -rf "$SWOLL_E2E_ARTIFACTS"
+stamp "running the e2e suite (log: $OUT/e2e.log)"
+rc=0
+go test -tags e2e -v -count=1 -timeout "${E2E_TIMEOUT:-20m}" -parallel "${E2E_PARALLEL:-8}" \
+  ${E2E_RUN:+-run "$E2E_RUN"} ./test/e2e/... >"$OUT/e2e.log" 2>&1 || rc=$?
+grep -E '^\s*--- (PASS|FAIL|SKIP)|^(FAIL|ok|PASS)\b|^panic:|FAILED: ' "$OUT/e2e.log" || true
+if grep -qE '^\s*--- SKIP' "$OUT/e2e.log"; then
+  log "some e2e tests skipped: the suite must never skip"
+  rc=1
+fi
+stamp "e2e: $(grep -cE '^\s*--- PASS' "$OUT/e2e.log") passed, $(grep -cE '^\s*--- FAIL' "$OUT/e2e.log") failed"
+[ $rc -eq 0 ] || die "e2e suite failed (log: $OUT/e2e.log, artifacts: $SWOLL_E2E_ARTIFACTS)"

@@ -1,0 +1,141 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/swoll-dev/swoll/event"
+)
+
+const (
+	// goneTimeout is "within a few seconds": the agent pod's grace period is 2 s.
+	goneTimeout = 10 * time.Second
+	// deadManTimeout is how long an agent may outlive a plugin killed with SIGKILL: the protocol's 20 s
+	// heartbeat timeout (30 s in the issue) plus a margin for a loaded machine.
+	deadManTimeout = 45 * time.Second
+)
+
+// tracedSession starts a pod on node with traffic, a session tracing it, and waits until events flow and the
+// session's one agent holds its BPF programs.
+func tracedSession(f *F, node string) (s *session, agent *corev1.Pod, progs []int) {
+	f.t.Helper()
+	pod := f.createPod(podSpec{name: "web", labels: labels("app", "web"), node: node})
+	f.traffic(pod, "web", openURL(webPort, page))
+	agents := f.watchAgents(f.ns)
+	s = f.trace("-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns)
+	s.waitEvents(3, firstEventTimeout, "from "+pod.Name, both(fromPod(pod), opened(page)))
+	seen := agents.seen()
+	if len(seen) != 1 {
+		f.t.Fatalf("agent pods: %v, want one", podNames(seen))
+	}
+	return s, seen[0], f.agentPrograms(seen[0])
+}
+
+// Ctrl-C (SIGINT) and SIGTERM end the session cleanly: the agent pod is gone within seconds and the BPF
+// programs it had loaded are unloaded.
+func TestStopLeavesNothing(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			f := newF(t, nil)
+			s, _, progs := tracedSession(f, suite.nodes[0])
+			s.stop(sig)
+			f.waitNoAgents(f.ns, goneTimeout)
+			f.waitProgramsGone(progs, goneTimeout)
+		})
+	}
+}
+
+// A plugin killed with SIGKILL cannot clean up: the agent notices on its own (stdin EOF, else the heartbeat
+// timeout) and unloads its programs; `kubectl swoll cleanup` then removes the pod left behind.
+// Not parallel: cleanup removes every session's agents.
+func TestPluginKilled(t *testing.T) {
+	f := newF(t, nil)
+	s, agent, progs := tracedSession(f, suite.nodes[1])
+	s.signal(syscall.SIGKILL)
+	s.waitExit(exitTimeout)
+	f.waitProgramsGone(progs, deadManTimeout)
+	if pids := containerPIDs(containerIDOf(f, agent)); len(heldProgIDs(pids)) > 0 {
+		t.Errorf("the agent's processes %v still hold BPF programs %v", pids, heldProgIDs(pids))
+	}
+
+	r := f.run(time.Minute, "cleanup")
+	if r.code != 0 {
+		t.Fatalf("kubectl swoll cleanup: exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+	f.waitNoAgents("", goneTimeout)
+}
+
+// Two sessions tracing the same pod on one node do not disturb each other: both see the events, and stopping
+// one leaves the other streaming with its agent in place.
+func TestConcurrentSessions(t *testing.T) {
+	t.Parallel()
+	f := newF(t, nil)
+	pod := f.createPod(podSpec{name: "web", labels: labels("app", "web"), node: suite.nodes[0]})
+	f.traffic(pod, "web", openURL(webPort, page))
+	args := []string{"-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns}
+	a, b := f.trace(args...), f.trace(args...)
+	ours := both(fromPod(pod), opened(page))
+	a.waitEvents(3, firstEventTimeout, "in session a", ours)
+	b.waitEvents(3, firstEventTimeout, "in session b", ours)
+	sa, sb := sessionOf(t, a.Events()), sessionOf(t, b.Events())
+	if sa == sb {
+		t.Fatalf("both sessions are called %q", sa)
+	}
+
+	a.stop(syscall.SIGINT)
+	f.waitNoAgentsOfSession(sa, goneTimeout)
+	n := count(b.Events(), ours)
+	b.waitEvents(n+5, 30*time.Second, "in session b after a stopped", ours)
+	if left := f.agentsOfSession(sb); len(left) != 1 || left[0].Status.Phase != corev1.PodRunning {
+		t.Errorf("session b's agents after a stopped: %d, want one running", len(left))
+	}
+	b.stop(syscall.SIGINT)
+	checkTagged(t, a.Events(), []*corev1.Pod{pod}, "openat")
+	checkTagged(t, b.Events(), []*corev1.Pod{pod}, "openat")
+}
+
+func sessionOf(t *testing.T, evs []event.Event) string {
+	t.Helper()
+	if len(evs) == 0 || evs[0].Session == "" {
+		t.Fatal("events carry no session id")
+	}
+	return evs[0].Session
+}
+
+func (f *F) agentsOfSession(id string) []corev1.Pod {
+	f.t.Helper()
+	list, err := suite.cs.CoreV1().Pods("").List(f.ctx, metav1.ListOptions{LabelSelector: agentLabel + "," + sessionLabel + "=" + id})
+	if err != nil {
+		f.t.Fatalf("listing agents of session %s: %v", id, err)
+	}
+	return list.Items
+}
+
+func (f *F) waitNoAgentsOfSession(id string, timeout time.Duration) {
+	f.t.Helper()
+	err := within(timeout, func(ctx context.Context) (bool, error) {
+		list, err := suite.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: agentLabel + "," + sessionLabel + "=" + id})
+		return err == nil && len(list.Items) == 0, nil
+	}, "the agents of session %s to be gone", id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// containerIDOf reads the agent pod's current container id.
+func containerIDOf(f *F, pod *corev1.Pod) string {
+	p, err := suite.cs.CoreV1().Pods(pod.Namespace).Get(f.ctx, pod.Name, metav1.GetOptions{})
+	if err != nil || len(p.Status.ContainerStatuses) == 0 {
+		return ""
+	}
+	return containerID(p, p.Status.ContainerStatuses[0].Name)
+}
