@@ -4,28 +4,9 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
-	"github.com/spf13/cobra"
-
-	"github.com/swoll-dev/swoll/internal/version"
+	"github.com/swoll-dev/swoll/nodeagent/agentcmd"
 )
 
-func main() {
-	root := &cobra.Command{
-		Use:           "swoll-agent",
-		Short:         "swoll's node agent: container-aware syscall tracing with eBPF",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.AddCommand(&cobra.Command{
-		Use:   "version",
-		Short: "Print the agent version",
-		Run:   func(*cobra.Command, []string) { fmt.Println(version.Version) },
-	})
-	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		os.Exit(1)
-	}
-}
+func main() { os.Exit(agentcmd.Main()) }

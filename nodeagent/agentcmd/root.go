@@ -1,0 +1,99 @@
+//go:build linux
+
+// Package agentcmd is the command line of swoll-agent: `hold` and `session` for agent pods driven by the
+// kubectl plugin, `trace` for tracing on the local machine, and `version`.
+package agentcmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/swoll-dev/swoll/internal/version"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the work could not be done
+	exitUsage   = 2 // bad flags or arguments
+)
+
+// streams are the command's standard files.
+type streams struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// Main runs swoll-agent with the process's arguments and files; SIGINT and SIGTERM cancel the command.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+}
+
+// Run runs swoll-agent with args and returns the exit code. Errors are printed as one line on stderr.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	io := streams{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "swoll-agent",
+		Short:         "swoll's node agent: container-aware system call tracing with eBPF",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	root.AddCommand(
+		newTraceCommand(io),
+		newSessionCommand(io),
+		newHoldCommand(io),
+		&cobra.Command{
+			Use:   "version",
+			Short: "Print the agent version",
+			Args:  cobra.NoArgs,
+			Run:   func(*cobra.Command, []string) { fmt.Fprintln(stdout, version.Version) },
+		},
+	)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "swoll-agent:", ee.err)
+		}
+		return ee.code
+	}
+	// cobra's own errors (unknown command, bad arguments) are usage errors.
+	fmt.Fprintln(stderr, "swoll-agent:", err)
+	return exitUsage
+}
+
+// exitError carries an exit code; a nil err exits quietly (the command reported already).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
+
+func failure(err error) error { return &exitError{code: exitFailure, err: err} }

@@ -1,0 +1,103 @@
+//go:build linux
+
+package agentcmd
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/swoll-dev/swoll/nodeagent/cri"
+	"github.com/swoll-dev/swoll/nodeagent/decode"
+	"github.com/swoll-dev/swoll/nodeagent/hold"
+	"github.com/swoll-dev/swoll/nodeagent/nsid"
+	"github.com/swoll-dev/swoll/nodeagent/session"
+	"github.com/swoll-dev/swoll/nodeagent/tracer"
+	"github.com/swoll-dev/swoll/nodeagent/wallclock"
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+// hostFlags locate the host's files from inside an agent pod.
+type hostFlags struct {
+	cri      string
+	hostRoot string
+	proc     string
+}
+
+func (h *hostFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&h.cri, "cri", "", "CRI socket, as a path on the host (default: the first of the containerd, CRI-O and cri-dockerd sockets that exists)")
+	cmd.Flags().StringVar(&h.hostRoot, "host-root", "/host", "where the host's file system is mounted; host paths (the CRI socket) are looked up under it first, then as they are")
+	cmd.Flags().StringVar(&h.proc, "proc", "/proc", "the host's proc file system (containers are found through it when CRI is unavailable)")
+}
+
+func (h *hostFlags) resolver(socket string) (*cri.Resolver, error) {
+	if socket == "" {
+		socket = h.cri
+	}
+	return cri.NewResolver(cri.Options{Socket: socket, HostRoot: h.hostRoot, ProcRoot: h.proc})
+}
+
+func newSessionCommand(io streams) *cobra.Command {
+	var host hostFlags
+	var lockPath string
+	cmd := &cobra.Command{
+		Use:   "session",
+		Short: "Run one tracing session for the kubectl plugin (commands on stdin, events on stdout)",
+		Long: `Run one tracing session for the kubectl plugin. The plugin writes protocol commands as JSON lines on
+stdin (through "kubectl exec -i"); events and notices go to stdout as JSON lines, diagnostics to stderr.
+The session detaches everything and exits when stdin closes, on "stop", when no command arrived for the
+heartbeat timeout, and on SIGTERM. While it runs it holds a shared lock on --lock, which tells
+"swoll-agent hold" that the pod is in use.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			release, err := hold.Acquire(lockPath)
+			if err != nil {
+				fmt.Fprintf(io.stderr, "swoll-agent: %v (the agent pod will not wait for this session)\n", err)
+			} else {
+				defer release()
+			}
+			if err := session.Run(cmd.Context(), sessionConfig(io, &host)); err != nil {
+				return &exitError{code: exitFailure} // reported already, on stderr and as a notice
+			}
+			return nil
+		},
+	}
+	host.register(cmd)
+	cmd.Flags().StringVar(&lockPath, "lock", hold.DefaultLockPath(), "lock file shared with \"swoll-agent hold\"")
+	return cmd
+}
+
+// sessionConfig wires a session to the kernel, the container runtime and the decoder.
+func sessionConfig(io streams, host *hostFlags) session.Config {
+	table := syscalls.Native()
+	monoToWall := wallclock.MonoToWall()
+	return session.Config{
+		Deps: session.Deps{
+			Syscalls: table.Resolve,
+			NewTracer: func() (session.Tracer, error) {
+				t, err := newTracer(tracer.Options{Arch: table.Arch()})
+				if err != nil {
+					return nil, err
+				}
+				return t, nil
+			},
+			NewDecoder: func(node, name string) session.Decoder {
+				return decode.New(decode.Options{Arch: table.Arch(), Node: node, Session: name, MonoToWall: monoToWall})
+			},
+			NewResolver: func(socket string) (session.Resolver, error) {
+				r, err := host.resolver(socket)
+				if err != nil {
+					return nil, err
+				}
+				return r, nil
+			},
+			MountNSID: func(pid int) (uint64, error) {
+				id, _, err := nsid.MountNSID(pid)
+				return id, err
+			},
+		},
+		Stdin:  io.stdin,
+		Stdout: io.stdout,
+		Stderr: io.stderr,
+	}
+}

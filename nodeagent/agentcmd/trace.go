@@ -1,0 +1,220 @@
+//go:build linux
+
+package agentcmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/swoll-dev/swoll/nodeagent/decode"
+	"github.com/swoll-dev/swoll/nodeagent/lineout"
+	"github.com/swoll-dev/swoll/nodeagent/nsid"
+	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/nodeagent/tracer"
+	"github.com/swoll-dev/swoll/nodeagent/wallclock"
+	"github.com/swoll-dev/swoll/protocol"
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+type traceFlags struct {
+	host         hostFlags
+	noContainers bool
+	pid          int
+	containers   []string
+	syscalls     []string
+	output       string
+	duration     time.Duration
+	maxEvents    uint64
+	session      string
+}
+
+func newTraceCommand(io streams) *cobra.Command {
+	var f traceFlags
+	cmd := &cobra.Command{
+		Use:   "trace (--pid PID | --container-id ID... | --no-containers) [-s SYSCALLS]",
+		Short: "Trace system calls on this machine",
+		Long: `Trace system calls on this machine and print them on stdout until Ctrl-C, --duration or --max-events.
+
+  --pid PID             that process and every process it starts from now on
+  --container-id ID     a container (repeatable; full id or a unique prefix, "containerd://" allowed),
+                        found through the CRI socket, or through /proc when there is none
+  --no-containers       every process on the host
+
+--output json writes one event per line (the schema kubectl swoll uses); cli writes strace-like lines.
+The default is cli when stdout is a terminal and json otherwise. A summary goes to stderr at the end.`,
+		Example: `  swoll-agent trace --pid 1234 -s openat,connect
+  swoll-agent trace --container-id containerd://3f1c2a -o json | jq .
+  swoll-agent trace --no-containers -s execve --duration 10s`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runTrace(cmd.Context(), io, &f) },
+	}
+	f.host.register(cmd)
+	fl := cmd.Flags()
+	fl.BoolVar(&f.noContainers, "no-containers", false, "trace every process on the host")
+	fl.IntVar(&f.pid, "pid", 0, "trace this process and its descendants")
+	fl.StringSliceVar(&f.containers, "container-id", nil, "trace this container (repeatable)")
+	fl.StringSliceVarP(&f.syscalls, "syscalls", "s", nil, `system calls to trace, e.g. "openat,connect" or "class:Network" (default: all)`)
+	fl.StringVarP(&f.output, "output", "o", "", "json or cli (default: cli on a terminal, json otherwise)")
+	fl.DurationVar(&f.duration, "duration", 0, "stop after this long (0: until interrupted)")
+	fl.Uint64Var(&f.maxEvents, "max-events", 0, "stop after this many events (0: no limit)")
+	fl.StringVar(&f.session, "session", "", "session name stamped on JSON events")
+	return cmd
+}
+
+// traceTarget is one container to trace, resolved before anything is loaded into the kernel.
+type traceTarget struct {
+	id   string
+	nsID uint64
+}
+
+func runTrace(ctx context.Context, io streams, f *traceFlags) error {
+	output, err := f.validate(io)
+	if err != nil {
+		return usageErr(err)
+	}
+	table := syscalls.Native()
+	calls, err := table.Resolve(f.syscalls)
+	if err != nil {
+		return usageErr(err)
+	}
+	// Everything that can fail on user input is checked before the probe is attached.
+	if f.pid != 0 {
+		if _, err := os.Stat("/proc/" + strconv.Itoa(f.pid)); err != nil {
+			return failure(fmt.Errorf("no process with pid %d", f.pid))
+		}
+	}
+	targets, err := f.resolveContainers(ctx)
+	if err != nil {
+		return failure(err)
+	}
+
+	t, err := newTracer(tracer.Options{Arch: table.Arch()})
+	if err != nil {
+		return failure(err)
+	}
+	defer t.Close()
+	if err := t.Select(calls); err != nil {
+		return failure(fmt.Errorf("selecting system calls: %w", err))
+	}
+	node, _ := os.Hostname()
+	dec := decode.New(decode.Options{Arch: table.Arch(), Node: node, Session: f.session, MonoToWall: wallclock.MonoToWall()})
+	// Target ids: 1 for --pid, 2... for containers.
+	switch {
+	case f.noContainers:
+		err = t.TraceAll(true)
+	case f.pid != 0:
+		err = t.AddPid(uint32(f.pid), 1)
+	}
+	if err != nil {
+		return failure(err)
+	}
+	for i, tg := range targets {
+		id := uint32(i + 2)
+		dec.SetTarget(id, &protocol.Target{ContainerID: tg.id})
+		if err := t.AddMountNS(tg.nsID, id); err != nil {
+			return failure(fmt.Errorf("tracing container %s: %w", tg.id, err))
+		}
+	}
+
+	if f.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.duration)
+		defer cancel()
+	}
+	out := lineout.New(io.stdout, 256<<10, 50*time.Millisecond)
+	appendLine := dec.AppendJSON
+	if output == "cli" {
+		appendLine = dec.AppendCLI
+	}
+	var events atomic.Uint64
+	var writeErr error
+	began := time.Now()
+	readErr := t.Read(ctx, func(rec *record.Record) bool {
+		out.Lock()
+		writeErr = out.WriteLocked(appendLine(out.AvailableBuffer(), rec))
+		out.Unlock()
+		if writeErr != nil {
+			return false
+		}
+		n := events.Add(1)
+		return f.maxEvents == 0 || n < f.maxEvents
+	})
+	elapsed := time.Since(began)
+	if err := out.Close(); err != nil && writeErr == nil {
+		writeErr = err
+	}
+	fmt.Fprintf(io.stderr, "swoll-agent: %d events, %d lost in %s\n", events.Load(), t.Lost(), elapsed.Round(time.Millisecond))
+	switch {
+	case writeErr != nil && errors.Is(writeErr, unix.EPIPE):
+		return nil // the reader of our output (head, jq) is done
+	case writeErr != nil:
+		return failure(fmt.Errorf("writing events: %w", writeErr))
+	case readErr != nil && !errors.Is(readErr, context.Canceled) && !errors.Is(readErr, context.DeadlineExceeded):
+		return failure(readErr)
+	}
+	return nil
+}
+
+// validate checks the flags' combination and picks the output format.
+func (f *traceFlags) validate(io streams) (output string, err error) {
+	switch {
+	case f.noContainers && (f.pid != 0 || len(f.containers) > 0):
+		return "", errors.New("--no-containers traces everything: it cannot be combined with --pid or --container-id")
+	case !f.noContainers && f.pid == 0 && len(f.containers) == 0:
+		return "", errors.New("nothing to trace: give --pid, --container-id or --no-containers")
+	case f.pid < 0:
+		return "", fmt.Errorf("--pid %d: not a process id", f.pid)
+	}
+	switch f.output {
+	case "json", "cli":
+		return f.output, nil
+	case "":
+		if isTerminal(io.stdout) {
+			return "cli", nil
+		}
+		return "json", nil
+	default:
+		return "", fmt.Errorf("--output %q: want json or cli", f.output)
+	}
+}
+
+func (f *traceFlags) resolveContainers(ctx context.Context) ([]traceTarget, error) {
+	if len(f.containers) == 0 {
+		return nil, nil
+	}
+	r, err := f.host.resolver("")
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	targets := make([]traceTarget, 0, len(f.containers))
+	for _, id := range f.containers {
+		pid, err := r.ContainerPID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		ns, _, err := nsid.MountNSID(pid)
+		if err != nil {
+			return nil, fmt.Errorf("container %s: %w", id, err)
+		}
+		targets = append(targets, traceTarget{id: id, nsID: ns})
+	}
+	return targets, nil
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
