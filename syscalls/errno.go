@@ -4,28 +4,30 @@ import "strconv"
 
 // kernelErrnoNames are the kernel-internal codes (include/linux/errno.h) that never reach user
 // space but do show up in a syscall's return value as seen by a tracer, e.g. ERESTARTSYS when
-// a signal interrupts a blocking call that will be restarted.
+// a signal interrupts a blocking call that will be restarted. Indexed from kernelErrnoBase.
 var kernelErrnoNames = [...]string{
-	512 - 512: "ERESTARTSYS",
-	513 - 512: "ERESTARTNOINTR",
-	514 - 512: "ERESTARTNOHAND",
-	515 - 512: "ENOIOCTLCMD",
-	516 - 512: "ERESTART_RESTARTBLOCK",
-	517 - 512: "EPROBE_DEFER",
-	518 - 512: "EOPENSTALE",
-	519 - 512: "ENOPARAM",
-	521 - 512: "EBADHANDLE",
-	522 - 512: "ENOTSYNC",
-	523 - 512: "EBADCOOKIE",
-	524 - 512: "ENOTSUPP",
-	525 - 512: "ETOOSMALL",
-	526 - 512: "ESERVERFAULT",
-	527 - 512: "EBADTYPE",
-	528 - 512: "EJUKEBOX",
-	529 - 512: "EIOCBQUEUED",
-	530 - 512: "ERECALLCONFLICT",
-	531 - 512: "ENOGRACE",
+	0:  "ERESTARTSYS",           // 512
+	1:  "ERESTARTNOINTR",        // 513
+	2:  "ERESTARTNOHAND",        // 514
+	3:  "ENOIOCTLCMD",           // 515
+	4:  "ERESTART_RESTARTBLOCK", // 516
+	5:  "EPROBE_DEFER",          // 517
+	6:  "EOPENSTALE",            // 518
+	7:  "ENOPARAM",              // 519
+	9:  "EBADHANDLE",            // 521
+	10: "ENOTSYNC",              // 522
+	11: "EBADCOOKIE",            // 523
+	12: "ENOTSUPP",              // 524
+	13: "ETOOSMALL",             // 525
+	14: "ESERVERFAULT",          // 526
+	15: "EBADTYPE",              // 527
+	16: "EJUKEBOX",              // 528
+	17: "EIOCBQUEUED",           // 529
+	18: "ERECALLCONFLICT",       // 530
+	19: "ENOGRACE",              // 531
 }
+
+const kernelErrnoBase = 512
 
 // MaxErrno is the largest value the kernel encodes as an error return (-MaxErrno..-1).
 const MaxErrno = 4095
@@ -42,8 +44,8 @@ func ErrnoName(e int) string {
 		return "OK"
 	case e < len(errnoNames) && errnoNames[e] != "":
 		return errnoNames[e]
-	case e >= 512 && e-512 < len(kernelErrnoNames) && kernelErrnoNames[e-512] != "":
-		return kernelErrnoNames[e-512]
+	case e >= kernelErrnoBase && e-kernelErrnoBase < len(kernelErrnoNames) && kernelErrnoNames[e-kernelErrnoBase] != "":
+		return kernelErrnoNames[e-kernelErrnoBase]
 	}
 	return "E" + strconv.Itoa(e)
 }

@@ -169,7 +169,7 @@ var paramSpecs = map[string]string{
 	"io_getevents":      "ctx_id:hex min_nr:int nr:int events:hex timeout:hex",
 	"io_pgetevents":     "ctx_id:hex min_nr:int nr:int events:hex timeout:hex usig:hex",
 	"io_uring_setup":    "entries:uint p:hex",
-	"io_uring_enter":    "fd:fd to_submit:uint min_complete:uint flags:hex sig:hex argsz:size",
+	"io_uring_enter":    "fd:fd to_submit:uint min_complete:uint flags:hex arg:hex argsz:size",
 	"io_uring_register": "fd:fd opcode:uint arg:hex nr_args:uint",
 
 	// Multiplexed I/O.

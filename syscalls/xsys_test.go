@@ -1,7 +1,6 @@
 package syscalls
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,20 +30,15 @@ func xsysUnixDir(t *testing.T) string {
 // scanMatches returns the submatches of re on every matching line of path.
 func scanMatches(t *testing.T, path string, re *regexp.Regexp) [][]string {
 	t.Helper()
-	f, err := os.Open(path)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	var matches [][]string
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if m := re.FindStringSubmatch(s.Text()); m != nil {
+	for _, line := range strings.Split(string(raw), "\n") {
+		if m := re.FindStringSubmatch(line); m != nil {
 			matches = append(matches, m)
 		}
-	}
-	if err := s.Err(); err != nil {
-		t.Fatal(err)
 	}
 	if len(matches) == 0 {
 		t.Fatalf("%s: nothing matched %s", path, re)

@@ -5,7 +5,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
@@ -154,18 +153,16 @@ func parseErrors(path string) (map[int]string, error) {
 }
 
 func scanLines(path string, fn func(string) error) error {
-	f, err := os.Open(path)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if err := fn(s.Text()); err != nil {
+	for _, line := range strings.Split(string(raw), "\n") {
+		if err := fn(line); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	return s.Err()
+	return nil
 }
 
 func writeNames(b *bytes.Buffer, varName, doc string, names map[int]string) {
