@@ -63,7 +63,7 @@ var paramSpecs = map[string]string{
 	"openat2":           "dirfd:dirfd pathname:path how:openhow size:size",
 	"creat":             "pathname:path mode:mode",
 	"close":             "fd:fd",
-	"close_range":       "first:fd last:fd flags:hex",
+	"close_range":       "first:uint last:uint flags:hex",
 	"name_to_handle_at": "dirfd:dirfd pathname:path handle:hex mount_id:hex flags:atflags",
 	"open_by_handle_at": "mount_fd:fd handle:hex flags:oflags",
 	"memfd_create":      "name:str flags:hex",

@@ -20,6 +20,11 @@ type Table struct {
 // Arches lists the supported architectures.
 var Arches = []Arch{AMD64, ARM64}
 
+// The number tables (znumbers.go) are generated from golang.org/x/sys's unix/zsysnum_linux_*.go,
+// so they list every call x/sys v0.50.0 knows: Linux 6.18 plus listns (470) and
+// rseq_slice_yield (471), which arrived after it. Numbers a running kernel lacks are harmless:
+// they simply never occur. The x32 range of x86_64 is not included.
+//
 //go:generate go run ./internal/gen -o znumbers.go
 
 var tables = map[Arch]func() *Table{
