@@ -12,6 +12,7 @@ kubelets=()
 for n in "${NODES[@]}"; do kubelets+=("kubelet-$n"); done
 stop_daemons "${kubelets[@]}" kube-scheduler kube-controller-manager
 stop_daemons kube-apiserver
+stamp "control plane and kubelets stopped"
 
 # 2. Remove pods while each containerd still runs: that stops their shims, tears down CNI and unmounts rootfs,
 #    netns and shm. Then the containerds and etcd.
@@ -30,13 +31,14 @@ wait
 containerds=()
 for n in "${NODES[@]}"; do containerds+=("containerd-$n"); done
 stop_daemons "${containerds[@]}" etcd
+stamp "pods, containerds and etcd stopped"
 
 # 3. Shims survive their containerd: any still running for one of our sockets are ours (matched by the exact
 #    socket path in their command line), and so are their containers.
 for n in "${NODES[@]}"; do
   sock=$(node_sock "$n")
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "-address $sock " || continue
+    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q -- "-address $sock " || continue
     pid=${p#/proc/}
     for c in $(cat "/proc/$pid/task/$pid/children" 2>/dev/null); do kill -9 "$c" 2>/dev/null; done
     kill -9 "$pid" 2>/dev/null && log "killed leftover shim $pid of $n"
@@ -71,6 +73,13 @@ if grep -q " $HOSTS_MARK\$" /etc/hosts; then
   printf '%s\n' "$hosts" >/etc/hosts
 fi
 find /var/log/containers -lname "$E2E_RUN/*" -delete 2>/dev/null
+# Paths every kubelet hard-codes: the device-plugin socket is stale once our kubelets are gone; the directories go
+# only when empty, so nothing of anyone else's is lost.
+rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/containers /var/log/pods 2>/dev/null
+# The same for the CNI plugins' cache (results of our networks are named after the node) and containerd's netns dir.
+for n in "${NODES[@]}"; do rm -f /var/lib/cni/results/"$n"-*; done
+rmdir /var/lib/cni/results /var/lib/cni /run/netns 2>/dev/null
 
 rm -rf "$E2E_RUN"
 for n in "${NODES[@]}"; do rm -rf "$(node_state "$n")"; done

@@ -7,7 +7,8 @@
 # a failing test names its artifacts folder under _output/e2e-artifacts/. The cluster is torn down at the end
 # when this script started it, or always when CI=true. It never skips: no root or no cluster is a failure.
 #
-# Env: E2E_RUN=regexp (go test -run), E2E_PARALLEL (default 8), E2E_TIMEOUT (default 20m), KEEP_CLUSTER=1.
+# Env: E2E_RUN=regexp (go test -run), E2E_PARALLEL (default 8), E2E_TIMEOUT (default 20m), KEEP_CLUSTER=1;
+# for hack/e2e/bench.sh: E2E_TAGS (default e2e), E2E_LOG (default _output/e2e.log), E2E_IMAGES (more tarballs).
 source "$(dirname "$0")/lib-cluster.sh"
 require_root "make e2e"
 cd "$ROOT"
@@ -38,19 +39,22 @@ images_dir=$("$E2E_DIR/workload-images.sh") || die "building the workload images
 for i in "${WORKLOAD_IMAGES[@]}"; do
   make -s load-image IMAGE="$images_dir/$i.tar" || die "loading $i into the nodes failed"
 done
-make -s load-image IMAGE="$OUT/images/swoll-agent.tar" || die "loading the agent image into the nodes failed"
+for tar in "$OUT/images/swoll-agent.tar" ${E2E_IMAGES:-}; do
+  make -s load-image IMAGE="$tar" || die "loading $tar into the nodes failed"
+done
 
 eval "$("$E2E_DIR/cluster-env.sh")"
 export SWOLL_PLUGIN=$ROOT/bin/kubectl-swoll SWOLL_E2E_ARTIFACTS=$OUT/e2e-artifacts
 rm -rf "$SWOLL_E2E_ARTIFACTS"
-stamp "running the e2e suite (log: $OUT/e2e.log)"
+e2e_log=${E2E_LOG:-$OUT/e2e.log}
+stamp "running go test -tags ${E2E_TAGS:-e2e} ./test/e2e (log: $e2e_log)"
 rc=0
-go test -tags e2e -v -count=1 -timeout "${E2E_TIMEOUT:-20m}" -parallel "${E2E_PARALLEL:-8}" \
-  ${E2E_RUN:+-run "$E2E_RUN"} ./test/e2e/... >"$OUT/e2e.log" 2>&1 || rc=$?
-grep -E '^\s*--- (PASS|FAIL|SKIP)|^(FAIL|ok|PASS)\b|^panic:|FAILED: ' "$OUT/e2e.log" || true
-if grep -qE '^\s*--- SKIP' "$OUT/e2e.log"; then
+go test -tags "${E2E_TAGS:-e2e}" -v -count=1 -timeout "${E2E_TIMEOUT:-20m}" -parallel "${E2E_PARALLEL:-8}" \
+  ${E2E_RUN:+-run "$E2E_RUN"} ./test/e2e/... >"$e2e_log" 2>&1 || rc=$?
+grep -E '^\s*--- (PASS|FAIL|SKIP)|^(FAIL|ok|PASS)\b|^panic:|FAILED: ' "$e2e_log" || true
+if grep -qE '^\s*--- SKIP' "$e2e_log"; then
   log "some e2e tests skipped: the suite must never skip"
   rc=1
 fi
-stamp "e2e: $(grep -cE '^\s*--- PASS' "$OUT/e2e.log") passed, $(grep -cE '^\s*--- FAIL' "$OUT/e2e.log") failed"
-[ $rc -eq 0 ] || die "e2e suite failed (log: $OUT/e2e.log, artifacts: $SWOLL_E2E_ARTIFACTS)"
+stamp "e2e: $(grep -cE '^\s*--- PASS' "$e2e_log") passed, $(grep -cE '^\s*--- FAIL' "$e2e_log") failed"
+[ $rc -eq 0 ] || die "e2e tests failed (log: $e2e_log, artifacts: $SWOLL_E2E_ARTIFACTS)"

@@ -18,7 +18,7 @@ APPLETS=(sh ash cat sleep wget ls echo grep ps kill head tail env id readlink st
 inputs=$(
   {
     go env GOVERSION
-    sha256sum "$BUSYBOX" "$0" go.mod go.sum
+    sha256sum "$BUSYBOX" hack/e2e/workload-images.sh go.mod go.sum
     git ls-files -co --exclude-standard -- hack/mkimage test/workloads | sort | xargs sha256sum
   } | sha256sum | cut -c1-16
 )
