@@ -7,12 +7,16 @@
 # a failing test names its artifacts folder under _output/e2e-artifacts/. The cluster is torn down at the end
 # when this script started it, or always when CI=true. It never skips: no root or no cluster is a failure.
 #
+# `run.sh --prepare` stops after loading the images and leaves the cluster running (hack/demo.sh uses it).
+#
 # Env: E2E_RUN=regexp (go test -run), E2E_PARALLEL (default 8), E2E_TIMEOUT (default 20m), KEEP_CLUSTER=1;
 # for hack/e2e/bench.sh: E2E_TAGS (default e2e), E2E_LOG (default _output/e2e.log), E2E_IMAGES (more tarballs).
 source "$(dirname "$0")/lib-cluster.sh"
 require_root "make e2e"
 cd "$ROOT"
 SECONDS=0
+prepare_only=false
+[ "${1:-}" = --prepare ] && prepare_only=true
 
 export VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 stamp "building the plugin and the agent image ($VERSION)"
@@ -33,7 +37,7 @@ teardown() {
   fi
   exit $rc
 }
-trap teardown EXIT
+[ "$prepare_only" = true ] || trap teardown EXIT
 
 images_dir=$("$E2E_DIR/workload-images.sh") || die "building the workload images failed"
 for i in "${WORKLOAD_IMAGES[@]}"; do
@@ -42,6 +46,7 @@ done
 for tar in "$OUT/images/swoll-agent.tar" ${E2E_IMAGES:-}; do
   make -s load-image IMAGE="$tar" || die "loading $tar into the nodes failed"
 done
+[ "$prepare_only" = false ] || { stamp "cluster ready, images loaded"; exit 0; }
 
 eval "$("$E2E_DIR/cluster-env.sh")"
 export SWOLL_PLUGIN=$ROOT/bin/kubectl-swoll SWOLL_E2E_ARTIFACTS=$OUT/e2e-artifacts

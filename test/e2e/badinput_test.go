@@ -33,7 +33,7 @@ func TestBadInput(t *testing.T) {
 		{"bad field selector", []string{"-n", f.ns, "--field-selector", "spec.nodeName", "-s", "openat"}, "selector"},
 		{"missing namespace", []string{"-n", "e2e-no-such-namespace", "-l", "app=web", "-s", "openat"}, "e2e-no-such-namespace"},
 		{"no matching pods", []string{"-n", f.ns, "-l", "app=nothing-matches", "-s", "openat"}, "app=nothing-matches"},
-		{"denied by RBAC", []string{"--as", lister, "-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns}, "forbidden"},
+		{"denied by RBAC", []string{"--as", lister, "-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns}, "not allowed"},
 		{"restricted agent namespace", []string{"-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", restricted}, restricted},
 	}
 	agents := f.watchAgents("")

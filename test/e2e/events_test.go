@@ -100,13 +100,13 @@ func describe(ev *event.Event) string {
 		ev.Comm, ev.Node, c.Namespace, c.Pod, c.Name)
 }
 
-// checkMergeOrder requires the merged stream to be ordered by start time. (The plugin merges the nodes'
-// streams in a time window; with this test's low event rate every event falls well inside it.)
+// checkMergeOrder requires the merged stream to be ordered by finish time (the plugin's merge key). The plugin
+// merges the nodes' streams in a bounded window; at this test's low event rate every event falls inside it.
 func checkMergeOrder(t *testing.T, evs []event.Event) {
 	t.Helper()
 	for i := 1; i < len(evs); i++ {
-		if evs[i].Start < evs[i-1].Start {
-			t.Errorf("event %d starts %s before event %d: %s then %s", i, time.Duration(evs[i-1].Start-evs[i].Start),
+		if evs[i].Finish < evs[i-1].Finish {
+			t.Errorf("event %d finished %s before event %d: %s then %s", i, time.Duration(evs[i-1].Finish-evs[i].Finish),
 				i-1, describe(&evs[i-1]), describe(&evs[i]))
 			return
 		}

@@ -310,3 +310,18 @@ func (f *F) waitRunningPods(labels map[string]string, n int) []*corev1.Pod {
 	}
 	return pods
 }
+
+// deletePod deletes a pod and waits until it is gone.
+func (f *F) deletePod(p *corev1.Pod) {
+	f.t.Helper()
+	if err := suite.cs.CoreV1().Pods(p.Namespace).Delete(f.ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+		f.t.Fatalf("deleting pod %s/%s: %v", p.Namespace, p.Name, err)
+	}
+	err := within(time.Minute, func(ctx context.Context) (bool, error) {
+		_, err := suite.cs.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	}, "pod %s/%s to be deleted", p.Namespace, p.Name)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}

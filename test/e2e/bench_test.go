@@ -1,0 +1,200 @@
+//go:build e2e && e2ebench
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// loopImage runs test/workloads/syscall-loop (built and loaded by hack/e2e/bench.sh).
+const loopImage = "localhost/swoll-e2e/syscall-loop:v1"
+
+func loopPod(name string, rate int, node string) podSpec {
+	var args []string
+	if rate > 0 {
+		args = []string{strconv.Itoa(rate)}
+	}
+	return podSpec{name: name, labels: labels("app", name), node: node, containers: []corev1.Container{{
+		Name: "loop", Image: loopImage, ImagePullPolicy: corev1.PullNever, Args: args}}}
+}
+
+// benchRun is what one plugin run delivered on stdout, counted without decoding (the bench must not be the
+// bottleneck it measures).
+type benchRun struct {
+	firstAfter  time.Duration // command start to first event line
+	events      int
+	first, last time.Time
+	stderr      string
+	code        int
+}
+
+func (r benchRun) rate() float64 {
+	if r.events < 2 {
+		return 0
+	}
+	return float64(r.events-1) / r.last.Sub(r.first).Seconds()
+}
+
+// countTrace runs `kubectl-swoll trace ARGS -o json`; with untilFirst it stops the session (SIGINT) at the first
+// event, else it lets --duration end it.
+func countTrace(f *F, untilFirst bool, args ...string) benchRun {
+	f.t.Helper()
+	args = append(append([]string{"trace"}, args...), "-o", "json")
+	cmd := pluginCmd(context.Background(), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		f.t.Fatal(err)
+	}
+	var r benchRun
+	br := bufio.NewReaderSize(stdout, 1<<20)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 && line[0] == '{' {
+			now := time.Now()
+			if r.events == 0 {
+				r.first, r.firstAfter = now, now.Sub(start)
+				if untilFirst {
+					_ = cmd.Process.Signal(syscall.SIGINT)
+				}
+			}
+			r.events++
+			r.last = now
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			break
+		}
+	}
+	_, _ = io.Copy(io.Discard, br)
+	r.code = exitCode(cmd.Wait())
+	r.stderr = stderr.String()
+	if r.events == 0 {
+		f.t.Fatalf("kubectl-swoll %s: no event (exit %d)\nstderr:\n%s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r
+}
+
+var lostRe = regexp.MustCompile(`(?i)(\d+)\s+(?:events?\s+)?lost|lost[^0-9]{0,20}(\d+)`)
+
+// lostReported sums the loss counts the plugin reported on stderr.
+func lostReported(stderr string) int {
+	total := 0
+	for _, m := range lostRe.FindAllStringSubmatch(stderr, -1) {
+		for _, g := range m[1:] {
+			if n, err := strconv.Atoi(g); err == nil {
+				total += n
+			}
+		}
+	}
+	return total
+}
+
+// loopRate is the workload's own calls/s over the last seconds of its log ("calls TOTAL" once a second).
+func (f *F) loopRate(pod *corev1.Pod, seconds int) float64 {
+	f.t.Helper()
+	b, err := suite.cs.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{}).DoRaw(f.ctx)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var totals []float64
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "calls "); ok {
+			n, _ := strconv.ParseFloat(v, 64)
+			totals = append(totals, n)
+		}
+	}
+	if len(totals) <= seconds {
+		return 0
+	}
+	return (totals[len(totals)-1] - totals[len(totals)-1-seconds]) / float64(seconds)
+}
+
+// TestBenchE2E measures, through the real plugin and cluster, the time from command start to the first event
+// and the event rate reaching the plugin's stdout from one node, and prints a table (hack/e2e/bench.sh).
+func TestBenchE2E(t *testing.T) {
+	f := newF(t, nil)
+	node := suite.nodes[0]
+	common := func(app string) []string {
+		return []string{"-n", f.ns, "-l", "app=" + app, "-s", "getppid", "--agent-namespace", f.ns}
+	}
+
+	// 1. Time to first event: a workload calling getppid 1000 times a second; a fresh agent pod each time.
+	slow := f.createPod(loopPod("slow", 1000, node))
+	var ttfe []time.Duration
+	for range 3 {
+		r := countTrace(f, true, common("slow")...)
+		ttfe = append(ttfe, r.firstAfter)
+		f.waitNoAgents(f.ns, time.Minute)
+	}
+	sort.Slice(ttfe, func(i, j int) bool { return ttfe[i] < ttfe[j] })
+	f.deletePod(slow)
+
+	// 2. Throughput: paced at 100k calls/s, then as fast as one thread goes.
+	const traceFor = 15 * time.Second
+	type rateRow struct {
+		name                  string
+		run                   benchRun
+		workload, lost, share float64
+	}
+	var rows []rateRow
+	for _, tc := range []struct {
+		name string
+		rate int
+	}{{"paced-100k", 100000}, {"unpaced", 0}} {
+		pod := f.createPod(loopPod(tc.name, tc.rate, node))
+		r := countTrace(f, false, append(common(tc.name), "--duration", traceFor.String())...)
+		workload := f.loopRate(pod, 5)
+		lost := float64(lostReported(r.stderr)) / r.last.Sub(r.first).Seconds()
+		rows = append(rows, rateRow{name: tc.name, run: r, workload: workload, lost: lost,
+			share: (r.rate() + lost) / workload})
+		f.waitNoAgents(f.ns, time.Minute)
+		f.deletePod(pod)
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nswoll end-to-end benchmark (one node, %s, plugin %s)\n", node, suite.plugin)
+	fmt.Fprintf(&b, "| measure | value | target |\n|---|---|---|\n")
+	fmt.Fprintf(&b, "| time to first event (3 runs: min / median / max) | %.2f s / %.2f s / %.2f s | <= 3 s: %s |\n",
+		ttfe[0].Seconds(), ttfe[1].Seconds(), ttfe[2].Seconds(), verdict(ttfe[1] <= 3*time.Second))
+	for _, row := range rows {
+		fmt.Fprintf(&b, "| events/s at stdout, getppid loop %s | %.0f/s (%d events; workload made %.0f calls/s while traced; lost reported %.0f/s; delivered+lost = %.0f%% of calls) | >= 100k/s: %s |\n",
+			row.name, row.run.rate(), row.run.events, row.workload, row.lost, 100*row.share, verdict(row.run.rate() >= 100000))
+	}
+	for _, row := range rows {
+		if s := strings.TrimSpace(row.run.stderr); s != "" {
+			fmt.Fprintf(&b, "\nplugin stderr (%s):\n%s\n", row.name, s)
+		}
+	}
+	fmt.Print(b.String())
+	_ = os.WriteFile(filepath.Join(suite.root, "_output", "bench-e2e.txt"), []byte(b.String()), 0o644)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
