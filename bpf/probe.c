@@ -124,7 +124,15 @@ struct call {
 	__u32 target;
 	__u8 active;
 	__u8 has_entry;
-	__u8 pad[6];
+	__u8 have_pid; /* nspid and pidns are cached: they never change for a task */
+	__u8 pad[5];
+	/* uts and mnt namespace inodes, cached while the task keeps this nsproxy. setns/unshare install a new
+	 * nsproxy allocated while the old one is still alive, so a change always shows as a new address. */
+	__u64 nsproxy;
+	__u32 nspid;
+	__u32 pidns;
+	__u32 utsns;
+	__u32 mntns;
 };
 
 struct entry_stash {
@@ -529,6 +537,49 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, bool direct)
 	return 0;
 }
 
+/* Refreshes the identity cached in c (see struct call). */
+static __always_inline void refresh_ids(struct task_struct *task, struct call *c, bool direct)
+{
+	struct nsproxy *nsp = direct ? task->nsproxy : BPF_CORE_READ(task, nsproxy);
+	if ((__u64)nsp != c->nsproxy) {
+		c->nsproxy = (__u64)nsp;
+		if (direct) {
+			c->utsns = nsp->uts_ns->ns.inum;
+			c->mntns = nsp->mnt_ns->ns.inum;
+		} else {
+			c->utsns = BPF_CORE_READ(nsp, uts_ns, ns.inum);
+			c->mntns = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+		}
+	}
+	if (!c->have_pid) {
+		ns_pid(task, &c->nspid, &c->pidns);
+		c->have_pid = 1;
+	}
+}
+
+static __always_inline void fill_header(struct rec_hdr *h, struct call *c, __u32 nr, long ret, __u64 pid_tgid)
+{
+	h->nr = nr;
+	h->target = c->target;
+	h->ret = ret;
+	for (int i = 0; i < MAX_ARGS; i++)
+		h->args[i] = c->args[i];
+	h->start = c->start;
+	h->finish = bpf_ktime_get_ns();
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	__u64 ug = bpf_get_current_uid_gid();
+	h->uid = (__u32)ug;
+	h->gid = ug >> 32;
+	h->nspid = c->nspid;
+	h->pidns = c->pidns;
+	h->utsns = c->utsns;
+	h->mntns = c->mntns;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	h->ncaps = 0;
+	h->flags = 0;
+}
+
 static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
 {
 	long id = syscall_nr(regs, direct);
@@ -546,31 +597,29 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
 	c->active = 0;
 
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	refresh_ids(task, c, direct);
+
+	if (!cfg->exit_caps && !c->has_entry) {
+		/* Nothing captured: a fixed-size record, built in place. */
+		__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+		struct rec_hdr *h = bpf_ringbuf_reserve(&events, sizeof(*h), 0);
+		if (!h) {
+			count_lost();
+			return 0;
+		}
+		fill_header(h, c, nr, ret, pid_tgid);
+		h->size = sizeof(*h);
+		bpf_ringbuf_submit(h, pending + sizeof(*h) >= wake_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+
 	__u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratches, &zero);
 	if (!s)
 		return 0;
 	s->owner = pid_tgid;
-
 	struct rec_hdr *h = (struct rec_hdr *)s->buf;
-	h->nr = nr;
-	h->target = c->target;
-	h->ret = ret;
-	for (int i = 0; i < MAX_ARGS; i++)
-		h->args[i] = c->args[i];
-	h->start = c->start;
-	h->finish = bpf_ktime_get_ns();
-	h->pid = pid_tgid >> 32;
-	h->tid = (__u32)pid_tgid;
-	__u64 ug = bpf_get_current_uid_gid();
-	h->uid = (__u32)ug;
-	h->gid = ug >> 32;
-	ns_pid(task, &h->nspid, &h->pidns);
-	h->utsns = BPF_CORE_READ(task, nsproxy, uts_ns, ns.inum);
-	h->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
-	h->ncaps = 0;
-	h->flags = 0;
+	fill_header(h, c, nr, ret, pid_tgid);
 
 	__u32 off = sizeof(struct rec_hdr);
 	if (c->has_entry) {

@@ -21,7 +21,13 @@ type ProbeCall struct {
 	Target   uint32
 	Active   uint8
 	HasEntry uint8
-	Pad      [6]uint8
+	HavePid  uint8
+	Pad      [5]uint8
+	Nsproxy  uint64
+	Nspid    uint32
+	Pidns    uint32
+	Utsns    uint32
+	Mntns    uint32
 }
 
 type ProbeCapHdr struct {

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Syscall overhead of tracing, in ns per call and as a ratio to the untraced loop, for a getppid loop and an
+# openat+close loop: untraced; agent attached with the loop's syscall not selected; agent tracing the loop with
+# JSON to /dev/null; strace -f; bpftrace printing to /dev/null. Then a sustained 500k calls/s for 10 s traced
+# with JSON output: no event may be lost, and the agent's peak RSS is reported.
+#
+# The agent is `bin/swoll-agent trace --pid PID -s LIST -o json` when that binary has the trace command, else
+# test/bench/tracebench (the same tracer and JSON encoder without sessions).
+#   BENCH_RUNS=3 (median of), BENCH_GETPPID_N=2000000, BENCH_OPENAT_N=200000, BENCH_RATE=500000, BENCH_SECS=10
+source "$(dirname "$0")/lib.sh"
+require_root "make bench"
+cd "$ROOT"
+apt_install gcc strace bpftrace jq
+
+RUNS=${BENCH_RUNS:-3}
+GETPPID_N=${BENCH_GETPPID_N:-2000000}
+OPENAT_N=${BENCH_OPENAT_N:-200000}
+RATE=${BENCH_RATE:-500000}
+SECS=${BENCH_SECS:-10}
+W=$OUT/bench
+mkdir -p "$W"
+LOOP=$W/syscall-loop
+gcc -O2 -Wall -o "$LOOP" test/bench/syscall-loop.c
+
+# bpftrace attaches to tracepoints through tracefs.
+[ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+
+if [ -x bin/swoll-agent ] || make -s agent >/dev/null 2>&1; then :; fi
+if [ -x bin/swoll-agent ] && bin/swoll-agent trace --help >/dev/null 2>&1; then
+  AGENT_KIND=swoll-agent
+  agent_cmd() { echo bin/swoll-agent trace --pid "$1" -s "$2" -o json; }
+else
+  AGENT_KIND=tracebench
+  go build -o "$W/tracebench" ./test/bench/tracebench
+  agent_cmd() { echo "$W/tracebench" -pid "$1" -s "$2" -o json; }
+fi
+log "agent: $AGENT_KIND"
+
+TRACER_PID=
+# wait_for FILE PATTERN: waits up to 20 s for PATTERN in FILE.
+wait_for() {
+  local i
+  for i in $(seq 200); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    [ -n "$TRACER_PID" ] && ! kill -0 "$TRACER_PID" 2>/dev/null && { cat "$1" >&2; die "tracer exited early"; }
+    sleep 0.1
+  done
+  cat "$1" >&2; die "tracer not ready after 20 s (waited for '$2' in $1)"
+}
+
+stop_tracer() {
+  [ -n "$TRACER_PID" ] || return 0
+  kill -INT "$TRACER_PID" 2>/dev/null || true
+  wait "$TRACER_PID" 2>/dev/null || true
+  TRACER_PID=
+}
+trap 'stop_tracer' EXIT
+
+# run_once TRACER MODE N [SYSCALLS]: one loop run under TRACER (none, agent, strace, bpftrace); prints ns/call.
+run_once() {
+  local tracer=$1 mode=$2 n=$3 list=${4:-} fifo=$W/go res=$W/result err=$W/tracer.err pid
+  rm -f "$fifo" "$res" "$err"; mkfifo "$fifo"
+  case $tracer in
+    strace)
+      strace -f -o /dev/null "$LOOP" "$mode" "$n" >"$res"
+      cat "$res"; return ;;
+  esac
+  SYSCALL_LOOP_WAIT=1 "$LOOP" "$mode" "$n" <"$fifo" >"$res" &
+  pid=$!
+  exec 3>"$fifo"
+  case $tracer in
+    none) ;;
+    agent)
+      $(agent_cmd "$pid" "$list") >/dev/null 2>"$err" &
+      TRACER_PID=$!
+      if [ "$AGENT_KIND" = tracebench ]; then wait_for "$err" attached; else wait_for_agent "$err"; fi ;;
+    bpftrace)
+      local filter="" nr
+      for nr in $list; do filter="$filter${filter:+ || }args->id == $nr"; done
+      # BEGIN runs once every probe is attached.
+      bpftrace --unsafe -e "BEGIN { system(\"echo attached > $err\"); }
+        tracepoint:raw_syscalls:sys_exit /pid == $pid && ($filter)/ { printf(\"%s %d %d\\n\", comm, args->id, args->ret); }" \
+        >/dev/null 2>&1 &
+      TRACER_PID=$!
+      wait_for "$err" attached ;;
+  esac
+  echo go >&3
+  exec 3>&-
+  wait "$pid"
+  if [ "$tracer" = agent ]; then kernel_cost >"$W/kcost"; fi
+  stop_tracer
+  cat "$res"
+}
+
+sysnr() { printf '#include <sys/syscall.h>\nSYS_%s\n' "$1" | gcc -E -P - | tail -1; }
+
+# kernel_cost: "enter+exit ns per call" of the agent's programs (bpf_stats), read while it still runs. The
+# agent's programs are the ones it holds file descriptors of.
+kernel_cost() {
+  local ids
+  ids=$(grep -hs '^prog_id:' /proc/"$TRACER_PID"/fdinfo/* | awk '{ print $2 }' | sort -u | paste -sd, -)
+  [ -n "$ids" ] || { echo -; return; }
+  bpftool prog show -j 2>/dev/null | jq -r "[.[] | select(.id == ($ids)) | select(.name | test(\"sys_(enter|exit)$\"))
+      | select(.run_cnt > 0) | (.run_time_ns / .run_cnt)] | if length == 2 then (add | floor) else \"-\" end"
+}
+
+SCENARIOS=(untraced "agent, not selected" "agent, traced, JSON" "strace -f" "bpftrace printf")
+declare -A VALS KCOST
+GETPPID_NR=$(sysnr getppid); OPENAT_NR=$(sysnr openat); CLOSE_NR=$(sysnr close)
+# measure SCENARIO LOOP: one run of one cell of the table.
+measure() {
+  local s=$1 loop=$2 n sel v
+  if [ "$loop" = getppid ]; then n=$GETPPID_N; else n=$OPENAT_N; fi
+  case $s in
+    untraced) v=$(run_once none "$loop" "$n") ;;
+    "agent, not selected")
+      if [ "$loop" = getppid ]; then sel=openat; else sel=getppid; fi
+      v=$(run_once agent "$loop" "$n" "$sel") ;;
+    "agent, traced, JSON")
+      if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
+      v=$(run_once agent "$loop" "$n" "$sel") ;;
+    "strace -f") v=$(run_once strace "$loop" $((n / 50))) ;;
+    "bpftrace printf")
+      if [ "$loop" = getppid ]; then sel=$GETPPID_NR; else sel="$OPENAT_NR $CLOSE_NR"; fi
+      v=$(run_once bpftrace "$loop" $((n / 10)) "$sel") ;;
+  esac
+  VALS[$s,$loop]="${VALS[$s,$loop]:-} $v"
+  if [[ $s == agent* ]]; then KCOST[$s,$loop]=$(cat "$W/kcost"); fi
+}
+
+# In-kernel cost per call, from the kernel's own accounting of the agent's programs.
+sysctl -qw kernel.bpf_stats_enabled=1
+# Runs are interleaved so that a noisy neighbour affects every scenario alike; each cell is the median.
+for run in $(seq "$RUNS"); do
+  log "run $run/$RUNS"
+  for s in "${SCENARIOS[@]}"; do
+    for loop in getppid openat; do measure "$s" "$loop"; done
+  done
+done
+sysctl -qw kernel.bpf_stats_enabled=0
+
+median() { printf '%s\n' $1 | sort -g | sed -n "$(( ( $(printf '%s\n' $1 | wc -l) + 1) / 2 ))p"; }
+declare -A NS
+for s in "${SCENARIOS[@]}"; do
+  for loop in getppid openat; do NS[$s,$loop]=$(median "${VALS[$s,$loop]}"); done
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+table=$W/table.txt
+{
+  echo "ns per call (median of $RUNS interleaved runs; load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) CPUs); agent: $AGENT_KIND"
+  printf '%-26s %12s %8s %16s %8s %14s\n' scenario "getppid ns" ratio "openat+close ns" ratio "in-kernel ns g/o"
+  for s in "${SCENARIOS[@]}"; do
+    printf '%-26s %12s %8s %16s %8s %14s\n' "$s" "${NS[$s,getppid]}" "$(ratio "${NS[$s,getppid]}" "${NS[untraced,getppid]}")" \
+      "${NS[$s,openat]}" "$(ratio "${NS[$s,openat]}" "${NS[untraced,openat]}")" "${KCOST[$s,getppid]:-}${KCOST[$s,getppid]:+ / }${KCOST[$s,openat]:-}"
+  done
+} | tee "$table"
+
+# Sustained rate: getppid paced at RATE/s for SECS s, traced with JSON output.
+log "sustained: $RATE getppid/s for $SECS s, traced, JSON to /dev/null"
+fifo=$W/go; err=$W/tracer.err; rm -f "$fifo" "$err"; mkfifo "$fifo"
+SYSCALL_LOOP_WAIT=1 "$LOOP" rate "$RATE" "$SECS" <"$fifo" >"$W/result" &
+pid=$!
+exec 3>"$fifo"
+$(agent_cmd "$pid" getppid) >/dev/null 2>"$err" &
+TRACER_PID=$!
+if [ "$AGENT_KIND" = tracebench ]; then wait_for "$err" attached; else wait_for_agent "$err"; fi
+echo go >&3
+exec 3>&-
+wait "$pid"
+rss_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$TRACER_PID/status")
+stop_tracer
+achieved=$(cat "$W/result")
+summary=$(grep -E '^events [0-9]+ lost [0-9]+' "$err" | tail -1 || true)
+lost=$(echo "$summary" | awk '{ print $4 }')
+events=$(echo "$summary" | awk '{ print $2 }')
+{
+  printf 'sustained: %s calls/s achieved for %s s; events %s, lost %s; agent peak RSS %d MiB\n' \
+    "$achieved" "$SECS" "${events:-?}" "${lost:-?}" $((rss_kb / 1024))
+} | tee -a "$table"
+
+status=0
+check() { awk -v v="$1" -v max="$2" 'BEGIN { exit !(v <= max) }' || { echo "target missed: $3" >&2; status=1; }; }
+r() { awk -v a="$1" -v b="$2" 'BEGIN { print a / b }'; }
+check "$(r "${NS[agent, not selected,openat]}" "${NS[untraced,openat]}")" 1.25 "not selected, openat+close <= 1.25x"
+check "$(r "${NS[agent, not selected,getppid]}" "${NS[untraced,getppid]}")" 2.1 "not selected, getppid <= 2.1x"
+check "$(r "${NS[agent, traced, JSON,openat]}" "${NS[untraced,openat]}")" 2 "traced JSON, openat+close <= 2x"
+check "$(r "${NS[agent, traced, JSON,getppid]}" "${NS[untraced,getppid]}")" 8 "traced JSON, getppid <= 8x"
+check "$(r "${NS[agent, traced, JSON,getppid]}" "$(r "${NS[strace -f,getppid]}" 10)")" 1 "traced getppid >= 10x cheaper than strace"
+check "$(r "${NS[agent, traced, JSON,openat]}" "$(r "${NS[strace -f,openat]}" 10)")" 1 "traced openat+close >= 10x cheaper than strace"
+check "${lost:-1}" 0 "no loss at $RATE/s"
+check "$((rss_kb / 1024))" 48 "agent RSS <= 48 MiB"
+[ $status -eq 0 ] && log "all targets met (table: $table)"
+exit $status

@@ -1,0 +1,70 @@
+// syscall-loop: the system call microbenchmark of hack/bench.sh.
+//   syscall-loop getppid N       N getppid calls; prints ns per call
+//   syscall-loop openat N        N openat(/etc/hostname)+close pairs; prints ns per pair
+//   syscall-loop rate R SECONDS  getppid paced at R calls/s for SECONDS; prints the achieved rate
+// With SYSCALL_LOOP_WAIT=1 it first waits for a line on stdin, so that a tracer can attach to its pid.
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: syscall-loop getppid|openat N | rate CALLS_PER_S SECONDS\n");
+		return 2;
+	}
+	const char *wait = getenv("SYSCALL_LOOP_WAIT");
+	if (wait && !strcmp(wait, "1")) {
+		char line[16];
+		if (!fgets(line, sizeof(line), stdin))
+			return 1;
+	}
+	if (!strcmp(argv[1], "rate")) {
+		if (argc < 4) {
+			fprintf(stderr, "usage: syscall-loop rate CALLS_PER_S SECONDS\n");
+			return 2;
+		}
+		double rate = atof(argv[2]), secs = atof(argv[3]);
+		long total = (long)(rate * secs);
+		double every = 1e9 / rate, t0 = now_ns();
+		for (long i = 0; i < total; i++) {
+			while (now_ns() < t0 + i * every)
+				;
+			syscall(SYS_getppid);
+		}
+		printf("%.0f\n", total / ((now_ns() - t0) / 1e9));
+		return 0;
+	}
+	long n = atol(argv[2]);
+	double t0 = now_ns();
+	if (!strcmp(argv[1], "getppid")) {
+		for (long i = 0; i < n; i++)
+			syscall(SYS_getppid);
+	} else if (!strcmp(argv[1], "openat")) {
+		for (long i = 0; i < n; i++) {
+			int fd = syscall(SYS_openat, AT_FDCWD, "/etc/hostname", O_RDONLY);
+			if (fd < 0) {
+				perror("openat /etc/hostname");
+				return 1;
+			}
+			syscall(SYS_close, fd);
+		}
+	} else {
+		fprintf(stderr, "unknown mode %s\n", argv[1]);
+		return 2;
+	}
+	printf("%.1f\n", (now_ns() - t0) / n);
+	return 0;
+}
