@@ -104,7 +104,7 @@ func appendBody(dst []byte, c *CLICall) []byte {
 	failed := c.Error != "" && c.Error != "OK"
 	if failed {
 		dst = append(dst, '(')
-		dst = append(dst, c.Error...)
+		dst = appendEscaped(dst, []byte(c.Error))
 		dst = append(dst, ')', ' ')
 	}
 	name := c.Syscall
@@ -112,7 +112,7 @@ func appendBody(dst []byte, c *CLICall) []byte {
 		dst = append(dst, "syscall_"...)
 		dst = strconv.AppendInt(dst, c.Nr, 10)
 	} else {
-		dst = append(dst, name...)
+		dst = appendEscaped(dst, []byte(name))
 	}
 	dst = append(dst, '(')
 	params := c.Params
@@ -212,7 +212,7 @@ func appendArgs(dst, args []byte, params []syscalls.Param) []byte {
 		}
 	}
 	if m.err {
-		return append(dst, args...)
+		return appendPrintable(dst, args)
 	}
 	start := len(dst)
 	for _, p := range params {
@@ -303,7 +303,7 @@ func appendValue(dst, v []byte, q quoting) []byte {
 		}
 		return appendObject(dst, v)
 	}
-	return append(dst, v...)
+	return appendPrintable(dst, v)
 }
 
 // appendArray renders an array of strings as ["a", "b"], with "..." before the bracket when it was truncated.
@@ -355,47 +355,59 @@ func appendSockaddr(dst, v, family []byte) []byte {
 	dst = append(dst, "{sa_family="...)
 	dst = appendUnquoted(dst, fam)
 	field := func(key string) ([]byte, bool) { return lookup(v, key) }
-	num := func(key string) []byte {
+	// num appends a numeric field, 0 when absent.
+	num := func(dst []byte, key string) []byte {
 		if x, ok := field(key); ok {
-			return x
+			return appendValue(dst, x, quoteNo)
 		}
-		return []byte{'0'}
+		return append(dst, '0')
 	}
 	switch string(fam) {
 	case "AF_INET":
 		dst = append(dst, ", sin_port=htons("...)
-		dst = append(dst, num("port")...)
+		dst = num(dst, "port")
 		dst = append(dst, "), sin_addr=inet_addr("...)
-		dst = appendValue(dst, num("addr"), quoteYes)
+		if a, ok := field("addr"); ok {
+			dst = appendValue(dst, a, quoteYes)
+		}
 		dst = append(dst, ')')
 	case "AF_INET6":
 		dst = append(dst, ", sin6_port=htons("...)
-		dst = append(dst, num("port")...)
+		dst = num(dst, "port")
 		dst = append(dst, "), sin6_flowinfo=htonl("...)
-		dst = append(dst, num("flowinfo")...)
+		dst = num(dst, "flowinfo")
 		dst = append(dst, "), inet_pton(AF_INET6, "...)
-		dst = appendValue(dst, num("addr"), quoteYes)
+		if a, ok := field("addr"); ok {
+			dst = appendValue(dst, a, quoteYes)
+		}
 		dst = append(dst, ", &sin6_addr), sin6_scope_id="...)
-		dst = append(dst, num("scope_id")...)
+		dst = num(dst, "scope_id")
 	case "AF_UNIX":
-		if p, ok := field("path"); ok && len(p) >= 2 {
+		if p, ok := field("path"); ok && len(p) >= 2 && p[0] == '"' {
 			dst = append(dst, ", sun_path="...)
 			if p[1] == '@' {
-				dst = append(dst, '@')
-				p = append([]byte{'"'}, p[2:]...)
+				dst = append(dst, '@', '"')
+				dst = appendUnquoted(dst, p[2:len(p)-1])
+				dst = append(dst, '"')
+			} else {
+				dst = appendValue(dst, p, quoteYes)
 			}
-			dst = appendValue(dst, p, quoteYes)
 		}
 	case "AF_NETLINK":
 		dst = append(dst, ", nl_pid="...)
-		dst = append(dst, num("pid")...)
+		dst = num(dst, "pid")
 		dst = append(dst, ", nl_groups="...)
-		groups, _ := strconv.ParseUint(string(num("groups")), 10, 32)
-		h := strconv.AppendUint(nil, groups, 16)
-		for i := len(h); i < 8; i++ {
-			dst = append(dst, '0')
+		g, _ := field("groups")
+		if groups, err := strconv.ParseUint(string(g), 10, 32); err == nil {
+			n := len(dst)
+			dst = strconv.AppendUint(dst, groups, 16)
+			for len(dst)-n < 8 { // strace prints the group mask as %08x
+				dst = append(dst[:n+1], dst[n:]...)
+				dst[n] = '0'
+			}
+		} else {
+			dst = num(dst, "groups")
 		}
-		dst = append(dst, h...)
 	default:
 		m := newMembers(v)
 		for {
@@ -589,6 +601,20 @@ func appendEscaped(dst, s []byte) []byte {
 		r, size := utf8.DecodeRune(s[i:])
 		dst = appendRune(dst, r)
 		i += size
+	}
+	return dst
+}
+
+// appendPrintable appends raw text (malformed JSON) as it is, except for what is not printable.
+func appendPrintable(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRune(s[i:])
+		i += size
+		if r == '"' || r == '\\' {
+			dst = append(dst, byte(r))
+			continue
+		}
+		dst = appendRune(dst, r)
 	}
 	return dst
 }
