@@ -4,6 +4,7 @@ package tracer
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -54,6 +55,25 @@ func runHelper() int {
 			}
 		case "longpath":
 			_, _ = unix.Openat(unix.AT_FDCWD, "/"+strings.Repeat("x", 5000), unix.O_RDONLY, 0)
+		case "write":
+			if f, err := os.OpenFile("/dev/null", os.O_WRONLY, 0); err == nil {
+				_, _ = unix.Write(int(f.Fd()), []byte(arg))
+				_, _ = unix.Write(int(f.Fd()), bytes.Repeat([]byte("y"), 1000))
+				// A bad pointer: the probe's copy faults like the kernel's.
+				_, _, _ = unix.Syscall(unix.SYS_WRITE, f.Fd(), 8, 5)
+				f.Close()
+			}
+		case "read":
+			if f, err := os.Open(arg); err == nil {
+				buf := make([]byte, 4096)
+				_, _ = unix.Read(int(f.Fd()), buf)
+				f.Close()
+			}
+		case "connect":
+			if fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0); err == nil {
+				_ = unix.Connect(fd, &unix.SockaddrInet4{Port: 1, Addr: [4]byte{127, 0, 0, 1}})
+				unix.Close(fd)
+			}
 		case "getppid":
 			unix.Getppid()
 		case "sh":

@@ -421,3 +421,55 @@ func TestCloseDetaches(t *testing.T) {
 		}
 	}
 }
+
+func TestBufferAndSockaddrCaptures(t *testing.T) {
+	tr := newTracer(t, Options{}, "write", "read", "connect")
+	h := startHelper(t, syscall.CLONE_NEWNS, "write:hello swoll", "read:/etc/hostname", "connect")
+	if err := tr.AddMountNS(mountNSID(t, h.Pid), 2); err != nil {
+		t.Fatal(err)
+	}
+	hostname, err := os.ReadFile("/etc/hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.run()
+	connect := nr(t, "connect")
+	recs := collect(t, tr, func(recs []owned) bool {
+		return len(find(recs, func(r owned) bool { return r.Nr == connect })) > 0
+	})
+	mine := find(recs, func(r owned) bool { return int(r.Pid) == h.Pid })
+	writes := find(mine, func(r owned) bool { return r.Nr == nr(t, "write") })
+	// The helper's own writes (its "done" line) may be among them: start at the first of ours.
+	for len(writes) > 0 && string(writes[0].Captures[1].Data) != "hello swoll" {
+		writes = writes[1:]
+	}
+	if len(writes) < 3 {
+		t.Fatalf("want 3 writes to /dev/null, got %v", describe(writes))
+	}
+	if c := writes[0].Captures[1]; string(c.Data) != "hello swoll" || c.Truncated || c.Faulted || writes[0].Ret != 11 {
+		t.Errorf("write(hello swoll): %+v ret %d", c, writes[0].Ret)
+	}
+	if c := writes[1].Captures[1]; len(c.Data) != syscalls.MaxBufBytes || !c.Truncated || c.Faulted {
+		t.Errorf("1000-byte write: %d bytes kept, %+v", len(c.Data), c)
+	}
+	// /dev/null never reads the buffer, so the call succeeds; the probe's copy faults.
+	if c := writes[2].Captures[1]; !c.Faulted || len(c.Data) != 0 || writes[2].Args[1] != 8 {
+		t.Errorf("write from a bad pointer: %+v", c)
+	}
+	reads := find(mine, func(r owned) bool {
+		return r.Nr == nr(t, "read") && string(r.Captures[1].Data) == string(hostname)
+	})
+	if len(reads) != 1 || reads[0].Ret != int64(len(hostname)) {
+		t.Errorf("read of /etc/hostname: want its %d bytes, got %v", len(hostname), describe(reads))
+	}
+	conns := find(mine, func(r owned) bool { return r.Nr == connect })
+	if len(conns) != 1 {
+		t.Fatalf("want one connect, got %v", describe(conns))
+	}
+	sa := conns[0].Captures[1].Data
+	// struct sockaddr_in: family (host order), port (network order), address.
+	if len(sa) != 16 || sa[0] != unix.AF_INET || sa[2] != 0 || sa[3] != 1 || !bytes.Equal(sa[4:8], []byte{127, 0, 0, 1}) ||
+		conns[0].Ret != -int64(unix.ECONNREFUSED) {
+		t.Errorf("connect: sockaddr % x, ret %d", sa, conns[0].Ret)
+	}
+}
