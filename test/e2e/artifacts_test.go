@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 // status and logs in every namespace (agent pods included), the cluster's events, the loaded BPF programs and
 // the cluster's own logs (hack/e2e/collect-logs.sh). It returns the folder.
 func saveArtifacts(f *F) string {
-	dir := filepath.Join(suite.artifacts, unsafeName.ReplaceAllString(f.t.Name(), "_"))
+	dir := filepath.Join(suite.artifacts, unsafePath.ReplaceAllString(f.t.Name(), "_"))
 	_ = os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		f.t.Logf("artifacts: %v", err)
@@ -83,6 +84,8 @@ func saveArtifacts(f *F) string {
 	}
 	return dir
 }
+
+var unsafePath = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
 func savePodLog(ctx context.Context, save func(string, []byte), p corev1.Pod, container string, previous bool) {
 	name := fmt.Sprintf("pods/%s/%s.%s.log", p.Namespace, p.Name, container)

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -56,8 +57,8 @@ func TestStopLeavesNothing(t *testing.T) {
 
 // A plugin killed with SIGKILL cannot clean up: the agent notices on its own (stdin EOF, else the heartbeat
 // timeout) and unloads its programs; `kubectl swoll cleanup` then removes the pod left behind.
-// Not parallel: cleanup removes every session's agents.
 func TestPluginKilled(t *testing.T) {
+	t.Parallel()
 	f := newF(t, nil)
 	s, agent, progs := tracedSession(f, suite.nodes[1])
 	s.signal(syscall.SIGKILL)
@@ -67,11 +68,15 @@ func TestPluginKilled(t *testing.T) {
 		t.Errorf("the agent's processes %v still hold BPF programs %v", pids, heldProgIDs(pids))
 	}
 
-	r := f.run(time.Minute, "cleanup")
+	// cleanup is scoped to one namespace (the one holding this test's agent): parallel sessions keep theirs.
+	r := f.run(time.Minute, "cleanup", "-n", f.ns)
 	if r.code != 0 {
 		t.Fatalf("kubectl swoll cleanup: exit %d\nstderr:\n%s", r.code, r.stderr)
 	}
-	f.waitNoAgents("", goneTimeout)
+	if !strings.Contains(r.stdout, agent.Name) {
+		t.Errorf("kubectl swoll cleanup does not name the agent pod %s it had to remove:\n%s", agent.Name, r.stdout)
+	}
+	f.waitNoAgents(f.ns, goneTimeout)
 }
 
 // Two sessions tracing the same pod on one node do not disturb each other: both see the events, and stopping
