@@ -48,7 +48,8 @@ type Event struct {
 	//   - sockaddrs: objects, {"family":"AF_INET","port":80,"addr":"10.0.0.1"} (port in host order),
 	//     AF_INET6 adds "flowinfo" and "scope_id" when non-zero, {"family":"AF_UNIX","path":"/run/x.sock"}
 	//     ("@name" for abstract names), AF_NETLINK has "pid" and "groups", other families "data" in hex.
-	//   - structs (openat2's how, clone3's cl_args): objects of their fields, decoded like arguments.
+	//   - structs (openat2's how, clone3's cl_args): objects of their fields, decoded like arguments; how has
+	//     "mode" only when the flags may create a file or it is non-zero, and "resolve" only when non-zero.
 	// Syscalls without a table entry have "arg0".."arg5" in hex.
 	Args json.RawMessage `json:"args"`
 }

@@ -96,7 +96,11 @@ func (d *Decoder) appendArg(dst []byte, p *param, i int, rec *record.Record) ([]
 	dst = append(dst, '"')
 	switch p.typ {
 	case syscalls.ArgOpenFlags:
-		dst = appendOpenFlags(dst, v, d.flags.open)
+		if p.flags != nil {
+			dst = appendFlags(dst, v, p.flags)
+		} else {
+			dst = appendOpenFlags(dst, v, d.flags.open)
+		}
 	case syscalls.ArgMode:
 		dst = appendMode(dst, v)
 	case syscalls.ArgAccessMode:
@@ -177,23 +181,30 @@ func appendStrArray(dst, data []byte) []byte {
 	return append(dst, ']')
 }
 
-// appendOpenHow renders openat2's struct open_how {u64 flags, mode, resolve}.
+// appendOpenHow renders openat2's struct open_how {u64 flags, mode, resolve} as strace does: mode only when
+// the flags may create a file or it is set, resolve only when set.
 func (d *Decoder) appendOpenHow(dst, b []byte) []byte {
 	dst = append(dst, '{')
-	if len(b) >= 8 {
-		dst = append(dst, `"flags":"`...)
-		dst = appendOpenFlags(dst, binary.LittleEndian.Uint64(b), d.flags.open)
-		dst = append(dst, '"')
+	if len(b) < 8 {
+		return append(dst, '}')
 	}
+	flags := binary.LittleEndian.Uint64(b)
+	dst = append(dst, `"flags":"`...)
+	dst = appendOpenFlags(dst, flags, d.flags.open)
+	dst = append(dst, '"')
 	if len(b) >= 16 {
-		dst = append(dst, `,"mode":"`...)
-		dst = appendMode(dst, binary.LittleEndian.Uint64(b[8:]))
-		dst = append(dst, '"')
+		if mode := binary.LittleEndian.Uint64(b[8:]); mode != 0 || flags&(oCreat|oTmpfile) != 0 {
+			dst = append(dst, `,"mode":"`...)
+			dst = appendMode(dst, mode)
+			dst = append(dst, '"')
+		}
 	}
 	if len(b) >= 24 {
-		dst = append(dst, `,"resolve":"`...)
-		dst = appendFlags(dst, binary.LittleEndian.Uint64(b[16:]), resolveFlags)
-		dst = append(dst, '"')
+		if resolve := binary.LittleEndian.Uint64(b[16:]); resolve != 0 {
+			dst = append(dst, `,"resolve":"`...)
+			dst = appendFlags(dst, resolve, resolveFlags)
+			dst = append(dst, '"')
+		}
 	}
 	return append(dst, '}')
 }

@@ -149,6 +149,9 @@ func goldenCases(t testing.TB, arch syscalls.Arch) []goldenCase {
 		{"openat_creat", mk(t, arch, "openat", 4, 5, ptr, oWRONLY|oCREAT|oTRUNC|oEXCL, 0o644).cap(1, "out.log").r()},
 		{"openat_unknown_bits", mk(t, arch, "openat", 3, u(-100), ptr, oRDWR|oAPPEND|0x80000000, 0).cap(1, "f").r()},
 		{"openat_tmpfile", mk(t, arch, "openat", 3, u(-100), ptr, oRDWR|0o20000000|dirFlag, 0o600).cap(1, "/tmp").r()},
+		// The same raw bits are O_DIRECT on amd64 and O_DIRECTORY on arm64 (and the reverse for 0o200000).
+		{"openat_raw_040000", mk(t, arch, "openat", 3, u(-100), ptr, 0o40000, 0).cap(1, "d").r()},
+		{"openat_raw_0200000", mk(t, arch, "openat", 3, u(-100), ptr, 0o200000|0o100000|0o400000, 0).cap(1, "d").r()},
 		{"openat_path_truncated", mk(t, arch, "openat", neg(36), u(-100), ptr, oRDONLY, 0).
 			cap(1, strings.Repeat("a/", 8)).trunc(1).r()},
 		{"openat_path_faulted", mk(t, arch, "openat", neg(14), u(-100), 0xdeadbeef, oRDONLY, 0).fault(1).r()},
@@ -156,6 +159,9 @@ func goldenCases(t testing.TB, arch syscalls.Arch) []goldenCase {
 			cap(1, "/tmp/\"q\"\\\n\t\x01\xff\xfeé😀").r()},
 		{"openat2", mk(t, arch, "openat2", 3, u(-100), ptr, ptr+64, 24).cap(1, "/srv").
 			cap(2, u64s(oRDONLY|oCLOEXEC|dirFlag, 0, 0x08|0x04)).r()},
+		{"openat2_creat", mk(t, arch, "openat2", 3, 5, ptr, ptr+64, 24).cap(1, "new").
+			cap(2, u64s(oWRONLY|oCREAT, 0o640, 0)).r()},
+		{"openat2_short_struct", mk(t, arch, "openat2", neg(22), 5, ptr, ptr+64, 8).cap(1, "new").cap(2, u64s(oRDONLY)).r()},
 		{"connect_inet", mk(t, arch, "connect", neg(111), 3, ptr, 16).cap(1, sockaddrIn(80, 10, 0, 0, 1)).r()},
 		{"connect_inet6", mk(t, arch, "connect", neg(115), 3, ptr, 28).cap(1, sockaddrIn6(443, 0, loop6, 0)).r()},
 		{"connect_inet6_doc", mk(t, arch, "connect", 0, 3, ptr, 28).cap(1, sockaddrIn6(8443, 5, doc6, 0)).r()},
@@ -207,6 +213,9 @@ func goldenCases(t testing.TB, arch syscalls.Arch) []goldenCase {
 		{"read_truncated", mk(t, arch, "read", 4096, 3, ptr, 4096).cap(1, "\x7fELF\x02\x01\x01\x00").trunc(1).r()},
 		{"read_error", mk(t, arch, "read", neg(9), 99, ptr, 10).r()},
 		{"write", mk(t, arch, "write", 6, 1, ptr, 6).cap(1, "hi\tthere").r()},
+		{"dup3", mk(t, arch, "dup3", 5, 3, 5, oCLOEXEC).r()},
+		{"pipe2", mk(t, arch, "pipe2", 0, ptr, oCLOEXEC|0o4000).r()},
+		{"umask", mk(t, arch, "umask", 0o22, 0o77).r()},
 		{"close", mk(t, arch, "close", 0, 3).r()},
 		{"close_ebadf", mk(t, arch, "close", neg(9), u(-1)).r()},
 		{"chdir", mk(t, arch, "chdir", 0, ptr).cap(0, "/").r()},

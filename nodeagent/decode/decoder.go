@@ -49,7 +49,6 @@ type call struct {
 
 // param is what a Decoder precomputes for one argument.
 type param struct {
-	name     string
 	typ      syscalls.ArgType
 	key      []byte     // `"name":`
 	truncKey []byte     // `,"name_truncated":true`
@@ -120,7 +119,7 @@ func (d *Decoder) compile(s *syscalls.Syscall) *call {
 		if i >= record.MaxArgs {
 			break
 		}
-		p := param{name: sp.Name, typ: sp.Type, related: -1}
+		p := param{typ: sp.Type, related: -1}
 		p.key = appendJSONString(nil, []byte(sp.Name))
 		p.key = append(p.key, ':')
 		p.truncKey = append([]byte{','}, appendJSONString(nil, []byte(sp.Name+event.TruncatedSuffix))...)
@@ -147,6 +146,11 @@ func (d *Decoder) compile(s *syscalls.Syscall) *call {
 			p.flags = moduleFlags
 		case syscalls.ArgNsType:
 			p.flags = nsFlags
+		case syscalls.ArgOpenFlags:
+			switch s.Name {
+			case "dup3", "pipe2", "delete_module": // O_* flags without an access mode
+				p.flags = d.flags.open
+			}
 		case syscalls.ArgSockProto:
 			p.related = paramIndex(s, syscalls.ArgSockDomain)
 		case syscalls.ArgMode:

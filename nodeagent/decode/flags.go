@@ -111,10 +111,7 @@ func appendOpenFlags(dst []byte, v uint64, set []flagName) []byte {
 		return dst
 	}
 	dst = append(dst, '|')
-	start := len(dst)
-	dst = appendFlags(dst, v, set)
-	_ = start
-	return dst
+	return appendFlags(dst, v, set)
 }
 
 // fileTypes are the S_IF* values of a mode's type field (S_IFMT).
@@ -292,7 +289,6 @@ var sockTypes = [...]string{
 
 // appendSockType renders socket(2)'s type: the kind in the low nibble plus SOCK_NONBLOCK|SOCK_CLOEXEC.
 func appendSockType(dst []byte, v uint64) []byte {
-	start := len(dst)
 	dst = appendName(dst, v&0xf, sockTypes[:])
 	v &^= 0xf
 	for _, f := range sockFlags {
@@ -306,7 +302,6 @@ func appendSockType(dst []byte, v uint64) []byte {
 		dst = append(dst, '|', '0', 'x')
 		dst = strconv.AppendUint(dst, v, 16)
 	}
-	_ = start
 	return dst
 }
 
