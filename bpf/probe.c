@@ -68,6 +68,7 @@ enum cap_flags {
 
 enum rec_flags {
 	RECF_CAPS_DROPPED = 1, /* some captures did not fit in the record */
+	RECF_NO_RETURN = 2,    /* written at entry of a call that does not return; ret is meaningless */
 };
 
 struct arg_cfg {
@@ -83,7 +84,8 @@ struct sys_cfg {
 	__u8 selected;
 	__u8 entry_caps; /* some argument is captured at entry */
 	__u8 exit_caps;	 /* some argument is captured at exit */
-	__u8 pad[5];
+	__u8 no_return;	 /* exit, exit_group: the record is written at entry */
+	__u8 pad[4];
 	struct arg_cfg args[MAX_ARGS];
 };
 
@@ -476,67 +478,6 @@ static __always_inline __u32 capture(__u8 *dst, __u8 idx, struct arg_cfg *ac, __
 
 /* ---- the programs' shared logic ---- */
 
-static __always_inline int on_enter(struct pt_regs *regs, long id, bool direct)
-{
-	__u32 nr = id;
-	if (id < 0 || id >= NR_MAX)
-		return 0;
-	struct sys_cfg *cfg = bpf_map_lookup_elem(&sys_cfgs, &nr);
-	if (!cfg || !cfg->selected)
-		return 0;
-
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 target;
-	if (!target_of(task, pid_tgid, &target, direct))
-		return 0;
-	if (is_compat(task, direct))
-		return 0;
-
-	struct call *c = bpf_task_storage_get(&calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!c) {
-		count_lost();
-		return 0;
-	}
-	c->start = bpf_ktime_get_ns();
-	read_args(regs, c->args, direct);
-	c->nr = nr;
-	c->target = target;
-	c->active = 1;
-	c->has_entry = 0;
-
-	if (!cfg->entry_caps)
-		return 0;
-	/* Strings that must be read before the call replaces the address space (execve). */
-	struct entry_stash *st = bpf_task_storage_get(&entry_stashes, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!st) {
-		count_lost();
-		return 0;
-	}
-	st->len = 0;
-	st->ncaps = 0;
-	st->flags = 0;
-	for (int i = 0; i < MAX_ARGS; i++) {
-		struct arg_cfg *ac = &cfg->args[i];
-		if (ac->kind == CAP_NONE || !(ac->flags & ARG_AT_ENTRY))
-			continue;
-		__u32 off = st->len;
-		if (off > ENTRY_POS_MASK) {
-			st->flags |= RECF_CAPS_DROPPED;
-			break;
-		}
-		barrier_var(off);
-		off &= ENTRY_POS_MASK;
-		__u32 w = capture(st->data + off, i, ac, c->args, 0, false);
-		if (w) {
-			st->len = off + w;
-			st->ncaps++;
-		}
-	}
-	c->has_entry = 1;
-	return 0;
-}
-
 /* Refreshes the identity cached in c (see struct call). */
 static __always_inline void refresh_ids(struct task_struct *task, struct call *c, bool direct)
 {
@@ -580,6 +521,90 @@ static __always_inline void fill_header(struct rec_hdr *h, struct call *c, __u32
 	h->flags = 0;
 }
 
+/* Writes a record without captures straight into the ring. */
+static __always_inline void emit_fixed(struct call *c, __u32 nr, long ret, __u64 pid_tgid, __u16 flags)
+{
+	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	struct rec_hdr *h = bpf_ringbuf_reserve(&events, sizeof(*h), 0);
+	if (!h) {
+		count_lost();
+		return;
+	}
+	fill_header(h, c, nr, ret, pid_tgid);
+	h->size = sizeof(*h);
+	h->flags = flags;
+	bpf_ringbuf_submit(h, pending + sizeof(*h) >= wake_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline int on_enter(struct pt_regs *regs, long id, bool direct)
+{
+	__u32 nr = id;
+	if (id < 0 || id >= NR_MAX)
+		return 0;
+	struct sys_cfg *cfg = bpf_map_lookup_elem(&sys_cfgs, &nr);
+	if (!cfg || !cfg->selected)
+		return 0;
+
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 target;
+	if (!target_of(task, pid_tgid, &target, direct))
+		return 0;
+	if (is_compat(task, direct))
+		return 0;
+
+	struct call *c = bpf_task_storage_get(&calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c) {
+		count_lost();
+		return 0;
+	}
+	c->start = bpf_ktime_get_ns();
+	read_args(regs, c->args, direct);
+	c->nr = nr;
+	c->target = target;
+	c->active = 1;
+	c->has_entry = 0;
+
+	if (cfg->no_return) {
+		/* exit/exit_group: sys_exit never comes. */
+		c->active = 0;
+		refresh_ids(task, c, direct);
+		emit_fixed(c, nr, 0, pid_tgid, RECF_NO_RETURN);
+		return 0;
+	}
+
+	if (!cfg->entry_caps)
+		return 0;
+	/* Strings that must be read before the call replaces the address space (execve). */
+	struct entry_stash *st = bpf_task_storage_get(&entry_stashes, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st) {
+		count_lost();
+		return 0;
+	}
+	st->len = 0;
+	st->ncaps = 0;
+	st->flags = 0;
+	for (int i = 0; i < MAX_ARGS; i++) {
+		struct arg_cfg *ac = &cfg->args[i];
+		if (ac->kind == CAP_NONE || !(ac->flags & ARG_AT_ENTRY))
+			continue;
+		__u32 off = st->len;
+		if (off > ENTRY_POS_MASK) {
+			st->flags |= RECF_CAPS_DROPPED;
+			break;
+		}
+		barrier_var(off);
+		off &= ENTRY_POS_MASK;
+		__u32 w = capture(st->data + off, i, ac, c->args, 0, false);
+		if (w) {
+			st->len = off + w;
+			st->ncaps++;
+		}
+	}
+	c->has_entry = 1;
+	return 0;
+}
+
 static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
 {
 	long id = syscall_nr(regs, direct);
@@ -601,15 +626,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
 
 	if (!cfg->exit_caps && !c->has_entry) {
 		/* Nothing captured: a fixed-size record, built in place. */
-		__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-		struct rec_hdr *h = bpf_ringbuf_reserve(&events, sizeof(*h), 0);
-		if (!h) {
-			count_lost();
-			return 0;
-		}
-		fill_header(h, c, nr, ret, pid_tgid);
-		h->size = sizeof(*h);
-		bpf_ringbuf_submit(h, pending + sizeof(*h) >= wake_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+		emit_fixed(c, nr, ret, pid_tgid, 0);
 		return 0;
 	}
 

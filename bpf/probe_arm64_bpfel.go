@@ -79,7 +79,8 @@ type ProbeSysCfg struct {
 	Selected  uint8
 	EntryCaps uint8
 	ExitCaps  uint8
-	Pad       [5]uint8
+	NoReturn  uint8
+	Pad       [4]uint8
 	Args      [6]struct {
 		_      structs.HostLayout
 		Kind   uint8

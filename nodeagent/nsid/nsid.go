@@ -32,7 +32,7 @@ func MountNSID(pid int) (id uint64, byInode bool, err error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("opening mount namespace of pid %d: %w", pid, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	id, err = uniqueID(int(f.Fd()))
 	if err == nil {
 		return id, false, nil

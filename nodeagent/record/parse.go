@@ -34,6 +34,7 @@ const (
 	capTruncated  = 2
 
 	flagCapsDropped = 1
+	flagNoReturn    = 2
 )
 
 // Parse errors. They mean the sample is not a record of this probe version: a bug, never user input.
@@ -75,7 +76,9 @@ func Parse(b []byte, r *Record) error {
 	r.UtsNS = le.Uint32(b[offUtsNS:])
 	r.MntNS = le.Uint32(b[offMntNS:])
 	copy(r.Comm[:], b[offComm:offComm+len(r.Comm)])
-	r.CapsDropped = le.Uint16(b[offFlags:])&flagCapsDropped != 0
+	flags := le.Uint16(b[offFlags:])
+	r.CapsDropped = flags&flagCapsDropped != 0
+	r.NoReturn = flags&flagNoReturn != 0
 	r.Captures = [MaxArgs]Capture{}
 
 	n := int(le.Uint16(b[offNCaps:]))

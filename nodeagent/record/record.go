@@ -25,6 +25,9 @@ type Record struct {
 	Captures [MaxArgs]Capture
 	// CapsDropped: some captures did not fit in the record (their arguments have no capture).
 	CapsDropped bool
+	// NoReturn: the call does not return (exit, exit_group); the record was written at entry, Ret is 0 and
+	// Finish is the entry time.
+	NoReturn bool
 }
 
 // Capture is user memory copied for one argument.

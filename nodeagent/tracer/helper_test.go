@@ -44,13 +44,13 @@ func runHelper() int {
 		case "openat":
 			fd, err := unix.Openat(unix.AT_FDCWD, arg, unix.O_RDONLY, 0)
 			if err == nil {
-				unix.Close(fd)
+				_ = unix.Close(fd)
 			}
 		case "openat-many":
 			for range 2000 {
 				fd, err := unix.Openat(unix.AT_FDCWD, "/etc/hostname", unix.O_RDONLY, 0)
 				if err == nil {
-					unix.Close(fd)
+					_ = unix.Close(fd)
 				}
 			}
 		case "longpath":
@@ -61,18 +61,18 @@ func runHelper() int {
 				_, _ = unix.Write(int(f.Fd()), bytes.Repeat([]byte("y"), 1000))
 				// A bad pointer: the probe's copy faults like the kernel's.
 				_, _, _ = unix.Syscall(unix.SYS_WRITE, f.Fd(), 8, 5)
-				f.Close()
+				_ = f.Close()
 			}
 		case "read":
 			if f, err := os.Open(arg); err == nil {
 				buf := make([]byte, 4096)
 				_, _ = unix.Read(int(f.Fd()), buf)
-				f.Close()
+				_ = f.Close()
 			}
 		case "connect":
 			if fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0); err == nil {
 				_ = unix.Connect(fd, &unix.SockaddrInet4{Port: 1, Addr: [4]byte{127, 0, 0, 1}})
-				unix.Close(fd)
+				_ = unix.Close(fd)
 			}
 		case "getppid":
 			unix.Getppid()
@@ -119,8 +119,8 @@ func startHelper(tb testing.TB, cloneflags uintptr, actions ...string) *helper {
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("starting helper: %v", err)
 	}
-	inR.Close()
-	outW.Close()
+	_ = inR.Close()
+	_ = outW.Close()
 	h := &helper{cmd: cmd, in: inW, out: bufio.NewReader(outR), Pid: cmd.Process.Pid, tb: tb}
 	tb.Cleanup(h.end)
 	h.expect("ready")
@@ -151,7 +151,7 @@ func (h *helper) end() {
 		return
 	}
 	h.ended = true
-	h.in.Close()
+	_ = h.in.Close()
 	if err := h.cmd.Wait(); err != nil {
 		_ = h.cmd.Process.Kill()
 	}

@@ -119,11 +119,11 @@ func New(opts Options) (*Tracer, error) {
 		if err == nil {
 			return t, nil
 		}
-		t.Close()
+		_ = t.Close()
 		t = &Tracer{table: table}
 	}
 	if err2 := t.load(ring, false); err2 != nil {
-		t.Close()
+		_ = t.Close()
 		if err != nil {
 			return nil, fmt.Errorf("loading the probe: tp_btf: %v; raw_tracepoint: %w", err, err2)
 		}
@@ -239,6 +239,9 @@ const (
 // memory, how much, and when (syscalls.Syscall.Capture).
 func KernelConfig(sc *syscalls.Syscall) bpf.ProbeSysCfg {
 	cfg := bpf.ProbeSysCfg{Selected: 1}
+	if sc.Name == "exit" || sc.Name == "exit_group" {
+		cfg.NoReturn = 1
+	}
 	for i := range min(len(sc.Params), len(cfg.Args)) {
 		c := sc.Capture(i)
 		if c.Kind == syscalls.CaptureNone {

@@ -67,7 +67,7 @@ func newTracer(t *testing.T, opts Options, selected ...string) *Tracer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { tr.Close() })
+	t.Cleanup(func() { _ = tr.Close() })
 	if err := tr.Select(calls(t, selected...)); err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +412,7 @@ func TestCloseDetaches(t *testing.T) {
 				break
 			}
 			if err == nil {
-				p.Close()
+				_ = p.Close()
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("program %d still loaded after Close", id)
@@ -471,5 +471,24 @@ func TestBufferAndSockaddrCaptures(t *testing.T) {
 	if len(sa) != 16 || sa[0] != unix.AF_INET || sa[2] != 0 || sa[3] != 1 || !bytes.Equal(sa[4:8], []byte{127, 0, 0, 1}) ||
 		conns[0].Ret != -int64(unix.ECONNREFUSED) {
 		t.Errorf("connect: sockaddr % x, ret %d", sa, conns[0].Ret)
+	}
+}
+
+// exit_group never returns: its record is written at entry.
+func TestNoReturnCall(t *testing.T) {
+	tr := newTracer(t, Options{}, "exit_group")
+	h := startHelper(t, syscall.CLONE_NEWPID|syscall.CLONE_NEWNS)
+	if err := tr.AddMountNS(mountNSID(t, h.Pid), 4); err != nil {
+		t.Fatal(err)
+	}
+	h.run()
+	h.end() // the helper returns 0 from main: exit_group(0)
+	exitGroup := nr(t, "exit_group")
+	recs := collect(t, tr, func(recs []owned) bool {
+		return len(find(recs, func(r owned) bool { return r.Nr == exitGroup && int(r.Pid) == h.Pid })) > 0
+	})
+	r := recs[len(recs)-1]
+	if !r.NoReturn || r.Ret != 0 || r.Args[0] != 0 || r.TargetID != 4 || r.NsPid != 1 || r.Finish < r.Start {
+		t.Errorf("exit_group record: %+v", r.Record)
 	}
 }

@@ -42,7 +42,7 @@ func run(pid int, list, out string) error {
 	if err != nil {
 		return err
 	}
-	defer tr.Close()
+	defer func() { _ = tr.Close() }()
 	if err := tr.Select(calls); err != nil {
 		return err
 	}
