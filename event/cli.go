@@ -122,6 +122,8 @@ func appendBody(dst []byte, c *CLICall) []byte {
 	dst = appendArgs(dst, c.Args, params)
 	dst = append(dst, ") = "...)
 	switch {
+	case neverReturns(name):
+		return append(dst, '?') // as strace: the record was written at entry and there is no duration
 	case failed:
 		dst = append(dst, '-', '1')
 	case returnsAddress(name) && c.Return != 0:
@@ -134,6 +136,8 @@ func appendBody(dst []byte, c *CLICall) []byte {
 	dst = appendDuration(dst, c.Duration)
 	return append(dst, '>')
 }
+
+func neverReturns(name string) bool { return name == "exit" || name == "exit_group" }
 
 func returnsAddress(name string) bool {
 	switch name {

@@ -70,6 +70,10 @@ func (d *Decoder) appendArg(dst []byte, p *param, i int, rec *record.Record) ([]
 		return appendJSONString(dst, data), c.Truncated
 	case syscalls.ArgStrArray:
 		c := &rec.Captures[i]
+		if c.Faulted && v != 0 && c.Present && len(c.Data) > 0 {
+			// An entry could not be read: show the strings before it, marked as incomplete.
+			return appendStrArray(dst, c.Data), true
+		}
 		if !captured(v, c) {
 			return appendPointer(dst, v), false
 		}

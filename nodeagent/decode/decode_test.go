@@ -74,7 +74,8 @@ func (b *rb) cap(i int, data string) *rb {
 func (b *rb) trunc(i int) *rb { b.rec.Captures[i].Truncated = true; return b }
 
 func (b *rb) fault(i int) *rb {
-	b.rec.Captures[i] = record.Capture{Present: true, Faulted: true}
+	b.rec.Captures[i].Present = true
+	b.rec.Captures[i].Faulted = true
 	return b
 }
 
@@ -142,6 +143,8 @@ func goldenCases(t testing.TB, arch syscalls.Arch) []goldenCase {
 		{"execve_argv_truncated", mk(t, arch, "execve", neg(2), ptr, ptr+8, ptr+16).cap(0, "/bin/sh").
 			cap(1, "sh\x00-c\x00ec").trunc(1).r()},
 		{"execve_argv_null", mk(t, arch, "execve", neg(14), ptr, 0, 0).cap(0, "/bin/true").r()},
+		{"execve_argv_faulted_entry", mk(t, arch, "execve", neg(14), ptr, ptr+8, 0).cap(0, "/bin/ls").
+			cap(1, "ls\x00-l\x00").fault(1).r()},
 		{"execveat", mk(t, arch, "execveat", 0, 3, ptr, ptr+8, 0, 0x1000).cap(1, "").cap(2, "x\x00").r()},
 		{"openat", mk(t, arch, "openat", 3, u(-100), ptr, oRDONLY|oCLOEXEC, 0).cap(1, "/etc/hosts").r()},
 		{"openat_enoent", mk(t, arch, "openat", neg(2), u(-100), ptr, oRDONLY|oCLOEXEC|dirFlag, 0).
@@ -216,6 +219,7 @@ func goldenCases(t testing.TB, arch syscalls.Arch) []goldenCase {
 		{"dup3", mk(t, arch, "dup3", 5, 3, 5, oCLOEXEC).r()},
 		{"pipe2", mk(t, arch, "pipe2", 0, ptr, oCLOEXEC|0o4000).r()},
 		{"umask", mk(t, arch, "umask", 0o22, 0o77).r()},
+		{"exit_group", mk(t, arch, "exit_group", 0, 3).r()},
 		{"close", mk(t, arch, "close", 0, 3).r()},
 		{"close_ebadf", mk(t, arch, "close", neg(9), u(-1)).r()},
 		{"chdir", mk(t, arch, "chdir", 0, ptr).cap(0, "/").r()},
