@@ -126,6 +126,12 @@ func appendBody(dst []byte, c *CLICall) []byte {
 		return append(dst, '?') // as strace: the record was written at entry and there is no duration
 	case failed:
 		dst = append(dst, '-', '1')
+	case name == "umask": // the previous mask, octal as strace shows it
+		dst = append(dst, '0')
+		if c.Return < 0o10 {
+			dst = append(dst, '0')
+		}
+		dst = strconv.AppendInt(dst, c.Return, 8)
 	case returnsAddress(name) && c.Return != 0:
 		dst = append(dst, '0', 'x')
 		dst = strconv.AppendUint(dst, uint64(c.Return), 16)
