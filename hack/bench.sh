@@ -25,7 +25,7 @@ gcc -O2 -Wall -o "$LOOP" test/bench/syscall-loop.c
 # bpftrace attaches to tracepoints through tracefs.
 [ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
 
-if [ -x bin/swoll-agent ] || make -s agent >/dev/null 2>&1; then :; fi
+make -s agent >/dev/null 2>&1 || true
 if [ -x bin/swoll-agent ] && bin/swoll-agent trace --help >/dev/null 2>&1; then
   AGENT_KIND=swoll-agent
   agent_cmd() { echo bin/swoll-agent trace --pid "$1" -s "$2" -o json; }
@@ -37,6 +37,21 @@ fi
 log "agent: $AGENT_KIND"
 
 TRACER_PID=
+# wait_traced PID: waits until the agent's pid filter holds PID (the agent is attached and filtering).
+wait_traced() {
+  local key i id
+  key=$(printf '%08x' "$1" | sed -E 's/(..)(..)(..)(..)/\4 \3 \2 \1/')
+  for i in $(seq 200); do
+    kill -0 "$TRACER_PID" 2>/dev/null || { cat "$W/tracer.err" >&2; die "agent exited early"; }
+    for id in $(grep -hs '^map_id:' /proc/"$TRACER_PID"/fdinfo/* | awk '{ print $2 }' | sort -u); do
+      [ "$(bpftool map show id "$id" -j 2>/dev/null | jq -r .name)" = pid_targets ] || continue
+      bpftool map lookup id "$id" key hex $key >/dev/null 2>&1 && return 0
+    done
+    sleep 0.1
+  done
+  die "agent not tracing pid $1 after 20 s"
+}
+
 # wait_for FILE PATTERN: waits up to 20 s for PATTERN in FILE.
 wait_for() {
   local i
@@ -73,7 +88,7 @@ run_once() {
     agent)
       $(agent_cmd "$pid" "$list") >/dev/null 2>"$err" &
       TRACER_PID=$!
-      if [ "$AGENT_KIND" = tracebench ]; then wait_for "$err" attached; else wait_for_agent "$err"; fi ;;
+      wait_traced "$pid" ;;
     bpftrace)
       local filter="" nr
       for nr in $list; do filter="$filter${filter:+ || }args->id == $nr"; done
@@ -164,16 +179,17 @@ pid=$!
 exec 3>"$fifo"
 $(agent_cmd "$pid" getppid) >/dev/null 2>"$err" &
 TRACER_PID=$!
-if [ "$AGENT_KIND" = tracebench ]; then wait_for "$err" attached; else wait_for_agent "$err"; fi
+wait_traced "$pid"
 echo go >&3
 exec 3>&-
 wait "$pid"
 rss_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$TRACER_PID/status")
 stop_tracer
 achieved=$(cat "$W/result")
-summary=$(grep -E '^events [0-9]+ lost [0-9]+' "$err" | tail -1 || true)
-lost=$(echo "$summary" | awk '{ print $4 }')
-events=$(echo "$summary" | awk '{ print $2 }')
+# "swoll-agent: N events, M lost in T" or tracebench's "events N lost M"
+summary=$(grep -E '[0-9]+ events, [0-9]+ lost|^events [0-9]+ lost [0-9]+' "$err" | tail -1 || true)
+events=$(echo "$summary" | grep -oE '[0-9]+ events|events [0-9]+' | grep -oE '[0-9]+')
+lost=$(echo "$summary" | grep -oE '[0-9]+ lost|lost [0-9]+' | grep -oE '[0-9]+')
 {
   printf 'sustained: %s calls/s achieved for %s s; events %s, lost %s; agent peak RSS %d MiB\n' \
     "$achieved" "$SECS" "${events:-?}" "${lost:-?}" $((rss_kb / 1024))
