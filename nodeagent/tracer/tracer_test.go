@@ -17,6 +17,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/swoll-dev/swoll/bpf"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -490,5 +491,84 @@ func TestNoReturnCall(t *testing.T) {
 	r := recs[len(recs)-1]
 	if !r.NoReturn || r.Ret != 0 || r.Args[0] != 0 || r.TargetID != 4 || r.NsPid != 1 || r.Finish < r.Start {
 		t.Errorf("exit_group record: %+v", r.Record)
+	}
+}
+
+// A traced process leaves the pid filter when it exits, so that its recycled pid is not traced.
+func TestPidLeavesFilterOnExit(t *testing.T) {
+	tr := newTracer(t, Options{}, "getppid")
+	h := startHelper(t, 0)
+	if err := tr.AddPid(uint32(h.Pid), 8); err != nil {
+		t.Fatal(err)
+	}
+	var target uint32
+	if err := tr.pidTargets.Lookup(uint32(h.Pid), &target); err != nil || target != 8 {
+		t.Fatalf("pid %d not in the filter (%v)", h.Pid, err)
+	}
+	h.end()
+	deadline := time.Now().Add(5 * time.Second)
+	for tr.pidTargets.Lookup(uint32(h.Pid), &target) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d still in the filter after it exited", h.Pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestSelectAllAndNone(t *testing.T) {
+	tr := newTracer(t, Options{}, "openat")
+	selected := func() int {
+		n := 0
+		var cfg bpf.ProbeSysCfg
+		for nr := uint32(0); nr < tr.sysCfgs.MaxEntries(); nr++ {
+			if err := tr.sysCfgs.Lookup(nr, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Selected != 0 {
+				n++
+			}
+		}
+		return n
+	}
+	if n := selected(); n != 1 {
+		t.Fatalf("%d system calls selected, want 1", n)
+	}
+	if err := tr.Select(nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, want := selected(), len(table(t).All()); n != want {
+		t.Fatalf("Select(nil) selected %d system calls, want all %d", n, want)
+	}
+}
+
+func TestKernelConfig(t *testing.T) {
+	tests := []struct {
+		name  string
+		check func(bpf.ProbeSysCfg) bool
+	}{
+		{"openat", func(c bpf.ProbeSysCfg) bool {
+			return c.ExitCaps == 1 && c.EntryCaps == 0 && c.Args[1].Kind == uint8(syscalls.CaptureString) &&
+				c.Args[1].Max == syscalls.MaxPathBytes && c.Args[0].Kind == 0 && c.Args[2].Kind == 0
+		}},
+		{"execve", func(c bpf.ProbeSysCfg) bool {
+			return c.EntryCaps == 1 && c.ExitCaps == 0 && c.Args[0].Flags&argAtEntry != 0 &&
+				c.Args[1].Kind == uint8(syscalls.CaptureStrArray)
+		}},
+		{"read", func(c bpf.ProbeSysCfg) bool {
+			return c.Args[1].Kind == uint8(syscalls.CaptureBuf) && c.Args[1].Flags&argLenFromRet != 0
+		}},
+		{"write", func(c bpf.ProbeSysCfg) bool { return c.Args[1].LenArg == 2 && c.Args[1].Flags == 0 }},
+		{"accept", func(c bpf.ProbeSysCfg) bool {
+			return c.Args[1].Kind == uint8(syscalls.CaptureSockaddr) && c.Args[1].Flags&argLenIsPtr != 0
+		}},
+		{"exit_group", func(c bpf.ProbeSysCfg) bool { return c.NoReturn == 1 && c.ExitCaps == 0 }},
+		{"getppid", func(c bpf.ProbeSysCfg) bool { return c.Selected == 1 && c.ExitCaps == 0 && c.EntryCaps == 0 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if cfg := KernelConfig(calls(t, tt.name)[0]); !tt.check(cfg) {
+				t.Errorf("%+v", cfg)
+			}
+		})
 	}
 }
