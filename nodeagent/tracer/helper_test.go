@@ -74,6 +74,17 @@ func runHelper() int {
 				_ = unix.Connect(fd, &unix.SockaddrInet4{Port: 1, Addr: [4]byte{127, 0, 0, 1}})
 				_ = unix.Close(fd)
 			}
+		case "exec-from-thread":
+			// execve from a thread that is not the leader: the kernel gives it the leader's pid.
+			done := make(chan struct{})
+			go func() {
+				runtime.LockOSThread()
+				fmt.Println("done")
+				_ = syscall.Exec(arg, []string{arg}, nil)
+				close(done)
+			}()
+			<-done
+			return 3
 		case "getppid":
 			unix.Getppid()
 		case "sh":

@@ -572,3 +572,22 @@ func TestKernelConfig(t *testing.T) {
 		})
 	}
 }
+
+// A multithreaded execve changes the caller's tid; the per-call state follows the task, so the call is
+// still reported, under the process's pid.
+func TestExecveFromThread(t *testing.T) {
+	tr := newTracer(t, Options{}, "execve")
+	h := startHelper(t, syscall.CLONE_NEWNS, "exec-from-thread:/bin/true")
+	if err := tr.AddMountNS(mountNSID(t, h.Pid), 12); err != nil {
+		t.Fatal(err)
+	}
+	h.run() // prints "done" just before the exec
+	execve := nr(t, "execve")
+	recs := collect(t, tr, func(recs []owned) bool {
+		return len(find(recs, func(r owned) bool { return r.Nr == execve && int(r.Pid) == h.Pid })) > 0
+	})
+	r := recs[len(recs)-1]
+	if r.Ret != 0 || string(r.Captures[0].Data) != "/bin/true" || r.Tid != r.Pid || r.CommString() != "true" {
+		t.Errorf("execve from a thread: %v tid %d", describe([]owned{r}), r.Tid)
+	}
+}
