@@ -7,8 +7,17 @@
 // of an untraced task one more hash lookup keyed by the task's mount-namespace id (see package nsid). Records
 // of untraced tasks and syscalls never reach user space.
 //
+// Per-call state lives in task-local storage (it follows a task through a multithreaded execve and goes away
+// with it, even after exit_group, which never returns). Records without captures are reserved in the ring at
+// their exact size; records with captures are built in a per-CPU buffer and copied. The probe wakes the reader
+// only once 64 KiB are pending, and Read polls every 50 ms, so slow streams still flow.
+//
+// Kernel requirements: BTF, ring buffer (5.8), task storage (5.11), bpf_loop (5.17). The probe attaches to
+// tp_btf sys_enter/sys_exit, or raw tracepoints where tp_btf is refused.
+//
 // Limitations: 32-bit compat system calls are skipped on amd64 (their numbers mean other calls); on arm64,
-// AArch32 tasks are not told apart and their calls would be decoded with the arm64 table.
+// AArch32 tasks are not told apart and their calls would be decoded with the arm64 table. A per-CPU buffer
+// garbled by a preempting writer (possible on fully preemptible kernels) is detected and counted as lost.
 package tracer
 
 import (
