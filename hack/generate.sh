@@ -20,11 +20,10 @@ generate() {
 }
 
 if [ "${1:-}" = --check ]; then
-  tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
   # A copy inside the module, so that `go tool` resolves the pinned bpf2go.
   work=$ROOT/_output/generate-check
   rm -rf "$work"; mkdir -p "$work"
+  trap 'rm -rf "$work"' EXIT
   cp bpf/*.c bpf/*.h "$work"/
   generate "$work"
   status=0
@@ -37,7 +36,6 @@ if [ "${1:-}" = --check ]; then
   for f in bpf/probe_*; do
     [ -e "$work/$(basename "$f")" ] || { echo "$f is not produced by hack/generate.sh" >&2; status=1; }
   done
-  rm -rf "$work"
   [ $status -eq 0 ] || die "generated BPF code is stale: run make generate and commit the result"
   log "generated BPF code is up to date"
   exit 0
