@@ -591,3 +591,34 @@ func TestExecveFromThread(t *testing.T) {
 		t.Errorf("execve from a thread: %v tid %d", describe([]owned{r}), r.Tid)
 	}
 }
+
+// Reading records allocates nothing per record.
+func TestReadDoesNotAllocatePerRecord(t *testing.T) {
+	tr := newTracer(t, Options{}, "openat", "close")
+	h := startHelper(t, syscall.CLONE_NEWNS, "openat-many")
+	if err := tr.AddMountNS(mountNSID(t, h.Pid), 1); err != nil {
+		t.Fatal(err)
+	}
+	h.run()
+	const want = 4000 // 2000 openat + 2000 close
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	n := 0
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tr.Read(ctx, func(r *record.Record) bool {
+		if int(r.Pid) == h.Pid {
+			n++
+		}
+		return n < want
+	}); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if n < want {
+		t.Fatalf("read %d records, want %d", n, want)
+	}
+	if allocs := after.Mallocs - before.Mallocs; allocs > want/100 {
+		t.Errorf("%d allocations for %d records", allocs, n)
+	}
+}
