@@ -325,7 +325,15 @@ func TestRemoveMountNS(t *testing.T) {
 
 // pid-tree mode follows forks and execs; execve's filename and argv are read at entry.
 func TestPidTreeAndExec(t *testing.T) {
-	tr := newTracer(t, Options{}, "openat", "execve")
+	for _, raw := range []bool{false, true} {
+		t.Run(map[bool]string{false: "tp_btf", true: "raw_tracepoint"}[raw], func(t *testing.T) {
+			testPidTreeAndExec(t, Options{RawTracepoints: raw})
+		})
+	}
+}
+
+func testPidTreeAndExec(t *testing.T, opts Options) {
+	tr := newTracer(t, opts, "openat", "execve")
 	h := startHelper(t, 0, "sh:exec /bin/cat /etc/hostname")
 	if err := tr.AddPid(uint32(h.Pid), 11); err != nil {
 		t.Fatal(err)
