@@ -37,6 +37,30 @@ type Decoder struct {
 	sessionFrag []byte
 	flags       archFlags
 	scratch     []byte // the JSON args an AppendCLI line is rendered from
+	ns          nsCache
+}
+
+// nsCache holds the rendering of the last namespace triple: consecutive events mostly come from the same
+// container, and ten-digit inode numbers are a good part of a line's formatting cost.
+type nsCache struct {
+	pid, uts, mnt uint32
+	valid         bool
+	n             int
+	buf           [80]byte
+}
+
+func (d *Decoder) appendNamespaces(dst []byte, rec *record.Record) []byte {
+	c := &d.ns
+	if !c.valid || c.pid != rec.PidNS || c.uts != rec.UtsNS || c.mnt != rec.MntNS {
+		b := append(c.buf[:0], `,"pid_ns":`...)
+		b = strconv.AppendUint(b, uint64(rec.PidNS), 10)
+		b = append(b, `,"uts_ns":`...)
+		b = strconv.AppendUint(b, uint64(rec.UtsNS), 10)
+		b = append(b, `,"mount_ns":`...)
+		b = strconv.AppendUint(b, uint64(rec.MntNS), 10)
+		c.pid, c.uts, c.mnt, c.valid, c.n = rec.PidNS, rec.UtsNS, rec.MntNS, true, len(b)
+	}
+	return append(dst, c.buf[:c.n]...)
 }
 
 // call is what a Decoder precomputes for one syscall.
@@ -283,12 +307,7 @@ func (d *Decoder) AppendJSON(dst []byte, rec *record.Record) []byte {
 	}
 	dst = append(dst, `","return":`...)
 	dst = strconv.AppendInt(dst, rec.Ret, 10)
-	dst = append(dst, `,"pid_ns":`...)
-	dst = strconv.AppendUint(dst, uint64(rec.PidNS), 10)
-	dst = append(dst, `,"uts_ns":`...)
-	dst = strconv.AppendUint(dst, uint64(rec.UtsNS), 10)
-	dst = append(dst, `,"mount_ns":`...)
-	dst = strconv.AppendUint(dst, uint64(rec.MntNS), 10)
+	dst = d.appendNamespaces(dst, rec)
 	if t := d.target(rec.TargetID); t != nil {
 		dst = append(dst, t.frag...)
 	} else {

@@ -144,3 +144,18 @@ func FuzzAppendJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestNamespacesFollowEachRecord(t *testing.T) {
+	d := New(testOptions(syscalls.AMD64))
+	a, b := typicalOpenat(t), typicalOpenat(t)
+	b.PidNS, b.UtsNS, b.MntNS = 1, 2, 3
+	for i, rec := range []*record.Record{a, b, b, a, b} {
+		var e event.Event
+		if err := json.Unmarshal(d.AppendJSON(nil, rec), &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.PidNS != rec.PidNS || e.UtsNS != rec.UtsNS || e.MountNS != rec.MntNS {
+			t.Errorf("event %d: namespaces %d/%d/%d, want %d/%d/%d", i, e.PidNS, e.UtsNS, e.MountNS, rec.PidNS, rec.UtsNS, rec.MntNS)
+		}
+	}
+}
