@@ -120,7 +120,7 @@ kernel_cost() {
 }
 
 SCENARIOS=(untraced "agent, not selected" "agent, traced, JSON" "strace -f" "bpftrace printf")
-declare -A VALS KCOST
+declare -A VALS CPU KCOST
 GETPPID_NR=$(sysnr getppid); OPENAT_NR=$(sysnr openat); CLOSE_NR=$(sysnr close)
 # measure SCENARIO LOOP: one run of one cell of the table.
 measure() {
@@ -139,7 +139,8 @@ measure() {
       if [ "$loop" = getppid ]; then sel=$GETPPID_NR; else sel="$OPENAT_NR $CLOSE_NR"; fi
       v=$(run_once bpftrace "$loop" $((n / 10)) "$sel") ;;
   esac
-  VALS[$s,$loop]="${VALS[$s,$loop]:-} $v"
+  VALS[$s,$loop]="${VALS[$s,$loop]:-} ${v% *}"
+  CPU[$s,$loop]="${CPU[$s,$loop]:-} ${v#* }"
   if [[ $s == agent* ]]; then KCOST[$s,$loop]=$(cat "$W/kcost"); fi
 }
 
@@ -155,19 +156,29 @@ done
 sysctl -qw kernel.bpf_stats_enabled=0
 
 median() { printf '%s\n' $1 | sort -g | sed -n "$(( ( $(printf '%s\n' $1 | wc -l) + 1) / 2 ))p"; }
-declare -A NS
+declare -A NS CNS
 for s in "${SCENARIOS[@]}"; do
-  for loop in getppid openat; do NS[$s,$loop]=$(median "${VALS[$s,$loop]}"); done
+  for loop in getppid openat; do
+    NS[$s,$loop]=$(median "${VALS[$s,$loop]}")
+    CNS[$s,$loop]=$(median "${CPU[$s,$loop]}")
+  done
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 table=$W/table.txt
 {
-  echo "ns per call (median of $RUNS interleaved runs; load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) CPUs); agent: $AGENT_KIND"
-  printf '%-26s %12s %8s %16s %8s %14s\n' scenario "getppid ns" ratio "openat+close ns" ratio "in-kernel ns g/o"
+  echo "ns per call, median of $RUNS interleaved runs (load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) CPUs; agent: $AGENT_KIND)"
+  echo "wall: elapsed time of the loop; cpu: CPU time of the loop's thread (in-kernel tracing included, time"
+  echo "preempted by other processes excluded: meaningful for the agent rows, not for strace, which stops the loop)"
+  printf '%-22s %9s %7s %9s %7s | %9s %7s %9s %7s | %s\n' "" "getppid" "" "" "" "open+cls" "" "" "" "in-kernel"
+  printf '%-22s %9s %7s %9s %7s | %9s %7s %9s %7s | %s\n' scenario wall ratio cpu ratio wall ratio cpu ratio "ns g/o"
   for s in "${SCENARIOS[@]}"; do
-    printf '%-26s %12s %8s %16s %8s %14s\n' "$s" "${NS[$s,getppid]}" "$(ratio "${NS[$s,getppid]}" "${NS[untraced,getppid]}")" \
-      "${NS[$s,openat]}" "$(ratio "${NS[$s,openat]}" "${NS[untraced,openat]}")" "${KCOST[$s,getppid]:-}${KCOST[$s,getppid]:+ / }${KCOST[$s,openat]:-}"
+    printf '%-22s %9s %7s %9s %7s | %9s %7s %9s %7s | %s\n' "$s" \
+      "${NS[$s,getppid]}" "$(ratio "${NS[$s,getppid]}" "${NS[untraced,getppid]}")" \
+      "${CNS[$s,getppid]}" "$(ratio "${CNS[$s,getppid]}" "${CNS[untraced,getppid]}")" \
+      "${NS[$s,openat]}" "$(ratio "${NS[$s,openat]}" "${NS[untraced,openat]}")" \
+      "${CNS[$s,openat]}" "$(ratio "${CNS[$s,openat]}" "${CNS[untraced,openat]}")" \
+      "${KCOST[$s,getppid]:-}${KCOST[$s,getppid]:+ / }${KCOST[$s,openat]:-}"
   done
 } | tee "$table"
 
@@ -185,7 +196,7 @@ exec 3>&-
 wait "$pid"
 rss_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$TRACER_PID/status")
 stop_tracer
-achieved=$(cat "$W/result")
+achieved=$(cut -d' ' -f1 "$W/result")
 # "swoll-agent: N events, M lost in T" or tracebench's "events N lost M"
 summary=$(grep -E '[0-9]+ events, [0-9]+ lost|^events [0-9]+ lost [0-9]+' "$err" | tail -1 || true)
 events=$(echo "$summary" | grep -oE '[0-9]+ events|events [0-9]+' | grep -oE '[0-9]+')
