@@ -1,31 +1,84 @@
-// Package cmd wires kubectl-swoll's cobra commands. (Placeholder: the plugin issue replaces this.)
+// Package cmd wires kubectl-swoll's cobra commands: trace, cleanup, version.
 package cmd
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
-
-	"github.com/swoll-dev/swoll/internal/version"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
-// Execute runs the root command and returns the process exit code.
+// Execute runs the command line and returns the process exit code.
 func Execute() int {
-	root := &cobra.Command{
-		Use:           "kubectl-swoll",
-		Short:         "A Kubernetes-aware strace",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.AddCommand(&cobra.Command{
-		Use:   "version",
-		Short: "Print the plugin version",
-		Run:   func(*cobra.Command, []string) { fmt.Println(version.Version) },
-	})
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	return Run(os.Args[1:], streams)
+}
+
+// Run runs args against streams (a function so tests can drive the whole command line).
+func Run(args []string, streams genericiooptions.IOStreams) int {
+	root := NewRootCommand(streams)
+	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+		printError(streams.ErrOut, err)
 		return 1
 	}
 	return 0
+}
+
+func printError(w io.Writer, err error) {
+	msg := err.Error()
+	// one line, no stack, no bare EOF
+	msg = strings.TrimSpace(strings.ReplaceAll(msg, "\n", " "))
+	if errors.Is(err, io.EOF) && msg == "EOF" {
+		msg = "the connection to the API server closed unexpectedly"
+	}
+	fmt.Fprintln(w, "error:", msg)
+}
+
+// NewRootCommand builds `kubectl swoll`.
+func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	configFlags := genericclioptions.NewConfigFlags(true).WithDeprecatedPasswordFlag()
+	root := &cobra.Command{
+		Use:   "kubectl-swoll",
+		Short: "A Kubernetes-aware strace",
+		Long: `kubectl swoll traces the system calls of the containers you select, decodes them as strace does, and
+tags each with node, namespace, pod and container. It starts one short-lived privileged agent pod per node that
+runs a target, streams from it, and removes it when you stop.`,
+		Annotations: map[string]string{
+			cobra.CommandDisplayNameAnnotation: "kubectl swoll",
+		},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())
+	})
+	addConfigFlags(root.PersistentFlags(), configFlags)
+	root.AddCommand(
+		NewTraceCommand(configFlags, streams),
+		NewCleanupCommand(configFlags, streams),
+		NewVersionCommand(streams),
+	)
+	return root
+}
+
+// addConfigFlags adds kubectl's connection flags (--kubeconfig, --context, -n, --as, --request-timeout...),
+// minus the -s shorthand of --server: here -s is --syscalls, as in strace.
+func addConfigFlags(flags *pflag.FlagSet, configFlags *genericclioptions.ConfigFlags) {
+	tmp := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
+	configFlags.AddFlags(tmp)
+	tmp.VisitAll(func(f *pflag.Flag) {
+		if f.Name == "server" {
+			f.Shorthand = ""
+		}
+		flags.AddFlag(f)
+	})
 }

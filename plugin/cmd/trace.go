@@ -1,0 +1,351 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/swoll-dev/swoll/internal/version"
+	"github.com/swoll-dev/swoll/plugin/output"
+	"github.com/swoll-dev/swoll/plugin/session"
+	"github.com/swoll-dev/swoll/plugin/targets"
+	"github.com/swoll-dev/swoll/plugin/tracefile"
+)
+
+const traceExample = `  # Every openat and connect of the pods labelled app=nginx, as JSON lines
+  kubectl swoll trace -l app=nginx -s openat,connect | jq .
+
+  # One pod, strace-like output, stop after 30 seconds
+  kubectl swoll trace web-7d9f-abcde -n shop -s execve -o cli --duration 30s
+
+  # Only the "app" container of running pods on one node, first 1000 events
+  kubectl swoll trace -l tier=backend -c app --field-selector status.phase=Running --node worker-2 --max-events 1000
+
+  # Whole system-call classes or groups
+  kubectl swoll trace -l app=db -s class:FileSystem,group:Sockets
+
+  # A seed-style Trace spec, read locally
+  kubectl swoll trace -f trace.yaml
+
+  # Show the agent pods that would be created, create nothing
+  kubectl swoll trace -l app=nginx --dry-run`
+
+// TraceOptions holds `kubectl swoll trace`'s flags and what Complete derives from them.
+type TraceOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	streams     genericiooptions.IOStreams
+
+	Pods           []string
+	LabelSelector  string
+	FieldSelector  string
+	AllNamespaces  bool
+	Containers     []string
+	Nodes          []string
+	Syscalls       []string
+	Output         string
+	Duration       time.Duration
+	MaxEvents      uint64
+	Image          string
+	AgentNamespace string
+	PullPolicy     string
+	DryRun         bool
+	Filename       string
+	AgentDeadline  time.Duration
+	AgentTimeout   time.Duration
+
+	// set by Complete
+	namespace string
+	command   string
+	changed   func(string) bool
+}
+
+// NewTraceOptions returns options with their defaults.
+func NewTraceOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *TraceOptions {
+	return &TraceOptions{
+		configFlags:  configFlags,
+		streams:      streams,
+		Output:       output.JSON,
+		Image:        version.AgentImage(),
+		PullPolicy:   string(corev1.PullIfNotPresent),
+		AgentTimeout: 2 * time.Minute,
+		changed:      func(string) bool { return false },
+	}
+}
+
+// NewTraceCommand builds `kubectl swoll trace`.
+func NewTraceCommand(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewTraceOptions(configFlags, streams)
+	cmd := &cobra.Command{
+		Use:   "trace [POD...] [flags]",
+		Short: "Trace the system calls of the selected pods' containers",
+		Long: `Trace the system calls of the containers of the selected pods, like strace, across every node they run on.
+
+Select pods by name, -l/--selector, --field-selector, or -f with a Trace spec; narrow with -c/--container and
+--node. Events go to stdout as JSON lines (-o json, one object per system call, ready for jq) or as strace-like
+lines (-o cli). Progress, lost-event warnings and a summary go to stderr.
+
+For each node that runs a target, a privileged agent pod (hostPID, eBPF) is created in --agent-namespace; it is
+deleted when the trace ends (Ctrl-C, --duration, --max-events). If kubectl swoll itself is killed, the agents
+notice the closed connection and exit, and activeDeadlineSeconds bounds their life; 'kubectl swoll cleanup'
+removes anything left over. Pods, containers and nodes that appear while tracing are picked up.`,
+		Example: traceExample,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(c, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.LabelSelector, "selector", "l", "", "Label selector of the pods to trace (e.g. -l app=nginx,tier!=cache)")
+	f.StringVar(&o.FieldSelector, "field-selector", "", "Field selector of the pods to trace, evaluated by the API server (e.g. status.phase=Running,spec.nodeName=node-a)")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Look for pods in every namespace")
+	f.StringSliceVarP(&o.Containers, "container", "c", nil, "Trace only these containers of each pod (repeatable, comma-separated)")
+	f.StringSliceVar(&o.Nodes, "node", nil, "Trace only pods on these nodes (repeatable, comma-separated)")
+	f.StringSliceVarP(&o.Syscalls, "syscalls", "s", nil, "System calls to trace: names, class:NAME or group:NAME (repeatable, comma-separated; default: all)")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: json (one event per line, unchanged) or cli (strace-like)")
+	f.DurationVar(&o.Duration, "duration", 0, "Stop after this long (e.g. 30s, 5m; 0: until Ctrl-C)")
+	f.Uint64Var(&o.MaxEvents, "max-events", 0, "Stop after this many events in total across nodes (0: no limit)")
+	f.StringVar(&o.Image, "image", o.Image, "Agent image")
+	f.StringVar(&o.AgentNamespace, "agent-namespace", "", "Namespace for the agent pods; it must admit privileged pods (default: the kubeconfig's namespace)")
+	f.StringVar(&o.PullPolicy, "image-pull-policy", o.PullPolicy, "Agent image pull policy: Always, IfNotPresent or Never")
+	f.BoolVar(&o.DryRun, "dry-run", false, "Print the agent pods as YAML and exit; nothing is created")
+	f.StringVarP(&o.Filename, "filename", "f", "", "Read the selection and system calls from a Trace spec (YAML; - for stdin)")
+	f.DurationVar(&o.AgentDeadline, "agent-deadline", 0, "Hard limit on an agent pod's life (activeDeadlineSeconds; default: --duration + 5m, or 1h when unbounded)")
+	f.DurationVar(&o.AgentTimeout, "agent-timeout", o.AgentTimeout, "How long an agent pod may take to start (image pull included)")
+	return cmd
+}
+
+// Complete merges the Trace file with the flags (flags win) and fills in namespaces from the kubeconfig.
+func (o *TraceOptions) Complete(c *cobra.Command, args []string) error {
+	o.Pods = args
+	if c != nil {
+		o.changed = c.Flags().Changed
+		o.command = "kubectl swoll " + strings.Join(os.Args[1:], " ")
+	}
+	ns, explicit, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return fmt.Errorf("reading kubeconfig: %w", err)
+	}
+	o.namespace = ns
+	if o.Filename != "" {
+		t, err := tracefile.Read(o.Filename)
+		if err != nil {
+			return err
+		}
+		if err := o.mergeTrace(t, explicit); err != nil {
+			return err
+		}
+	}
+	if o.AgentNamespace == "" {
+		o.AgentNamespace = ns
+	}
+	o.Syscalls = splitList(o.Syscalls)
+	o.Containers = splitList(o.Containers)
+	o.Nodes = splitList(o.Nodes)
+	return nil
+}
+
+// mergeTrace applies a Trace spec: each of its fields is used unless the matching flag was given.
+func (o *TraceOptions) mergeTrace(t *tracefile.Trace, namespaceExplicit bool) error {
+	if t.Metadata.Namespace != "" && !namespaceExplicit {
+		o.namespace = t.Metadata.Namespace
+	}
+	if !o.changed("selector") {
+		s, err := t.LabelSelector()
+		if err != nil {
+			return err
+		}
+		o.LabelSelector = s
+	}
+	if !o.changed("field-selector") {
+		o.FieldSelector = t.FieldSelector()
+	}
+	if !o.changed("syscalls") {
+		o.Syscalls = t.Spec.Syscalls
+	}
+	if !o.changed("node") && len(t.Spec.HostSelector) > 0 {
+		o.Nodes = t.Spec.HostSelector
+	}
+	if !o.changed("duration") && t.Duration() > 0 {
+		o.Duration = t.Duration()
+	}
+	return nil
+}
+
+func splitList(in []string) []string {
+	var out []string
+	for _, v := range in {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// Validate checks the options without contacting the cluster.
+func (o *TraceOptions) Validate() error {
+	if len(o.Pods) == 0 && o.LabelSelector == "" && o.FieldSelector == "" {
+		return fmt.Errorf("say which pods to trace: POD names, -l/--selector, --field-selector or -f FILE")
+	}
+	if o.AllNamespaces && len(o.Pods) > 0 {
+		return fmt.Errorf("pod names cannot be combined with --all-namespaces: pod names are looked up in one namespace (-n)")
+	}
+	if _, err := labels.Parse(o.LabelSelector); err != nil {
+		return fmt.Errorf("invalid -l/--selector %q: %v", o.LabelSelector, err)
+	}
+	if _, err := fields.ParseSelector(o.FieldSelector); err != nil {
+		return fmt.Errorf("invalid --field-selector %q: %v", o.FieldSelector, err)
+	}
+	switch o.Output {
+	case output.JSON, output.CLI:
+	default:
+		return fmt.Errorf("invalid -o/--output %q: want json or cli", o.Output)
+	}
+	switch corev1.PullPolicy(o.PullPolicy) {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		return fmt.Errorf("invalid --image-pull-policy %q: want Always, IfNotPresent or Never", o.PullPolicy)
+	}
+	if o.Duration < 0 {
+		return fmt.Errorf("invalid --duration %s: must not be negative", o.Duration)
+	}
+	if o.AgentDeadline < 0 {
+		return fmt.Errorf("invalid --agent-deadline %s: must not be negative", o.AgentDeadline)
+	}
+	if o.AgentDeadline > 0 && o.AgentDeadline < time.Second {
+		return fmt.Errorf("invalid --agent-deadline %s: must be at least 1s", o.AgentDeadline)
+	}
+	if o.AgentDeadline > 0 && o.Duration > 0 && o.AgentDeadline <= o.Duration {
+		return fmt.Errorf("--agent-deadline %s must be longer than --duration %s (the agents would be killed first)", o.AgentDeadline, o.Duration)
+	}
+	if o.AgentTimeout <= 0 {
+		return fmt.Errorf("invalid --agent-timeout %s: must be positive", o.AgentTimeout)
+	}
+	if strings.TrimSpace(o.Image) == "" {
+		return fmt.Errorf("--image must not be empty")
+	}
+	for _, p := range o.Pods {
+		if strings.Contains(p, "/") {
+			return fmt.Errorf("invalid pod name %q: give pod names only (use -n for the namespace)", p)
+		}
+	}
+	if err := checkSyscallsAnyArch(o.Syscalls); err != nil {
+		return fmt.Errorf("invalid -s/--syscalls: %w", err)
+	}
+	return nil
+}
+
+// agentDeadline is the pods' activeDeadlineSeconds: a bounded session gets its duration plus room to start
+// and stop; an unbounded one an hour (raise it with --agent-deadline).
+func (o *TraceOptions) agentDeadline() time.Duration {
+	switch {
+	case o.AgentDeadline > 0:
+		return o.AgentDeadline
+	case o.Duration > 0:
+		return o.Duration + 5*time.Minute
+	default:
+		return time.Hour
+	}
+}
+
+// selection is the target selection the options describe.
+func (o *TraceOptions) selection() targets.Selection {
+	return targets.Selection{
+		Namespace:     o.namespace,
+		AllNamespaces: o.AllNamespaces,
+		Pods:          o.Pods,
+		LabelSelector: o.LabelSelector,
+		FieldSelector: o.FieldSelector,
+		Containers:    o.Containers,
+		Nodes:         o.Nodes,
+	}
+}
+
+// Run traces until interrupted or a limit is reached. A first Ctrl-C (or SIGTERM) ends the session cleanly; a
+// second one stops waiting for the agent pods to go away.
+func (o *TraceOptions) Run(parent context.Context) error {
+	if parent == nil {
+		parent = context.Background()
+	}
+	restConfig, err := o.configFlags.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("reading kubeconfig: %w", err)
+	}
+	client, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return fmt.Errorf("creating a Kubernetes client: %w", err)
+	}
+	out, err := output.New(o.Output, o.streams.Out, o.Output == output.CLI && isTerminal(o.streams.Out))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	force := make(chan struct{})
+	sigs := make(chan os.Signal, 3)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		n := 0
+		for range sigs {
+			n++
+			switch n {
+			case 1:
+				cancel()
+			case 2:
+				fmt.Fprintln(o.streams.ErrOut, "swoll: interrupted again: removing agent pods without waiting (once more to quit at once)")
+				close(force)
+			default:
+				os.Exit(130)
+			}
+		}
+	}()
+	return session.Run(ctx, session.Config{
+		Client:         client,
+		REST:           restConfig,
+		Selection:      o.selection(),
+		Syscalls:       o.Syscalls,
+		CheckSyscalls:  resolveSyscalls,
+		Output:         out,
+		Stderr:         o.streams.ErrOut,
+		MaxEvents:      o.MaxEvents,
+		Duration:       o.Duration,
+		AgentNamespace: o.AgentNamespace,
+		Image:          o.Image,
+		PullPolicy:     corev1.PullPolicy(o.PullPolicy),
+		AgentDeadline:  o.agentDeadline(),
+		AgentTimeout:   o.AgentTimeout,
+		DryRun:         o.DryRun,
+		DryRunOut:      o.streams.Out,
+		Command:        o.command,
+		Force:          force,
+	})
+}
+
+// isTerminal reports whether w is a character device (a terminal), and colour is not switched off (NO_COLOR).
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,111 @@
+// Package output writes merged events to stdout: JSON lines passed through byte for byte (for jq), or
+// strace-like lines. Writes go through one large buffer that the owner flushes on a timer, so a busy session
+// costs a write system call per buffer, not per event.
+package output
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/swoll-dev/swoll/event"
+)
+
+// Formats accepted by -o.
+const (
+	JSON = "json"
+	CLI  = "cli"
+)
+
+// Formats lists the -o values.
+var Formats = []string{JSON, CLI}
+
+const bufferSize = 1 << 20
+
+// Writer formats event lines. It is not safe for concurrent use.
+type Writer interface {
+	// Event writes one event line (without newline). It must not keep line.
+	Event(line []byte) error
+	// Flush writes what is buffered.
+	Flush() error
+}
+
+// New returns the writer for a format. colour adds ANSI colours per pod (only for CLI, only when w is a
+// terminal: the caller decides).
+func New(format string, w io.Writer, colour bool) (Writer, error) {
+	bw := bufio.NewWriterSize(w, bufferSize)
+	switch format {
+	case JSON, "":
+		return &jsonWriter{w: bw}, nil
+	case CLI:
+		return &cliWriter{w: bw, colour: colour, colours: map[string][]byte{}}, nil
+	default:
+		return nil, fmt.Errorf("unknown output format %q (want json or cli)", format)
+	}
+}
+
+type jsonWriter struct{ w *bufio.Writer }
+
+func (j *jsonWriter) Event(line []byte) error {
+	if _, err := j.w.Write(line); err != nil {
+		return err
+	}
+	return j.w.WriteByte('\n')
+}
+
+func (j *jsonWriter) Flush() error { return j.w.Flush() }
+
+type cliWriter struct {
+	w       *bufio.Writer
+	buf     []byte
+	ev      event.Event
+	colour  bool
+	colours map[string][]byte
+}
+
+// palette avoids black, white and red (red reads as an error).
+var palette = [][]byte{
+	[]byte("\x1b[32m"), []byte("\x1b[33m"), []byte("\x1b[34m"), []byte("\x1b[35m"), []byte("\x1b[36m"),
+	[]byte("\x1b[92m"), []byte("\x1b[93m"), []byte("\x1b[94m"), []byte("\x1b[95m"), []byte("\x1b[96m"),
+}
+
+var reset = []byte("\x1b[0m")
+
+func (c *cliWriter) Event(line []byte) error {
+	c.ev = event.Event{}
+	if err := json.Unmarshal(line, &c.ev); err != nil {
+		// never drop silently: show what could not be rendered
+		c.buf = append(c.buf[:0], "(undecodable event) "...)
+		c.buf = append(c.buf, line...)
+		c.buf = append(c.buf, '\n')
+		_, werr := c.w.Write(c.buf)
+		return werr
+	}
+	c.buf = c.buf[:0]
+	if ct := c.ev.Container; ct != nil {
+		if c.colour {
+			c.buf = append(c.buf, c.colourOf(ct)...)
+			c.buf = event.AppendCLIPrefix(c.buf, ct)
+			c.buf = append(c.buf, reset...)
+		} else {
+			c.buf = event.AppendCLIPrefix(c.buf, ct)
+		}
+	}
+	c.buf = event.AppendCLIBody(c.buf, &c.ev)
+	c.buf = append(c.buf, '\n')
+	_, err := c.w.Write(c.buf)
+	return err
+}
+
+func (c *cliWriter) colourOf(ct *event.Container) []byte {
+	key := ct.Namespace + "/" + ct.Pod
+	col, ok := c.colours[key]
+	if !ok {
+		col = palette[len(c.colours)%len(palette)]
+		c.colours[key] = col
+	}
+	return col
+}
+
+func (c *cliWriter) Flush() error { return c.w.Flush() }

@@ -1,0 +1,167 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Access is one permission the session needs.
+type Access struct {
+	Verb        string
+	Resource    string
+	Subresource string
+	// Namespace "" means cluster-wide (for --all-namespaces).
+	Namespace string
+}
+
+func (a Access) String() string {
+	r := a.Resource
+	if a.Subresource != "" {
+		r += "/" + a.Subresource
+	}
+	where := "in namespace " + a.Namespace
+	if a.Namespace == "" {
+		where = "cluster-wide"
+	}
+	return fmt.Sprintf("%s %s %s", a.Verb, r, where)
+}
+
+// canI is the matching kubectl command, so that the message says how to check.
+func (a Access) canI() string {
+	s := "kubectl auth can-i " + a.Verb + " " + a.Resource
+	if a.Subresource != "" {
+		s += " --subresource=" + a.Subresource
+	}
+	if a.Namespace == "" {
+		return s + " -A"
+	}
+	return s + " -n " + a.Namespace
+}
+
+// NeededAccess lists what a session touches: it lists and watches pods where the targets are, and creates,
+// watches, deletes and execs into its agent pods in the agent namespace. A dry run only reads.
+func NeededAccess(targetNamespace, agentNamespace string, dryRun bool) []Access {
+	need := []Access{
+		{Verb: "list", Resource: "pods", Namespace: targetNamespace},
+		{Verb: "watch", Resource: "pods", Namespace: targetNamespace},
+	}
+	if dryRun {
+		return need
+	}
+	return append(need,
+		Access{Verb: "create", Resource: "pods", Namespace: agentNamespace},
+		Access{Verb: "list", Resource: "pods", Namespace: agentNamespace},
+		Access{Verb: "watch", Resource: "pods", Namespace: agentNamespace},
+		Access{Verb: "delete", Resource: "pods", Namespace: agentNamespace},
+		Access{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: agentNamespace},
+	)
+}
+
+// CheckAccess asks the API server (SelfSubjectAccessReview, in parallel) whether every permission is granted
+// and returns a one-line error naming the first that is not. When the server cannot answer (reviews disabled
+// or forbidden), the check is skipped: the real calls will then fail with their own errors.
+func CheckAccess(ctx context.Context, client kubernetes.Interface, need []Access) error {
+	allowed := make([]bool, len(need))
+	reason := make([]string, len(need))
+	var wg sync.WaitGroup
+	for i, a := range need {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+				ResourceAttributes: &authorizationv1.ResourceAttributes{
+					Namespace: a.Namespace, Verb: a.Verb, Resource: a.Resource, Subresource: a.Subresource,
+				},
+			}}
+			res, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+			if err != nil {
+				allowed[i] = true // unknown: let the real request decide
+				return
+			}
+			allowed[i] = res.Status.Allowed
+			reason[i] = res.Status.Reason
+		}()
+	}
+	wg.Wait()
+	for i, a := range need {
+		if !allowed[i] {
+			msg := fmt.Sprintf("not allowed to %s (check: %s)", a, a.canI())
+			if reason[i] != "" {
+				msg += ": " + reason[i]
+			}
+			return &PreflightError{Msg: msg}
+		}
+	}
+	return nil
+}
+
+// PreflightError is a refusal found before anything was created.
+type PreflightError struct{ Msg string }
+
+func (e *PreflightError) Error() string { return e.Msg }
+
+// CheckNamespace fails clearly when a namespace does not exist; it returns the namespace when it could read it
+// (nil when reading namespaces is not allowed, which is common and not an error).
+func CheckNamespace(ctx context.Context, client kubernetes.Interface, name, role string) (*corev1.Namespace, error) {
+	ns, err := client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		return ns, nil
+	case apierrors.IsNotFound(err):
+		return nil, &PreflightError{Msg: fmt.Sprintf("%s namespace %q not found", role, name)}
+	default:
+		return nil, nil
+	}
+}
+
+// PodSecurityEnforceLabel is the namespace label of Pod Security admission.
+const PodSecurityEnforceLabel = "pod-security.kubernetes.io/enforce"
+
+// CheckPodSecurity refuses an agent namespace whose Pod Security level forbids privileged pods (nil ns: not
+// readable, the dry-run create decides).
+func CheckPodSecurity(ns *corev1.Namespace) error {
+	if ns == nil {
+		return nil
+	}
+	level, ok := ns.Labels[PodSecurityEnforceLabel]
+	if !ok || level == "privileged" {
+		return nil
+	}
+	return &PreflightError{Msg: fmt.Sprintf("namespace %q enforces Pod Security level %q, but swoll's agent pods are privileged; "+
+		"use --agent-namespace NAME with a privileged namespace (e.g. kube-system), or: kubectl label ns %s %s=privileged --overwrite",
+		ns.Name, level, ns.Name, PodSecurityEnforceLabel)}
+}
+
+// DryRunCreate submits one agent pod with dryRun=All so that admission (Pod Security, policy engines, quotas)
+// rejects it now, before any pod exists, rather than halfway through creating them.
+func DryRunCreate(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) error {
+	_, err := client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err == nil {
+		return nil
+	}
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	msg := apiMessage(err)
+	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || strings.Contains(msg, "violates PodSecurity") {
+		return &PreflightError{Msg: fmt.Sprintf("the agent pod was refused in namespace %q: %s; "+
+			"use --agent-namespace NAME with a namespace that admits privileged pods (e.g. kube-system)", pod.Namespace, msg)}
+	}
+	return fmt.Errorf("checking the agent pod against admission (dry run): %s", msg)
+}
+
+// apiMessage is the server's message without client-go's wrapping.
+func apiMessage(err error) string {
+	if st, ok := err.(apierrors.APIStatus); ok && st.Status().Message != "" {
+		return st.Status().Message
+	}
+	return err.Error()
+}

@@ -1,0 +1,91 @@
+package stream
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"github.com/swoll-dev/swoll/event"
+)
+
+// Item is one event line and its finish time.
+type Item struct {
+	Finish int64
+	Line   []byte
+}
+
+// Batch carries the event lines one stream read since its previous batch.
+type Batch struct {
+	Stream int
+	Items  []Item
+	// EOF marks the stream's last batch.
+	EOF bool
+}
+
+// maxBatch bounds a batch so that a busy stream still hands over regularly.
+const maxBatch = 1024
+
+// Handler receives what is not an event line.
+type Handler interface {
+	// Notice is called for every notice, in stream order, from the pumping goroutine.
+	Notice(n *event.Notice)
+	// Malformed is called for a line that is neither an event nor a notice.
+	Malformed(line []byte, err error)
+}
+
+// Pump reads r until it ends, sending event batches to out and notices to h. Lines are batched while more
+// input is already buffered, so a busy stream costs one channel send per batch rather than per line. The last
+// batch has EOF set. It returns nil at a clean end of stream.
+func Pump(r io.Reader, id int, out chan<- Batch, h Handler) error {
+	lr := NewLineReader(r)
+	batch := Batch{Stream: id}
+	send := func(eof bool) {
+		batch.EOF = eof
+		if len(batch.Items) > 0 || eof {
+			out <- batch
+		}
+		batch = Batch{Stream: id}
+	}
+	for {
+		line, err := lr.Next()
+		if err != nil {
+			if errors.Is(err, ErrLineTooLong) {
+				h.Malformed(nil, err)
+				continue
+			}
+			send(true)
+			if err == io.EOF || errors.Is(err, io.ErrClosedPipe) {
+				return nil
+			}
+			return err
+		}
+		switch {
+		case len(line) == 0:
+		case IsNotice(line):
+			n, perr := ParseNotice(line)
+			if perr != nil {
+				h.Malformed(line, perr)
+				break
+			}
+			// keep order: events before the notice go out first
+			send(false)
+			h.Notice(n)
+		default:
+			f, ok := FinishOf(line)
+			if !ok {
+				h.Malformed(line, errors.New("no finish time"))
+				break
+			}
+			if batch.Items == nil {
+				batch.Items = make([]Item, 0, 64)
+			}
+			batch.Items = append(batch.Items, Item{Finish: f, Line: line})
+		}
+		if len(batch.Items) >= maxBatch || lr.Buffered() == 0 {
+			send(false)
+		}
+	}
+}
+
+// Now is the wall clock in Unix ns (a variable for tests).
+var Now = func() int64 { return time.Now().UnixNano() }

@@ -1,0 +1,139 @@
+// Package stream reads one agent's stdout: JSON lines that are either events (passed on untouched, with their
+// finish time found by a byte scan) or notices (decoded, they are rare).
+package stream
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/swoll-dev/swoll/event"
+)
+
+const (
+	readBufferSize = 1 << 20
+	slabSize       = 1 << 20
+	// MaxLine bounds one line; longer ones (a runaway agent) are dropped, not buffered without limit.
+	MaxLine = 16 << 20
+)
+
+// ErrLineTooLong is reported (not returned) for a line over MaxLine.
+var ErrLineTooLong = errors.New("line longer than 16 MiB dropped")
+
+// LineReader splits a stream into lines. The lines it returns are copied into large slabs that are never
+// reused, so a line stays valid after the next call (the merger holds lines for a while) at the cost of one
+// allocation per megabyte rather than one per line.
+type LineReader struct {
+	br   *bufio.Reader
+	slab []byte
+	long []byte
+}
+
+// NewLineReader wraps r.
+func NewLineReader(r io.Reader) *LineReader {
+	return &LineReader{br: bufio.NewReaderSize(r, readBufferSize)}
+}
+
+// Buffered tells whether another line may be available without blocking.
+func (r *LineReader) Buffered() int { return r.br.Buffered() }
+
+// Next returns the next line without its newline. At the end of the stream it returns io.EOF (a last line
+// without a newline is returned first). A line over MaxLine is skipped and ErrLineTooLong returned once.
+func (r *LineReader) Next() ([]byte, error) {
+	frag, err := r.br.ReadSlice('\n')
+	if err == nil {
+		return r.keep(frag[:len(frag)-1]), nil
+	}
+	if err != bufio.ErrBufferFull {
+		if len(frag) > 0 {
+			return r.keep(frag), nil
+		}
+		return nil, err
+	}
+	// a line longer than the read buffer: gather it
+	r.long = append(r.long[:0], frag...)
+	tooLong := false
+	for {
+		frag, err = r.br.ReadSlice('\n')
+		if !tooLong {
+			r.long = append(r.long, frag...)
+			if len(r.long) > MaxLine {
+				tooLong = true
+				r.long = r.long[:0]
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if tooLong {
+			if err != nil && err != io.EOF {
+				return nil, err
+			}
+			return nil, ErrLineTooLong
+		}
+		line := r.long
+		if err == nil {
+			line = line[:len(line)-1]
+		}
+		out := make([]byte, len(line))
+		copy(out, line)
+		if cap(r.long) > 4*readBufferSize {
+			r.long = nil
+		}
+		return out, nil
+	}
+}
+
+func (r *LineReader) keep(line []byte) []byte {
+	n := len(line)
+	if n > slabSize/4 {
+		out := make([]byte, n)
+		copy(out, line)
+		return out
+	}
+	if cap(r.slab)-len(r.slab) < n {
+		r.slab = make([]byte, 0, slabSize)
+	}
+	start := len(r.slab)
+	r.slab = append(r.slab, line...)
+	return r.slab[start : start+n : start+n]
+}
+
+var finishKey = []byte(`"finish":`)
+
+// FinishOf finds an event line's finish time. The agent writes "finish" before any user-controlled text
+// (args, labels), so the first occurrence is the field.
+func FinishOf(line []byte) (int64, bool) {
+	i := bytes.Index(line, finishKey)
+	if i < 0 {
+		return 0, false
+	}
+	i += len(finishKey)
+	for i < len(line) && line[i] == ' ' {
+		i++
+	}
+	var v int64
+	digits := 0
+	for ; i < len(line) && line[i] >= '0' && line[i] <= '9'; i++ {
+		v = v*10 + int64(line[i]-'0')
+		digits++
+	}
+	return v, digits > 0 && digits < 19
+}
+
+// IsNotice tells notice lines from events without decoding.
+func IsNotice(line []byte) bool { return bytes.HasPrefix(line, []byte(event.NoticePrefix)) }
+
+// ParseNotice decodes a notice line.
+func ParseNotice(line []byte) (*event.Notice, error) {
+	var l struct {
+		Notice *event.Notice `json:"notice"`
+	}
+	if err := json.Unmarshal(line, &l); err != nil || l.Notice == nil {
+		return nil, fmt.Errorf("malformed notice %.120q", line)
+	}
+	return l.Notice, nil
+}
