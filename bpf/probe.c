@@ -155,7 +155,7 @@ struct cap_hdr _cap_hdr __attribute__((unused));
 
 /* Set by user space before loading. */
 volatile const __u32 id_by_inode = 0; /* NS_GET_MNTNS_ID unsupported: identify mount namespaces by inode */
-volatile const __u32 wake_bytes = 65536; /* wake the reader once this much is pending */
+volatile const __u32 wake_bytes = 65536; /* a power of two; see wake_flags */
 
 /* Set by user space at run time (mmapped .bss). */
 __u32 filter_mode = 0;
@@ -213,6 +213,18 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 24); /* user space sets the size */
 } events SEC(".maps");
+
+/*
+ * The reader sleeps only once it has emptied the ring, so it needs a wakeup only when the backlog grows past
+ * wake_bytes. Waking each time the backlog crosses a multiple of wake_bytes (rather than on every record above
+ * it) keeps wakeups rare while the reader lags, and a crossing missed by two CPUs racing is made up at the
+ * next multiple. A trickle that never reaches wake_bytes is picked up by the reader's poll deadline.
+ */
+static __always_inline __u64 wake_flags(__u64 pending, __u64 size)
+{
+	__u64 w = wake_bytes;
+	return (pending + size) / w != pending / w ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline void count_lost(void)
 {
@@ -533,7 +545,7 @@ static __always_inline void emit_fixed(struct call *c, __u32 nr, long ret, __u64
 	fill_header(h, c, nr, ret, pid_tgid);
 	h->size = sizeof(*h);
 	h->flags = flags;
-	bpf_ringbuf_submit(h, pending + sizeof(*h) >= wake_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(h, wake_flags(pending, sizeof(*h)));
 }
 
 static __always_inline int on_enter(struct pt_regs *regs, long id, bool direct)
@@ -688,7 +700,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
 		return 0;
 	}
 	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 flags = pending + size >= wake_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__u64 flags = wake_flags(pending, size);
 	if (bpf_ringbuf_output(&events, s->buf, size, flags))
 		count_lost();
 	return 0;
