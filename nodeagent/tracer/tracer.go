@@ -175,7 +175,7 @@ func (t *Tracer) load(ring int, useBTF bool) error {
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
-			return fmt.Errorf("the kernel's verifier rejected the probe: %+v", ve)
+			return fmt.Errorf("the kernel's verifier rejected the probe: %v", ve)
 		}
 		return fmt.Errorf("loading the probe into the kernel: %w", err)
 	}
