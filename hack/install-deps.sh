@@ -3,5 +3,5 @@
 # BPF toolchain, the local cluster and the benchmarks. Go tools are built on demand into $SWOLL_CACHE.
 source "$(dirname "$0")/lib.sh"
 apt_install clang-14 llvm-14 libbpf-dev bpftool \
-  containerd runc etcd-server containernetworking-plugins busybox-static openssl curl iproute2 \
+  containerd runc etcd-server containernetworking-plugins busybox-static openssl curl iproute2 iptables \
   strace bpftrace

@@ -4,6 +4,7 @@
 # $E2E_RUN. Daemon logs stay in $CLUSTER_LOGS for a post-mortem. Safe to run when nothing is running.
 source "$(dirname "$0")/lib-cluster.sh"
 require_root "cluster-down"
+cluster_lock
 set +e # clean up as much as possible, whatever fails
 SECONDS=0
 

@@ -9,6 +9,7 @@
 # Env: SWOLL_E2E_FRESH=1 always starts from scratch.   BUILD_ONLY=1 builds binaries and images, starts nothing.
 source "$(dirname "$0")/lib-cluster.sh"
 require_root "cluster-up"
+cluster_lock
 SECONDS=0
 
 apt_install containerd runc etcd-server containernetworking-plugins busybox-static openssl curl iproute2 iptables

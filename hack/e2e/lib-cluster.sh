@@ -88,7 +88,7 @@ CLUSTER_LOGS=${SWOLL_E2E_LOGS:-/var/log/swoll-e2e}
 start_daemon() {
   local name=$1
   shift
-  nohup "$@" >"$CLUSTER_LOGS/$name.log" 2>&1 </dev/null &
+  nohup "$@" >"$CLUSTER_LOGS/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$PIDS/$name.pid"
 }
 
@@ -143,4 +143,17 @@ import_images() {
   for tar in "$@"; do
     ctr -a "$sock" -n k8s.io images import "$tar" >/dev/null || die "importing $tar into $sock"
   done
+}
+
+# cluster_lock: serializes cluster-up and cluster-down across processes (several people or test runs may ask for
+# the cluster at once); a script that calls another under the lock passes it on through SWOLL_E2E_LOCKED.
+cluster_lock() {
+  [ "${SWOLL_E2E_LOCKED:-}" = 1 ] && return 0
+  mkdir -p "$SWOLL_CACHE"
+  exec 9>"$SWOLL_CACHE/cluster-up.lock"
+  if ! flock -n 9; then
+    log "waiting for another cluster-up/cluster-down to finish"
+    flock 9
+  fi
+  export SWOLL_E2E_LOCKED=1
 }
