@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cluster-down.sh: stops the local cluster and removes every trace of it: processes (by recorded PID, plus the
 # shims of our containerds), mounts, CNI bridges, kubelet cgroups and iptables chains, /etc/hosts lines and
-# $E2E_RUN. Daemon logs stay in $CLUSTER_LOGS for a post-mortem. Safe to run when nothing is running.
+# $CLUSTER_STATE. Daemon logs stay in $CLUSTER_LOGS for a post-mortem. Safe to run when nothing is running.
 source "$(dirname "$0")/lib-cluster.sh"
 require_root "cluster-down"
 cluster_lock
@@ -47,7 +47,7 @@ for n in "${NODES[@]}"; do
 done
 
 # 4. Mounts under our directories, deepest first (overlay rootfs, shm, netns, kubelet volumes).
-dirs="$E2E_RUN"
+dirs="$CLUSTER_STATE"
 for n in "${NODES[@]}"; do dirs+="|$(node_state "$n")"; done
 awk '{print $2}' /proc/mounts | grep -E "^($dirs)(/|\$)" | sort -r | while read -r m; do
   umount "$m" 2>/dev/null || umount -l "$m"
@@ -73,7 +73,7 @@ if grep -q " $HOSTS_MARK\$" /etc/hosts; then
   hosts=$(grep -v " $HOSTS_MARK\$" /etc/hosts)
   printf '%s\n' "$hosts" >/etc/hosts
 fi
-find /var/log/containers -lname "$E2E_RUN/*" -delete 2>/dev/null
+find /var/log/containers -lname "$CLUSTER_STATE/*" -delete 2>/dev/null
 # Paths every kubelet hard-codes: the device-plugin socket is stale once our kubelets are gone; the directories go
 # only when empty, so nothing of anyone else's is lost.
 rm -f /var/lib/kubelet/device-plugins/kubelet.sock
@@ -82,6 +82,6 @@ rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/containers /var/
 for n in "${NODES[@]}"; do rm -f /var/lib/cni/results/"$n"-*; done
 rmdir /var/lib/cni/results /var/lib/cni /run/netns 2>/dev/null
 
-rm -rf "$E2E_RUN"
+rm -rf "$CLUSTER_STATE"
 for n in "${NODES[@]}"; do rm -rf "$(node_state "$n")"; done
 stamp "cluster down in ${SECONDS}s"

@@ -19,11 +19,11 @@ image_tars=()
 for i in "${WORKLOAD_IMAGES[@]}"; do image_tars+=("$images_dir/$i.tar"); done
 [ "${BUILD_ONLY:-0}" = 1 ] && { stamp "BUILD_ONLY: binaries in $K8S_BIN, images in $images_dir"; exit 0; }
 
-if [ -d "$E2E_RUN" ]; then
+if [ -d "$CLUSTER_STATE" ]; then
   if [ "${SWOLL_E2E_FRESH:-0}" != 1 ] && cluster_healthy; then
-    if [ "$(cat "$E2E_RUN/images-dir" 2>/dev/null)" != "$images_dir" ]; then
+    if [ "$(cat "$CLUSTER_STATE/images-dir" 2>/dev/null)" != "$images_dir" ]; then
       for n in "${NODES[@]}"; do import_images "$(node_sock "$n")" "${image_tars[@]}"; done
-      echo "$images_dir" >"$E2E_RUN/images-dir"
+      echo "$images_dir" >"$CLUSTER_STATE/images-dir"
       stamp "workload images changed: re-imported into every node"
     fi
     stamp "cluster already running and healthy: reusing it (SWOLL_E2E_FRESH=1 to start afresh)"
@@ -33,9 +33,9 @@ if [ -d "$E2E_RUN" ]; then
   "$E2E_DIR/cluster-down.sh"
 fi
 
-mkdir -p "$PIDS" "$PKI" "$E2E_RUN/kubeconfig" "$E2E_RUN/etcd" "$CLUSTER_LOGS"
+mkdir -p "$PIDS" "$PKI" "$CLUSTER_STATE/kubeconfig" "$CLUSTER_STATE/etcd" "$CLUSTER_LOGS"
 rm -f "$CLUSTER_LOGS"/*.log
-echo "nameserver 127.0.0.1" >"$E2E_RUN/resolv.conf"
+echo "nameserver 127.0.0.1" >"$CLUSTER_STATE/resolv.conf"
 
 # ------------------------------------------------------------------------------------------------ /etc/hosts
 # The apiserver dials kubelets by their Hostname address: each node name must resolve to its loopback IP.
@@ -94,7 +94,7 @@ for n in "${NODES[@]}"; do
   cert "$nd/pki" kubelet-serving "$n" "" "IP:${NODE_IP[$n]},DNS:$n" serverAuth &
 done
 wait
-for u in admin controller-manager scheduler; do kubeconfig "$E2E_RUN/kubeconfig/$u.kubeconfig" "$u" "$PKI/$u"; done
+for u in admin controller-manager scheduler; do kubeconfig "$CLUSTER_STATE/kubeconfig/$u.kubeconfig" "$u" "$PKI/$u"; done
 for n in "${NODES[@]}"; do kubeconfig "$(node_dir "$n")/kubelet.kubeconfig" "$n" "$(node_dir "$n")/pki/kubelet"; done
 stamp "PKI ready"
 
@@ -137,7 +137,7 @@ CNI
 done
 
 # ------------------------------------------------------------------------------------------------ etcd
-start_daemon etcd etcd --name swoll-e2e --data-dir "$E2E_RUN/etcd" \
+start_daemon etcd etcd --name swoll-e2e --data-dir "$CLUSTER_STATE/etcd" \
   --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
   --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
   --initial-cluster swoll-e2e=http://127.0.0.1:2380 --listen-metrics-urls http://127.0.0.1:2381
@@ -171,7 +171,7 @@ start_daemon kube-apiserver "$K8S_BIN/kube-apiserver" \
 wait_for kube-apiserver 120 curl -fs --cacert "$PKI/ca.crt" $APISERVER/readyz
 stamp "kube-apiserver ready"
 common=(--bind-address=127.0.0.1 --leader-elect=false --profiling=false --authentication-skip-lookup --v=1)
-kc=$E2E_RUN/kubeconfig
+kc=$CLUSTER_STATE/kubeconfig
 start_daemon kube-controller-manager "$K8S_BIN/kube-controller-manager" "${common[@]}" \
   --kubeconfig="$kc/controller-manager.kubeconfig" --authentication-kubeconfig="$kc/controller-manager.kubeconfig" \
   --authorization-kubeconfig="$kc/controller-manager.kubeconfig" --use-service-account-credentials=true \
@@ -206,7 +206,7 @@ failSwapOn: false
 failCgroupV1: false
 staticPodPath: $nd/manifests
 podLogsDir: $nd/pod-logs
-resolvConf: $E2E_RUN/resolv.conf
+resolvConf: $CLUSTER_STATE/resolv.conf
 evictionHard: {memory.available: 100Mi, nodefs.available: 1%, nodefs.inodesFree: 1%, imagefs.available: 1%}
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
@@ -223,6 +223,6 @@ for n in "${NODES[@]}"; do
 done
 stamp "nodes ${NODES[*]} Ready"
 for p in "${import_pids[@]}"; do wait "$p" || die "importing workload images failed"; done
-echo "$images_dir" >"$E2E_RUN/images-dir"
+echo "$images_dir" >"$CLUSTER_STATE/images-dir"
 wait_for "default serviceaccount" 60 kubectl_admin -n default get serviceaccount default
 stamp "cluster up in ${SECONDS}s: eval \"\$(make -s cluster-env)\"   (logs: $CLUSTER_LOGS)"

@@ -1,8 +1,9 @@
 # Sourced by hack/e2e/*.sh: layout and helpers of the local two-node cluster. Sources hack/lib.sh.
 #
 # Layout (fixed paths, so every script and test finds the same cluster):
-#   $E2E_RUN                      runtime state: pki, kubeconfigs, etcd data, logs, pids, per-node dirs
-#   $E2E_RUN/nodes/NAME           a node's kubelet/containerd config, certs, root dirs, logs, pids
+#   $CLUSTER_STATE                runtime state: pki, kubeconfigs, etcd data, pids, per-node dirs
+#   $CLUSTER_LOGS                 daemon logs (kept after cluster-down)
+#   $CLUSTER_STATE/nodes/NAME     a node's kubelet/containerd config, certs, root dirs, logs, pids
 #   /run/swoll-e2e-X/containerd.sock  node X's containerd (short path: unix socket length limit)
 #   $K8S_BIN                      cached Kubernetes binaries, keyed by Kubernetes and Go version
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -10,15 +11,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 E2E_DIR=$ROOT/hack/e2e
 K8S_VERSION=1.34.4
 CRICTL_VERSION=1.34.0
-E2E_RUN=${SWOLL_E2E_RUN:-/var/lib/swoll-e2e}
+CLUSTER_STATE=${SWOLL_E2E_STATE:-/var/lib/swoll-e2e}
 K8S_BIN=$SWOLL_CACHE/k8s/v$K8S_VERSION-$(go env GOVERSION)
 IMAGE_CACHE=$SWOLL_CACHE/images
 # One build cache for every checkout, so a clean clone (CI) rebuilds nothing it has built before.
 export GOCACHE=${SWOLL_GOCACHE:-$SWOLL_CACHE/gocache}
 
 APISERVER=https://127.0.0.1:6443
-PKI=$E2E_RUN/pki
-ADMIN_KUBECONFIG=$E2E_RUN/kubeconfig/admin.kubeconfig
+PKI=$CLUSTER_STATE/pki
+ADMIN_KUBECONFIG=$CLUSTER_STATE/kubeconfig/admin.kubeconfig
 
 # The nodes, in order. Each runs its own containerd + kubelet; the name resolves to the node's loopback IP through
 # an /etc/hosts line (the apiserver reaches kubelets by their Hostname address: a kubelet refuses a loopback node IP).
@@ -30,7 +31,7 @@ declare -A NODE_HEALTHZ=([swoll-a]=10248 [swoll-b]=10248)
 HOSTS_MARK="# swoll-e2e-node"
 SOCK_ANNOTATION=swoll.dev/cri-socket
 
-node_dir() { echo "$E2E_RUN/nodes/$1"; }
+node_dir() { echo "$CLUSTER_STATE/nodes/$1"; }
 node_state() { echo "/run/swoll-e2e-${1#swoll-}"; }
 node_sock() { echo "$(node_state "$1")/containerd.sock"; }
 node_bridge() { echo "swoll-e2e-${1#swoll-}"; }
@@ -48,7 +49,7 @@ wait_for() {
   shift 2
   deadline=$((SECONDS + t))
   until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || die "$what not ready after ${t}s (logs in $E2E_RUN/logs)"
+    [ $SECONDS -lt $deadline ] || die "$what not ready after ${t}s (logs in $CLUSTER_LOGS)"
     sleep 0.2
   done
 }
@@ -79,7 +80,7 @@ build_k8s() {
   fi
 }
 
-PIDS=$E2E_RUN/pids
+PIDS=$CLUSTER_STATE/pids
 # Daemon logs outlive cluster-down (for a post-mortem); cluster-up starts them afresh.
 CLUSTER_LOGS=${SWOLL_E2E_LOGS:-/var/log/swoll-e2e}
 
