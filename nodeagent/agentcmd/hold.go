@@ -26,7 +26,7 @@ none is left, so that a pod orphaned by a killed plugin completes on its own.`,
 			if err != nil {
 				return failure(err)
 			}
-			fmt.Fprintf(io.stderr, "swoll-agent: %s; exiting\n", outcome)
+			_, _ = fmt.Fprintf(io.stderr, "swoll-agent: %s; exiting\n", outcome)
 			return nil
 		},
 	}

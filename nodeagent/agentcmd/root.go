@@ -60,7 +60,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			Use:   "version",
 			Short: "Print the agent version",
 			Args:  cobra.NoArgs,
-			Run:   func(*cobra.Command, []string) { fmt.Fprintln(stdout, version.Version) },
+			Run:   func(*cobra.Command, []string) { _, _ = fmt.Fprintln(stdout, version.Version) },
 		},
 	)
 	err := root.ExecuteContext(ctx)
@@ -70,12 +70,12 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, "swoll-agent:", ee.err)
+			_, _ = fmt.Fprintln(stderr, "swoll-agent:", ee.err)
 		}
 		return ee.code
 	}
 	// cobra's own errors (unknown command, bad arguments) are usage errors.
-	fmt.Fprintln(stderr, "swoll-agent:", err)
+	_, _ = fmt.Fprintln(stderr, "swoll-agent:", err)
 	return exitUsage
 }
 

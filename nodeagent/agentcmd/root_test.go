@@ -58,7 +58,7 @@ func startChild(t *testing.T, cloneflags uintptr, script string) *child {
 		t.Fatalf("starting child: %v", err)
 	}
 	t.Cleanup(func() {
-		in.Close()
+		_ = in.Close()
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
@@ -79,7 +79,7 @@ func lineReader(t *testing.T) (*io.PipeWriter, <-chan []byte) {
 		}
 		close(lines)
 	}()
-	t.Cleanup(func() { r.Close() })
+	t.Cleanup(func() { _ = r.Close() })
 	return w, lines
 }
 
@@ -148,9 +148,9 @@ func TestSessionTracesAContainer(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- session.Run(context.Background(), cfg)
-		stdout.Close()
+		_ = stdout.Close()
 	}()
-	defer stdinW.Close()
+	defer func() { _ = stdinW.Close() }()
 	send := func(cmd string) {
 		if _, err := io.WriteString(stdinW, cmd+"\n"); err != nil {
 			t.Fatal(err)
@@ -234,7 +234,7 @@ func TestTracePid(t *testing.T) {
 	go func() {
 		done <- Run(ctx, []string{"trace", "--pid", strconv.Itoa(sh.pid()), "-s", "execve,openat", "-o", "json"},
 			strings.NewReader(""), stdout, &stderr)
-		stdout.Close()
+		_ = stdout.Close()
 	}()
 	deadline := time.After(30 * time.Second)
 	var sawExec, sawOpen bool

@@ -52,7 +52,7 @@ heartbeat timeout, and on SIGTERM. While it runs it holds a shared lock on --loc
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			release, err := hold.Acquire(lockPath)
 			if err != nil {
-				fmt.Fprintf(io.stderr, "swoll-agent: %v (the agent pod will not wait for this session)\n", err)
+				_, _ = fmt.Fprintf(io.stderr, "swoll-agent: %v (the agent pod will not wait for this session)\n", err)
 			} else {
 				defer release()
 			}

@@ -100,7 +100,7 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 	if err != nil {
 		return failure(err)
 	}
-	defer t.Close()
+	defer func() { _ = t.Close() }()
 	if err := t.Select(calls); err != nil {
 		return failure(fmt.Errorf("selecting system calls: %w", err))
 	}
@@ -151,7 +151,7 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 	if err := out.Close(); err != nil && writeErr == nil {
 		writeErr = err
 	}
-	fmt.Fprintf(io.stderr, "swoll-agent: %d events, %d lost in %s\n", events.Load(), t.Lost(), elapsed.Round(time.Millisecond))
+	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: %d events, %d lost in %s\n", events.Load(), t.Lost(), elapsed.Round(time.Millisecond))
 	switch {
 	case writeErr != nil && errors.Is(writeErr, unix.EPIPE):
 		return nil // the reader of our output (head, jq) is done
@@ -194,7 +194,7 @@ func (f *traceFlags) resolveContainers(ctx context.Context) ([]traceTarget, erro
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	targets := make([]traceTarget, 0, len(f.containers))
 	for _, id := range f.containers {
 		pid, err := r.ContainerPID(ctx, id)

@@ -84,7 +84,7 @@ func TestResolverCRI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	if want := filepath.Join(hostRoot, "run/containerd/containerd.sock"); r.Socket() != want {
 		t.Fatalf("Socket() = %q, want %q", r.Socket(), want)
 	}
@@ -129,7 +129,7 @@ func TestResolverFallsBackWhenCRIIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	srv.Stop() // the socket file stays, nobody answers
 	pid, err := r.ContainerPID(context.Background(), idA)
 	if err != nil || pid != 55 {

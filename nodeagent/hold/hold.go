@@ -35,14 +35,14 @@ func Acquire(path string) (release func(), err error) {
 	}
 	// Shared: sessions may overlap. Blocking: the holder only ever holds its lock for an instant.
 	if err := flock(f, unix.LOCK_SH); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("session lock %s: %w", path, err)
 	}
 	if _, err := f.WriteString(strconv.Itoa(os.Getpid()) + "\n"); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("session lock %s: %w", path, err)
 	}
-	return func() { f.Close() }, nil
+	return func() { _ = f.Close() }, nil
 }
 
 // Outcome says why Wait returned.
@@ -78,7 +78,7 @@ func Wait(ctx context.Context, path string, wait, poll time.Duration) (Outcome, 
 	if err != nil {
 		return 0, fmt.Errorf("session lock: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	deadline := time.Now().Add(wait)
 	first := true
 	ticker := time.NewTicker(poll)

@@ -37,7 +37,7 @@ func (r *recorder) snapshot() (string, int) {
 func TestTimerFlushesASlowStream(t *testing.T) {
 	rec := &recorder{wrote: make(chan struct{}, 1)}
 	w := New(rec, 4096, 10*time.Millisecond)
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	if _, err := w.Write([]byte("one\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestErrorsStick(t *testing.T) {
 
 func TestAppendDoesNotAllocate(t *testing.T) {
 	w := New(&recorder{wrote: make(chan struct{}, 1)}, 256<<10, time.Hour)
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	line := []byte(`{"syscall":{"nr":257,"name":"openat"}}` + "\n")
 	allocs := testing.AllocsPerRun(1000, func() {
 		w.Lock()

@@ -71,7 +71,7 @@ func Run(ctx context.Context, cfg Config) error {
 		done:    make(chan struct{}),
 	}
 	defer close(s.done)
-	defer s.out.Close()
+	defer func() { _ = s.out.Close() }()
 	s.lastCommand.Store(cfg.Now().UnixNano())
 	lines := make(chan incoming, 16)
 	readErr := make(chan error, 1)
@@ -174,7 +174,10 @@ loop:
 	stopReading()
 	if readDone != nil {
 		select {
-		case <-readDone:
+		case err := <-readDone:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				s.logf("reading events: %v", err)
+			}
 		case <-time.After(2 * time.Second):
 			s.logf("the event reader did not stop within 2s")
 		}
@@ -202,12 +205,12 @@ func (s *session) setUp() error {
 	}
 	s.dec = s.cfg.NewDecoder(s.start.Node, s.start.Session)
 	if s.tracer, err = s.cfg.NewTracer(); err != nil {
-		s.resolver.Close()
+		_ = s.resolver.Close()
 		return err
 	}
 	if err := s.tracer.Select(calls); err != nil {
-		s.tracer.Close()
-		s.resolver.Close()
+		_ = s.tracer.Close()
+		_ = s.resolver.Close()
 		return fmt.Errorf("selecting syscalls: %w", err)
 	}
 	return nil
@@ -410,5 +413,5 @@ func (s *session) fatal(err error) error {
 }
 
 func (s *session) logf(format string, args ...any) {
-	fmt.Fprintf(s.cfg.Stderr, "swoll-agent: "+format+"\n", args...)
+	_, _ = fmt.Fprintf(s.cfg.Stderr, "swoll-agent: "+format+"\n", args...)
 }

@@ -208,7 +208,7 @@ func newHarness(t *testing.T, tweak func(*Config)) *harness {
 	h.cancel = cancel
 	go func() {
 		err := Run(ctx, cfg)
-		outW.Close()
+		_ = outW.Close()
 		h.done <- err
 	}()
 	go func() {
@@ -225,7 +225,7 @@ func newHarness(t *testing.T, tweak func(*Config)) *harness {
 	}()
 	t.Cleanup(func() {
 		cancel()
-		inW.Close()
+		_ = inW.Close()
 	})
 	return h
 }
@@ -365,7 +365,7 @@ func TestTargetErrors(t *testing.T) {
 	if n := h.expectNotice(event.NoticeTargetDetached); n.Message != "not traced" {
 		t.Errorf("removing an unknown container: %+v", n)
 	}
-	h.stdin.Close()
+	_ = h.stdin.Close()
 	h.expectNotice(event.NoticeExit)
 	if err := h.wait(); err != nil {
 		t.Fatal(err)
@@ -438,7 +438,7 @@ func TestEOFEndsSession(t *testing.T) {
 	h.start("")
 	h.send(`{"op":"add","target":{"container_id":"c1"}}`)
 	h.expectNotice(event.NoticeTargetAttached)
-	h.stdin.Close()
+	_ = h.stdin.Close()
 	if n := h.expectNotice(event.NoticeExit); n.Message != "the plugin closed the session" {
 		t.Fatalf("exit notice %+v", n)
 	}
@@ -452,7 +452,7 @@ func TestEOFEndsSession(t *testing.T) {
 
 func TestEOFBeforeStart(t *testing.T) {
 	h := newHarness(t, nil)
-	h.stdin.Close()
+	_ = h.stdin.Close()
 	if err := h.wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -565,7 +565,7 @@ func TestUnknownOpIsIgnored(t *testing.T) {
 	if n := h.expectNotice(event.NoticeExit); n.Message != "stopped by the plugin" {
 		t.Fatalf("exit notice %+v", n)
 	}
-	h.wait()
+	_ = h.wait()
 	stderr := h.stderr.String()
 	for _, want := range []string{`ignoring unknown command "frobnicate"`, `malformed command "not json"`, `the session has started already`, `without a target container id`} {
 		if !strings.Contains(stderr, want) {
@@ -582,7 +582,7 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken p
 func TestClosedStdoutEndsSession(t *testing.T) {
 	tr := newFakeTracer()
 	inR, inW := io.Pipe()
-	defer inW.Close()
+	defer func() { _ = inW.Close() }()
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(context.Background(), Config{
@@ -596,7 +596,7 @@ func TestClosedStdoutEndsSession(t *testing.T) {
 			Stdin: inR, Stdout: failingWriter{}, OutputBytes: 64,
 		})
 	}()
-	io.WriteString(inW, `{"op":"start","start":{}}`+"\n")
+	_, _ = io.WriteString(inW, `{"op":"start","start":{}}`+"\n")
 	rec := record.Record{Nr: 1}
 	for {
 		select {
@@ -620,7 +620,7 @@ func TestEventPathDoesNotAllocate(t *testing.T) {
 	}
 	s.cfg.setDefaults()
 	s.out = newDiscardWriter()
-	defer s.out.Close()
+	defer func() { _ = s.out.Close() }()
 	rec := &record.Record{Nr: 257, Pid: 1, TargetID: 1}
 	if allocs := testing.AllocsPerRun(1000, func() { s.onRecord(rec) }); allocs != 0 {
 		t.Fatalf("%v allocations per event, want 0", allocs)
