@@ -149,6 +149,7 @@ func TestSessionTracesAContainer(t *testing.T) {
 	go func() {
 		done <- session.Run(context.Background(), cfg)
 		_ = stdout.Close()
+		_ = stdinR.Close() // later commands fail instead of blocking
 	}()
 	defer func() { _ = stdinW.Close() }()
 	send := func(cmd string) {

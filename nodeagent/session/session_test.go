@@ -209,6 +209,7 @@ func newHarness(t *testing.T, tweak func(*Config)) *harness {
 	go func() {
 		err := Run(ctx, cfg)
 		_ = outW.Close()
+		_ = inR.Close() // later commands fail instead of blocking on a pipe nobody reads
 		h.done <- err
 	}()
 	go func() {
@@ -241,6 +242,16 @@ func (h *harness) start(extra string) {
 	h.t.Helper()
 	h.send(`{"op":"start","start":{"node":"node-a","session":"s1","syscalls":["openat"]` + extra + `}}`)
 	h.expectNotice(event.NoticeReady)
+}
+
+// feed hands the session's reader one record.
+func (h *harness) feed(rec record.Record) {
+	h.t.Helper()
+	select {
+	case h.tracer.feed <- rec:
+	case <-time.After(10 * time.Second):
+		h.t.Fatalf("the session does not read events; stderr:\n%s", h.stderr.String())
+	}
 }
 
 // next returns the next stdout line, failing after a generous deadline.
@@ -298,7 +309,7 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Fatalf("mount namespaces %v, want 100000 -> target 1", ns)
 	}
 
-	h.tracer.feed <- record.Record{Nr: 257, Pid: 4242, TargetID: 1}
+	h.feed(record.Record{Nr: 257, Pid: 4242, TargetID: 1})
 	l := h.next()
 	if l.Event == nil || l.Pid != 4242 || l.Session != "s1" || l.Node != "node-a" || l.Container == nil || l.Container.Pod != "web-1" {
 		t.Fatalf("event %+v, want pid 4242 of pod web-1", l.Event)
@@ -307,7 +318,7 @@ func TestSessionLifecycle(t *testing.T) {
 	// A second add of the same container only refreshes its metadata.
 	h.send(`{"op":"add","target":{"container_id":"c1","pod":"web-1-renamed"}}`)
 	h.expectNotice(event.NoticeTargetAttached)
-	h.tracer.feed <- record.Record{Nr: 257, Pid: 1, TargetID: 1}
+	h.feed(record.Record{Nr: 257, Pid: 1, TargetID: 1})
 	if l := h.next(); l.Container == nil || l.Container.Pod != "web-1-renamed" {
 		t.Fatalf("event %+v, want the new pod name", l.Event)
 	}
@@ -474,11 +485,12 @@ func TestSignalEndsSession(t *testing.T) {
 }
 
 func TestHeartbeatTimeout(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.HeartbeatTimeout = 50 * time.Millisecond })
+	// The timeout is 25 ping intervals, so that a loaded machine does not end the session between pings.
+	h := newHarness(t, func(c *Config) { c.HeartbeatTimeout = 500 * time.Millisecond })
 	h.start("")
 	// Pings keep it alive well past the timeout...
-	ticker := time.NewTicker(10 * time.Millisecond)
-	for range 30 {
+	ticker := time.NewTicker(20 * time.Millisecond)
+	for range 50 {
 		<-ticker.C
 		h.send(`{"op":"ping"}`)
 	}
