@@ -16,6 +16,6 @@ mkdir -p "$OUT/images"
   "/syscall-loop=$tmp/syscall-loop"
 
 rm -f "$OUT/bench-e2e.txt"
-E2E_TAGS=e2e,e2ebench E2E_RUN='^TestBenchE2E$' E2E_LOG=$OUT/bench-e2e.log E2E_IMAGES=$OUT/images/syscall-loop.tar \
+E2E_TAGS=e2e,e2ebench E2E_TESTS='^TestBenchE2E$' E2E_LOG=$OUT/bench-e2e.log E2E_IMAGES=$OUT/images/syscall-loop.tar \
   E2E_TIMEOUT=15m "$E2E_DIR/run.sh"
 cat "$OUT/bench-e2e.txt"

@@ -9,7 +9,7 @@
 #
 # `run.sh --prepare` stops after loading the images and leaves the cluster running (hack/demo.sh uses it).
 #
-# Env: E2E_RUN=regexp (go test -run), E2E_PARALLEL (default 8), E2E_TIMEOUT (default 20m), KEEP_CLUSTER=1;
+# Env: E2E_TESTS=regexp (go test -run), E2E_PARALLEL (default 8), E2E_TIMEOUT (default 20m), KEEP_CLUSTER=1;
 # for hack/e2e/bench.sh: E2E_TAGS (default e2e), E2E_LOG (default _output/e2e.log), E2E_IMAGES (more tarballs).
 source "$(dirname "$0")/lib-cluster.sh"
 require_root "make e2e"
@@ -55,7 +55,7 @@ e2e_log=${E2E_LOG:-$OUT/e2e.log}
 stamp "running go test -tags ${E2E_TAGS:-e2e} ./test/e2e (log: $e2e_log)"
 rc=0
 go test -tags "${E2E_TAGS:-e2e}" -v -count=1 -timeout "${E2E_TIMEOUT:-20m}" -parallel "${E2E_PARALLEL:-8}" \
-  ${E2E_RUN:+-run "$E2E_RUN"} ./test/e2e/... >"$e2e_log" 2>&1 || rc=$?
+  ${E2E_TESTS:+-run "$E2E_TESTS"} ./test/e2e/... >"$e2e_log" 2>&1 || rc=$?
 grep -E '^\s*--- (PASS|FAIL|SKIP)|^(FAIL|ok|PASS)\b|^panic:|FAILED: ' "$e2e_log" || true
 if grep -qE '^\s*--- SKIP' "$e2e_log"; then
   log "some e2e tests skipped: the suite must never skip"

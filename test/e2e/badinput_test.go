@@ -44,6 +44,7 @@ func TestBadInput(t *testing.T) {
 			if r.code == 0 {
 				t.Errorf("exit code 0, want non-zero")
 			}
+			t.Logf("stderr: %s", strings.TrimSpace(r.stderr))
 			lines := nonEmptyLines(r.stderr)
 			if len(lines) != 1 {
 				t.Errorf("stderr has %d lines, want one:\n%s", len(lines), r.stderr)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,10 +26,6 @@ type bpfProg struct {
 	ID   int    `json:"id"`
 	Type string `json:"type"`
 	Name string `json:"name"`
-	Pids []struct {
-		Pid  int    `json:"pid"`
-		Comm string `json:"comm"`
-	} `json:"pids"`
 }
 
 func loadedPrograms() ([]bpfProg, error) {
@@ -59,28 +56,54 @@ var probeNames = map[string]bool{
 	"raw_sys_enter": true, "raw_sys_exit": true, "raw_fork": true, "raw_exit": true,
 }
 
-// swollPrograms lists the loaded tracing programs named like swoll's probe that a swoll-agent process holds
-// (when bpftool can say who holds them: the repository's own root tests load the same probe). A program whose
-// holder is gone is freed by the kernel, so after every session has ended this list must be empty.
+// swollPrograms lists the loaded tracing programs named like swoll's probe that a swoll-agent process holds,
+// or that no process holds (pinned or leaked). The repository's own root tests load the same probe from their
+// test binaries: those are not counted. A program whose last holder is gone is freed by the kernel, so after
+// every session has ended this list must be empty.
 func swollPrograms() ([]bpfProg, error) {
 	progs, err := loadedPrograms()
 	if err != nil {
 		return nil, err
 	}
-	var out []bpfProg
+	var ours []bpfProg
 	for _, p := range progs {
-		if !isTracing(p) || !probeNames[p.Name] {
-			continue
+		if isTracing(p) && probeNames[p.Name] {
+			ours = append(ours, p)
 		}
-		agent := len(p.Pids) == 0
-		for _, h := range p.Pids {
-			agent = agent || strings.HasPrefix(h.Comm, "swoll-agent")
-		}
-		if agent {
+	}
+	if len(ours) == 0 {
+		return nil, nil
+	}
+	holders := progHolders()
+	var out []bpfProg
+	for _, p := range ours {
+		comms := holders[p.ID]
+		if len(comms) == 0 || slices.Contains(comms, "swoll-agent") {
 			out = append(out, p)
 		}
 	}
 	return out, nil
+}
+
+// progHolders maps program ids to the comm of every process holding them (through a program or link fd).
+func progHolders() map[int][]string {
+	out := map[int][]string{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		ids := heldProgIDs([]int{pid})
+		if len(ids) == 0 {
+			continue
+		}
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		for _, id := range ids {
+			out[id] = append(out[id], strings.TrimSpace(string(comm)))
+		}
+	}
+	return out
 }
 
 // containerPIDs finds the host pids of a container's processes, exec'd ones included, by its cgroup path

@@ -39,8 +39,16 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if code == 0 {
-		if left, err := swollPrograms(); err != nil || len(left) > 0 {
-			fmt.Fprintf(os.Stderr, "--- FAIL: TestMain (after the suite: swoll BPF programs still loaded: %v %v)\nFAIL\n", left, err)
+		// Every session has ended: no agent may still hold (or have leaked) a program. Wait out a teardown
+		// still under way rather than race it.
+		var left []bpfProg
+		err := within(20*time.Second, func(context.Context) (bool, error) {
+			var err error
+			left, err = swollPrograms()
+			return len(left) == 0, err
+		}, "no swoll BPF programs")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "--- FAIL: TestMain (after the suite: %v; loaded: %+v)\nFAIL\n", err, left)
 			code = 1
 		}
 	}
