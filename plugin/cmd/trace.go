@@ -86,7 +86,10 @@ func NewTraceOptions(configFlags *genericclioptions.ConfigFlags, streams generic
 
 // NewTraceCommand builds `kubectl swoll trace`.
 func NewTraceCommand(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewTraceOptions(configFlags, streams)
+	return newTraceCommand(NewTraceOptions(configFlags, streams))
+}
+
+func newTraceCommand(o *TraceOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trace [POD...] [flags]",
 		Short: "Trace the system calls of the selected pods' containers",
@@ -122,7 +125,7 @@ removes anything left over. Pods, containers and nodes that appear while tracing
 	f.DurationVar(&o.Duration, "duration", 0, "Stop after this long (e.g. 30s, 5m; 0: until Ctrl-C)")
 	f.Uint64Var(&o.MaxEvents, "max-events", 0, "Stop after this many events in total across nodes (0: no limit)")
 	f.StringVar(&o.Image, "image", o.Image, "Agent image")
-	f.StringVar(&o.AgentNamespace, "agent-namespace", "", "Namespace for the agent pods; it must admit privileged pods (default: the kubeconfig's namespace)")
+	f.StringVar(&o.AgentNamespace, "agent-namespace", "", "Namespace for the agent pods; it must admit privileged pods (default: -n, or the kubeconfig's namespace)")
 	f.StringVar(&o.PullPolicy, "image-pull-policy", o.PullPolicy, "Agent image pull policy: Always, IfNotPresent or Never")
 	f.BoolVar(&o.DryRun, "dry-run", false, "Print the agent pods as YAML and exit; nothing is created")
 	f.StringVarP(&o.Filename, "filename", "f", "", "Read the selection and system calls from a Trace spec (YAML; - for stdin)")
@@ -153,7 +156,8 @@ func (o *TraceOptions) Complete(c *cobra.Command, args []string) error {
 		}
 	}
 	if o.AgentNamespace == "" {
-		o.AgentNamespace = ns
+		// like kubectl debug: the namespace of the command (-n, the Trace file's, or the kubeconfig's)
+		o.AgentNamespace = o.namespace
 	}
 	o.Syscalls = splitList(o.Syscalls)
 	o.Containers = splitList(o.Containers)

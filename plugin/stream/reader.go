@@ -102,27 +102,8 @@ func (r *LineReader) keep(line []byte) []byte {
 	return r.slab[start : start+n : start+n]
 }
 
-var finishKey = []byte(`"finish":`)
-
-// FinishOf finds an event line's finish time. The agent writes "finish" before any user-controlled text
-// (args, labels), so the first occurrence is the field.
-func FinishOf(line []byte) (int64, bool) {
-	i := bytes.Index(line, finishKey)
-	if i < 0 {
-		return 0, false
-	}
-	i += len(finishKey)
-	for i < len(line) && line[i] == ' ' {
-		i++
-	}
-	var v int64
-	digits := 0
-	for ; i < len(line) && line[i] >= '0' && line[i] <= '9'; i++ {
-		v = v*10 + int64(line[i]-'0')
-		digits++
-	}
-	return v, digits > 0 && digits < 19
-}
+// FinishOf finds an event line's finish time without decoding it (the shared scanner of package event).
+func FinishOf(line []byte) (int64, bool) { return event.FinishOf(line) }
 
 // IsNotice tells notice lines from events without decoding.
 func IsNotice(line []byte) bool { return bytes.HasPrefix(line, []byte(event.NoticePrefix)) }
