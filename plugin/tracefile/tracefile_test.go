@@ -63,8 +63,8 @@ spec:
 			fields: "a=1,b=2,status.phase!=Failed",
 		},
 		{
-			name: "status is tolerated",
-			doc:  "kind: Trace\nspec: {syscalls: [read]}\nstatus: {state: Running}\n",
+			name:     "status is tolerated",
+			doc:      "kind: Trace\nspec: {syscalls: [read]}\nstatus: {state: Running}\n",
 			syscalls: []string{"read"},
 		},
 		{name: "wrong kind", doc: "kind: Pod\n", wantErr: `kind is "Pod"`},
