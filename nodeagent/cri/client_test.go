@@ -159,7 +159,7 @@ func TestResolverWithoutSocket(t *testing.T) {
 		t.Fatalf("ContainerPID = %d, %v; want 55", pid, err)
 	}
 	_, err = r.ContainerPID(context.Background(), "abc")
-	want := `container "abc" not found (CRI socket not found (tried: /nonexistent/containerd.sock); use --cri)`
+	want := `container "abc" not found (CRI socket not found (tried: ` + hostRoot + `/nonexistent/containerd.sock); use --cri)`
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %s", err, want)
 	}
@@ -194,8 +194,13 @@ func TestFindSocket(t *testing.T) {
 		t.Errorf("auto = %q, %v; want %q", got, err, inHost)
 	}
 	KnownSockets = []string{"/nonexistent/a.sock", "/nonexistent/b.sock"}
-	_, err := FindSocket("", "")
+	_, err := FindSocket("/nonexistent-root", "")
 	if err == nil || err.Error() != "CRI socket not found (tried: /nonexistent/a.sock, /nonexistent/b.sock); use --cri" {
-		t.Errorf("auto, none: error = %v", err)
+		t.Errorf("auto, none, local: error = %v", err)
+	}
+	_, err = FindSocket(hostRoot, "")
+	want := fmt.Sprintf("CRI socket not found (tried: %s/nonexistent/a.sock, %s/nonexistent/b.sock); use --cri", hostRoot, hostRoot)
+	if err == nil || err.Error() != want {
+		t.Errorf("auto, none, in a pod: error = %v, want %s", err, want)
 	}
 }

@@ -54,9 +54,20 @@ func FindSocket(hostRoot, explicit string) (string, error) {
 		if isSocket(p) {
 			return p, nil
 		}
-		tried = append(tried, p)
+		tried = append(tried, s)
+	}
+	if hostRoot != "" && hostRoot != "/" && isDir(hostRoot) {
+		// In a pod the host's sockets are the ones that matter: name them where they were looked for.
+		for i, s := range tried {
+			tried[i] = filepath.Join(hostRoot, s)
+		}
 	}
 	return "", &NoSocketError{Tried: tried}
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
 
 func isSocket(p string) bool {
