@@ -32,8 +32,10 @@ type incoming struct {
 }
 
 type target struct {
-	id   uint32
-	nsID uint64
+	id          uint32
+	nsID        uint64
+	pid         int    // the container's init when it was attached
+	containerID string // as the plugin sent it
 }
 
 type session struct {
@@ -154,6 +156,7 @@ loop:
 			}
 		case <-lostTick.C:
 			s.reportLost()
+			s.detachExited()
 		case err := <-readDone:
 			readDone = nil
 			switch {
@@ -296,7 +299,7 @@ func (s *session) attach(ctx context.Context, key string, t *protocol.Target) er
 		s.removeTarget(id)
 		return fmt.Errorf("tracing container %q: %w", t.ContainerID, err)
 	}
-	s.targets[key] = target{id: id, nsID: nsID}
+	s.targets[key] = target{id: id, nsID: nsID, pid: pid, containerID: t.ContainerID}
 	s.byNS[nsID] = t.ContainerID
 	s.logf("tracing container %s (pid %d, mount namespace %d) as target %d", t.ContainerID, pid, nsID, id)
 	return nil
@@ -316,6 +319,23 @@ func (s *session) remove(containerID string) {
 	delete(s.targets, key)
 	delete(s.byNS, cur.nsID)
 	s.notice(event.Notice{Kind: event.NoticeTargetDetached, ContainerID: containerID})
+}
+
+// detachExited drops containers whose init is gone (or is another process now), so that the plugin learns of
+// an exit without waiting for the API server; a restarted container comes back under a new id.
+func (s *session) detachExited() {
+	for key, t := range s.targets {
+		if nsID, err := s.cfg.MountNSID(t.pid); err == nil && nsID == t.nsID {
+			continue
+		}
+		if err := s.tracer.RemoveMountNS(t.nsID); err != nil {
+			s.logf("container %s: detaching: %v", t.containerID, err)
+		}
+		delete(s.targets, key)
+		delete(s.byNS, t.nsID)
+		s.logf("container %s exited", t.containerID)
+		s.notice(event.Notice{Kind: event.NoticeTargetDetached, ContainerID: t.containerID, Message: "container exited"})
+	}
 }
 
 func (s *session) setTarget(id uint32, t *protocol.Target) {

@@ -383,6 +383,31 @@ func TestTargetErrors(t *testing.T) {
 	}
 }
 
+func TestExitedContainerIsDetached(t *testing.T) {
+	var exited atomic.Bool
+	h := newHarness(t, func(c *Config) {
+		c.MountNSID = func(pid int) (uint64, error) {
+			if pid == 200 && exited.Load() {
+				return 0, errors.New("opening mount namespace of pid 200: no such file or directory")
+			}
+			return uint64(pid) * 1000, nil
+		}
+	})
+	h.start("")
+	h.send(`{"op":"add","target":{"container_id":"c1"}}`)
+	h.expectNotice(event.NoticeTargetAttached)
+	h.send(`{"op":"add","target":{"container_id":"containerd://c2"}}`)
+	h.expectNotice(event.NoticeTargetAttached)
+	exited.Store(true)
+	n := h.expectNotice(event.NoticeTargetDetached)
+	if n.ContainerID != "containerd://c2" || n.Message != "container exited" {
+		t.Fatalf("notice %+v", n)
+	}
+	if ns, _ := h.tracer.state(); len(ns) != 1 || ns[100000] != 1 {
+		t.Fatalf("mount namespaces %v, want only c1's", ns)
+	}
+}
+
 func TestSharedMountNamespaceIsRefused(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
 		c.MountNSID = func(int) (uint64, error) { return 7, nil }
