@@ -93,28 +93,39 @@ start_daemon() {
   echo $! >"$PIDS/$name.pid"
 }
 
+# pid_running PID: the process exists and is not a zombie (our daemons' parent, init, reaps them when it gets to it).
+pid_running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
+
 # daemon_alive NAME: the recorded PID is running.
 daemon_alive() {
   local pid
   pid=$(cat "$PIDS/$1.pid" 2>/dev/null) || return 1
-  kill -0 "$pid" 2>/dev/null
+  pid_running "$pid"
 }
 
-# stop_daemons NAME...: SIGTERM the recorded PIDs together, wait up to 15 s, then SIGKILL.
+# stop_daemons [-KILL] NAME...: signals the recorded PIDs together (SIGTERM, or SIGKILL with -KILL), waits up to
+# 15 s, then SIGKILLs what is left.
 stop_daemons() {
-  local name pid pids=() deadline
+  local sig=TERM name pid pids=() deadline
+  [ "$1" = -KILL ] && { sig=KILL; shift; }
   for name in "$@"; do
     pid=$(cat "$PIDS/$name.pid" 2>/dev/null) || continue
     rm -f "$PIDS/$name.pid"
-    kill "$pid" 2>/dev/null && pids+=("$pid")
+    kill -s "$sig" "$pid" 2>/dev/null && pids+=("$pid")
   done
   [ ${#pids[@]} -gt 0 ] || return 0
   deadline=$((SECONDS + 15))
   while [ $SECONDS -lt $deadline ]; do
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && continue 2; done
+    for pid in "${pids[@]}"; do pid_running "$pid" && { sleep 0.05; continue 2; }; done
     return 0
   done
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do pid_running "$pid" && kill -9 "$pid" 2>/dev/null; done
+  return 0
 }
 
 # all_daemons: every daemon of a running cluster, in start order.
