@@ -49,6 +49,7 @@ type session struct {
 
 	targets  map[string]target // by normalized container id
 	byNS     map[uint64]string // mount namespace id -> container id, to refuse two targets in one namespace
+	exited   map[string]bool   // containers detached because they exited, until the plugin removes them
 	nextID   uint32
 	events   atomic.Uint64
 	lostSeen uint64
@@ -70,6 +71,7 @@ func Run(ctx context.Context, cfg Config) error {
 		out:     lineout.New(cfg.Stdout, cfg.OutputBytes, cfg.FlushInterval),
 		targets: map[string]target{},
 		byNS:    map[uint64]string{},
+		exited:  map[string]bool{},
 		done:    make(chan struct{}),
 	}
 	defer close(s.done)
@@ -309,6 +311,10 @@ func (s *session) remove(containerID string) {
 	key := cri.NormalizeID(containerID)
 	cur, ok := s.targets[key]
 	if !ok {
+		if s.exited[key] {
+			delete(s.exited, key) // the plugin was told when it exited
+			return
+		}
 		s.notice(event.Notice{Kind: event.NoticeTargetDetached, ContainerID: containerID, Message: "not traced"})
 		return
 	}
@@ -333,6 +339,7 @@ func (s *session) detachExited() {
 		}
 		delete(s.targets, key)
 		delete(s.byNS, t.nsID)
+		s.exited[key] = true
 		s.logf("container %s exited", t.containerID)
 		s.notice(event.Notice{Kind: event.NoticeTargetDetached, ContainerID: t.containerID, Message: "container exited"})
 	}

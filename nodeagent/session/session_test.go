@@ -406,6 +406,12 @@ func TestExitedContainerIsDetached(t *testing.T) {
 	if ns, _ := h.tracer.state(); len(ns) != 1 || ns[100000] != 1 {
 		t.Fatalf("mount namespaces %v, want only c1's", ns)
 	}
+	// The plugin's own remove, which follows, needs no second notice.
+	h.send(`{"op":"remove","container_id":"containerd://c2"}`)
+	h.send(`{"op":"remove","container_id":"c1"}`)
+	if n := h.expectNotice(event.NoticeTargetDetached); n.ContainerID != "c1" {
+		t.Fatalf("notice %+v, want c1 detached", n)
+	}
 }
 
 func TestSharedMountNamespaceIsRefused(t *testing.T) {
