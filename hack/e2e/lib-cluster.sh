@@ -3,7 +3,7 @@
 # Layout (fixed paths, so every script and test finds the same cluster):
 #   $CLUSTER_STATE                runtime state: pki, kubeconfigs, etcd data, pids, per-node dirs
 #   $CLUSTER_LOGS                 daemon logs (kept after cluster-down)
-#   $CLUSTER_STATE/nodes/NAME     a node's kubelet/containerd config, certs, root dirs, logs, pids
+#   $CLUSTER_STATE/nodes/NAME     a node's kubelet/containerd config, certs, root dirs, pod logs
 #   /run/swoll-e2e-X/containerd.sock  node X's containerd (short path: unix socket length limit)
 #   $K8S_BIN                      cached Kubernetes binaries, keyed by Kubernetes and Go version
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"

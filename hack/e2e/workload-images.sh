@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the test workload images with hack/mkimage (no Docker, no registry) and prints the directory holding
 # their tarballs on stdout. The tarballs are cached in $SWOLL_CACHE/images, keyed by a hash of every input, so a
-# second run (or a clean clone) builds nothing. hack/e2e/cluster-up.sh imports them into every node.
+# second run (or a clean clone) builds nothing; copies land in _output/images. hack/e2e/cluster-up.sh imports
+# them into every node.
 #
 #   localhost/swoll-e2e/pause:v1      sandbox image (test/workloads/pause)
 #   localhost/swoll-e2e/busybox:v1    busybox only (/bin/sh, cat, sleep, wget, ...)
@@ -23,8 +24,14 @@ inputs=$(
   } | sha256sum | cut -c1-16
 )
 dir=$IMAGE_CACHE/workloads-$inputs
+# publish DIR: also offers the tarballs where `make images` users look for them.
+publish() {
+  mkdir -p "$OUT/images"
+  for i in "${WORKLOAD_IMAGES[@]}"; do ln -f "$1/$i.tar" "$OUT/images/$i.tar" 2>/dev/null || cp "$1/$i.tar" "$OUT/images/"; done
+  echo "$1"
+}
 if [ -f "$dir/done" ]; then
-  echo "$dir"
+  publish "$dir"
   exit 0
 fi
 
@@ -45,4 +52,4 @@ mv "$tmp"/{pause,busybox,webserver}.tar "$dir/"
 touch "$dir/done"
 # Older keys are stale: keep the cache from growing with every change to the workloads.
 find "$IMAGE_CACHE" -maxdepth 1 -name 'workloads-*' ! -path "$dir" -exec rm -rf {} +
-echo "$dir"
+publish "$dir"

@@ -42,7 +42,7 @@ func run(args []string, stderr io.Writer) error {
 	fs.Var(&links, "link", "symlink /path=target (repeatable)")
 	fs.Var(&dirs, "dir", "extra empty directory /path (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mkimage -o OUT.tar -t REF [flags] /dst=src ...")
+		_, _ = fmt.Fprintln(stderr, "usage: mkimage -o OUT.tar -t REF [flags] /dst=src ...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

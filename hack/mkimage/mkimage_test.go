@@ -57,7 +57,7 @@ func readBack(t *testing.T, path, tag string) (*v1.ConfigFile, map[string]layerF
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	files := map[string]layerFile{}
 	tr := tar.NewReader(rc)
 	for {

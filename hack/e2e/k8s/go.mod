@@ -1,5 +1,5 @@
 // Pins the Kubernetes release the local e2e cluster runs (hack/e2e/cluster-up.sh builds these tools with
-// -mod=readonly). Regenerate with hack/e2e/k8s/regen.sh when changing the version.
+// -mod=readonly). How to move to another version: hack/e2e/README.md.
 module github.com/swoll-dev/swoll/hack/e2e/k8s
 
 go 1.24.0

@@ -51,6 +51,6 @@ func serveFile(w http.ResponseWriter, p string) {
 		http.Error(w, err.Error(), status)
 		return
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	_, _ = io.Copy(w, io.LimitReader(f, maxBody))
 }
