@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -51,7 +52,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(cleanFlagError(err)) })
 	root.AddCommand(
 		newTraceCommand(io),
 		newSessionCommand(io),
@@ -77,6 +78,22 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// cobra's own errors (unknown command, bad arguments) are usage errors.
 	_, _ = fmt.Fprintln(stderr, "swoll-agent:", err)
 	return exitUsage
+}
+
+// badValue matches pflag's message for a value that does not parse, which ends in Go parser internals.
+var badValue = regexp.MustCompile(`^invalid argument (".*") for "(.*)" flag: .*?(invalid syntax|out of range|unknown unit.*|missing unit.*|invalid duration.*)$`)
+
+// cleanFlagError turns `invalid argument "x" for "--pid" flag: strconv.ParseInt: parsing "x": invalid syntax`
+// into `--pid "x": not a valid number`.
+func cleanFlagError(err error) error {
+	if m := badValue.FindStringSubmatch(err.Error()); m != nil {
+		why := m[3]
+		if why == "invalid syntax" {
+			why = "not a valid number"
+		}
+		return fmt.Errorf("%s %s: %s", m[2], m[1], why)
+	}
+	return err
 }
 
 // exitError carries an exit code; a nil err exits quietly (the command reported already).
