@@ -31,6 +31,7 @@ publish() {
   echo "$1"
 }
 if [ -f "$dir/done" ]; then
+  touch "$dir/done" # last use, for pruning
   publish "$dir"
   exit 0
 fi
@@ -50,6 +51,7 @@ for a in "${APPLETS[@]}"; do links+=(-link "/bin/$a=busybox"); done
 mkdir -p "$dir"
 mv "$tmp"/{pause,busybox,webserver}.tar "$dir/"
 touch "$dir/done"
-# Older keys are stale: keep the cache from growing with every change to the workloads.
-find "$IMAGE_CACHE" -maxdepth 1 -name 'workloads-*' ! -path "$dir" -exec rm -rf {} +
+# Keys unused for two days are stale (other checkouts may still use recent ones): keep the cache from growing with
+# every change to the workloads.
+find "$IMAGE_CACHE" -mindepth 2 -maxdepth 2 -path '*/workloads-*/done' -mtime +2 -printf '%h\n' | xargs -r rm -rf
 publish "$dir"
