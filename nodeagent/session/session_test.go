@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/nodeagent/decode"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/protocol"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -667,5 +668,46 @@ func TestEventPathDoesNotAllocate(t *testing.T) {
 	rec := &record.Record{Nr: 257, Pid: 1, TargetID: 1}
 	if allocs := testing.AllocsPerRun(1000, func() { s.onRecord(rec) }); allocs != 0 {
 		t.Fatalf("%v allocations per event, want 0", allocs)
+	}
+}
+
+// realEventPath is a session with the real decoder, writing to nowhere, and a container's openat record.
+func realEventPath(t testing.TB) (*session, *record.Record) {
+	table := syscalls.Native()
+	openat, ok := table.ByName("openat")
+	if !ok {
+		t.Fatal("no openat in the native table")
+	}
+	dec := decode.New(decode.Options{Arch: table.Arch(), Node: "node-a", Session: "s1", MonoToWall: 1})
+	dec.SetTarget(1, &protocol.Target{ContainerID: "containerd://c1", Pod: "web-0", Namespace: "shop", Container: "nginx",
+		Labels: map[string]string{"app": "web"}})
+	s := &session{dec: dec, start: &protocol.Start{}}
+	s.cfg.setDefaults()
+	s.out = newDiscardWriter()
+	rec := &record.Record{Nr: uint32(openat.Nr), TargetID: 1, Ret: 3, Pid: 10, Tid: 10, Start: 1, Finish: 2,
+		Args: [record.MaxArgs]uint64{uint64(0xffffff9c), 0, 0o2000000}}
+	copy(rec.Comm[:], "nginx")
+	rec.Captures[1] = record.Capture{Present: true, Data: []byte("/etc/nginx/nginx.conf")}
+	return s, rec
+}
+
+// TestRealDecoderPathDoesNotAllocate runs the per-event path with the real decoder on a container's openat.
+func TestRealDecoderPathDoesNotAllocate(t *testing.T) {
+	s, rec := realEventPath(t)
+	defer func() { _ = s.out.Close() }()
+	if allocs := testing.AllocsPerRun(1000, func() { s.onRecord(rec) }); allocs != 0 {
+		t.Fatalf("%v allocations per event, want 0", allocs)
+	}
+	if s.events.Load() == 0 {
+		t.Fatal("no event counted")
+	}
+}
+
+func BenchmarkEventPath(b *testing.B) {
+	s, rec := realEventPath(b)
+	defer func() { _ = s.out.Close() }()
+	b.ReportAllocs()
+	for b.Loop() {
+		s.onRecord(rec)
 	}
 }
