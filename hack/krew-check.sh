@@ -1,11 +1,33 @@
 #!/usr/bin/env bash
-# Validates .krew.yaml and plugins.yaml with krew's own validator (krew is a tool here, never a library).
+# Validates the krew manifests with krew's own validator, built as a tool (krew is never a library here):
+#   .krew.yaml   the release template (krew-release-bot fills {{ .TagName }} and {{addURIAndSha ...}}), checked
+#                after substituting a version and a placeholder uri/sha256 the way the bot would;
+#   plugins.yaml the concrete manifest.
+# -skip-install: the release archives do not exist here; everything else the validator checks still runs.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 validate=$(go_tool validate-krew-manifest sigs.k8s.io/krew/cmd/validate-krew-manifest@v0.4.3)
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-# the validator wants the file named after the plugin, and a manifest whose templated fields are filled in
-sed -e 's/{{ *.TagName *}}/v0.1.0/g' -e 's/{{ *addURIAndSha .*}}/uri: https:\/\/example.invalid\/swoll.tar.gz\n    sha256: 0000000000000000000000000000000000000000000000000000000000000000/' .krew.yaml > "$tmp/swoll.yaml"
-"$validate" -manifest "$tmp/swoll.yaml" -skip-install
-cp plugins.yaml "$tmp/plugins-swoll.yaml" && "$validate" -manifest plugins.yaml -skip-install 2>/dev/null || "$validate" -manifest "$tmp/swoll.yaml" -skip-install
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The validator requires the file to be named after the plugin (metadata.name).
+mkdir -p "$tmp/template" "$tmp/concrete"
+# a well-formed digest (sha256 of nothing): the validator checks the format, and there is no archive to hash
+digest=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+perl -pe 's/\{\{\s*addURIAndSha\s+"([^"]+)"\s+\.TagName\s*\}\}/uri: $1\n    sha256: '"$digest"'/; s/\{\{\s*\.TagName\s*\}\}/v0.0.0-check/g' \
+  .krew.yaml >"$tmp/template/swoll.yaml"
+if grep -n '{{' "$tmp/template/swoll.yaml"; then
+  die ".krew.yaml: template placeholders left after substitution (lines above)"
+fi
+cp plugins.yaml "$tmp/concrete/swoll.yaml"
+
+"$validate" -manifest "$tmp/template/swoll.yaml" -skip-install || die ".krew.yaml (templated) is not a valid krew manifest"
+"$validate" -manifest "$tmp/concrete/swoll.yaml" -skip-install || die "plugins.yaml is not a valid krew manifest"
+
+# Every platform the plugin is built for must be in both manifests.
+for m in "$tmp/template/swoll.yaml" "$tmp/concrete/swoll.yaml"; do
+  for p in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do
+    grep -q "_${p%/*}_${p#*/}\." "$m" || die "$(basename "$(dirname "$m")") manifest lacks $p"
+  done
+done
 log "krew manifests: ok"
