@@ -1,0 +1,447 @@
+//go:build linux
+
+package parity
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+// Both sides are brought to one canonical form before they are compared. The differences this file
+// normalizes, and why each is not a defect:
+//
+//   - Pointers: addresses differ between the two runs (ASLR), so every pointer is "<ptr>" and NULL is "NULL"
+//     on both sides. Where strace follows a pointer that swoll leaves opaque (documented in event.Event.Args:
+//     "pointers without a decoding"), strace's decoded value also counts as "<ptr>": accept4's addrlen
+//     ([16] / [110 => 2]) and execve's envp (strace's "0x7ffd... /* 2 vars */").
+//   - Bytes that are not UTF-8: swoll's JSON strings carry U+FFFD for each (event.Event.Args); strace's
+//     bytes are mapped the same way before comparing.
+//   - Strings swoll cut at its capture limit ("<name>_truncated": true): strace's value must start with
+//     swoll's prefix.
+//   - Errors: swoll's return is the kernel's -errno with the name in "error"; strace prints -1 and the name.
+//     Both become "-1 ENAME".
+//   - Pids and tids differ between runs: both become names in the process tree ("main", "main/2" for the
+//     second process or thread main created), in arguments of type pid and in the returns of clone calls.
+//   - Numbers strace writes in hex or octal outside a mode (unknown flag bits, "0x3039 /* AF_??? */") are
+//     compared as decimal numbers; strace's comments are dropped.
+//   - sockaddrs: strace's {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("10.0.0.1")} and
+//     swoll's {"family":"AF_INET","port":80,"addr":"10.0.0.1"} become "AF_INET 10.0.0.1:80" (IPv6 with
+//     flowinfo and scope id, AF_UNIX with its path or @name, AF_NETLINK with pid and groups).
+//   - Structs (open_how, clone_args): strace leaves some zero fields out (and prints others, "resolve=0"),
+//     swoll prints what the event.Event.Args rules say; a missing field counts as zero on both sides.
+//     clone_args' pidfd is compared only when the flags hold CLONE_PIDFD: strace shows it only then, swoll
+//     always (glibc's pthread_create leaves the parent_tid address in it, which the kernel ignores).
+//   - A struct whose size argument is below the first published version (open_how: 24, clone_args: 64):
+//     the kernel rejects it and strace prints the pointer; swoll decodes the bytes it captured (pinned by
+//     the decoder's goldens, "how={flags=O_RDONLY}, size=8"). Both count as "<ptr>".
+
+// arg is one argument in canonical form.
+type arg struct {
+	key    string
+	val    string // canonical rendering
+	str    []byte // the bytes of a string value
+	isStr  bool
+	trunc  bool // swoll kept only a prefix of str
+	absent bool // the side did not print this argument (open's mode without O_CREAT)
+}
+
+func (a arg) String() string {
+	switch {
+	case a.absent:
+		return a.key + "=(absent)"
+	case a.trunc:
+		return a.key + "=" + a.val + "...(cut)"
+	}
+	return a.key + "=" + a.val
+}
+
+// same says whether strace's argument s and swoll's w agree.
+func same(s, w arg) bool {
+	if s.absent || w.absent {
+		return s.absent == w.absent
+	}
+	if s.isStr && w.isStr && w.trunc {
+		return strings.HasPrefix(string(s.str), string(w.str))
+	}
+	return s.val == w.val
+}
+
+// canon turns values of one run into canonical strings. pids names the run's processes and threads.
+type canon struct {
+	pids map[int]string
+}
+
+func (c *canon) pid(n int64) string {
+	if name, ok := c.pids[int(n)]; ok {
+		return name
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// utf8Like maps each byte that is not part of valid UTF-8 to U+FFFD, as swoll's JSON strings do.
+func utf8Like(b string) string {
+	var out strings.Builder
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRuneInString(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			out.WriteRune(utf8.RuneError)
+		} else {
+			out.WriteString(b[i : i+size])
+		}
+		i += size
+	}
+	return out.String()
+}
+
+func strArg(key, s string) arg {
+	s = utf8Like(s)
+	return arg{key: key, val: strconv.Quote(s), str: []byte(s), isStr: true}
+}
+
+var hexPointer = regexp.MustCompile(`^0x[0-9a-fA-F]+$`)
+
+// pointer renders an address: NULL or <ptr>.
+func pointer(text string) string {
+	if text == "NULL" || text == "0" || text == "0x0" {
+		return "NULL"
+	}
+	return "<ptr>"
+}
+
+// number parses strace's or swoll's rendering of an integer: decimal, or 0x hex.
+func number(text string) (int64, bool) {
+	if strings.HasPrefix(text, "0x") {
+		v, err := strconv.ParseUint(text[2:], 16, 64)
+		return int64(v), err == nil
+	}
+	v, err := strconv.ParseInt(text, 10, 64)
+	return v, err == nil
+}
+
+// jsonObject decodes a JSON object with its numbers as written.
+func jsonObject(raw json.RawMessage) (map[string]string, bool) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var m map[string]any
+	if d.Decode(&m) != nil || m == nil {
+		return nil, false
+	}
+	f := map[string]string{}
+	for k, v := range m {
+		if v == nil {
+			f[k] = "NULL"
+		} else {
+			f[k] = fmt.Sprint(v)
+		}
+	}
+	return f, true
+}
+
+// flagsText canonicalizes a flag set or symbolic name: numeric parts in decimal, order kept (swoll claims
+// strace's order).
+func flagsText(text string) string {
+	parts := strings.Split(text, "|")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if v, ok := number(p); ok {
+			p = strconv.FormatInt(v, 10)
+		}
+		parts[i] = p
+	}
+	return strings.Join(parts, "|")
+}
+
+// --- strace side ---
+
+func (c *canon) straceArg(key string, t syscalls.ArgType, v sval) arg {
+	a := arg{key: key}
+	switch t {
+	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut:
+		if v.kind == strVal {
+			return strArg(key, v.text)
+		}
+		a.val = pointer(v.text)
+	case syscalls.ArgHex:
+		if v.kind == atomVal {
+			a.val = pointer(v.text)
+		} else {
+			a.val = "<ptr>" // strace followed a pointer swoll leaves opaque
+		}
+	case syscalls.ArgInt, syscalls.ArgUint, syscalls.ArgSize, syscalls.ArgFd, syscalls.ArgDirFd:
+		a.val = v.text
+		if n, ok := number(v.text); ok {
+			a.val = strconv.FormatInt(n, 10)
+		}
+	case syscalls.ArgPid:
+		a.val = v.text
+		if n, ok := number(v.text); ok {
+			a.val = c.pid(n)
+		}
+	case syscalls.ArgStrArray:
+		if v.kind != arrayVal {
+			a.val = pointer(v.text)
+			break
+		}
+		var items []string
+		for _, it := range v.items {
+			items = append(items, strconv.Quote(utf8Like(it.text)))
+		}
+		a.val = "[" + strings.Join(items, ", ") + "]"
+	case syscalls.ArgSockaddrIn, syscalls.ArgSockaddrOut:
+		if v.kind != structVal {
+			a.val = pointer(v.text)
+			break
+		}
+		a.val = straceSockaddr(v)
+	case syscalls.ArgOpenHow, syscalls.ArgCloneArgs:
+		if v.kind != structVal {
+			a.val = pointer(v.text)
+			break
+		}
+		fields := map[string]string{}
+		for i, n := range v.names {
+			if v.items[i].kind == atomVal {
+				fields[n] = v.items[i].text
+			} else {
+				fields[n] = "<ptr>"
+			}
+		}
+		a.val = structText(t, fields)
+	case syscalls.ArgMode:
+		a.val = v.text
+	default:
+		a.val = flagsText(v.text)
+	}
+	return a
+}
+
+var (
+	htonsRe  = regexp.MustCompile(`^hton[sl]\((\d+)\)$`)
+	quotedRe = regexp.MustCompile(`"([^"]*)"`)
+)
+
+// straceSockaddr renders strace's struct sockaddr like sockaddrText does swoll's.
+func straceSockaddr(v sval) string {
+	f := map[string]string{}
+	for i, n := range v.names {
+		it := v.items[i]
+		switch {
+		case it.kind == strVal && it.at:
+			f[n] = "@" + it.text
+		case it.kind == strVal:
+			f[n] = it.text
+		case n == "" && strings.HasPrefix(it.text, "inet_pton("):
+			if m := quotedRe.FindStringSubmatch(it.text); m != nil {
+				f["addr"] = m[1]
+			}
+		default:
+			f[n] = it.text
+		}
+	}
+	unwrap := func(s string) string {
+		if m := htonsRe.FindStringSubmatch(s); m != nil {
+			return m[1]
+		}
+		if m := quotedRe.FindStringSubmatch(s); m != nil && strings.HasPrefix(s, "inet_addr(") {
+			return m[1]
+		}
+		if m := quotedRe.FindStringSubmatch(s); m != nil && strings.HasPrefix(s, "if_nametoindex(") {
+			if ifc, err := net.InterfaceByName(m[1]); err == nil {
+				return strconv.Itoa(ifc.Index)
+			}
+		}
+		if n, ok := number(s); ok {
+			return strconv.FormatInt(n, 10)
+		}
+		return s
+	}
+	s := map[string]string{"family": f["sa_family"]}
+	switch f["sa_family"] {
+	case "AF_INET":
+		s["port"], s["addr"] = unwrap(f["sin_port"]), unwrap(f["sin_addr"])
+	case "AF_INET6":
+		s["port"], s["addr"] = unwrap(f["sin6_port"]), f["addr"]
+		s["flowinfo"], s["scope_id"] = unwrap(f["sin6_flowinfo"]), unwrap(f["sin6_scope_id"])
+	case "AF_UNIX":
+		s["path"] = f["sun_path"]
+	case "AF_NETLINK":
+		s["pid"] = unwrap(f["nl_pid"])
+		// strace prints the groups as %08x
+		if g, err := strconv.ParseUint(f["nl_groups"], 16, 32); err == nil {
+			s["groups"] = strconv.FormatUint(g, 10)
+		}
+	default:
+		s["data"] = fmt.Sprint(f)
+	}
+	return sockaddrText(s)
+}
+
+// sockaddrText is the canonical sockaddr: "AF_INET 127.0.0.1:80", "AF_INET6 [::1]:80 flowinfo=1 scope_id=1",
+// "AF_UNIX /path", "AF_UNIX @name", "AF_NETLINK pid=0 groups=0".
+func sockaddrText(s map[string]string) string {
+	zero := func(v string) bool { return v == "" || v == "0" }
+	switch s["family"] {
+	case "AF_INET":
+		return fmt.Sprintf("AF_INET %s:%s", s["addr"], s["port"])
+	case "AF_INET6":
+		out := fmt.Sprintf("AF_INET6 [%s]:%s", s["addr"], s["port"])
+		if !zero(s["flowinfo"]) {
+			out += " flowinfo=" + s["flowinfo"]
+		}
+		if !zero(s["scope_id"]) {
+			out += " scope_id=" + s["scope_id"]
+		}
+		return out
+	case "AF_UNIX":
+		return strings.TrimSpace("AF_UNIX " + s["path"])
+	case "AF_NETLINK":
+		return fmt.Sprintf("AF_NETLINK pid=%s groups=%s", s["pid"], s["groups"])
+	}
+	return fmt.Sprintf("%s data=%s", s["family"], s["data"])
+}
+
+// structFields are the fields of open_how and clone_args, in their order.
+var structFields = map[syscalls.ArgType][]string{
+	syscalls.ArgOpenHow: {"flags", "mode", "resolve"},
+	syscalls.ArgCloneArgs: {"flags", "pidfd", "child_tid", "parent_tid", "exit_signal", "stack", "stack_size",
+		"tls", "set_tid", "set_tid_size", "cgroup"},
+}
+
+// structText renders the non-zero fields of a struct in canonical form: pointers as such, sizes as
+// numbers, flags as flags.
+func structText(t syscalls.ArgType, fields map[string]string) string {
+	var out []string
+	for _, name := range structFields[t] {
+		v, ok := fields[name]
+		if !ok {
+			continue
+		}
+		if name == "pidfd" && !strings.Contains(fields["flags"], "CLONE_PIDFD") {
+			continue
+		}
+		switch name {
+		case "pidfd", "child_tid", "parent_tid", "stack", "tls", "set_tid":
+			v = pointer(v)
+			if v == "NULL" {
+				continue
+			}
+		case "mode":
+			if n, err := strconv.ParseUint(v, 8, 32); err == nil && n == 0 {
+				continue
+			}
+		default:
+			v = flagsText(v)
+			if v == "0" {
+				continue
+			}
+		}
+		out = append(out, name+"="+v)
+	}
+	for name := range fields {
+		known := false
+		for _, k := range structFields[t] {
+			known = known || k == name
+		}
+		if !known {
+			out = append(out, name+"=?"+fields[name])
+		}
+	}
+	return "{" + strings.Join(out, ", ") + "}"
+}
+
+// --- swoll side ---
+
+func (c *canon) swollArg(key string, t syscalls.ArgType, raw json.RawMessage, truncated bool) arg {
+	a := arg{key: key}
+	var s string
+	isString := json.Unmarshal(raw, &s) == nil
+	isNull := string(raw) == "null"
+	switch t {
+	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut:
+		switch {
+		case isNull:
+			a.val = "NULL"
+		case isString && hexPointer.MatchString(s):
+			a.val = pointer(s)
+		case isString:
+			a = strArg(key, s)
+			a.trunc = truncated
+		default:
+			a.val = "?" + string(raw)
+		}
+	case syscalls.ArgHex:
+		if isNull {
+			a.val = "NULL"
+		} else {
+			a.val = pointer(s)
+		}
+	case syscalls.ArgInt, syscalls.ArgUint, syscalls.ArgSize, syscalls.ArgFd, syscalls.ArgDirFd:
+		if isString {
+			a.val = s
+		} else {
+			a.val = string(raw)
+		}
+	case syscalls.ArgPid:
+		a.val = string(raw)
+		if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			a.val = c.pid(n)
+		}
+	case syscalls.ArgStrArray:
+		var items []string
+		switch {
+		case isNull:
+			a.val = "NULL"
+		case isString:
+			a.val = pointer(s)
+		case json.Unmarshal(raw, &items) == nil:
+			for i := range items {
+				items[i] = strconv.Quote(items[i])
+			}
+			a.val = "[" + strings.Join(items, ", ") + "]"
+			a.trunc = truncated
+		default:
+			a.val = "?" + string(raw)
+		}
+	case syscalls.ArgSockaddrIn, syscalls.ArgSockaddrOut:
+		f, isObject := jsonObject(raw)
+		switch {
+		case isNull:
+			a.val = "NULL"
+		case isString:
+			a.val = pointer(s)
+		case isObject:
+			a.val = sockaddrText(f)
+		default:
+			a.val = "?" + string(raw)
+		}
+	case syscalls.ArgOpenHow, syscalls.ArgCloneArgs:
+		f, isObject := jsonObject(raw)
+		switch {
+		case isNull:
+			a.val = "NULL"
+		case isString:
+			a.val = pointer(s)
+		case isObject:
+			a.val = structText(t, f)
+		default:
+			a.val = "?" + string(raw)
+		}
+	case syscalls.ArgMode:
+		a.val = s
+	default:
+		if isString {
+			a.val = flagsText(s)
+		} else {
+			a.val = flagsText(string(raw))
+		}
+	}
+	return a
+}
