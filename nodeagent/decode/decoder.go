@@ -169,7 +169,10 @@ func (d *Decoder) compile(s *syscalls.Syscall) *call {
 		case syscalls.ArgModuleFlags:
 			p.flags = moduleFlags
 		case syscalls.ArgNsType:
-			p.flags = nsFlags
+			p.flags = unshareFlags
+			if s.Name == "setns" {
+				p.flags = setnsTypes
+			}
 		case syscalls.ArgOpenFlags:
 			switch s.Name {
 			case "dup3", "pipe2", "delete_module": // O_* flags without an access mode

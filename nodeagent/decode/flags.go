@@ -73,6 +73,7 @@ func openFlagSet(arch syscalls.Arch) []flagName {
 	if !ok {
 		b = openBits[syscalls.AMD64]
 	}
+	// strace's order (test/parity compares against it): O_TMPFILE and O_DIRECTORY after O_PATH, O_ASYNC last.
 	return []flagName{
 		{oCreat, "O_CREAT"},
 		{0o200, "O_EXCL"},
@@ -82,15 +83,15 @@ func openFlagSet(arch syscalls.Arch) []flagName {
 		{oNonblock, "O_NONBLOCK"},
 		{0o4000000 | 0o10000, "O_SYNC"},
 		{0o10000, "O_DSYNC"},
-		{0o20000, "O_ASYNC"},
 		{b.direct, "O_DIRECT"},
 		{b.largefile, "O_LARGEFILE"},
-		{oTmpfile | b.directory, "O_TMPFILE"},
-		{b.directory, "O_DIRECTORY"},
 		{b.nofollow, "O_NOFOLLOW"},
 		{0o1000000, "O_NOATIME"},
 		{oCloexec, "O_CLOEXEC"},
 		{0o10000000, "O_PATH"},
+		{oTmpfile | b.directory, "O_TMPFILE"},
+		{b.directory, "O_DIRECTORY"},
+		{0o20000, "O_ASYNC"},
 	}
 }
 
@@ -187,8 +188,23 @@ var cloneFlags = []flagName{
 	{0x100000000, "CLONE_CLEAR_SIGHAND"}, {0x200000000, "CLONE_INTO_CGROUP"},
 }
 
-// nsFlags are what setns and unshare take: clone flags, where 0x80 is CLONE_NEWTIME rather than a signal.
+// nsFlags are clone3's flags: clone flags, where 0x80 is CLONE_NEWTIME rather than a signal.
 var nsFlags = append([]flagName{{0x80, "CLONE_NEWTIME"}}, cloneFlags...)
+
+// unshareFlags and setnsTypes name only the bits each call takes, as strace does; other bits stay hex.
+var (
+	unshareFlags = []flagName{
+		{0x80, "CLONE_NEWTIME"}, {0x100, "CLONE_VM"}, {0x200, "CLONE_FS"}, {0x400, "CLONE_FILES"},
+		{0x800, "CLONE_SIGHAND"}, {0x10000, "CLONE_THREAD"}, {0x20000, "CLONE_NEWNS"}, {0x40000, "CLONE_SYSVSEM"},
+		{0x2000000, "CLONE_NEWCGROUP"}, {0x4000000, "CLONE_NEWUTS"}, {0x8000000, "CLONE_NEWIPC"},
+		{0x10000000, "CLONE_NEWUSER"}, {0x20000000, "CLONE_NEWPID"}, {0x40000000, "CLONE_NEWNET"},
+	}
+	setnsTypes = []flagName{
+		{0x80, "CLONE_NEWTIME"}, {0x20000, "CLONE_NEWNS"}, {0x2000000, "CLONE_NEWCGROUP"},
+		{0x4000000, "CLONE_NEWUTS"}, {0x8000000, "CLONE_NEWIPC"}, {0x10000000, "CLONE_NEWUSER"},
+		{0x20000000, "CLONE_NEWPID"}, {0x40000000, "CLONE_NEWNET"},
+	}
+)
 
 // appendCloneFlags renders clone(2) flags with the exit signal of the low byte: "CLONE_VM|CLONE_FS|SIGCHLD".
 func appendCloneFlags(dst []byte, v uint64) []byte {

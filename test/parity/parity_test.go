@@ -41,8 +41,6 @@ var programs = []program{
 var knownDiffs = []knownDiff{
 	{"proc", "execveat", "AT_EMPTY_PATH) = 0", "bpf/probe.c: a successful execveat is never reported: on x86_64 the " +
 		"sys_exit tracepoint sees orig_ax = 59 (execve) after execveat succeeds, so on_exit's c->nr != nr check drops it"},
-	{"files", "openat", "O_CLOEXEC|O_DIRECTORY", "nodeagent/decode: O_* flags not in strace's order"},
-	{"proc", "unshare", "0x80000000", "nodeagent/decode: unshare names clone-only bits (CLONE_IO) that strace leaves as hex"},
 }
 
 // readySyscall is what the programs call while they wait for the test's go-ahead; seeing it in the agent's
