@@ -139,6 +139,34 @@ int main(int argc, char **argv)
 	}
 	reap(pid, "clone3");
 	syscall(SYS_clone3, &ca, 8); /* EINVAL: smaller than the first version */
+	int pidfd = -1;
+	struct clone_args ns = {.flags = CLONE_PIDFD | CLONE_NEWUTS, .pidfd = (uintptr_t)&pidfd, .exit_signal = SIGCHLD};
+	pid = syscall(SYS_clone3, &ns, sizeof ns);
+	if (pid == 0)
+		_exit(0);
+	reap(pid, "clone3 CLONE_PIDFD");
+	syscall(SYS_close, pidfd);
+
+	/* The other ways to make a process: clone with a namespace flag, glibc's fork (clone with the child
+	 * tid pointers), the fork and vfork system calls. */
+	pid = syscall(SYS_clone, CLONE_NEWUTS | SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0)
+		_exit(0);
+	reap(pid, "clone CLONE_NEWUTS");
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	reap(pid, "fork()");
+#ifdef SYS_fork
+	pid = syscall(SYS_fork);
+	if (pid == 0)
+		_exit(0);
+	reap(pid, "fork");
+#endif
+	pid = vfork();
+	if (pid == 0)
+		_exit(0);
+	reap(pid, "vfork");
 	pthread_t th;
 	pthread_create(&th, NULL, thread_main, NULL);
 	pthread_join(th, NULL);
