@@ -62,7 +62,9 @@ app.kubernetes.io/name=swoll-agent,app.kubernetes.io/managed-by=kubectl-swoll.`,
 func runCleanup(ctx context.Context, client kubernetes.Interface, ns string, streams genericiooptions.IOStreams) error {
 	removed, err := session.Cleanup(ctx, client, ns)
 	for _, p := range removed {
-		fmt.Fprintf(streams.Out, "removed pod/%s\n", p)
+		if _, err := fmt.Fprintf(streams.Out, "removed pod/%s\n", p); err != nil {
+			return err
+		}
 	}
 	if err != nil {
 		return err
@@ -72,7 +74,8 @@ func runCleanup(ctx context.Context, client kubernetes.Interface, ns string, str
 		if ns == "" {
 			where = "in any namespace"
 		}
-		fmt.Fprintf(streams.Out, "no swoll agent pods %s\n", where)
+		_, err = fmt.Fprintf(streams.Out, "no swoll agent pods %s\n", where)
+		return err
 	}
 	return nil
 }

@@ -38,7 +38,7 @@ func printError(w io.Writer, err error) {
 	if errors.Is(err, io.EOF) && msg == "EOF" {
 		msg = "the connection to the API server closed unexpectedly"
 	}
-	fmt.Fprintln(w, "error:", msg)
+	_, _ = fmt.Fprintln(w, "error:", msg)
 }
 
 // NewRootCommand builds `kubectl swoll`.

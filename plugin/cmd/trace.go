@@ -315,7 +315,7 @@ func (o *TraceOptions) Run(parent context.Context) error {
 			case 1:
 				cancel()
 			case 2:
-				fmt.Fprintln(o.streams.ErrOut, "swoll: interrupted again: removing agent pods without waiting (once more to quit at once)")
+				_, _ = fmt.Fprintln(o.streams.ErrOut, "swoll: interrupted again: removing agent pods without waiting (once more to quit at once)")
 				close(force)
 			default:
 				os.Exit(130)

@@ -254,7 +254,7 @@ func describeExecError(err error) string {
 // writeCommands writes queued commands to the agent's stdin and pings it every heartbeat interval. On stop it
 // sends OpStop and closes stdin: both tell the agent to detach and exit.
 func (a *agent) writeCommands(w *io.PipeWriter) {
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	ping := time.NewTicker(protocol.HeartbeatInterval)
 	defer ping.Stop()
 	var buf []byte

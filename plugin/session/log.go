@@ -16,7 +16,7 @@ type logger struct {
 func (l *logger) printf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, "swoll: "+format+"\n", args...)
+	_, _ = fmt.Fprintf(l.w, "swoll: "+format+"\n", args...)
 }
 
 func (l *logger) writeLine(b []byte) {

@@ -69,16 +69,14 @@ type Session struct {
 	id  string
 	log *logger
 
-	mu        sync.Mutex
-	agents    map[string]*agent // by node
-	streams   []*agent          // by stream id
-	created   map[string]bool   // pod names created (or attempted)
-	names     map[string]string // container id -> namespace/pod/container
-	nodes     map[string]nodeInfo
-	readyAll  bool
-	nextReady int
-	start     time.Time
-	startMsg  *protocol.Start
+	mu       sync.Mutex
+	agents   map[string]*agent // by node
+	streams  []*agent          // by stream id
+	created  map[string]bool   // pod names created (or attempted)
+	names    map[string]string // container id -> namespace/pod/container
+	nodes    map[string]nodeInfo
+	readyAll bool
+	start    time.Time
 
 	batches     chan stream.Batch
 	agentExited chan struct{}
