@@ -27,7 +27,8 @@ if cluster_healthy 2>/dev/null; then
   stamp "reusing the running cluster"
 else
   started=true
-  make -s cluster-up || die "no cluster: make cluster-up failed (logs in $CLUSTER_LOGS)"
+  # bounded: a first start builds Kubernetes (~5 min), but one stuck behind another run's lock must not hang CI
+  timeout --kill-after=30s 30m make -s cluster-up || die "no cluster: make cluster-up failed (logs in $CLUSTER_LOGS)"
 fi
 teardown() {
   local rc=$?
