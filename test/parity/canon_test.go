@@ -49,8 +49,9 @@ type arg struct {
 	val    string // canonical rendering
 	str    []byte // the bytes of a string value
 	isStr  bool
-	trunc  bool // swoll kept only a prefix of str
-	absent bool // the side did not print this argument (open's mode without O_CREAT)
+	items  []string // the strings of an argv
+	trunc  bool     // swoll kept only a prefix of str or items
+	absent bool     // the side did not print this argument (open's mode without O_CREAT)
 }
 
 func (a arg) String() string {
@@ -70,6 +71,18 @@ func same(s, w arg) bool {
 	}
 	if s.isStr && w.isStr && w.trunc {
 		return strings.HasPrefix(string(s.str), string(w.str))
+	}
+	if w.trunc && w.items != nil && s.items != nil {
+		// an argv swoll cut: its entries start strace's, and its last one may itself be cut
+		if len(w.items) > len(s.items) {
+			return false
+		}
+		for i, it := range w.items {
+			if it != s.items[i] && (i < len(w.items)-1 || !strings.HasPrefix(s.items[i], it)) {
+				return false
+			}
+		}
+		return true
 	}
 	return s.val == w.val
 }
@@ -190,11 +203,12 @@ func (c *canon) straceArg(key string, t syscalls.ArgType, v sval) arg {
 			a.val = pointer(v.text)
 			break
 		}
-		var items []string
+		var quoted []string
 		for _, it := range v.items {
-			items = append(items, strconv.Quote(utf8Like(it.text)))
+			a.items = append(a.items, utf8Like(it.text))
+			quoted = append(quoted, strconv.Quote(utf8Like(it.text)))
 		}
-		a.val = "[" + strings.Join(items, ", ") + "]"
+		a.val = "[" + strings.Join(quoted, ", ") + "]"
 	case syscalls.ArgSockaddrIn, syscalls.ArgSockaddrOut:
 		if v.kind != structVal {
 			a.val = pointer(v.text)
@@ -402,10 +416,12 @@ func (c *canon) swollArg(key string, t syscalls.ArgType, raw json.RawMessage, tr
 		case isString:
 			a.val = pointer(s)
 		case json.Unmarshal(raw, &items) == nil:
+			a.items = items
+			quoted := make([]string, len(items))
 			for i := range items {
-				items[i] = strconv.Quote(items[i])
+				quoted[i] = strconv.Quote(items[i])
 			}
-			a.val = "[" + strings.Join(items, ", ") + "]"
+			a.val = "[" + strings.Join(quoted, ", ") + "]"
 			a.trunc = truncated
 		default:
 			a.val = "?" + string(raw)

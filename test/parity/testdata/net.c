@@ -94,6 +94,9 @@ int main(int argc, char **argv)
 	struct sockaddr_in6 scoped = {.sin6_family = AF_INET6, .sin6_port = htons(9), .sin6_scope_id = 1};
 	inet_pton(AF_INET6, "fe80::1:2", &scoped.sin6_addr);
 	syscall(SYS_connect, u, &scoped, sizeof scoped);
+	struct sockaddr_in6 mapped = {.sin6_family = AF_INET6, .sin6_port = htons(9)};
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &mapped.sin6_addr);
+	syscall(SYS_connect, u, &mapped, sizeof mapped);
 	syscall(SYS_close, u);
 
 	/* AF_UNIX: a path and an abstract name, listening, connecting and accepting. */
@@ -114,6 +117,12 @@ int main(int argc, char **argv)
 		syscall(SYS_close, c);
 		syscall(SYS_close, l);
 	}
+	/* An abstract name with a NUL and a byte that is not printable in it. */
+	struct sockaddr_un odd = {.sun_family = AF_UNIX};
+	memcpy(odd.sun_path, "\0par\0ity\x01", 10);
+	l = syscall(SYS_socket, AF_UNIX, SOCK_DGRAM, 0);
+	syscall(SYS_bind, l, &odd, offsetof(struct sockaddr_un, sun_path) + 10);
+	syscall(SYS_close, l);
 	struct sockaddr_un missing;
 	socklen_t mn = unix_addr(&missing, "/nonexistent/parity.sock", 0);
 	c = syscall(SYS_socket, AF_UNIX, SOCK_DGRAM, 0);

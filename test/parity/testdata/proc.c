@@ -42,6 +42,15 @@ static void execs(const char *dir)
 	     a5[] = "quote\"d";
 	char *const nope[] = {a0, NULL};
 	syscall(SYS_execve, path, nope, child_env); /* ENOENT */
+	syscall(SYS_execve, path, NULL, NULL);	    /* ENOENT */
+	char many[70][8];
+	char *long_argv[71];
+	for (int i = 0; i < 70; i++) {
+		snprintf(many[i], sizeof many[i], "a%d", i);
+		long_argv[i] = many[i];
+	}
+	long_argv[70] = NULL;
+	syscall(SYS_execve, path, long_argv, child_env); /* ENOENT; more entries than the agent keeps */
 	char *const argv[] = {a1, a2, a3, a4, a5, NULL};
 	syscall(SYS_execve, self, argv, child_env);
 	_exit(92);
@@ -74,6 +83,11 @@ static void namespaces(const char *dir)
 	syscall(SYS_umount2, mnt, MNT_DETACH);				      /* EINVAL: no longer a mount */
 	syscall(SYS_mount, "none", "/nonexistent/parity", "tmpfs", 0, NULL); /* ENOENT */
 	syscall(SYS_umount2, mnt, 0x100);				      /* EINVAL */
+	char none[] = "none", missing[] = "/nonexistent/parity", tmpfs[] = "tmpfs";
+	syscall(SYS_mount, none, missing, tmpfs, MS_SILENT | MS_LAZYTIME | MS_NOUSER, NULL); /* ENOENT */
+	syscall(SYS_mount, none, missing, tmpfs, 0xC0ED0000 | MS_RDONLY, NULL);		    /* ENOENT */
+	syscall(SYS_mount, dir, mnt, tmpfs, MS_BIND | MS_REC, NULL);
+	syscall(SYS_umount2, mnt, MNT_DETACH);
 
 	syscall(SYS_setns, -1, CLONE_NEWNET); /* EBADF */
 	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
