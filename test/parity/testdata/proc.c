@@ -12,8 +12,10 @@
 static volatile sig_atomic_t got_usr1;
 static void on_usr1(int sig) { got_usr1 = sig; }
 
-/* Strings given to execve and to calls the kernel may reject before reading them live on the stack: a
- * probe cannot fault in a page of the binary nobody has touched yet (see the test's knownDiffs). */
+/* Strings given to execve and to calls the kernel may reject before reading them live on the stack: a BPF
+ * probe cannot fault in a page of the binary nobody has touched yet, so swoll would show the pointer
+ * (event.Event.Args: "pointers whose memory could not be read") where strace, reading through ptrace,
+ * shows the string. That is a capture limit, not a decoding difference. */
 static char env0[] = "SWOLL_PARITY=1", env1[] = "LANG=C";
 static char *const child_env[] = {env0, env1, NULL};
 
