@@ -312,6 +312,27 @@ static __always_inline long syscall_nr(struct pt_regs *regs, bool direct)
 #endif
 }
 
+#if defined(__TARGET_ARCH_x86)
+#define NR_EXECVE 59
+#define NR_EXECVEAT 322
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_EXECVE 221
+#define NR_EXECVEAT 281
+#endif
+
+/* A successful execveat leaves the exit tracepoint saying execve (the exec path rewrites the syscall
+ * number in pt_regs), so the entry's number is the truth. Checked before the selection lookup, or an
+ * execveat traced without execve would be dropped. */
+static __always_inline long exit_nr(struct task_struct *task, long id)
+{
+	if (id != NR_EXECVE)
+		return id;
+	struct call *c = bpf_task_storage_get(&calls, task, 0, 0);
+	if (c && c->active && c->nr == NR_EXECVEAT)
+		return NR_EXECVEAT;
+	return id;
+}
+
 /* The task's number and namespace in the pid namespace it lives in (not pid_ns_for_children). */
 static __always_inline void ns_pid(struct task_struct *task, __u32 *nspid, __u32 *pidns)
 {
@@ -619,7 +640,8 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, bool direct)
 
 static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
 {
-	long id = syscall_nr(regs, direct);
+	struct task_struct *task = bpf_get_current_task_btf();
+	long id = exit_nr(task, syscall_nr(regs, direct));
 	__u32 nr = id;
 	if (id < 0 || id >= NR_MAX)
 		return 0;
@@ -627,7 +649,6 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
 	if (!cfg || !cfg->selected)
 		return 0;
 
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct call *c = bpf_task_storage_get(&calls, task, 0, 0);
 	if (!c || !c->active || c->nr != nr)
 		return 0;

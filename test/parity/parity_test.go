@@ -39,8 +39,6 @@ var programs = []program{
 
 // knownDiffs are the differences this test found that are not fixed yet (see knownDiff).
 var knownDiffs = []knownDiff{
-	{"proc", "execveat", "AT_EMPTY_PATH) = 0", "bpf/probe.c: a successful execveat is never reported: on x86_64 the " +
-		"sys_exit tracepoint sees orig_ax = 59 (execve) after execveat succeeds, so on_exit's c->nr != nr check drops it"},
 	{"proc", "mount", "MS_BIND|MS_REC", "nodeagent/decode: strace prints filesystemtype (and data) as a pointer " +
 		"when the flags make the kernel ignore them (MS_BIND, MS_MOVE, MS_REMOUNT, propagation changes); swoll " +
 		"prints the string"},
