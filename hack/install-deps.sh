@@ -4,4 +4,4 @@
 source "$(dirname "$0")/lib.sh"
 apt_install clang-14 llvm-14 libbpf-dev bpftool \
   containerd runc etcd-server containernetworking-plugins busybox-static openssl curl iproute2 iptables \
-  strace bpftrace
+  strace bpftrace gcc libc6-dev
