@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Short fuzzing of the ring-buffer record parser: it must never panic nor read out of bounds, whatever the
-# kernel (or a bug) hands it. FUZZTIME=1m hack/fuzz.sh for a longer run.
+# Short fuzzing of what handles untrusted bytes: the ring-buffer record parser (whatever the kernel, or a bug,
+# hands it), the JSON encoder (always valid JSON) and the CLI formatter (one line per event).
+# FUZZTIME=1m hack/fuzz.sh for longer runs.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-go test -run '^$' -fuzz '^FuzzParse$' -fuzztime "${FUZZTIME:-25s}" ./nodeagent/record/ 2>&1 | tee "$OUT/fuzz.log"
+: > "$OUT/fuzz.log"
+for target in FuzzParse:./nodeagent/record/ FuzzAppendJSON:./nodeagent/decode/ FuzzAppendCLI:./event/; do
+  name=${target%%:*} pkg=${target#*:}
+  go test -run '^$' -fuzz "^$name\$" -fuzztime "${FUZZTIME:-15s}" "$pkg" 2>&1 | tee -a "$OUT/fuzz.log"
+done
