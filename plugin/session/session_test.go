@@ -430,3 +430,35 @@ func TestPrefixWriterWholeLines(t *testing.T) {
 		t.Fatalf("got %q", buf.String())
 	}
 }
+
+// BenchmarkMergeLoopThroughput pushes two streams' event lines through the merger and the JSON writer, as a
+// session does, and reports events per second (the plugin must sustain well over 100k/s).
+func BenchmarkMergeLoopThroughput(b *testing.B) {
+	w, _ := output.New(output.JSON, discardWriter{}, false)
+	s, _ := testSession(w, 0)
+	line := []byte(`{"syscall":{"nr":257,"name":"openat","class":"FileSystem","group":"Files"},"start":1732527600123456000,"finish":1732527600123459000,"pid":4242,"tid":4242,"container_pid":1,"uid":0,"gid":0,"comm":"nginx","session":"abc","error":"OK","return":3,"pid_ns":4026531836,"uts_ns":4026531838,"mount_ns":4026531841,"container":{"id":"containerd://0123456789abcdef","pod":"web-1","name":"nginx","image":"nginx:1.27","namespace":"default","labels":{"app":"web"}},"node":"node-a","args":{"dirfd":"AT_FDCWD","pathname":"/etc/hosts","flags":"O_RDONLY|O_CLOEXEC","mode":"0"}}`)
+	go s.mergeLoop()
+	s.batches <- stream.Batch{Stream: 0}
+	s.batches <- stream.Batch{Stream: 1}
+	const batch = 512
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	t0 := time.Now().UnixNano()
+	for i := 0; i < b.N; i += batch {
+		items := make([]stream.Item, batch)
+		for j := range items {
+			items[j] = stream.Item{Finish: t0 + int64(i+j)*1000, Line: line}
+		}
+		s.batches <- stream.Batch{Stream: (i / batch) & 1, Items: items}
+	}
+	s.batches <- stream.Batch{Stream: 0, EOF: true}
+	s.batches <- stream.Batch{Stream: 1, EOF: true}
+	close(s.mergeStop)
+	<-s.mergeDone
+	b.ReportMetric(float64(s.emitted)/time.Since(start).Seconds(), "events/s")
+}
+
+type discardWriter struct{}
+
+func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
