@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/swoll-dev/swoll/internal/version"
 	"github.com/swoll-dev/swoll/plugin/output"
@@ -297,6 +298,13 @@ func (o *TraceOptions) Run(parent context.Context) error {
 	if err != nil {
 		return fmt.Errorf("creating a Kubernetes client: %w", err)
 	}
+	// --request-timeout bounds each short request, but must not cut the session's watches and exec streams
+	streamConfig := rest.CopyConfig(restConfig)
+	streamConfig.Timeout = 0
+	streamClient, err := kubernetes.NewForConfig(streamConfig)
+	if err != nil {
+		return fmt.Errorf("creating a Kubernetes client: %w", err)
+	}
 	out, err := output.New(o.Output, o.streams.Out, o.Output == output.CLI && isTerminal(o.streams.Out))
 	if err != nil {
 		return err
@@ -324,7 +332,8 @@ func (o *TraceOptions) Run(parent context.Context) error {
 	}()
 	return session.Run(ctx, session.Config{
 		Client:         client,
-		REST:           restConfig,
+		StreamClient:   streamClient,
+		REST:           streamConfig,
 		Selection:      o.selection(),
 		Syscalls:       o.Syscalls,
 		CheckSyscalls:  resolveSyscalls,

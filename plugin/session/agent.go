@@ -348,7 +348,7 @@ func (a *agent) Malformed(line []byte, err error) {
 
 // executor prefers the websocket exec protocol and falls back to SPDY for servers that do not speak it.
 func (s *Session) executor(pod *corev1.Pod) (remotecommand.Executor, error) {
-	req := s.cfg.Client.CoreV1().RESTClient().Post().
+	req := s.cfg.StreamClient.CoreV1().RESTClient().Post().
 		Resource("pods").Namespace(pod.Namespace).Name(pod.Name).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{
 			Container: agentpod.ContainerName,

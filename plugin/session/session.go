@@ -35,9 +35,13 @@ const CRISocketAnnotation = "swoll.dev/cri-socket"
 
 // Config is everything a session needs; the command fills it from flags.
 type Config struct {
-	Client    kubernetes.Interface
-	REST      *rest.Config
-	Selection targets.Selection
+	// Client makes the short requests (it carries --request-timeout).
+	Client kubernetes.Interface
+	// StreamClient and REST have no overall request timeout: they carry watches and the exec streams, which
+	// live as long as the session. StreamClient defaults to Client.
+	StreamClient kubernetes.Interface
+	REST         *rest.Config
+	Selection    targets.Selection
 	// Syscalls as the user gave them (names, class:X, group:Y); empty traces every system call.
 	Syscalls []string
 	// CheckSyscalls validates Syscalls for one architecture and returns the names to send to agents of it.
@@ -93,6 +97,8 @@ type Session struct {
 	received    map[int]uint64
 	firstEvent  atomic.Int64
 	requestedBy string
+	// tracing is set once agent pods may exist (before that, an interrupt leaves nothing to clean up)
+	tracing bool
 }
 
 type nodeInfo struct {
@@ -107,6 +113,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.Window <= 0 {
 		cfg.Window = 250 * time.Millisecond
+	}
+	if cfg.StreamClient == nil {
+		cfg.StreamClient = cfg.Client
 	}
 	if cfg.AgentTimeout <= 0 {
 		cfg.AgentTimeout = 2 * time.Minute
@@ -127,7 +136,11 @@ func Run(ctx context.Context, cfg Config) error {
 		mergeDone:   make(chan struct{}),
 		received:    map[int]uint64{},
 	}
-	return s.run(ctx)
+	err := s.run(ctx)
+	if err != nil && ctx.Err() != nil && !s.tracing {
+		return errors.New("interrupted before tracing started; nothing was created")
+	}
+	return err
 }
 
 func (s *Session) run(ctx context.Context) error {
@@ -155,6 +168,7 @@ func (s *Session) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	src.WatchClient = cfg.StreamClient
 	res, err := src.Resolve(ctx)
 	if err != nil {
 		return err
@@ -354,6 +368,7 @@ func whoAmI(ctx context.Context, client kubernetes.Interface) string {
 // trace is the live part of a session.
 func (s *Session) trace(ctx context.Context, src *targets.Source, res *targets.Resolution, byNode map[string][]targets.Target,
 	pods []*corev1.Pod, starts map[string]*protocol.Start) error {
+	s.tracing = true
 	s.start = time.Now()
 	s.execCtx, s.execCancel = context.WithCancel(context.Background())
 	defer s.execCancel()

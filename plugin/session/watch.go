@@ -20,7 +20,7 @@ func (s *Session) watchAgentPods(ctx context.Context) {
 		o := opts
 		o.ResourceVersion = rv
 		o.AllowWatchBookmarks = true
-		return s.cfg.Client.CoreV1().Pods(s.cfg.AgentNamespace).Watch(ctx, o)
+		return s.cfg.StreamClient.CoreV1().Pods(s.cfg.AgentNamespace).Watch(ctx, o)
 	}, func(ev watch.Event) {
 		pod, ok := ev.Object.(*corev1.Pod)
 		if !ok || ev.Type == watch.Deleted {
@@ -39,7 +39,7 @@ func (s *Session) watchAgentEvents(ctx context.Context) {
 	prefix := "swoll-" + s.id + "-"
 	since := time.Now().Add(-time.Second)
 	s.watchLoop(ctx, func(ctx context.Context, rv string) (watch.Interface, error) {
-		return s.cfg.Client.CoreV1().Events(s.cfg.AgentNamespace).Watch(ctx, metav1.ListOptions{
+		return s.cfg.StreamClient.CoreV1().Events(s.cfg.AgentNamespace).Watch(ctx, metav1.ListOptions{
 			FieldSelector:   "involvedObject.kind=Pod",
 			ResourceVersion: rv,
 		})

@@ -25,9 +25,12 @@ type Resolution struct {
 // Source lists and watches the pods of one selection.
 type Source struct {
 	client kubernetes.Interface
-	sel    *Selection
-	field  string
-	label  string
+	// WatchClient, when set, is used for the long-lived watch (a client without a request timeout, which
+	// would otherwise cut the watch); client is used for lists.
+	WatchClient kubernetes.Interface
+	sel         *Selection
+	field       string
+	label       string
 	// Tracker holds the current targets; only the goroutine running Watch uses it after Resolve.
 	tracker *Tracker
 }
@@ -101,7 +104,11 @@ func (s *Source) Watch(ctx context.Context, resourceVersion string, changes chan
 			}
 			rv = newRV
 		}
-		w, err := s.client.CoreV1().Pods(s.sel.ListNamespace()).Watch(ctx, metav1.ListOptions{
+		wc := s.client
+		if s.WatchClient != nil {
+			wc = s.WatchClient
+		}
+		w, err := wc.CoreV1().Pods(s.sel.ListNamespace()).Watch(ctx, metav1.ListOptions{
 			LabelSelector:       s.label,
 			FieldSelector:       s.field,
 			ResourceVersion:     rv,
