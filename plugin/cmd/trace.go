@@ -123,7 +123,7 @@ removes anything left over. Pods, containers and nodes that appear while tracing
 	f.StringSliceVar(&o.Nodes, "node", nil, "Trace only pods on these nodes (repeatable, comma-separated)")
 	f.StringSliceVarP(&o.Syscalls, "syscalls", "s", nil, "System calls to trace: names, class:NAME or group:NAME (repeatable, comma-separated; default: all)")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: json (one event per line, unchanged) or cli (strace-like)")
-	f.DurationVar(&o.Duration, "duration", 0, "Stop after this long (e.g. 30s, 5m; 0: until Ctrl-C)")
+	f.DurationVar(&o.Duration, "duration", 0, "Stop after tracing this long, counted from when the agents are ready (e.g. 30s, 5m; 0: until Ctrl-C)")
 	f.Uint64Var(&o.MaxEvents, "max-events", 0, "Stop after this many events in total across nodes (0: no limit)")
 	f.StringVar(&o.Image, "image", o.Image, "Agent image")
 	f.StringVar(&o.AgentNamespace, "agent-namespace", "", "Namespace for the agent pods; it must admit privileged pods (default: -n, or the kubeconfig's namespace)")

@@ -97,6 +97,8 @@ type Session struct {
 	received    map[int]uint64
 	firstEvent  atomic.Int64
 	requestedBy string
+	// allReady is closed when every agent that did not fail is ready: --duration counts from there
+	allReady chan struct{}
 	// tracing is set once agent pods may exist (before that, an interrupt leaves nothing to clean up)
 	tracing bool
 }
@@ -135,6 +137,7 @@ func Run(ctx context.Context, cfg Config) error {
 		mergeStop:   make(chan struct{}),
 		mergeDone:   make(chan struct{}),
 		received:    map[int]uint64{},
+		allReady:    make(chan struct{}),
 	}
 	err := s.run(ctx)
 	if err != nil && ctx.Err() != nil && !s.tracing {
@@ -398,18 +401,22 @@ func (s *Session) trace(ctx context.Context, src *targets.Source, res *targets.R
 	changes := make(chan []targets.Change, 64)
 	go src.Watch(watchCtx, res.ResourceVersion, changes, func(err error) { s.log.printf("%v (retrying)", err) })
 
+	// --duration is tracing time: it starts when the agents are ready, not while images are pulled
 	var deadline <-chan time.Time
-	if s.cfg.Duration > 0 {
-		t := time.NewTimer(s.cfg.Duration)
-		defer t.Stop()
-		deadline = t.C
-	}
+	allReady := s.allReady
 	reason := ""
 	var outErr error
 	for reason == "" {
 		select {
 		case <-ctx.Done():
 			reason = "interrupted"
+		case <-allReady:
+			allReady = nil
+			if s.cfg.Duration > 0 {
+				t := time.NewTimer(s.cfg.Duration)
+				defer t.Stop()
+				deadline = t.C
+			}
 		case <-deadline:
 			reason = fmt.Sprintf("--duration %s reached", s.cfg.Duration)
 		case <-s.maxReached:
@@ -571,6 +578,7 @@ func (s *Session) agentReady(a *agent) {
 	first := !s.readyAll && ready == total
 	if first {
 		s.readyAll = true
+		close(s.allReady)
 	}
 	s.mu.Unlock()
 	elapsed := time.Since(s.start).Round(10 * time.Millisecond)
@@ -591,6 +599,7 @@ func (s *Session) agentFinished(a *agent) {
 	nowReady := !s.readyAll && total > 0 && ready == total
 	if nowReady {
 		s.readyAll = true
+		close(s.allReady)
 	}
 	s.mu.Unlock()
 	if nowReady {

@@ -311,6 +311,7 @@ func testSession(out output.Writer, max uint64) (*Session, *bytes.Buffer) {
 		mergeDone:   make(chan struct{}),
 		received:    map[int]uint64{},
 		start:       time.Now(),
+		allReady:    make(chan struct{}),
 	}
 	return s, &errBuf
 }
