@@ -33,6 +33,17 @@ if [ -d "$CLUSTER_STATE" ]; then
   "$E2E_DIR/cluster-down.sh"
 fi
 
+# A half-started cluster is worse than none: on failure, take down what was started (the logs stay).
+on_failure() {
+  local rc=$?
+  [ $rc = 0 ] && return
+  log "cluster-up failed; tearing down what it started (daemon logs stay in $CLUSTER_LOGS)"
+  wait # background image imports end soon after their containerd: let them, rather than race the teardown
+  "$E2E_DIR/cluster-down.sh" >/dev/null 2>&1 || true
+  exit $rc
+}
+trap on_failure EXIT
+
 mkdir -p "$PIDS" "$PKI" "$CLUSTER_STATE/kubeconfig" "$CLUSTER_STATE/etcd" "$CLUSTER_LOGS"
 rm -f "$CLUSTER_LOGS"/*.log
 echo "nameserver 127.0.0.1" >"$CLUSTER_STATE/resolv.conf"
@@ -146,13 +157,13 @@ start_daemon etcd etcd --name swoll-e2e --data-dir "$CLUSTER_STATE/etcd" \
 import_pids=()
 for n in "${NODES[@]}"; do
   (
-    wait_for "containerd on $n" 30 ctr -a "$(node_sock "$n")" version
+    wait_daemon "containerd-$n" 30 ctr -a "$(node_sock "$n")" version
     import_images "$(node_sock "$n")" "${image_tars[@]}"
   ) &
   import_pids+=($!)
 done
 
-wait_for etcd 30 curl -fs http://127.0.0.1:2381/health
+wait_daemon etcd 30 curl -fs http://127.0.0.1:2381/health
 stamp "etcd ready"
 
 # ------------------------------------------------------------------------------------------------ control plane
@@ -168,7 +179,7 @@ start_daemon kube-apiserver "$K8S_BIN/kube-apiserver" \
   --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
   --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction,PodSecurity --allow-privileged=true \
   --profiling=false --v=1
-wait_for kube-apiserver 120 curl -fs --cacert "$PKI/ca.crt" $APISERVER/readyz
+wait_daemon kube-apiserver 120 curl -fs --cacert "$PKI/ca.crt" $APISERVER/readyz
 stamp "kube-apiserver ready"
 common=(--bind-address=127.0.0.1 --leader-elect=false --profiling=false --authentication-skip-lookup --v=1)
 kc=$CLUSTER_STATE/kubeconfig
@@ -211,13 +222,13 @@ evictionHard: {memory.available: 100Mi, nodefs.available: 1%, nodefs.inodesFree:
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 YAML
-  wait_for "containerd on $n" 30 ctr -a "$(node_sock "$n")" version
+  wait_daemon "containerd-$n" 30 ctr -a "$(node_sock "$n")" version
   start_daemon "kubelet-$n" "$K8S_BIN/kubelet" --config="$nd/kubelet-config.yaml" \
     --kubeconfig="$nd/kubelet.kubeconfig" --hostname-override="$n" --root-dir="$nd/kubelet" --v=1
 done
 
 for n in "${NODES[@]}"; do
-  wait_for "node $n" 120 node_ready "$n"
+  wait_daemon "kubelet-$n" 120 node_ready "$n"
   # the agent learns its node's CRI socket from this annotation (real nodes: /run/containerd/containerd.sock)
   kubectl_admin annotate node "$n" --overwrite "$SOCK_ANNOTATION=$(node_sock "$n")" >/dev/null
 done

@@ -54,6 +54,22 @@ wait_for() {
   done
 }
 
+# wait_daemon DAEMON TIMEOUT_S CMD...: like wait_for, but gives up at once, showing the end of its log, when the
+# daemon has exited.
+wait_daemon() {
+  local d=$1 t=$2 deadline
+  shift 2
+  deadline=$((SECONDS + t))
+  until "$@" >/dev/null 2>&1; do
+    if ! daemon_alive "$d"; then
+      tail -n 15 "$CLUSTER_LOGS/$d.log" >&2
+      die "$d exited (log: $CLUSTER_LOGS/$d.log)"
+    fi
+    [ $SECONDS -lt $deadline ] || die "$d not ready after ${t}s (log: $CLUSTER_LOGS/$d.log)"
+    sleep 0.2
+  done
+}
+
 # build_k8s: the Kubernetes binaries and crictl, built once per (Kubernetes, Go) version into $K8S_BIN from the
 # committed, pinned module in hack/e2e/k8s (reproducible: -mod=readonly, -trimpath, fixed version stamps).
 K8S_CMDS=(kube-apiserver kubelet kube-controller-manager kube-scheduler kubectl)
