@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # collect-logs.sh DIR: everything needed to debug a failed e2e run, copied into DIR: every daemon log (etcd,
 # control plane, each node's containerd and kubelet), cluster state (nodes, pods, events, ...), every pod's
-# container logs (also from the kubelets' log dirs, which keep recently deleted pods), and each node's CRI view. Best effort: a dead cluster still yields the daemon logs.
+# container logs (also from the kubelets' log dirs, which keep recently deleted pods), and each node's CRI view.
+# Best effort: a dead cluster still yields the daemon logs.
 source "$(dirname "$0")/lib-cluster.sh"
 dest=${1:?usage: collect-logs.sh DIR}
 set +e
