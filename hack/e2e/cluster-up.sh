@@ -38,7 +38,9 @@ on_failure() {
   local rc=$?
   [ $rc = 0 ] && return
   log "cluster-up failed; tearing down what it started (daemon logs stay in $CLUSTER_LOGS)"
-  wait # background image imports end soon after their containerd: let them, rather than race the teardown
+  # background image imports end soon after their containerd: let them, rather than race the teardown. Only
+  # those: a bare `wait` would also wait for the containerd daemons started from this shell, forever.
+  for p in ${import_pids[@]+"${import_pids[@]}"}; do wait "$p" 2>/dev/null; done
   "$E2E_DIR/cluster-down.sh" >/dev/null 2>&1 || true
   exit $rc
 }
