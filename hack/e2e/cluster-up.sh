@@ -44,6 +44,7 @@ on_failure() {
   "$E2E_DIR/cluster-down.sh" >/dev/null 2>&1 || true
   exit $rc
 }
+import_pids=()
 trap on_failure EXIT
 
 mkdir -p "$PIDS" "$PKI" "$CLUSTER_STATE/kubeconfig" "$CLUSTER_STATE/etcd" "$CLUSTER_LOGS"
@@ -156,7 +157,6 @@ start_daemon etcd etcd --name swoll-e2e --data-dir "$CLUSTER_STATE/etcd" \
   --initial-cluster swoll-e2e=http://127.0.0.1:2380 --listen-metrics-urls http://127.0.0.1:2381
 
 # Images load while the control plane starts.
-import_pids=()
 for n in "${NODES[@]}"; do
   (
     wait_daemon "containerd-$n" 30 ctr -a "$(node_sock "$n")" version
