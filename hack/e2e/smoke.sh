@@ -74,8 +74,9 @@ for n in $SWOLL_NODES; do
   sock=$(kubectl get node "$n" -o jsonpath='{.metadata.annotations.swoll\.dev/cri-socket}')
   pods=$(kubectl -n $ns exec "tracer-$n" -- crictl -r "unix://$sock" ps -o json 2>/dev/null |
     sed -n 's/.*"io.kubernetes.pod.name": "\([^"]*\)".*/\1/p' | sort -u)
-  check "tracer on $n reaches its node's containerd and sees only that node's pods ($(echo $pods))" \
-    sh -c "echo '$pods' | grep -qx 'web-$n' && ! echo '$pods' | grep -qv -- '-$n\$'"
+  others=$(for o in $SWOLL_NODES; do [ "$o" = "$n" ] || echo "web-$o"; done)
+  check "tracer on $n reaches its node's containerd: it sees web-$n and not $(echo $others)" \
+    sh -c "echo '$pods' | grep -qx 'web-$n' && ! echo '$pods' | grep -qxF '$others'"
 done
 kubectl delete ns $ns --timeout=60s >/dev/null && ok "namespace deleted" || bad "namespace deletion"
 echo "smoke: $pass passed, $fail failed"
