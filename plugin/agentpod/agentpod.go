@@ -150,8 +150,10 @@ func Build(p Params) *corev1.Pod {
 			},
 		},
 		Spec: corev1.PodSpec{
-			NodeName:                      p.Node,
-			HostPID:                       true,
+			NodeName: p.Node,
+			HostPID:  true,
+			// the agent resolves no names; Default also avoids the kubelet's "missing cluster DNS" warnings
+			DNSPolicy:                     corev1.DNSDefault,
 			RestartPolicy:                 corev1.RestartPolicyNever,
 			ActiveDeadlineSeconds:         &deadline,
 			TerminationGracePeriodSeconds: &grace,

@@ -9,8 +9,16 @@ import (
 
 // logger writes whole lines to stderr from many goroutines.
 type logger struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu    sync.Mutex
+	w     io.Writer
+	debug bool
+}
+
+// debugf writes only when SWOLL_DEBUG is set: what the session sees of the API server, for bug reports.
+func (l *logger) debugf(format string, args ...any) {
+	if l.debug {
+		l.printf("debug: "+format, args...)
+	}
 }
 
 func (l *logger) printf(format string, args ...any) {

@@ -125,7 +125,7 @@ func Run(ctx context.Context, cfg Config) error {
 	s := &Session{
 		cfg:         cfg,
 		id:          cfg.SessionID,
-		log:         &logger{w: cfg.Stderr},
+		log:         &logger{w: cfg.Stderr, debug: os.Getenv("SWOLL_DEBUG") != ""},
 		agents:      map[string]*agent{},
 		created:     map[string]bool{},
 		names:       map[string]string{},

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/swoll-dev/swoll/plugin/agentpod"
@@ -16,20 +18,32 @@ import (
 // is what makes an agent start streaming the moment its container runs.
 func (s *Session) watchAgentPods(ctx context.Context) {
 	opts := metav1.ListOptions{LabelSelector: agentpod.SessionSelector(s.id)}
-	s.watchLoop(ctx, func(ctx context.Context, rv string) (watch.Interface, error) {
-		o := opts
-		o.ResourceVersion = rv
-		o.AllowWatchBookmarks = true
-		return s.cfg.StreamClient.CoreV1().Pods(s.cfg.AgentNamespace).Watch(ctx, o)
-	}, func(ev watch.Event) {
-		pod, ok := ev.Object.(*corev1.Pod)
-		if !ok || ev.Type == watch.Deleted {
+	pods := s.cfg.StreamClient.CoreV1().Pods(s.cfg.AgentNamespace)
+	handle := func(obj runtime.Object) {
+		pod, ok := obj.(*corev1.Pod)
+		if !ok {
 			return
 		}
+		s.log.debugf("pod %s: phase=%s", pod.Name, pod.Status.Phase)
 		if a := s.agentByPod(pod.Name); a != nil {
 			a.deliverPod(pod)
 		}
-	})
+	}
+	s.watchLoop(ctx, "agent pods", func(ctx context.Context) (string, error) {
+		list, err := pods.List(ctx, opts)
+		if err != nil {
+			return "", err
+		}
+		for i := range list.Items {
+			handle(&list.Items[i])
+		}
+		return list.ResourceVersion, nil
+	}, func(ctx context.Context, rv string) (watch.Interface, error) {
+		o := opts
+		o.ResourceVersion = rv
+		o.AllowWatchBookmarks = true
+		return pods.Watch(ctx, o)
+	}, handle)
 }
 
 // watchAgentEvents follows events about agent pods: they name the causes that pod status does not (pulling
@@ -38,14 +52,11 @@ func (s *Session) watchAgentPods(ctx context.Context) {
 func (s *Session) watchAgentEvents(ctx context.Context) {
 	prefix := "swoll-" + s.id + "-"
 	since := time.Now().Add(-time.Second)
-	s.watchLoop(ctx, func(ctx context.Context, rv string) (watch.Interface, error) {
-		return s.cfg.StreamClient.CoreV1().Events(s.cfg.AgentNamespace).Watch(ctx, metav1.ListOptions{
-			FieldSelector:   "involvedObject.kind=Pod",
-			ResourceVersion: rv,
-		})
-	}, func(ev watch.Event) {
-		e, ok := ev.Object.(*corev1.Event)
-		if !ok || ev.Type == watch.Deleted || !strings.HasPrefix(e.InvolvedObject.Name, prefix) {
+	opts := metav1.ListOptions{FieldSelector: "involvedObject.kind=Pod"}
+	events := s.cfg.StreamClient.CoreV1().Events(s.cfg.AgentNamespace)
+	handle := func(obj runtime.Object) {
+		e, ok := obj.(*corev1.Event)
+		if !ok || !strings.HasPrefix(e.InvolvedObject.Name, prefix) {
 			return
 		}
 		if last := eventTime(e); !last.IsZero() && last.Before(since) {
@@ -56,7 +67,22 @@ func (s *Session) watchAgentEvents(ctx context.Context) {
 				a.deliverPhrase(p)
 			}
 		}
-	})
+	}
+	s.watchLoop(ctx, "agent pod events", func(ctx context.Context) (string, error) {
+		// only the version matters: events from before the session are not about its pods
+		o := opts
+		o.Limit = 1
+		list, err := events.List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		return list.ResourceVersion, nil
+	}, func(ctx context.Context, rv string) (watch.Interface, error) {
+		o := opts
+		o.ResourceVersion = rv
+		o.AllowWatchBookmarks = true
+		return events.Watch(ctx, o)
+	}, handle)
 }
 
 func eventTime(e *corev1.Event) time.Time {
@@ -81,48 +107,85 @@ func (s *Session) agentByPod(name string) *agent {
 	return nil
 }
 
-// watchLoop keeps a watch open until ctx ends, continuing from the last resource version it saw and starting
-// afresh (with the current state replayed as additions) when that version expired.
-func (s *Session) watchLoop(ctx context.Context, open func(context.Context, string) (watch.Interface, error), handle func(watch.Event)) {
+// watchLoop lists, then watches from the list's resource version, until ctx ends; it re-watches from the
+// last version seen when the server closes the stream, and lists again when that version expired. (A watch
+// without a resource version is avoided: servers differ in what it means, and some refuse it.) Failures are
+// retried with backoff.
+func (s *Session) watchLoop(ctx context.Context, what string, list func(context.Context) (string, error),
+	open func(context.Context, string) (watch.Interface, error), handle func(runtime.Object)) {
 	rv := ""
 	backoff := 100 * time.Millisecond
+	pause := func() bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		if backoff < 5*time.Second {
+			backoff *= 2
+		}
+		return true
+	}
 	for ctx.Err() == nil {
+		if rv == "" {
+			v, err := list(ctx)
+			if err != nil {
+				s.log.debugf("listing %s: %v", what, err)
+				if !pause() {
+					return
+				}
+				continue
+			}
+			rv = v
+		}
 		w, err := open(ctx, rv)
 		if err != nil {
-			rv = ""
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
+			s.log.debugf("watching %s: %v", what, err)
+			if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+				rv = ""
 			}
-			if backoff < 5*time.Second {
-				backoff *= 2
+			if !pause() {
+				return
 			}
 			continue
 		}
-		backoff = 100 * time.Millisecond
-		rv = consumeWatch(ctx, w, rv, handle)
+		var healthy bool
+		rv, healthy = s.consumeWatch(ctx, w, rv, what, handle)
+		if healthy {
+			backoff = 100 * time.Millisecond
+		} else if !pause() {
+			return
+		}
 	}
 }
 
-func consumeWatch(ctx context.Context, w watch.Interface, rv string, handle func(watch.Event)) string {
+// consumeWatch reads one watch until it ends; it returns the version to continue from ("" to list again) and
+// whether the watch delivered anything before it ended.
+func (s *Session) consumeWatch(ctx context.Context, w watch.Interface, rv, what string, handle func(runtime.Object)) (string, bool) {
 	defer w.Stop()
+	healthy := false
 	for {
 		select {
 		case <-ctx.Done():
-			return rv
+			return rv, true
 		case ev, ok := <-w.ResultChan():
 			if !ok {
-				return rv
+				return rv, healthy
 			}
 			if ev.Type == watch.Error {
-				return ""
+				err := apierrors.FromObject(ev.Object)
+				s.log.debugf("watching %s: %v", what, err)
+				if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+					return "", healthy
+				}
+				return rv, false
 			}
+			healthy = true
 			if o, ok := ev.Object.(metav1.Object); ok {
 				rv = o.GetResourceVersion()
 			}
-			if ev.Type != watch.Bookmark {
-				handle(ev)
+			if ev.Type == watch.Added || ev.Type == watch.Modified {
+				handle(ev.Object)
 			}
 		}
 	}

@@ -125,28 +125,38 @@ func (s *Source) Watch(ctx context.Context, resourceVersion string, changes chan
 			sleep(ctx, &backoff)
 			continue
 		}
-		backoff = 200 * time.Millisecond
-		rv = s.consume(ctx, w, rv, send)
+		var healthy bool
+		rv, healthy = s.consume(ctx, w, rv, send)
+		if healthy {
+			backoff = 200 * time.Millisecond
+		} else {
+			sleep(ctx, &backoff)
+		}
 	}
 }
 
-// consume reads one watch until it ends and returns the resource version to continue from ("" to re-list).
-func (s *Source) consume(ctx context.Context, w watch.Interface, rv string, send func([]Change) bool) string {
+// consume reads one watch until it ends and returns the resource version to continue from ("" to re-list),
+// and whether the watch worked (delivered something) before it ended.
+func (s *Source) consume(ctx context.Context, w watch.Interface, rv string, send func([]Change) bool) (string, bool) {
 	defer w.Stop()
+	healthy := false
 	for {
 		select {
 		case <-ctx.Done():
-			return rv
+			return rv, true
 		case ev, ok := <-w.ResultChan():
 			if !ok {
-				return rv
+				return rv, healthy
+			}
+			if ev.Type != watch.Error {
+				healthy = true
 			}
 			switch ev.Type {
 			case watch.Error:
 				if st := apierrors.FromObject(ev.Object); apierrors.IsResourceExpired(st) || apierrors.IsGone(st) {
-					return ""
+					return "", healthy
 				}
-				return rv
+				return rv, false
 			case watch.Bookmark:
 				if m, err := metaRV(ev.Object); err == nil {
 					rv = m
@@ -164,7 +174,7 @@ func (s *Source) consume(ctx context.Context, w watch.Interface, rv string, send
 					cs = s.tracker.Update(pod)
 				}
 				if !send(cs) {
-					return rv
+					return rv, true
 				}
 			}
 		}
