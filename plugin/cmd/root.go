@@ -8,14 +8,20 @@ import (
 	"os"
 	"strings"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 )
 
 // Execute runs the command line and returns the process exit code.
 func Execute() int {
+	if os.Getenv("SWOLL_DEBUG") == "" {
+		// client-go logs through klog (e.g. "Unhandled Error" lines); the session reports what matters itself
+		klog.SetLogger(logr.Discard())
+	}
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	return Run(os.Args[1:], streams)
 }

@@ -220,7 +220,7 @@ func (a *agent) stream() {
 	})
 	_ = stdoutW.Close()
 	_ = stderr.Close()
-	stdinR.CloseWithError(io.ErrClosedPipe) // unblocks a command write in flight
+	_ = stdinW.Close() // ends the executor's stdin copy cleanly (EOF) and unblocks a command write in flight
 	perr := <-pumpDone
 	<-writerDone
 	if a.stopped() {
@@ -305,7 +305,8 @@ func (a *agent) Notice(n *event.Notice) {
 		a.mu.Unlock()
 		s.agentReady(a)
 	case event.NoticeTargetAttached:
-		if s.isReady() {
+		// the initial targets were announced in the session's first line; later ones are news
+		if s.isReady() && !s.isInitial(n.ContainerID) {
 			s.log.printf("%s: tracing %s", a.node, s.targetName(n.ContainerID))
 		}
 	case event.NoticeTargetDetached:

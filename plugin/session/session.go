@@ -78,6 +78,7 @@ type Session struct {
 	streams  []*agent          // by stream id
 	created  map[string]bool   // pod names created (or attempted)
 	names    map[string]string // container id -> namespace/pod/container
+	initial  map[string]bool   // container ids (without runtime prefix) traced from the start
 	nodes    map[string]nodeInfo
 	readyAll bool
 	start    time.Time
@@ -99,6 +100,7 @@ type Session struct {
 	requestedBy string
 	// allReady is closed when every agent that did not fail is ready: --duration counts from there
 	allReady chan struct{}
+	stopping time.Time
 	// tracing is set once agent pods may exist (before that, an interrupt leaves nothing to clean up)
 	tracing bool
 }
@@ -129,6 +131,7 @@ func Run(ctx context.Context, cfg Config) error {
 		agents:      map[string]*agent{},
 		created:     map[string]bool{},
 		names:       map[string]string{},
+		initial:     map[string]bool{},
 		nodes:       map[string]nodeInfo{},
 		batches:     make(chan stream.Batch, 256),
 		agentExited: make(chan struct{}, 64),
@@ -380,6 +383,7 @@ func (s *Session) trace(ctx context.Context, src *targets.Source, res *targets.R
 
 	for _, t := range res.Targets {
 		s.names[t.ContainerID] = t.Namespace + "/" + t.Pod + "/" + t.Container
+		s.initial[stripRuntime(t.ContainerID)] = true
 	}
 	nodeCount := len(pods)
 	s.log.printf("session %s: tracing %d container(s) in %d pod(s) on %d node(s); starting %d agent(s) in namespace %s",
@@ -534,6 +538,12 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+func (s *Session) isInitial(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.initial[stripRuntime(id)]
 }
 
 func (s *Session) isReady() bool {
@@ -721,6 +731,7 @@ func (s *Session) mergeLoop() {
 // teardown ends the session in layers: stop the agents through their control channel (they detach and
 // exit), cut the exec streams if they linger, delete the pods and wait until they are gone, then summarise.
 func (s *Session) teardown(reason string, stopWatches context.CancelFunc) error {
+	s.stopping = time.Now()
 	s.mu.Lock()
 	agents := append([]*agent(nil), s.streams...)
 	s.mu.Unlock()
@@ -802,7 +813,8 @@ func (s *Session) summary(reason string) {
 	if f := s.firstEvent.Load(); f != 0 {
 		first = fmt.Sprintf("; first event after %s", time.Duration(f-s.start.UnixNano()).Round(10*time.Millisecond))
 	}
-	s.log.printf("session %s ended (%s) after %s: %d events written%s", s.id, reason, elapsed, s.emitted, first)
+	s.log.printf("session %s ended (%s) after %s: %d events written%s; cleaned up in %s", s.id, reason, elapsed, s.emitted, first,
+		time.Since(s.stopping).Round(10*time.Millisecond))
 	sort.Slice(agents, func(i, j int) bool { return agents[i].node < agents[j].node })
 	for _, a := range agents {
 		a.mu.Lock()
