@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -38,16 +39,30 @@ func DeleteAndWait(ctx context.Context, client kubernetes.Interface, namespace, 
 	}
 	// watch first, from the list's version, so that no deletion is missed between delete and wait
 	w, werr := pods.Watch(ctx, metav1.ListOptions{LabelSelector: selector, ResourceVersion: list.ResourceVersion})
+	// in parallel: one slow deletion must not hold up the others
 	deleteAll := func(g int64) error {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
 		var first error
-		for _, p := range remaining {
-			err := client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &g})
-			if err != nil && !apierrors.IsNotFound(err) && first == nil {
-				first = fmt.Errorf("deleting pod %s/%s: %s", p.Namespace, p.Name, apiMessage(err))
-			}
-			if apierrors.IsNotFound(err) {
-				delete(remaining, p.Namespace+"/"+p.Name)
-			}
+		gone := []string{}
+		for key, p := range remaining {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &g})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case apierrors.IsNotFound(err):
+					gone = append(gone, key)
+				case err != nil && first == nil:
+					first = fmt.Errorf("deleting pod %s/%s: %s", p.Namespace, p.Name, apiMessage(err))
+				}
+			}()
+		}
+		wg.Wait()
+		for _, k := range gone {
+			delete(remaining, k)
 		}
 		return first
 	}

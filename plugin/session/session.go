@@ -773,8 +773,10 @@ func (s *Session) teardown(reason string, stopWatches context.CancelFunc) error 
 	select {
 	case delErr = <-deleted:
 	case <-s.cfg.Force:
-		forced = true
-		s.log.printf("forced exit: agent pods were asked to go away; `kubectl swoll cleanup` removes leftovers")
+		// do not wait for the pods to go, but do make sure the deletions were sent before exiting
+		n := s.forceDelete()
+		s.log.printf("forced exit: deletion of %d agent pod(s) requested without waiting; `kubectl swoll cleanup -n %s` removes leftovers",
+			n, s.cfg.AgentNamespace)
 		return errors.New("interrupted twice")
 	}
 	s.summary(reason)
@@ -802,6 +804,27 @@ func (s *Session) deleteAgentPods(forced bool) error {
 		return fmt.Errorf("removing agent pods (run `kubectl swoll cleanup`): %w", err)
 	}
 	return nil
+}
+
+// forceDelete asks for every agent pod of the session to be deleted at once (grace 0), bounded in time.
+func (s *Session) forceDelete() int {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	list, err := s.cfg.Client.CoreV1().Pods(s.cfg.AgentNamespace).List(ctx, metav1.ListOptions{LabelSelector: agentpod.SessionSelector(s.id)})
+	if err != nil {
+		return 0
+	}
+	zero := int64(0)
+	var wg sync.WaitGroup
+	for _, p := range list.Items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = s.cfg.Client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		}()
+	}
+	wg.Wait()
+	return len(list.Items)
 }
 
 func (s *Session) summary(reason string) {
