@@ -844,7 +844,7 @@ func (s *Session) summary(reason string) {
 		lost := a.lost
 		state := ""
 		if a.failure != "" {
-			state = "; failed: " + a.failure
+			state = "; agent failed (see above)"
 		}
 		a.mu.Unlock()
 		s.log.printf("  %s: %d events, %d lost%s", a.node, s.received[a.id], lost, state)
