@@ -197,8 +197,11 @@ func TestBenchE2E(t *testing.T) {
 			verdict(row.summarized && row.written == int64(row.run.events)))
 	}
 	for _, row := range rows {
-		if s := strings.TrimSpace(row.run.stderr); s != "" {
-			fmt.Fprintf(&b, "\nplugin stderr (%s):\n%s\n", row.name, s)
+		fmt.Fprintf(&b, "\nplugin's closing lines (%s):\n", row.name)
+		for _, l := range strings.Split(row.run.stderr, "\n") {
+			if strings.Contains(l, " ended ") || summaryRe.MatchString(l) {
+				fmt.Fprintln(&b, l)
+			}
 		}
 	}
 	fmt.Print(b.String())
