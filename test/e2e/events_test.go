@@ -27,8 +27,6 @@ func fromContainer(p *corev1.Pod, container string) match {
 	return func(ev *event.Event) bool { return inPod(ev) && ev.Container.Name == container }
 }
 
-func onNode(node string) match { return func(ev *event.Event) bool { return ev.Node == node } }
-
 // opened matches open/openat calls of path.
 func opened(path string) match {
 	return func(ev *event.Event) bool {
