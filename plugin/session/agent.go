@@ -125,6 +125,14 @@ func (a *agent) run(ctx context.Context) {
 		close(a.done)
 		a.s.agentFinished(a)
 	}()
+	a.s.mu.Lock()
+	why := a.s.nodes[a.node].NotReady
+	a.s.mu.Unlock()
+	if why != "" {
+		// a pod bound to a node that is down would only wait for --agent-timeout
+		a.fail("%s; its containers are not traced", why)
+		return
+	}
 	if err := a.create(ctx); err != nil {
 		a.fail("%v", err)
 		return
@@ -145,6 +153,15 @@ func (a *agent) create(ctx context.Context) error {
 	return nil
 }
 
+// routinePhrases are the steps of a start that goes well: shown only when the start is slow, so that a
+// normal session prints one line per agent rather than eight.
+var routinePhrases = map[string]bool{
+	"pod created": true, "pod pending": true, "creating container": true, "image pulled": true,
+	"container created": true, "container started": true, "attaching": true, "running": true,
+}
+
+const quietStart = time.Second
+
 func (a *agent) setPhrase(p string) {
 	if p == "" {
 		return
@@ -153,7 +170,7 @@ func (a *agent) setPhrase(p string) {
 	changed := p != a.phrase
 	a.phrase = p
 	a.mu.Unlock()
-	if changed {
+	if changed && (!routinePhrases[p] || time.Since(a.started) >= quietStart) {
 		a.s.progress(a, p)
 	}
 }

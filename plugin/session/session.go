@@ -108,6 +108,8 @@ type Session struct {
 type nodeInfo struct {
 	Arch      string
 	CRISocket string
+	// NotReady, when set, says why the node cannot run an agent now (its Ready condition is not True).
+	NotReady string
 }
 
 // Run runs a session until ctx ends (interrupt), the duration or event limit is reached, or every agent ended.
@@ -278,11 +280,33 @@ func (s *Session) lookupNode(ctx context.Context, name string) nodeInfo {
 			info.Arch = node.Labels["kubernetes.io/arch"]
 		}
 		info.CRISocket = node.Annotations[CRISocketAnnotation]
+		info.NotReady = notReady(node)
 	}
 	s.mu.Lock()
 	s.nodes[name] = info
 	s.mu.Unlock()
 	return info
+}
+
+// notReady explains why a node is not Ready ("" when it is, or when it does not say).
+func notReady(node *corev1.Node) string {
+	for _, c := range node.Status.Conditions {
+		if c.Type != corev1.NodeReady {
+			continue
+		}
+		if c.Status == corev1.ConditionTrue {
+			return ""
+		}
+		msg := "node is not Ready"
+		if c.Reason != "" {
+			msg += " (" + c.Reason + ")"
+		}
+		if c.Message != "" {
+			msg += ": " + c.Message
+		}
+		return msg
+	}
+	return ""
 }
 
 // startFor builds the OpStart of a node's agent, checking the system calls against the node's architecture.

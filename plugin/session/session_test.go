@@ -203,6 +203,22 @@ func TestInterpretPod(t *testing.T) {
 	}
 }
 
+func TestNotReady(t *testing.T) {
+	node := func(conds ...corev1.NodeCondition) *corev1.Node {
+		return &corev1.Node{Status: corev1.NodeStatus{Conditions: conds}}
+	}
+	if got := notReady(node(corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue})); got != "" {
+		t.Fatal(got)
+	}
+	if got := notReady(node()); got != "" {
+		t.Fatal(got)
+	}
+	got := notReady(node(corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionUnknown, Reason: "NodeStatusUnknown", Message: "Kubelet stopped posting node status."}))
+	if got != "node is not Ready (NodeStatusUnknown): Kubelet stopped posting node status." {
+		t.Fatal(got)
+	}
+}
+
 func TestEventPhrase(t *testing.T) {
 	if got := eventPhrase(&corev1.Event{Reason: "Pulling", Type: "Normal"}); got != "pulling image" {
 		t.Fatal(got)
