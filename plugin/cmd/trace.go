@@ -309,6 +309,9 @@ func (o *TraceOptions) Run(parent context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A closed stdout (`| head`) must end the session through its teardown, not kill the process with
+	// SIGPIPE and leave agent pods behind: with SIGPIPE ignored, the write fails and the session stops.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	force := make(chan struct{})
