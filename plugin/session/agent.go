@@ -247,6 +247,11 @@ func (a *agent) stream() {
 	exited := a.exit != nil
 	failed := a.failure != ""
 	a.mu.Unlock()
+	if !exited && a.deadlineExceeded() {
+		a.fail("the agent pod reached its deadline (activeDeadlineSeconds %d); use a larger --agent-deadline for longer sessions",
+			*a.pod.Spec.ActiveDeadlineSeconds)
+		return
+	}
 	switch {
 	case err != nil:
 		a.fail("the agent's session ended: %s", describeExecError(err))
@@ -254,6 +259,30 @@ func (a *agent) stream() {
 		a.fail("reading the agent's output: %v", perr)
 	case !exited && !failed:
 		a.fail("the agent's session ended without saying why")
+	}
+}
+
+// deadlineExceeded tells whether the kubelet ended the pod for its activeDeadlineSeconds.
+func (a *agent) deadlineExceeded() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for {
+		p, err := a.s.cfg.Client.CoreV1().Pods(a.pod.Namespace).Get(ctx, a.pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		if p.Status.Reason == "DeadlineExceeded" {
+			return true
+		}
+		// the status may lag the end of the stream by a moment
+		if p.Status.Phase != corev1.PodRunning || ctx.Err() != nil {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 
