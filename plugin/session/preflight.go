@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -71,6 +73,7 @@ func NeededAccess(targetNamespace, agentNamespace string, dryRun bool) []Access 
 func CheckAccess(ctx context.Context, client kubernetes.Interface, need []Access) error {
 	allowed := make([]bool, len(need))
 	reason := make([]string, len(need))
+	errs := make([]error, len(need))
 	var wg sync.WaitGroup
 	for i, a := range need {
 		wg.Add(1)
@@ -84,6 +87,7 @@ func CheckAccess(ctx context.Context, client kubernetes.Interface, need []Access
 			res, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 			if err != nil {
 				allowed[i] = true // unknown: let the real request decide
+				errs[i] = err
 				return
 			}
 			allowed[i] = res.Status.Allowed
@@ -91,6 +95,13 @@ func CheckAccess(ctx context.Context, client kubernetes.Interface, need []Access
 		}()
 	}
 	wg.Wait()
+	for _, err := range errs {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return &PreflightError{Msg: fmt.Sprintf("cannot reach the Kubernetes API server at %s: %v (check --kubeconfig, --context and --server)",
+				hostOf(ue.URL), ue.Err)}
+		}
+	}
 	for i, a := range need {
 		if !allowed[i] {
 			msg := fmt.Sprintf("not allowed to %s (check: %s)", a, a.canI())
@@ -101,6 +112,13 @@ func CheckAccess(ctx context.Context, client kubernetes.Interface, need []Access
 		}
 	}
 	return nil
+}
+
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Scheme + "://" + u.Host
+	}
+	return raw
 }
 
 // PreflightError is a refusal found before anything was created.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -97,6 +98,17 @@ func TestCheckAccessSkipsWhenReviewsFail(t *testing.T) {
 	})
 	if err := CheckAccess(context.Background(), c, NeededAccess("a", "b", false)); err != nil {
 		t.Fatalf("a server that cannot answer must not block the session: %v", err)
+	}
+}
+
+func TestCheckAccessUnreachableServer(t *testing.T) {
+	c := fake.NewClientset()
+	c.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, &url.Error{Op: "Post", URL: "https://10.0.0.1:6443/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", Err: errors.New("connect: connection refused")}
+	})
+	err := CheckAccess(context.Background(), c, NeededAccess("a", "b", false))
+	if err == nil || err.Error() != "cannot reach the Kubernetes API server at https://10.0.0.1:6443: connect: connection refused (check --kubeconfig, --context and --server)" {
+		t.Fatalf("%v", err)
 	}
 }
 
