@@ -22,7 +22,10 @@ func NewCleanupCommand(configFlags *genericclioptions.ConfigFlags, streams gener
 		Short: "Delete the agent pods of every swoll session (leftovers of an interrupted trace)",
 		Long: `Delete every swoll agent pod (of any session) in the namespace, or in every namespace with -A, and wait
 until they are gone. Agent pods are found by their labels:
-app.kubernetes.io/name=swoll-agent,app.kubernetes.io/managed-by=kubectl-swoll.`,
+app.kubernetes.io/name=swoll-agent,app.kubernetes.io/managed-by=kubectl-swoll.
+
+This also ends sessions still in progress (their agents stop); a session that ends normally removes its own
+pods, so cleanup is for what an interrupted or killed session left behind.`,
 		Example: `  # Agent pods in the current namespace
   kubectl swoll cleanup
 

@@ -247,10 +247,11 @@ func (a *agent) stream() {
 	exited := a.exit != nil
 	failed := a.failure != ""
 	a.mu.Unlock()
-	if !exited && a.deadlineExceeded() {
-		a.fail("the agent pod reached its deadline (activeDeadlineSeconds %d); use a larger --agent-deadline for longer sessions",
-			*a.pod.Spec.ActiveDeadlineSeconds)
-		return
+	if !exited {
+		if why := a.podEndReason(); why != "" {
+			a.fail("%s", why)
+			return
+		}
 	}
 	switch {
 	case err != nil:
@@ -262,25 +263,30 @@ func (a *agent) stream() {
 	}
 }
 
-// deadlineExceeded tells whether the kubelet ended the pod for its activeDeadlineSeconds.
-func (a *agent) deadlineExceeded() bool {
+// podEndReason explains an agent pod that ended under the session: killed for its activeDeadlineSeconds, or
+// deleted by someone else (`kubectl swoll cleanup`, a namespace deletion). "" when the pod says nothing.
+func (a *agent) podEndReason() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	for {
 		p, err := a.s.cfg.Client.CoreV1().Pods(a.pod.Namespace).Get(ctx, a.pod.Name, metav1.GetOptions{})
-		if err != nil {
-			return false
-		}
-		if p.Status.Reason == "DeadlineExceeded" {
-			return true
+		switch {
+		case apierrors.IsNotFound(err):
+			return fmt.Sprintf("the agent pod %s was deleted by another client (kubectl swoll cleanup?)", a.pod.Name)
+		case err != nil:
+			return ""
+		case p.Status.Reason == "DeadlineExceeded":
+			return fmt.Sprintf("the agent pod reached its deadline (activeDeadlineSeconds %d); use a larger --agent-deadline for longer sessions",
+				*a.pod.Spec.ActiveDeadlineSeconds)
+		case p.DeletionTimestamp != nil:
+			return fmt.Sprintf("the agent pod %s was deleted by another client (kubectl swoll cleanup?)", a.pod.Name)
+		case p.Status.Phase != corev1.PodRunning:
+			return ""
 		}
 		// the status may lag the end of the stream by a moment
-		if p.Status.Phase != corev1.PodRunning || ctx.Err() != nil {
-			return false
-		}
 		select {
 		case <-ctx.Done():
-			return false
+			return ""
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
