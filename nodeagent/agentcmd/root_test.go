@@ -20,20 +20,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/internal/roottest"
 	"github.com/swoll-dev/swoll/nodeagent/session"
 )
-
-// requireRoot: these tests load the real probe. They fail rather than skip under SWOLL_REQUIRE_ROOT=1.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("SWOLL_REQUIRE_ROOT") == "1" {
-		t.Fatal("this test loads BPF programs and needs root (SWOLL_REQUIRE_ROOT=1)")
-	}
-	t.Skip("needs root: loads BPF programs")
-}
 
 // child is a shell that waits for "go", reads /etc/hostname with cat, says "done" and waits to be closed.
 type child struct {
@@ -136,7 +125,7 @@ func (fakeResolver) Close() error { return nil }
 // TestSessionTracesAContainer drives a real session (probe, decoder, mount namespace ids) the way the plugin
 // does, with a process in a fresh mount namespace standing in for a container.
 func TestSessionTracesAContainer(t *testing.T) {
-	requireRoot(t)
+	roottest.Require(t)
 	ctr := startChild(t, unix.CLONE_NEWNS, `read x; cat /etc/hostname >/dev/null; echo done; read y`)
 	const id = "5e55104c0ffee0000000000000000000000000000000000000000000000000aa"
 
@@ -225,7 +214,7 @@ func TestSessionTracesAContainer(t *testing.T) {
 // TestTracePid runs `swoll-agent trace --pid` on a shell that keeps starting cat: the trace must see the
 // descendants' execve and openat, and nothing of this test process.
 func TestTracePid(t *testing.T) {
-	requireRoot(t)
+	roottest.Require(t)
 	sh := startChild(t, 0, `while :; do cat /etc/hostname >/dev/null; sleep 0.05; done`)
 	stdout, lines := lineReader(t)
 	var stderr syncBuffer

@@ -18,21 +18,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/swoll-dev/swoll/bpf"
+	"github.com/swoll-dev/swoll/internal/roottest"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/syscalls"
 )
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("SWOLL_REQUIRE_ROOT") == "1" {
-		t.Fatal("this test loads BPF programs and needs root (SWOLL_REQUIRE_ROOT=1)")
-	}
-	t.Skip("needs root: loads BPF programs")
-}
 
 func table(t *testing.T) *syscalls.Table {
 	t.Helper()
@@ -63,7 +53,7 @@ func nr(t *testing.T, name string) uint32 {
 
 func newTracer(t *testing.T, opts Options, selected ...string) *Tracer {
 	t.Helper()
-	requireRoot(t)
+	roottest.Require(t)
 	tr, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -392,7 +382,7 @@ func TestLostWhenReaderStalls(t *testing.T) {
 }
 
 func TestCloseDetaches(t *testing.T) {
-	requireRoot(t)
+	roottest.Require(t)
 	tr, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/swoll-dev/swoll/internal/roottest"
 	"github.com/swoll-dev/swoll/syscalls"
 )
 
@@ -48,37 +49,11 @@ var knownDiffs = []knownDiff{
 // output proves the agent is attached. It is not compared.
 const readySyscall = "getppid"
 
-// requireRoot fails under SWOLL_REQUIRE_ROOT=1 and skips otherwise when the test cannot run.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("SWOLL_REQUIRE_ROOT") == "1" {
-		t.Fatal("this test loads BPF programs and needs root (SWOLL_REQUIRE_ROOT=1)")
-	}
-	t.Skip("needs root: loads BPF programs")
-}
-
-// requireTool finds a program the test runs; a missing one is a failure when root tests are required.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("SWOLL_REQUIRE_ROOT") == "1" {
-		t.Fatalf("the parity test needs %s (SWOLL_REQUIRE_ROOT=1): %v", name, err)
-	}
-	t.Skipf("needs %s: %v", name, err)
-	return ""
-}
-
 // TestStraceParity runs each program under strace and under swoll-agent trace and compares every call.
 func TestStraceParity(t *testing.T) {
-	requireRoot(t)
-	strace := requireTool(t, "strace")
-	gcc := requireTool(t, "gcc")
+	roottest.Require(t)
+	strace := roottest.Tool(t, "strace")
+	gcc := roottest.Tool(t, "gcc")
 	table := syscalls.Native()
 	tmp := t.TempDir()
 
