@@ -107,9 +107,13 @@ func (w *agentWatch) waitSeen(timeout time.Duration, what string, cond func([]*c
 	}
 }
 
-// agentPods lists the agent pods that exist now in ns ("" = all namespaces).
-func agentPods(ctx context.Context, ns string) ([]corev1.Pod, error) {
-	list, err := suite.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: agentLabel})
+// agentPods lists the agent pods that exist now in ns ("" = all namespaces), of one session when session is set.
+func agentPods(ctx context.Context, ns, session string) ([]corev1.Pod, error) {
+	sel := agentLabel
+	if session != "" {
+		sel += "," + sessionLabel + "=" + session
+	}
+	list, err := suite.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, err
 	}
@@ -117,14 +121,17 @@ func agentPods(ctx context.Context, ns string) ([]corev1.Pod, error) {
 }
 
 // waitNoAgents waits until no agent pod is left in ns ("" = all namespaces).
-func (f *F) waitNoAgents(ns string, timeout time.Duration) {
+func (f *F) waitNoAgents(ns string, timeout time.Duration) { f.waitNoAgentsOf(ns, "", timeout) }
+
+// waitNoAgentsOf waits until no agent pod of the session (any session when "") is left in ns.
+func (f *F) waitNoAgentsOf(ns, session string, timeout time.Duration) {
 	f.t.Helper()
 	var left []corev1.Pod
 	err := within(timeout, func(ctx context.Context) (bool, error) {
-		pods, err := agentPods(ctx, ns)
+		pods, err := agentPods(ctx, ns, session)
 		left = pods
 		return err == nil && len(pods) == 0, nil
-	}, "no agent pods in namespace %q", ns)
+	}, "no agent pods of session %q in namespace %q", session, ns)
 	if err != nil {
 		names := make([]string, len(left))
 		for i, p := range left {

@@ -106,11 +106,11 @@ func TestConcurrentSessions(t *testing.T) {
 	}
 
 	a.stop(syscall.SIGINT)
-	f.waitNoAgentsOfSession(sa, goneTimeout)
+	f.waitNoAgentsOf("", sa, goneTimeout)
 	n := count(b.Events(), ours)
 	b.waitEvents(n+5, 30*time.Second, "in session b after a stopped", ours)
-	if left := f.agentsOfSession(sb); len(left) != 1 || left[0].Status.Phase != corev1.PodRunning {
-		t.Errorf("session b's agents after a stopped: %d, want one running", len(left))
+	if left, err := agentPods(f.ctx, "", sb); err != nil || len(left) != 1 || left[0].Status.Phase != corev1.PodRunning {
+		t.Errorf("session b's agents after a stopped: %d (%v), want one running", len(left), err)
 	}
 	b.stop(syscall.SIGINT)
 	checkTagged(t, a.Events(), []*corev1.Pod{pod}, "openat")
@@ -123,26 +123,6 @@ func sessionOf(t *testing.T, evs []event.Event) string {
 		t.Fatal("events carry no session id")
 	}
 	return evs[0].Session
-}
-
-func (f *F) agentsOfSession(id string) []corev1.Pod {
-	f.t.Helper()
-	list, err := suite.cs.CoreV1().Pods("").List(f.ctx, metav1.ListOptions{LabelSelector: agentLabel + "," + sessionLabel + "=" + id})
-	if err != nil {
-		f.t.Fatalf("listing agents of session %s: %v", id, err)
-	}
-	return list.Items
-}
-
-func (f *F) waitNoAgentsOfSession(id string, timeout time.Duration) {
-	f.t.Helper()
-	err := within(timeout, func(ctx context.Context) (bool, error) {
-		list, err := suite.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: agentLabel + "," + sessionLabel + "=" + id})
-		return err == nil && len(list.Items) == 0, nil
-	}, "the agents of session %s to be gone", id)
-	if err != nil {
-		f.t.Fatal(err)
-	}
 }
 
 // containerIDOf reads the agent pod's current container id.
