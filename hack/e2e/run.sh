@@ -63,4 +63,7 @@ if grep -qE '^\s*--- SKIP' "$e2e_log"; then
   rc=1
 fi
 stamp "e2e: $(grep -cE '^\s*--- PASS' "$e2e_log") passed, $(grep -cE '^\s*--- FAIL' "$e2e_log") failed"
-[ $rc -eq 0 ] || die "e2e tests failed (log: $e2e_log, artifacts: $SWOLL_E2E_ARTIFACTS)"
+if [ $rc -ne 0 ]; then
+  grep -qE '^\s*--- FAIL' "$e2e_log" || tail -n 20 "$e2e_log" # a build error or a failed TestMain says why here
+  die "e2e tests failed (log: $e2e_log, artifacts: $SWOLL_E2E_ARTIFACTS)"
+fi
