@@ -158,7 +158,7 @@ func TestBenchE2E(t *testing.T) {
 	sort.Slice(ttfe, func(i, j int) bool { return ttfe[i] < ttfe[j] })
 	f.deletePod(slow)
 
-	// 2. Throughput: paced at 100k calls/s, then as fast as one thread goes.
+	// 2. Throughput: paced at 100k and 200k calls/s, then as fast as one thread goes.
 	const traceFor = 15 * time.Second
 	type rateRow struct {
 		name          string
@@ -171,7 +171,7 @@ func TestBenchE2E(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		rate int
-	}{{"paced-100k", 100000}, {"unpaced", 0}} {
+	}{{"paced-100k", 100000}, {"paced-200k", 200000}, {"unpaced", 0}} {
 		pod := f.createPod(loopPod(tc.name, tc.rate, node))
 		r := countTrace(f, false, append(common(tc.name), "--duration", traceFor.String())...)
 		written, lost, ok := summary(r.stderr)
