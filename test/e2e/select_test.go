@@ -42,7 +42,7 @@ func TestTraceLabelSelectorReplicas(t *testing.T) {
 	}
 	otherTraffic := f.traffic(other, "web", openURL(webPort, page))
 
-	const duration = 45 * time.Second
+	const duration = 20 * time.Second
 	s := f.trace("-n", f.ns, "-l", "app=nginx", "-s", "openat", "--duration", duration.String(), "--agent-namespace", f.ns)
 	for _, p := range nginx {
 		s.waitEvents(3, firstEventTimeout, "opening "+page+" in "+p.Name, both(fromPod(p), opened(page)))
