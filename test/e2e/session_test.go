@@ -180,12 +180,6 @@ func (s *session) Events() []event.Event {
 	return append([]event.Event(nil), s.events...)
 }
 
-func (s *session) Notices() []event.Notice {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]event.Notice(nil), s.notices...)
-}
-
 func (s *session) Stderr() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
