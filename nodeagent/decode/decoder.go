@@ -303,8 +303,8 @@ func (d *Decoder) AppendJSON(dst []byte, rec *record.Record) []byte {
 	dst = append(dst, `,"comm":`...)
 	dst = appendJSONString(dst, cString(rec.Comm[:]))
 	dst = append(dst, d.sessionFrag...)
-	if isErr(rec.Ret) {
-		dst = append(dst, syscalls.ErrnoName(int(-rec.Ret))...)
+	if errno, failed := syscalls.ErrnoFromReturn(rec.Ret); failed {
+		dst = append(dst, syscalls.ErrnoName(errno)...)
 	} else {
 		dst = append(dst, "OK"...)
 	}
@@ -327,8 +327,6 @@ func (d *Decoder) target(id uint32) *target {
 	}
 	return d.targets[id]
 }
-
-func isErr(ret int64) bool { return ret < 0 && ret >= -syscalls.MaxErrno }
 
 // appendUnknownPrefix renders the syscall object of a number the table does not know.
 func appendUnknownPrefix(dst []byte, nr uint32) []byte {
@@ -353,8 +351,8 @@ func (d *Decoder) AppendCLI(dst []byte, rec *record.Record) []byte {
 		Duration: int64(rec.Finish) - int64(rec.Start),
 		Return:   rec.Ret,
 	}
-	if isErr(rec.Ret) {
-		line.Error = syscalls.ErrnoName(int(-rec.Ret))
+	if errno, failed := syscalls.ErrnoFromReturn(rec.Ret); failed {
+		line.Error = syscalls.ErrnoName(errno)
 	}
 	if c != nil {
 		line.Syscall = c.spec.Name
