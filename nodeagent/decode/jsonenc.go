@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"strconv"
 	"unicode/utf8"
 )
@@ -79,10 +80,8 @@ func appendHexBytes(dst, b []byte) []byte {
 
 // cString is b up to its first NUL.
 func cString(b []byte) []byte {
-	for i, c := range b {
-		if c == 0 {
-			return b[:i]
-		}
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
 	}
 	return b
 }
