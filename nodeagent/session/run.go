@@ -4,11 +4,11 @@ package session
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -386,7 +386,7 @@ func (s *session) readCommands(lines chan<- incoming, readErr chan<- error) {
 	for sc.Scan() {
 		s.lastCommand.Store(s.cfg.Now().UnixNano())
 		line := sc.Bytes()
-		if len(strings.TrimSpace(string(line))) == 0 {
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		var in incoming
