@@ -679,16 +679,19 @@ func (s *Session) mergeLoop() {
 	flush := time.NewTicker(50 * time.Millisecond)
 	defer flush.Stop()
 	stopped := false // after --max-events or an output error nothing more is written
+	outputFailed := func(err error) {
+		stopped = true
+		select {
+		case s.outFailed <- err:
+		default:
+		}
+	}
 	emit := func(e *merge.Entry) bool {
 		if stopped {
 			return false
 		}
 		if err := s.cfg.Output.Event(e.Line); err != nil {
-			stopped = true
-			select {
-			case s.outFailed <- err:
-			default:
-			}
+			outputFailed(err)
 			return false
 		}
 		s.emitted++
@@ -724,11 +727,7 @@ func (s *Session) mergeLoop() {
 		case <-flush.C:
 			m.Ready(stream.Now(), emit)
 			if err := s.cfg.Output.Flush(); err != nil && !stopped {
-				stopped = true
-				select {
-				case s.outFailed <- err:
-				default:
-				}
+				outputFailed(err)
 			}
 		case <-s.mergeStop:
 		drain:
@@ -742,10 +741,7 @@ func (s *Session) mergeLoop() {
 			}
 			m.Drain(emit)
 			if err := s.cfg.Output.Flush(); err != nil && !stopped {
-				select {
-				case s.outFailed <- err:
-				default:
-				}
+				outputFailed(err)
 			}
 			return
 		}
