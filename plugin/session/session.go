@@ -266,13 +266,15 @@ func (s *Session) lookupNodes(ctx context.Context, nodes []string) {
 	wg.Wait()
 }
 
-func (s *Session) lookupNode(ctx context.Context, name string) nodeInfo {
+// lookupNode records a node's nodeInfo in s.nodes, once: a late agent's node may be known already.
+func (s *Session) lookupNode(ctx context.Context, name string) {
 	s.mu.Lock()
-	info, ok := s.nodes[name]
+	_, known := s.nodes[name]
 	s.mu.Unlock()
-	if ok {
-		return info
+	if known {
+		return
 	}
+	var info nodeInfo
 	node, err := s.cfg.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if err == nil {
 		info.Arch = node.Status.NodeInfo.Architecture
@@ -285,7 +287,6 @@ func (s *Session) lookupNode(ctx context.Context, name string) nodeInfo {
 	s.mu.Lock()
 	s.nodes[name] = info
 	s.mu.Unlock()
-	return info
 }
 
 // notReady explains why a node is not Ready ("" when it is, or when it does not say).
