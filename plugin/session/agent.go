@@ -123,7 +123,7 @@ func (a *agent) fail(format string, args ...any) {
 func (a *agent) run(ctx context.Context) {
 	defer func() {
 		close(a.done)
-		a.s.agentFinished(a)
+		a.s.agentFinished()
 	}()
 	a.s.mu.Lock()
 	why := a.s.nodes[a.node].NotReady

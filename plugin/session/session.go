@@ -627,7 +627,7 @@ func (s *Session) agentReady(a *agent) {
 	}
 }
 
-func (s *Session) agentFinished(a *agent) {
+func (s *Session) agentFinished() {
 	s.mu.Lock()
 	// a failed agent no longer counts toward readiness: the others may now all be ready
 	ready, total := s.readyCounts()
