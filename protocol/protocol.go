@@ -48,7 +48,8 @@ type Start struct {
 	Session string `json:"session"`
 	// MaxEvents stops the agent after that many events (0: no limit).
 	MaxEvents uint64 `json:"max_events,omitempty"`
-	// CRISocket overrides the auto-detected CRI endpoint (a path inside the agent's container).
+	// CRISocket overrides the auto-detected CRI endpoint: a host path (the agent looks it up under its
+	// mount of the host first).
 	CRISocket string `json:"cri_socket,omitempty"`
 }
 
