@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"encoding/binary"
 	"strconv"
 
@@ -164,18 +165,13 @@ func appendPointer(dst []byte, v uint64) []byte {
 	return appendHexString(dst, v)
 }
 
+var nul = []byte{0}
+
 // appendStrArray renders NUL-separated strings as a JSON array.
 func appendStrArray(dst, data []byte) []byte {
 	dst = append(dst, '[')
 	for n := 0; len(data) > 0; n++ {
-		s := data
-		rest := []byte(nil)
-		for j, b := range data {
-			if b == 0 {
-				s, rest = data[:j], data[j+1:]
-				break
-			}
-		}
+		s, rest, _ := bytes.Cut(data, nul)
 		if n > 0 {
 			dst = append(dst, ',')
 		}
