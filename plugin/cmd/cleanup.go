@@ -48,11 +48,7 @@ pods, so cleanup is for what an interrupted or killed session left behind.`,
 			if err != nil {
 				return fmt.Errorf("creating a Kubernetes client: %w", err)
 			}
-			parent := c.Context()
-			if parent == nil {
-				parent = context.Background()
-			}
-			ctx, cancel := context.WithTimeout(parent, timeout)
+			ctx, cancel := context.WithTimeout(c.Context(), timeout)
 			defer cancel()
 			return runCleanup(ctx, client, ns, streams)
 		},

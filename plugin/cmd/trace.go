@@ -287,9 +287,6 @@ func (o *TraceOptions) selection() targets.Selection {
 // Run traces until interrupted or a limit is reached. A first Ctrl-C (or SIGTERM) ends the session cleanly; a
 // second one stops waiting for the agent pods to go away.
 func (o *TraceOptions) Run(parent context.Context) error {
-	if parent == nil {
-		parent = context.Background()
-	}
 	restConfig, err := o.configFlags.ToRESTConfig()
 	if err != nil {
 		return fmt.Errorf("reading kubeconfig: %w", err)
