@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -143,7 +144,7 @@ func Parse(data []byte) (*Trace, error) {
 	if t.Kind != Kind {
 		return nil, fmt.Errorf("kind is %q, want %q", t.Kind, Kind)
 	}
-	if t.APIVersion != "" && !contains(APIVersions, t.APIVersion) {
+	if t.APIVersion != "" && !slices.Contains(APIVersions, t.APIVersion) {
 		return nil, fmt.Errorf("apiVersion %q is not one of %s", t.APIVersion, strings.Join(APIVersions, ", "))
 	}
 	if t.Spec.SampleRate != 0 {
@@ -185,13 +186,4 @@ func (t *Trace) FieldSelector() string {
 func (t *Trace) Duration() time.Duration {
 	d, _ := time.ParseDuration(t.Spec.Duration)
 	return d
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
