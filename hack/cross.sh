@@ -3,7 +3,7 @@
 # agent's linux-only packages (cilium/ebpf, cri-api).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-for target in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do
+for target in "${PLUGIN_PLATFORMS[@]}"; do
   GOOS=${target%/*} GOARCH=${target#*/} go build -o /dev/null ./cmd/kubectl-swoll
 done
 GOOS=linux GOARCH=arm64 go build -o /dev/null ./cmd/swoll-agent

@@ -26,7 +26,7 @@ cp plugins.yaml "$tmp/concrete/swoll.yaml"
 
 # Every platform the plugin is built for must be in both manifests.
 for m in "$tmp/template/swoll.yaml" "$tmp/concrete/swoll.yaml"; do
-  for p in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do
+  for p in "${PLUGIN_PLATFORMS[@]}"; do
     grep -q "_${p%/*}_${p#*/}\." "$m" || die "$(basename "$(dirname "$m")") manifest lacks $p"
   done
 done

@@ -8,6 +8,8 @@ OUT=$ROOT/_output
 mkdir -p "$OUT"
 
 GOLANGCI_LINT_VERSION=v2.15.0
+# Where kubectl runs: every platform the plugin is built for (cross.sh) and listed in the krew manifests.
+PLUGIN_PLATFORMS=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64)
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
