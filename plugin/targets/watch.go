@@ -30,7 +30,6 @@ type Source struct {
 	WatchClient kubernetes.Interface
 	sel         *Selection
 	field       string
-	label       string
 	// Tracker holds the current targets; only the goroutine running Watch uses it after Resolve.
 	tracker *Tracker
 }
@@ -44,12 +43,12 @@ func NewSource(client kubernetes.Interface, sel *Selection) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{client: client, sel: sel, field: field, label: sel.LabelSelector, tracker: NewTracker(sel)}, nil
+	return &Source{client: client, sel: sel, field: field, tracker: NewTracker(sel)}, nil
 }
 
 func (s *Source) list(ctx context.Context) ([]*corev1.Pod, string, error) {
 	list, err := s.client.CoreV1().Pods(s.sel.ListNamespace()).List(ctx, metav1.ListOptions{
-		LabelSelector: s.label,
+		LabelSelector: s.sel.LabelSelector,
 		FieldSelector: s.field,
 	})
 	if err != nil {
@@ -109,7 +108,7 @@ func (s *Source) Watch(ctx context.Context, resourceVersion string, changes chan
 			wc = s.WatchClient
 		}
 		w, err := wc.CoreV1().Pods(s.sel.ListNamespace()).Watch(ctx, metav1.ListOptions{
-			LabelSelector:       s.label,
+			LabelSelector:       s.sel.LabelSelector,
 			FieldSelector:       s.field,
 			ResourceVersion:     rv,
 			AllowWatchBookmarks: true,
