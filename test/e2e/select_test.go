@@ -18,9 +18,6 @@ import (
 // page is the file every webserver request of these tests opens.
 const page = "/srv/index.html"
 
-// requestsTimeout bounds how long a traffic loop may take to make a handful of requests.
-const requestsTimeout = 45 * time.Second
-
 func labels(kv ...string) map[string]string {
 	m := map[string]string{}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -47,7 +44,7 @@ func TestTraceLabelSelectorReplicas(t *testing.T) {
 	for _, p := range nginx {
 		s.waitEvents(3, firstEventTimeout, "opening "+page+" in "+p.Name, both(fromPod(p), opened(page)))
 	}
-	otherTraffic.waitRequests(5, requestsTimeout) // the unselected pod made the same opens while traced
+	otherTraffic.waitRequests() // the unselected pod made the same opens while traced
 
 	if code := s.waitExit(duration + 30*time.Second); code != 0 {
 		t.Fatalf("exit code %d after --duration, want 0; stderr:\n%s", code, s.Stderr())
@@ -79,7 +76,7 @@ func TestTraceContainerFlag(t *testing.T) {
 
 	s := f.trace("-n", f.ns, "-l", "app=two", "-c", "web", "-s", "openat", "--agent-namespace", f.ns)
 	s.waitEvents(5, firstEventTimeout, "opens in container web", both(fromContainer(pod, "web"), opened(page)))
-	side.waitRequests(5, requestsTimeout)
+	side.waitRequests()
 	s.stop(syscall.SIGINT)
 
 	evs := s.Events()
@@ -145,8 +142,8 @@ func TestTraceFieldSelector(t *testing.T) {
 	byNode := f.trace("-n", f.ns, "-l", "app=fs", "--field-selector", "spec.nodeName="+suite.nodes[1], "-s", "openat", "--agent-namespace", f.ns)
 	byName.waitEvents(3, firstEventTimeout, "from "+pods[0].Name, both(fromPod(pods[0]), opened(page)))
 	byNode.waitEvents(3, firstEventTimeout, "from "+pods[1].Name, both(fromPod(pods[1]), opened(page)))
-	tr[0].waitRequests(5, requestsTimeout)
-	tr[1].waitRequests(5, requestsTimeout)
+	tr[0].waitRequests()
+	tr[1].waitRequests()
 	byName.stop(syscall.SIGINT)
 	byNode.stop(syscall.SIGINT)
 	checkTagged(t, byName.Events(), pods[:1], "openat")
@@ -170,7 +167,7 @@ func TestTraceAllNamespaces(t *testing.T) {
 	s := f.trace("-A", "-l", key+"="+f.ns, "-s", "openat", "--agent-namespace", f.ns)
 	s.waitEvents(3, firstEventTimeout, "from "+a.Namespace+"/a", both(fromPod(a), opened(page)))
 	s.waitEvents(3, firstEventTimeout, "from "+b.Namespace+"/b", both(fromPod(b), opened(page)))
-	ctr.waitRequests(5, requestsTimeout)
+	ctr.waitRequests()
 	s.stop(syscall.SIGINT)
 	checkTagged(t, s.Events(), []*corev1.Pod{a, b}, "openat")
 }
@@ -187,7 +184,7 @@ func TestTracePodNames(t *testing.T) {
 	s := f.trace("-n", f.ns, pods[0].Name, pods[2].Name, "-s", "openat", "--agent-namespace", f.ns)
 	s.waitEvents(3, firstEventTimeout, "from "+pods[0].Name, both(fromPod(pods[0]), opened(page)))
 	s.waitEvents(3, firstEventTimeout, "from "+pods[2].Name, both(fromPod(pods[2]), opened(page)))
-	tr[1].waitRequests(5, requestsTimeout)
+	tr[1].waitRequests()
 	s.stop(syscall.SIGINT)
 	checkTagged(t, s.Events(), []*corev1.Pod{pods[0], pods[2]}, "openat")
 }
@@ -219,7 +216,7 @@ spec:
 	}
 	s := f.trace("-f", spec, "--agent-namespace", f.ns)
 	s.waitEvents(3, firstEventTimeout, "from tf", both(fromPod(pods[0]), opened(page)))
-	other.waitRequests(5, requestsTimeout)
+	other.waitRequests()
 	s.stop(syscall.SIGINT)
 	checkTagged(t, s.Events(), pods[:1], "openat")
 }

@@ -84,8 +84,10 @@ func (tr *traffic) requests() int {
 	return tr.ok
 }
 
-// waitRequests waits until n more requests than now have succeeded: proof that the workload did its syscalls.
-func (tr *traffic) waitRequests(n int, timeout time.Duration) {
+// waitRequests waits until a handful more requests than now have succeeded: proof that the workload did its
+// syscalls.
+func (tr *traffic) waitRequests() {
+	const n, timeout = 5, 45 * time.Second
 	tr.f.t.Helper()
 	target := tr.requests() + n
 	deadline := time.NewTimer(timeout)
