@@ -16,7 +16,7 @@ import (
 // Bad input gives one clear line on stderr, a non-zero exit, and creates nothing: no agent pod appears anywhere,
 // not even briefly. Not parallel, so that "anywhere" can be checked: no other session runs meanwhile.
 func TestBadInput(t *testing.T) {
-	f := newF(t, nil)
+	f := newF(t)
 	f.createPod(podSpec{name: "web", labels: labels("app", "web")})
 	restricted := f.createNamespace(uniqueName("e2e-restricted"),
 		labels("pod-security.kubernetes.io/enforce", "restricted", "pod-security.kubernetes.io/enforce-version", "latest"))

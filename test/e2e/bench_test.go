@@ -141,7 +141,7 @@ func (f *F) loopRate(pod *corev1.Pod, from, to time.Time) float64 {
 // TestBenchE2E measures, through the real plugin and cluster, the time from command start to the first event
 // and the event rate reaching the plugin's stdout from one node, and prints a table (hack/e2e/bench.sh).
 func TestBenchE2E(t *testing.T) {
-	f := newF(t, nil)
+	f := newF(t)
 	node := suite.nodes[0]
 	common := func(app string) []string {
 		return []string{"-n", f.ns, "-l", "app=" + app, "-s", "getppid", "--agent-namespace", f.ns}

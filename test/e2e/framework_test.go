@@ -44,11 +44,11 @@ type F struct {
 	sessions []*session
 }
 
-// newF creates the test's namespace. Namespace labels (Pod Security levels, say) are optional.
-func newF(t *testing.T, nsLabels map[string]string) *F {
+// newF creates the test's namespace.
+func newF(t *testing.T) *F {
 	t.Helper()
 	f := &F{t: t, ctx: context.Background()}
-	f.ns = f.createNamespace(uniqueName("e2e-"+t.Name()), nsLabels)
+	f.ns = f.createNamespace(uniqueName("e2e-"+t.Name()), nil)
 	t.Cleanup(func() {
 		if t.Failed() {
 			dir := saveArtifacts(f)

@@ -46,7 +46,7 @@ func TestStopLeavesNothing(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			t.Parallel()
-			f := newF(t, nil)
+			f := newF(t)
 			s, _, progs := tracedSession(f, suite.nodes[0])
 			s.stop(sig)
 			f.waitNoAgents(f.ns, goneTimeout)
@@ -59,7 +59,7 @@ func TestStopLeavesNothing(t *testing.T) {
 // timeout) and unloads its programs; `kubectl swoll cleanup` then removes the pod left behind.
 func TestPluginKilled(t *testing.T) {
 	t.Parallel()
-	f := newF(t, nil)
+	f := newF(t)
 	s, agent, progs := tracedSession(f, suite.nodes[1])
 	s.signal(syscall.SIGKILL)
 	s.waitExit(exitTimeout)
@@ -92,7 +92,7 @@ func TestPluginKilled(t *testing.T) {
 // one leaves the other streaming with its agent in place.
 func TestConcurrentSessions(t *testing.T) {
 	t.Parallel()
-	f := newF(t, nil)
+	f := newF(t)
 	pod := f.createPod(podSpec{name: "web", labels: labels("app", "web"), node: suite.nodes[0]})
 	f.traffic(pod, "web", openURL(webPort, page))
 	args := []string{"-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns}

@@ -13,7 +13,7 @@ import (
 // Targets on one node start exactly one agent, on that node.
 func TestOneNodeOneAgent(t *testing.T) {
 	t.Parallel()
-	f := newF(t, nil)
+	f := newF(t)
 	node := suite.nodes[1]
 	pods := f.createPods(webPods("one", labels("app", "one"), node, node)...)
 	for _, p := range pods {
@@ -35,7 +35,7 @@ func TestOneNodeOneAgent(t *testing.T) {
 // within the plugin's merge window.
 func TestTwoNodesOneStream(t *testing.T) {
 	t.Parallel()
-	f := newF(t, nil)
+	f := newF(t)
 	pods := f.createPods(webPods("both", labels("app", "both"), suite.nodes[0], suite.nodes[1])...)
 	for _, p := range pods {
 		f.traffic(p, "web", openURL(webPort, page))
@@ -59,7 +59,7 @@ func TestTwoNodesOneStream(t *testing.T) {
 // none (the plugin must start an agent there).
 func TestReplicaAddedMidSession(t *testing.T) {
 	t.Parallel()
-	f := newF(t, nil)
+	f := newF(t)
 	first, second := suite.nodes[0], suite.nodes[1]
 	depLabels := labels("app", "mid", "tier", "deployed") // the bare pod below must not be adopted by the ReplicaSet
 	initial := f.createDeployment("mid", depLabels, 1, first)

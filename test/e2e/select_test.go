@@ -31,7 +31,7 @@ func labels(kv ...string) map[string]string {
 // the session by itself.
 func TestTraceLabelSelectorReplicas(t *testing.T) {
 	t.Parallel()
-	f := newF(t, nil)
+	f := newF(t)
 	nginx := f.createDeployment("nginx", labels("app", "nginx"), 2, "")
 	other := f.createPod(podSpec{name: "other", labels: labels("app", "other")})
 	for _, p := range nginx {
@@ -68,7 +68,7 @@ func TestTraceLabelSelectorReplicas(t *testing.T) {
 // -c traces only the named container of a pod whose other container makes the same opens.
 func TestTraceContainerFlag(t *testing.T) {
 	t.Parallel()
-	f := newF(t, nil)
+	f := newF(t)
 	pod := f.createPod(podSpec{name: "two", labels: labels("app", "two"),
 		containers: []corev1.Container{webContainer("web"), webContainerOn("side", webPort+1)}})
 	f.traffic(pod, "web", openURL(webPort, page))
@@ -91,7 +91,7 @@ func TestTraceContainerFlag(t *testing.T) {
 // must not be reported.
 func TestTraceHostPIDPodOnlyItsContainer(t *testing.T) {
 	t.Parallel()
-	f := newF(t, nil)
+	f := newF(t)
 	const loop = `while :; do read x < /etc/hostname; sleep 0.1; done`
 	node := suite.nodes[0]
 	pods := f.createPods(
@@ -132,7 +132,7 @@ func TestTraceHostPIDPodOnlyItsContainer(t *testing.T) {
 // --field-selector narrows what the label selector matched, by pod name and by node.
 func TestTraceFieldSelector(t *testing.T) {
 	t.Parallel()
-	f := newF(t, nil)
+	f := newF(t)
 	pods := f.createPods(webPods("fs", labels("app", "fs"), suite.nodes[0], suite.nodes[1])...)
 	var tr []*traffic
 	for _, p := range pods {
@@ -153,7 +153,7 @@ func TestTraceFieldSelector(t *testing.T) {
 // -A looks in every namespace; the label selector still applies.
 func TestTraceAllNamespaces(t *testing.T) {
 	t.Parallel()
-	f := newF(t, nil)
+	f := newF(t)
 	second := f.createNamespace(uniqueName("e2e-all-namespaces-b"), nil)
 	key := "swoll.dev/e2e-all" // a value unique to this test: other tests' pods never match
 	a := f.createPods(podSpec{name: "a", labels: labels(key, f.ns)})[0]
@@ -175,7 +175,7 @@ func TestTraceAllNamespaces(t *testing.T) {
 // Pod names as arguments select exactly those pods.
 func TestTracePodNames(t *testing.T) {
 	t.Parallel()
-	f := newF(t, nil)
+	f := newF(t)
 	pods := f.createPods(webPods("p", labels("app", "pos"), suite.nodes[0], suite.nodes[0], suite.nodes[0])...)
 	var tr []*traffic
 	for _, p := range pods {
@@ -192,7 +192,7 @@ func TestTracePodNames(t *testing.T) {
 // -f reads a seed-style Trace document: its namespace, label selector and syscalls select what the flags would.
 func TestTraceFile(t *testing.T) {
 	t.Parallel()
-	f := newF(t, nil)
+	f := newF(t)
 	pods := f.createPods(podSpec{name: "tf", labels: labels("app", "tf")}, podSpec{name: "nt", labels: labels("app", "not-tf")})
 	f.traffic(pods[0], "web", openURL(webPort, page))
 	// A connect per request too: the syscall list of the file must keep it out.
