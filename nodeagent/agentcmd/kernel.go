@@ -21,7 +21,7 @@ var errNotPrivileged = errors.New("loading BPF programs requires root (CAP_BPF a
 // newTracer loads the probe, turning the common failures into one line that says what to do.
 func newTracer(opts tracer.Options) (*tracer.Tracer, error) {
 	if _, err := os.Stat(btfPath); err != nil {
-		return nil, fmt.Errorf("kernel has no BTF (%s): swoll needs a BTF-enabled kernel (5.8+)", btfPath)
+		return nil, fmt.Errorf("kernel has no BTF (%s): swoll needs a BTF-enabled kernel (5.17+)", btfPath)
 	}
 	t, err := tracer.New(opts)
 	if err != nil {
