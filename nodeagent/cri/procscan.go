@@ -105,17 +105,13 @@ func (s *ProcScanner) FindInit(id string) (pid int, fullID string, err error) {
 			members[full] = append(members[full], info)
 		}
 	}
-	switch len(members) {
-	case 0:
-		return 0, "", &NotFoundError{ID: id}
-	case 1:
-	default:
+	if len(members) > 1 {
 		return 0, "", fmt.Errorf("container id %q is ambiguous: it starts %d containers", id, len(members))
 	}
-	for full, procs := range members {
+	for full, procs := range members { // the only one
 		return pickInit(procs), full, nil
 	}
-	panic("unreachable")
+	return 0, "", &NotFoundError{ID: id}
 }
 
 func pickInit(procs []procInfo) int {
