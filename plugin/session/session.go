@@ -77,7 +77,7 @@ type Session struct {
 	agents   map[string]*agent // by node
 	streams  []*agent          // by stream id
 	created  map[string]bool   // pod names created (or attempted)
-	names    map[string]string // container id -> namespace/pod/container
+	names    map[string]string // container id (without runtime prefix) -> namespace/pod/container
 	initial  map[string]bool   // container ids (without runtime prefix) traced from the start
 	nodes    map[string]nodeInfo
 	readyAll bool
@@ -407,7 +407,7 @@ func (s *Session) trace(ctx context.Context, src *targets.Source, res *targets.R
 	defer stopWatches()
 
 	for _, t := range res.Targets {
-		s.names[t.ContainerID] = t.Namespace + "/" + t.Pod + "/" + t.Container
+		s.names[stripRuntime(t.ContainerID)] = t.Namespace + "/" + t.Pod + "/" + t.Container
 		s.initial[stripRuntime(t.ContainerID)] = true
 	}
 	nodeCount := len(pods)
@@ -490,7 +490,7 @@ func (s *Session) apply(cs []targets.Change) {
 	for _, c := range cs {
 		t := c.Target
 		s.mu.Lock()
-		s.names[t.ContainerID] = t.Namespace + "/" + t.Pod + "/" + t.Container
+		s.names[stripRuntime(t.ContainerID)] = t.Namespace + "/" + t.Pod + "/" + t.Container
 		a := s.agents[t.Node]
 		s.mu.Unlock()
 		switch c.Kind {
@@ -536,16 +536,8 @@ func (s *Session) markCreated(name string) {
 func (s *Session) targetName(id string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n, ok := s.names[id]; ok {
-		return n
-	}
 	if n, ok := s.names[stripRuntime(id)]; ok {
 		return n
-	}
-	for full, n := range s.names {
-		if stripRuntime(full) == stripRuntime(id) {
-			return n
-		}
 	}
 	return "container " + shortID(id)
 }

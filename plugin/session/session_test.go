@@ -329,7 +329,7 @@ func testSession(out output.Writer, max uint64) (*Session, *bytes.Buffer) {
 		log:         &logger{w: &errBuf},
 		agents:      map[string]*agent{},
 		created:     map[string]bool{},
-		names:       map[string]string{"containerd://abc": "default/web-1/nginx"},
+		names:       map[string]string{"abc": "default/web-1/nginx"},
 		initial:     map[string]bool{},
 		nodes:       map[string]nodeInfo{},
 		batches:     make(chan stream.Batch, 16),
