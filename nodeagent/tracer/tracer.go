@@ -32,7 +32,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/swoll-dev/swoll/bpf"
@@ -47,8 +46,8 @@ const (
 	// not cost the traced program a wakeup per call. pollInterval bounds the latency of slower streams.
 	wakeBytes    = 64 << 10
 	pollInterval = 50 * time.Millisecond
-	// ctxCheckEvery: how many records Read handles between two looks at its context.
-	ctxCheckEvery = 256
+	// batchRecords: how many records Read hands out between two looks at its context.
+	batchRecords = 4096
 )
 
 // Filter modes, as bpf/probe.c's enum filter_mode.
@@ -74,7 +73,7 @@ type Tracer struct {
 	table      *syscalls.Table
 	coll       *ebpf.Collection
 	links      []link.Link
-	reader     *ringbuf.Reader
+	ring       *ringReader
 	filterMode *ebpf.Variable // the probe's filter_mode, memory-mapped
 	sysCfgs    *ebpf.Map
 	mntTargets *ebpf.Map
@@ -88,7 +87,6 @@ type Tracer struct {
 
 	// Read's reused buffers: reading a record allocates nothing.
 	readMu     sync.Mutex
-	sample     ringbuf.Record
 	rec        record.Record
 	badRecords atomic.Uint64
 
@@ -200,7 +198,7 @@ func (t *Tracer) load(ring int, useBTF bool) error {
 		t.links = append(t.links, l)
 	}
 
-	t.reader, err = ringbuf.NewReader(coll.Maps[bpf.ProbeMapEvents])
+	t.ring, err = newRing(coll.Maps[bpf.ProbeMapEvents])
 	if err != nil {
 		return fmt.Errorf("opening the ring buffer: %w", err)
 	}
@@ -355,57 +353,55 @@ func (t *Tracer) updateMode() error {
 	return nil
 }
 
-// Read calls fn for every record until ctx is done or fn returns false. rec is reused between calls.
-// When ctx is done, the records already in the ring are still handed to fn before Read returns, so that
-// stopping a trace does not cut off its last calls. Only one Read may run at a time.
+// Read calls fn for every record until ctx is done or fn returns false. rec is reused between calls, and its
+// capture data is valid only during the call. When ctx is done, the records already in the ring are still
+// handed to fn before Read returns, so that stopping a trace does not cut off its last calls. Only one Read
+// may run at a time.
 func (t *Tracer) Read(ctx context.Context, fn func(rec *record.Record) bool) error {
 	t.readMu.Lock()
 	defer t.readMu.Unlock()
-	if t.reader == nil {
+	if t.ring == nil {
 		return errors.New("reading records: tracer is closed")
 	}
-	t.reader.SetDeadline(time.Now().Add(pollInterval))
-	draining := false
-	// A drain hands out at most one ring's worth, even if traced tasks keep producing.
-	drainLeft := t.reader.BufferSize()/record.HeaderSize + 1
-	for n := 0; ; n++ {
-		if draining {
-			if drainLeft == 0 {
-				return nil
-			}
-			drainLeft--
-		}
-		if !draining && n%ctxCheckEvery == 0 && ctx.Err() != nil {
-			draining = true
-			t.reader.SetDeadline(time.Now()) // hand out what is queued, then stop
-		}
-		err := t.reader.ReadInto(&t.sample)
-		if err != nil {
-			switch {
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				// The ring is empty (the probe wakes us only once enough is queued).
-				if draining {
-					return nil
-				}
-				if ctx.Err() != nil {
-					draining = true
-					t.reader.SetDeadline(time.Now())
-					continue
-				}
-				t.reader.SetDeadline(time.Now().Add(pollInterval))
-				continue
-			case errors.Is(err, ringbuf.ErrClosed), errors.Is(err, os.ErrClosed):
-				return nil
-			default:
-				return fmt.Errorf("reading the ring buffer: %w", err)
-			}
-		}
-		if err := record.Parse(t.sample.RawSample, &t.rec); err != nil {
+	handle := func(sample []byte) bool {
+		if err := record.Parse(sample, &t.rec); err != nil {
 			t.badRecords.Add(1)
-			continue
+			return true
 		}
-		if !fn(&t.rec) {
+		return fn(&t.rec)
+	}
+	draining := false
+	drainLeft := 0
+	for {
+		limit := batchRecords
+		if !draining && ctx.Err() != nil {
+			// A drain hands out at most one ring's worth, even if traced tasks keep producing.
+			draining = true
+			drainLeft = t.ring.size/record.HeaderSize + 1
+		}
+		if draining {
+			limit = min(limit, drainLeft)
+		}
+		n, busy, stopped, err := t.ring.consume(limit, handle)
+		switch {
+		case err != nil:
+			return fmt.Errorf("reading the ring buffer: %w", err)
+		case stopped:
 			return nil
+		case draining:
+			drainLeft -= n
+			if drainLeft <= 0 || (n == 0 && !busy) {
+				return nil
+			}
+		case t.ring.closing.Load():
+			return nil
+		case n == 0 && busy:
+			runtime.Gosched() // the probe is writing the next record: it is a matter of nanoseconds
+		case n == 0:
+			// The ring is empty; the probe wakes us only once enough is queued.
+			if err := t.ring.wait(pollInterval); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -432,13 +428,14 @@ func (t *Tracer) Close() error {
 		}
 	}
 	t.links = nil
-	if t.reader != nil {
-		if err := t.reader.Close(); err != nil {
+	if t.ring != nil {
+		// Wait for a running Read to return before the ring is unmapped.
+		t.ring.interrupt()
+		t.readMu.Lock()
+		if err := t.ring.close(); err != nil {
 			errs = append(errs, err)
 		}
-		// Wait for a running Read to return before the maps go away.
-		t.readMu.Lock()
-		t.reader = nil
+		t.ring = nil
 		t.readMu.Unlock()
 	}
 	if t.coll != nil {
