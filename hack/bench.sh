@@ -187,8 +187,9 @@ table=$W/table.txt
   echo "ns per call, median of $RUNS interleaved runs (load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) CPUs)"
   echo "wall: elapsed time of the loop; cpu: CPU time of the loop's thread (in-kernel tracing included, time"
   echo "preempted by other processes excluded: meaningful for the agent rows, not for strace, which stops the loop)"
-  echo "in-kernel: the programs' own run time per call (bpf_stats, which adds its own clock reads); above floor: wall ns per call added"
-  echo "above the empty programs row (the tracepoints' cost, common to every tp_btf tracer)"
+  echo "in-kernel: the programs' own run time per call, enter + exit (bpf_stats, which adds clock reads of its own)"
+  echo "above floor: wall ns per call added to the empty programs row (the tracepoints' own cost, which every"
+  echo "tp_btf syscall tracer pays)"
   printf '%-24s %9s %7s %9s %7s | %9s %7s %9s %7s | %-9s | %s\n' "" "getppid" "" "" "" "open+cls" "" "" "" "in-kernel" "above floor"
   printf '%-24s %9s %7s %9s %7s | %9s %7s %9s %7s | %-9s | %s\n' scenario wall ratio cpu ratio wall ratio cpu ratio "ns g/o" "ns g/o"
   for s in "${SCENARIOS[@]}"; do
