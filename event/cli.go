@@ -507,7 +507,10 @@ func appendUnquoted(dst, body []byte) []byte {
 				i += n
 				dst = appendRune(dst, r)
 			default:
-				dst = append(dst, e)
+				// Not a JSON escape (a malformed stream): show the backslash and let the next byte be
+				// rendered on its own, so that a raw control byte cannot break the line.
+				dst = append(dst, '\\', '\\')
+				i--
 			}
 			continue
 		}
