@@ -426,25 +426,15 @@ func (c *canon) swollArg(key string, t syscalls.ArgType, raw json.RawMessage, tr
 		default:
 			a.val = "?" + string(raw)
 		}
-	case syscalls.ArgSockaddrIn, syscalls.ArgSockaddrOut:
+	case syscalls.ArgSockaddrIn, syscalls.ArgSockaddrOut, syscalls.ArgOpenHow, syscalls.ArgCloneArgs:
 		f, isObject := jsonObject(raw)
 		switch {
 		case isNull:
 			a.val = "NULL"
 		case isString:
 			a.val = pointer(s)
-		case isObject:
+		case isObject && (t == syscalls.ArgSockaddrIn || t == syscalls.ArgSockaddrOut):
 			a.val = sockaddrText(f)
-		default:
-			a.val = "?" + string(raw)
-		}
-	case syscalls.ArgOpenHow, syscalls.ArgCloneArgs:
-		f, isObject := jsonObject(raw)
-		switch {
-		case isNull:
-			a.val = "NULL"
-		case isString:
-			a.val = pointer(s)
 		case isObject:
 			a.val = structText(t, f)
 		default:
