@@ -4,7 +4,9 @@
 //
 // The agent writes one JSON object per line. A line is either an Event (it has "syscall") or a Notice (it has
 // "notice"). The agent always writes the keys of an Event in the order of the struct below, so a reader can
-// find "finish" with a byte scan before any user-controlled text (labels, args) appears.
+// find "finish" with a byte scan before any user-controlled text (labels, args) appears (FinishOf).
+//
+// This package is the schema only; package render writes events as strace-style lines.
 package event
 
 import "encoding/json"
@@ -77,6 +79,10 @@ type Line struct {
 	*Event
 	Notice *Notice `json:"notice,omitempty"`
 }
+
+// TruncatedSuffix names the marker key that follows an argument whose captured value was cut short:
+// "pathname_truncated": true. See Event.Args.
+const TruncatedSuffix = "_truncated"
 
 // NoticePrefix starts every notice line, so that readers can tell notices from events without decoding.
 const NoticePrefix = `{"notice":`

@@ -13,6 +13,7 @@ import (
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/protocol"
+	"github.com/swoll-dev/swoll/render"
 	"github.com/swoll-dev/swoll/syscalls"
 )
 
@@ -262,7 +263,7 @@ func TestGolden(t *testing.T) {
 				if err := json.Unmarshal(line, &e); err != nil {
 					t.Fatalf("%s: %v", c.name, err)
 				}
-				if got := event.AppendCLI(nil, &e); !bytes.Equal(got, cli) {
+				if got := render.AppendEvent(nil, &e); !bytes.Equal(got, cli) {
 					t.Errorf("%s: plugin and agent CLI lines differ:\nplugin %s agent  %s", c.name, got, cli)
 				}
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/protocol"
+	"github.com/swoll-dev/swoll/render"
 	"github.com/swoll-dev/swoll/syscalls"
 )
 
@@ -344,7 +345,7 @@ func appendUnknownPrefix(dst []byte, nr uint32) []byte {
 func (d *Decoder) AppendCLI(dst []byte, rec *record.Record) []byte {
 	c := d.call(rec.Nr)
 	d.scratch = d.appendArgs(d.scratch[:0], c, rec)
-	line := event.CLICall{
+	line := render.Call{
 		Comm:     cString(rec.Comm[:]),
 		Pid:      int64(rec.Pid),
 		Args:     d.scratch,
@@ -363,5 +364,5 @@ func (d *Decoder) AppendCLI(dst []byte, rec *record.Record) []byte {
 	if t := d.target(rec.TargetID); t != nil {
 		line.Container = &t.container
 	}
-	return event.AppendCLICall(dst, &line)
+	return render.AppendCall(dst, &line)
 }

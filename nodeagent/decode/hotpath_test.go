@@ -7,6 +7,7 @@ import (
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/render"
 	"github.com/swoll-dev/swoll/syscalls"
 )
 
@@ -138,7 +139,7 @@ func FuzzAppendJSON(f *testing.F) {
 			if err := json.Unmarshal(line, &e); err != nil {
 				t.Fatal(err)
 			}
-			if agent, plugin := d.AppendCLI(nil, rec), event.AppendCLI(nil, &e); !bytes.Equal(agent, plugin) {
+			if agent, plugin := d.AppendCLI(nil, rec), render.AppendEvent(nil, &e); !bytes.Equal(agent, plugin) {
 				t.Fatalf("%s: agent and plugin CLI lines differ:\nagent  %q\nplugin %q\nfrom %s", arch, agent, plugin, line)
 			}
 		}

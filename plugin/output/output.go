@@ -10,6 +10,7 @@ import (
 	"io"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/render"
 )
 
 // Formats accepted by -o.
@@ -86,13 +87,13 @@ func (c *cliWriter) Event(line []byte) error {
 	if ct := c.ev.Container; ct != nil {
 		if c.colour {
 			c.buf = append(c.buf, c.colourOf(ct)...)
-			c.buf = event.AppendCLIPrefix(c.buf, ct)
+			c.buf = render.AppendPrefix(c.buf, ct)
 			c.buf = append(c.buf, reset...)
 		} else {
-			c.buf = event.AppendCLIPrefix(c.buf, ct)
+			c.buf = render.AppendPrefix(c.buf, ct)
 		}
 	}
-	c.buf = event.AppendCLIBody(c.buf, &c.ev)
+	c.buf = render.AppendBody(c.buf, &c.ev)
 	c.buf = append(c.buf, '\n')
 	_, err := c.w.Write(c.buf)
 	return err

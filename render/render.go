@@ -1,20 +1,28 @@
-package event
+// Package render writes events as strace-style lines:
+//
+//	web.nginx-7d9f.shop: [nginx/4242] (ENOENT) openat(dirfd=AT_FDCWD, pathname="/etc/x", flags=O_RDONLY) = -1 <12µs>
+//
+// It is shared by the node agent (which renders straight from probe records, through Call) and the plugin (which
+// renders events of the schema in package event, and whatever else prints a line: top, report, the Go API).
+// Everything that comes from a traced process or the cluster is escaped, so a line never carries a control byte
+// or a newline. It reads the args object with its own small JSON scanner (jsonscan.go), which does not allocate
+// and falls back to the raw text on malformed input.
+//
+// Every function is safe for concurrent use; none keeps state between calls.
+package render
 
 import (
 	"strconv"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/syscalls"
 )
 
-// TruncatedSuffix names the marker key that follows an argument whose captured value was cut short:
-// "pathname_truncated": true. See Event.Args.
-const TruncatedSuffix = "_truncated"
-
-// CLICall is what one strace-like line shows. The agent fills it straight from a probe record (AppendCLI on
-// an Event fills it from the Event), so both write their lines with the same code.
-type CLICall struct {
+// Call is what one strace-like line shows. The agent fills it straight from a probe record (AppendEvent fills
+// it from an event.Event), so both write their lines with the same code.
+type Call struct {
 	Comm    []byte
 	Pid     int64
 	Syscall string // name; empty: shown as syscall_<Nr>
@@ -28,26 +36,24 @@ type CLICall struct {
 	// Duration is finish - start in nanoseconds.
 	Duration int64
 	// Container, when set, prefixes the line with "container.pod.namespace: ".
-	Container *Container
+	Container *event.Container
 }
 
-// AppendCLI appends e as one strace-like line ending in '\n', prefixed with its container when it has one:
-//
-//	web.nginx-7d9f.shop: [nginx/4242] (ENOENT) openat(dirfd=AT_FDCWD, pathname="/etc/x", flags=O_RDONLY) = -1 <12µs>
-func AppendCLI(dst []byte, e *Event) []byte {
-	c := cliCallOf(e)
-	return AppendCLICall(dst, &c)
+// AppendEvent appends e as one strace-like line ending in '\n', prefixed with its container when it has one.
+func AppendEvent(dst []byte, e *event.Event) []byte {
+	c := callOf(e)
+	return AppendCall(dst, &c)
 }
 
-// AppendCLIBody appends e's line without the container prefix and without the newline, for callers that
+// AppendBody appends e's line without the container prefix and without the newline, for callers that
 // colour the prefix themselves.
-func AppendCLIBody(dst []byte, e *Event) []byte {
-	c := cliCallOf(e)
+func AppendBody(dst []byte, e *event.Event) []byte {
+	c := callOf(e)
 	return appendBody(dst, &c)
 }
 
-func cliCallOf(e *Event) CLICall {
-	return CLICall{
+func callOf(e *event.Event) Call {
+	return Call{
 		Comm:      []byte(e.Comm),
 		Pid:       int64(e.Pid),
 		Syscall:   e.Syscall.Name,
@@ -60,18 +66,18 @@ func cliCallOf(e *Event) CLICall {
 	}
 }
 
-// AppendCLICall appends c as one line ending in '\n'.
-func AppendCLICall(dst []byte, c *CLICall) []byte {
+// AppendCall appends c as one line ending in '\n'.
+func AppendCall(dst []byte, c *Call) []byte {
 	if c.Container != nil {
-		dst = AppendCLIPrefix(dst, c.Container)
+		dst = AppendPrefix(dst, c.Container)
 	}
 	dst = appendBody(dst, c)
 	return append(dst, '\n')
 }
 
-// AppendCLIPrefix appends "container.pod.namespace: " (the seed's order), skipping empty names, or the
+// AppendPrefix appends "container.pod.namespace: " (the seed's order), skipping empty names, or the
 // container id's first 12 characters when it has no names.
-func AppendCLIPrefix(dst []byte, c *Container) []byte {
+func AppendPrefix(dst []byte, c *event.Container) []byte {
 	start := len(dst)
 	for _, s := range [...]string{c.Name, c.Pod, c.Namespace} {
 		if s == "" {
@@ -95,7 +101,7 @@ func AppendCLIPrefix(dst []byte, c *Container) []byte {
 	return append(dst, ':', ' ')
 }
 
-func appendBody(dst []byte, c *CLICall) []byte {
+func appendBody(dst []byte, c *Call) []byte {
 	dst = append(dst, '[')
 	dst = appendEscaped(dst, c.Comm)
 	dst = append(dst, '/')
@@ -274,8 +280,8 @@ func hasParam(params []syscalls.Param, key []byte) bool {
 
 // isTruncationMarker says whether key is "<arg>_truncated" for an argument present in args.
 func isTruncationMarker(args, key []byte) bool {
-	n := len(key) - len(TruncatedSuffix)
-	if n <= 0 || string(key[n:]) != TruncatedSuffix {
+	n := len(key) - len(event.TruncatedSuffix)
+	if n <= 0 || string(key[n:]) != event.TruncatedSuffix {
 		return false
 	}
 	_, ok := lookup(args, string(key[:n]))
@@ -284,7 +290,7 @@ func isTruncationMarker(args, key []byte) bool {
 
 func isTruncated(args, key []byte) bool {
 	buf := make([]byte, 0, 64)
-	buf = append(append(buf, key...), TruncatedSuffix...)
+	buf = append(append(buf, key...), event.TruncatedSuffix...)
 	v, ok := lookup(args, string(buf))
 	return ok && string(v) == "true"
 }

@@ -1,4 +1,4 @@
-package event
+package render
 
 // A minimal, allocation-free reader for the JSON the agent writes, enough to walk an args object. It never
 // panics on malformed input: callers fall back to printing the raw text.

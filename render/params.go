@@ -1,4 +1,4 @@
-package event
+package render
 
 import "github.com/swoll-dev/swoll/syscalls"
 
