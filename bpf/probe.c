@@ -8,14 +8,20 @@
  * unselected syscall is one inlined array lookup; a selected syscall of an untraced task adds one hash lookup
  * keyed by the task's mount-namespace id. Everything else runs only for traced calls.
  *
- * Each program exists twice: tp_btf (fast, direct BTF pointer loads) and raw_tracepoint (fallback for kernels
- * without BTF-enabled tracepoints). User space deletes the pair it does not use before loading. The shared
- * logic is in __always_inline functions taking `direct`, a compile-time constant after inlining.
+ * Each program exists in variants that user space chooses between at load time by probing the kernel (see
+ * nodeagent/tracer), deleting the others from the collection before loading. The shared logic is in
+ * __always_inline functions taking a feature set `f`, a compile-time constant after inlining:
+ *   F_BTF   tp_btf (direct BTF pointer loads of the tracepoint's arguments); without it raw_tracepoint.
+ *   F_TS    task-local storage (5.11) holds the per-call state, and bpf_get_current_task_btf gives the task;
+ *           without it a hash keyed by the task's address does, emptied when the task exits.
+ *   F_LOOP  bpf_loop (5.17) walks execve's argv; without it a bounded loop the verifier unrolls.
+ * Every variant writes the same records.
  */
 #include "vmlinux_min.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
+#include "filter.h"
 
 #ifndef barrier_var
 #define barrier_var(var) asm volatile("" : "+r"(var))
@@ -39,6 +45,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define ENTRY_POS_MASK 0x1fff	/* entry captures start below 8 KiB of the stash */
 #define ENTRY_AREA (ENTRY_POS_MASK + 1 + CAP_ROOM + 6)
 
+/* Feature sets of the program variants (see the top of this file). */
+#define F_BTF 1
+#define F_TS 2
+#define F_LOOP 4
+
 /* Must match syscalls.CaptureKind. */
 enum cap_kind {
 	CAP_NONE = 0,
@@ -52,13 +63,6 @@ enum arg_flags {
 	ARG_LEN_FROM_RET = 1,
 	ARG_LEN_IS_PTR = 2,
 	ARG_AT_ENTRY = 4,
-};
-
-/* Filter modes, ORed into filter_mode. */
-enum filter_mode {
-	MODE_ALL = 1,
-	MODE_MNT = 2,
-	MODE_PID = 4,
 };
 
 enum cap_flags {
@@ -85,7 +89,8 @@ struct sys_cfg {
 	__u8 entry_caps; /* some argument is captured at entry */
 	__u8 exit_caps;	 /* some argument is captured at exit */
 	__u8 no_return;	 /* exit, exit_group: the record is written at entry */
-	__u8 pad[4];
+	__u8 argv_arg;	 /* 1 + the index of the string array captured at entry (execve's argv); 0: none */
+	__u8 pad[3];
 	struct arg_cfg args[MAX_ARGS];
 };
 
@@ -154,11 +159,7 @@ struct rec_hdr _rec_hdr __attribute__((unused));
 struct cap_hdr _cap_hdr __attribute__((unused));
 
 /* Set by user space before loading. */
-volatile const __u32 id_by_inode = 0; /* NS_GET_MNTNS_ID unsupported: identify mount namespaces by inode */
 volatile const __u32 wake_bytes = 65536; /* a power of two; see wake_flags */
-
-/* Set by user space at run time (mmapped .bss). */
-__u32 filter_mode = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -166,20 +167,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sys_cfg);
 } sys_cfgs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, __u32);
-} mnt_targets SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u32);
-	__type(value, __u32);
-} pid_targets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -194,6 +181,26 @@ struct {
 	__type(key, int);
 	__type(value, struct entry_stash);
 } entry_stashes SEC(".maps");
+
+/*
+ * Without task storage (before 5.11): the same state in hashes keyed by the task's address, which stays the
+ * same through a multithreaded execve (unlike the thread id). Preallocated (run-time allocation in tracing
+ * programs is unsafe and warned about on these kernels); the exit of a task deletes its entries. A stash is
+ * only held while an execve runs, so a few suffice.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct call);
+} calls_by_task SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u64);
+	__type(value, struct entry_stash);
+} stashes_by_task SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -235,24 +242,6 @@ static __always_inline void count_lost(void)
 }
 
 /* ---- reading the task and registers ---- */
-
-static __always_inline __u64 mnt_ns_id(struct task_struct *task, bool direct)
-{
-	struct mnt_namespace *mnt;
-	if (direct)
-		mnt = task->nsproxy->mnt_ns;
-	else
-		mnt = BPF_CORE_READ(task, nsproxy, mnt_ns);
-	if (!mnt)
-		return 0;
-	if (id_by_inode)
-		return direct ? mnt->ns.inum : BPF_CORE_READ(mnt, ns.inum);
-	if (bpf_core_field_exists(mnt->ns.ns_id))
-		return direct ? mnt->ns.ns_id : BPF_CORE_READ(mnt, ns.ns_id);
-	if (bpf_core_field_exists(mnt->seq))
-		return direct ? mnt->seq : BPF_CORE_READ(mnt, seq);
-	return direct ? mnt->ns.inum : BPF_CORE_READ(mnt, ns.inum);
-}
 
 static __always_inline bool is_compat(struct task_struct *task, bool direct)
 {
@@ -320,14 +309,65 @@ static __always_inline long syscall_nr(struct pt_regs *regs, bool direct)
 #define NR_EXECVEAT 281
 #endif
 
+/* ---- per-call state: task storage (F_TS) or a hash keyed by the task's address ---- */
+
+/* The current task: a BTF pointer with F_TS, else a plain address (read with CO-RE probe reads). */
+static __always_inline struct task_struct *current_task(int f)
+{
+	if (f & F_TS)
+		return bpf_get_current_task_btf();
+	return (struct task_struct *)bpf_get_current_task();
+}
+
+static __always_inline struct call *call_get(struct task_struct *task, bool create, int f)
+{
+	if (f & F_TS)
+		return bpf_task_storage_get(&calls, task, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	__u64 key = (__u64)task;
+	struct call *c = bpf_map_lookup_elem(&calls_by_task, &key);
+	if (c || !create)
+		return c;
+	struct call zero = {};
+	if (bpf_map_update_elem(&calls_by_task, &key, &zero, BPF_NOEXIST))
+		return 0;
+	return bpf_map_lookup_elem(&calls_by_task, &key);
+}
+
+static __always_inline struct entry_stash *stash_get(struct task_struct *task, bool create, int f)
+{
+	if (f & F_TS)
+		return bpf_task_storage_get(&entry_stashes, task, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	__u64 key = (__u64)task;
+	struct entry_stash *st = bpf_map_lookup_elem(&stashes_by_task, &key);
+	if (st || !create)
+		return st;
+	/* The new entry's content does not matter (the caller resets it): copy it from this CPU's scratch
+	 * buffer, as a stash is too big for the stack. */
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratches, &zero);
+	if (!s || bpf_map_update_elem(&stashes_by_task, &key, s->buf, BPF_NOEXIST))
+		return 0;
+	return bpf_map_lookup_elem(&stashes_by_task, &key);
+}
+
+static __always_inline void stash_delete(struct task_struct *task, int f)
+{
+	if (f & F_TS) {
+		bpf_task_storage_delete(&entry_stashes, task);
+		return;
+	}
+	__u64 key = (__u64)task;
+	bpf_map_delete_elem(&stashes_by_task, &key);
+}
+
 /* A successful execveat leaves the exit tracepoint saying execve (the exec path rewrites the syscall
  * number in pt_regs), so the entry's number is the truth. Checked before the selection lookup, or an
  * execveat traced without execve would be dropped. */
-static __always_inline long exit_nr(struct task_struct *task, long id)
+static __always_inline long exit_nr(struct task_struct *task, long id, int f)
 {
 	if (id != NR_EXECVE)
 		return id;
-	struct call *c = bpf_task_storage_get(&calls, task, 0, 0);
+	struct call *c = call_get(task, false, f);
 	if (c && c->active && c->nr == NR_EXECVEAT)
 		return NR_EXECVEAT;
 	return id;
@@ -345,35 +385,6 @@ static __always_inline void ns_pid(struct task_struct *task, __u32 *nspid, __u32
 	*pidns = BPF_CORE_READ(up.ns, ns.inum);
 }
 
-/* ---- filtering ---- */
-
-/* Returns whether the current task is traced and, if so, its target id. */
-static __always_inline bool target_of(struct task_struct *task, __u64 pid_tgid, __u32 *target, bool direct)
-{
-	__u32 mode = filter_mode;
-	if (mode & MODE_ALL) {
-		*target = 0;
-		return true;
-	}
-	if (mode & MODE_PID) {
-		__u32 tgid = pid_tgid >> 32;
-		__u32 *t = bpf_map_lookup_elem(&pid_targets, &tgid);
-		if (t) {
-			*target = *t;
-			return true;
-		}
-	}
-	if (mode & MODE_MNT) {
-		__u64 id = mnt_ns_id(task, direct);
-		__u32 *t = bpf_map_lookup_elem(&mnt_targets, &id);
-		if (t) {
-			*target = *t;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* ---- captures ---- */
 
 struct argv_walk {
@@ -385,10 +396,10 @@ struct argv_walk {
 	__u8 done;
 };
 
-/* One string of a NULL-terminated array (bpf_loop callback: the verifier checks it once, not per string). */
-static long argv_step(__u32 i, void *ctx)
+/* One string of a NULL-terminated array: the bpf_loop callback (the verifier checks it once, not per
+ * string), or the body of the bounded loop without it. */
+static __always_inline long argv_one(__u32 i, struct argv_walk *w)
 {
-	struct argv_walk *w = ctx;
 	const char *s = 0;
 	if (bpf_probe_read_user(&s, sizeof(s), &w->argv[i & (ARGV_MAX - 1)])) {
 		w->flags |= CAPF_FAULTED;
@@ -409,10 +420,13 @@ static long argv_step(__u32 i, void *ctx)
 	__u32 off = used;
 	barrier_var(off);
 	off &= CAP_MAX - 1;
-	__u64 sz = CAP_MAX - (__u64)off;
-	__u64 left = (__u64)w->room - off;
-	if (left < sz)
-		sz = left;
+	__u64 sz = (__u64)w->room - off; /* at least 2 (checked above) */
+	barrier_var(sz);
+	if (sz > CAP_MAX - (__u64)off)
+		sz = CAP_MAX - (__u64)off;
+	barrier_var(sz);
+	if (sz > CAP_MAX) /* older verifiers do not relate sz and off: a constant bound for them */
+		sz = CAP_MAX;
 	long n = bpf_probe_read_user_str(w->data + off, sz, s);
 	if (n <= 0) {
 		w->flags |= CAPF_FAULTED;
@@ -428,8 +442,40 @@ static long argv_step(__u32 i, void *ctx)
 	return 0;
 }
 
+static long argv_step(__u32 i, void *ctx)
+{
+	return argv_one(i, ctx);
+}
+
+/* Copies a NULL-terminated array of strings (argv) to dst, like capture. Only at entry, and at one place in
+ * the program: without bpf_loop, the verifier walks the loop once per place. */
+static __always_inline __u32 capture_strarray(__u8 *dst, __u8 idx, struct arg_cfg *ac, __u64 *args, int f)
+{
+	struct cap_hdr *h = (struct cap_hdr *)dst;
+	__u32 room = ac->max;
+	if (room > CAP_MAX)
+		room = CAP_MAX;
+	struct argv_walk w = {.argv = (const char *const *)args[idx & 7], .data = dst + CAP_HDR, .room = room};
+	if (f & F_LOOP) {
+		long iters = bpf_loop(ARGV_MAX, argv_step, &w, 0);
+		if (iters == ARGV_MAX && !w.done)
+			w.flags |= CAPF_TRUNCATED;
+	} else {
+		for (__u32 i = 0; i < ARGV_MAX; i++) {
+			if (argv_one(i, &w))
+				break;
+		}
+		if (!w.done)
+			w.flags |= CAPF_TRUNCATED;
+	}
+	h->arg = idx;
+	h->flags = w.flags;
+	h->len = w.used;
+	return CAP_HDR + w.used;
+}
+
 /* Copies one argument's user memory to dst (a cap_hdr then the data). Returns the bytes written, 0 when
- * nothing was captured. dst must have CAP_HDR + CAP_MAX + 2 bytes of room. */
+ * nothing was captured. dst must have CAP_HDR + CAP_MAX + 2 bytes of room. String arrays: capture_strarray. */
 static __always_inline __u32 capture(__u8 *dst, __u8 idx, struct arg_cfg *ac, __u64 *args, __s64 ret,
 				     bool at_exit)
 {
@@ -482,22 +528,15 @@ static __always_inline __u32 capture(__u8 *dst, __u8 idx, struct arg_cfg *ac, __
 			flags |= CAPF_TRUNCATED;
 			want = room;
 		}
+		/* want <= room <= CAP_MAX, but older verifiers only know what a constant compare tells them. */
+		barrier_var(want);
+		if (want > CAP_MAX)
+			want = CAP_MAX;
 		len = want;
-		if (len > 0 && bpf_probe_read_user(data, len & (2 * CAP_MAX - 1), ptr)) {
+		if (want > 0 && bpf_probe_read_user(data, want, ptr)) {
 			flags |= CAPF_FAULTED;
 			len = 0;
 		}
-		break;
-	}
-	case CAP_STRARRAY: {
-		if (at_exit)
-			return 0; /* argv is only read at entry; keeps the exit program small */
-		struct argv_walk w = {.argv = ptr, .data = data, .room = room};
-		long iters = bpf_loop(ARGV_MAX, argv_step, &w, 0);
-		if (iters == ARGV_MAX && !w.done)
-			w.flags |= CAPF_TRUNCATED;
-		flags |= w.flags;
-		len = w.used;
 		break;
 	}
 	default:
@@ -569,8 +608,10 @@ static __always_inline void emit_fixed(struct call *c, __u32 nr, long ret, __u64
 	bpf_ringbuf_submit(h, wake_flags(pending, sizeof(*h)));
 }
 
-static __always_inline int on_enter(struct pt_regs *regs, long id, bool direct)
+static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 {
+	/* The task is a BTF pointer only with task storage (bpf_get_current_task_btf, 5.11). */
+	bool direct = (f & F_BTF) && (f & F_TS);
 	__u32 nr = id;
 	if (id < 0 || id >= NR_MAX)
 		return 0;
@@ -578,7 +619,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, bool direct)
 	if (!cfg || !cfg->selected)
 		return 0;
 
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = current_task(f);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 target;
 	if (!target_of(task, pid_tgid, &target, direct))
@@ -586,13 +627,13 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, bool direct)
 	if (is_compat(task, direct))
 		return 0;
 
-	struct call *c = bpf_task_storage_get(&calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct call *c = call_get(task, true, f);
 	if (!c) {
 		count_lost();
 		return 0;
 	}
 	c->start = bpf_ktime_get_ns();
-	read_args(regs, c->args, direct);
+	read_args(regs, c->args, f & F_BTF);
 	c->nr = nr;
 	c->target = target;
 	c->active = 1;
@@ -609,7 +650,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, bool direct)
 	if (!cfg->entry_caps)
 		return 0;
 	/* Strings that must be read before the call replaces the address space (execve). */
-	struct entry_stash *st = bpf_task_storage_get(&entry_stashes, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct entry_stash *st = stash_get(task, true, f);
 	if (!st) {
 		count_lost();
 		return 0;
@@ -634,14 +675,33 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, bool direct)
 			st->ncaps++;
 		}
 	}
+	/* The string array last, at one place (user space sets argv_arg only for an argument after the other
+	 * entry captures, so the record's captures stay in argument order). */
+	__u32 idx = cfg->argv_arg;
+	/* Bounds as constants the verifier of older kernels keeps (it does not relate two registers). */
+	idx -= 1;
+	barrier_var(idx);
+	idx &= 7;
+	if (cfg->argv_arg && idx < MAX_ARGS) {
+		__u32 off = st->len;
+		if (off > ENTRY_POS_MASK) {
+			st->flags |= RECF_CAPS_DROPPED;
+		} else {
+			barrier_var(off);
+			off &= ENTRY_POS_MASK;
+			st->len = off + capture_strarray(st->data + off, idx, &cfg->args[idx], c->args, f);
+			st->ncaps++;
+		}
+	}
 	c->has_entry = 1;
 	return 0;
 }
 
-static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
+static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	long id = exit_nr(task, syscall_nr(regs, direct));
+	bool direct = (f & F_BTF) && (f & F_TS);
+	struct task_struct *task = current_task(f);
+	long id = exit_nr(task, syscall_nr(regs, f & F_BTF), f);
 	__u32 nr = id;
 	if (id < 0 || id >= NR_MAX)
 		return 0;
@@ -649,7 +709,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
 	if (!cfg || !cfg->selected)
 		return 0;
 
-	struct call *c = bpf_task_storage_get(&calls, task, 0, 0);
+	struct call *c = call_get(task, false, f);
 	if (!c || !c->active || c->nr != nr)
 		return 0;
 	c->active = 0;
@@ -674,7 +734,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
 	__u32 off = sizeof(struct rec_hdr);
 	if (c->has_entry) {
 		c->has_entry = 0;
-		struct entry_stash *st = bpf_task_storage_get(&entry_stashes, task, 0, 0);
+		struct entry_stash *st = stash_get(task, false, f);
 		if (st) {
 			__u32 n = st->len;
 			/* Entry captures end before ENTRY_POS_MASK + CAP_ROOM; beyond SCRATCH_POS_MASK no exit
@@ -686,7 +746,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, bool direct)
 				h->ncaps = st->ncaps;
 			}
 			h->flags |= st->flags;
-			bpf_task_storage_delete(&entry_stashes, task);
+			stash_delete(task, f);
 		}
 	}
 
@@ -744,8 +804,16 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	return 0;
 }
 
-static __always_inline int on_process_exit(struct task_struct *p, bool direct)
+/* Runs for every task (thread) that exits. */
+static __always_inline int on_task_exit(struct task_struct *p, int f)
 {
+	bool direct = f & F_BTF;
+	if (!(f & F_TS)) {
+		/* Task storage goes away with the task; the hashes must be emptied. */
+		__u64 key = (__u64)p;
+		bpf_map_delete_elem(&calls_by_task, &key);
+		bpf_map_delete_elem(&stashes_by_task, &key);
+	}
 	if (!(filter_mode & MODE_PID))
 		return 0;
 	__u32 pid = direct ? p->pid : BPF_CORE_READ(p, pid);
@@ -756,40 +824,44 @@ static __always_inline int on_process_exit(struct task_struct *p, bool direct)
 	return 0;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(btf_sys_enter, struct pt_regs *regs, long id)
-{
-	return on_enter(regs, id, true);
-}
+/*
+ * The programs. Names: <attach>_<hook>[_<variant>]. Variants of sys_enter: none (F_TS|F_LOOP), _ts (F_TS),
+ * _hash (neither); of sys_exit and sched_process_exit: none (F_TS), _hash. nodeagent/tracer knows the names.
+ */
+#define SYS_PROGS(attach, sec, sfx, f)                                                                      \
+	SEC(sec "/sys_enter")                                                                               \
+	int attach##_sys_enter##sfx(__u64 *ctx)                                                             \
+	{                                                                                                   \
+		return on_enter((struct pt_regs *)ctx[0], (long)ctx[1], (f));                                \
+	}
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(btf_sys_exit, struct pt_regs *regs, long ret)
-{
-	return on_exit(regs, ret, true);
-}
+#define EXIT_PROGS(attach, sec, sfx, f)                                                                     \
+	SEC(sec "/sys_exit")                                                                                \
+	int attach##_sys_exit##sfx(__u64 *ctx)                                                              \
+	{                                                                                                   \
+		return on_exit((struct pt_regs *)ctx[0], (long)ctx[1], (f));                                 \
+	}                                                                                                   \
+	SEC(sec "/sched_process_exit")                                                                      \
+	int attach##_exit##sfx(__u64 *ctx)                                                                  \
+	{                                                                                                   \
+		return on_task_exit((struct task_struct *)ctx[0], (f));                                      \
+	}
+
+SYS_PROGS(btf, "tp_btf", , F_BTF | F_TS | F_LOOP)
+SYS_PROGS(btf, "tp_btf", _ts, F_BTF | F_TS)
+SYS_PROGS(btf, "tp_btf", _hash, F_BTF)
+EXIT_PROGS(btf, "tp_btf", , F_BTF | F_TS)
+EXIT_PROGS(btf, "tp_btf", _hash, F_BTF)
+SYS_PROGS(raw, "raw_tracepoint", , F_TS | F_LOOP)
+SYS_PROGS(raw, "raw_tracepoint", _ts, F_TS)
+SYS_PROGS(raw, "raw_tracepoint", _hash, 0)
+EXIT_PROGS(raw, "raw_tracepoint", , F_TS)
+EXIT_PROGS(raw, "raw_tracepoint", _hash, 0)
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(btf_fork, struct task_struct *parent, struct task_struct *child)
 {
 	return on_fork(parent, child, true);
-}
-
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(btf_exit, struct task_struct *p)
-{
-	return on_process_exit(p, true);
-}
-
-SEC("raw_tracepoint/sys_enter")
-int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
-{
-	return on_enter((struct pt_regs *)ctx->args[0], (long)ctx->args[1], false);
-}
-
-SEC("raw_tracepoint/sys_exit")
-int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
-{
-	return on_exit((struct pt_regs *)ctx->args[0], (long)ctx->args[1], false);
 }
 
 SEC("raw_tracepoint/sched_process_fork")
@@ -798,8 +870,24 @@ int raw_fork(struct bpf_raw_tracepoint_args *ctx)
 	return on_fork((struct task_struct *)ctx->args[0], (struct task_struct *)ctx->args[1], false);
 }
 
-SEC("raw_tracepoint/sched_process_exit")
-int raw_exit(struct bpf_raw_tracepoint_args *ctx)
+/* Mount namespace ids as the probe computes them (mnt_ns_id), for kernels without NS_GET_MNTNS_ID: one
+ * struct mnt_ns_pair per task. User space finds a namespace's id by its inode number. */
+struct mnt_ns_pair {
+	__u64 inum;
+	__u64 id;
+};
+struct mnt_ns_pair _mnt_ns_pair __attribute__((unused));
+
+SEC("iter/task")
+int mnt_ids(struct bpf_iter__task *ctx)
 {
-	return on_process_exit((struct task_struct *)ctx->args[0], false);
+	struct task_struct *task = ctx->task;
+	if (!task)
+		return 0;
+	struct nsproxy *nsp = task->nsproxy;
+	if (!nsp || !nsp->mnt_ns)
+		return 0;
+	struct mnt_ns_pair p = {.inum = nsp->mnt_ns->ns.inum, .id = mnt_ns_id(task, true)};
+	bpf_seq_write(ctx->meta->seq, &p, sizeof(p));
+	return 0;
 }

@@ -45,6 +45,12 @@ type ProbeEntryStash struct {
 	Data  [16396]uint8
 }
 
+type ProbeMntNsPair struct {
+	_    structs.HostLayout
+	Inum uint64
+	Id   uint64
+}
+
 type ProbeRecHdr struct {
 	_      structs.HostLayout
 	Nr     uint32
@@ -80,7 +86,8 @@ type ProbeSysCfg struct {
 	EntryCaps uint8
 	ExitCaps  uint8
 	NoReturn  uint8
-	Pad       [4]uint8
+	ArgvArg   uint8
+	Pad       [3]uint8
 	Args      [6]struct {
 		_      structs.HostLayout
 		Kind   uint8
@@ -96,27 +103,38 @@ type ProbeSysCfg struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	ProbeMapCalls        = "calls"
-	ProbeMapEntryStashes = "entry_stashes"
-	ProbeMapEvents       = "events"
-	ProbeMapLost         = "lost"
-	ProbeMapMntTargets   = "mnt_targets"
-	ProbeMapPidTargets   = "pid_targets"
-	ProbeMapScratches    = "scratches"
-	ProbeMapSysCfgs      = "sys_cfgs"
-	ProbeProgBtfExit     = "btf_exit"
-	ProbeProgBtfFork     = "btf_fork"
-	ProbeProgBtfSysEnter = "btf_sys_enter"
-	ProbeProgBtfSysExit  = "btf_sys_exit"
-	ProbeProgRawExit     = "raw_exit"
-	ProbeProgRawFork     = "raw_fork"
-	ProbeProgRawSysEnter = "raw_sys_enter"
-	ProbeProgRawSysExit  = "raw_sys_exit"
-	ProbeVarCapHdr       = "_cap_hdr"
-	ProbeVarRecHdr       = "_rec_hdr"
-	ProbeVarFilterMode   = "filter_mode"
-	ProbeVarIdByInode    = "id_by_inode"
-	ProbeVarWakeBytes    = "wake_bytes"
+	ProbeMapCalls            = "calls"
+	ProbeMapCallsByTask      = "calls_by_task"
+	ProbeMapEntryStashes     = "entry_stashes"
+	ProbeMapEvents           = "events"
+	ProbeMapLost             = "lost"
+	ProbeMapMntTargets       = "mnt_targets"
+	ProbeMapPidTargets       = "pid_targets"
+	ProbeMapScratches        = "scratches"
+	ProbeMapStashesByTask    = "stashes_by_task"
+	ProbeMapSysCfgs          = "sys_cfgs"
+	ProbeProgBtfExit         = "btf_exit"
+	ProbeProgBtfExitHash     = "btf_exit_hash"
+	ProbeProgBtfFork         = "btf_fork"
+	ProbeProgBtfSysEnter     = "btf_sys_enter"
+	ProbeProgBtfSysEnterHash = "btf_sys_enter_hash"
+	ProbeProgBtfSysEnterTs   = "btf_sys_enter_ts"
+	ProbeProgBtfSysExit      = "btf_sys_exit"
+	ProbeProgBtfSysExitHash  = "btf_sys_exit_hash"
+	ProbeProgMntIds          = "mnt_ids"
+	ProbeProgRawExit         = "raw_exit"
+	ProbeProgRawExitHash     = "raw_exit_hash"
+	ProbeProgRawFork         = "raw_fork"
+	ProbeProgRawSysEnter     = "raw_sys_enter"
+	ProbeProgRawSysEnterHash = "raw_sys_enter_hash"
+	ProbeProgRawSysEnterTs   = "raw_sys_enter_ts"
+	ProbeProgRawSysExit      = "raw_sys_exit"
+	ProbeProgRawSysExitHash  = "raw_sys_exit_hash"
+	ProbeVarCapHdr           = "_cap_hdr"
+	ProbeVarMntNsPair        = "_mnt_ns_pair"
+	ProbeVarRecHdr           = "_rec_hdr"
+	ProbeVarFilterMode       = "filter_mode"
+	ProbeVarWakeBytes        = "wake_bytes"
 )
 
 // LoadProbe returns the embedded CollectionSpec for Probe.
@@ -161,28 +179,39 @@ type ProbeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeProgramSpecs struct {
-	BtfExit     *ebpf.ProgramSpec `ebpf:"btf_exit"`
-	BtfFork     *ebpf.ProgramSpec `ebpf:"btf_fork"`
-	BtfSysEnter *ebpf.ProgramSpec `ebpf:"btf_sys_enter"`
-	BtfSysExit  *ebpf.ProgramSpec `ebpf:"btf_sys_exit"`
-	RawExit     *ebpf.ProgramSpec `ebpf:"raw_exit"`
-	RawFork     *ebpf.ProgramSpec `ebpf:"raw_fork"`
-	RawSysEnter *ebpf.ProgramSpec `ebpf:"raw_sys_enter"`
-	RawSysExit  *ebpf.ProgramSpec `ebpf:"raw_sys_exit"`
+	BtfExit         *ebpf.ProgramSpec `ebpf:"btf_exit"`
+	BtfExitHash     *ebpf.ProgramSpec `ebpf:"btf_exit_hash"`
+	BtfFork         *ebpf.ProgramSpec `ebpf:"btf_fork"`
+	BtfSysEnter     *ebpf.ProgramSpec `ebpf:"btf_sys_enter"`
+	BtfSysEnterHash *ebpf.ProgramSpec `ebpf:"btf_sys_enter_hash"`
+	BtfSysEnterTs   *ebpf.ProgramSpec `ebpf:"btf_sys_enter_ts"`
+	BtfSysExit      *ebpf.ProgramSpec `ebpf:"btf_sys_exit"`
+	BtfSysExitHash  *ebpf.ProgramSpec `ebpf:"btf_sys_exit_hash"`
+	MntIds          *ebpf.ProgramSpec `ebpf:"mnt_ids"`
+	RawExit         *ebpf.ProgramSpec `ebpf:"raw_exit"`
+	RawExitHash     *ebpf.ProgramSpec `ebpf:"raw_exit_hash"`
+	RawFork         *ebpf.ProgramSpec `ebpf:"raw_fork"`
+	RawSysEnter     *ebpf.ProgramSpec `ebpf:"raw_sys_enter"`
+	RawSysEnterHash *ebpf.ProgramSpec `ebpf:"raw_sys_enter_hash"`
+	RawSysEnterTs   *ebpf.ProgramSpec `ebpf:"raw_sys_enter_ts"`
+	RawSysExit      *ebpf.ProgramSpec `ebpf:"raw_sys_exit"`
+	RawSysExitHash  *ebpf.ProgramSpec `ebpf:"raw_sys_exit_hash"`
 }
 
 // ProbeMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeMapSpecs struct {
-	Calls        *ebpf.MapSpec `ebpf:"calls"`
-	EntryStashes *ebpf.MapSpec `ebpf:"entry_stashes"`
-	Events       *ebpf.MapSpec `ebpf:"events"`
-	Lost         *ebpf.MapSpec `ebpf:"lost"`
-	MntTargets   *ebpf.MapSpec `ebpf:"mnt_targets"`
-	PidTargets   *ebpf.MapSpec `ebpf:"pid_targets"`
-	Scratches    *ebpf.MapSpec `ebpf:"scratches"`
-	SysCfgs      *ebpf.MapSpec `ebpf:"sys_cfgs"`
+	Calls         *ebpf.MapSpec `ebpf:"calls"`
+	CallsByTask   *ebpf.MapSpec `ebpf:"calls_by_task"`
+	EntryStashes  *ebpf.MapSpec `ebpf:"entry_stashes"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	Lost          *ebpf.MapSpec `ebpf:"lost"`
+	MntTargets    *ebpf.MapSpec `ebpf:"mnt_targets"`
+	PidTargets    *ebpf.MapSpec `ebpf:"pid_targets"`
+	Scratches     *ebpf.MapSpec `ebpf:"scratches"`
+	StashesByTask *ebpf.MapSpec `ebpf:"stashes_by_task"`
+	SysCfgs       *ebpf.MapSpec `ebpf:"sys_cfgs"`
 }
 
 // ProbeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -190,9 +219,9 @@ type ProbeMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeVariableSpecs struct {
 	CapHdr     *ebpf.VariableSpec `ebpf:"_cap_hdr"`
+	MntNsPair  *ebpf.VariableSpec `ebpf:"_mnt_ns_pair"`
 	RecHdr     *ebpf.VariableSpec `ebpf:"_rec_hdr"`
 	FilterMode *ebpf.VariableSpec `ebpf:"filter_mode"`
-	IdByInode  *ebpf.VariableSpec `ebpf:"id_by_inode"`
 	WakeBytes  *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
@@ -216,25 +245,29 @@ func (o *ProbeObjects) Close() error {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbeMaps struct {
-	Calls        *ebpf.Map `ebpf:"calls"`
-	EntryStashes *ebpf.Map `ebpf:"entry_stashes"`
-	Events       *ebpf.Map `ebpf:"events"`
-	Lost         *ebpf.Map `ebpf:"lost"`
-	MntTargets   *ebpf.Map `ebpf:"mnt_targets"`
-	PidTargets   *ebpf.Map `ebpf:"pid_targets"`
-	Scratches    *ebpf.Map `ebpf:"scratches"`
-	SysCfgs      *ebpf.Map `ebpf:"sys_cfgs"`
+	Calls         *ebpf.Map `ebpf:"calls"`
+	CallsByTask   *ebpf.Map `ebpf:"calls_by_task"`
+	EntryStashes  *ebpf.Map `ebpf:"entry_stashes"`
+	Events        *ebpf.Map `ebpf:"events"`
+	Lost          *ebpf.Map `ebpf:"lost"`
+	MntTargets    *ebpf.Map `ebpf:"mnt_targets"`
+	PidTargets    *ebpf.Map `ebpf:"pid_targets"`
+	Scratches     *ebpf.Map `ebpf:"scratches"`
+	StashesByTask *ebpf.Map `ebpf:"stashes_by_task"`
+	SysCfgs       *ebpf.Map `ebpf:"sys_cfgs"`
 }
 
 func (m *ProbeMaps) Close() error {
 	return _ProbeClose(
 		m.Calls,
+		m.CallsByTask,
 		m.EntryStashes,
 		m.Events,
 		m.Lost,
 		m.MntTargets,
 		m.PidTargets,
 		m.Scratches,
+		m.StashesByTask,
 		m.SysCfgs,
 	)
 }
@@ -244,9 +277,9 @@ func (m *ProbeMaps) Close() error {
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbeVariables struct {
 	CapHdr     *ebpf.Variable `ebpf:"_cap_hdr"`
+	MntNsPair  *ebpf.Variable `ebpf:"_mnt_ns_pair"`
 	RecHdr     *ebpf.Variable `ebpf:"_rec_hdr"`
 	FilterMode *ebpf.Variable `ebpf:"filter_mode"`
-	IdByInode  *ebpf.Variable `ebpf:"id_by_inode"`
 	WakeBytes  *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
@@ -254,26 +287,44 @@ type ProbeVariables struct {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbePrograms struct {
-	BtfExit     *ebpf.Program `ebpf:"btf_exit"`
-	BtfFork     *ebpf.Program `ebpf:"btf_fork"`
-	BtfSysEnter *ebpf.Program `ebpf:"btf_sys_enter"`
-	BtfSysExit  *ebpf.Program `ebpf:"btf_sys_exit"`
-	RawExit     *ebpf.Program `ebpf:"raw_exit"`
-	RawFork     *ebpf.Program `ebpf:"raw_fork"`
-	RawSysEnter *ebpf.Program `ebpf:"raw_sys_enter"`
-	RawSysExit  *ebpf.Program `ebpf:"raw_sys_exit"`
+	BtfExit         *ebpf.Program `ebpf:"btf_exit"`
+	BtfExitHash     *ebpf.Program `ebpf:"btf_exit_hash"`
+	BtfFork         *ebpf.Program `ebpf:"btf_fork"`
+	BtfSysEnter     *ebpf.Program `ebpf:"btf_sys_enter"`
+	BtfSysEnterHash *ebpf.Program `ebpf:"btf_sys_enter_hash"`
+	BtfSysEnterTs   *ebpf.Program `ebpf:"btf_sys_enter_ts"`
+	BtfSysExit      *ebpf.Program `ebpf:"btf_sys_exit"`
+	BtfSysExitHash  *ebpf.Program `ebpf:"btf_sys_exit_hash"`
+	MntIds          *ebpf.Program `ebpf:"mnt_ids"`
+	RawExit         *ebpf.Program `ebpf:"raw_exit"`
+	RawExitHash     *ebpf.Program `ebpf:"raw_exit_hash"`
+	RawFork         *ebpf.Program `ebpf:"raw_fork"`
+	RawSysEnter     *ebpf.Program `ebpf:"raw_sys_enter"`
+	RawSysEnterHash *ebpf.Program `ebpf:"raw_sys_enter_hash"`
+	RawSysEnterTs   *ebpf.Program `ebpf:"raw_sys_enter_ts"`
+	RawSysExit      *ebpf.Program `ebpf:"raw_sys_exit"`
+	RawSysExitHash  *ebpf.Program `ebpf:"raw_sys_exit_hash"`
 }
 
 func (p *ProbePrograms) Close() error {
 	return _ProbeClose(
 		p.BtfExit,
+		p.BtfExitHash,
 		p.BtfFork,
 		p.BtfSysEnter,
+		p.BtfSysEnterHash,
+		p.BtfSysEnterTs,
 		p.BtfSysExit,
+		p.BtfSysExitHash,
+		p.MntIds,
 		p.RawExit,
+		p.RawExitHash,
 		p.RawFork,
 		p.RawSysEnter,
+		p.RawSysEnterHash,
+		p.RawSysEnterTs,
 		p.RawSysExit,
+		p.RawSysExitHash,
 	)
 }
 

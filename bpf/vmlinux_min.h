@@ -27,6 +27,7 @@ typedef _Bool bool;
 /* uapi constants (include/uapi/linux/bpf.h); stable ABI. */
 enum {
 	BPF_ANY = 0,
+	BPF_NOEXIST = 1,
 };
 enum {
 	BPF_F_NO_PREALLOC = 1,
@@ -134,6 +135,20 @@ struct task_struct {
 	struct pid *thread_pid;
 	const struct cred *cred;
 	struct nsproxy *nsproxy;
+};
+
+struct seq_file;
+
+/* The context of iter/task programs (5.8). */
+struct bpf_iter_meta {
+	struct seq_file *seq;
+	__u64 session_id;
+	__u64 seq_num;
+};
+
+struct bpf_iter__task {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
 };
 
 #pragma clang attribute pop

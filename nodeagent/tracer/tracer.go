@@ -12,8 +12,12 @@
 // their exact size; records with captures are built in a per-CPU buffer and copied. The probe wakes the reader
 // only once 64 KiB are pending, and Read polls every 50 ms, so slow streams still flow.
 //
-// Kernel requirements: BTF, ring buffer (5.8), task storage (5.11), bpf_loop (5.17). The probe attaches to
-// tp_btf sys_enter/sys_exit, or raw tracepoints where tp_btf is refused.
+// Kernel requirements: BTF, ring buffer and task iterators (5.8). What newer kernels add is used where the
+// kernel has it, chosen at load time by probing (see Features): task-local storage (5.11; before it, hashes
+// keyed by the task), bpf_loop (5.17; before it, a bounded loop for execve's argv), unique mount namespace
+// ids (NS_GET_MNTNS_ID; before it, the probe's mnt_ids iterator translates inode numbers). The probe
+// attaches to tp_btf sys_enter/sys_exit, or raw tracepoints where tp_btf is refused. Every variant writes
+// the same records.
 //
 // Limitations: 32-bit compat system calls are skipped on amd64 (their numbers mean other calls); on arm64,
 // AArch32 tasks are not told apart and their calls would be decoded with the arm64 table. A per-CPU buffer
@@ -66,6 +70,8 @@ type Options struct {
 	Arch syscalls.Arch
 	// RawTracepoints forces the raw_tracepoint programs even where tp_btf works (tests of the fallback).
 	RawTracepoints bool
+	// Without turns off features the kernel has, to run the fallbacks of older kernels (tests, bench).
+	Without Features
 }
 
 // Tracer owns the loaded programs and maps. Close detaches everything.
@@ -79,6 +85,13 @@ type Tracer struct {
 	mntTargets *ebpf.Map
 	pidTargets *ebpf.Map
 	lost       *ebpf.Map
+	mntIter    *ebpf.Program
+	features   Features
+
+	// byInode: callers identify mount namespaces by inode number (no NS_GET_MNTNS_ID); the filter holds the
+	// probe's id of each (see mntIDs), and kernelIDs maps one to the other.
+	byInode   bool
+	kernelIDs map[uint64]uint64
 
 	mu   sync.Mutex // guards the target counts and filter mode updates
 	mnts int
@@ -95,6 +108,9 @@ type Tracer struct {
 
 // AttachType says which program type is attached: "tp_btf" or "raw_tracepoint".
 func (t *Tracer) AttachType() string { return t.attach }
+
+// Features says which optional kernel features the loaded probe uses.
+func (t *Tracer) Features() Features { return t.features }
 
 // New loads and attaches the probe. Nothing is traced until Select and a target are set.
 func New(opts Options) (*Tracer, error) {
@@ -120,16 +136,17 @@ func New(opts Options) (*Tracer, error) {
 	// limit may be refused (unprivileged container, VM): not fatal.
 	_ = rlimit.RemoveMemlock()
 
+	feats := ProbeFeatures() &^ opts.Without
 	t := &Tracer{table: table}
 	if !opts.RawTracepoints {
-		err = t.load(ring, true)
+		err = t.load(ring, true, feats)
 		if err == nil {
 			return t, nil
 		}
 		_ = t.Close()
 		t = &Tracer{table: table}
 	}
-	if err2 := t.load(ring, false); err2 != nil {
+	if err2 := t.load(ring, false, feats); err2 != nil {
 		_ = t.Close()
 		if err != nil {
 			return nil, fmt.Errorf("loading the probe: tp_btf: %v; raw_tracepoint: %w", err, err2)
@@ -139,32 +156,30 @@ func New(opts Options) (*Tracer, error) {
 	return t, nil
 }
 
-var (
-	btfPrograms = map[string]string{"btf_sys_enter": "sys_enter", "btf_sys_exit": "sys_exit",
-		"btf_fork": "sched_process_fork", "btf_exit": "sched_process_exit"}
-	rawPrograms = map[string]string{"raw_sys_enter": "sys_enter", "raw_sys_exit": "sys_exit",
-		"raw_fork": "sched_process_fork", "raw_exit": "sched_process_exit"}
-)
-
-func (t *Tracer) load(ring int, useBTF bool) error {
+func (t *Tracer) load(ring int, useBTF bool, feats Features) error {
 	spec, err := bpf.LoadProbe()
 	if err != nil {
 		return fmt.Errorf("reading the embedded probe: %w", err)
 	}
-	keep, drop := btfPrograms, rawPrograms
+	prefix := "btf"
 	t.attach = "tp_btf"
 	if !useBTF {
-		keep, drop = rawPrograms, btfPrograms
+		prefix = "raw"
 		t.attach = "raw_tracepoint"
 	}
-	for name := range drop {
-		delete(spec.Programs, name)
+	keep, unusedMaps := probeVariant(prefix, feats)
+	t.features = feats
+	for name := range spec.Programs {
+		if _, ok := keep[name]; !ok && name != bpf.ProbeProgMntIds {
+			delete(spec.Programs, name)
+		}
+	}
+	for _, name := range unusedMaps {
+		delete(spec.Maps, name)
 	}
 	spec.Maps[bpf.ProbeMapEvents].MaxEntries = uint32(ring)
-	byInode := !nsid.HasUniqueIDs()
-	if err := spec.Variables[bpf.ProbeVarIdByInode].Set(boolU32(byInode)); err != nil {
-		return fmt.Errorf("setting id_by_inode: %w", err)
-	}
+	t.byInode = !nsid.HasUniqueIDs()
+	t.kernelIDs = map[uint64]uint64{}
 	if err := spec.Variables[bpf.ProbeVarWakeBytes].Set(uint32(min(wakeBytes, ring/4))); err != nil {
 		return fmt.Errorf("setting wake_bytes: %w", err)
 	}
@@ -173,7 +188,7 @@ func (t *Tracer) load(ring int, useBTF bool) error {
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
-			return fmt.Errorf("the kernel's verifier rejected the probe: %v", ve)
+			return fmt.Errorf("the kernel's verifier rejected the probe: %w", ve)
 		}
 		return fmt.Errorf("loading the probe into the kernel: %w", err)
 	}
@@ -183,6 +198,7 @@ func (t *Tracer) load(ring int, useBTF bool) error {
 	t.pidTargets = coll.Maps[bpf.ProbeMapPidTargets]
 	t.lost = coll.Maps[bpf.ProbeMapLost]
 	t.filterMode = coll.Variables[bpf.ProbeVarFilterMode]
+	t.mntIter = coll.Programs[bpf.ProbeProgMntIds]
 
 	for name, tp := range keep {
 		prog := coll.Programs[name]
@@ -203,13 +219,6 @@ func (t *Tracer) load(ring int, useBTF bool) error {
 		return fmt.Errorf("opening the ring buffer: %w", err)
 	}
 	return nil
-}
-
-func boolU32(b bool) uint32 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Select sets the syscalls to trace (nil or empty: all), with the per-argument capture specs from the table.
@@ -267,6 +276,9 @@ func KernelConfig(sc *syscalls.Syscall) bpf.ProbeSysCfg {
 		if c.AtEntry {
 			a.Flags |= argAtEntry
 			cfg.EntryCaps = 1
+			if c.Kind == syscalls.CaptureStrArray {
+				cfg.ArgvArg = uint8(i + 1)
+			}
 		} else {
 			cfg.ExitCaps = 1
 		}
@@ -282,9 +294,13 @@ func (t *Tracer) AddMountNS(nsID uint64, targetID uint32) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	key, err := t.kernelMountID(nsID)
+	if err != nil {
+		return err
+	}
 	var old uint32
-	exists := t.mntTargets.Lookup(nsID, &old) == nil
-	if err := t.mntTargets.Update(nsID, targetID, ebpf.UpdateAny); err != nil {
+	exists := t.mntTargets.Lookup(key, &old) == nil
+	if err := t.mntTargets.Update(key, targetID, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("adding mount namespace %d: %w", nsID, err)
 	}
 	if !exists {
@@ -297,7 +313,15 @@ func (t *Tracer) AddMountNS(nsID uint64, targetID uint32) error {
 func (t *Tracer) RemoveMountNS(nsID uint64) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := t.mntTargets.Delete(nsID); err != nil {
+	key := nsID
+	if t.byInode {
+		var ok bool
+		if key, ok = t.kernelIDs[nsID]; !ok {
+			return nil
+		}
+		delete(t.kernelIDs, nsID)
+	}
+	if err := t.mntTargets.Delete(key); err != nil {
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
 			return nil
 		}
