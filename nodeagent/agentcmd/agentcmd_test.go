@@ -93,7 +93,8 @@ func TestTraceWithoutBTF(t *testing.T) {
 	btfPath = filepath.Join(t.TempDir(), "vmlinux")
 	defer func() { btfPath = saved }()
 	r := run(t, "", "trace", "--pid", strconv.Itoa(os.Getpid()))
-	want := "swoll-agent: kernel has no BTF (" + btfPath + "): swoll needs a BTF-enabled kernel (5.17+)\n"
+	want := "swoll-agent: kernel " + kernelRelease() + " has no BTF (" + btfPath + "): swoll needs a kernel built with " +
+		"CONFIG_DEBUG_INFO_BTF, Linux 5.10 or newer\n"
 	if r.code != 1 || r.stderr != want {
 		t.Fatalf("exit %d, stderr %q; want 1, %q", r.code, r.stderr, want)
 	}

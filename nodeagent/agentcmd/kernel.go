@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/features"
 	"golang.org/x/sys/unix"
 
 	"github.com/swoll-dev/swoll/nodeagent/tracer"
@@ -18,10 +20,14 @@ var btfPath = "/sys/kernel/btf/vmlinux"
 // errNotPrivileged is a process that may not load BPF programs.
 var errNotPrivileged = errors.New("loading BPF programs requires root (CAP_BPF and CAP_PERFMON)")
 
+// floorVersion is the oldest kernel swoll is tested on (make test-kernels); older ones with what checkKernel
+// looks for may work.
+const floorVersion = "5.10"
+
 // newTracer loads the probe, turning the common failures into one line that says what to do.
 func newTracer(opts tracer.Options) (*tracer.Tracer, error) {
-	if _, err := os.Stat(btfPath); err != nil {
-		return nil, fmt.Errorf("kernel has no BTF (%s): swoll needs a BTF-enabled kernel (5.17+)", btfPath)
+	if err := checkKernel(); err != nil {
+		return nil, err
 	}
 	t, err := tracer.New(opts)
 	if err != nil {
@@ -49,4 +55,33 @@ func hasBPFCapabilities() bool {
 	}
 	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
 	return has(unix.CAP_SYS_ADMIN) || (has(unix.CAP_BPF) && has(unix.CAP_PERFMON))
+}
+
+// checkKernel names the first thing the probe needs that this kernel lacks: BTF (the probe is CO-RE), BPF ring
+// buffers (5.8), raw tracepoint programs. What only makes the probe faster is chosen by the tracer. A probe
+// that fails for want of privileges says nothing: the loader's error speaks then.
+func checkKernel() error {
+	rel := kernelRelease()
+	if _, err := os.Stat(btfPath); err != nil {
+		return fmt.Errorf("kernel %s has no BTF (%s): swoll needs a kernel built with CONFIG_DEBUG_INFO_BTF, Linux %s or newer",
+			rel, btfPath, floorVersion)
+	}
+	missing := func(err error) bool { return errors.Is(err, ebpf.ErrNotSupported) }
+	if missing(features.HaveMapType(ebpf.RingBuf)) {
+		return fmt.Errorf("kernel %s has no BPF ring buffer (Linux 5.8+): swoll needs Linux %s or newer", rel, floorVersion)
+	}
+	if missing(features.HaveProgramType(ebpf.RawTracepoint)) {
+		return fmt.Errorf("kernel %s has no raw tracepoint BPF programs: swoll needs Linux %s or newer with CONFIG_BPF_EVENTS",
+			rel, floorVersion)
+	}
+	return nil
+}
+
+// kernelRelease is uname -r ("unknown" if uname fails).
+func kernelRelease() string {
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return "unknown"
+	}
+	return unix.ByteSliceToString(uts.Release[:])
 }
