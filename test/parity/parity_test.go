@@ -53,12 +53,25 @@ const readySyscall = "getppid"
 func TestStraceParity(t *testing.T) {
 	roottest.Require(t)
 	strace := roottest.Tool(t, "strace")
-	gcc := roottest.Tool(t, "gcc")
 	table := syscalls.Native()
 	tmp := t.TempDir()
+	bins := tmp
+	if dir := os.Getenv(prebuiltEnv); dir != "" {
+		bins = dir // a VM without go or gcc (make test-kernels)
+	} else {
+		buildAll(t, tmp)
+	}
+	agent := filepath.Join(bins, "swoll-agent")
+	runAll(t, strace, agent, bins, tmp, table)
+}
 
-	// Build the agent and the programs at once: the agent's link dominates.
-	agent := filepath.Join(tmp, "swoll-agent")
+// prebuiltEnv names a directory holding swoll-agent and the test programs, built beforehand (hack/kernels).
+const prebuiltEnv = "SWOLL_PARITY_PREBUILT"
+
+// buildAll builds the agent and the programs into dir at once: the agent's link dominates.
+func buildAll(t *testing.T, dir string) {
+	gcc := roottest.Tool(t, "gcc")
+	agent := filepath.Join(dir, "swoll-agent")
 	var wg sync.WaitGroup
 	errs := make([]error, len(programs)+1)
 	build := func(i int, cmd *exec.Cmd) {
@@ -70,14 +83,16 @@ func TestStraceParity(t *testing.T) {
 	wg.Add(len(programs) + 1)
 	go build(0, exec.Command("go", "build", "-o", agent, "github.com/swoll-dev/swoll/cmd/swoll-agent"))
 	for i, p := range programs {
-		go build(i+1, exec.Command(gcc, "-O0", "-static", "-pthread", "-Wall", "-o", filepath.Join(tmp, p.name),
+		go build(i+1, exec.Command(gcc, "-O0", "-static", "-pthread", "-Wall", "-o", filepath.Join(dir, p.name),
 			filepath.Join("testdata", p.name+".c")))
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
+}
 
+func runAll(t *testing.T, strace, agent, bins, tmp string, table *syscalls.Table) {
 	counts := tally{}
 	for _, p := range programs {
 		t.Run(p.name, func(t *testing.T) {
@@ -89,7 +104,7 @@ func TestStraceParity(t *testing.T) {
 					compared[s] = true
 				}
 			}
-			bin := filepath.Join(tmp, p.name)
+			bin := filepath.Join(bins, p.name)
 			work := filepath.Join(tmp, p.name+"-work")
 
 			freshDir(t, work)
