@@ -9,7 +9,7 @@ export VERSION BIN
 export GOFLAGS := -trimpath -buildvcs=false
 export CGO_ENABLED := 0
 
-.PHONY: build plugin agent cross generate generate-check lint test unit test-root e2e fuzz \
+.PHONY: build plugin agent cross generate generate-check lint test unit test-root test-kernels e2e fuzz \
         cluster-up cluster-down cluster-env load-image image images bench bench-e2e demo krew-check clean
 
 build: plugin agent ## build both binaries into bin/
@@ -37,6 +37,9 @@ unit: ## tests that need neither root nor a cluster
 
 test-root: ## tests that load real BPF programs (root)
 	hack/test-root.sh
+
+test-kernels: ## the agent's root tests and parity workloads in VMs: Debian's 5.10, 6.1, 6.12 amd64 and 6.1 arm64 kernels
+	hack/test-kernels.sh
 
 fuzz: ## short fuzzing of the record parser
 	hack/fuzz.sh

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# make test-kernels: boots each kernel of the matrix under qemu (TCG: no KVM needed) with an initramfs that
+# holds the agent's root tests, the strace parity workloads (with a strace of the VM's architecture) and the
+# agent, runs them inside (hack/kernels/init.sh) and prints a table kernel x tests passed. The host kernel's
+# row runs the same test binaries here.
+#
+# Kernels come from Debian's archive, through a private apt directory (the machine's apt configuration is
+# untouched); the newest package of each series is resolved at run time, downloads are kept in
+# $SWOLL_CACHE/kernels, and when the archive cannot be reached the newest cached kernel of a series is used.
+#   KERNELS="5.10-amd64 6.1-arm64 host"   a subset of the matrix (default: all)
+#   KERNEL_SUITES="tracer,parity"           a subset of the suites (default: tracer,agentcmd,parity,floor,leftover)
+#   KERNEL_JOBS=2                           VMs at once (each gets one emulated CPU)
+#   KERNEL_RUN=Regexp                       only these tests of the go test suites (-test.run)
+source "$(dirname "$0")/lib.sh"
+require_root "make test-kernels"
+cd "$ROOT"
+apt_install qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static gcc libc6-dev
+
+# name  arch  package-name regexp (the newest match is used)
+MATRIX=(
+  "5.10-amd64 amd64 ^linux-image-5\.10\.0-[0-9]+-cloud-amd64$"
+  "6.1-amd64 amd64 ^linux-image-6\.1\.0-[0-9]+-cloud-amd64$"
+  "6.12-amd64 amd64 ^linux-image-6\.12\.[0-9]+\+deb12-cloud-amd64$"
+  "6.1-arm64 arm64 ^linux-image-6\.1\.0-[0-9]+-arm64$"
+)
+# What the initramfs needs from Debian besides the kernels (bookworm's, the newest in the private lists).
+USERLAND=(busybox-static strace libc6 libunwind8 liblzma5)
+SUITES=${KERNEL_SUITES:-tracer,agentcmd,parity,floor,leftover}
+JOBS=${KERNEL_JOBS:-2}
+VM_TIMEOUT=${KERNEL_VM_TIMEOUT:-1500}
+WANT=${KERNELS:-$(for m in "${MATRIX[@]}"; do set -- $m; printf '%s ' "$1"; done) host}
+
+K=$SWOLL_CACHE/kernels
+W=$OUT/kernels
+mkdir -p "$K/debs" "$K/boot" "$W"
+rm -f "$W"/*.log "$W"/*.result
+
+# ---- private apt: bullseye, bookworm and bookworm-security for amd64 and arm64
+A=$K/apt
+APT=(-o Dir::Etc::SourceList="$A/sources.list" -o Dir::Etc::SourceParts="$A/sources.list.d"
+  -o Dir::Etc::PreferencesParts="$A/preferences.d" -o Dir::State::Lists="$A/lists"
+  -o Dir::Cache="$A/cache" -o Dir::State::status="$A/status" -o Debug::NoLocking=1 -o APT::Sandbox::User=root
+  -o APT::Architectures::=amd64 -o APT::Architectures::=arm64 -o Acquire::Languages=none)
+apt_setup() {
+  mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/sources.list.d" "$A/preferences.d"
+  touch "$A/status"
+  local key=signed-by=/usr/share/keyrings/debian-archive-keyring.gpg main sec
+  # The machine's own Debian mirrors, for two more suites and arm64.
+  main=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  sec=$(awk '/^URIs:/ && $2 ~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [ -n "$main" ] && [ -n "$sec" ] || die "no Debian mirror found in /etc/apt/sources.list.d/debian.sources"
+  cat > "$A/sources.list" <<EOF
+deb [arch=amd64,arm64 $key] $main bullseye main
+deb [arch=amd64,arm64 $key] $main bookworm main
+deb [arch=amd64,arm64 $key] $sec bookworm-security main
+EOF
+  # Lists younger than KERNEL_APT_MAX_AGE minutes are fresh enough (Debian's point releases are weeks apart).
+  if [ -n "$(find "$A/lists" -maxdepth 1 -name '*_Packages*' -mmin -"${KERNEL_APT_MAX_AGE:-360}" 2>/dev/null | head -1)" ]; then
+    return 0
+  fi
+  if ! nice apt-get "${APT[@]}" -qq update >"$W/apt-update.log" 2>&1; then
+    log "apt-get update failed (log: $W/apt-update.log): using the cached package lists and kernels"
+    return 1
+  fi
+}
+
+# deb PKG ARCH: prints the path of the newest PKG:ARCH .deb, downloading it unless cached.
+deb() {
+  local pkg=$1 arch=$2 ver file
+  ver=$(apt-cache "${APT[@]}" show --no-all-versions "$pkg:$arch" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
+  if [ -n "$ver" ]; then
+    file=$K/debs/${pkg}_${ver//:/%3a}_$arch.deb
+    if [ ! -s "$file" ]; then
+      (cd "$K/debs" && nice apt-get "${APT[@]}" -qq download "$pkg:$arch=$ver") >&2 || die "downloading $pkg:$arch=$ver failed"
+    fi
+  else # offline: the newest cached one
+    file=$(ls "$K/debs/${pkg}"_*_"$arch".deb 2>/dev/null | sort -V | tail -1)
+  fi
+  [ -n "$file" ] && [ -s "$file" ] || die "no $pkg for $arch in the archive or in $K/debs"
+  echo "$file"
+}
+
+# kernel NAME ARCH REGEXP: prints "package vmlinuz" of the newest kernel of that series (extracted once).
+kernel() {
+  local name=$1 arch=$2 re=$3 pkg file dir
+  pkg=$(apt-cache "${APT[@]}" pkgnames linux-image- 2>/dev/null | grep -E "$re" | sort -V | tail -1 || true)
+  if [ -z "$pkg" ]; then # offline
+    pkg=$(ls "$K/debs" | sed -n 's/_.*_'"$arch"'\.deb$//p' | grep -E "$re" | sort -V | tail -1 || true)
+  fi
+  [ -n "$pkg" ] || die "kernel $name: no package matches $re"
+  file=$(deb "$pkg" "$arch")
+  dir=$K/boot/$(basename "$file" .deb)
+  if [ ! -d "$dir" ]; then # only the kernel image, not the ~150 MB of modules
+    rm -rf "$dir.tmp"; mkdir -p "$dir.tmp"
+    dpkg-deb --fsys-tarfile "$file" | tar -C "$dir.tmp" -x --wildcards './boot/vmlinuz-*'
+    mv "$dir.tmp" "$dir"
+  fi
+  echo "$(basename "$file" .deb) $(ls "$dir"/boot/vmlinuz-*)"
+}
+
+# initramfs ARCH: builds $W/initramfs-ARCH.cpio.gz: busybox, strace and its libraries, the test binaries.
+initramfs() {
+  local arch=$1 cc=gcc d p r
+  r=$W/root-$arch
+  [ "$arch" = arm64 ] && cc=aarch64-linux-gnu-gcc
+  rm -rf "$r"; mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,etc,swoll}
+  for p in "${USERLAND[@]}"; do
+    d=$(deb "$p" "$arch")
+    dpkg-deb -x "$d" "$r"
+  done
+  # Only what busybox, strace and the dynamic loader use.
+  rm -rf "$r"/usr/share "$r"/usr/lib/*/gconv "$r"/usr/libexec "$r"/usr/lib/*/audit "$r"/etc/ld.so.conf.d "$r"/sbin/ldconfig
+  [ -f "$r/bin/busybox" ] || mv "$r/usr/bin/busybox" "$r/bin/busybox"
+  cp hack/kernels/init.sh "$r/init"
+  chmod 755 "$r/init"
+  mknod -m 600 "$r/dev/console" c 5 1
+  local b=$W/bin-$arch
+  mkdir -p "$b"
+  GOARCH=$arch go test -c -o "$b/tracer.test" ./nodeagent/tracer
+  GOARCH=$arch go test -c -o "$b/agentcmd.test" ./nodeagent/agentcmd
+  GOARCH=$arch go test -c -o "$b/parity.test" ./test/parity
+  GOARCH=$arch go build -o "$b/swoll-agent" ./cmd/swoll-agent
+  GOARCH=$arch go build -o "$b/vmcheck" ./hack/kernels/vmcheck
+  for p in files net proc; do
+    "$cc" -O0 -static -pthread -Wall -o "$b/$p" "test/parity/testdata/$p.c"
+  done
+  cp "$b"/* "$r/swoll/"
+  (cd "$r" && find . | busybox cpio -o -H newc -R 0:0 2>/dev/null | gzip -1) > "$W/initramfs-$arch.cpio.gz"
+}
+
+# boot NAME ARCH VMLINUZ: runs the suites in a VM; the console goes to $W/NAME.log.
+boot() {
+  local name=$1 arch=$2 kern=$3 log=$W/$1.log cmd
+  local append="quiet panic=-1 swoll.suites=$SUITES${KERNEL_RUN:+ swoll.run=$KERNEL_RUN}"
+  if [ "$arch" = amd64 ]; then
+    cmd=(qemu-system-x86_64 -accel tcg -cpu max -m 1536 -smp 1 -nographic -no-reboot -nic none
+      -kernel "$kern" -initrd "$W/initramfs-amd64.cpio.gz" -append "console=ttyS0 no_timer_check $append")
+  else
+    cmd=(qemu-system-aarch64 -M virt -accel tcg -cpu max,pauth-impdef=on -m 1536 -smp 1 -nographic -no-reboot
+      -nic none -kernel "$kern" -initrd "$W/initramfs-arm64.cpio.gz" -append "console=ttyAMA0 $append")
+  fi
+  local start=$SECONDS
+  timeout "$VM_TIMEOUT" "${cmd[@]}" </dev/null >"$log" 2>&1 || true
+  echo "secs=$((SECONDS - start))" > "$W/$name.result"
+}
+
+# host: the same test binaries on this machine's kernel, in the same format as the VMs' console.
+host_run() {
+  local log=$W/host.log start=$SECONDS b=$W/bin-amd64
+  (
+    export SWOLL_REQUIRE_ROOT=1 SWOLL_PARITY_PREBUILT=$b
+    echo "SWOLL-KERNEL release=$(uname -r) arch=$(uname -m) features=$("$b/vmcheck" features 2>&1)"
+    for s in ${SUITES//,/ }; do
+      case $s in
+        tracer | agentcmd | parity)
+          local t0=$SECONDS rc=0
+          (cd "$b" && "./$s.test" -test.v -test.count=1 -test.timeout=20m ${KERNEL_RUN:+-test.run=$KERNEL_RUN}) > "$W/host-$s.log" 2>&1 || rc=$?
+          sed "s/^/[$s] /" "$W/host-$s.log"
+          echo "SWOLL-SUITE name=$s rc=$rc pass=$(grep -c -- '^ *--- PASS' "$W/host-$s.log") fail=$(grep -c -- '^ *--- FAIL' "$W/host-$s.log") skip=$(grep -c -- '^ *--- SKIP' "$W/host-$s.log") secs=$((SECONDS - t0))" ;;
+      esac
+    done
+    echo SWOLL-DONE
+  ) > "$log" 2>&1
+  echo "secs=$((SECONDS - start))" > "$W/host.result"
+}
+
+# ---- resolve and fetch, build, boot
+t0=$SECONDS
+apt_setup || true
+declare -A ARCH_OF KERN_OF PKG_OF
+archs=()
+for m in "${MATRIX[@]}"; do
+  set -- $m
+  [[ " $WANT " == *" $1 "* ]] || continue
+  read -r pkg kern < <(kernel "$1" "$2" "$3")
+  ARCH_OF[$1]=$2; KERN_OF[$1]=$kern; PKG_OF[$1]=$pkg
+  [[ " ${archs[*]} " == *" $2 "* ]] || archs+=("$2")
+done
+[[ " $WANT " == *" host "* ]] && { [[ " ${archs[*]} " == *" amd64 "* ]] || archs+=(amd64); }
+log "kernels resolved in $((SECONDS - t0))s: $(for n in "${!PKG_OF[@]}"; do printf '%s ' "${PKG_OF[$n]}"; done)"
+t1=$SECONDS
+for a in "${archs[@]}"; do initramfs "$a"; done
+log "initramfs built in $((SECONDS - t1))s ($(cd "$W" && du -h initramfs-*.cpio.gz | tr '\n\t' '  '))"
+
+t2=$SECONDS
+running=0
+for m in "${MATRIX[@]}"; do
+  set -- $m
+  [ -n "${KERN_OF[$1]:-}" ] || continue
+  boot "$1" "${ARCH_OF[$1]}" "${KERN_OF[$1]}" &
+  running=$((running + 1))
+  if [ $running -ge "$JOBS" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait
+# The host's row last: the VMs' emulation would slow it down, and its tests load BPF on this machine.
+[[ " $WANT " == *" host "* ]] && host_run
+log "tests ran in $((SECONDS - t2))s"
+
+# ---- the table
+status=0
+printf '\n%-34s %-6s %-28s' kernel arch features
+for s in ${SUITES//,/ }; do printf ' %-10s' "$s"; done
+printf ' %6s\n' secs
+for name in $WANT; do
+  log=$W/$name.log
+  if [ ! -f "$log" ]; then continue; fi
+  rel=$(grep -a -o 'SWOLL-KERNEL release=[^ ]*' "$log" | head -1 | cut -d= -f2 || true)
+  arch=$(grep -a -o 'SWOLL-KERNEL release=[^ ]* arch=[^ ]*' "$log" | head -1 | sed 's/.*arch=//' || true)
+  feats=$(grep -a -o 'features=[^ ]*' "$log" | head -1 | cut -d= -f2 | tr -d '\r' || true)
+  printf '%-34s %-6s %-28s' "${rel:-$name (no boot)}" "${arch:--}" "${feats:--}"
+  for s in ${SUITES//,/ }; do
+    line=$(grep -a "SWOLL-SUITE name=$s " "$log" | tr -d '\r' | tail -1 || true)
+    if [ "$name" = host ] && [[ " floor leftover bench " == *" $s "* ]]; then printf ' %-10s' "n/a"; continue; fi
+    if [ -z "$line" ]; then printf ' %-10s' "missing"; status=1; continue; fi
+    pass=$(sed 's/.* pass=\([0-9]*\).*/\1/' <<<"$line"); fail=$(sed 's/.* fail=\([0-9]*\).*/\1/' <<<"$line")
+    rc=$(sed 's/.* rc=\([0-9]*\).*/\1/' <<<"$line")
+    cell="$pass/$((pass + fail))"
+    if [ "$rc" != 0 ] || [ "$fail" != 0 ]; then cell="FAIL:$cell"; status=1; fi
+    printf ' %-10s' "$cell"
+  done
+  printf ' %6s\n' "$(cut -d= -f2 "$W/$name.result" 2>/dev/null || echo -)"
+  grep -aq SWOLL-DONE "$log" || { echo "  $name: the VM did not finish (console: $log)"; status=1; }
+done
+echo
+echo "console logs: $W/*.log; stage took $((SECONDS - t0))s"
+[ $status -eq 0 ] || die "kernel matrix failed"
