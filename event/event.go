@@ -56,12 +56,14 @@ type Event struct {
 	Args json.RawMessage `json:"args"`
 }
 
-// Syscall names one system call. Name has no "sys_" prefix.
+// Syscall names one system call. Name has no "sys_" prefix. Nr is a number of Arch's system call table
+// (Go's names: "amd64", "arm64"; the node's architecture).
 type Syscall struct {
 	Nr    int    `json:"nr"`
 	Name  string `json:"name"`
 	Class string `json:"class"`
 	Group string `json:"group"`
+	Arch  string `json:"arch,omitempty"`
 }
 
 // Container says where the call came from in Kubernetes terms.

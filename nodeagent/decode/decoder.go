@@ -139,6 +139,8 @@ func (d *Decoder) compile(s *syscalls.Syscall) *call {
 	c.prefix = appendJSONString(c.prefix, []byte(s.Class))
 	c.prefix = append(c.prefix, `,"group":`...)
 	c.prefix = appendJSONString(c.prefix, []byte(s.Group))
+	c.prefix = append(c.prefix, `,"arch":`...)
+	c.prefix = appendJSONString(c.prefix, []byte(d.opts.Arch))
 	c.prefix = append(c.prefix, `},"start":`...)
 	for i, sp := range s.Params {
 		if i >= record.MaxArgs {
@@ -286,7 +288,7 @@ func (d *Decoder) AppendJSON(dst []byte, rec *record.Record) []byte {
 	if c != nil {
 		dst = append(dst, c.prefix...)
 	} else {
-		dst = appendUnknownPrefix(dst, rec.Nr)
+		dst = appendUnknownPrefix(dst, rec.Nr, d.opts.Arch)
 	}
 	dst = strconv.AppendInt(dst, int64(rec.Start)+d.opts.MonoToWall, 10)
 	dst = append(dst, `,"finish":`...)
@@ -330,12 +332,14 @@ func (d *Decoder) target(id uint32) *target {
 }
 
 // appendUnknownPrefix renders the syscall object of a number the table does not know.
-func appendUnknownPrefix(dst []byte, nr uint32) []byte {
+func appendUnknownPrefix(dst []byte, nr uint32, arch syscalls.Arch) []byte {
 	dst = append(dst, `{"syscall":{"nr":`...)
 	dst = strconv.AppendUint(dst, uint64(nr), 10)
 	dst = append(dst, `,"name":"syscall_`...)
 	dst = strconv.AppendUint(dst, uint64(nr), 10)
-	return append(dst, `","class":"unknown","group":"unknown"},"start":`...)
+	dst = append(dst, `","class":"unknown","group":"unknown","arch":"`...)
+	dst = append(dst, arch...)
+	return append(dst, `"},"start":`...)
 }
 
 // AppendCLI appends rec as one strace-like line (ending in '\n'):

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,6 +65,10 @@ func swollEvents(lines [][]byte) (map[int][]rawCall, error) {
 		e := line.Event
 		if e == nil {
 			continue
+		}
+		// Events say which architecture's table their number is of: the machine's, here.
+		if e.Syscall.Arch != runtime.GOARCH {
+			return nil, fmt.Errorf("agent line %q: arch %q, want %q", l, e.Syscall.Arch, runtime.GOARCH)
 		}
 		r := rawCall{name: e.Syscall.Name, ev: e}
 		if forks(e.Syscall.Name) && e.Error == "OK" {
