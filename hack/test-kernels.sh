@@ -8,12 +8,13 @@
 # untouched); the newest package of each series is resolved at run time, downloads are kept in
 # $SWOLL_CACHE/kernels, and when the archive cannot be reached the newest cached kernel of a series is used.
 #   KERNELS="5.10-amd64 6.1-arm64 host"   a subset of the matrix (default: all)
-#   KERNEL_SUITES="tracer,parity"           a subset of the suites (default: tracer,agentcmd,parity,floor,leftover)
+#   KERNEL_SUITES="tracer,parity"           a subset of the suites (default: tracer,agentcmd,parity,floor,caps,leftover)
 #   KERNEL_JOBS=2                           VMs at once (each gets one emulated CPU)
 #   KERNEL_RUN=Regexp                       only these tests of the go test suites (-test.run)
 source "$(dirname "$0")/lib.sh"
 require_root "make test-kernels"
 cd "$ROOT"
+export CGO_ENABLED=0 # static binaries for the initramfs
 apt_install qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static gcc libc6-dev
 
 # name  arch  package-name regexp (the newest match is used)
@@ -25,7 +26,7 @@ MATRIX=(
 )
 # What the initramfs needs from Debian besides the kernels (bookworm's, the newest in the private lists).
 USERLAND=(busybox-static strace libc6 libunwind8 liblzma5)
-SUITES=${KERNEL_SUITES:-tracer,agentcmd,parity,floor,leftover}
+SUITES=${KERNEL_SUITES:-tracer,agentcmd,parity,floor,caps,leftover}
 JOBS=${KERNEL_JOBS:-2}
 VM_TIMEOUT=${KERNEL_VM_TIMEOUT:-1500}
 WANT=${KERNELS:-$(for m in "${MATRIX[@]}"; do set -- $m; printf '%s ' "$1"; done) host}
@@ -210,7 +211,7 @@ for name in $WANT; do
   printf '%-34s %-6s %-28s' "${rel:-$name (no boot)}" "${arch:--}" "${feats:--}"
   for s in ${SUITES//,/ }; do
     line=$(grep -a "SWOLL-SUITE name=$s " "$log" | tr -d '\r' | tail -1 || true)
-    if [ "$name" = host ] && [[ " floor leftover bench " == *" $s "* ]]; then printf ' %-10s' "n/a"; continue; fi
+    if [ "$name" = host ] && [[ " floor caps leftover bench " == *" $s "* ]]; then printf ' %-10s' "n/a"; continue; fi
     if [ -z "$line" ]; then printf ' %-10s' "missing"; status=1; continue; fi
     pass=$(sed 's/.* pass=\([0-9]*\).*/\1/' <<<"$line"); fail=$(sed 's/.* fail=\([0-9]*\).*/\1/' <<<"$line")
     rc=$(sed 's/.* rc=\([0-9]*\).*/\1/' <<<"$line")
@@ -220,6 +221,10 @@ for name in $WANT; do
   done
   printf ' %6s\n' "$(cut -d= -f2 "$W/$name.result" 2>/dev/null || echo -)"
   grep -aq SWOLL-DONE "$log" || { echo "  $name: the VM did not finish (console: $log)"; status=1; }
+done
+# What each kernel needs in privileges (for the agent's pod spec).
+for name in $WANT; do
+  grep -a '^\[caps\] caps ' "$W/$name.log" 2>/dev/null | tr -d '\r' | sed "s/^\[caps\] caps /  $name: /" || true
 done
 echo
 echo "console logs: $W/*.log; stage took $((SECONDS - t0))s"

@@ -1,6 +1,6 @@
 #!/bin/busybox sh
 # /init of the initramfs that hack/test-kernels.sh boots under qemu: mounts what the tests need, runs the
-# suites named on the kernel command line (swoll.suites=tracer,agentcmd,parity,floor,leftover,bench) and powers
+# suites named on the kernel command line (swoll.suites=tracer,agentcmd,parity,floor,caps,leftover,bench) and powers
 # off. Each suite ends with one line the host parses:
 #   SWOLL-SUITE name=NAME rc=N pass=N fail=N skip=N secs=N
 /bin/busybox --install -s /bin
@@ -51,6 +51,17 @@ leftover() {
   echo "SWOLL-SUITE name=leftover rc=$rc pass=$((rc == 0)) fail=$((rc != 0)) skip=0 secs=0"
 }
 
+# caps: which capability sets load the tracer on this kernel (information for the agent's pod spec; passes
+# when at least the full set works).
+caps() {
+  start=$(date +%s)
+  /swoll/vmcheck caps > /tmp/caps.log 2>&1
+  sed "s/^/[caps] /" /tmp/caps.log
+  pass=0
+  grep -q 'CAP_SYS_ADMIN,CAP_SYS_RESOURCE memlock-unlimited: ok' /tmp/caps.log && pass=1
+  echo "SWOLL-SUITE name=caps rc=$((1 - pass)) pass=$pass fail=$((1 - pass)) skip=0 secs=$(( $(date +%s) - start ))"
+}
+
 # bench: the syscall overhead table of hack/bench.sh, on this kernel (ratios only mean something within a run).
 bench() {
   start=$(date +%s)
@@ -68,6 +79,7 @@ for s in $suites; do
     floor) floor ;;
     leftover) leftover ;;
     load) /swoll/vmcheck load ;;
+    caps) caps ;;
     bench) bench ;;
     *) echo "SWOLL-SUITE name=$s rc=1 pass=0 fail=1 skip=0 secs=0 (unknown suite)" ;;
   esac
