@@ -10,13 +10,14 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/swoll-dev/swoll/plugin/session"
+	"github.com/swoll-dev/swoll/plugin/cleanup"
 )
 
 // NewCleanupCommand builds `kubectl swoll cleanup`.
 func NewCleanupCommand(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	var all bool
 	var timeout time.Duration
+	const defaultTimeout = 30 * time.Second
 	cmd := &cobra.Command{
 		Use:   "cleanup [--all-namespaces]",
 		Short: "Delete the agent pods of every swoll session (leftovers of an interrupted trace)",
@@ -54,12 +55,12 @@ pods, so cleanup is for what an interrupted or killed session left behind.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "Remove agent pods in every namespace")
-	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "How long to wait for the pods to go away")
+	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "How long to wait for the pods to go away")
 	return cmd
 }
 
 func runCleanup(ctx context.Context, client kubernetes.Interface, ns string, streams genericiooptions.IOStreams) error {
-	removed, err := session.Cleanup(ctx, client, ns)
+	removed, err := cleanup.Cleanup(ctx, client, ns)
 	for _, p := range removed {
 		if _, err := fmt.Fprintf(streams.Out, "removed pod/%s\n", p); err != nil {
 			return err

@@ -2,6 +2,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,21 +17,22 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// Execute runs the command line and returns the process exit code.
-func Execute() int {
+// Execute runs the command line and returns the process exit code. ctx ends on the first interrupt; force is
+// closed on the second (both come from main, which owns the process's signals).
+func Execute(ctx context.Context, force <-chan struct{}) int {
 	if os.Getenv("SWOLL_DEBUG") == "" {
 		// client-go logs through klog (e.g. "Unhandled Error" lines); the session reports what matters itself
 		klog.SetLogger(logr.Discard())
 	}
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	return Run(os.Args[1:], streams)
+	return Run(ctx, os.Args[1:], streams, force)
 }
 
 // Run runs args against streams (a function so tests can drive the whole command line).
-func Run(args []string, streams genericiooptions.IOStreams) int {
-	root := NewRootCommand(streams)
+func Run(ctx context.Context, args []string, streams genericiooptions.IOStreams, force <-chan struct{}) int {
+	root := NewRootCommand(streams, force)
 	root.SetArgs(args)
-	if err := root.Execute(); err != nil {
+	if err := root.ExecuteContext(ctx); err != nil {
 		printError(streams.ErrOut, err)
 		return 1
 	}
@@ -47,8 +49,8 @@ func printError(w io.Writer, err error) {
 	_, _ = fmt.Fprintln(w, "error:", msg)
 }
 
-// NewRootCommand builds `kubectl swoll`.
-func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+// NewRootCommand builds `kubectl swoll`; force is closed on a second interrupt.
+func NewRootCommand(streams genericiooptions.IOStreams, force <-chan struct{}) *cobra.Command {
 	configFlags := genericclioptions.NewConfigFlags(true).WithDeprecatedPasswordFlag()
 	root := &cobra.Command{
 		Use:   "kubectl-swoll",
@@ -69,7 +71,7 @@ runs a target, streams from it, and removes it when you stop.`,
 	})
 	addConfigFlags(root.PersistentFlags(), configFlags)
 	root.AddCommand(
-		NewTraceCommand(configFlags, streams),
+		newTraceCommand(traceOptions(configFlags, streams, force)),
 		NewCleanupCommand(configFlags, streams),
 		NewVersionCommand(streams),
 	)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -65,6 +63,9 @@ type TraceOptions struct {
 	Filename       string
 	AgentDeadline  time.Duration
 	AgentTimeout   time.Duration
+	// Force is closed on a second interrupt (main's signal handling): teardown stops waiting for the agent
+	// pods to go.
+	Force <-chan struct{}
 
 	// set by Complete
 	namespace string
@@ -80,7 +81,7 @@ func NewTraceOptions(configFlags *genericclioptions.ConfigFlags, streams generic
 		Output:       output.JSON,
 		Image:        version.AgentImage(),
 		PullPolicy:   string(corev1.PullIfNotPresent),
-		AgentTimeout: 2 * time.Minute,
+		AgentTimeout: session.DefaultAgentTimeout,
 		changed:      func(string) bool { return false },
 	}
 }
@@ -88,6 +89,12 @@ func NewTraceOptions(configFlags *genericclioptions.ConfigFlags, streams generic
 // NewTraceCommand builds `kubectl swoll trace`.
 func NewTraceCommand(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	return newTraceCommand(NewTraceOptions(configFlags, streams))
+}
+
+func traceOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, force <-chan struct{}) *TraceOptions {
+	o := NewTraceOptions(configFlags, streams)
+	o.Force = force
+	return o
 }
 
 func newTraceCommand(o *TraceOptions) *cobra.Command {
@@ -258,6 +265,13 @@ func (o *TraceOptions) Validate() error {
 	return nil
 }
 
+const (
+	// deadlineMargin is the room a bounded session's agents get to start and stop.
+	deadlineMargin = 5 * time.Minute
+	// unboundedDeadline is the agents' life when the session has no --duration.
+	unboundedDeadline = time.Hour
+)
+
 // agentDeadline is the pods' activeDeadlineSeconds: a bounded session gets its duration plus room to start
 // and stop; an unbounded one an hour (raise it with --agent-deadline).
 func (o *TraceOptions) agentDeadline() time.Duration {
@@ -265,9 +279,9 @@ func (o *TraceOptions) agentDeadline() time.Duration {
 	case o.AgentDeadline > 0:
 		return o.AgentDeadline
 	case o.Duration > 0:
-		return o.Duration + 5*time.Minute
+		return o.Duration + deadlineMargin
 	default:
-		return time.Hour
+		return unboundedDeadline
 	}
 }
 
@@ -284,9 +298,8 @@ func (o *TraceOptions) selection() targets.Selection {
 	}
 }
 
-// Run traces until interrupted or a limit is reached. A first Ctrl-C (or SIGTERM) ends the session cleanly; a
-// second one stops waiting for the agent pods to go away.
-func (o *TraceOptions) Run(parent context.Context) error {
+// Run traces until ctx ends (the first interrupt), or a limit is reached; Force cuts the teardown short.
+func (o *TraceOptions) Run(ctx context.Context) error {
 	restConfig, err := o.configFlags.ToRESTConfig()
 	if err != nil {
 		return fmt.Errorf("reading kubeconfig: %w", err)
@@ -306,30 +319,6 @@ func (o *TraceOptions) Run(parent context.Context) error {
 	if err != nil {
 		return err
 	}
-	// A closed stdout (`| head`) must end the session through its teardown, not kill the process with
-	// SIGPIPE and leave agent pods behind: with SIGPIPE ignored, the write fails and the session stops.
-	signal.Ignore(syscall.SIGPIPE)
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	force := make(chan struct{})
-	sigs := make(chan os.Signal, 3)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		n := 0
-		for range sigs {
-			n++
-			switch n {
-			case 1:
-				cancel()
-			case 2:
-				_, _ = fmt.Fprintln(o.streams.ErrOut, "swoll: interrupted again: removing agent pods without waiting (once more to quit at once)")
-				close(force)
-			default:
-				os.Exit(130)
-			}
-		}
-	}()
 	return session.Run(ctx, session.Config{
 		Client:         client,
 		StreamClient:   streamClient,
@@ -337,7 +326,7 @@ func (o *TraceOptions) Run(parent context.Context) error {
 		Selection:      o.selection(),
 		Syscalls:       o.Syscalls,
 		CheckSyscalls:  resolveSyscalls,
-		Output:         out,
+		Sink:           out,
 		Stderr:         o.streams.ErrOut,
 		MaxEvents:      o.MaxEvents,
 		Duration:       o.Duration,
@@ -349,7 +338,7 @@ func (o *TraceOptions) Run(parent context.Context) error {
 		DryRun:         o.DryRun,
 		DryRunOut:      o.streams.Out,
 		Command:        o.command,
-		Force:          force,
+		Force:          o.Force,
 	})
 }
 

@@ -20,11 +20,11 @@ type Merger struct {
 	window  int64
 	heap    []Entry
 	seq     uint64
-	streams map[int]*stream
+	streams map[int]*streamState
 	maxSeen int64
 }
 
-type stream struct {
+type streamState struct {
 	// passed is the newest time the stream has reported: nothing older will come from it (within its own small
 	// reordering, which the window absorbs).
 	passed int64
@@ -32,13 +32,13 @@ type stream struct {
 
 // New returns a merger with the given window in nanoseconds.
 func New(windowNs int64) *Merger {
-	return &Merger{window: windowNs, streams: map[int]*stream{}}
+	return &Merger{window: windowNs, streams: map[int]*streamState{}}
 }
 
 // AddStream registers a stream: until it reports a time, entries wait for it (at most the wall window).
 func (m *Merger) AddStream(id int) {
 	if _, ok := m.streams[id]; !ok {
-		m.streams[id] = &stream{}
+		m.streams[id] = &streamState{}
 	}
 }
 

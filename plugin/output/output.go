@@ -1,13 +1,17 @@
-// Package output writes merged events to stdout: JSON lines passed through byte for byte (for jq), or
-// strace-like lines. Writes go through one large buffer that the owner flushes on a timer, so a busy session
-// costs a write system call per buffer, not per event.
+// Package output is the end of the engine's pipeline: a Sink receives the merged events in time order and the
+// agents' notices. The sinks here write to stdout: JSON lines passed through byte for byte (for jq), or
+// strace-like lines (package render). Writes go through one large buffer that the owner flushes on a timer, so
+// a busy session costs a write system call per buffer, not per event. Other consumers (top, metrics, the Go
+// API) implement Sink.
 package output
 
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/render"
@@ -24,17 +28,25 @@ var Formats = []string{JSON, CLI}
 
 const bufferSize = 1 << 20
 
-// Writer formats event lines. It is not safe for concurrent use.
-type Writer interface {
-	// Event writes one event line (without newline). It must not keep line.
+// Sink receives what a session produces. The merge loop calls it from one goroutine: it need not be safe for
+// concurrent use. An error from Event or Notice ends the session ("output closed").
+type Sink interface {
+	// Event receives one event line (JSON, without newline), in time order. It must not keep line.
 	Event(line []byte) error
-	// Flush writes what is buffered.
+	// Notice receives a notice of an agent (ready, targets, lost events, exit), as it arrives.
+	Notice(n *event.Notice) error
+	// Flush writes what is buffered; it is called on a timer and at the end.
 	Flush() error
 }
 
-// New returns the writer for a format. colour adds ANSI colours per pod (only for CLI, only when w is a
+// IsBrokenPipe tells an error from a closed reader (`| head`), which ends a session quietly.
+func IsBrokenPipe(err error) bool {
+	return err != nil && (errors.Is(err, io.ErrClosedPipe) || strings.Contains(err.Error(), "broken pipe"))
+}
+
+// New returns the stdout sink for a format. colour adds ANSI colours per pod (only for CLI, only when w is a
 // terminal: the caller decides).
-func New(format string, w io.Writer, colour bool) (Writer, error) {
+func New(format string, w io.Writer, colour bool) (Sink, error) {
 	bw := bufio.NewWriterSize(w, bufferSize)
 	switch format {
 	case JSON, "":
@@ -54,6 +66,9 @@ func (j *jsonWriter) Event(line []byte) error {
 	}
 	return j.w.WriteByte('\n')
 }
+
+// Notice implements Sink: notices are not part of the stdout stream (they go to stderr as messages).
+func (j *jsonWriter) Notice(*event.Notice) error { return nil }
 
 func (j *jsonWriter) Flush() error { return j.w.Flush() }
 
@@ -108,5 +123,8 @@ func (c *cliWriter) colourOf(ct *event.Container) []byte {
 	}
 	return col
 }
+
+// Notice implements Sink, as for JSON.
+func (c *cliWriter) Notice(*event.Notice) error { return nil }
 
 func (c *cliWriter) Flush() error { return c.w.Flush() }

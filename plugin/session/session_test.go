@@ -3,391 +3,41 @@ package session
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	authorizationv1 "k8s.io/api/authorization/v1"
+	"go.uber.org/goleak"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/internal/testutil"
 	"github.com/swoll-dev/swoll/plugin/agentpod"
-	"github.com/swoll-dev/swoll/plugin/output"
-	"github.com/swoll-dev/swoll/plugin/stream"
 	"github.com/swoll-dev/swoll/plugin/targets"
+	"github.com/swoll-dev/swoll/plugin/transport"
+	"github.com/swoll-dev/swoll/protocol"
 )
 
-// ssarClient answers SelfSubjectAccessReviews: denied lists "verb resource[/sub] namespace" strings.
-func ssarClient(denied ...string) *fake.Clientset {
-	c := fake.NewClientset()
-	c.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		r := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
-		ra := r.Spec.ResourceAttributes
-		key := ra.Verb + " " + ra.Resource
-		if ra.Subresource != "" {
-			key += "/" + ra.Subresource
-		}
-		key += " " + ra.Namespace
-		r.Status.Allowed = true
-		for _, d := range denied {
-			if d == key {
-				r.Status.Allowed = false
-				r.Status.Reason = "RBAC: no rule"
-			}
-		}
-		return true, r, nil
-	})
-	return c
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestCheckAccess(t *testing.T) {
-	tests := []struct {
-		name    string
-		denied  []string
-		dryRun  bool
-		allNS   bool
-		wantErr string
-	}{
-		{name: "all granted"},
-		{name: "no exec", denied: []string{"create pods/exec tools"},
-			wantErr: `not allowed to create pods/exec in namespace tools (check: kubectl auth can-i create pods --subresource=exec -n tools): RBAC: no rule`},
-		{name: "cannot watch targets", denied: []string{"watch pods shop"}, wantErr: "not allowed to watch pods in namespace shop"},
-		{name: "cannot list cluster-wide", denied: []string{"list pods "}, allNS: true, wantErr: "not allowed to list pods cluster-wide (check: kubectl auth can-i list pods -A)"},
-		{name: "dry run needs no create", denied: []string{"create pods tools"}, dryRun: true},
-		{name: "no create", denied: []string{"create pods tools"}, wantErr: "not allowed to create pods in namespace tools"},
-		{name: "no delete", denied: []string{"delete pods tools"}, wantErr: "not allowed to delete pods in namespace tools"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ns := "shop"
-			if tc.allNS {
-				ns = ""
-			}
-			err := CheckAccess(context.Background(), ssarClient(tc.denied...), NeededAccess(ns, "tools", tc.dryRun))
-			if tc.wantErr == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("error %v, want %q", err, tc.wantErr)
-			}
-			var pe *PreflightError
-			if !errors.As(err, &pe) {
-				t.Fatalf("not a PreflightError: %T", err)
-			}
-		})
-	}
-}
+const (
+	targetNS  = "shop"
+	agentNS   = "swoll"
+	sessionID = "t1"
+)
 
-func TestCheckAccessSkipsWhenReviewsFail(t *testing.T) {
-	c := fake.NewClientset()
-	c.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "authorization.k8s.io", Resource: "selfsubjectaccessreviews"}, "", errors.New("no"))
-	})
-	if err := CheckAccess(context.Background(), c, NeededAccess("a", "b", false)); err != nil {
-		t.Fatalf("a server that cannot answer must not block the session: %v", err)
-	}
-}
-
-func TestCheckAccessUnreachableServer(t *testing.T) {
-	c := fake.NewClientset()
-	c.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, &url.Error{Op: "Post", URL: "https://10.0.0.1:6443/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", Err: errors.New("connect: connection refused")}
-	})
-	err := CheckAccess(context.Background(), c, NeededAccess("a", "b", false))
-	if err == nil || err.Error() != "cannot reach the Kubernetes API server at https://10.0.0.1:6443: connect: connection refused (check --kubeconfig, --context and --server)" {
-		t.Fatalf("%v", err)
-	}
-}
-
-func TestCheckNamespace(t *testing.T) {
-	c := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}})
-	if ns, err := CheckNamespace(context.Background(), c, "shop", "target"); err != nil || ns == nil {
-		t.Fatalf("existing namespace: %v %v", ns, err)
-	}
-	_, err := CheckNamespace(context.Background(), c, "nope", "agent")
-	if err == nil || err.Error() != `agent namespace "nope" not found` {
-		t.Fatalf("missing namespace: %v", err)
-	}
-	c.PrependReactor("get", "namespaces", func(k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, "shop", errors.New("no"))
-	})
-	if ns, err := CheckNamespace(context.Background(), c, "shop", "target"); err != nil || ns != nil {
-		t.Fatalf("unreadable namespace must be skipped: %v %v", ns, err)
-	}
-}
-
-func TestCheckPodSecurity(t *testing.T) {
-	tests := []struct {
-		labels  map[string]string
-		wantErr bool
-	}{
-		{nil, false},
-		{map[string]string{PodSecurityEnforceLabel: "privileged"}, false},
-		{map[string]string{PodSecurityEnforceLabel: "baseline"}, true},
-		{map[string]string{PodSecurityEnforceLabel: "restricted"}, true},
-		{map[string]string{"pod-security.kubernetes.io/warn": "restricted"}, false},
-	}
-	for _, tc := range tests {
-		err := CheckPodSecurity(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps", Labels: tc.labels}})
-		if (err != nil) != tc.wantErr {
-			t.Errorf("%v: %v", tc.labels, err)
-		}
-		if err != nil && !strings.Contains(err.Error(), "--agent-namespace") {
-			t.Errorf("the message must say how to fix it: %v", err)
-		}
-	}
-	if err := CheckPodSecurity(nil); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestDryRunCreate(t *testing.T) {
-	pod := agentpod.Build(agentpod.Params{Session: "s", Node: "n", Namespace: "apps", Image: "i"})
-	c := fake.NewClientset()
-	var sawDryRun bool
-	c.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		sawDryRun = len(a.(k8stesting.CreateActionImpl).GetCreateOptions().DryRun) == 1
-		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, pod.Name,
-			errors.New(`violates PodSecurity "baseline:latest": privileged (container "agent" must not set securityContext.privileged=true)`))
-	})
-	err := DryRunCreate(context.Background(), c, pod)
-	if !sawDryRun {
-		t.Fatal("create was not a dry run")
-	}
-	if err == nil || !strings.Contains(err.Error(), "violates PodSecurity") || !strings.Contains(err.Error(), "--agent-namespace") {
-		t.Fatalf("error: %v", err)
-	}
-	if pods, _ := c.CoreV1().Pods("apps").List(context.Background(), metav1.ListOptions{}); len(pods.Items) != 0 {
-		t.Fatal("dry run created a pod")
-	}
-}
-
-func TestInterpretPod(t *testing.T) {
-	withStatus := func(phase corev1.PodPhase, st *corev1.ContainerState) *corev1.Pod {
-		p := &corev1.Pod{Status: corev1.PodStatus{Phase: phase}}
-		if st != nil {
-			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: agentpod.ContainerName, State: *st}}
-		}
-		return p
-	}
-	tests := []struct {
-		name    string
-		pod     *corev1.Pod
-		running bool
-		phrase  string
-		fatal   string
-	}{
-		{"no status yet", withStatus("", nil), false, "waiting for the node's kubelet", ""},
-		{"creating", withStatus(corev1.PodPending, &corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}), false, "creating container", ""},
-		{"running", withStatus(corev1.PodRunning, &corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}), true, "running", ""},
-		{"image pull", withStatus(corev1.PodPending, &corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "pull access denied for x"}}), false, "", "ErrImagePull: pull access denied for x"},
-		{"backoff", withStatus(corev1.PodPending, &corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "Back-off pulling image"}}), false, "", "ImagePullBackOff: Back-off pulling image"},
-		{"exited with message", withStatus(corev1.PodFailed, &corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", Message: "loading\nswoll-agent: no BTF at /sys/kernel/btf/vmlinux\n"}}), false, "", "the agent exited with code 1: swoll-agent: no BTF at /sys/kernel/btf/vmlinux"},
-		{"kubelet rejected", &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "OutOfcpu", Message: "Node didn't have enough resource: cpu"}}, false, "", "the agent pod failed: OutOfcpu: Node didn't have enough resource: cpu"},
-		{"unschedulable", &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: "node(s) had taints"}}}}, false, "", "not schedulable: Unschedulable: node(s) had taints"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := interpretPod(tc.pod)
-			if got.Running != tc.running || got.Phrase != tc.phrase || got.Fatal != tc.fatal {
-				t.Fatalf("got %+v", got)
-			}
-		})
-	}
-	deleting := withStatus(corev1.PodRunning, nil)
-	now := metav1.Now()
-	deleting.DeletionTimestamp = &now
-	if interpretPod(deleting).Fatal == "" {
-		t.Fatal("a pod being deleted must be fatal")
-	}
-}
-
-func TestNotReady(t *testing.T) {
-	node := func(conds ...corev1.NodeCondition) *corev1.Node {
-		return &corev1.Node{Status: corev1.NodeStatus{Conditions: conds}}
-	}
-	if got := notReady(node(corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue})); got != "" {
-		t.Fatal(got)
-	}
-	if got := notReady(node()); got != "" {
-		t.Fatal(got)
-	}
-	got := notReady(node(corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionUnknown, Reason: "NodeStatusUnknown", Message: "Kubelet stopped posting node status."}))
-	if got != "node is not Ready (NodeStatusUnknown): Kubelet stopped posting node status." {
-		t.Fatal(got)
-	}
-}
-
-func TestEventPhrase(t *testing.T) {
-	if got := eventPhrase(&corev1.Event{Reason: "Pulling", Type: "Normal"}); got != "pulling image" {
-		t.Fatal(got)
-	}
-	if got := eventPhrase(&corev1.Event{Reason: "FailedMount", Type: "Warning", Message: "MountVolume.SetUp failed: hostPath type check failed: /run is not a directory"}); got != "FailedMount: MountVolume.SetUp failed: hostPath type check failed: /run is not a directory" {
-		t.Fatal(got)
-	}
-	if got := eventPhrase(&corev1.Event{Reason: "Scheduled", Type: "Normal"}); got != "" {
-		t.Fatal(got)
-	}
-}
-
-func TestCheckResolution(t *testing.T) {
-	running := func(name string) *corev1.Pod {
-		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
-	}
-	tests := []struct {
-		name string
-		res  targets.Resolution
-		sel  targets.Selection
-		want string
-	}{
-		{"nothing matches", targets.Resolution{}, targets.Selection{Namespace: "default", LabelSelector: "app=nginx"}, "no pods match -l app=nginx in namespace default"},
-		{"named pod missing", targets.Resolution{Pods: []*corev1.Pod{running("a")}}, targets.Selection{Namespace: "default", Pods: []string{"a", "b"}}, `pod "b" not found in namespace default`},
-		{"no running container", targets.Resolution{Pods: []*corev1.Pod{running("a")}}, targets.Selection{Namespace: "default", LabelSelector: "x=y", Containers: []string{"app"}}, "1 pod(s) match -l x=y -c app in namespace default, but none has a running container named app"},
-		{"fine", targets.Resolution{Pods: []*corev1.Pod{running("a")}, Targets: []targets.Target{{}}}, targets.Selection{Namespace: "default", LabelSelector: "x=y"}, ""},
-	}
-	for _, tc := range tests {
-		err := checkResolution(&tc.res, &tc.sel)
-		got := ""
-		if err != nil {
-			got = err.Error()
-		}
-		if got != tc.want {
-			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
-		}
-	}
-}
-
-func agentPodObj(ns, name, session string) *corev1.Pod {
-	p := agentpod.Build(agentpod.Params{Session: session, Node: name, Namespace: ns, Image: "i"})
-	p.Name = name
-	return p
-}
-
-func TestCleanupRemovesOnlyAgentPods(t *testing.T) {
-	other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "a", Labels: map[string]string{"app": "web"}}}
-	c := fake.NewClientset(agentPodObj("a", "swoll-s1-aaa", "s1"), agentPodObj("a", "swoll-s2-bbb", "s2"), agentPodObj("b", "swoll-s3-ccc", "s3"), other)
-	removed, err := Cleanup(context.Background(), c, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(removed, ",") != "a/swoll-s1-aaa,a/swoll-s2-bbb" {
-		t.Fatalf("removed %v", removed)
-	}
-	left, _ := c.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
-	names := []string{}
-	for _, p := range left.Items {
-		names = append(names, p.Namespace+"/"+p.Name)
-	}
-	if strings.Join(names, ",") != "a/web,b/swoll-s3-ccc" {
-		t.Fatalf("left %v", names)
-	}
-	removed, err = Cleanup(context.Background(), c, "")
-	if err != nil || strings.Join(removed, ",") != "b/swoll-s3-ccc" {
-		t.Fatalf("all namespaces: %v %v", removed, err)
-	}
-}
-
-func TestDeleteAndWaitUsesGrace(t *testing.T) {
-	c := fake.NewClientset(agentPodObj("a", "swoll-s1-aaa", "s1"))
-	var grace []int64
-	var mu sync.Mutex
-	c.PrependReactor("delete", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if g := a.(k8stesting.DeleteAction).GetDeleteOptions().GracePeriodSeconds; g != nil {
-			grace = append(grace, *g)
-		}
-		return false, nil, nil
-	})
-	if _, err := DeleteAndWait(context.Background(), c, "a", agentpod.SessionSelector("s1"), 1, nil); err != nil {
-		t.Fatal(err)
-	}
-	if len(grace) != 1 || grace[0] != 1 {
-		t.Fatalf("grace periods %v", grace)
-	}
-}
-
-// testSession is a session with only what its logging, notice and merging paths need.
-func testSession(out output.Writer, max uint64) (*Session, *bytes.Buffer) {
-	var errBuf bytes.Buffer
-	s := &Session{
-		cfg:         Config{Output: out, MaxEvents: max, Window: 250 * time.Millisecond},
-		id:          "t",
-		log:         &logger{w: &errBuf},
-		agents:      map[string]*agent{},
-		created:     map[string]bool{},
-		names:       map[string]string{"abc": "default/web-1/nginx"},
-		initial:     map[string]bool{},
-		nodes:       map[string]nodeInfo{},
-		batches:     make(chan stream.Batch, 16),
-		agentExited: make(chan struct{}, 4),
-		maxReached:  make(chan struct{}),
-		outFailed:   make(chan error, 1),
-		mergeStop:   make(chan struct{}),
-		mergeDone:   make(chan struct{}),
-		received:    map[int]uint64{},
-		start:       time.Now(),
-		allReady:    make(chan struct{}),
-	}
-	return s, &errBuf
-}
-
-func TestNotices(t *testing.T) {
-	s, errBuf := testSession(nil, 0)
-	a := s.addAgent("node-b", agentPodObj("x", "swoll-t-b", "t"), nil)
-	a2 := s.addAgent("node-c", agentPodObj("x", "swoll-t-c", "t"), nil)
-	a.Notice(&event.Notice{Kind: event.NoticeReady})
-	a.Notice(&event.Notice{Kind: event.NoticeLost, Lost: 123, LostTotal: 456})
-	a.Notice(&event.Notice{Kind: event.NoticeTargetError, ContainerID: "abc", Message: "no such container"})
-	a2.Notice(&event.Notice{Kind: event.NoticeReady})
-	a.Notice(&event.Notice{Kind: event.NoticeTargetAttached, ContainerID: "containerd://abc"})
-	a2.Notice(&event.Notice{Kind: event.NoticeError, Message: "loading BPF: permission denied"})
-	a.Notice(&event.Notice{Kind: event.NoticeExit, Events: 10, LostTotal: 460})
-	got := errBuf.String()
-	for _, want := range []string{
-		"swoll: agents ready 1/2; node-b: ready after",
-		"swoll: node-b: 123 events lost in the kernel (total 456)\n",
-		"swoll: node-b: cannot trace default/web-1/nginx: no such container\n",
-		"swoll: agents ready 2/2 after",
-		"swoll: node-b: tracing default/web-1/nginx\n",
-		"swoll: node-c: agent error: loading BPF: permission denied\n",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, got)
-		}
-	}
-	if a.lost != 460 || a.exit == nil || a.exit.Events != 10 {
-		t.Fatalf("exit notice not recorded: lost=%d exit=%+v", a.lost, a.exit)
-	}
-	if err := s.failures(); err == nil || !strings.Contains(err.Error(), "1 of 2 agents failed") {
-		t.Fatalf("failures: %v", err)
-	}
-}
-
-func TestMalformedLinesAreShownThenCounted(t *testing.T) {
-	s, errBuf := testSession(nil, 0)
-	a := s.addAgent("n", agentPodObj("x", "p", "t"), nil)
-	for i := 0; i < 5; i++ {
-		a.Malformed([]byte(fmt.Sprintf("junk %d", i)), errors.New("no finish time"))
-	}
-	if n := strings.Count(errBuf.String(), "malformed line"); n != 3 {
-		t.Fatalf("%d messages:\n%s", n, errBuf.String())
-	}
-	if a.bad != 5 {
-		t.Fatalf("counted %d", a.bad)
+func targetPod(name, node string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: targetNS, UID: types.UID("uid-" + name), Labels: map[string]string{"app": "web"}},
+		Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "app", Image: "web:1"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "app", ContainerID: "containerd://" + name, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+		}}},
 	}
 }
 
@@ -395,100 +45,232 @@ func eventLine(finish int64, pod string) []byte {
 	return []byte(fmt.Sprintf(`{"syscall":{"name":"read"},"start":%d,"finish":%d,"container":{"pod":%q}}`, finish-1, finish, pod))
 }
 
-func TestMergeLoopOrdersAndStopsAtMaxEvents(t *testing.T) {
-	var out bytes.Buffer
-	w, _ := output.New(output.JSON, &out, false)
-	s, _ := testSession(w, 5)
-	go s.mergeLoop()
-	s.batches <- stream.Batch{Stream: 0}
-	s.batches <- stream.Batch{Stream: 1}
-	s.batches <- stream.Batch{Stream: 0, Items: []stream.Item{{Finish: 10, Line: eventLine(10, "a")}, {Finish: 30, Line: eventLine(30, "a")}, {Finish: 50, Line: eventLine(50, "a")}}}
-	s.batches <- stream.Batch{Stream: 1, Items: []stream.Item{{Finish: 20, Line: eventLine(20, "b")}, {Finish: 40, Line: eventLine(40, "b")}, {Finish: 60, Line: eventLine(60, "b")}}}
-	select {
-	case <-s.maxReached:
-	case <-time.After(5 * time.Second):
-		t.Fatal("--max-events was not signalled")
+// cluster is a fake API server with two nodes' worth of targets and a scripted agent per node.
+type cluster struct {
+	client    *fake.Clientset
+	agents    map[string]*testutil.Agent // by pod name
+	transport *testutil.Transport
+	stderr    *syncBuffer
+	sink      *recordingSink
+}
+
+func newCluster(t *testing.T) *cluster {
+	c := &cluster{
+		client: testutil.Clientset(
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: targetNS}},
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: agentNS}},
+			targetPod("web-a", "node-a"), targetPod("web-b", "node-b"),
+		),
+		agents: map[string]*testutil.Agent{
+			agentpod.Name(sessionID, "node-a"): {Events: [][]byte{eventLine(10, "web-a"), eventLine(30, "web-a"), eventLine(50, "web-a")}},
+			agentpod.Name(sessionID, "node-b"): {Events: [][]byte{eventLine(20, "web-b"), eventLine(40, "web-b"), eventLine(60, "web-b")}},
+		},
+		stderr: &syncBuffer{},
+		sink:   &recordingSink{},
 	}
-	s.batches <- stream.Batch{Stream: 1, Items: []stream.Item{{Finish: 70, Line: eventLine(70, "b")}}, EOF: true}
-	close(s.mergeStop)
-	<-s.mergeDone
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 5 {
-		t.Fatalf("%d lines written, want exactly 5:\n%s", len(lines), out.String())
+	testutil.RunAgentPods(c.client)
+	// the agents write their events once both are connected: a stream that connects late holds nothing back
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	connected := 0
+	for _, a := range c.agents {
+		a.Gate = gate
 	}
-	for i, want := range []int64{10, 20, 30, 40, 50} {
-		if lines[i] != string(eventLine(want, map[bool]string{true: "a", false: "b"}[want%20 != 0])) {
-			t.Fatalf("line %d = %s", i, lines[i])
+	c.transport = &testutil.Transport{Serve: func(ctx context.Context, req transport.Request, stdio transport.Stdio) error {
+		a, ok := c.agents[req.Pod]
+		if !ok {
+			return fmt.Errorf("no agent in pod %s", req.Pod)
+		}
+		mu.Lock()
+		if connected++; connected == len(c.agents) {
+			close(gate)
+		}
+		mu.Unlock()
+		return a.Serve(ctx, req, stdio)
+	}}
+	return c
+}
+
+func (c *cluster) config() Config {
+	return Config{
+		Client:         c.client,
+		Transport:      c.transport,
+		Selection:      targets.Selection{Namespace: targetNS, LabelSelector: "app=web"},
+		Sink:           c.sink,
+		Stderr:         c.stderr,
+		AgentNamespace: agentNS,
+		Image:          "swoll-agent:test",
+		SessionID:      sessionID,
+		Window:         time.Hour, // order comes from the streams' progress, not from waiting
+	}
+}
+
+func (c *cluster) agentPods(t *testing.T) int {
+	list, err := c.client.CoreV1().Pods(agentNS).List(t.Context(), metav1.ListOptions{LabelSelector: agentpod.SessionSelector(sessionID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list.Items)
+}
+
+// TestSessionOrdersStreamsAcrossAgents runs a whole session in process: two agents' interleaved streams come
+// out in time order, the session stops at --max-events, every agent got start, its target and stop, the
+// summary counts per node, and no agent pod is left.
+func TestSessionOrdersStreamsAcrossAgents(t *testing.T) {
+	c := newCluster(t)
+	cfg := c.config()
+	cfg.MaxEvents = 5 // the sixth is held (it could still be overtaken), the fifth is the limit
+	if err := Run(t.Context(), cfg); err != nil {
+		t.Fatalf("session: %v\n%s", err, c.stderr)
+	}
+	if got := c.sink.finishes(); got != "10 20 30 40 50" {
+		t.Fatalf("events out of order: %s", got)
+	}
+	for pod, a := range c.agents {
+		var ops []string
+		for _, cmd := range a.Commands() {
+			ops = append(ops, string(cmd.Op))
+		}
+		if got := strings.Join(ops, ","); got != "start,add,stop" && !strings.HasPrefix(got, "start,add,") {
+			t.Errorf("%s got commands %s", pod, got)
 		}
 	}
-	if s.received[0] != 3 || s.received[1] != 4 {
-		t.Fatalf("received per stream: %v", s.received)
-	}
-}
-
-type failingWriter struct{}
-
-func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("write |1: broken pipe") }
-
-func TestMergeLoopReportsOutputErrors(t *testing.T) {
-	w, _ := output.New(output.JSON, failingWriter{}, false)
-	s, _ := testSession(w, 0)
-	go s.mergeLoop()
-	s.batches <- stream.Batch{Stream: 0, Items: []stream.Item{{Finish: 1, Line: eventLine(1, "a")}}, EOF: true}
-	select {
-	case err := <-s.outFailed:
-		if !isBrokenPipe(err) {
-			t.Fatalf("error %v", err)
+	stderr := c.stderr.String()
+	for _, want := range []string{
+		"session t1: tracing 2 container(s) in 2 pod(s) on 2 node(s); starting 2 agent(s) in namespace swoll",
+		"agents ready 2/2 after",
+		"session t1 ended (--max-events 5 reached)",
+		"  node-a: 3 events, 0 lost\n",
+		"  node-b: 3 events, 0 lost\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("output error not reported")
 	}
-	close(s.mergeStop)
-	<-s.mergeDone
-}
-
-func TestPrefixWriterWholeLines(t *testing.T) {
-	var buf bytes.Buffer
-	l := &logger{w: &buf}
-	p := newPrefixWriter(l, "swoll-agent[n1]: ")
-	_, _ = p.Write([]byte("loading "))
-	_, _ = p.Write([]byte("probes\nattached 3"))
-	_, _ = p.Write([]byte(" programs\npartial"))
-	_ = p.Close()
-	want := "swoll-agent[n1]: loading probes\nswoll-agent[n1]: attached 3 programs\nswoll-agent[n1]: partial\n"
-	if buf.String() != want {
-		t.Fatalf("got %q", buf.String())
+	if n := c.agentPods(t); n != 0 {
+		t.Fatalf("%d agent pods left", n)
+	}
+	if len(c.sink.notices) == 0 {
+		t.Fatal("the sink got no notices")
 	}
 }
 
-// BenchmarkMergeLoopThroughput pushes two streams' event lines through the merger and the JSON writer, as a
-// session does, and reports events per second (the plugin must sustain well over 100k/s).
-func BenchmarkMergeLoopThroughput(b *testing.B) {
-	w, _ := output.New(output.JSON, discardWriter{}, false)
-	s, _ := testSession(w, 0)
-	line := []byte(`{"syscall":{"nr":257,"name":"openat","class":"FileSystem","group":"Files"},"start":1732527600123456000,"finish":1732527600123459000,"pid":4242,"tid":4242,"container_pid":1,"uid":0,"gid":0,"comm":"nginx","session":"abc","error":"OK","return":3,"pid_ns":4026531836,"uts_ns":4026531838,"mount_ns":4026531841,"container":{"id":"containerd://0123456789abcdef","pod":"web-1","name":"nginx","image":"nginx:1.27","namespace":"default","labels":{"app":"web"}},"node":"node-a","args":{"dirfd":"AT_FDCWD","pathname":"/etc/hosts","flags":"O_RDONLY|O_CLOEXEC","mode":"0"}}`)
-	go s.mergeLoop()
-	s.batches <- stream.Batch{Stream: 0}
-	s.batches <- stream.Batch{Stream: 1}
-	const batch = 512
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	t0 := time.Now().UnixNano()
-	for i := 0; i < b.N; i += batch {
-		items := make([]stream.Item, batch)
-		for j := range items {
-			items[j] = stream.Item{Finish: t0 + int64(i+j)*1000, Line: line}
+// TestSessionBrokenTransport: when the connection to an agent fails, the session says so, ends with an error
+// (the trace is incomplete), and still removes every pod.
+func TestSessionBrokenTransport(t *testing.T) {
+	c := newCluster(t)
+	broken := agentpod.Name(sessionID, "node-b")
+	c.agents[agentpod.Name(sessionID, "node-a")].Gate = nil
+	serve := c.transport.Serve
+	c.transport.Serve = func(ctx context.Context, req transport.Request, stdio transport.Stdio) error {
+		if req.Pod == broken {
+			return fmt.Errorf("error dialing backend: connection refused")
 		}
-		s.batches <- stream.Batch{Stream: (i / batch) & 1, Items: items}
+		return serve(ctx, req, stdio)
 	}
-	s.batches <- stream.Batch{Stream: 0, EOF: true}
-	s.batches <- stream.Batch{Stream: 1, EOF: true}
-	close(s.mergeStop)
-	<-s.mergeDone
-	b.ReportMetric(float64(s.emitted)/time.Since(start).Seconds(), "events/s")
+	cfg := c.config()
+	cfg.MaxEvents = 3
+	err := Run(t.Context(), cfg)
+	if err == nil || err.Error() != "1 of 2 agents failed (see above)" {
+		t.Fatalf("error %v\n%s", err, c.stderr)
+	}
+	stderr := c.stderr.String()
+	for _, want := range []string{
+		"node-b: the agent's session ended: error dialing backend: connection refused",
+		"  node-b: 0 events, 0 lost; agent failed (see above)",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if got := c.sink.finishes(); got != "10 30 50" {
+		t.Fatalf("events: %s", got)
+	}
+	if n := c.agentPods(t); n != 0 {
+		t.Fatalf("%d agent pods left", n)
+	}
 }
 
-type discardWriter struct{}
+// TestSessionInterrupted: cancelling the caller's context ends the session through its teardown, which stops
+// the agents (OpStop) before it deletes their pods.
+func TestSessionInterrupted(t *testing.T) {
+	c := newCluster(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	c.sink.onEvent = func(n int) {
+		if n == 6 {
+			cancel()
+		}
+	}
+	cfg := c.config()
+	cfg.Window = 0 // the default: the last events go out after it
+	if err := Run(ctx, cfg); err != nil {
+		t.Fatalf("session: %v\n%s", err, c.stderr)
+	}
+	for pod, a := range c.agents {
+		cmds := a.Commands()
+		if len(cmds) == 0 || cmds[len(cmds)-1].Op != protocol.OpStop {
+			t.Errorf("%s was not stopped: %+v", pod, cmds)
+		}
+	}
+	if !strings.Contains(c.stderr.String(), "ended (interrupted)") {
+		t.Fatalf("stderr:\n%s", c.stderr)
+	}
+	if n := c.agentPods(t); n != 0 {
+		t.Fatalf("%d agent pods left", n)
+	}
+}
 
-func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+type recordingSink struct {
+	mu      sync.Mutex
+	lines   [][]byte
+	notices []*event.Notice
+	onEvent func(n int)
+}
+
+func (r *recordingSink) Event(line []byte) error {
+	r.mu.Lock()
+	r.lines = append(r.lines, append([]byte(nil), line...))
+	n := len(r.lines)
+	r.mu.Unlock()
+	if r.onEvent != nil {
+		r.onEvent(n)
+	}
+	return nil
+}
+
+func (r *recordingSink) Notice(n *event.Notice) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notices = append(r.notices, n)
+	return nil
+}
+
+func (r *recordingSink) Flush() error { return nil }
+
+func (r *recordingSink) finishes() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, l := range r.lines {
+		f, _ := event.FinishOf(l)
+		out = append(out, fmt.Sprint(f))
+	}
+	return strings.Join(out, " ")
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

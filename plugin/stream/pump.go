@@ -14,10 +14,12 @@ type Item struct {
 	Line   []byte
 }
 
-// Batch carries the event lines one stream read since its previous batch.
+// Batch carries the event lines one stream read since its previous batch, or one notice.
 type Batch struct {
 	Stream int
 	Items  []Item
+	// Notice, when set, is a notice of the stream (the batch has no items): after the events before it.
+	Notice *event.Notice
 	// EOF marks the stream's last batch.
 	EOF bool
 }
@@ -33,9 +35,10 @@ type Handler interface {
 	Malformed(line []byte, err error)
 }
 
-// Pump reads r until it ends, sending event batches to out and notices to h. Lines are batched while more
-// input is already buffered, so a busy stream costs one channel send per batch rather than per line. The last
-// batch has EOF set. It returns nil at a clean end of stream.
+// Pump reads r until it ends, sending event batches to out and notices to h, then to out. Lines are batched
+// while more input is already buffered, so a busy stream costs one channel send per batch rather than per
+// line. The last batch has EOF set. It returns nil at a clean end of stream. Pump runs in the caller's
+// goroutine and calls h from it.
 func Pump(r io.Reader, id int, out chan<- Batch, h Handler) error {
 	lr := NewLineReader(r)
 	batch := Batch{Stream: id}
@@ -70,6 +73,7 @@ func Pump(r io.Reader, id int, out chan<- Batch, h Handler) error {
 			// keep order: events before the notice go out first
 			send(false)
 			h.Notice(n)
+			out <- Batch{Stream: id, Notice: n}
 		default:
 			f, ok := FinishOf(line)
 			if !ok {

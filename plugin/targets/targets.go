@@ -236,6 +236,15 @@ func Nodes(byNode map[string][]Target) []string {
 	return out
 }
 
+// CountPods counts the pods the targets belong to.
+func CountPods(ts []Target) int {
+	seen := map[string]bool{}
+	for _, t := range ts {
+		seen[t.Namespace+"/"+t.Pod] = true
+	}
+	return len(seen)
+}
+
 // MissingPods names the pods asked for by name that the list did not contain (so that a typo is an error, not
 // an empty trace).
 func MissingPods(pods []*corev1.Pod, s *Selection) []string {

@@ -2,14 +2,17 @@ package targets
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/swoll-dev/swoll/plugin/kwatch"
 )
 
 // Resolution is the outcome of the first list of a selection.
@@ -22,7 +25,8 @@ type Resolution struct {
 	ResourceVersion string
 }
 
-// Source lists and watches the pods of one selection.
+// Source lists and watches the pods of one selection. Resolve, then Watch, are called from one goroutine at a
+// time.
 type Source struct {
 	client kubernetes.Interface
 	// WatchClient, when set, is used for the long-lived watch (a client without a request timeout, which
@@ -30,7 +34,7 @@ type Source struct {
 	WatchClient kubernetes.Interface
 	sel         *Selection
 	field       string
-	// Tracker holds the current targets; only the goroutine running Watch uses it after Resolve.
+	// tracker holds the current targets; only the goroutine running Watch uses it after Resolve.
 	tracker *Tracker
 }
 
@@ -46,155 +50,81 @@ func NewSource(client kubernetes.Interface, sel *Selection) (*Source, error) {
 	return &Source{client: client, sel: sel, field: field, tracker: NewTracker(sel)}, nil
 }
 
-func (s *Source) list(ctx context.Context) ([]*corev1.Pod, string, error) {
+func podsOf(list *corev1.PodList) []*corev1.Pod {
+	pods := make([]*corev1.Pod, len(list.Items))
+	for i := range list.Items {
+		pods[i] = &list.Items[i]
+	}
+	return pods
+}
+
+// Resolve lists the selection once and primes the tracker with it.
+func (s *Source) Resolve(ctx context.Context) (*Resolution, error) {
 	list, err := s.client.CoreV1().Pods(s.sel.ListNamespace()).List(ctx, metav1.ListOptions{
 		LabelSelector: s.sel.LabelSelector,
 		FieldSelector: s.field,
 	})
 	if err != nil {
-		return nil, "", err
-	}
-	pods := make([]*corev1.Pod, len(list.Items))
-	for i := range list.Items {
-		pods[i] = &list.Items[i]
-	}
-	return pods, list.ResourceVersion, nil
-}
-
-// Resolve lists the selection once and primes the tracker with it.
-func (s *Source) Resolve(ctx context.Context) (*Resolution, error) {
-	pods, rv, err := s.list(ctx)
-	if err != nil {
 		return nil, fmt.Errorf("listing pods %s: %w", s.sel.Describe(), err)
 	}
+	pods := podsOf(list)
 	s.tracker.Resync(pods)
-	return &Resolution{Pods: pods, Targets: s.tracker.Targets(), ResourceVersion: rv}, nil
+	return &Resolution{Pods: pods, Targets: s.tracker.Targets(), ResourceVersion: list.ResourceVersion}, nil
 }
 
-// Watch follows the selection from resourceVersion until ctx ends, sending every change. It re-watches when the
-// server closes the stream and re-lists (diffing against what it knew) when the resource version expired, so no
-// change is lost across reconnects. Errors that persist are reported through onError and retried with backoff.
+// Watch follows the selection from resourceVersion until ctx ends, sending every change. Reconnects are
+// client-go's (package kwatch); when the resource version expired it re-lists and diffs against what it knew,
+// so no change is lost across reconnects. Failures that persist are reported through onError and retried.
 func (s *Source) Watch(ctx context.Context, resourceVersion string, changes chan<- []Change, onError func(error)) {
-	rv := resourceVersion
-	backoff := 200 * time.Millisecond
-	send := func(cs []Change) bool {
+	send := func(cs []Change) {
 		if len(cs) == 0 {
-			return true
+			return
 		}
 		select {
 		case changes <- cs:
-			return true
 		case <-ctx.Done():
-			return false
 		}
 	}
-	for ctx.Err() == nil {
-		if rv == "" {
-			pods, newRV, err := s.list(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					onError(fmt.Errorf("re-listing pods %s: %w", s.sel.Describe(), err))
-				}
-				sleep(ctx, &backoff)
-				continue
+	wc := s.client
+	if s.WatchClient != nil {
+		wc = s.WatchClient
+	}
+	ns := s.sel.ListNamespace()
+	kwatch.Follow(ctx, &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector, o.FieldSelector = s.sel.LabelSelector, s.field
+			return s.client.CoreV1().Pods(ns).List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector, o.FieldSelector = s.sel.LabelSelector, s.field
+			return wc.CoreV1().Pods(ns).Watch(ctx, o)
+		},
+	}, resourceVersion, kwatch.Handler{
+		Listed: func(list runtime.Object) {
+			if l, ok := list.(*corev1.PodList); ok {
+				send(s.tracker.Resync(podsOf(l)))
 			}
-			if !send(s.tracker.Resync(pods)) {
+		},
+		Event: func(ev watch.Event) {
+			pod, ok := ev.Object.(*corev1.Pod)
+			if !ok {
 				return
 			}
-			rv = newRV
-		}
-		wc := s.client
-		if s.WatchClient != nil {
-			wc = s.WatchClient
-		}
-		w, err := wc.CoreV1().Pods(s.sel.ListNamespace()).Watch(ctx, metav1.ListOptions{
-			LabelSelector:       s.sel.LabelSelector,
-			FieldSelector:       s.field,
-			ResourceVersion:     rv,
-			AllowWatchBookmarks: true,
-		})
-		if err != nil {
-			if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
-				rv = ""
-				continue
+			if ev.Type == watch.Deleted {
+				send(s.tracker.Delete(pod))
+			} else {
+				send(s.tracker.Update(pod))
 			}
-			if ctx.Err() == nil {
-				onError(fmt.Errorf("watching pods %s: %w", s.sel.Describe(), err))
+		},
+		Failed: func(err error) {
+			what := "watching"
+			var ke *kwatch.Error
+			if errors.As(err, &ke) && ke.Op == kwatch.List {
+				what, err = "re-listing", ke.Err
+			} else if ke != nil {
+				err = ke.Err
 			}
-			sleep(ctx, &backoff)
-			continue
-		}
-		var healthy bool
-		rv, healthy = s.consume(ctx, w, rv, send)
-		if healthy {
-			backoff = 200 * time.Millisecond
-		} else {
-			sleep(ctx, &backoff)
-		}
-	}
-}
-
-// consume reads one watch until it ends and returns the resource version to continue from ("" to re-list),
-// and whether the watch worked (delivered something) before it ended.
-func (s *Source) consume(ctx context.Context, w watch.Interface, rv string, send func([]Change) bool) (string, bool) {
-	defer w.Stop()
-	healthy := false
-	for {
-		select {
-		case <-ctx.Done():
-			return rv, true
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return rv, healthy
-			}
-			if ev.Type != watch.Error {
-				healthy = true
-			}
-			switch ev.Type {
-			case watch.Error:
-				if st := apierrors.FromObject(ev.Object); apierrors.IsResourceExpired(st) || apierrors.IsGone(st) {
-					return "", healthy
-				}
-				return rv, false
-			case watch.Bookmark:
-				if m, err := metaRV(ev.Object); err == nil {
-					rv = m
-				}
-			case watch.Added, watch.Modified, watch.Deleted:
-				pod, ok := ev.Object.(*corev1.Pod)
-				if !ok {
-					continue
-				}
-				rv = pod.ResourceVersion
-				var cs []Change
-				if ev.Type == watch.Deleted {
-					cs = s.tracker.Delete(pod)
-				} else {
-					cs = s.tracker.Update(pod)
-				}
-				if !send(cs) {
-					return rv, true
-				}
-			}
-		}
-	}
-}
-
-func metaRV(obj interface{}) (string, error) {
-	if o, ok := obj.(metav1.Object); ok {
-		return o.GetResourceVersion(), nil
-	}
-	return "", fmt.Errorf("object without metadata")
-}
-
-func sleep(ctx context.Context, backoff *time.Duration) {
-	t := time.NewTimer(*backoff)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-	if *backoff < 5*time.Second {
-		*backoff *= 2
-	}
+			onError(fmt.Errorf("%s pods %s: %w", what, s.sel.Describe(), err))
+		},
+	})
 }

@@ -1,4 +1,10 @@
-package session
+// Package preflight checks, before a session creates anything, that it can succeed: the permissions it needs
+// (SelfSubjectAccessReview), the namespaces, the agent namespace's Pod Security level, admission of an agent pod
+// (a dry-run create), and that the selection matches running containers. Each refusal is an *Error: one line
+// that says what is wrong and how to check or fix it.
+//
+// The checks hold no state; every function is safe for concurrent use.
+package preflight
 
 import (
 	"context"
@@ -13,6 +19,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/swoll-dev/swoll/plugin/apierr"
 )
 
 // Access is one permission the session needs.
@@ -98,7 +106,7 @@ func CheckAccess(ctx context.Context, client kubernetes.Interface, need []Access
 	for _, err := range errs {
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			return &PreflightError{Msg: fmt.Sprintf("cannot reach the Kubernetes API server at %s: %v (check --kubeconfig, --context and --server)",
+			return &Error{Msg: fmt.Sprintf("cannot reach the Kubernetes API server at %s: %v (check --kubeconfig, --context and --server)",
 				hostOf(ue.URL), ue.Err)}
 		}
 	}
@@ -108,7 +116,7 @@ func CheckAccess(ctx context.Context, client kubernetes.Interface, need []Access
 			if reason[i] != "" {
 				msg += ": " + reason[i]
 			}
-			return &PreflightError{Msg: msg}
+			return &Error{Msg: msg}
 		}
 	}
 	return nil
@@ -121,10 +129,10 @@ func hostOf(raw string) string {
 	return raw
 }
 
-// PreflightError is a refusal found before anything was created.
-type PreflightError struct{ Msg string }
+// Error is a refusal found before anything was created.
+type Error struct{ Msg string }
 
-func (e *PreflightError) Error() string { return e.Msg }
+func (e *Error) Error() string { return e.Msg }
 
 // CheckNamespace fails clearly when a namespace does not exist; it returns the namespace when it could read it
 // (nil when reading namespaces is not allowed, which is common and not an error).
@@ -134,7 +142,7 @@ func CheckNamespace(ctx context.Context, client kubernetes.Interface, name, role
 	case err == nil:
 		return ns, nil
 	case apierrors.IsNotFound(err):
-		return nil, &PreflightError{Msg: fmt.Sprintf("%s namespace %q not found", role, name)}
+		return nil, &Error{Msg: fmt.Sprintf("%s namespace %q not found", role, name)}
 	default:
 		return nil, nil
 	}
@@ -153,7 +161,7 @@ func CheckPodSecurity(ns *corev1.Namespace) error {
 	if !ok || level == "privileged" {
 		return nil
 	}
-	return &PreflightError{Msg: fmt.Sprintf("namespace %q enforces Pod Security level %q, but swoll's agent pods are privileged; "+
+	return &Error{Msg: fmt.Sprintf("namespace %q enforces Pod Security level %q, but swoll's agent pods are privileged; "+
 		"use --agent-namespace NAME with a privileged namespace (e.g. kube-system), or: kubectl label ns %s %s=privileged --overwrite",
 		ns.Name, level, ns.Name, PodSecurityEnforceLabel)}
 }
@@ -168,18 +176,10 @@ func DryRunCreate(ctx context.Context, client kubernetes.Interface, pod *corev1.
 	if apierrors.IsAlreadyExists(err) {
 		return nil
 	}
-	msg := apiMessage(err)
+	msg := apierr.Message(err)
 	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || strings.Contains(msg, "violates PodSecurity") {
-		return &PreflightError{Msg: fmt.Sprintf("the agent pod was refused in namespace %q: %s; "+
+		return &Error{Msg: fmt.Sprintf("the agent pod was refused in namespace %q: %s; "+
 			"use --agent-namespace NAME with a namespace that admits privileged pods (e.g. kube-system)", pod.Namespace, msg)}
 	}
 	return fmt.Errorf("checking the agent pod against admission (dry run): %s", msg)
-}
-
-// apiMessage is the server's message without client-go's wrapping.
-func apiMessage(err error) string {
-	if st, ok := err.(apierrors.APIStatus); ok && st.Status().Message != "" {
-		return st.Status().Message
-	}
-	return err.Error()
 }

@@ -1,4 +1,4 @@
-package session
+package lifecycle
 
 import (
 	"fmt"

@@ -1,0 +1,123 @@
+package testutil
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/plugin/transport"
+	"github.com/swoll-dev/swoll/protocol"
+)
+
+// Transport is a transport.Transport whose other end is a test's function instead of the API server.
+type Transport struct {
+	// Serve plays the process at the other end of one exec; it returns when the stream ends.
+	Serve func(ctx context.Context, req transport.Request, stdio transport.Stdio) error
+
+	mu    sync.Mutex
+	execs []transport.Request
+}
+
+// Exec implements transport.Transport.
+func (t *Transport) Exec(ctx context.Context, req transport.Request, stdio transport.Stdio) error {
+	t.mu.Lock()
+	t.execs = append(t.execs, req)
+	t.mu.Unlock()
+	return t.Serve(ctx, req, stdio)
+}
+
+// Execs lists the requests made so far.
+func (t *Transport) Execs() []transport.Request {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]transport.Request(nil), t.execs...)
+}
+
+// Agent is a scripted node agent: it answers OpStart with a ready notice and writes its Events, announces
+// each OpAdd with a target_attached notice, and on OpStop or the end of stdin writes an exit notice and
+// returns. It records the commands it received.
+type Agent struct {
+	// Events are written after the ready notice, each as one line.
+	Events [][]byte
+	// Gate, when set, holds the Events until it is closed (so that a test can connect every agent first).
+	Gate <-chan struct{}
+
+	mu       sync.Mutex
+	commands []protocol.Command
+}
+
+// Commands lists the commands the agent received, in order.
+func (a *Agent) Commands() []protocol.Command {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]protocol.Command(nil), a.commands...)
+}
+
+// Serve plays the agent for one exec (Transport.Serve).
+func (a *Agent) Serve(ctx context.Context, _ transport.Request, stdio transport.Stdio) error {
+	out := bufio.NewWriter(stdio.Stdout)
+	write := func(v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if _, err := out.Write(append(b, '\n')); err != nil {
+			return err
+		}
+		return out.Flush()
+	}
+	notice := func(n event.Notice) error {
+		return write(struct {
+			Notice event.Notice `json:"notice"`
+		}{n})
+	}
+	sc := bufio.NewScanner(stdio.Stdin)
+	node := ""
+	var events uint64
+	for sc.Scan() {
+		var c protocol.Command
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			return fmt.Errorf("fake agent: bad command %q: %w", sc.Text(), err)
+		}
+		a.mu.Lock()
+		a.commands = append(a.commands, c)
+		a.mu.Unlock()
+		var err error
+		switch c.Op {
+		case protocol.OpStart:
+			node = c.Start.Node
+			if err = notice(event.Notice{Kind: event.NoticeReady, Node: node}); err != nil {
+				break
+			}
+			if a.Gate != nil {
+				select {
+				case <-a.Gate:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			for _, e := range a.Events {
+				if _, err = out.Write(append(e, '\n')); err != nil {
+					break
+				}
+				events++
+			}
+			err = out.Flush()
+		case protocol.OpAdd:
+			err = notice(event.Notice{Kind: event.NoticeTargetAttached, Node: node, ContainerID: c.Target.ContainerID})
+		case protocol.OpStop:
+			return notice(event.Notice{Kind: event.NoticeExit, Node: node, Events: events})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil && err != io.ErrClosedPipe {
+		return err
+	}
+	return notice(event.Notice{Kind: event.NoticeExit, Node: node, Events: events})
+}

@@ -1,0 +1,363 @@
+// Package agent is the plugin's side of one node agent. An Agent creates its pod and waits until it runs
+// (package lifecycle), connects to `swoll-agent session` in it (package transport), writes its commands (start,
+// targets as they come and go, a heartbeat, stop) to the agent's stdin, and pumps the agent's stdout into the
+// merge loop's batches (package stream), keeping what the notices say: ready, events lost, exit, failure.
+//
+// Run is called once, from a goroutine of its own. Enqueue, Stop, Done, State, Node and ID are safe for
+// concurrent use.
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	utilexec "k8s.io/client-go/util/exec"
+
+	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/plugin/agentpod"
+	"github.com/swoll-dev/swoll/plugin/lifecycle"
+	"github.com/swoll-dev/swoll/plugin/stream"
+	"github.com/swoll-dev/swoll/plugin/transport"
+	"github.com/swoll-dev/swoll/plugin/userlog"
+	"github.com/swoll-dev/swoll/protocol"
+)
+
+const (
+	// maxShownMalformed malformed lines of an agent are shown; later ones are only counted.
+	maxShownMalformed = 3
+	// quietStart: the routine steps of a start are shown only when the start takes longer than this, so that a
+	// normal session prints one line per agent rather than eight.
+	quietStart = time.Second
+)
+
+// routinePhrases are the steps of a start that goes well.
+var routinePhrases = map[string]bool{
+	"pod created": true, "pod pending": true, "creating container": true, "image pulled": true,
+	"container created": true, "container started": true, "attaching": true, "running": true,
+}
+
+// Observer hears about an agent. Calls for one agent never overlap: Phrase and Finished come from the Run
+// goroutine, Ready and Notice from the goroutine reading the agent's output while Run waits for it.
+type Observer interface {
+	// Phrase reports a step of the agent's start worth showing ("pulling image", "ImagePullBackOff: ...").
+	Phrase(a *Agent, phrase string)
+	// Ready: the agent's probes are attached and it traces its targets.
+	Ready(a *Agent)
+	// Notice is called with every notice the agent sends, after the agent recorded what it says.
+	Notice(a *Agent, n *event.Notice)
+	// Finished: Run returned (the agent ended, failed or was stopped); Done is closed.
+	Finished(a *Agent)
+}
+
+// Config is what one agent needs.
+type Config struct {
+	// ID is the agent's stream in the merge loop.
+	ID   int
+	Node string
+	// Start is the first command: what to trace.
+	Start *protocol.Start
+	// NotReady, when set, is why the node cannot run an agent: the agent fails at once.
+	NotReady string
+	// Pods are the session's pods; Pod is this agent's, as built by package agentpod.
+	Pods *lifecycle.Pods
+	Pod  *corev1.Pod
+	// StartTimeout bounds the wait until the pod runs (image pull included).
+	StartTimeout time.Duration
+	Transport    transport.Transport
+	// Batches is the merge loop's input.
+	Batches  chan<- stream.Batch
+	Log      *userlog.Logger
+	Observer Observer
+}
+
+// State is what an agent's notices and its end said so far.
+type State struct {
+	Ready bool
+	// Failure says why the agent failed, "" when it did not.
+	Failure string
+	// Exit is the agent's exit notice, nil before it ended cleanly.
+	Exit *event.Notice
+	// Lost counts events the kernel dropped.
+	Lost uint64
+	// Malformed counts lines that were neither events nor notices.
+	Malformed int
+}
+
+// Agent is one node agent.
+type Agent struct {
+	cfg     Config
+	pod     *lifecycle.Pod
+	started time.Time
+	stopCh  chan struct{}
+	stopped sync.Once
+	done    chan struct{}
+	wake    chan struct{}
+
+	mu     sync.Mutex
+	queue  []protocol.Command
+	phrase string
+	st     State
+}
+
+// New prepares an agent; Run starts it. The start command is queued first.
+func New(cfg Config) *Agent {
+	a := &Agent{
+		cfg:     cfg,
+		started: time.Now(),
+		stopCh:  make(chan struct{}),
+		done:    make(chan struct{}),
+		wake:    make(chan struct{}, 1),
+	}
+	a.pod = cfg.Pods.Add(cfg.Pod, a.setPhrase)
+	a.Enqueue(protocol.Command{Op: protocol.OpStart, Start: cfg.Start})
+	return a
+}
+
+// ID is the agent's stream id.
+func (a *Agent) ID() int { return a.cfg.ID }
+
+// Node is the node the agent runs on.
+func (a *Agent) Node() string { return a.cfg.Node }
+
+// PodName is the agent's pod.
+func (a *Agent) PodName() string { return a.cfg.Pod.Name }
+
+// Started is when the agent was created.
+func (a *Agent) Started() time.Time { return a.started }
+
+// Done is closed when Run returned.
+func (a *Agent) Done() <-chan struct{} { return a.done }
+
+// State returns a copy of what the agent knows about itself.
+func (a *Agent) State() State {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.st
+}
+
+// Enqueue adds a command for the agent; commands wait until the connection is up.
+func (a *Agent) Enqueue(c protocol.Command) {
+	a.mu.Lock()
+	a.queue = append(a.queue, c)
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stop asks the agent to detach and exit (OpStop, then stdin closed); a start still waiting stops waiting.
+func (a *Agent) Stop() { a.stopped.Do(func() { close(a.stopCh) }) }
+
+// Stopping tells whether Stop was called.
+func (a *Agent) Stopping() bool {
+	select {
+	case <-a.stopCh:
+		return true
+	default:
+		return false
+	}
+}
+
+func (a *Agent) fail(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	a.mu.Lock()
+	a.st.Failure = msg
+	a.mu.Unlock()
+	a.cfg.Log.Printf("%s: %s", a.cfg.Node, msg)
+}
+
+func (a *Agent) setPhrase(p string) {
+	if p == "" {
+		return
+	}
+	a.mu.Lock()
+	changed := p != a.phrase
+	a.phrase = p
+	a.mu.Unlock()
+	if changed && (!routinePhrases[p] || time.Since(a.started) >= quietStart) {
+		a.cfg.Observer.Phrase(a, p)
+	}
+}
+
+// Run creates the pod, waits until it runs, and streams until the agent ends or is stopped. ctx carries the
+// connection: cancelling it cuts the stream (the teardown's last resort after Stop).
+func (a *Agent) Run(ctx context.Context) {
+	defer func() {
+		close(a.done)
+		a.cfg.Observer.Finished(a)
+	}()
+	if why := a.cfg.NotReady; why != "" {
+		// a pod bound to a node that is down would only wait for the start timeout
+		a.fail("%s; its containers are not traced", why)
+		return
+	}
+	if err := a.pod.Create(ctx); err != nil {
+		a.fail("%v", err)
+		return
+	}
+	waitCtx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-a.stopCh:
+			cancel()
+		case <-waitCtx.Done():
+		}
+	}()
+	err := a.pod.WaitRunning(waitCtx, a.cfg.StartTimeout)
+	cancel()
+	switch {
+	case errors.Is(err, lifecycle.ErrStopped):
+		return
+	case err != nil:
+		a.fail("%v", err)
+		return
+	}
+	a.stream(ctx)
+}
+
+// stream runs `swoll-agent session` in the pod and pumps its output until it ends.
+func (a *Agent) stream(ctx context.Context) {
+	a.setPhrase("attaching")
+	stdinR, stdinW := io.Pipe()
+	stdoutR, stdoutW := io.Pipe()
+	stderr := userlog.NewPrefixWriter(a.cfg.Log, "swoll-agent["+a.cfg.Node+"]: ")
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		a.writeCommands(stdinW)
+	}()
+	a.cfg.Batches <- stream.Batch{Stream: a.cfg.ID} // registers the stream with the merger
+	pumpDone := make(chan error, 1)
+	go func() { pumpDone <- stream.Pump(stdoutR, a.cfg.ID, a.cfg.Batches, a) }()
+
+	err := a.cfg.Transport.Exec(ctx, transport.Request{
+		Namespace: a.cfg.Pod.Namespace, Pod: a.cfg.Pod.Name, Container: agentpod.ContainerName,
+		Command: []string{agentpod.AgentBinary, "session"},
+	}, transport.Stdio{Stdin: stdinR, Stdout: stdoutW, Stderr: stderr})
+	_ = stdoutW.Close()
+	_ = stderr.Close()
+	_ = stdinW.Close() // ends the transport's stdin copy cleanly (EOF) and unblocks a command write in flight
+	perr := <-pumpDone
+	<-writerDone
+	var setup *transport.SetupError
+	if errors.As(err, &setup) {
+		a.fail("preparing exec into %s: %v", a.cfg.Pod.Name, setup.Err)
+		return
+	}
+	if a.Stopping() {
+		return
+	}
+	st := a.State()
+	if st.Exit == nil {
+		if why := a.pod.EndReason(ctx); why != "" {
+			a.fail("%s", why)
+			return
+		}
+	}
+	switch {
+	case err != nil:
+		a.fail("the agent's session ended: %s", describe(err))
+	case perr != nil:
+		a.fail("reading the agent's output: %v", perr)
+	case st.Exit == nil && st.Failure == "":
+		a.fail("the agent's session ended without saying why")
+	}
+}
+
+// describe says in a few words why a stream ended: the agent's exit code, a closed connection, or the error.
+func describe(err error) string {
+	var exitErr utilexec.ExitError
+	if errors.As(err, &exitErr) && exitErr.Exited() {
+		return fmt.Sprintf("swoll-agent exited with code %d", exitErr.ExitStatus())
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "the connection to the agent closed"
+	}
+	return err.Error()
+}
+
+// writeCommands writes queued commands to the agent's stdin and pings it every heartbeat interval. On stop it
+// sends OpStop and closes stdin: both tell the agent to detach and exit.
+func (a *Agent) writeCommands(w *io.PipeWriter) {
+	defer func() { _ = w.Close() }()
+	ping := time.NewTicker(protocol.HeartbeatInterval)
+	defer ping.Stop()
+	var buf []byte
+	write := func(cmds []protocol.Command) bool {
+		buf = buf[:0]
+		for i := range cmds {
+			b, err := json.Marshal(&cmds[i])
+			if err != nil {
+				continue
+			}
+			buf = append(append(buf, b...), '\n')
+		}
+		_, err := w.Write(buf)
+		return err == nil
+	}
+	for {
+		a.mu.Lock()
+		cmds := a.queue
+		a.queue = nil
+		a.mu.Unlock()
+		if len(cmds) > 0 && !write(cmds) {
+			return
+		}
+		select {
+		case <-a.wake:
+		case <-ping.C:
+			if !write([]protocol.Command{{Op: protocol.OpPing}}) {
+				return
+			}
+		case <-a.stopCh:
+			a.mu.Lock()
+			cmds := append(a.queue, protocol.Command{Op: protocol.OpStop})
+			a.queue = nil
+			a.mu.Unlock()
+			write(cmds)
+			return
+		}
+	}
+}
+
+// Notice implements stream.Handler.
+func (a *Agent) Notice(n *event.Notice) {
+	switch n.Kind {
+	case event.NoticeReady:
+		a.mu.Lock()
+		a.st.Ready = true
+		a.mu.Unlock()
+		a.cfg.Observer.Ready(a)
+	case event.NoticeLost:
+		a.mu.Lock()
+		a.st.Lost = n.LostTotal
+		a.mu.Unlock()
+		a.cfg.Log.Printf("%s: %d events lost in the kernel (total %d)", a.cfg.Node, n.Lost, n.LostTotal)
+	case event.NoticeError:
+		a.fail("agent error: %s", n.Message)
+	case event.NoticeExit:
+		a.mu.Lock()
+		a.st.Exit = n
+		a.st.Lost = max(a.st.Lost, n.LostTotal)
+		a.mu.Unlock()
+	}
+	a.cfg.Observer.Notice(a, n)
+}
+
+// Malformed implements stream.Handler: shown, never silently dropped (a few times, then counted).
+func (a *Agent) Malformed(line []byte, err error) {
+	a.mu.Lock()
+	a.st.Malformed++
+	n := a.st.Malformed
+	a.mu.Unlock()
+	if n <= maxShownMalformed {
+		a.cfg.Log.Printf("%s: ignoring a malformed line from the agent (%v): %.200s", a.cfg.Node, err, line)
+	}
+}

@@ -1,0 +1,195 @@
+package preflight
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/swoll-dev/swoll/plugin/agentpod"
+	"github.com/swoll-dev/swoll/plugin/targets"
+)
+
+// ssarClient answers SelfSubjectAccessReviews: denied lists "verb resource[/sub] namespace" strings.
+func ssarClient(denied ...string) *fake.Clientset {
+	c := fake.NewClientset()
+	c.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		r := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
+		ra := r.Spec.ResourceAttributes
+		key := ra.Verb + " " + ra.Resource
+		if ra.Subresource != "" {
+			key += "/" + ra.Subresource
+		}
+		key += " " + ra.Namespace
+		r.Status.Allowed = true
+		for _, d := range denied {
+			if d == key {
+				r.Status.Allowed = false
+				r.Status.Reason = "RBAC: no rule"
+			}
+		}
+		return true, r, nil
+	})
+	return c
+}
+
+func TestCheckAccess(t *testing.T) {
+	tests := []struct {
+		name    string
+		denied  []string
+		dryRun  bool
+		allNS   bool
+		wantErr string
+	}{
+		{name: "all granted"},
+		{name: "no exec", denied: []string{"create pods/exec tools"},
+			wantErr: `not allowed to create pods/exec in namespace tools (check: kubectl auth can-i create pods --subresource=exec -n tools): RBAC: no rule`},
+		{name: "cannot watch targets", denied: []string{"watch pods shop"}, wantErr: "not allowed to watch pods in namespace shop"},
+		{name: "cannot list cluster-wide", denied: []string{"list pods "}, allNS: true, wantErr: "not allowed to list pods cluster-wide (check: kubectl auth can-i list pods -A)"},
+		{name: "dry run needs no create", denied: []string{"create pods tools"}, dryRun: true},
+		{name: "no create", denied: []string{"create pods tools"}, wantErr: "not allowed to create pods in namespace tools"},
+		{name: "no delete", denied: []string{"delete pods tools"}, wantErr: "not allowed to delete pods in namespace tools"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := "shop"
+			if tc.allNS {
+				ns = ""
+			}
+			err := CheckAccess(t.Context(), ssarClient(tc.denied...), NeededAccess(ns, "tools", tc.dryRun))
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want %q", err, tc.wantErr)
+			}
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("not a preflight.Error: %T", err)
+			}
+		})
+	}
+}
+
+func TestCheckAccessSkipsWhenReviewsFail(t *testing.T) {
+	c := fake.NewClientset()
+	c.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "authorization.k8s.io", Resource: "selfsubjectaccessreviews"}, "", errors.New("no"))
+	})
+	if err := CheckAccess(t.Context(), c, NeededAccess("a", "b", false)); err != nil {
+		t.Fatalf("a server that cannot answer must not block the session: %v", err)
+	}
+}
+
+func TestCheckAccessUnreachableServer(t *testing.T) {
+	c := fake.NewClientset()
+	c.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, &url.Error{Op: "Post", URL: "https://10.0.0.1:6443/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", Err: errors.New("connect: connection refused")}
+	})
+	err := CheckAccess(t.Context(), c, NeededAccess("a", "b", false))
+	if err == nil || err.Error() != "cannot reach the Kubernetes API server at https://10.0.0.1:6443: connect: connection refused (check --kubeconfig, --context and --server)" {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestCheckNamespace(t *testing.T) {
+	c := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}})
+	if ns, err := CheckNamespace(t.Context(), c, "shop", "target"); err != nil || ns == nil {
+		t.Fatalf("existing namespace: %v %v", ns, err)
+	}
+	_, err := CheckNamespace(t.Context(), c, "nope", "agent")
+	if err == nil || err.Error() != `agent namespace "nope" not found` {
+		t.Fatalf("missing namespace: %v", err)
+	}
+	c.PrependReactor("get", "namespaces", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, "shop", errors.New("no"))
+	})
+	if ns, err := CheckNamespace(t.Context(), c, "shop", "target"); err != nil || ns != nil {
+		t.Fatalf("unreadable namespace must be skipped: %v %v", ns, err)
+	}
+}
+
+func TestCheckPodSecurity(t *testing.T) {
+	tests := []struct {
+		labels  map[string]string
+		wantErr bool
+	}{
+		{nil, false},
+		{map[string]string{PodSecurityEnforceLabel: "privileged"}, false},
+		{map[string]string{PodSecurityEnforceLabel: "baseline"}, true},
+		{map[string]string{PodSecurityEnforceLabel: "restricted"}, true},
+		{map[string]string{"pod-security.kubernetes.io/warn": "restricted"}, false},
+	}
+	for _, tc := range tests {
+		err := CheckPodSecurity(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps", Labels: tc.labels}})
+		if (err != nil) != tc.wantErr {
+			t.Errorf("%v: %v", tc.labels, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "--agent-namespace") {
+			t.Errorf("the message must say how to fix it: %v", err)
+		}
+	}
+	if err := CheckPodSecurity(nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDryRunCreate(t *testing.T) {
+	pod := agentpod.Build(agentpod.Params{Session: "s", Node: "n", Namespace: "apps", Image: "i"})
+	c := fake.NewClientset()
+	var sawDryRun bool
+	c.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		sawDryRun = len(a.(k8stesting.CreateActionImpl).GetCreateOptions().DryRun) == 1
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, pod.Name,
+			errors.New(`violates PodSecurity "baseline:latest": privileged (container "agent" must not set securityContext.privileged=true)`))
+	})
+	err := DryRunCreate(t.Context(), c, pod)
+	if !sawDryRun {
+		t.Fatal("create was not a dry run")
+	}
+	if err == nil || !strings.Contains(err.Error(), "violates PodSecurity") || !strings.Contains(err.Error(), "--agent-namespace") {
+		t.Fatalf("error: %v", err)
+	}
+	if pods, _ := c.CoreV1().Pods("apps").List(t.Context(), metav1.ListOptions{}); len(pods.Items) != 0 {
+		t.Fatal("dry run created a pod")
+	}
+}
+
+func TestCheckResolution(t *testing.T) {
+	running := func(name string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
+	}
+	tests := []struct {
+		name string
+		res  targets.Resolution
+		sel  targets.Selection
+		want string
+	}{
+		{"nothing matches", targets.Resolution{}, targets.Selection{Namespace: "default", LabelSelector: "app=nginx"}, "no pods match -l app=nginx in namespace default"},
+		{"named pod missing", targets.Resolution{Pods: []*corev1.Pod{running("a")}}, targets.Selection{Namespace: "default", Pods: []string{"a", "b"}}, `pod "b" not found in namespace default`},
+		{"no running container", targets.Resolution{Pods: []*corev1.Pod{running("a")}}, targets.Selection{Namespace: "default", LabelSelector: "x=y", Containers: []string{"app"}}, "1 pod(s) match -l x=y -c app in namespace default, but none has a running container named app"},
+		{"fine", targets.Resolution{Pods: []*corev1.Pod{running("a")}, Targets: []targets.Target{{}}}, targets.Selection{Namespace: "default", LabelSelector: "x=y"}, ""},
+	}
+	for _, tc := range tests {
+		err := CheckResolution(&tc.res, &tc.sel)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

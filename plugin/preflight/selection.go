@@ -1,0 +1,73 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/swoll-dev/swoll/plugin/targets"
+)
+
+// whoAmITimeout bounds the SelfSubjectReview that names the user: the name is only an annotation.
+const whoAmITimeout = 3 * time.Second
+
+// CheckResolution refuses a selection that names pods that do not exist, matches no pod, or matches pods
+// without a running container to trace.
+func CheckResolution(res *targets.Resolution, sel *targets.Selection) error {
+	if missing := targets.MissingPods(res.Pods, sel); len(missing) > 0 {
+		where := "namespace " + sel.Namespace
+		if sel.AllNamespaces {
+			where = "any namespace"
+		}
+		noun := "pod"
+		if len(missing) > 1 {
+			noun = "pods"
+		}
+		return &Error{Msg: fmt.Sprintf("%s %s not found in %s", noun, quoteAll(missing), where)}
+	}
+	if len(res.Pods) == 0 {
+		return &Error{Msg: "no pods match " + sel.Describe()}
+	}
+	if len(res.Targets) == 0 {
+		what := "a running container"
+		if len(sel.Containers) > 0 {
+			what = "a running container named " + strings.Join(sel.Containers, " or ")
+		}
+		if len(sel.Nodes) > 0 {
+			what += " on node " + strings.Join(sel.Nodes, " or ")
+		}
+		return &Error{Msg: fmt.Sprintf("%d pod(s) match %s, but none has %s", len(res.Pods), sel.Describe(), what)}
+	}
+	return nil
+}
+
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}
+
+// WhoAmI names the user for the agent pods' annotations: the API server's view when it can tell, else the
+// local user.
+func WhoAmI(ctx context.Context, client kubernetes.Interface) string {
+	ctx, cancel := context.WithTimeout(ctx, whoAmITimeout)
+	defer cancel()
+	r, err := client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err == nil && r.Status.UserInfo.Username != "" {
+		return r.Status.UserInfo.Username
+	}
+	for _, v := range []string{"USER", "USERNAME"} {
+		if u := os.Getenv(v); u != "" {
+			return u
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,197 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/swoll-dev/swoll/plugin/agent"
+	"github.com/swoll-dev/swoll/plugin/lifecycle"
+	"github.com/swoll-dev/swoll/plugin/merge"
+	"github.com/swoll-dev/swoll/plugin/output"
+	"github.com/swoll-dev/swoll/plugin/route"
+	"github.com/swoll-dev/swoll/plugin/targets"
+	"github.com/swoll-dev/swoll/plugin/teardown"
+	"github.com/swoll-dev/swoll/protocol"
+)
+
+const (
+	// lateNodeTimeout bounds reading a node that gained targets during the session.
+	lateNodeTimeout = 10 * time.Second
+	// changeQueue is how many target changes may wait for the session's loop.
+	changeQueue = 64
+)
+
+// tracing is the live part of a session: its agents, their pods, the router and the merge loop.
+type tracing struct {
+	*session
+	pods    *lifecycle.Pods
+	loop    *merge.Loop
+	router  *route.Router
+	fleet   *fleet
+	execCtx context.Context
+}
+
+// trace starts the agents and runs until the session ends, then tears down.
+func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.Resolution, pods []*corev1.Pod,
+	starts map[string]*protocol.Start) error {
+	cfg := s.cfg
+	// the agents' streams and the watches outlive an interrupt: teardown ends them, in order
+	execCtx, cutStreams := context.WithCancel(context.WithoutCancel(ctx))
+	defer cutStreams()
+	watchCtx, stopWatches := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWatches()
+
+	t := &tracing{
+		session: s,
+		pods:    lifecycle.New(cfg.Client, cfg.StreamClient, cfg.AgentNamespace, cfg.SessionID, s.log),
+		loop:    merge.NewLoop(merge.LoopConfig{Window: cfg.Window, Sink: cfg.Sink, MaxEvents: cfg.MaxEvents}),
+		execCtx: execCtx,
+	}
+	t.router = route.New(t.startLate, func(tg *targets.Target, err error) {
+		s.log.Printf("%s: cannot trace %s/%s there: %v", tg.Node, tg.Namespace, tg.Pod, err)
+	})
+	t.fleet = newFleet(s.log, t.router)
+	s.log.Printf("session %s: tracing %d container(s) in %d pod(s) on %d node(s); starting %d agent(s) in namespace %s",
+		cfg.SessionID, len(res.Targets), targets.CountPods(res.Targets), len(pods), len(pods), cfg.AgentNamespace)
+
+	var watches sync.WaitGroup
+	watches.Add(1)
+	go func() { defer watches.Done(); t.pods.Watch(watchCtx) }()
+	go t.loop.Run()
+	agents := make([]*agent.Agent, 0, len(pods))
+	for _, p := range pods {
+		node := p.Spec.NodeName
+		a := t.newAgent(node, p, starts[node])
+		t.router.Add(node, a)
+		agents = append(agents, a)
+	}
+	t.router.Initial(res.Targets)
+	for _, a := range agents {
+		go a.Run(execCtx)
+	}
+	changes := make(chan []targets.Change, changeQueue)
+	watches.Add(1)
+	go func() {
+		defer watches.Done()
+		src.Watch(watchCtx, res.ResourceVersion, changes, func(err error) { s.log.Printf("%v (retrying)", err) })
+	}()
+
+	reason, outErr := t.wait(ctx, changes)
+	stopping := time.Now()
+	steps := teardown.Steps{
+		CutStreams: cutStreams,
+		StopWatches: func() {
+			stopWatches()
+			watches.Wait()
+		},
+		DeletePods: func(forced bool) error {
+			return t.pods.Delete(context.WithoutCancel(ctx), forced, cfg.Force)
+		},
+		ForceDelete: func() int { return t.pods.ForceDelete(context.WithoutCancel(ctx)) },
+		Merge:       t.loop,
+		Force:       cfg.Force,
+		Log:         s.log,
+		Namespace:   cfg.AgentNamespace,
+	}
+	for _, a := range t.fleet.list() {
+		steps.Agents = append(steps.Agents, a)
+	}
+	err := teardown.Run(steps)
+	if !errors.Is(err, teardown.ErrInterruptedTwice) {
+		sum := t.summary(reason, stopping)
+		sum.Write(s.log)
+		if err == nil {
+			err = sum.Failures()
+		}
+	}
+	if outErr != nil && !output.IsBrokenPipe(outErr) {
+		return fmt.Errorf("writing events: %w", outErr)
+	}
+	return err
+}
+
+// wait runs until the session should end and says why; outErr is the sink's error when it failed.
+func (t *tracing) wait(ctx context.Context, changes <-chan []targets.Change) (reason string, outErr error) {
+	// --duration is tracing time: it starts when the agents are ready, not while images are pulled
+	var deadline <-chan time.Time
+	allReady := t.fleet.allReady
+	for reason == "" {
+		select {
+		case <-ctx.Done():
+			reason = "interrupted"
+		case <-allReady:
+			allReady = nil
+			if t.cfg.Duration > 0 {
+				timer := time.NewTimer(t.cfg.Duration)
+				defer timer.Stop()
+				deadline = timer.C
+			}
+		case <-deadline:
+			reason = fmt.Sprintf("--duration %s reached", t.cfg.Duration)
+		case <-t.loop.MaxReached():
+			reason = fmt.Sprintf("--max-events %d reached", t.cfg.MaxEvents)
+		case outErr = <-t.loop.Failed():
+			reason = "output closed"
+		case cs := <-changes:
+			t.router.Apply(cs)
+		case <-t.fleet.exited:
+			if t.fleet.allDone() {
+				reason = "every agent ended"
+			}
+		}
+	}
+	return reason, outErr
+}
+
+func (t *tracing) newAgent(node string, pod *corev1.Pod, start *protocol.Start) *agent.Agent {
+	return t.fleet.add(func(id int) *agent.Agent {
+		return agent.New(agent.Config{
+			ID:           id,
+			Node:         node,
+			Start:        start,
+			NotReady:     t.nodes.Get(node).NotReady,
+			Pods:         t.pods,
+			Pod:          pod,
+			StartTimeout: t.cfg.AgentTimeout,
+			Transport:    t.cfg.Transport,
+			Batches:      t.loop.Batches(),
+			Log:          t.log,
+			Observer:     t.fleet,
+		})
+	})
+}
+
+// startLate starts an agent on a node that gained targets during the session (route.StartFunc).
+func (t *tracing) startLate(node string) (route.Agent, error) {
+	ctx, cancel := context.WithTimeout(t.execCtx, lateNodeTimeout)
+	defer cancel()
+	t.nodes.Lookup(ctx, node)
+	start, err := t.startFor(node)
+	if err != nil {
+		return nil, err
+	}
+	a := t.newAgent(node, t.podFor(node), start)
+	t.log.Printf("%s: new node with targets; starting an agent", node)
+	go a.Run(t.execCtx)
+	return a, nil
+}
+
+func (t *tracing) summary(reason string, stopping time.Time) *teardown.Summary {
+	st := t.loop.Stats()
+	sum := &teardown.Summary{
+		Session: t.cfg.SessionID, Reason: reason, Started: t.fleet.started, Stopping: stopping,
+		FirstEvent: st.FirstEvent, Emitted: st.Emitted,
+	}
+	for _, a := range t.fleet.list() {
+		as := a.State()
+		sum.Agents = append(sum.Agents, teardown.AgentSummary{
+			Node: a.Node(), Events: st.Received[a.ID()], Lost: as.Lost, Failed: as.Failure != "",
+		})
+	}
+	return sum
+}

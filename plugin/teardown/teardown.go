@@ -1,0 +1,166 @@
+// Package teardown ends a session in layers and sums it up. First the agents are asked to stop through their
+// control channel (they detach their probes and exit on their own); streams that linger are cut; the watches
+// stop; the agent pods are deleted while the merge loop writes what it still holds; then the summary is
+// printed. A second interrupt (Force) stops the waiting: the deletions are sent and the command exits.
+//
+// Run is called once per session, from the session's goroutine. It only calls the Steps it is given, so a
+// test can check their order with fakes.
+package teardown
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/swoll-dev/swoll/plugin/userlog"
+)
+
+const (
+	// stopGrace is how long agents get to detach and exit after OpStop before their streams are cut.
+	stopGrace = 1500 * time.Millisecond
+	// cutGrace is how long agents get to notice a cut stream.
+	cutGrace = 500 * time.Millisecond
+	// mergeGrace is how long the merge loop gets to write what it holds.
+	mergeGrace = 2 * time.Second
+)
+
+// ErrInterruptedTwice is returned when a second interrupt cut the teardown short.
+var ErrInterruptedTwice = errors.New("interrupted twice")
+
+// Agent is what teardown needs of an agent.
+type Agent interface {
+	Stop()
+	Done() <-chan struct{}
+}
+
+// Merge is what teardown needs of the merge loop.
+type Merge interface {
+	Stop()
+	Done() <-chan struct{}
+}
+
+// Steps are the parts of a session that teardown stops, in this order.
+type Steps struct {
+	Agents []Agent
+	// CutStreams cancels the agents' connections (the agents' Run then returns).
+	CutStreams func()
+	// StopWatches ends the session's watches (targets, agent pods).
+	StopWatches func()
+	// DeletePods deletes the session's pods and waits until they are gone; forced uses grace 0.
+	DeletePods func(forced bool) error
+	// ForceDelete asks for every pod of the session to go at once, without waiting; it returns how many.
+	ForceDelete func() int
+	Merge       Merge
+	// Force is closed on a second interrupt.
+	Force <-chan struct{}
+	Log   *userlog.Logger
+	// Namespace is the agent namespace, for the message after a forced exit.
+	Namespace string
+}
+
+// Run tears down. It returns the deletion's error, or ErrInterruptedTwice after a second interrupt (the summary
+// is then not printed: the person asked to leave at once).
+func Run(s Steps) error {
+	for _, a := range s.Agents {
+		a.Stop()
+	}
+	forced := false
+	waitAll := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		for _, a := range s.Agents {
+			select {
+			case <-a.Done():
+			case <-t.C:
+				return false
+			case <-s.Force:
+				forced = true
+				return false
+			}
+		}
+		return true
+	}
+	if !waitAll(stopGrace) {
+		s.CutStreams()
+		if !forced {
+			waitAll(cutGrace)
+		}
+	}
+	s.StopWatches()
+
+	deleted := make(chan error, 1)
+	go func() { deleted <- s.DeletePods(forced) }()
+	s.Merge.Stop()
+	t := time.NewTimer(mergeGrace)
+	select {
+	case <-s.Merge.Done():
+	case <-t.C:
+	}
+	t.Stop()
+	select {
+	case err := <-deleted:
+		return err
+	case <-s.Force:
+		// do not wait for the pods to go, but do make sure the deletions were sent before exiting
+		n := s.ForceDelete()
+		s.Log.Printf("forced exit: deletion of %d agent pod(s) requested without waiting; `kubectl swoll cleanup -n %s` removes leftovers",
+			n, s.Namespace)
+		return ErrInterruptedTwice
+	}
+}
+
+// AgentSummary is one agent's line of the summary.
+type AgentSummary struct {
+	Node string
+	// Events counts the events received from the agent; Lost those the kernel dropped.
+	Events, Lost uint64
+	Failed       bool
+}
+
+// Summary is what a session did.
+type Summary struct {
+	Session string
+	// Reason is why the session ended ("interrupted", "--duration 30s reached").
+	Reason string
+	// Started is when tracing started; Stopping when teardown began; FirstEvent when the first event was
+	// written (zero when none was).
+	Started, Stopping, FirstEvent time.Time
+	// Emitted counts the events written.
+	Emitted uint64
+	Agents  []AgentSummary
+}
+
+// Write prints the summary: one line for the session, one per agent, by node.
+func (s *Summary) Write(log *userlog.Logger) {
+	round := func(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond) }
+	first := ""
+	if !s.FirstEvent.IsZero() {
+		first = fmt.Sprintf("; first event after %s", round(s.FirstEvent.Sub(s.Started)))
+	}
+	log.Printf("session %s ended (%s) after %s: %d events written%s; cleaned up in %s", s.Session, s.Reason,
+		round(time.Since(s.Started)), s.Emitted, first, round(time.Since(s.Stopping)))
+	agents := append([]AgentSummary(nil), s.Agents...)
+	sort.SliceStable(agents, func(i, j int) bool { return agents[i].Node < agents[j].Node })
+	for _, a := range agents {
+		state := ""
+		if a.Failed {
+			state = "; agent failed (see above)"
+		}
+		log.Printf("  %s: %d events, %d lost%s", a.Node, a.Events, a.Lost, state)
+	}
+}
+
+// Failures is an error when any agent failed, so that the exit status says the trace was incomplete.
+func (s *Summary) Failures() error {
+	failed := 0
+	for _, a := range s.Agents {
+		if a.Failed {
+			failed++
+		}
+	}
+	if failed == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d agents failed (see above)", failed, len(s.Agents))
+}

@@ -1,0 +1,168 @@
+package teardown
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/swoll-dev/swoll/plugin/userlog"
+)
+
+// recorder notes the steps in the order they happen.
+type recorder struct {
+	mu    sync.Mutex
+	steps []string
+}
+
+func (r *recorder) add(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.steps = append(r.steps, s)
+}
+
+func (r *recorder) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.steps, " ")
+}
+
+type fakeAgent struct {
+	name string
+	rec  *recorder
+	done chan struct{}
+	// obeys: the agent exits when stopped (an agent that does not must be cut)
+	obeys bool
+}
+
+func (a *fakeAgent) Stop() {
+	a.rec.add("stop:" + a.name)
+	if a.obeys {
+		close(a.done)
+	}
+}
+func (a *fakeAgent) Done() <-chan struct{} { return a.done }
+
+type fakeMerge struct {
+	rec  *recorder
+	done chan struct{}
+}
+
+func (m *fakeMerge) Stop()                 { m.rec.add("merge-stop"); close(m.done) }
+func (m *fakeMerge) Done() <-chan struct{} { return m.done }
+
+func steps(rec *recorder, agents []*fakeAgent, force chan struct{}) Steps {
+	s := Steps{
+		CutStreams: func() {
+			rec.add("cut")
+			for _, a := range agents {
+				if !a.obeys {
+					close(a.done)
+				}
+			}
+		},
+		StopWatches: func() { rec.add("watches") },
+		DeletePods: func(forced bool) error {
+			if forced {
+				rec.add("delete-forced")
+			} else {
+				rec.add("delete")
+			}
+			return nil
+		},
+		ForceDelete: func() int { rec.add("force-delete"); return 2 },
+		Merge:       &fakeMerge{rec: rec, done: make(chan struct{})},
+		Force:       force,
+		Log:         userlog.New(&bytes.Buffer{}, false),
+	}
+	for _, a := range agents {
+		s.Agents = append(s.Agents, a)
+	}
+	return s
+}
+
+func TestTeardownOrder(t *testing.T) {
+	tests := []struct {
+		name  string
+		obeys bool
+		want  string
+	}{
+		{"agents exit when stopped", true, "stop:a stop:b watches"},
+		{"streams that linger are cut", false, "stop:a stop:b cut watches"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			agents := []*fakeAgent{
+				{name: "a", rec: rec, done: make(chan struct{}), obeys: tc.obeys},
+				{name: "b", rec: rec, done: make(chan struct{}), obeys: tc.obeys},
+			}
+			if err := Run(steps(rec, agents, nil)); err != nil {
+				t.Fatal(err)
+			}
+			// deletion and the merge loop's last writes run side by side, after the watches stopped
+			got := rec.String()
+			if !strings.HasPrefix(got, tc.want+" ") || !strings.Contains(got, "merge-stop") || !strings.Contains(got, " delete") {
+				t.Fatalf("steps %q, want %q then merge-stop and delete", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTeardownForced(t *testing.T) {
+	rec := &recorder{}
+	force := make(chan struct{})
+	close(force)
+	agents := []*fakeAgent{{name: "a", rec: rec, done: make(chan struct{})}}
+	s := steps(rec, agents, force)
+	block := make(chan struct{})
+	defer close(block)
+	s.DeletePods = func(bool) error { <-block; return nil } // the API server does not answer
+	var out bytes.Buffer
+	s.Log = userlog.New(&out, false)
+	s.Namespace = "swoll"
+	start := time.Now()
+	if err := Run(s); !errors.Is(err, ErrInterruptedTwice) {
+		t.Fatalf("error %v", err)
+	}
+	if time.Since(start) > mergeGrace+time.Second {
+		t.Fatalf("a forced teardown waited %s", time.Since(start))
+	}
+	if got := rec.String(); !strings.HasPrefix(got, "stop:a cut watches") || !strings.HasSuffix(got, "force-delete") {
+		t.Fatalf("steps %q", got)
+	}
+	if !strings.Contains(out.String(), "deletion of 2 agent pod(s) requested without waiting; `kubectl swoll cleanup -n swoll` removes leftovers") {
+		t.Fatalf("message: %s", out.String())
+	}
+}
+
+func TestSummary(t *testing.T) {
+	start := time.Now().Add(-10 * time.Second)
+	s := &Summary{
+		Session: "abc", Reason: "interrupted", Started: start, Stopping: time.Now().Add(-time.Second),
+		FirstEvent: start.Add(2 * time.Second), Emitted: 42,
+		Agents: []AgentSummary{{Node: "node-b", Events: 40, Lost: 3}, {Node: "node-a", Events: 2, Failed: true}},
+	}
+	var out bytes.Buffer
+	s.Write(userlog.New(&out, false))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%q", out.String())
+	}
+	if !strings.HasPrefix(lines[0], "swoll: session abc ended (interrupted) after 10") ||
+		!strings.Contains(lines[0], ": 42 events written; first event after 2s; cleaned up in 1") {
+		t.Errorf("first line %q", lines[0])
+	}
+	if lines[1] != "swoll:   node-a: 2 events, 0 lost; agent failed (see above)" || lines[2] != "swoll:   node-b: 40 events, 3 lost" {
+		t.Errorf("agent lines %q", lines[1:])
+	}
+	if err := s.Failures(); err == nil || err.Error() != "1 of 2 agents failed (see above)" {
+		t.Errorf("failures %v", err)
+	}
+	s.Agents[1].Failed = false
+	if err := s.Failures(); err != nil {
+		t.Errorf("failures %v", err)
+	}
+}
