@@ -100,6 +100,10 @@ type Notice struct {
 	// Lost counts events dropped in the kernel since the previous lost notice (kind "lost"); LostTotal since start.
 	Lost      uint64 `json:"lost,omitempty"`
 	LostTotal uint64 `json:"lost_total,omitempty"`
+	// Limited counts events dropped by the agent's rate cap since the previous rate_limited notice;
+	// LimitedTotal since start (kinds "rate_limited" and "exit"). They are never counted in Lost.
+	Limited      uint64 `json:"limited,omitempty"`
+	LimitedTotal uint64 `json:"limited_total,omitempty"`
 	// Events counts events written so far (kind "stats" and "exit").
 	Events  uint64 `json:"events,omitempty"`
 	Message string `json:"message,omitempty"`
@@ -119,6 +123,8 @@ const (
 	NoticeTargetError NoticeKind = "target_error"
 	// NoticeLost: the kernel dropped events because the ring buffer was full.
 	NoticeLost NoticeKind = "lost"
+	// NoticeRateLimited: the agent dropped events over its rate cap (OpStart's max_rate).
+	NoticeRateLimited NoticeKind = "rate_limited"
 	// NoticeError: a fatal agent error; the agent exits after writing it.
 	NoticeError NoticeKind = "error"
 	// NoticeExit: the agent is done; Events and LostTotal hold the totals.

@@ -51,7 +51,16 @@ type Start struct {
 	// CRISocket overrides the auto-detected CRI endpoint: a host path (the agent looks it up under its
 	// mount of the host first).
 	CRISocket string `json:"cri_socket,omitempty"`
+	// MaxRate caps the events per second this agent writes (0: no cap); events over it are dropped and
+	// counted (notice "rate_limited"), apart from the kernel's drops.
+	MaxRate uint64 `json:"max_rate,omitempty"`
+	// MaxLabelBytes bounds the pod labels stamped on each event (0: DefaultMaxLabelBytes); labels that do
+	// not fit are left out, and the target's notice says so.
+	MaxLabelBytes int `json:"max_label_bytes,omitempty"`
 }
+
+// DefaultMaxLabelBytes is the default bound on the label bytes (keys and values) stamped per event.
+const DefaultMaxLabelBytes = 4096
 
 // Target is one container to trace and the Kubernetes names to stamp on its events.
 type Target struct {

@@ -4,6 +4,7 @@ package agentcmd
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -99,5 +100,8 @@ func sessionConfig(io streams, host *hostFlags) session.Config {
 		Stdin:  io.stdin,
 		Stdout: io.stdout,
 		Stderr: io.stderr,
+		// The dead-man switch's last resort: the process's exit closes every BPF link and map, wherever a
+		// goroutine is stuck. Nothing is printed: stdout and stderr may be what is stuck.
+		HardStop: func(error) { os.Exit(exitFailure) },
 	}
 }

@@ -83,6 +83,9 @@ func (failing) Write([]byte) (int, error) { return 0, errors.New("broken pipe") 
 func TestErrorsStick(t *testing.T) {
 	w := New(failing{}, 16, time.Hour)
 	_, _ = w.Write([]byte("0123456789abcdef0123\n"))
+	if err := w.Flush(); err == nil {
+		t.Fatal("Flush did not report the failure")
+	}
 	if _, err := w.Write([]byte("x\n")); err == nil {
 		t.Fatal("write after a failed flush succeeded")
 	}
@@ -103,5 +106,137 @@ func TestAppendDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per line, want 0", allocs)
+	}
+}
+
+// stalled blocks every write until released: a reader that stopped reading.
+type stalled struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func newStalled() *stalled {
+	return &stalled{entered: make(chan struct{}, 1), release: make(chan struct{})}
+}
+
+func (s *stalled) Write(p []byte) (int, error) {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return len(p), nil
+}
+
+// A write(2) blocked on a stalled reader does not hold the lock: other lines are still queued, Err answers.
+func TestStalledWriteDoesNotHoldTheLock(t *testing.T) {
+	out := newStalled()
+	defer close(out.release)
+	w := New(out, 64, time.Millisecond)
+	defer w.Abort() // the stalled write then ends the writer goroutine
+	if _, err := w.Write([]byte("first\n")); err != nil {
+		t.Fatal(err)
+	}
+	<-out.entered // the writer goroutine is now inside Write, blocked
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.Write([]byte("second\n"))
+		if err == nil {
+			err = w.Err()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a write waited behind a stalled write(2)")
+	}
+}
+
+// Abort releases a writer that waits for room in a full buffer, and every later write fails at once.
+func TestAbortReleasesWaitingWriters(t *testing.T) {
+	out := newStalled()
+	defer close(out.release)
+	w := New(out, 32, time.Millisecond)
+	line := []byte("0123456789abcdef0123456789abcdef\n") // fills the buffer on its own
+	if _, err := w.Write(line); err != nil {
+		t.Fatal(err)
+	}
+	<-out.entered
+	if _, err := w.Write(line); err != nil { // taken while the first is being written
+		t.Fatal(err)
+	}
+	waiting := make(chan error, 2)
+	go func() { _, err := w.Write(line); waiting <- err }() // no room: waits
+	go func() { waiting <- w.Flush() }()                    // waits for a write that never completes
+	select {
+	case err := <-waiting:
+		t.Fatalf("returned before Abort: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	w.Abort()
+	for range 2 {
+		select {
+		case err := <-waiting:
+			if !errors.Is(err, ErrAborted) {
+				t.Fatalf("got %v, want ErrAborted", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Abort did not release a waiting writer")
+		}
+	}
+	if _, err := w.Write([]byte("x\n")); !errors.Is(err, ErrAborted) {
+		t.Fatalf("write after Abort: %v", err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- w.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for the stalled write(2) after Abort")
+	}
+}
+
+// Flush returns once what was queued before it is written.
+func TestFlushWaitsForTheWrite(t *testing.T) {
+	rec := &recorder{wrote: make(chan struct{}, 1)}
+	w := New(rec, 4096, time.Hour)
+	defer func() { _ = w.Close() }()
+	if _, err := w.Write([]byte("one\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := rec.snapshot(); got != "one\n" {
+		t.Fatalf("after Flush: %q", got)
+	}
+}
+
+// TryWrite never waits: with the buffer full behind a stalled write it drops the line and says so.
+func TestTryWriteDoesNotWait(t *testing.T) {
+	out := newStalled()
+	defer close(out.release)
+	w := New(out, 16, time.Millisecond)
+	defer w.Abort()
+	if !w.TryWrite([]byte("0123456789abcdef\n")) {
+		t.Fatal("TryWrite into an empty buffer failed")
+	}
+	<-out.entered
+	if !w.TryWrite([]byte("0123456789abcdef\n")) {
+		t.Fatal("TryWrite into the free buffer failed")
+	}
+	done := make(chan bool, 1)
+	go func() { done <- w.TryWrite([]byte("x\n")) }()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Fatal("TryWrite queued a line into a full buffer")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("TryWrite waited for room")
 	}
 }

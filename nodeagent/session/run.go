@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,13 +23,63 @@ import (
 // maxCommandBytes bounds one command line (a target's labels are the only variable part).
 const maxCommandBytes = 1 << 20
 
+// maxQueuedCommands bounds the commands read but not yet handled (the reader never waits for the session).
+const maxQueuedCommands = 1 << 16
+
 // ErrHeartbeat ends a session whose plugin stopped sending commands.
 var ErrHeartbeat = errors.New("no command from the plugin within the heartbeat timeout")
+
+// errInputClosed is the dead-man switch's cause when the plugin's stream ended (EOF or a read error).
+var errInputClosed = errors.New("the plugin closed the session")
 
 // incoming is one line read from the plugin.
 type incoming struct {
 	cmd protocol.Command
 	err error // a malformed line
+}
+
+// inbox holds the commands the reader took from stdin until the control loop handles them. The reader never
+// waits for the control loop: it keeps reading (and keeps the heartbeat fresh) whatever the loop is doing.
+type inbox struct {
+	mu      sync.Mutex
+	queue   []incoming
+	ended   bool  // the reader stopped: EOF, or readErr
+	readErr error // why, when it was not EOF
+	dropped int
+	ready   chan struct{} // one token: something was queued or the input ended
+}
+
+func (b *inbox) put(in incoming) {
+	b.mu.Lock()
+	if len(b.queue) < maxQueuedCommands {
+		b.queue = append(b.queue, in)
+	} else {
+		b.dropped++
+	}
+	b.mu.Unlock()
+	b.signal()
+}
+
+func (b *inbox) end(err error) {
+	b.mu.Lock()
+	b.ended, b.readErr = true, err
+	b.mu.Unlock()
+	b.signal()
+}
+
+func (b *inbox) signal() {
+	select {
+	case b.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the queued commands, and whether the input has ended after them.
+func (b *inbox) take() (cmds []incoming, ended bool, readErr error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cmds, b.queue = b.queue, nil
+	return cmds, b.ended, b.readErr
 }
 
 type target struct {
@@ -39,9 +90,13 @@ type target struct {
 }
 
 type session struct {
-	cfg   Config
-	out   *lineout.Writer
-	start *protocol.Start
+	cfg    Config
+	out    *lineout.Writer // events and notices
+	errOut *lineout.Writer // diagnostics: never waited for
+	start  *protocol.Start
+	in     *inbox
+	// inputEnded is closed when the reader stopped (EOF or error): the dead-man switch's first trigger.
+	inputEnded chan struct{}
 
 	tracer   Tracer
 	dec      Decoder
@@ -53,6 +108,11 @@ type session struct {
 	nextID   uint32
 	events   atomic.Uint64
 	lostSeen uint64
+	// limit is the --max-rate bucket (nil: no cap); limited counts what it dropped, limitedSeen what was
+	// reported.
+	limit       *bucket
+	limited     atomic.Uint64
+	limitedSeen uint64
 
 	// lastCommand is the wall time (UnixNano) the reader last received a line: the heartbeat is judged on
 	// it rather than on when the control loop got to the command, which can be later while a lookup runs.
@@ -64,45 +124,61 @@ type session struct {
 // Run runs a session until the plugin ends it, the plugin disappears, MaxEvents is reached or ctx is done.
 // It returns nil for those ends, ErrHeartbeat when the plugin went silent, and an error (after writing an
 // error notice) when the session could not start. Everything attached is detached before it returns.
+//
+// The dead-man switch (stdin EOF, heartbeat) runs on its own goroutine and needs nothing from the control
+// loop or the output: when the plugin is gone and the session does not end within AbortGrace (its output is
+// stalled, say), the output is aborted, which releases every writer; HardStop is the last resort.
 func Run(ctx context.Context, cfg Config) error {
 	cfg.setDefaults()
 	s := &session{
-		cfg:     cfg,
-		out:     lineout.New(cfg.Stdout, cfg.OutputBytes, cfg.FlushInterval),
-		targets: map[string]target{},
-		byNS:    map[uint64]string{},
-		exited:  map[string]bool{},
-		done:    make(chan struct{}),
+		cfg:        cfg,
+		out:        lineout.New(cfg.Stdout, cfg.OutputBytes, cfg.FlushInterval),
+		errOut:     lineout.New(cfg.Stderr, stderrBytes, cfg.FlushInterval),
+		in:         &inbox{ready: make(chan struct{}, 1)},
+		inputEnded: make(chan struct{}),
+		targets:    map[string]target{},
+		byNS:       map[uint64]string{},
+		exited:     map[string]bool{},
+		done:       make(chan struct{}),
 	}
 	defer close(s.done)
-	defer func() { _ = s.out.Close() }()
+	defer func() {
+		_ = s.out.Close()
+		_ = s.errOut.Close()
+	}()
 	s.lastCommand.Store(cfg.Now().UnixNano())
-	lines := make(chan incoming, 16)
-	readErr := make(chan error, 1)
-	go s.readCommands(lines, readErr)
-
-	heartbeat := time.NewTimer(cfg.HeartbeatTimeout)
-	defer heartbeat.Stop()
+	runCtx, trip := context.WithCancelCause(ctx)
+	defer trip(nil)
+	go s.readCommands()
+	go s.deadMan(trip)
 
 	// The first command must say what to trace.
 	var first incoming
 	for got := false; !got; {
 		select {
-		case <-ctx.Done():
-			s.logf("stopping before the session started: %v", context.Cause(ctx))
-			return nil
-		case in, ok := <-lines:
-			if !ok {
-				s.logf("the plugin closed the session before starting it")
-				return nil
-			}
-			first, got = in, true
-		case err := <-readErr:
-			return s.fatal(fmt.Errorf("reading commands: %w", err))
-		case <-heartbeat.C:
-			if s.heartbeatExpired(heartbeat) {
+		case <-runCtx.Done():
+			switch cause := context.Cause(runCtx); {
+			case errors.Is(cause, ErrHeartbeat):
 				s.logf("%v; stopping", ErrHeartbeat)
 				return ErrHeartbeat
+			case errors.Is(cause, errInputClosed):
+				s.logf("the plugin closed the session before starting it")
+				return nil
+			default:
+				s.logf("stopping before the session started: %v", cause)
+				return nil
+			}
+		case <-s.in.ready:
+			cmds, ended, readErr := s.in.take()
+			switch {
+			case len(cmds) > 0:
+				first, got = cmds[0], true
+				s.requeue(cmds[1:])
+			case readErr != nil:
+				return s.fatal(fmt.Errorf("reading commands: %w", readErr))
+			case ended:
+				s.logf("the plugin closed the session before starting it")
+				return nil
 			}
 		}
 	}
@@ -113,12 +189,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return s.fatal(fmt.Errorf("the first command must be %q with its settings, got %q", protocol.OpStart, first.cmd.Op))
 	}
 	s.start = first.cmd.Start
+	if s.start.MaxRate > 0 {
+		s.limit = newBucket(s.start.MaxRate)
+	}
 	if err := s.setUp(); err != nil {
 		return s.fatal(err)
 	}
 	defer s.tearDown()
 
-	readCtx, stopReading := context.WithCancel(ctx)
+	readCtx, stopReading := context.WithCancel(runCtx)
 	defer stopReading()
 	readDone := make(chan error, 1)
 	go func() { readDone <- s.tracer.Read(readCtx, s.onRecord) }()
@@ -132,38 +211,44 @@ func Run(ctx context.Context, cfg Config) error {
 loop:
 	for {
 		select {
-		case <-ctx.Done():
-			reason = "stopped by signal"
-			break loop
-		case in, ok := <-lines:
-			if !ok {
-				reason = "the plugin closed the session"
-				break loop
-			}
-			if in.err != nil {
-				s.logf("ignoring a command: %v", in.err)
-				continue
-			}
-			if stop := s.handle(ctx, in.cmd); stop {
-				reason = "stopped by the plugin"
-				break loop
-			}
-		case err := <-readErr:
-			reason = fmt.Sprintf("reading commands: %v", err)
-			break loop
-		case <-heartbeat.C:
-			if s.heartbeatExpired(heartbeat) {
+		case <-runCtx.Done():
+			switch cause := context.Cause(runCtx); {
+			case errors.Is(cause, ErrHeartbeat):
 				reason, result = ErrHeartbeat.Error(), ErrHeartbeat
+			case errors.Is(cause, errInputClosed):
+				reason = errInputClosed.Error()
+			default:
+				reason = "stopped by signal"
+			}
+			break loop
+		case <-s.in.ready:
+			cmds, ended, readErr := s.in.take()
+			for _, in := range cmds {
+				if in.err != nil {
+					s.logf("ignoring a command: %v", in.err)
+					continue
+				}
+				if stop := s.handle(runCtx, in.cmd); stop {
+					reason = "stopped by the plugin"
+					break loop
+				}
+			}
+			switch {
+			case readErr != nil:
+				reason = fmt.Sprintf("reading commands: %v", readErr)
+				break loop
+			case ended:
+				reason = errInputClosed.Error()
 				break loop
 			}
 		case <-lostTick.C:
-			s.reportLost()
+			s.reportDrops()
 			s.detachExited()
 		case err := <-readDone:
 			readDone = nil
 			switch {
-			case ctx.Err() != nil: // the reader saw the signal first
-				reason = "stopped by signal"
+			case runCtx.Err() != nil: // the reader saw the end first
+				continue
 			case err != nil && !errors.Is(err, context.Canceled):
 				reason, result = fmt.Sprintf("reading events: %v", err), fmt.Errorf("reading events: %w", err)
 			case s.out.Err() != nil:
@@ -183,14 +268,73 @@ loop:
 			if err != nil && !errors.Is(err, context.Canceled) {
 				s.logf("reading events: %v", err)
 			}
-		case <-time.After(2 * time.Second):
-			s.logf("the event reader did not stop within 2s")
+		case <-time.After(readerStopTimeout):
+			s.logf("the event reader did not stop within %s", readerStopTimeout)
 		}
 	}
-	s.reportLost()
-	s.logf("%s; %d events, %d lost", reason, s.events.Load(), s.lostSeen)
-	s.notice(event.Notice{Kind: event.NoticeExit, Events: s.events.Load(), LostTotal: s.lostSeen, Message: reason})
+	s.reportDrops()
+	s.logf("%s; %d events, %d lost, %d over --max-rate", reason, s.events.Load(), s.lostSeen, s.limitedSeen)
+	s.notice(event.Notice{Kind: event.NoticeExit, Events: s.events.Load(), LostTotal: s.lostSeen,
+		LimitedTotal: s.limitedSeen, Message: reason})
 	return result
+}
+
+// requeue puts commands back in front of the inbox (the first command was taken with others behind it).
+func (s *session) requeue(cmds []incoming) {
+	if len(cmds) == 0 {
+		return
+	}
+	s.in.mu.Lock()
+	s.in.queue = append(cmds, s.in.queue...)
+	s.in.mu.Unlock()
+	s.in.signal()
+}
+
+// deadMan is the dead-man switch. It ends the session when the plugin's stream ends (at once when the
+// control loop sees that itself; otherwise within AbortGrace) or when no command arrived for
+// HeartbeatTimeout. It waits on nothing but timers and the reader: when the session has not ended AbortGrace
+// after the trigger, the output is aborted (a stalled stdout releases every writer) and in-flight work is
+// cancelled; HardStopAfter later, HardStop is called.
+func (s *session) deadMan(trip context.CancelCauseFunc) {
+	hb := time.NewTimer(s.cfg.HeartbeatTimeout)
+	defer hb.Stop()
+	var cause error
+	for cause == nil {
+		select {
+		case <-s.done:
+			return
+		case <-s.inputEnded:
+			// The control loop sees the end in order after the last commands (a stop, say) and ends on its own.
+			cause = errInputClosed
+		case <-hb.C:
+			idle := s.cfg.Now().Sub(time.Unix(0, s.lastCommand.Load()))
+			if idle < s.cfg.HeartbeatTimeout {
+				hb.Reset(s.cfg.HeartbeatTimeout - idle)
+				continue
+			}
+			cause = ErrHeartbeat
+			trip(cause)
+		}
+	}
+	grace := time.NewTimer(s.cfg.AbortGrace)
+	defer grace.Stop()
+	select {
+	case <-s.done:
+		return
+	case <-grace.C:
+	}
+	trip(cause)
+	s.out.Abort()
+	s.errOut.Abort()
+	hard := time.NewTimer(s.cfg.HardStopAfter)
+	defer hard.Stop()
+	select {
+	case <-s.done:
+	case <-hard.C:
+		if s.cfg.HardStop != nil {
+			s.cfg.HardStop(fmt.Errorf("%w, and the session did not end within %s", cause, s.cfg.AbortGrace+s.cfg.HardStopAfter))
+		}
+	}
 }
 
 // setUp builds the tracer, decoder and resolver from OpStart.
@@ -230,8 +374,13 @@ func (s *session) tearDown() {
 	}
 }
 
-// onRecord is the per-event path: encode into the output buffer, no allocation.
+// onRecord is the per-event path: encode into the output buffer, no allocation. It waits while the output
+// buffer is full (the kernel ring then fills and counts its drops).
 func (s *session) onRecord(rec *record.Record) bool {
+	if s.limit != nil && !s.limit.take(rec.Finish) {
+		s.limited.Add(1)
+		return true
+	}
 	s.out.Lock()
 	buf := s.dec.AppendJSON(s.out.AvailableBuffer(), rec)
 	err := s.out.WriteLocked(buf)
@@ -267,9 +416,18 @@ func (s *session) add(ctx context.Context, t *protocol.Target) {
 		return
 	}
 	key := cri.NormalizeID(t.ContainerID)
+	maxLabels := s.start.MaxLabelBytes
+	if maxLabels <= 0 {
+		maxLabels = protocol.DefaultMaxLabelBytes
+	}
+	t, left := boundLabels(t, maxLabels)
+	msg := ""
+	if left > 0 {
+		msg = fmt.Sprintf("%d label(s) left out of its events: more than %d bytes of labels", left, maxLabels)
+	}
 	if cur, ok := s.targets[key]; ok {
 		s.setTarget(cur.id, t) // new metadata for a container already traced
-		s.notice(event.Notice{Kind: event.NoticeTargetAttached, ContainerID: t.ContainerID})
+		s.notice(event.Notice{Kind: event.NoticeTargetAttached, ContainerID: t.ContainerID, Message: msg})
 		return
 	}
 	if err := s.attach(ctx, key, t); err != nil {
@@ -277,7 +435,7 @@ func (s *session) add(ctx context.Context, t *protocol.Target) {
 		s.notice(event.Notice{Kind: event.NoticeTargetError, ContainerID: t.ContainerID, Message: err.Error()})
 		return
 	}
-	s.notice(event.Notice{Kind: event.NoticeTargetAttached, ContainerID: t.ContainerID})
+	s.notice(event.Notice{Kind: event.NoticeTargetAttached, ContainerID: t.ContainerID, Message: msg})
 }
 
 func (s *session) attach(ctx context.Context, key string, t *protocol.Target) error {
@@ -357,30 +515,26 @@ func (s *session) removeTarget(id uint32) {
 	s.out.Unlock()
 }
 
-func (s *session) reportLost() {
+// reportDrops reports, when they grew, the kernel's drops (ring buffer full) and the rate cap's drops,
+// each in its own notice.
+func (s *session) reportDrops() {
 	if s.tracer == nil {
 		return
 	}
-	lost := s.tracer.Lost()
-	if lost <= s.lostSeen {
-		return
+	if lost := s.tracer.Lost(); lost > s.lostSeen {
+		s.notice(event.Notice{Kind: event.NoticeLost, Lost: lost - s.lostSeen, LostTotal: lost})
+		s.lostSeen = lost
 	}
-	s.notice(event.Notice{Kind: event.NoticeLost, Lost: lost - s.lostSeen, LostTotal: lost})
-	s.lostSeen = lost
+	if limited := s.limited.Load(); limited > s.limitedSeen {
+		s.notice(event.Notice{Kind: event.NoticeRateLimited, Limited: limited - s.limitedSeen, LimitedTotal: limited})
+		s.limitedSeen = limited
+	}
 }
 
-// heartbeatExpired re-arms the timer for the rest of the period when a command arrived meanwhile.
-func (s *session) heartbeatExpired(t *time.Timer) bool {
-	idle := s.cfg.Now().Sub(time.Unix(0, s.lastCommand.Load()))
-	if idle >= s.cfg.HeartbeatTimeout {
-		return true
-	}
-	t.Reset(s.cfg.HeartbeatTimeout - idle)
-	return false
-}
-
-// readCommands parses the plugin's lines; lines is closed at EOF.
-func (s *session) readCommands(lines chan<- incoming, readErr chan<- error) {
+// readCommands parses the plugin's lines into the inbox until EOF or an error; it never waits for the
+// control loop, so that every line, pings included, refreshes the heartbeat as it arrives.
+func (s *session) readCommands() {
+	defer close(s.inputEnded)
 	sc := bufio.NewScanner(s.cfg.Stdin)
 	sc.Buffer(make([]byte, 0, 64<<10), maxCommandBytes)
 	for sc.Scan() {
@@ -393,17 +547,9 @@ func (s *session) readCommands(lines chan<- incoming, readErr chan<- error) {
 		if err := json.Unmarshal(line, &in.cmd); err != nil {
 			in.err = fmt.Errorf("malformed command %q: %v", truncate(line, 80), err)
 		}
-		select {
-		case lines <- in:
-		case <-s.done:
-			return
-		}
+		s.in.put(in)
 	}
-	if err := sc.Err(); err != nil {
-		readErr <- err
-		return
-	}
-	close(lines)
+	s.in.end(sc.Err())
 }
 
 func truncate(b []byte, n int) string {
@@ -413,7 +559,8 @@ func truncate(b []byte, n int) string {
 	return string(b)
 }
 
-// notice writes a notice line and flushes it: notices are rare and the plugin waits on some of them.
+// notice writes a notice line and has it written at once: notices are rare and the plugin waits on some of
+// them. It waits only for room in the buffer (an aborted output releases it).
 func (s *session) notice(n event.Notice) {
 	if s.start != nil {
 		n.Node = s.start.Node
@@ -428,7 +575,7 @@ func (s *session) notice(n event.Notice) {
 	}
 	line = append(line, '\n')
 	if _, err := s.out.Write(line); err == nil {
-		_ = s.out.Flush()
+		s.out.FlushSoon()
 	}
 }
 
@@ -439,6 +586,9 @@ func (s *session) fatal(err error) error {
 	return err
 }
 
+// logf writes a diagnostic line to stderr without ever waiting: stderr travels over the same connection as
+// stdout and can stall with it; a line that does not fit then is dropped.
 func (s *session) logf(format string, args ...any) {
-	_, _ = fmt.Fprintf(s.cfg.Stderr, "swoll-agent: "+format+"\n", args...)
+	s.errOut.TryWrite(fmt.Appendf(nil, "swoll-agent: "+format+"\n", args...))
+	s.errOut.FlushSoon()
 }

@@ -75,7 +75,22 @@ type Config struct {
 	OutputBytes int
 	// Now is the wall clock (default time.Now).
 	Now func() time.Time
+
+	// AbortGrace is how long the session may take to end on its own once the dead-man switch fired (stdin
+	// EOF, heartbeat) before its output is aborted (default 3 s).
+	AbortGrace time.Duration
+	// HardStopAfter is how long after the abort HardStop is called if the session still has not ended
+	// (default 5 s). HardStop should end the process: its exit detaches every probe.
+	HardStopAfter time.Duration
+	HardStop      func(why error)
 }
+
+const (
+	// stderrBytes buffers diagnostics; a line that does not fit behind a stalled stderr is dropped.
+	stderrBytes = 64 << 10
+	// readerStopTimeout bounds the wait for the event reader after the session ended.
+	readerStopTimeout = 2 * time.Second
+)
 
 func (c *Config) setDefaults() {
 	if c.HeartbeatTimeout <= 0 {
@@ -95,6 +110,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.AbortGrace <= 0 {
+		c.AbortGrace = 3 * time.Second
+	}
+	if c.HardStopAfter <= 0 {
+		c.HardStopAfter = 5 * time.Second
 	}
 	if c.Stderr == nil {
 		c.Stderr = io.Discard

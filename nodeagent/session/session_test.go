@@ -711,3 +711,233 @@ func BenchmarkEventPath(b *testing.B) {
 		s.onRecord(rec)
 	}
 }
+
+// stallingWriter is a stdout whose reader stopped reading (a stopped or partitioned plugin): every write
+// blocks until the test ends.
+type stallingWriter struct {
+	release chan struct{}
+	once    sync.Once
+	wrote   chan struct{}
+}
+
+func newStallingWriter(t *testing.T) *stallingWriter {
+	w := &stallingWriter{release: make(chan struct{}), wrote: make(chan struct{}, 1)}
+	t.Cleanup(func() { w.once.Do(func() { close(w.release) }) })
+	return w
+}
+
+func (w *stallingWriter) Write(p []byte) (int, error) {
+	select {
+	case w.wrote <- struct{}{}:
+	default:
+	}
+	<-w.release
+	return 0, errors.New("reader gone")
+}
+
+// stalledSession runs a started session whose stdout stalls at once, with events pouring in, so that the
+// event reader and the control loop both wait on the output.
+func stalledSession(t *testing.T, tweak func(*Config)) (tr *fakeTracer, stdin *io.PipeWriter, done chan error, hardStop chan error) {
+	t.Helper()
+	tr = newFakeTracer()
+	inR, inW := io.Pipe()
+	out := newStallingWriter(t)
+	done = make(chan error, 1)
+	hardStop = make(chan error, 1)
+	cfg := Config{
+		Deps: Deps{
+			Syscalls:    syscalls.Native().Resolve,
+			NewTracer:   func() (Tracer, error) { return tr, nil },
+			NewDecoder:  func(string, string) Decoder { return &fakeDecoder{targets: map[uint32]*protocol.Target{}} },
+			NewResolver: func(string) (Resolver, error) { return &fakeResolver{pids: map[string]int{"c1": 100}}, nil },
+			MountNSID:   func(pid int) (uint64, error) { return uint64(pid), nil },
+		},
+		Stdin: inR, Stdout: out, Stderr: out, OutputBytes: 256,
+		FlushInterval: time.Millisecond, LostInterval: time.Millisecond,
+		AbortGrace: 100 * time.Millisecond, HardStopAfter: 5 * time.Second,
+		HardStop: func(why error) { hardStop <- why },
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	go func() { done <- Run(context.Background(), cfg) }()
+	if _, err := io.WriteString(inW, `{"op":"start","start":{"node":"n","session":"s"}}`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-out.wrote // the ready notice is stuck in write(2)
+	stopFeeding := make(chan struct{})
+	t.Cleanup(func() { close(stopFeeding) })
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case tr.feed <- record.Record{Nr: 257, Pid: uint32(i)}:
+			case <-stopFeeding:
+				return
+			}
+		}
+	}()
+	// the buffer fills and the reader blocks; commands keep the control loop writing notices
+	for range 50 {
+		if _, err := io.WriteString(inW, `{"op":"add","target":{"container_id":"c1"}}`+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tr, inW, done, hardStop
+}
+
+// waitDetached waits for Run to return with the probes detached, within limit.
+func waitDetached(t *testing.T, tr *fakeTracer, done chan error, hardStop chan error, limit time.Duration) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		if _, closed := tr.state(); !closed {
+			t.Fatal("Run returned with the tracer still open")
+		}
+		return err
+	case why := <-hardStop:
+		t.Fatalf("the session needed the hard stop: %v", why)
+	case <-time.After(limit):
+		t.Fatalf("the session did not end within %s of the dead-man switch with its stdout stalled", limit)
+	}
+	return nil
+}
+
+// Pass: with stdout stalled, stdin EOF (the plugin killed) still detaches the probes within AbortGrace.
+func TestEOFDetachesWithStalledStdout(t *testing.T) {
+	tr, stdin, done, hard := stalledSession(t, nil)
+	_ = stdin.Close()
+	_ = waitDetached(t, tr, done, hard, 5*time.Second)
+}
+
+// Pass: with stdout stalled and stdin open but silent (the plugin stopped with SIGSTOP), the heartbeat
+// timeout still detaches the probes.
+func TestHeartbeatDetachesWithStalledStdout(t *testing.T) {
+	tr, stdin, done, hard := stalledSession(t, func(c *Config) { c.HeartbeatTimeout = 300 * time.Millisecond })
+	defer func() { _ = stdin.Close() }()
+	if err := waitDetached(t, tr, done, hard, 5*time.Second); !errors.Is(err, ErrHeartbeat) {
+		t.Fatalf("Run = %v, want ErrHeartbeat", err)
+	}
+}
+
+// blockingResolver never answers and ignores its context: a session stuck in a lookup.
+type blockingResolver struct{ release chan struct{} }
+
+func (r blockingResolver) ContainerPID(context.Context, string) (int, error) {
+	<-r.release
+	return 0, errors.New("released")
+}
+func (blockingResolver) Close() error { return nil }
+
+// Pass: a session stuck where the abort cannot reach calls HardStop (the agent then exits, which detaches
+// everything) HardStopAfter after the abort.
+func TestHardStopWhenTheSessionIsStuck(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	hardStop := make(chan error, 1)
+	h := newHarness(t, func(c *Config) {
+		c.NewResolver = func(string) (Resolver, error) { return blockingResolver{release}, nil }
+		c.AbortGrace, c.HardStopAfter = 50*time.Millisecond, 50*time.Millisecond
+		c.HardStop = func(why error) { hardStop <- why }
+	})
+	h.start("")
+	h.send(`{"op":"add","target":{"container_id":"c1"}}`)
+	_ = h.stdin.Close()
+	select {
+	case why := <-hardStop:
+		if !errors.Is(why, errInputClosed) {
+			t.Fatalf("HardStop(%v), want the input's end as the cause", why)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("HardStop was not called")
+	}
+}
+
+// Pass: pings keep a session alive while its control loop is stuck (they are counted on arrival).
+func TestPingsCountWhileTheControlLoopIsBusy(t *testing.T) {
+	release := make(chan struct{})
+	h := newHarness(t, func(c *Config) {
+		c.NewResolver = func(string) (Resolver, error) { return blockingResolver{release}, nil }
+		c.HeartbeatTimeout = 200 * time.Millisecond
+		c.ResolveTimeout = time.Hour
+	})
+	h.start("")
+	h.send(`{"op":"add","target":{"container_id":"c1"}}`)
+	for range 25 {
+		time.Sleep(20 * time.Millisecond)
+		h.send(`{"op":"ping"}`)
+	}
+	close(release)
+	h.expectNotice(event.NoticeTargetError)
+	h.send(`{"op":"stop"}`)
+	if n := h.expectNotice(event.NoticeExit); n.Message != "stopped by the plugin" {
+		t.Fatalf("exit notice %+v", n)
+	}
+}
+
+// Pass: --max-rate drops what exceeds the rate, counts it apart from kernel drops, and reports it.
+func TestMaxRateDropsAndCounts(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start(`,"max_rate":5`)
+	// 20 events within 1 ms of kernel time: the one-second burst (5) passes, the rest is dropped
+	go func() {
+		for i := range 20 {
+			h.tracer.feed <- record.Record{Nr: 257, Pid: uint32(i + 1), Finish: uint64(1e9 + i*1000)}
+		}
+	}()
+	events := 0
+	var limited *event.Notice
+	for limited == nil {
+		l := h.next()
+		switch {
+		case l.Event != nil:
+			events++
+		case l.Notice.Kind == event.NoticeRateLimited:
+			limited = l.Notice
+		}
+	}
+	h.send(`{"op":"stop"}`)
+	exit := h.expectNotice(event.NoticeExit)
+	if events != 5 || exit.LimitedTotal != 15 || exit.LostTotal != 0 {
+		t.Fatalf("%d events written, exit %+v; want 5 written and 15 limited, none lost", events, exit)
+	}
+	if limited.Limited == 0 || limited.Limited > 15 {
+		t.Fatalf("rate_limited notice %+v", limited)
+	}
+}
+
+func TestBucket(t *testing.T) {
+	b := newBucket(10)
+	passed := 0
+	for i := range 100 { // 100 events in 10 ms: the burst
+		if b.take(uint64(1e9 + i*100_000)) {
+			passed++
+		}
+	}
+	if passed != 10 {
+		t.Fatalf("burst: %d passed, want 10", passed)
+	}
+	passed = 0
+	for i := range 100 { // 100 events over the next 10 s: the rate
+		if b.take(uint64(2e9 + i*100_000_000)) {
+			passed++
+		}
+	}
+	if passed < 99 || passed > 101 {
+		t.Fatalf("steady: %d passed, want about 100", passed)
+	}
+}
+
+// Pass: a target's labels are bounded in bytes; whole labels are kept in key order and the notice says so.
+func TestLabelBytesAreBounded(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start(`,"max_label_bytes":10`)
+	h.send(`{"op":"add","target":{"container_id":"c1","labels":{"a":"1234","b":"12345678","c":"1"}}}`)
+	n := h.expectNotice(event.NoticeTargetAttached)
+	if !strings.Contains(n.Message, "1 label(s) left out") {
+		t.Fatalf("notice %+v", n)
+	}
+	kept, left := boundLabels(&protocol.Target{Labels: map[string]string{"a": "1234", "b": "12345678", "c": "1"}}, 10)
+	if left != 1 || len(kept.Labels) != 2 || kept.Labels["a"] != "1234" || kept.Labels["c"] != "1" {
+		t.Fatalf("kept %v, left %d", kept.Labels, left)
+	}
+}
