@@ -123,6 +123,9 @@ const (
 	NoticeTargetError NoticeKind = "target_error"
 	// NoticeLost: the kernel dropped events because the ring buffer was full.
 	NoticeLost NoticeKind = "lost"
+	// NoticeStats: the agent is alive; Events counts what it wrote so far. Sent every few seconds, so that a
+	// reader can tell a quiet node from a silent one.
+	NoticeStats NoticeKind = "stats"
 	// NoticeRateLimited: the agent dropped events over its rate cap (OpStart's max_rate).
 	NoticeRateLimited NoticeKind = "rate_limited"
 	// NoticeError: a fatal agent error; the agent exits after writing it.

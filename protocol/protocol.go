@@ -12,6 +12,8 @@ const (
 	HeartbeatInterval = 5 * time.Second
 	// HeartbeatTimeout is how long an agent waits for any command before it assumes the plugin is gone.
 	HeartbeatTimeout = 20 * time.Second
+	// StatsInterval is how often an agent writes a stats notice: the plugin's sign that the node is alive.
+	StatsInterval = 5 * time.Second
 )
 
 // Op names a command.

@@ -160,3 +160,11 @@ func TestNamespacesFollowEachRecord(t *testing.T) {
 		}
 	}
 }
+
+func TestJSONEscapesTerminalControls(t *testing.T) {
+	got := string(appendJSONString(nil, []byte("a\u009b2Jb\u202egnp\u2066x\u2069 ü✓\xff")))
+	want := `"a\u009b2Jb\u202egnp\u2066x\u2069 ü✓\ufffd"`
+	if got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}

@@ -34,13 +34,21 @@ func appendJSONStringBody(dst, s []byte) []byte {
 		}
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRune(s[i:])
-			if r != utf8.RuneError || size != 1 {
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\ufffd`...)
+				i++
+				start = i
+				continue
+			}
+			if !terminalControl(r) {
 				i += size
 				continue
 			}
+			// valid JSON raw, but a terminal would act on it: escaped, like the C0 controls
 			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
+			dst = append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+			i += size
 			start = i
 			continue
 		}
@@ -61,6 +69,20 @@ func appendJSONStringBody(dst, s []byte) []byte {
 		start = i
 	}
 	return append(dst, s[start:]...)
+}
+
+// terminalControl: C1 controls, the line and paragraph separators, and the characters that reorder text
+// (bidi embeddings, overrides, isolates, marks).
+func terminalControl(r rune) bool {
+	switch {
+	case r >= 0x80 && r <= 0x9f:
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, r == 0x2028, r == 0x2029:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 // appendHexString appends v as the JSON string "0x...", the rendering of pointers and opaque values.

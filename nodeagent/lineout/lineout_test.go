@@ -194,7 +194,10 @@ func TestAbortReleasesWaitingWriters(t *testing.T) {
 	closed := make(chan error, 1)
 	go func() { closed <- w.Close() }()
 	select {
-	case <-closed:
+	case err := <-closed:
+		if !errors.Is(err, ErrAborted) {
+			t.Fatalf("Close after Abort: %v", err)
+		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close waited for the stalled write(2) after Abort")
 	}

@@ -206,6 +206,8 @@ func Run(ctx context.Context, cfg Config) error {
 
 	lostTick := time.NewTicker(cfg.LostInterval)
 	defer lostTick.Stop()
+	statsTick := time.NewTicker(cfg.StatsInterval)
+	defer statsTick.Stop()
 	var reason string
 	var result error
 loop:
@@ -244,6 +246,8 @@ loop:
 		case <-lostTick.C:
 			s.reportDrops()
 			s.detachExited()
+		case <-statsTick.C:
+			s.notice(event.Notice{Kind: event.NoticeStats, Events: s.events.Load()})
 		case err := <-readDone:
 			readDone = nil
 			switch {

@@ -69,6 +69,8 @@ type Config struct {
 	FlushInterval time.Duration
 	// LostInterval is how often kernel drops are checked and reported (default 1 s).
 	LostInterval time.Duration
+	// StatsInterval is how often a stats notice says the agent is alive (default protocol.StatsInterval).
+	StatsInterval time.Duration
 	// ResolveTimeout bounds the lookup of one container (default 10 s, well under the heartbeat timeout).
 	ResolveTimeout time.Duration
 	// OutputBytes is the output buffer size (default 256 KiB).
@@ -101,6 +103,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.LostInterval <= 0 {
 		c.LostInterval = time.Second
+	}
+	if c.StatsInterval <= 0 {
+		c.StatsInterval = protocol.StatsInterval
 	}
 	if c.ResolveTimeout <= 0 {
 		c.ResolveTimeout = 10 * time.Second

@@ -15,6 +15,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
+
+	"github.com/swoll-dev/swoll/internal/termesc"
 )
 
 // Execute runs the command line and returns the process exit code. ctx ends on the first interrupt; force is
@@ -46,7 +48,7 @@ func printError(w io.Writer, err error) {
 	if errors.Is(err, io.EOF) && msg == "EOF" {
 		msg = "the connection to the API server closed unexpectedly"
 	}
-	_, _ = fmt.Fprintln(w, "error:", msg)
+	_, _ = fmt.Fprintln(w, "error:", termesc.String(msg)) // API errors quote cluster text
 }
 
 // NewRootCommand builds `kubectl swoll`; force is closed on a second interrupt.

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/swoll-dev/swoll/internal/termesc"
 )
 
 // maxPartial bounds a line an agent has not finished: a runaway line is shown in pieces rather than buffered.
@@ -31,11 +33,13 @@ func New(w io.Writer, debug bool) *Logger {
 	return &Logger{w: w, debug: debug}
 }
 
-// Printf writes "swoll: " and the message as one line.
+// Printf writes "swoll: " and the message as one line, escaped for the terminal (termesc): the arguments
+// often hold text from the cluster (pod messages, events) or from agents.
 func (l *Logger) Printf(format string, args ...any) {
+	line := append(termesc.Append([]byte("swoll: "), fmt.Sprintf(format, args...)), '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_, _ = fmt.Fprintf(l.w, "swoll: "+format+"\n", args...)
+	_, _ = l.w.Write(line)
 }
 
 // Debugf writes only in debug mode: what the session sees of the API server, for bug reports.
@@ -45,10 +49,12 @@ func (l *Logger) Debugf(format string, args ...any) {
 	}
 }
 
+// writeLine writes text from an agent as one escaped line.
 func (l *Logger) writeLine(b []byte) {
+	line := append(termesc.Append(nil, string(b)), '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_, _ = l.w.Write(b)
+	_, _ = l.w.Write(line)
 }
 
 // PrefixWriter turns a stream (an agent's stderr) into whole lines with a prefix, so that diagnostics of
@@ -87,8 +93,8 @@ func (p *PrefixWriter) flush() {
 	if len(p.buf) == 0 {
 		return
 	}
-	line := make([]byte, 0, len(p.prefix)+len(p.buf)+1)
-	line = append(append(append(line, p.prefix...), p.buf...), '\n')
+	line := make([]byte, 0, len(p.prefix)+len(p.buf))
+	line = append(append(line, p.prefix...), p.buf...)
 	p.log.writeLine(line)
 	p.buf = p.buf[:0]
 }

@@ -18,3 +18,16 @@ func TestPrefixWriterWholeLines(t *testing.T) {
 		t.Fatalf("got %q", buf.String())
 	}
 }
+
+// Pass: text from the cluster or an agent (ESC, C1, bidi, invalid UTF-8) reaches stderr escaped.
+func TestLinesAreEscaped(t *testing.T) {
+	var b bytes.Buffer
+	l := New(&b, false)
+	l.Printf("event %s", "\x1b[31mred\u009b\u202e\xff")
+	w := NewPrefixWriter(l, "agent: ")
+	_, _ = w.Write([]byte("\x1b]0;t\x07 ok\n"))
+	want := "swoll: event \\x1b[31mred\\u009b\\u202e\\xff\nagent: \\x1b]0;t\\x07 ok\n"
+	if b.String() != want {
+		t.Fatalf("got %q, want %q", b.String(), want)
+	}
+}
