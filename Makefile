@@ -9,7 +9,7 @@ export VERSION BIN
 export GOFLAGS := -trimpath -buildvcs=false
 export CGO_ENABLED := 0
 
-.PHONY: build plugin agent cross generate generate-check lint test unit test-root test-kernels e2e fuzz \
+.PHONY: build plugin agent cross generate generate-check lint verify test unit race test-root test-kernels e2e fuzz \
         cluster-up cluster-down cluster-env load-image image images bench bench-e2e demo krew-check clean
 
 build: plugin agent ## build both binaries into bin/
@@ -34,6 +34,12 @@ lint: ## gofmt, go vet, pinned golangci-lint
 
 unit: ## tests that need neither root nor a cluster
 	hack/test-unit.sh
+
+race: ## go test -race over the in-process packages (cgo on for this run only)
+	hack/test-race.sh
+
+verify: ## grep rules for code patterns (contexts, watches, signals, timeouts, imports)
+	hack/verify-code-patterns.sh
 
 test-root: ## tests that load real BPF programs (root)
 	hack/test-root.sh

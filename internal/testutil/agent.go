@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -120,4 +121,22 @@ func (a *Agent) Serve(ctx context.Context, _ transport.Request, stdio transport.
 		return err
 	}
 	return notice(event.Notice{Kind: event.NoticeExit, Node: node, Events: events})
+}
+
+// Buffer is a bytes.Buffer safe for concurrent writers (a session's stderr).
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -17,11 +17,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/swoll-dev/swoll/plugin/agentpod"
 	"github.com/swoll-dev/swoll/plugin/apierr"
+	"github.com/swoll-dev/swoll/plugin/kwatch"
 )
 
 // lastResortTimeout bounds the grace-0 deletions sent when the wait for the pods ran out of time.
@@ -66,10 +66,7 @@ func DeleteAndWait(ctx context.Context, client kubernetes.Interface, namespace, 
 		case <-stopForce:
 		}
 	}()
-	lw := &cache.ListWatch{WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-		o.LabelSelector = selector
-		return pods.Watch(ctx, o)
-	}}
+	lw := kwatch.ListWatch(pods, func(o *metav1.ListOptions) { o.LabelSelector = selector })
 	_, err = watchtools.Until(ctx, left.ResourceVersion, lw, func(ev watch.Event) (bool, error) {
 		if p, isPod := ev.Object.(*corev1.Pod); isPod && ev.Type == watch.Deleted {
 			r.remove(key(p))

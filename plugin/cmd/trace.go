@@ -339,6 +339,7 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		DryRunOut:      o.streams.Out,
 		Command:        o.command,
 		Force:          o.Force,
+		Debug:          os.Getenv("SWOLL_DEBUG") != "",
 	})
 }
 

@@ -120,6 +120,26 @@ func (h *Handler) failed(ctx context.Context, op Op, err error) {
 	}
 }
 
+// Client is what a typed client of one resource offers (CoreV1().Pods(ns), CoreV1().Events(ns), ...).
+type Client[L runtime.Object] interface {
+	List(ctx context.Context, opts metav1.ListOptions) (L, error)
+	Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
+}
+
+// ListWatch lists and watches through c, with set applied to the options of every request (selectors).
+func ListWatch[L runtime.Object](c Client[L], set func(*metav1.ListOptions)) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			set(&o)
+			return c.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			set(&o)
+			return c.Watch(ctx, o)
+		},
+	}
+}
+
 func versionOf(list runtime.Object) (string, error) {
 	m, err := meta.ListAccessor(list)
 	if err != nil {

@@ -22,7 +22,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/swoll-dev/swoll/plugin/agentpod"
 	"github.com/swoll-dev/swoll/plugin/apierr"
@@ -127,16 +126,7 @@ func (ps *Pods) watchPods(ctx context.Context) {
 			p.deliver(pod)
 		}
 	}
-	kwatch.Follow(ctx, &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = selector
-			return pods.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = selector
-			return pods.Watch(ctx, o)
-		},
-	}, "", kwatch.Handler{
+	kwatch.Follow(ctx, kwatch.ListWatch(pods, func(o *metav1.ListOptions) { o.LabelSelector = selector }), "", kwatch.Handler{
 		Listed: func(list runtime.Object) {
 			if l, ok := list.(*corev1.PodList); ok {
 				for i := range l.Items {
@@ -158,19 +148,15 @@ func (ps *Pods) watchPods(ctx context.Context) {
 func (ps *Pods) watchEvents(ctx context.Context) {
 	prefix := "swoll-" + ps.id + "-"
 	since := time.Now().Add(-eventSlack)
-	const field = "involvedObject.kind=Pod"
-	events := ps.watch.CoreV1().Events(ps.ns)
-	kwatch.Follow(ctx, &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			// only the version matters: events from before the session are not about its pods
-			o.FieldSelector, o.Limit = field, 1
-			return events.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = field
-			return events.Watch(ctx, o)
-		},
-	}, "", kwatch.Handler{
+	lw := kwatch.ListWatch(ps.watch.CoreV1().Events(ps.ns), func(o *metav1.ListOptions) {
+		o.FieldSelector = "involvedObject.kind=Pod"
+		if o.ResourceVersion == "" {
+			// a list (kwatch lists without a version): only its version matters, events from before the
+			// session are not about its pods
+			o.Limit = 1
+		}
+	})
+	kwatch.Follow(ctx, lw, "", kwatch.Handler{
 		Event: func(ev watch.Event) {
 			e, ok := ev.Object.(*corev1.Event)
 			if !ok || ev.Type == watch.Deleted || !strings.HasPrefix(e.InvolvedObject.Name, prefix) {

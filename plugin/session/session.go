@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -92,7 +91,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	s := &session{
 		cfg:   &cfg,
-		log:   userlog.New(cfg.Stderr, cfg.Debug || os.Getenv("SWOLL_DEBUG") != ""),
+		log:   userlog.New(cfg.Stderr, cfg.Debug),
 		nodes: nodes.NewCache(cfg.Client),
 	}
 	tracing, err := s.run(ctx)

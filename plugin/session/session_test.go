@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -50,7 +49,7 @@ type cluster struct {
 	client    *fake.Clientset
 	agents    map[string]*testutil.Agent // by pod name
 	transport *testutil.Transport
-	stderr    *syncBuffer
+	stderr    *testutil.Buffer
 	sink      *recordingSink
 }
 
@@ -65,7 +64,7 @@ func newCluster(t *testing.T) *cluster {
 			agentpod.Name(sessionID, "node-a"): {Events: [][]byte{eventLine(10, "web-a"), eventLine(30, "web-a"), eventLine(50, "web-a")}},
 			agentpod.Name(sessionID, "node-b"): {Events: [][]byte{eventLine(20, "web-b"), eventLine(40, "web-b"), eventLine(60, "web-b")}},
 		},
-		stderr: &syncBuffer{},
+		stderr: &testutil.Buffer{},
 		sink:   &recordingSink{},
 	}
 	testutil.RunAgentPods(c.client)
@@ -169,7 +168,8 @@ func TestSessionBrokenTransport(t *testing.T) {
 		return serve(ctx, req, stdio)
 	}
 	cfg := c.config()
-	cfg.MaxEvents = 3
+	// --duration counts from when every agent that did not fail is ready: node-b must have failed first
+	cfg.Duration, cfg.Window = 200*time.Millisecond, 0
 	err := Run(t.Context(), cfg)
 	if err == nil || err.Error() != "1 of 2 agents failed (see above)" {
 		t.Fatalf("error %v\n%s", err, c.stderr)
@@ -256,21 +256,4 @@ func (r *recordingSink) finishes() string {
 		out = append(out, fmt.Sprint(f))
 	}
 	return strings.Join(out, " ")
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

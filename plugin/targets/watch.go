@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/swoll-dev/swoll/plugin/kwatch"
 )
@@ -89,17 +88,10 @@ func (s *Source) Watch(ctx context.Context, resourceVersion string, changes chan
 	if s.WatchClient != nil {
 		wc = s.WatchClient
 	}
-	ns := s.sel.ListNamespace()
-	kwatch.Follow(ctx, &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector, o.FieldSelector = s.sel.LabelSelector, s.field
-			return s.client.CoreV1().Pods(ns).List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector, o.FieldSelector = s.sel.LabelSelector, s.field
-			return wc.CoreV1().Pods(ns).Watch(ctx, o)
-		},
-	}, resourceVersion, kwatch.Handler{
+	lw := kwatch.ListWatch(wc.CoreV1().Pods(s.sel.ListNamespace()), func(o *metav1.ListOptions) {
+		o.LabelSelector, o.FieldSelector = s.sel.LabelSelector, s.field
+	})
+	kwatch.Follow(ctx, lw, resourceVersion, kwatch.Handler{
 		Listed: func(list runtime.Object) {
 			if l, ok := list.(*corev1.PodList); ok {
 				send(s.tracker.Resync(podsOf(l)))

@@ -8,8 +8,6 @@ package transport
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net/url"
 
@@ -18,7 +16,6 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
-	utilexec "k8s.io/client-go/util/exec"
 	"k8s.io/streaming/pkg/httpstream"
 )
 
@@ -83,16 +80,4 @@ func executor(cfg *rest.Config, u *url.URL) (remotecommand.Executor, error) {
 	return remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
 		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 	})
-}
-
-// Describe says in a few words why a stream ended: the process's exit code, a closed connection, or the error.
-func Describe(err error) string {
-	var exitErr utilexec.ExitError
-	if errors.As(err, &exitErr) && exitErr.Exited() {
-		return fmt.Sprintf("swoll-agent exited with code %d", exitErr.ExitStatus())
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return "the connection to the agent closed"
-	}
-	return err.Error()
 }
