@@ -14,8 +14,13 @@ func TestCaptureSpecs(t *testing.T) {
 		{"execve", 0, Capture{Kind: CaptureString, Max: 4096, LenArg: -1, AtEntry: true}},
 		{"execve", 1, Capture{Kind: CaptureStrArray, Max: 4096, LenArg: -1, AtEntry: true}},
 		{"execve", 2, Capture{Kind: CaptureNone, LenArg: -1}},
-		{"write", 1, Capture{Kind: CaptureBuf, Max: 256, LenArg: 2}},
-		{"read", 1, Capture{Kind: CaptureBuf, Max: 256, LenArg: -1, LenFromRet: true}},
+		{"write", 1, Capture{Kind: CaptureBuf, LenArg: 2, Data: true}},
+		{"read", 1, Capture{Kind: CaptureBuf, LenArg: -1, LenFromRet: true, Data: true}},
+		{"getcwd", 0, Capture{Kind: CaptureBuf, Max: 256, LenArg: -1, LenFromRet: true}},
+		{"fstat", 1, Capture{Kind: CaptureBuf, Max: statSize, LenArg: -1, Fixed: true}},
+		{"nanosleep", 0, Capture{Kind: CaptureBuf, Max: 16, LenArg: -1, Fixed: true, AtEntry: true}},
+		{"ppoll", 0, Capture{Kind: CaptureBuf, Max: MaxPollFds * 8, LenArg: 1, Shift: 3, AtEntry: true}},
+		{"getsockopt", 3, Capture{Kind: CaptureBuf, Max: MaxSockOptBytes, LenArg: 4, LenIsPtr: true}},
 		{"connect", 1, Capture{Kind: CaptureSockaddr, Max: 128, LenArg: 2}},
 		{"accept4", 1, Capture{Kind: CaptureSockaddr, Max: 128, LenArg: 2, LenIsPtr: true}},
 		{"sendto", 4, Capture{Kind: CaptureSockaddr, Max: 128, LenArg: 5}},
@@ -55,13 +60,15 @@ func TestCapturesConsistent(t *testing.T) {
 					}
 					continue
 				}
-				if c.Max == 0 {
-					t.Errorf("%s: %s.%s: no capture limit", a, s.Name, p.Name)
+				if (c.Max == 0) != c.Data {
+					t.Errorf("%s: %s.%s: capture limit %d (data: %v)", a, s.Name, p.Name, c.Max, c.Data)
 				}
-				if c.AtEntry != (p.Type == ArgPathAtEntry || p.Type == ArgStrArray) {
+				_, in := structSize(p.Type)
+				entry := p.Type == ArgPathAtEntry || p.Type == ArgStrArray || p.Type == ArgPollFds || p.Type == ArgSockOptVal || in
+				if c.AtEntry != entry {
 					t.Errorf("%s: %s.%s: AtEntry = %v for type %d", a, s.Name, p.Name, c.AtEntry, p.Type)
 				}
-				needsLen := (c.Kind == CaptureBuf && !c.LenFromRet) || c.Kind == CaptureSockaddr
+				needsLen := (c.Kind == CaptureBuf && !c.LenFromRet && !c.Fixed) || c.Kind == CaptureSockaddr
 				if !needsLen {
 					if c.LenArg != -1 {
 						t.Errorf("%s: %s.%s: unexpected LenArg %d", a, s.Name, p.Name, c.LenArg)
@@ -74,8 +81,8 @@ func TestCapturesConsistent(t *testing.T) {
 				}
 				lp := s.Params[c.LenArg]
 				switch {
-				case c.LenIsPtr && lp.Type != ArgHex:
-					t.Errorf("%s: %s.%s: length pointer %s has type %d, want ArgHex", a, s.Name, p.Name, lp.Name, lp.Type)
+				case c.LenIsPtr && lp.Type != ArgIntOut:
+					t.Errorf("%s: %s.%s: length pointer %s has type %d, want ArgIntOut", a, s.Name, p.Name, lp.Name, lp.Type)
 				case !c.LenIsPtr && !lengthTypes[lp.Type]:
 					t.Errorf("%s: %s.%s: length %s has non-numeric type %d", a, s.Name, p.Name, lp.Name, lp.Type)
 				}

@@ -31,6 +31,9 @@ func TestGoldenTables(t *testing.T) {
 			params := make([]string, len(s.Params))
 			for i, p := range s.Params {
 				params[i] = p.Name + ":" + argTypeWord(p.Type)
+				if p.Set != "" {
+					params[i] += "." + p.Set
+				}
 			}
 			fmt.Fprintf(&b, "%d\t%s\t%s/%s\t(%s)\n", s.Nr, s.Name, s.Class, s.Group, strings.Join(params, ", "))
 		}

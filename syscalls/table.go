@@ -25,7 +25,7 @@ var Arches = []Arch{AMD64, ARM64}
 // rseq_slice_yield (471), which arrived after it. Numbers a running kernel lacks are harmless:
 // they simply never occur. The x32 range of x86_64 is not included.
 //
-//go:generate go run ./internal/gen -o znumbers.go
+//
 
 var tables = map[Arch]func() *Table{
 	AMD64: sync.OnceValue(func() *Table { return mustBuild(AMD64, amd64Names[:]) }),
@@ -172,11 +172,21 @@ func parseParams(spec string) ([]Param, error) {
 		if !ok || name == "" {
 			return nil, fmt.Errorf("malformed parameter %q (want name:type)", f)
 		}
+		var set string
+		if kind, s, ok := strings.Cut(typ, "."); ok {
+			typ, set = kind, s
+		}
 		at, ok := argTypeKeywords[typ]
 		if !ok {
 			return nil, fmt.Errorf("parameter %s: unknown type %q", name, typ)
 		}
-		params = append(params, Param{Name: name, Type: at})
+		if (at == ArgFlags || at == ArgEnum) != (set != "") {
+			return nil, fmt.Errorf("parameter %s: bits and enum take a table name (bits.open), other types none", name)
+		}
+		if set != "" && flagSets[AMD64][set] == nil {
+			return nil, fmt.Errorf("parameter %s: no flag table %q", name, set)
+		}
+		params = append(params, Param{Name: name, Type: at, Set: set})
 	}
 	return params, nil
 }

@@ -24,6 +24,9 @@ type Syscall struct {
 type Param struct {
 	Name string  // as in the man page: "pathname", "flags", "dirfd"
 	Type ArgType // how to capture and decode it
+	// Set names the flag or value table (Flags) of an ArgFlags or ArgEnum parameter, and of the few other
+	// types that take one (ArgSockOpt: none, the level picks it).
+	Set string
 }
 
 // ArgType says how an argument is captured in the kernel and rendered.
@@ -64,6 +67,48 @@ const (
 	ArgOpenHow                      // struct open_how * (openat2), size in the next param
 	ArgModuleFlags                  // MODULE_INIT_* (finit_module)
 	ArgExecveatFlags                // AT_EMPTY_PATH|AT_SYMLINK_NOFOLLOW
+	ArgFlags                        // bits named by the flag table Param.Set
+	ArgEnum                         // a value named by the value table Param.Set (decimal when unnamed)
+	ArgAddr                         // an address the kernel does not follow for the caller (mmap's hint); hex as strace
+	ArgUID                          // uid_t/gid_t: 32 bits, -1 as -1
+	ArgOctal                        // a mode without file type bits (umask)
+	ArgFdPairOut                    // int[2] filled by the kernel (pipe, socketpair)
+	ArgWaitStatusOut                // int * filled with a wait status (wait4)
+	ArgIntOut                       // int * filled by the kernel (getsockopt's optlen)
+	ArgTimespec                     // const struct timespec *
+	ArgTimespecOut                  // struct timespec * filled by the kernel
+	ArgTimespecPair                 // const struct timespec[2] (utimensat)
+	ArgTimeval                      // const struct timeval * (select)
+	ArgItimerspec                   // const struct itimerspec *
+	ArgSigset                       // const sigset_t *, length in the next param
+	ArgSigsetOut                    // sigset_t * filled by the kernel
+	ArgSigaction                    // const struct sigaction *
+	ArgSigactionOut                 // struct sigaction * filled by the kernel
+	ArgStatOut                      // struct stat * filled by the kernel
+	ArgStatxOut                     // struct statx * filled by the kernel
+	ArgPollFds                      // struct pollfd[nfds], nfds in the next param
+	ArgEpollEvent                   // const struct epoll_event *
+	ArgFdSet                        // fd_set * (select), nfds in the first param
+	ArgCapHeader                    // cap_user_header_t
+	ArgCapData                      // const cap_user_data_t (capset)
+	ArgCapDataOut                   // cap_user_data_t filled by the kernel (capget)
+	ArgRlimit                       // const struct rlimit *
+	ArgRlimitOut                    // struct rlimit * filled by the kernel
+	ArgUtsnameOut                   // struct utsname * filled by the kernel
+	ArgSockLevel                    // SOL_* (the level of a socket option)
+	ArgSockOptName                  // SO_*, TCP_*, IP_*, IPV6_*: named after the level in the param before
+	ArgSockOptVal                   // setsockopt's optval, length in the next param: [int] when it is 4 bytes
+	ArgSockOptValOut                // getsockopt's optval, length in *next param
+	ArgFutexOp                      // FUTEX_* command, _PRIVATE and |FUTEX_CLOCK_REALTIME
+	ArgFcntlCmd                     // F_*; decides how the next param prints
+	ArgFcntlArg                     // fcntl's third argument, per the command
+	ArgIoctlReq                     // ioctl request, by name for common terminal and socket requests
+	ArgMmapFlags                    // MAP_SHARED/MAP_PRIVATE plus MAP_* bits
+	ArgPrctlOption                  // PR_*; arguments the option does not take are left out
+	ArgPrctlArg                     // prctl's arg2..arg5, per the option
+	ArgTimespecRem                  // struct timespec * the kernel fills when a sleep is interrupted
+	ArgDataIn                       // data written (write, send): captured only with --capture-data
+	ArgDataOut                      // data read (read, recv): captured only with --capture-data
 )
 
 // CaptureKind is what the kernel probe copies from user memory for an argument.
@@ -84,5 +129,21 @@ type Capture struct {
 	LenArg     int8   // index of the param holding the length, -1 if none
 	LenFromRet bool   // the length is the syscall's return value (read/recv style buffers)
 	LenIsPtr   bool   // LenArg is a pointer to the length (accept's addrlen)
-	AtEntry    bool   // copy at syscall entry rather than exit
+	AtEntry    bool   // copy at syscall entry rather than exit (and again at exit if that failed)
+	Fixed      bool   // the length is Max (a struct or an array of known size)
+	Shift      uint8  // the length is LenArg's value times 1<<Shift (poll's nfds pollfds of 8 bytes)
+	// Data: the bytes a read or write family call transfers, which may hold secrets. Max is 0; the
+	// tracer copies them only when asked (--capture-data N), up to N bytes.
+	Data bool
+}
+
+// Typed says whether every parameter of s is decoded as strace decodes it by default: none is an opaque
+// value (ArgHex) that strace would follow and swoll shows as a number. Calls without parameters count.
+func (s *Syscall) Typed() bool {
+	for _, p := range s.Params {
+		if p.Type == ArgHex {
+			return false
+		}
+	}
+	return true
 }

@@ -32,9 +32,14 @@ const (
 )
 
 func main() {
-	out := flag.String("o", "znumbers.go", "output file")
+	out := flag.String("o", "znumbers.go", "output file of the number and errno tables")
+	flagsOut := flag.String("flags", "zflags.go", "output file of the flag and value tables")
 	flag.Parse()
-	if err := run(*out); err != nil {
+	err := run(*out)
+	if err == nil {
+		err = runFlags(*flagsOut)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
