@@ -56,6 +56,11 @@ type Event struct {
 	Args json.RawMessage `json:"args"`
 }
 
+// UnreadableSuffix names the marker key that follows a pointer whose memory the probe could not read, at
+// entry nor at exit (an unmapped address, or a page the kernel never touched): "pathname_unreadable": true.
+// A pointer without the marker is one swoll does not follow. See Event.Args.
+const UnreadableSuffix = "_unreadable"
+
 // Syscall names one system call. Name has no "sys_" prefix. Nr is a number of Arch's system call table
 // (Go's names: "amd64", "arm64"; the node's architecture).
 type Syscall struct {

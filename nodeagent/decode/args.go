@@ -25,7 +25,18 @@ func (d *Decoder) appendArgs(dst []byte, c *call, rec *record.Record) []byte {
 		return append(dst, '}')
 	}
 	first := true
-	for i := range c.params {
+	n := len(c.params)
+	switch c.limit {
+	case limitFutex:
+		n = min(n, futexArgs(rec.Args[1]))
+	case limitFcntl:
+		if !fcntlTakesArg(rec.Args[1]) {
+			n = min(n, 2)
+		}
+	case limitPrctl:
+		n = min(n, 1+prctlArgs(rec.Args[0]))
+	}
+	for i := range c.params[:n] {
 		p := &c.params[i]
 		if p.typ == syscalls.ArgMode && p.related >= 0 && rec.Args[p.related]&(oCreat|oTmpfile) == 0 {
 			continue // open's mode is garbage unless the call may create a file; strace leaves it out too
@@ -39,6 +50,9 @@ func (d *Decoder) appendArgs(dst []byte, c *call, rec *record.Record) []byte {
 		dst, truncated = d.appendArg(dst, p, i, rec)
 		if truncated {
 			dst = append(dst, p.truncKey...)
+		}
+		if cp := &rec.Captures[i]; cp.Faulted && rec.Args[i] != 0 && !truncated {
+			dst = append(dst, p.unreadKey...)
 		}
 	}
 	return append(dst, '}')
@@ -59,13 +73,14 @@ func (d *Decoder) appendArg(dst []byte, p *param, i int, rec *record.Record) ([]
 			return append(dst, `"AT_FDCWD"`...), false
 		}
 		return strconv.AppendInt(dst, int64(int32(v)), 10), false
-	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut:
+	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut,
+		syscalls.ArgDataIn, syscalls.ArgDataOut:
 		c := &rec.Captures[i]
-		if !captured(v, c) || (p.typ == syscalls.ArgBufOut && rec.Ret < 0) {
+		if !captured(v, c) || ((p.typ == syscalls.ArgBufOut || p.typ == syscalls.ArgDataOut) && rec.Ret < 0) {
 			return appendPointer(dst, v), false
 		}
 		data := c.Data
-		if p.typ != syscalls.ArgBufIn && p.typ != syscalls.ArgBufOut {
+		if p.typ == syscalls.ArgPath || p.typ == syscalls.ArgPathAtEntry || p.typ == syscalls.ArgString {
 			data = cString(data)
 		}
 		return appendJSONString(dst, data), c.Truncated
@@ -97,6 +112,9 @@ func (d *Decoder) appendArg(dst []byte, p *param, i int, rec *record.Record) ([]
 			return appendPointer(dst, v), false
 		}
 		return appendCloneArgs(dst, c.Data), c.Truncated
+	}
+	if out, ok := d.appendTyped(dst, p, i, rec); ok {
+		return out, false
 	}
 	dst = append(dst, '"')
 	switch p.typ {

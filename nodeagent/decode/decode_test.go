@@ -159,6 +159,7 @@ func goldenCases(t testing.TB, arch syscalls.Arch) []goldenCase {
 		{"openat_path_truncated", mk(t, arch, "openat", neg(36), u(-100), ptr, oRDONLY, 0).
 			cap(1, strings.Repeat("a/", 8)).trunc(1).r()},
 		{"openat_path_faulted", mk(t, arch, "openat", neg(14), u(-100), 0xdeadbeef, oRDONLY, 0).fault(1).r()},
+		{"openat_path_unreadable", mk(t, arch, "openat", 3, u(-100), ptr, oRDONLY, 0).fault(1).r()},
 		{"openat_path_escapes", mk(t, arch, "openat", neg(2), u(-100), ptr, oRDONLY, 0).
 			cap(1, "/tmp/\"q\"\\\n\t\x01\xff\xfeé😀").r()},
 		{"openat2", mk(t, arch, "openat2", 3, u(-100), ptr, ptr+64, 24).cap(1, "/srv").
@@ -227,12 +228,67 @@ func goldenCases(t testing.TB, arch syscalls.Arch) []goldenCase {
 		{"listen", mk(t, arch, "listen", 0, 3, 4096).r()},
 		{"mmap", mk(t, arch, "mmap", 0x7f0000001000, 0, 8192, 3, 0x22, u(-1), 0).r()},
 		{"restart", mk(t, arch, "wait4", neg(512), u(-1), ptr, 0, 0).r()},
+		{"pipe2_fds", mk(t, arch, "pipe2", 0, ptr, oCLOEXEC).cap(0, cat(le32(3), le32(4))).r()},
+		{"socketpair", mk(t, arch, "socketpair", 0, afUnix, 1, 0, ptr).cap(3, cat(le32(5), le32(6))).r()},
+		{"wait4_exited", mk(t, arch, "wait4", 77, u(-1), ptr, 0x40000000|1, 0).cap(1, string(le32(3<<8))).r()},
+		{"wait4_signaled", mk(t, arch, "wait4", 78, 78, ptr, 0, 0).cap(1, string(le32(9|0x80))).r()},
+		{"wait4_error", mk(t, arch, "wait4", neg(10), u(-1), ptr, 0, 0).cap(1, string(le32(0))).r()},
+		{"fstat", mk(t, arch, "fstat", 0, 3, ptr).cap(1, statBuf(arch, 0o100644, 14)).r()},
+		{"fstat_chr", mk(t, arch, "fstat", 0, 0, ptr).cap(1, statBuf(arch, 0o20620, 0)).r()},
+		{"fstat_ebadf", mk(t, arch, "fstat", neg(9), 99, ptr).cap(1, statBuf(arch, 0, 0)).r()},
+		{"statx", mk(t, arch, "statx", 0, u(-100), ptr, 0x100, 0x7ff, ptr+8).cap(1, "/etc").
+			cap(4, statxBuf(0x17ff, 0o40755, 4096)).r()},
+		{"nanosleep", mk(t, arch, "nanosleep", 0, ptr, ptr+16).cap(0, u64s(1, 500)).cap(1, u64s(0, 0)).r()},
+		{"nanosleep_eintr", mk(t, arch, "nanosleep", neg(4), ptr, ptr+16).cap(0, u64s(10, 0)).cap(1, u64s(9, 1234)).r()},
+		{"clock_gettime", mk(t, arch, "clock_gettime", 0, 1, ptr).cap(1, u64s(12, 34)).r()},
+		{"clock_nanosleep_abs", mk(t, arch, "clock_nanosleep", 0, 0, 1, ptr, 0).cap(2, u64s(1700000000, 0)).r()},
+		{"utimensat", mk(t, arch, "utimensat", 0, u(-100), ptr, ptr+8, 0x100).cap(1, "f").
+			cap(2, u64s(0, utimeNow, 5, utimeOmit)).r()},
+		{"rt_sigaction", mk(t, arch, "rt_sigaction", 0, 2, ptr, ptr+32, 8).cap(1, u64s(ptr, 0x04000000|0x10000000, ptr+99, 1<<14)).
+			cap(2, u64s(0, 0, 0, 0)).r()},
+		{"rt_sigprocmask", mk(t, arch, "rt_sigprocmask", 0, 0, ptr, ptr+8, 8).cap(1, u64s(1<<1|1<<14)).cap(2, u64s(^uint64(0)&^(1<<8|1<<18))).r()},
+		{"rt_sigprocmask_rt", mk(t, arch, "rt_sigprocmask", 0, 2, ptr, 0, 8).cap(1, u64s(1<<33|1<<34)).r()},
+		{"ppoll_many", mk(t, arch, "ppoll", 0, ptr, 40, 0, 0, 8).cap(0, strings.Repeat("\x03\x00\x00\x00\x01\x00\x00\x00", 32)).trunc(0).r()},
+		{"epoll_ctl", mk(t, arch, "epoll_ctl", 0, 4, 1, 3, ptr).cap(3, epollEvent(arch, 0x1|0x80000000, 3)).r()},
+		{"setsockopt", mk(t, arch, "setsockopt", 0, 3, 1, 2, ptr, 4).cap(3, string(le32(1))).r()},
+		{"setsockopt_tcp", mk(t, arch, "setsockopt", 0, 3, 6, 1, ptr, 4).cap(3, string(le32(1))).r()},
+		{"getsockopt", mk(t, arch, "getsockopt", 0, 3, 1, 4, ptr, ptr+8).cap(3, string(le32(111))).cap(4, string(le32(4))).r()},
+		{"getsockname", mk(t, arch, "getsockname", 0, 3, ptr, ptr+64).cap(1, sockaddrIn(8080, 127, 0, 0, 1)).cap(2, string(le32(16))).r()},
+		{"capget", mk(t, arch, "capget", 0, ptr, ptr+8).cap(0, cat(le32(0x20080522), le32(0))).
+			cap(1, cat(le32(1<<0|1<<5), le32(1<<0|1<<5), le32(0), le32(1<<8), le32(1<<8), le32(0))).r()},
+		{"prlimit64", mk(t, arch, "prlimit64", 0, 0, 7, 0, ptr).cap(3, u64s(1024, 524288)).r()},
+		{"getrlimit_inf", mk(t, arch, "getrlimit", 0, 3, ptr).cap(1, u64s(8<<20, ^uint64(0))).r()},
+		{"uname", mk(t, arch, "uname", 0, ptr).cap(0, utsname("Linux", "node-1")).r()},
+		{"mprotect", mk(t, arch, "mprotect", 0, 0x7f0000000000, 4096, 0).r()},
+		{"madvise", mk(t, arch, "madvise", 0, 0x7f0000000000, 4096, 4).r()},
+		{"futex_wait", mk(t, arch, "futex", neg(110), ptr, 128, 2, ptr+8, 0, 0).cap(3, u64s(0, 1000)).r()},
+		{"futex_wake", mk(t, arch, "futex", 1, ptr, 1|128, 1, 0, 0, 0).r()},
+		{"fcntl_getfl", mk(t, arch, "fcntl", 0o2, 3, 3, 0x7ffe).r()},
+		{"fcntl_setfd", mk(t, arch, "fcntl", 0, 3, 2, 1).r()},
+		{"fcntl_setfl", mk(t, arch, "fcntl", 0, 3, 4, 0o4000|2).r()},
+		{"fcntl_dupfd", mk(t, arch, "fcntl", 10, 3, 1030, 10).r()},
+		{"ioctl_tcgets", mk(t, arch, "ioctl", neg(25), 1, 0x5401, ptr).r()},
+		{"ioctl_unknown", mk(t, arch, "ioctl", neg(25), 1, 0xc0186201, ptr).r()},
+		{"prctl_set_name", mk(t, arch, "prctl", 0, 15, ptr, 0, 0, 0).cap(1, "worker").r()},
+		{"prctl_no_new_privs", mk(t, arch, "prctl", 0, 38, 1, 0, 0, 0).r()},
+		{"prctl_get_dumpable", mk(t, arch, "prctl", 1, 3, 0, 0, 0, 0).r()},
+		{"lseek", mk(t, arch, "lseek", 10, 3, 10, 1).r()},
+		{"flock", mk(t, arch, "flock", 0, 3, 2|4).r()},
+		{"setresuid", mk(t, arch, "setresuid", 0, 0xffffffff, 1000, u(-1)).r()},
+		{"memfd_create", mk(t, arch, "memfd_create", 3, ptr, 1|2).cap(0, "buf").r()},
+		{"shutdown", mk(t, arch, "shutdown", 0, 3, 1).r()},
+		{"sendto_flags", mk(t, arch, "sendto", 5, 3, ptr, 5, 0x40|0x4000, 0, 0).r()},
+		{"bpf", mk(t, arch, "bpf", 3, 5, ptr, 144).r()},
+		{"seccomp", mk(t, arch, "seccomp", 0, 1, 1, ptr).r()},
 		{"unknown_nr", &record.Record{Nr: 4000, Ret: 0, Args: [6]uint64{1, 2, 3}, Start: 5, Finish: 6, Pid: 1, Tid: 1}},
 		{"comm_escapes", mk(t, arch, "close", 0, 3).comm("a\"b\\c\x01\xff").r()},
 		{"unknown_target", mk(t, arch, "close", 0, 3).target(99).r()},
 	}
 	if arch == syscalls.AMD64 {
 		c = append(c,
+			goldenCase{"arch_prctl", mk(t, arch, "arch_prctl", 0, 0x1002, ptr).r()},
+			goldenCase{"poll", mk(t, arch, "poll", 1, ptr, 2, 1000).cap(0, cat(le32(0), le32(1), le32(5), le32(4))).r()},
+			goldenCase{"select", mk(t, arch, "select", 1, 5, ptr, 0, 0, ptr+128).cap(1, cat([]byte{0x18}, make([]byte, 127))).cap(4, u64s(1, 0)).r()},
 			goldenCase{"open", mk(t, arch, "open", 3, ptr, oRDONLY|0o100000|0o4000000|0o10000, 0).cap(0, "/dev/null").r()},
 			goldenCase{"creat", mk(t, arch, "creat", 3, ptr, 0o640).cap(0, "new").r()},
 			goldenCase{"ptrace_getregs", mk(t, arch, "ptrace", 0, 12, 5, 0, ptr).r()},
@@ -345,3 +401,56 @@ func golden(t *testing.T, path string, got []byte) {
 }
 
 func (b *rb) r() *record.Record { return &b.rec }
+
+// statBuf is a struct stat of arch with the given mode and size.
+func statBuf(arch syscalls.Arch, mode uint32, size int64) string {
+	b := make([]byte, 144)
+	binary.LittleEndian.PutUint64(b[0:], 0x803)
+	binary.LittleEndian.PutUint64(b[8:], 1234)
+	if arch == syscalls.ARM64 {
+		binary.LittleEndian.PutUint32(b[16:], mode)
+		binary.LittleEndian.PutUint32(b[20:], 1)
+		binary.LittleEndian.PutUint64(b[32:], 0x8801)
+		binary.LittleEndian.PutUint32(b[56:], 4096)
+	} else {
+		binary.LittleEndian.PutUint64(b[16:], 1)
+		binary.LittleEndian.PutUint32(b[24:], mode)
+		binary.LittleEndian.PutUint64(b[40:], 0x8801)
+		binary.LittleEndian.PutUint64(b[56:], 4096)
+	}
+	binary.LittleEndian.PutUint64(b[48:], uint64(size))
+	binary.LittleEndian.PutUint64(b[64:], 8)
+	binary.LittleEndian.PutUint64(b[88:], 1700000000)
+	return string(b[:144])
+}
+
+func statxBuf(mask uint32, mode uint16, size uint64) string {
+	b := make([]byte, 256)
+	binary.LittleEndian.PutUint32(b[0:], mask)
+	binary.LittleEndian.PutUint32(b[4:], 4096)
+	binary.LittleEndian.PutUint32(b[16:], 2)
+	binary.LittleEndian.PutUint16(b[28:], mode)
+	binary.LittleEndian.PutUint64(b[32:], 99)
+	binary.LittleEndian.PutUint64(b[40:], size)
+	binary.LittleEndian.PutUint64(b[48:], 8)
+	return string(b)
+}
+
+func epollEvent(arch syscalls.Arch, events uint32, data uint64) string {
+	b := make([]byte, 16)
+	binary.LittleEndian.PutUint32(b, events)
+	if arch == syscalls.ARM64 {
+		binary.LittleEndian.PutUint64(b[8:], data)
+	} else {
+		binary.LittleEndian.PutUint64(b[4:], data)
+	}
+	return string(b)
+}
+
+func utsname(fields ...string) string {
+	b := make([]byte, 390)
+	for i, f := range fields {
+		copy(b[65*i:], f)
+	}
+	return string(b)
+}

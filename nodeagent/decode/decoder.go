@@ -37,6 +37,7 @@ type Decoder struct {
 	// sessionFrag is `,"session":"...","error":"`.
 	sessionFrag []byte
 	flags       archFlags
+	t           decTables
 	scratch     []byte // the JSON args an AppendCLI line is rendered from
 	ns          nsCache
 }
@@ -70,14 +71,27 @@ type call struct {
 	// prefix is `{"syscall":{...},"start":`, everything a line holds before its first per-event value.
 	prefix []byte
 	params []param
+	limit  argLimit // arguments left out per the call's command, as strace does
 }
+
+// argLimit names the calls that show only the arguments their command uses.
+type argLimit uint8
+
+const (
+	limitNone argLimit = iota
+	limitFutex
+	limitFcntl
+	limitPrctl
+)
 
 // param is what a Decoder precomputes for one argument.
 type param struct {
-	typ      syscalls.ArgType
-	key      []byte     // `"name":`
-	truncKey []byte     // `,"name_truncated":true`
-	flags    []flagName // the flag table of flag-typed args
+	typ       syscalls.ArgType
+	key       []byte     // `"name":`
+	truncKey  []byte     // `,"name_truncated":true`
+	unreadKey []byte     // `,"name_unreadable":true`
+	flags     []flagName // the flag table of flag-typed args
+	tab       *table     // the flag or value table of ArgFlags and ArgEnum args
 	// related is the index of the argument this one's rendering depends on (the domain of a protocol, the
 	// flags of an open mode), or -1.
 	related int
@@ -109,6 +123,7 @@ func newDecoder(opts Options, specs []*syscalls.Syscall) *Decoder {
 		targets: map[uint32]*target{},
 		flags:   archFlags{open: openFlagSet(opts.Arch), ptrace: ptraceRequests(opts.Arch)},
 	}
+	d.t = newDecTables(opts.Arch)
 	for _, s := range specs {
 		if s == nil || s.Nr < 0 || s.Nr > maxTableNr {
 			continue
@@ -131,6 +146,14 @@ const maxTableNr = 4096
 
 func (d *Decoder) compile(s *syscalls.Syscall) *call {
 	c := &call{spec: s}
+	switch s.Name {
+	case "futex":
+		c.limit = limitFutex
+	case "fcntl":
+		c.limit = limitFcntl
+	case "prctl":
+		c.limit = limitPrctl
+	}
 	c.prefix = append(c.prefix, `{"syscall":{"nr":`...)
 	c.prefix = strconv.AppendInt(c.prefix, int64(s.Nr), 10)
 	c.prefix = append(c.prefix, `,"name":`...)
@@ -151,6 +174,11 @@ func (d *Decoder) compile(s *syscalls.Syscall) *call {
 		p.key = append(p.key, ':')
 		p.truncKey = append([]byte{','}, appendJSONString(nil, []byte(sp.Name+event.TruncatedSuffix))...)
 		p.truncKey = append(p.truncKey, ":true"...)
+		p.unreadKey = append([]byte{','}, appendJSONString(nil, []byte(sp.Name+event.UnreadableSuffix))...)
+		p.unreadKey = append(p.unreadKey, ":true"...)
+		if sp.Set != "" {
+			p.tab = d.t.all.add(d.opts.Arch, sp.Set)
+		}
 		switch sp.Type {
 		case syscalls.ArgAtFlags:
 			switch {
@@ -185,6 +213,17 @@ func (d *Decoder) compile(s *syscalls.Syscall) *call {
 			p.related = paramIndex(s, syscalls.ArgSockDomain)
 		case syscalls.ArgMode:
 			p.related = paramIndex(s, syscalls.ArgOpenFlags)
+		case syscalls.ArgSockOptName, syscalls.ArgFcntlArg, syscalls.ArgPrctlArg:
+			p.related = i - 1
+			if sp.Type == syscalls.ArgPrctlArg {
+				p.related = 0
+			}
+		case syscalls.ArgPollFds, syscalls.ArgSockOptVal:
+			p.related = i + 1
+		case syscalls.ArgSockOptValOut:
+			p.related = i + 1
+		case syscalls.ArgFdSet:
+			p.related = 0
 		}
 		c.params = append(c.params, p)
 	}
