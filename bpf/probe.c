@@ -62,7 +62,8 @@ enum cap_kind {
 enum arg_flags {
 	ARG_LEN_FROM_RET = 1,
 	ARG_LEN_IS_PTR = 2,
-	ARG_AT_ENTRY = 4,
+	ARG_AT_ENTRY = 4, /* copied at entry; copied again at exit when that failed (a page not yet touched) */
+	ARG_FIXED = 8,	  /* the length is max (a struct) */
 };
 
 enum cap_flags {
@@ -79,7 +80,7 @@ struct arg_cfg {
 	__u8 kind;
 	__s8 len_arg;
 	__u8 flags;
-	__u8 pad;
+	__u8 shift; /* the length is len_arg's value << shift (poll: nfds structs of 8 bytes) */
 	__u16 max;
 	__u16 pad2;
 };
@@ -145,7 +146,8 @@ struct call {
 struct entry_stash {
 	__u32 len;   /* bytes used in data */
 	__u16 ncaps;
-	__u16 flags;
+	__u8 flags;
+	__u8 ok_mask; /* arguments copied in full: not to be copied again at exit */
 	__u8 data[ENTRY_AREA];
 };
 
@@ -506,7 +508,9 @@ static __always_inline __u32 capture(__u8 *dst, __u8 idx, struct arg_cfg *ac, __
 	case CAP_BUF:
 	case CAP_SOCKADDR: {
 		__u64 want;
-		if (ac->flags & ARG_LEN_FROM_RET) {
+		if (ac->flags & ARG_FIXED) {
+			want = room;
+		} else if (ac->flags & ARG_LEN_FROM_RET) {
 			if (!at_exit || ret < 0)
 				return 0;
 			want = ret;
@@ -521,6 +525,11 @@ static __always_inline __u32 capture(__u8 *dst, __u8 idx, struct arg_cfg *ac, __
 					return 0;
 				want = v;
 			}
+			__u8 shift = ac->shift & 7;
+			if (want > (room >> shift))
+				want = room + 1; /* too long: truncated below */
+			else
+				want <<= shift;
 		}
 		if ((__s64)want < 0)
 			want = 0;
@@ -658,6 +667,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 	st->len = 0;
 	st->ncaps = 0;
 	st->flags = 0;
+	st->ok_mask = 0;
 	for (int i = 0; i < MAX_ARGS; i++) {
 		struct arg_cfg *ac = &cfg->args[i];
 		if (ac->kind == CAP_NONE || !(ac->flags & ARG_AT_ENTRY))
@@ -673,6 +683,8 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 		if (w) {
 			st->len = off + w;
 			st->ncaps++;
+			if (!(((struct cap_hdr *)(st->data + off))->flags & CAPF_FAULTED))
+				st->ok_mask |= 1 << i;
 		}
 	}
 	/* The string array last, at one place (user space sets argv_arg only for an argument after the other
@@ -691,6 +703,8 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 			off &= ENTRY_POS_MASK;
 			st->len = off + capture_strarray(st->data + off, idx, &cfg->args[idx], c->args, f);
 			st->ncaps++;
+			if (!(((struct cap_hdr *)(st->data + off))->flags & CAPF_FAULTED))
+				st->ok_mask |= 1 << idx;
 		}
 	}
 	c->has_entry = 1;
@@ -732,6 +746,12 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 	fill_header(h, c, nr, ret, pid_tgid);
 
 	__u32 off = sizeof(struct rec_hdr);
+	/* Entry captures that failed are tried again now: the kernel has faulted in the pages it read. Not after
+	 * a successful exec, whose old address space is gone (sched_process_exec filled the stash instead). String
+	 * arrays are not tried again (capture skips them): the exec hook fills argv in. */
+	__u8 ok_mask = 0;
+	if ((nr == NR_EXECVE || nr == NR_EXECVEAT) && ret == 0)
+		ok_mask = 0xff;
 	if (c->has_entry) {
 		c->has_entry = 0;
 		struct entry_stash *st = stash_get(task, false, f);
@@ -746,14 +766,15 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 				h->ncaps = st->ncaps;
 			}
 			h->flags |= st->flags;
+			ok_mask |= st->ok_mask;
 			stash_delete(task, f);
 		}
 	}
 
-	if (cfg->exit_caps) {
+	if (cfg->exit_caps || cfg->entry_caps) {
 		for (int i = 0; i < MAX_ARGS; i++) {
 			struct arg_cfg *ac = &cfg->args[i];
-			if (ac->kind == CAP_NONE || (ac->flags & ARG_AT_ENTRY))
+			if (ac->kind == CAP_NONE || ((ac->flags & ARG_AT_ENTRY) && (ok_mask & (1 << i))))
 				continue;
 			if (off > SCRATCH_POS_MASK) {
 				h->flags |= RECF_CAPS_DROPPED;
@@ -825,8 +846,84 @@ static __always_inline int on_task_exit(struct task_struct *p, int f)
 }
 
 /*
+ * A successful execve replaces the address space its arguments were in, so sys_exit cannot read them again,
+ * and at sys_enter a fresh child's string literals often sit in file pages it has not touched yet, which a
+ * BPF read cannot fault in. Here the new program is set up: the kernel's copy of the filename and the new
+ * stack's argument area hold what the caller passed. They fill in what the entry read missed (the record
+ * parser keeps the last capture of an argument).
+ */
+static __always_inline void stash_append(struct entry_stash *st, __u8 arg, const void *src, __u64 n,
+					 bool kernel_str)
+{
+	__u32 off = st->len;
+	if (off > ENTRY_POS_MASK) {
+		st->flags |= RECF_CAPS_DROPPED;
+		return;
+	}
+	barrier_var(off);
+	off &= ENTRY_POS_MASK;
+	struct cap_hdr *h = (struct cap_hdr *)(st->data + off);
+	__u8 *data = st->data + off + CAP_HDR;
+	__u8 flags = 0;
+	long len;
+	if (kernel_str) {
+		len = bpf_probe_read_kernel_str(data, CAP_MAX, src);
+		if (len > 0)
+			len--; /* the NUL */
+		if (len >= CAP_MAX - 1)
+			flags |= CAPF_TRUNCATED;
+	} else {
+		if (n > CAP_MAX) {
+			n = CAP_MAX;
+			flags |= CAPF_TRUNCATED;
+		}
+		barrier_var(n);
+		if (n > CAP_MAX)
+			n = CAP_MAX;
+		len = n;
+		if (n > 0 && bpf_probe_read_user(data, n, src))
+			len = -1;
+	}
+	if (len < 0) {
+		flags |= CAPF_FAULTED;
+		len = 0;
+	}
+	h->arg = arg;
+	h->flags = flags;
+	h->len = len;
+	st->len = off + CAP_HDR + (len & (2 * CAP_MAX - 1));
+	st->ncaps++;
+}
+
+static __always_inline int on_exec(struct linux_binprm *bprm, int f)
+{
+	bool direct = (f & F_BTF) && (f & F_TS);
+	struct task_struct *task = current_task(f); /* the task execing */
+	struct call *c = call_get(task, false, f);
+	if (!c || !c->active || !c->has_entry || (c->nr != NR_EXECVE && c->nr != NR_EXECVEAT))
+		return 0;
+	struct entry_stash *st = stash_get(task, false, f);
+	if (!st)
+		return 0;
+	__u8 path_arg = c->nr == NR_EXECVEAT ? 1 : 0;
+	__u8 argv_arg = path_arg + 1;
+	if (!(st->ok_mask & (1 << path_arg))) {
+		const char *name = (f & F_BTF) ? bprm->filename : BPF_CORE_READ(bprm, filename);
+		stash_append(st, path_arg, name, 0, true);
+	}
+	if (!(st->ok_mask & (1 << argv_arg)) && c->args[argv_arg & 7]) {
+		struct mm_struct *mm = direct ? task->mm : BPF_CORE_READ(task, mm);
+		__u64 start = direct ? mm->arg_start : BPF_CORE_READ(mm, arg_start);
+		__u64 end = direct ? mm->arg_end : BPF_CORE_READ(mm, arg_end);
+		stash_append(st, argv_arg, (const void *)start, end > start ? end - start : 0, false);
+	}
+	st->ok_mask = 0xff;
+	return 0;
+}
+
+/*
  * The programs. Names: <attach>_<hook>[_<variant>]. Variants of sys_enter: none (F_TS|F_LOOP), _ts (F_TS),
- * _hash (neither); of sys_exit and sched_process_exit: none (F_TS), _hash. nodeagent/tracer knows the names.
+ * _hash (neither); of sys_exit, sched_process_exit and sched_process_exec: none (F_TS), _hash. nodeagent/tracer knows the names.
  */
 #define SYS_PROGS(attach, sec, sfx, f)                                                                      \
 	SEC(sec "/sys_enter")                                                                               \
@@ -845,6 +942,11 @@ static __always_inline int on_task_exit(struct task_struct *p, int f)
 	int attach##_exit##sfx(__u64 *ctx)                                                                  \
 	{                                                                                                   \
 		return on_task_exit((struct task_struct *)ctx[0], (f));                                      \
+	}                                                                                                   \
+	SEC(sec "/sched_process_exec")                                                                      \
+	int attach##_exec##sfx(__u64 *ctx)                                                                  \
+	{                                                                                                   \
+		return on_exec((struct linux_binprm *)ctx[2], (f));                                          \
 	}
 
 SYS_PROGS(btf, "tp_btf", , F_BTF | F_TS | F_LOOP)

@@ -38,11 +38,12 @@ type ProbeCapHdr struct {
 }
 
 type ProbeEntryStash struct {
-	_     structs.HostLayout
-	Len   uint32
-	Ncaps uint16
-	Flags uint16
-	Data  [16396]uint8
+	_      structs.HostLayout
+	Len    uint32
+	Ncaps  uint16
+	Flags  uint8
+	OkMask uint8
+	Data   [16396]uint8
 }
 
 type ProbeMntNsPair struct {
@@ -93,7 +94,7 @@ type ProbeSysCfg struct {
 		Kind   uint8
 		LenArg int8
 		Flags  uint8
-		Pad    uint8
+		Shift  uint8
 		Max    uint16
 		Pad2   uint16
 	}
@@ -113,6 +114,8 @@ const (
 	ProbeMapScratches        = "scratches"
 	ProbeMapStashesByTask    = "stashes_by_task"
 	ProbeMapSysCfgs          = "sys_cfgs"
+	ProbeProgBtfExec         = "btf_exec"
+	ProbeProgBtfExecHash     = "btf_exec_hash"
 	ProbeProgBtfExit         = "btf_exit"
 	ProbeProgBtfExitHash     = "btf_exit_hash"
 	ProbeProgBtfFork         = "btf_fork"
@@ -122,6 +125,8 @@ const (
 	ProbeProgBtfSysExit      = "btf_sys_exit"
 	ProbeProgBtfSysExitHash  = "btf_sys_exit_hash"
 	ProbeProgMntIds          = "mnt_ids"
+	ProbeProgRawExec         = "raw_exec"
+	ProbeProgRawExecHash     = "raw_exec_hash"
 	ProbeProgRawExit         = "raw_exit"
 	ProbeProgRawExitHash     = "raw_exit_hash"
 	ProbeProgRawFork         = "raw_fork"
@@ -179,6 +184,8 @@ type ProbeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeProgramSpecs struct {
+	BtfExec         *ebpf.ProgramSpec `ebpf:"btf_exec"`
+	BtfExecHash     *ebpf.ProgramSpec `ebpf:"btf_exec_hash"`
 	BtfExit         *ebpf.ProgramSpec `ebpf:"btf_exit"`
 	BtfExitHash     *ebpf.ProgramSpec `ebpf:"btf_exit_hash"`
 	BtfFork         *ebpf.ProgramSpec `ebpf:"btf_fork"`
@@ -188,6 +195,8 @@ type ProbeProgramSpecs struct {
 	BtfSysExit      *ebpf.ProgramSpec `ebpf:"btf_sys_exit"`
 	BtfSysExitHash  *ebpf.ProgramSpec `ebpf:"btf_sys_exit_hash"`
 	MntIds          *ebpf.ProgramSpec `ebpf:"mnt_ids"`
+	RawExec         *ebpf.ProgramSpec `ebpf:"raw_exec"`
+	RawExecHash     *ebpf.ProgramSpec `ebpf:"raw_exec_hash"`
 	RawExit         *ebpf.ProgramSpec `ebpf:"raw_exit"`
 	RawExitHash     *ebpf.ProgramSpec `ebpf:"raw_exit_hash"`
 	RawFork         *ebpf.ProgramSpec `ebpf:"raw_fork"`
@@ -287,6 +296,8 @@ type ProbeVariables struct {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbePrograms struct {
+	BtfExec         *ebpf.Program `ebpf:"btf_exec"`
+	BtfExecHash     *ebpf.Program `ebpf:"btf_exec_hash"`
 	BtfExit         *ebpf.Program `ebpf:"btf_exit"`
 	BtfExitHash     *ebpf.Program `ebpf:"btf_exit_hash"`
 	BtfFork         *ebpf.Program `ebpf:"btf_fork"`
@@ -296,6 +307,8 @@ type ProbePrograms struct {
 	BtfSysExit      *ebpf.Program `ebpf:"btf_sys_exit"`
 	BtfSysExitHash  *ebpf.Program `ebpf:"btf_sys_exit_hash"`
 	MntIds          *ebpf.Program `ebpf:"mnt_ids"`
+	RawExec         *ebpf.Program `ebpf:"raw_exec"`
+	RawExecHash     *ebpf.Program `ebpf:"raw_exec_hash"`
 	RawExit         *ebpf.Program `ebpf:"raw_exit"`
 	RawExitHash     *ebpf.Program `ebpf:"raw_exit_hash"`
 	RawFork         *ebpf.Program `ebpf:"raw_fork"`
@@ -308,6 +321,8 @@ type ProbePrograms struct {
 
 func (p *ProbePrograms) Close() error {
 	return _ProbeClose(
+		p.BtfExec,
+		p.BtfExecHash,
 		p.BtfExit,
 		p.BtfExitHash,
 		p.BtfFork,
@@ -317,6 +332,8 @@ func (p *ProbePrograms) Close() error {
 		p.BtfSysExit,
 		p.BtfSysExitHash,
 		p.MntIds,
+		p.RawExec,
+		p.RawExecHash,
 		p.RawExit,
 		p.RawExitHash,
 		p.RawFork,

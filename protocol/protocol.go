@@ -48,6 +48,9 @@ type Start struct {
 	Node string `json:"node"`
 	// Session is stamped on every event and names the session in diagnostics.
 	Session string `json:"session"`
+	// CaptureData is how many bytes of the data that read, write, send and recv family calls transfer are
+	// copied into events (0: none, the default, since they may hold secrets).
+	CaptureData int `json:"capture_data,omitempty"`
 	// MaxEvents stops the agent after that many events (0: no limit).
 	MaxEvents uint64 `json:"max_events,omitempty"`
 	// CRISocket overrides the auto-detected CRI endpoint: a host path (the agent looks it up under its

@@ -75,8 +75,8 @@ func sessionConfig(io streams, host *hostFlags) session.Config {
 	return session.Config{
 		Deps: session.Deps{
 			Syscalls: table.Resolve,
-			NewTracer: func() (session.Tracer, error) {
-				t, err := newTracer(tracer.Options{Arch: table.Arch()})
+			NewTracer: func(captureData int) (session.Tracer, error) {
+				t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: captureData})
 				if err != nil {
 					return nil, err
 				}

@@ -34,6 +34,7 @@ type traceFlags struct {
 	duration     time.Duration
 	maxEvents    uint64
 	session      string
+	captureData  int
 }
 
 func newTraceCommand(io streams) *cobra.Command {
@@ -66,6 +67,7 @@ The default is cli when stdout is a terminal and json otherwise. A summary goes 
 	fl.DurationVar(&f.duration, "duration", 0, "stop after this long (0: until interrupted)")
 	fl.Uint64Var(&f.maxEvents, "max-events", 0, "stop after this many events (0: no limit)")
 	fl.StringVar(&f.session, "session", "", "session name stamped on JSON events")
+	fl.IntVar(&f.captureData, "capture-data", 0, "copy up to N bytes of what read/write/send/recv calls transfer (0: none; it may hold secrets)")
 	return cmd
 }
 
@@ -96,7 +98,7 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 		return failure(err)
 	}
 
-	t, err := newTracer(tracer.Options{Arch: table.Arch()})
+	t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: f.captureData})
 	if err != nil {
 		return failure(err)
 	}
@@ -172,6 +174,8 @@ func (f *traceFlags) validate(io streams) (output string, err error) {
 		return "", errors.New("nothing to trace: give --pid, --container-id or --no-containers")
 	case f.pid < 0:
 		return "", fmt.Errorf("--pid %d: not a process id", f.pid)
+	case f.captureData < 0 || f.captureData > syscalls.MaxDataBytes:
+		return "", fmt.Errorf("--capture-data %d: want 0 to %d bytes", f.captureData, syscalls.MaxDataBytes)
 	}
 	switch f.output {
 	case "json", "cli":

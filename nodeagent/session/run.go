@@ -357,7 +357,7 @@ func (s *session) setUp() error {
 		return err
 	}
 	s.dec = s.cfg.NewDecoder(s.start.Node, s.start.Session)
-	if s.tracer, err = s.cfg.NewTracer(); err != nil {
+	if s.tracer, err = s.cfg.NewTracer(s.start.CaptureData); err != nil {
 		_ = s.resolver.Close()
 		return err
 	}

@@ -46,8 +46,8 @@ type Resolver interface {
 type Deps struct {
 	// Syscalls resolves the names of OpStart (empty: every call) into table entries.
 	Syscalls func(names []string) ([]*syscalls.Syscall, error)
-	// NewTracer loads and attaches the probe.
-	NewTracer func() (Tracer, error)
+	// NewTracer loads and attaches the probe; captureData is OpStart's (bytes of read/write data to copy).
+	NewTracer func(captureData int) (Tracer, error)
 	// NewDecoder makes the event encoder for the session's node and name.
 	NewDecoder func(node, session string) Decoder
 	// NewResolver opens the container runtime: criSocket is OpStart's (a host path; empty: auto-detect).

@@ -175,7 +175,7 @@ func newHarness(t *testing.T, tweak func(*Config)) *harness {
 	cfg := Config{
 		Deps: Deps{
 			Syscalls: table.Resolve,
-			NewTracer: func() (Tracer, error) {
+			NewTracer: func(int) (Tracer, error) {
 				h.tracers.Add(1)
 				return h.tracer, nil
 			},
@@ -455,7 +455,7 @@ func TestBadFirstCommand(t *testing.T) {
 
 func TestTracerFailureIsReported(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
-		c.NewTracer = func() (Tracer, error) {
+		c.NewTracer = func(int) (Tracer, error) {
 			return nil, errors.New("loading BPF programs requires root (CAP_BPF and CAP_PERFMON)")
 		}
 	})
@@ -632,7 +632,7 @@ func TestClosedStdoutEndsSession(t *testing.T) {
 		done <- Run(context.Background(), Config{
 			Deps: Deps{
 				Syscalls:    syscalls.Native().Resolve,
-				NewTracer:   func() (Tracer, error) { return tr, nil },
+				NewTracer:   func(int) (Tracer, error) { return tr, nil },
 				NewDecoder:  func(string, string) Decoder { return &fakeDecoder{targets: map[uint32]*protocol.Target{}} },
 				NewResolver: func(string) (Resolver, error) { return &fakeResolver{}, nil },
 				MountNSID:   func(int) (uint64, error) { return 1, nil },

@@ -79,6 +79,7 @@ func probeVariant(prefix string, f Features) (map[string]string, []string) {
 		prefix + "_sys_enter" + enter: "sys_enter",
 		prefix + "_sys_exit" + exit:   "sys_exit",
 		prefix + "_exit" + exit:       "sched_process_exit",
+		prefix + "_exec" + exit:       "sched_process_exec",
 		prefix + "_fork":              "sched_process_fork",
 	}, unused
 }

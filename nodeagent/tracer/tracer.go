@@ -72,11 +72,15 @@ type Options struct {
 	RawTracepoints bool
 	// Without turns off features the kernel has, to run the fallbacks of older kernels (tests, bench).
 	Without Features
+	// CaptureData is how many bytes of the data that read, write, send and recv family calls transfer are
+	// copied (--capture-data); 0, the default, copies none: they may hold secrets.
+	CaptureData int
 }
 
 // Tracer owns the loaded programs and maps. Close detaches everything.
 type Tracer struct {
 	table      *syscalls.Table
+	dataBytes  uint16
 	coll       *ebpf.Collection
 	links      []link.Link
 	ring       *ringReader
@@ -136,15 +140,19 @@ func New(opts Options) (*Tracer, error) {
 	// limit may be refused (unprivileged container, VM): not fatal.
 	_ = rlimit.RemoveMemlock()
 
+	if opts.CaptureData < 0 || opts.CaptureData > syscalls.MaxDataBytes {
+		return nil, fmt.Errorf("capture data size %d is out of range (0 to %d bytes)", opts.CaptureData, syscalls.MaxDataBytes)
+	}
+	data := uint16(opts.CaptureData)
 	feats := ProbeFeatures() &^ opts.Without
-	t := &Tracer{table: table}
+	t := &Tracer{table: table, dataBytes: data}
 	if !opts.RawTracepoints {
 		err = t.load(ring, true, feats)
 		if err == nil {
 			return t, nil
 		}
 		_ = t.Close()
-		t = &Tracer{table: table}
+		t = &Tracer{table: table, dataBytes: data}
 	}
 	if err2 := t.load(ring, false, feats); err2 != nil {
 		_ = t.Close()
@@ -234,7 +242,7 @@ func (t *Tracer) Select(calls []*syscalls.Syscall) error {
 		if sc.Nr < 0 || sc.Nr >= len(cfgs) {
 			return fmt.Errorf("system call %s: number %d is beyond the probe's table (%d)", sc.Name, sc.Nr, len(cfgs))
 		}
-		cfgs[sc.Nr] = KernelConfig(sc)
+		cfgs[sc.Nr] = KernelConfig(sc, t.dataBytes)
 	}
 	for nr := range cfgs {
 		if err := t.sysCfgs.Update(uint32(nr), &cfgs[nr], ebpf.UpdateAny); err != nil {
@@ -249,11 +257,13 @@ const (
 	argLenFromRet = 1
 	argLenIsPtr   = 2
 	argAtEntry    = 4
+	argFixed      = 8
 )
 
 // KernelConfig is the probe's configuration of a selected system call: which arguments to copy from user
-// memory, how much, and when (syscalls.Syscall.Capture).
-func KernelConfig(sc *syscalls.Syscall) bpf.ProbeSysCfg {
+// memory, how much, and when (syscalls.Syscall.Capture). dataBytes is how much of read/write data to copy
+// (0: none).
+func KernelConfig(sc *syscalls.Syscall, dataBytes uint16) bpf.ProbeSysCfg {
 	cfg := bpf.ProbeSysCfg{Selected: 1}
 	if sc.Name == "exit" || sc.Name == "exit_group" {
 		cfg.NoReturn = 1
@@ -263,10 +273,20 @@ func KernelConfig(sc *syscalls.Syscall) bpf.ProbeSysCfg {
 		if c.Kind == syscalls.CaptureNone {
 			continue
 		}
+		if c.Data {
+			if dataBytes == 0 {
+				continue
+			}
+			c.Max = dataBytes
+		}
 		a := &cfg.Args[i]
 		a.Kind = uint8(c.Kind)
 		a.LenArg = c.LenArg
 		a.Max = c.Max
+		a.Shift = c.Shift
+		if c.Fixed {
+			a.Flags |= argFixed
+		}
 		if c.LenFromRet {
 			a.Flags |= argLenFromRet
 		}

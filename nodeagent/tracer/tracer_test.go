@@ -440,8 +440,8 @@ func testCloseDetaches(t *testing.T, opts Options) {
 		id, _ := info.ID()
 		ids = append(ids, id)
 	}
-	if len(ids) != 5 { // sys_enter, sys_exit, sched_process_fork, sched_process_exit, mnt_ids
-		t.Fatalf("want 5 programs loaded, got %d", len(ids))
+	if len(ids) != 6 { // sys_enter, sys_exit, sched_process_fork, sched_process_exit, sched_process_exec, mnt_ids
+		t.Fatalf("want 6 programs loaded, got %d", len(ids))
 	}
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)
@@ -466,7 +466,7 @@ func testCloseDetaches(t *testing.T, opts Options) {
 }
 
 func TestBufferAndSockaddrCaptures(t *testing.T) {
-	tr := newTracer(t, Options{}, "write", "read", "connect")
+	tr := newTracer(t, Options{CaptureData: 256}, "write", "read", "connect")
 	h := startHelper(t, syscall.CLONE_NEWNS, "write:hello swoll", "read:/etc/hostname", "connect")
 	if err := tr.AddMountNS(mountNSID(t, h.Pid), 2); err != nil {
 		t.Fatal(err)
@@ -492,7 +492,7 @@ func TestBufferAndSockaddrCaptures(t *testing.T) {
 	if c := writes[0].Captures[1]; string(c.Data) != "hello swoll" || c.Truncated || c.Faulted || writes[0].Ret != 11 {
 		t.Errorf("write(hello swoll): %+v ret %d", c, writes[0].Ret)
 	}
-	if c := writes[1].Captures[1]; len(c.Data) != syscalls.MaxBufBytes || !c.Truncated || c.Faulted {
+	if c := writes[1].Captures[1]; len(c.Data) != 256 || !c.Truncated || c.Faulted {
 		t.Errorf("1000-byte write: %d bytes kept, %+v", len(c.Data), c)
 	}
 	// /dev/null never reads the buffer, so the call succeeds; the probe's copy faults.
@@ -599,16 +599,22 @@ func TestKernelConfig(t *testing.T) {
 		{"read", func(c bpf.ProbeSysCfg) bool {
 			return c.Args[1].Kind == uint8(syscalls.CaptureBuf) && c.Args[1].Flags&argLenFromRet != 0
 		}},
-		{"write", func(c bpf.ProbeSysCfg) bool { return c.Args[1].LenArg == 2 && c.Args[1].Flags == 0 }},
+		{"write", func(c bpf.ProbeSysCfg) bool {
+			return c.Args[1].LenArg == 2 && c.Args[1].Flags == 0 && c.Args[1].Max == 256
+		}},
 		{"accept", func(c bpf.ProbeSysCfg) bool {
 			return c.Args[1].Kind == uint8(syscalls.CaptureSockaddr) && c.Args[1].Flags&argLenIsPtr != 0
 		}},
 		{"exit_group", func(c bpf.ProbeSysCfg) bool { return c.NoReturn == 1 && c.ExitCaps == 0 }},
 		{"getppid", func(c bpf.ProbeSysCfg) bool { return c.Selected == 1 && c.ExitCaps == 0 && c.EntryCaps == 0 }},
+		{"fstat", func(c bpf.ProbeSysCfg) bool { return c.Args[1].Flags == argFixed && c.ExitCaps == 1 }},
+		{"rt_sigaction", func(c bpf.ProbeSysCfg) bool {
+			return c.Args[1].Flags == argFixed|argAtEntry && c.Args[2].Flags == argFixed && c.EntryCaps == 1
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if cfg := KernelConfig(calls(t, tt.name)[0]); !tt.check(cfg) {
+			if cfg := KernelConfig(calls(t, tt.name)[0], 256); !tt.check(cfg) {
 				t.Errorf("%+v", cfg)
 			}
 		})

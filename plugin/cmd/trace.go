@@ -21,6 +21,7 @@ import (
 	"github.com/swoll-dev/swoll/plugin/session"
 	"github.com/swoll-dev/swoll/plugin/targets"
 	"github.com/swoll-dev/swoll/plugin/tracefile"
+	"github.com/swoll-dev/swoll/syscalls"
 )
 
 const traceExample = `  # Every openat and connect of the pods labelled app=nginx, as JSON lines
@@ -56,6 +57,7 @@ type TraceOptions struct {
 	Output         string
 	Duration       time.Duration
 	MaxEvents      uint64
+	CaptureData    int
 	Image          string
 	AgentNamespace string
 	PullPolicy     string
@@ -132,6 +134,7 @@ removes anything left over. Pods, containers and nodes that appear while tracing
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: json (one event per line, unchanged) or cli (strace-like)")
 	f.DurationVar(&o.Duration, "duration", 0, "Stop after tracing this long, counted from when the agents are ready (e.g. 30s, 5m; 0: until Ctrl-C)")
 	f.Uint64Var(&o.MaxEvents, "max-events", 0, "Stop after this many events in total across nodes (0: no limit)")
+	f.IntVar(&o.CaptureData, "capture-data", 0, "Show up to N bytes of the data read/write/send/recv calls transfer (0: none; it may hold secrets)")
 	f.StringVar(&o.Image, "image", o.Image, "Agent image")
 	f.StringVar(&o.AgentNamespace, "agent-namespace", "", "Namespace for the agent pods; it must admit privileged pods (default: -n, or the kubeconfig's namespace)")
 	f.StringVar(&o.PullPolicy, "image-pull-policy", o.PullPolicy, "Agent image pull policy: Always, IfNotPresent or Never")
@@ -239,6 +242,9 @@ func (o *TraceOptions) Validate() error {
 	if o.Duration < 0 {
 		return fmt.Errorf("invalid --duration %s: must not be negative", o.Duration)
 	}
+	if o.CaptureData < 0 || o.CaptureData > syscalls.MaxDataBytes {
+		return fmt.Errorf("invalid --capture-data %d: want 0 to %d bytes", o.CaptureData, syscalls.MaxDataBytes)
+	}
 	if o.AgentDeadline < 0 {
 		return fmt.Errorf("invalid --agent-deadline %s: must not be negative", o.AgentDeadline)
 	}
@@ -329,6 +335,7 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		Sink:           out,
 		Stderr:         o.streams.ErrOut,
 		MaxEvents:      o.MaxEvents,
+		CaptureData:    o.CaptureData,
 		Duration:       o.Duration,
 		AgentNamespace: o.AgentNamespace,
 		Image:          o.Image,

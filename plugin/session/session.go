@@ -54,7 +54,9 @@ type Config struct {
 	// Stderr receives the messages for the person running the session.
 	Stderr    io.Writer
 	MaxEvents uint64
-	Duration  time.Duration
+	// CaptureData is how many bytes of read/write data the agents copy (0: none).
+	CaptureData int
+	Duration    time.Duration
 	// Window is how long the merger may hold an event to put it in time order (merge.DefaultWindow when 0).
 	Window         time.Duration
 	AgentNamespace string
@@ -199,11 +201,12 @@ func (s *session) startFor(node string) (*protocol.Start, error) {
 		socket = strings.TrimPrefix(socket, "/var")
 	}
 	return &protocol.Start{
-		Syscalls:  names,
-		Node:      node,
-		Session:   s.cfg.SessionID,
-		MaxEvents: s.cfg.MaxEvents,
-		CRISocket: socket,
+		Syscalls:    names,
+		Node:        node,
+		Session:     s.cfg.SessionID,
+		MaxEvents:   s.cfg.MaxEvents,
+		CaptureData: s.cfg.CaptureData,
+		CRISocket:   socket,
 	}, nil
 }
 
