@@ -45,6 +45,8 @@ func CaptureOf(t ArgType, paramIndex int, params []Param) Capture {
 		return Capture{Kind: CaptureBuf, LenArg: next, Data: true}
 	case ArgDataOut:
 		return Capture{Kind: CaptureBuf, LenArg: -1, LenFromRet: true, Data: true}
+	case ArgPrctlArg: // PR_SET_NAME and PR_GET_NAME: a 16-byte name
+		return Capture{Kind: CaptureString, Max: 16, LenArg: -1}
 	case ArgPollFds:
 		return Capture{Kind: CaptureBuf, Max: MaxPollFds * 8, LenArg: next, Shift: 3, AtEntry: true}
 	case ArgSockOptVal:

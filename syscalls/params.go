@@ -86,6 +86,8 @@ var argTypeKeywords = map[string]ArgType{
 	"prctlopt":    ArgPrctlOption,
 	"prctlarg":    ArgPrctlArg,
 	"datain":      ArgDataIn,
+	"dev":         ArgDev,
+	"statxflags":  ArgStatxFlags,
 	"dataout":     ArgDataOut,
 }
 
@@ -110,8 +112,8 @@ var paramSpecs = map[string]string{
 	"open_by_handle_at": "mount_fd:fd handle:hex flags:oflags",
 	"memfd_create":      "name:str flags:bits.memfd",
 	"memfd_secret":      "flags:hex",
-	"mknod":             "pathname:path mode:mode dev:hex",
-	"mknodat":           "dirfd:dirfd pathname:path mode:mode dev:hex",
+	"mknod":             "pathname:path mode:mode dev:dev",
+	"mknodat":           "dirfd:dirfd pathname:path mode:mode dev:dev",
 	"rename":            "oldpath:path newpath:path",
 	"renameat":          "olddirfd:dirfd oldpath:path newdirfd:dirfd newpath:path",
 	"renameat2":         "olddirfd:dirfd oldpath:path newdirfd:dirfd newpath:path flags:rnflags",
@@ -141,7 +143,7 @@ var paramSpecs = map[string]string{
 	"lstat":             "pathname:path statbuf:statout",
 	"fstat":             "fd:fd statbuf:statout",
 	"newfstatat":        "dirfd:dirfd pathname:path statbuf:statout flags:atflags",
-	"statx":             "dirfd:dirfd pathname:path flags:atflags mask:bits.statx_mask statxbuf:statxout",
+	"statx":             "dirfd:dirfd pathname:path flags:statxflags mask:bits.statx_mask statxbuf:statxout",
 	"chmod":             "pathname:path mode:mode",
 	"fchmod":            "fd:fd mode:mode",
 	"fchmodat":          "dirfd:dirfd pathname:path mode:mode",

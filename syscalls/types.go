@@ -109,6 +109,8 @@ const (
 	ArgTimespecRem                  // struct timespec * the kernel fills when a sleep is interrupted
 	ArgDataIn                       // data written (write, send): captured only with --capture-data
 	ArgDataOut                      // data read (read, recv): captured only with --capture-data
+	ArgDev                          // dev_t: makedev(major, minor)
+	ArgStatxFlags                   // statx's AT_* flags, AT_STATX_SYNC_AS_STAT by name
 )
 
 // CaptureKind is what the kernel probe copies from user memory for an argument.

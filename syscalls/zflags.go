@@ -768,13 +768,13 @@ var flagSetsAMD64 = map[string]*FlagSet{
 		{"SA_RESETHAND", 0x80000000},
 	}},
 	"sfd": {Name: "sfd", Enum: false, Zero: "", Flags: []Flag{
-		{"SFD_NONBLOCK", 0x800},
 		{"SFD_CLOEXEC", 0x80000},
+		{"SFD_NONBLOCK", 0x800},
 	}},
 	"efd": {Name: "efd", Enum: false, Zero: "", Flags: []Flag{
 		{"EFD_SEMAPHORE", 0x1},
-		{"EFD_NONBLOCK", 0x800},
 		{"EFD_CLOEXEC", 0x80000},
+		{"EFD_NONBLOCK", 0x800},
 	}},
 	"clockid": {Name: "clockid", Enum: true, Zero: "", Flags: []Flag{
 		{"CLOCK_REALTIME", 0x0},
@@ -793,8 +793,8 @@ var flagSetsAMD64 = map[string]*FlagSet{
 		{"TIMER_ABSTIME", 0x1},
 	}},
 	"tfd_create": {Name: "tfd_create", Enum: false, Zero: "", Flags: []Flag{
-		{"TFD_NONBLOCK", 0x800},
 		{"TFD_CLOEXEC", 0x80000},
+		{"TFD_NONBLOCK", 0x800},
 	}},
 	"tfd_settime": {Name: "tfd_settime", Enum: false, Zero: "", Flags: []Flag{
 		{"TFD_TIMER_ABSTIME", 0x1},
@@ -1935,13 +1935,13 @@ var flagSetsARM64 = map[string]*FlagSet{
 		{"SA_RESETHAND", 0x80000000},
 	}},
 	"sfd": {Name: "sfd", Enum: false, Zero: "", Flags: []Flag{
-		{"SFD_NONBLOCK", 0x800},
 		{"SFD_CLOEXEC", 0x80000},
+		{"SFD_NONBLOCK", 0x800},
 	}},
 	"efd": {Name: "efd", Enum: false, Zero: "", Flags: []Flag{
 		{"EFD_SEMAPHORE", 0x1},
-		{"EFD_NONBLOCK", 0x800},
 		{"EFD_CLOEXEC", 0x80000},
+		{"EFD_NONBLOCK", 0x800},
 	}},
 	"clockid": {Name: "clockid", Enum: true, Zero: "", Flags: []Flag{
 		{"CLOCK_REALTIME", 0x0},
@@ -1960,8 +1960,8 @@ var flagSetsARM64 = map[string]*FlagSet{
 		{"TIMER_ABSTIME", 0x1},
 	}},
 	"tfd_create": {Name: "tfd_create", Enum: false, Zero: "", Flags: []Flag{
-		{"TFD_NONBLOCK", 0x800},
 		{"TFD_CLOEXEC", 0x80000},
+		{"TFD_NONBLOCK", 0x800},
 	}},
 	"tfd_settime": {Name: "tfd_settime", Enum: false, Zero: "", Flags: []Flag{
 		{"TFD_TIMER_ABSTIME", 0x1},

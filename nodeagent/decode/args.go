@@ -35,6 +35,14 @@ func (d *Decoder) appendArgs(dst []byte, c *call, rec *record.Record) []byte {
 		}
 	case limitPrctl:
 		n = min(n, 1+prctlArgs(rec.Args[0]))
+	case limitIoctl:
+		if !ioctlTakesArg(rec.Args[1]) {
+			n = min(n, 2)
+		}
+	case limitMknod:
+		if m := n - 2; m >= 0 && !mknodTakesDev(rec.Args[m]) {
+			n--
+		}
 	}
 	for i := range c.params[:n] {
 		p := &c.params[i]

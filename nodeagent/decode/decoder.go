@@ -82,6 +82,8 @@ const (
 	limitFutex
 	limitFcntl
 	limitPrctl
+	limitIoctl
+	limitMknod
 )
 
 // param is what a Decoder precomputes for one argument.
@@ -153,6 +155,10 @@ func (d *Decoder) compile(s *syscalls.Syscall) *call {
 		c.limit = limitFcntl
 	case "prctl":
 		c.limit = limitPrctl
+	case "ioctl":
+		c.limit = limitIoctl
+	case "mknod", "mknodat":
+		c.limit = limitMknod
 	}
 	c.prefix = append(c.prefix, `{"syscall":{"nr":`...)
 	c.prefix = strconv.AppendInt(c.prefix, int64(s.Nr), 10)

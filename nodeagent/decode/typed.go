@@ -138,17 +138,14 @@ func appendUtimes(dst, b []byte) []byte {
 			dst = append(dst, ',')
 		}
 		t := b[min(16*i, len(b)):]
-		dst = appendIntField(append(dst, '{'), true, "tv_sec", int64(u64(t, 0)))
-		dst = appendKey(dst, false, "tv_nsec")
 		switch ns := int64(u64(t, 8)); ns {
-		case utimeNow:
+		case utimeNow: // as strace: the name alone, tv_sec is ignored
 			dst = append(dst, `"UTIME_NOW"`...)
 		case utimeOmit:
 			dst = append(dst, `"UTIME_OMIT"`...)
 		default:
-			dst = strconv.AppendInt(dst, ns, 10)
+			dst = appendTimespec(dst, t, "tv_nsec")
 		}
-		dst = append(dst, '}')
 	}
 	return append(dst, ']')
 }
@@ -655,16 +652,55 @@ func (d *Decoder) appendPrctlArg(dst []byte, option uint64, i int, rec *record.R
 			return append(dst, '"')
 		case prCapbsetRead, prCapbsetDrop:
 			return d.t.caps.appendEnumJSON(dst, v, false)
-		case prSetDumpable, prSetKeepcaps, prSetTimerslk, prSetSubreaper, prSetNoNewPriv:
+		case prSetDumpable:
+			if v < uint64(len(suidDump)) {
+				dst = append(dst, '"')
+				dst = append(dst, suidDump[v]...)
+				return append(dst, '"')
+			}
+			return strconv.AppendUint(dst, v, 10)
+		case prSetKeepcaps, prSetTimerslk, prSetSubreaper, prSetNoNewPriv:
 			return strconv.AppendUint(dst, v, 10)
 		case prGetPdeathsig, prGetSubreaper:
 			return appendPointer(dst, v)
 		}
 	}
-	if option == prSetNoNewPriv || option == prGetNoNewPriv {
-		return strconv.AppendUint(dst, v, 10)
+	return strconv.AppendUint(dst, v, 10)
+}
+
+// suidDump names PR_SET_DUMPABLE's values.
+var suidDump = [...]string{"SUID_DUMP_DISABLE", "SUID_DUMP_USER", "SUID_DUMP_ROOT"}
+
+// ioctl requests that take no argument: strace shows two arguments for them.
+func ioctlTakesArg(req uint64) bool {
+	switch req & 0xffffffff {
+	case 0x5450, 0x5451, 0x5422, 0x540c, 0x540d, 0x5427, 0x5428: // FIONCLEX FIOCLEX TIOCNOTTY TIOCEXCL TIOCNXCL TIOCSBRK TIOCCBRK
+		return false
 	}
-	return appendHexString(dst, v)
+	return true
+}
+
+// mknodTakesDev says whether mknod's dev matters: only for character and block devices, as strace shows it.
+func mknodTakesDev(mode uint64) bool {
+	t := mode & 0o170000
+	return t == 0o20000 || t == 0o60000
+}
+
+// statxSyncAsStat is statx's default synchronisation, AT_STATX_SYNC_AS_STAT (0), which strace names first
+// unless a sync flag is set.
+const statxSyncMask = 0x6000
+
+func (d *Decoder) appendStatxFlags(dst []byte, v uint64) []byte {
+	dst = append(dst, '"')
+	if v&statxSyncMask == 0 {
+		dst = append(dst, "AT_STATX_SYNC_AS_STAT"...)
+		if v == 0 {
+			return append(dst, '"')
+		}
+		dst = append(dst, '|')
+	}
+	dst = appendFlags(dst, v, atFlags)
+	return append(dst, '"')
 }
 
 // appendMmapFlags renders mmap's flags: the mapping type, then MAP_* bits.
@@ -746,6 +782,11 @@ func (d *Decoder) appendTyped(dst []byte, p *param, i int, rec *record.Record) (
 		return d.t.all.add(d.opts.Arch, "fcntl_cmd").appendEnumJSON(dst, v, true), true
 	case syscalls.ArgFcntlArg:
 		return d.appendFcntlArg(dst, rec.Args[1], v), true
+	case syscalls.ArgDev:
+		dst = appendMakedev(dst, v)
+		return dst, true
+	case syscalls.ArgStatxFlags:
+		return d.appendStatxFlags(dst, v), true
 	case syscalls.ArgPrctlOption:
 		return d.t.prctl.appendEnumJSON(dst, v, true), true
 	case syscalls.ArgPrctlArg:

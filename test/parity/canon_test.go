@@ -52,6 +52,8 @@ type arg struct {
 	items  []string // the strings of an argv
 	trunc  bool     // swoll kept only a prefix of str or items
 	absent bool     // the side did not print this argument (open's mode without O_CREAT)
+	st     *sval    // strace's struct, array or set, compared field by field with js
+	js     any      // swoll's decoded JSON value of a struct, array or set
 }
 
 func (a arg) String() string {
@@ -68,6 +70,9 @@ func (a arg) String() string {
 func same(s, w arg) bool {
 	if s.absent || w.absent {
 		return s.absent == w.absent
+	}
+	if s.st != nil || w.js != nil {
+		return s.st != nil && w.js != nil && sameTree(*s.st, w.js)
 	}
 	if s.isStr && w.isStr && w.trunc {
 		return strings.HasPrefix(string(s.str), string(w.str))
@@ -172,26 +177,176 @@ func flagsText(text string) string {
 	return strings.Join(parts, "|")
 }
 
+// structTypes are the argument types compared as trees: strace's struct, array or set against swoll's
+// decoded JSON, field by field. A struct compares the fields strace shows (it abbreviates: st_mode and
+// st_size of a stat, "..." for the rest); swoll must show each of them with the same value.
+var structTypes = map[syscalls.ArgType]bool{
+	syscalls.ArgTimespec: true, syscalls.ArgTimespecOut: true, syscalls.ArgTimespecRem: true,
+	syscalls.ArgTimespecPair: true, syscalls.ArgTimeval: true, syscalls.ArgItimerspec: true,
+	syscalls.ArgSigset: true, syscalls.ArgSigsetOut: true, syscalls.ArgSigaction: true,
+	syscalls.ArgSigactionOut: true, syscalls.ArgStatOut: true, syscalls.ArgStatxOut: true,
+	syscalls.ArgPollFds: true, syscalls.ArgEpollEvent: true, syscalls.ArgFdSet: true,
+	syscalls.ArgCapHeader: true, syscalls.ArgCapData: true, syscalls.ArgCapDataOut: true,
+	syscalls.ArgRlimit: true, syscalls.ArgRlimitOut: true, syscalls.ArgUtsnameOut: true,
+	syscalls.ArgFdPairOut: true, syscalls.ArgIntOut: true, syscalls.ArgSockOptVal: true,
+	syscalls.ArgSockOptValOut: true, syscalls.ArgWaitStatusOut: true,
+}
+
+// renderS writes a strace value back as text, sets and wait statuses as strace prints them.
+func renderS(v sval) string {
+	switch v.kind {
+	case strVal:
+		return strconv.Quote(v.text)
+	case arrayVal:
+		parts := make([]string, len(v.items))
+		for i, it := range v.items {
+			parts[i] = renderS(it)
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	case structVal:
+		parts := make([]string, len(v.items))
+		for i, it := range v.items {
+			parts[i] = renderS(it)
+			if v.names[i] != "" {
+				parts[i] = v.names[i] + "=" + parts[i]
+			}
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	return v.text
+}
+
+// normAtom canonicalizes a scalar: numbers in decimal (strace's products such as 8192*1024 evaluated),
+// addresses as <ptr>, NULL, names as they are.
+func normAtom(text string) string {
+	switch {
+	case text == "NULL":
+		return "NULL"
+	case hexPointer.MatchString(text) && len(text) > 8:
+		return "<ptr>"
+	}
+	if a, b, ok := strings.Cut(text, "*"); ok {
+		x, ok1 := number(a)
+		y, ok2 := number(b)
+		if ok1 && ok2 {
+			return strconv.FormatInt(x*y, 10)
+		}
+	}
+	if n, ok := number(text); ok {
+		return strconv.FormatInt(n, 10)
+	}
+	return flagsText(text)
+}
+
+// sameTree compares strace's value s with swoll's decoded JSON w.
+func sameTree(s sval, w any) bool {
+	switch s.kind {
+	case strVal:
+		ws, ok := w.(string)
+		return ok && utf8Like(s.text) == ws
+	case atomVal:
+		switch w := w.(type) {
+		case nil:
+			return normAtom(s.text) == "NULL"
+		case json.Number:
+			return normAtom(s.text) == normAtom(w.String())
+		case string:
+			return normAtom(s.text) == normAtom(w)
+		}
+		return false
+	case arrayVal:
+		switch w := w.(type) {
+		case string: // a signal set or a wait status, as strace text
+			return renderS(s) == w
+		case []any:
+			items := s.items
+			if len(items) == 1 && items[0].kind == atomVal && strings.Contains(items[0].text, " ") {
+				items = nil // an fd set, "[3 4]"
+				for _, f := range strings.Fields(s.items[0].text) {
+					items = append(items, sval{kind: atomVal, text: f})
+				}
+			}
+			if len(items) != len(w) {
+				return false
+			}
+			for i := range items {
+				if !sameTree(items[i], w[i]) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	case structVal:
+		m, ok := w.(map[string]any)
+		if !ok {
+			return false
+		}
+		for i, name := range s.names {
+			if name == "" {
+				return false
+			}
+			wv, ok := m[name]
+			if !ok || !sameTree(s.items[i], wv) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// volatile masks values that differ between any two runs: the clock clock_gettime reads.
+func volatile(c *call) {
+	if c.name != "clock_gettime" {
+		return
+	}
+	for i := range c.args {
+		if c.args[i].st != nil || c.args[i].js != nil {
+			c.args[i] = arg{key: c.args[i].key, val: "<the time>"}
+		}
+	}
+}
+
 // --- strace side ---
 
 func (c *canon) straceArg(key string, t syscalls.ArgType, v sval) arg {
 	a := arg{key: key}
+	if structTypes[t] {
+		if v.kind == atomVal && !strings.HasPrefix(v.text, "~[") {
+			a.val = pointer(v.text)
+		} else {
+			a.st = &v
+			a.val = renderS(v)
+		}
+		return a
+	}
 	switch t {
-	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut:
+	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut,
+		syscalls.ArgDataIn, syscalls.ArgDataOut:
 		if v.kind == strVal {
 			return strArg(key, v.text)
 		}
 		a.val = pointer(v.text)
-	case syscalls.ArgHex:
+	case syscalls.ArgHex, syscalls.ArgAddr:
 		if v.kind == atomVal {
 			a.val = pointer(v.text)
 		} else {
 			a.val = "<ptr>" // strace followed a pointer swoll leaves opaque
 		}
-	case syscalls.ArgInt, syscalls.ArgUint, syscalls.ArgSize, syscalls.ArgFd, syscalls.ArgDirFd:
+	case syscalls.ArgInt, syscalls.ArgUint, syscalls.ArgSize, syscalls.ArgFd, syscalls.ArgDirFd, syscalls.ArgUID:
 		a.val = v.text
 		if n, ok := number(v.text); ok {
 			a.val = strconv.FormatInt(n, 10)
+		}
+	case syscalls.ArgPrctlArg:
+		switch {
+		case v.kind == strVal:
+			return strArg(key, v.text)
+		case v.kind != atomVal:
+			a.val = "<ptr>"
+		default:
+			a.val = normAtom(v.text)
 		}
 	case syscalls.ArgPid:
 		a.val = v.text
@@ -229,7 +384,7 @@ func (c *canon) straceArg(key string, t syscalls.ArgType, v sval) arg {
 			}
 		}
 		a.val = structText(t, fields)
-	case syscalls.ArgMode:
+	case syscalls.ArgMode, syscalls.ArgOctal:
 		a.val = v.text
 	default:
 		a.val = flagsText(v.text)
@@ -378,8 +533,28 @@ func (c *canon) swollArg(key string, t syscalls.ArgType, raw json.RawMessage, tr
 	var s string
 	isString := json.Unmarshal(raw, &s) == nil
 	isNull := string(raw) == "null"
+	if structTypes[t] {
+		switch {
+		case isNull:
+			a.val = "NULL"
+		case isString && hexPointer.MatchString(s):
+			a.val = pointer(s)
+		default:
+			d := json.NewDecoder(bytes.NewReader(raw))
+			d.UseNumber()
+			var v any
+			if d.Decode(&v) != nil {
+				a.val = "?" + string(raw)
+				break
+			}
+			a.js = v
+			a.val = string(raw)
+		}
+		return a
+	}
 	switch t {
-	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut:
+	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut,
+		syscalls.ArgDataIn, syscalls.ArgDataOut:
 		switch {
 		case isNull:
 			a.val = "NULL"
@@ -391,13 +566,22 @@ func (c *canon) swollArg(key string, t syscalls.ArgType, raw json.RawMessage, tr
 		default:
 			a.val = "?" + string(raw)
 		}
-	case syscalls.ArgHex:
+	case syscalls.ArgHex, syscalls.ArgAddr:
 		if isNull {
 			a.val = "NULL"
 		} else {
 			a.val = pointer(s)
 		}
-	case syscalls.ArgInt, syscalls.ArgUint, syscalls.ArgSize, syscalls.ArgFd, syscalls.ArgDirFd:
+	case syscalls.ArgPrctlArg:
+		switch {
+		case isString && hexPointer.MatchString(s):
+			a.val = "<ptr>"
+		case isString:
+			return strArg(key, s)
+		default:
+			a.val = normAtom(string(raw))
+		}
+	case syscalls.ArgInt, syscalls.ArgUint, syscalls.ArgSize, syscalls.ArgFd, syscalls.ArgDirFd, syscalls.ArgUID:
 		if isString {
 			a.val = s
 		} else {
@@ -440,7 +624,7 @@ func (c *canon) swollArg(key string, t syscalls.ArgType, raw json.RawMessage, tr
 		default:
 			a.val = "?" + string(raw)
 		}
-	case syscalls.ArgMode:
+	case syscalls.ArgMode, syscalls.ArgOctal:
 		a.val = s
 	default:
 		if isString {

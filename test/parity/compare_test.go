@@ -226,6 +226,9 @@ func (cn *canon) fromStrace(spec *syscalls.Syscall, sc *straceCall) (call, error
 	case forks(sc.name):
 		n, _ := strconv.Atoi(sc.ret)
 		c.ret = cn.pid(int64(n))
+	case sc.name == "umask": // the previous mask, in octal
+		n, _ := strconv.ParseInt(sc.ret, 8, 64)
+		c.ret = strconv.FormatInt(n, 10)
 	default:
 		c.ret = sc.ret
 		if n, ok := number(sc.ret); ok {
@@ -235,6 +238,7 @@ func (cn *canon) fromStrace(spec *syscalls.Syscall, sc *straceCall) (call, error
 	if sc.name == "ptrace" && len(c.args) > 0 && c.args[0].val == "PTRACE_TRACEME" {
 		c.skip = "strace traces the child already, so PTRACE_TRACEME fails with EPERM under strace only"
 	}
+	volatile(&c)
 	return c, nil
 }
 
@@ -251,7 +255,11 @@ func (cn *canon) fromSwoll(spec *syscalls.Syscall, e *event.Event) (call, error)
 			c.args = append(c.args, arg{key: p.Name, absent: true})
 			continue
 		}
-		c.args = append(c.args, cn.swollArg(p.Name, p.Type, raw, string(args[p.Name+event.TruncatedSuffix]) == "true"))
+		a := cn.swollArg(p.Name, p.Type, raw, string(args[p.Name+event.TruncatedSuffix]) == "true")
+		if string(args[p.Name+event.UnreadableSuffix]) == "true" {
+			a.val += " (unreadable)"
+		}
+		c.args = append(c.args, a)
 	}
 	shortStruct(spec, c.args)
 	switch {
@@ -268,6 +276,7 @@ func (cn *canon) fromSwoll(spec *syscalls.Syscall, e *event.Event) (call, error)
 	if e.Syscall.Name == "ptrace" && len(c.args) > 0 && c.args[0].val == "PTRACE_TRACEME" {
 		c.skip = "strace traces the child already"
 	}
+	volatile(&c)
 	return c, nil
 }
 

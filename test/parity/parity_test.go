@@ -24,18 +24,58 @@ import (
 )
 
 // program is one test program in testdata and the system calls compared for it. openat is always traced:
-// the begin marker is an openat.
+// the begin marker is an openat. src is the C file (testdata/NAME.c) or Go package (testdata/NAME/), name
+// by default; dynamic links it against the shared libc instead of statically.
 type program struct {
 	name     string
 	syscalls []string
+	src      string
+	dynamic  bool
+	golang   bool
 }
 
+func (p program) source() string {
+	if p.src != "" {
+		return p.src
+	}
+	return p.name
+}
+
+// Syscall lists of the programs that share a source.
+var freshCalls = []string{"openat", "execve", "execveat", "clone", "wait4"}
+
 var programs = []program{
-	{"files", []string{"openat", "open", "creat", "openat2", "close", "read", "write", "mkdirat", "faccessat",
-		"faccessat2", "renameat", "renameat2", "chdir", "unlinkat"}},
-	{"net", []string{"openat", "socket", "connect", "bind", "listen", "accept4", "close", "read", "write"}},
-	{"proc", []string{"openat", "execve", "execveat", "clone", "clone3", "fork", "vfork", "kill", "unshare",
-		"setns", "mount", "umount2", "ptrace", "init_module", "finit_module", "mkdirat", "write", "close"}},
+	{name: "files", syscalls: []string{"openat", "open", "creat", "openat2", "close", "read", "write", "mkdirat",
+		"faccessat", "faccessat2", "renameat", "renameat2", "chdir", "unlinkat"}},
+	{name: "net", syscalls: []string{"openat", "socket", "connect", "bind", "listen", "accept4", "close", "read",
+		"write"}},
+	{name: "proc", syscalls: []string{"openat", "execve", "execveat", "clone", "clone3", "fork", "vfork", "kill",
+		"unshare", "setns", "mount", "umount2", "ptrace", "init_module", "finit_module", "mkdirat", "write",
+		"close"}},
+	{name: "fs", syscalls: []string{"openat", "write", "close", "fstat", "newfstatat", "stat", "lstat", "statx",
+		"setxattr", "lsetxattr", "fsetxattr", "getxattr", "lgetxattr", "fgetxattr", "listxattr", "flistxattr",
+		"removexattr", "lremovexattr", "fremovexattr", "fchmod", "fchmodat", "chmod", "chown", "lchown", "fchown",
+		"fchownat", "linkat", "symlinkat", "readlinkat", "readlink", "link", "symlink", "unlink", "rename",
+		"mkdir", "rmdir", "access", "truncate", "ftruncate", "fsync", "fdatasync", "sync_file_range", "syncfs",
+		"fallocate", "fadvise64", "lseek", "flock", "mkdirat", "fchdir", "getcwd", "chdir", "getdents64", "umask",
+		"mknodat", "utimensat", "inotify_init1", "inotify_add_watch", "inotify_rm_watch", "memfd_create", "fcntl",
+		"pipe2", "pipe", "dup", "dup2", "dup3", "ioctl", "close_range", "sync"}},
+	{name: "mem", syscalls: []string{"openat", "close", "mmap", "mremap", "mprotect", "madvise", "mlock", "munlock",
+		"mlock2", "msync", "munmap", "mlockall", "munlockall", "brk", "rt_sigaction", "rt_sigprocmask",
+		"rt_sigpending", "kill", "tgkill", "tkill", "signalfd4", "eventfd2", "nanosleep", "clock_nanosleep",
+		"clock_gettime", "clock_getres", "timerfd_create", "timerfd_settime", "getitimer"}},
+	{name: "cred", syscalls: []string{"openat", "getuid", "geteuid", "getgid", "getegid", "setuid", "setgid",
+		"setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "capget", "capset", "prctl",
+		"seccomp", "personality", "getrlimit", "setrlimit", "prlimit64", "getpriority", "setpriority",
+		"sched_get_priority_max", "sched_get_priority_min", "sched_getscheduler", "sched_yield", "uname",
+		"getrandom", "clone", "wait4", "kill", "socketpair", "sendto", "recvfrom", "shutdown", "close", "socket",
+		"setsockopt", "getsockopt", "bind", "getsockname", "getpeername", "epoll_create1", "epoll_ctl", "ppoll",
+		"poll", "select"}},
+	// Fresh children exec'ing and opening string literals, static and dynamic, and a shell.
+	{name: "fresh", syscalls: freshCalls},
+	{name: "fresh-dynamic", src: "fresh", dynamic: true, syscalls: freshCalls},
+	// A Go program: os.Open and os/exec.
+	{name: "goexec", golang: true, syscalls: []string{"openat", "execve", "clone", "clone3"}},
 }
 
 // knownDiffs are the differences this test found that are not fixed yet (see knownDiff).
@@ -83,8 +123,18 @@ func buildAll(t *testing.T, dir string) {
 	wg.Add(len(programs) + 1)
 	go build(0, exec.Command("go", "build", "-o", agent, "github.com/swoll-dev/swoll/cmd/swoll-agent"))
 	for i, p := range programs {
-		go build(i+1, exec.Command(gcc, "-O0", "-static", "-pthread", "-Wall", "-o", filepath.Join(dir, p.name),
-			filepath.Join("testdata", p.name+".c")))
+		out := filepath.Join(dir, p.name)
+		switch {
+		case p.golang:
+			cmd := exec.Command("go", "build", "-o", out, "./testdata/"+p.source())
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			go build(i+1, cmd)
+		case p.dynamic:
+			go build(i+1, exec.Command(gcc, "-O0", "-pthread", "-Wall", "-o", out, filepath.Join("testdata", p.source()+".c")))
+		default:
+			go build(i+1, exec.Command(gcc, "-O0", "-static", "-pthread", "-Wall", "-o", out,
+				filepath.Join("testdata", p.source()+".c")))
+		}
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -212,7 +262,9 @@ func runSwoll(t *testing.T, agent, bin, work string, list []string) (int, [][]by
 	}()
 	pid := prog.Process.Pid
 
-	cmd := exec.Command(agent, "trace", "--pid", strconv.Itoa(pid), "-s", strings.Join(list, ",")+","+readySyscall, "-o", "json")
+	// --capture-data as large as strace's -s, so that buffers compare in full.
+	cmd := exec.Command(agent, "trace", "--pid", strconv.Itoa(pid), "-s", strings.Join(list, ",")+","+readySyscall,
+		"-o", "json", "--capture-data", "4096")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -209,6 +209,15 @@ func (p *sparser) single() (sval, error) {
 	case c == '@' && p.i+1 < len(p.s) && p.s[p.i+1] == '"':
 		p.i++
 		return p.str(true)
+	case c == '~' && p.i+1 < len(p.s) && p.s[p.i+1] == '[':
+		// a complemented signal set, ~[KILL STOP]
+		end := strings.IndexByte(p.s[p.i:], ']')
+		if end < 0 {
+			return sval{}, fmt.Errorf("unterminated set")
+		}
+		v := sval{kind: atomVal, text: p.s[p.i : p.i+end+1]}
+		p.i += end + 1
+		return v, nil
 	case c == '[':
 		p.i++
 		items, _, err := p.list(']')

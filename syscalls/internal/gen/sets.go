@@ -179,15 +179,15 @@ var setDefs = []setDef{
 	{name: "sigprocmask_how", enum: true, entries: "SIG_BLOCK SIG_UNBLOCK SIG_SETMASK"},
 	{name: "sa_flags", entries: `SA_NOCLDSTOP=1 SA_NOCLDWAIT=2 SA_SIGINFO=4 SA_RESTORER=0x4000000 SA_ONSTACK=0x8000000
 		SA_RESTART=0x10000000 SA_NODEFER=0x40000000 SA_RESETHAND=0x80000000`}, // include/uapi/asm-generic/signal-defs.h, arch/x86/include/uapi/asm/signal.h
-	{name: "sfd", entries: "SFD_NONBLOCK SFD_CLOEXEC"},
-	{name: "efd", entries: "EFD_SEMAPHORE EFD_NONBLOCK EFD_CLOEXEC"},
+	{name: "sfd", entries: "SFD_CLOEXEC SFD_NONBLOCK"},
+	{name: "efd", entries: "EFD_SEMAPHORE EFD_CLOEXEC EFD_NONBLOCK"},
 
 	// Time.
 	{name: "clockid", enum: true, entries: `CLOCK_REALTIME CLOCK_MONOTONIC CLOCK_PROCESS_CPUTIME_ID CLOCK_THREAD_CPUTIME_ID
 		CLOCK_MONOTONIC_RAW CLOCK_REALTIME_COARSE CLOCK_MONOTONIC_COARSE CLOCK_BOOTTIME CLOCK_REALTIME_ALARM
 		CLOCK_BOOTTIME_ALARM CLOCK_TAI`},
 	{name: "timer", entries: "TIMER_ABSTIME"},
-	{name: "tfd_create", entries: "TFD_NONBLOCK TFD_CLOEXEC"},
+	{name: "tfd_create", entries: "TFD_CLOEXEC TFD_NONBLOCK"},
 	{name: "tfd_settime", entries: "TFD_TIMER_ABSTIME TFD_TIMER_CANCEL_ON_SET"},
 	{name: "itimer", enum: true, entries: "ITIMER_REAL ITIMER_VIRTUAL ITIMER_PROF"},
 

@@ -1,0 +1,38 @@
+// Command goexec is the parity test's Go program: after the go-ahead it opens files and runs programs
+// through os/exec, as a Go service in a container would.
+package main
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+func main() {
+	runtime.LockOSThread()
+	ready := make(chan struct{})
+	go func() {
+		var b [1]byte
+		_, _ = os.Stdin.Read(b[:])
+		close(ready)
+	}()
+wait:
+	for {
+		syscall.Getppid()
+		select {
+		case <-ready:
+			break wait
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	_, _ = syscall.Open("/swoll-parity-begin", syscall.O_RDONLY, 0)
+	if f, err := os.Open("/etc/hostname"); err == nil {
+		_ = f.Close()
+	}
+	_, _ = os.Open("/nonexistent/go-parity")
+	_ = exec.Command("/bin/true", "go-arg", "second arg").Run()
+	_ = exec.Command("/etc/hostname", "not-a-program").Run() // EACCES
+	os.Exit(0)
+}
