@@ -31,7 +31,7 @@ func CaptureOf(t ArgType, paramIndex int, params []Param) Capture {
 		return Capture{Kind: CaptureString, Max: MaxStringBytes, LenArg: -1}
 	case ArgBufIn:
 		return Capture{Kind: CaptureBuf, Max: MaxBufBytes, LenArg: next}
-	case ArgBufOut:
+	case ArgBufOut, ArgStringOut:
 		return Capture{Kind: CaptureBuf, Max: MaxBufBytes, LenArg: -1, LenFromRet: true}
 	case ArgSockaddrIn:
 		return Capture{Kind: CaptureSockaddr, Max: MaxSockaddrBytes, LenArg: next}

@@ -88,6 +88,7 @@ var argTypeKeywords = map[string]ArgType{
 	"datain":      ArgDataIn,
 	"dev":         ArgDev,
 	"statxflags":  ArgStatxFlags,
+	"strout":      ArgStringOut,
 	"dataout":     ArgDataOut,
 }
 
@@ -123,7 +124,7 @@ var paramSpecs = map[string]string{
 	"mkdir":             "pathname:path mode:mode",
 	"mkdirat":           "dirfd:dirfd pathname:path mode:mode",
 	"rmdir":             "pathname:path",
-	"getcwd":            "buf:bufout size:size",
+	"getcwd":            "buf:strout size:size",
 	"chdir":             "path:path",
 	"fchdir":            "fd:fd",
 	"chroot":            "path:path",
@@ -240,7 +241,7 @@ var paramSpecs = map[string]string{
 
 	// Sockets.
 	"socket":      "domain:domain type:socktype protocol:proto",
-	"socketpair":  "domain:domain type:socktype protocol:proto sv:fdpair",
+	"socketpair":  "domain:domain type:socktype protocol:int sv:fdpair",
 	"getsockopt":  "sockfd:fd level:level optname:optname optval:optvalout optlen:intout",
 	"setsockopt":  "sockfd:fd level:level optname:optname optval:optval optlen:uint",
 	"getsockname": "sockfd:fd addr:saout addrlen:intout",

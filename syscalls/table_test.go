@@ -303,7 +303,7 @@ func TestCoreParams(t *testing.T) {
 		"faccessat2":   {{Name: "dirfd", Type: ArgDirFd}, {Name: "pathname", Type: ArgPath}, {Name: "mode", Type: ArgAccessMode}, {Name: "flags", Type: ArgAtFlags}},
 		"mkdirat":      {{Name: "dirfd", Type: ArgDirFd}, {Name: "pathname", Type: ArgPath}, {Name: "mode", Type: ArgMode}},
 		"chdir":        {{Name: "path", Type: ArgPath}},
-		"getcwd":       {{Name: "buf", Type: ArgBufOut}, {Name: "size", Type: ArgSize}},
+		"getcwd":       {{Name: "buf", Type: ArgStringOut}, {Name: "size", Type: ArgSize}},
 		"init_module":  {{Name: "module_image", Type: ArgHex}, {Name: "len", Type: ArgSize}, {Name: "param_values", Type: ArgString}},
 		"finit_module": {{Name: "fd", Type: ArgFd}, {Name: "param_values", Type: ArgString}, {Name: "flags", Type: ArgModuleFlags}},
 		"sendto": {{Name: "sockfd", Type: ArgFd}, {Name: "buf", Type: ArgDataIn}, {Name: "len", Type: ArgSize}, {Name: "flags", Type: ArgFlags, Set: "msg"},

@@ -111,6 +111,7 @@ const (
 	ArgDataOut                      // data read (read, recv): captured only with --capture-data
 	ArgDev                          // dev_t: makedev(major, minor)
 	ArgStatxFlags                   // statx's AT_* flags, AT_STATX_SYNC_AS_STAT by name
+	ArgStringOut                    // a NUL-terminated string the kernel writes, length = return value (getcwd)
 )
 
 // CaptureKind is what the kernel probe copies from user memory for an argument.

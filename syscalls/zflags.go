@@ -144,6 +144,7 @@ var flagSetsAMD64 = map[string]*FlagSet{
 		{"CLOSE_RANGE_CLOEXEC", 0x4},
 	}},
 	"statx_mask": {Name: "statx_mask", Enum: false, Zero: "", Flags: []Flag{
+		{"STATX_ALL", 0xfff},
 		{"STATX_BASIC_STATS", 0x7ff},
 		{"STATX_TYPE", 0x1},
 		{"STATX_MODE", 0x2},
@@ -393,8 +394,8 @@ var flagSetsAMD64 = map[string]*FlagSet{
 	}},
 	"msync": {Name: "msync", Enum: false, Zero: "", Flags: []Flag{
 		{"MS_ASYNC", 0x1},
-		{"MS_INVALIDATE", 0x2},
 		{"MS_SYNC", 0x4},
+		{"MS_INVALIDATE", 0x2},
 	}},
 	"mlock": {Name: "mlock", Enum: false, Zero: "", Flags: []Flag{
 		{"MLOCK_ONFAULT", 0x1},
@@ -1310,6 +1311,7 @@ var flagSetsARM64 = map[string]*FlagSet{
 		{"CLOSE_RANGE_CLOEXEC", 0x4},
 	}},
 	"statx_mask": {Name: "statx_mask", Enum: false, Zero: "", Flags: []Flag{
+		{"STATX_ALL", 0xfff},
 		{"STATX_BASIC_STATS", 0x7ff},
 		{"STATX_TYPE", 0x1},
 		{"STATX_MODE", 0x2},
@@ -1560,8 +1562,8 @@ var flagSetsARM64 = map[string]*FlagSet{
 	}},
 	"msync": {Name: "msync", Enum: false, Zero: "", Flags: []Flag{
 		{"MS_ASYNC", 0x1},
-		{"MS_INVALIDATE", 0x2},
 		{"MS_SYNC", 0x4},
+		{"MS_INVALIDATE", 0x2},
 	}},
 	"mlock": {Name: "mlock", Enum: false, Zero: "", Flags: []Flag{
 		{"MLOCK_ONFAULT", 0x1},

@@ -39,6 +39,10 @@ func (d *Decoder) appendArgs(dst []byte, c *call, rec *record.Record) []byte {
 		if !ioctlTakesArg(rec.Args[1]) {
 			n = min(n, 2)
 		}
+	case limitMremap:
+		if rec.Args[3]&mremapFixed == 0 {
+			n = min(n, 4)
+		}
 	case limitMknod:
 		if m := n - 2; m >= 0 && !mknodTakesDev(rec.Args[m]) {
 			n--
@@ -59,7 +63,7 @@ func (d *Decoder) appendArgs(dst []byte, c *call, rec *record.Record) []byte {
 		if truncated {
 			dst = append(dst, p.truncKey...)
 		}
-		if cp := &rec.Captures[i]; cp.Faulted && rec.Args[i] != 0 && !truncated {
+		if cp := &rec.Captures[i]; cp.Faulted && rec.Args[i] != 0 && !truncated && p.typ != syscalls.ArgPrctlArg {
 			dst = append(dst, p.unreadKey...)
 		}
 	}
@@ -82,13 +86,15 @@ func (d *Decoder) appendArg(dst []byte, p *param, i int, rec *record.Record) ([]
 		}
 		return strconv.AppendInt(dst, int64(int32(v)), 10), false
 	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut,
-		syscalls.ArgDataIn, syscalls.ArgDataOut:
+		syscalls.ArgDataIn, syscalls.ArgDataOut, syscalls.ArgStringOut:
 		c := &rec.Captures[i]
-		if !captured(v, c) || ((p.typ == syscalls.ArgBufOut || p.typ == syscalls.ArgDataOut) && rec.Ret < 0) {
+		out := p.typ == syscalls.ArgBufOut || p.typ == syscalls.ArgDataOut || p.typ == syscalls.ArgStringOut
+		if !captured(v, c) || (out && rec.Ret < 0) {
 			return appendPointer(dst, v), false
 		}
 		data := c.Data
-		if p.typ == syscalls.ArgPath || p.typ == syscalls.ArgPathAtEntry || p.typ == syscalls.ArgString {
+		if p.typ == syscalls.ArgPath || p.typ == syscalls.ArgPathAtEntry || p.typ == syscalls.ArgString ||
+			p.typ == syscalls.ArgStringOut {
 			data = cString(data)
 		}
 		return appendJSONString(dst, data), c.Truncated

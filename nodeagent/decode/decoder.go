@@ -84,6 +84,7 @@ const (
 	limitPrctl
 	limitIoctl
 	limitMknod
+	limitMremap
 )
 
 // param is what a Decoder precomputes for one argument.
@@ -159,6 +160,8 @@ func (d *Decoder) compile(s *syscalls.Syscall) *call {
 		c.limit = limitIoctl
 	case "mknod", "mknodat":
 		c.limit = limitMknod
+	case "mremap":
+		c.limit = limitMremap
 	}
 	c.prefix = append(c.prefix, `{"syscall":{"nr":`...)
 	c.prefix = strconv.AppendInt(c.prefix, int64(s.Nr), 10)

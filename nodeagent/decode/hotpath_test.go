@@ -95,6 +95,42 @@ func BenchmarkAppendJSON(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
+// commonCalls is a mix of the calls a busy service makes most, with what the probe captures for each.
+func commonCalls(tb testing.TB) []*record.Record {
+	u := func(v int64) uint64 { return uint64(v) }
+	return []*record.Record{
+		typicalOpenat(tb),
+		mk(tb, syscalls.AMD64, "read", 512, 7, ptr, 4096).target(targetID).r(),
+		mk(tb, syscalls.AMD64, "write", 64, 1, ptr, 64).target(targetID).r(),
+		mk(tb, syscalls.AMD64, "close", 0, 7).target(targetID).r(),
+		mk(tb, syscalls.AMD64, "fstat", 0, 7, ptr).cap(1, statBuf(syscalls.AMD64, 0o100644, 4242)).target(targetID).r(),
+		mk(tb, syscalls.AMD64, "mmap", 0x7f0000001000, 0, 8192, 3, 0x22, u(-1), 0).target(targetID).r(),
+		mk(tb, syscalls.AMD64, "futex", 0, ptr, 128, 2, 0, 0, 0).target(targetID).r(),
+		mk(tb, syscalls.AMD64, "epoll_wait", 1, 5, ptr, 128, 1000).target(targetID).r(),
+		mk(tb, syscalls.AMD64, "clock_gettime", 0, 1, ptr).cap(1, u64s(12, 34)).target(targetID).r(),
+		mk(tb, syscalls.AMD64, "rt_sigprocmask", 0, 0, ptr, ptr+8, 8).cap(1, u64s(1<<14)).cap(2, u64s(0)).target(targetID).r(),
+		mk(tb, syscalls.AMD64, "connect", -115, 3, ptr, 16).cap(1, sockaddrIn(443, 10, 0, 0, 1)).target(targetID).r(),
+		mk(tb, syscalls.AMD64, "sendto", 5, 3, ptr, 5, 0x4000, 0, 0).target(targetID).r(),
+	}
+}
+
+// BenchmarkAppendJSONCommon renders the mix of commonCalls, one event per iteration.
+func BenchmarkAppendJSONCommon(b *testing.B) {
+	d := New(testOptions(syscalls.AMD64))
+	d.SetTarget(targetID, testTarget())
+	recs := commonCalls(b)
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		buf = d.AppendJSON(buf[:0], recs[i])
+		if i++; i == len(recs) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
 func BenchmarkAppendCLI(b *testing.B) {
 	d := New(testOptions(syscalls.AMD64))
 	d.SetTarget(targetID, testTarget())

@@ -74,7 +74,7 @@ func (tb *table) appendEnumJSON(dst []byte, v uint64, signed bool) []byte {
 	if signed {
 		return strconv.AppendInt(dst, int64(int32(v)), 10)
 	}
-	return strconv.AppendUint(dst, v, 10)
+	return strconv.AppendUint(dst, v&0xffffffff, 10)
 }
 
 // appendBitsJSON renders a flag word as a JSON string.
@@ -668,6 +668,9 @@ func (d *Decoder) appendPrctlArg(dst []byte, option uint64, i int, rec *record.R
 	return strconv.AppendUint(dst, v, 10)
 }
 
+// mremapFixed is MREMAP_FIXED: mremap's fifth argument counts only with it.
+const mremapFixed = 2
+
 // suidDump names PR_SET_DUMPABLE's values.
 var suidDump = [...]string{"SUID_DUMP_DISABLE", "SUID_DUMP_USER", "SUID_DUMP_ROOT"}
 
@@ -763,7 +766,7 @@ func (d *Decoder) appendTyped(dst []byte, p *param, i int, rec *record.Record) (
 	case syscalls.ArgFlags:
 		return p.tab.appendBitsJSON(dst, v), true
 	case syscalls.ArgEnum:
-		return p.tab.appendEnumJSON(dst, v, true), true
+		return p.tab.appendEnumJSON(dst, v, false), true
 	case syscalls.ArgAddr:
 		return appendPointer(dst, v), true
 	case syscalls.ArgUID:
@@ -805,8 +808,9 @@ func (d *Decoder) appendTyped(dst []byte, p *param, i int, rec *record.Record) (
 	switch p.typ {
 	case syscalls.ArgTimespecOut, syscalls.ArgSigsetOut, syscalls.ArgSigactionOut, syscalls.ArgStatOut,
 		syscalls.ArgStatxOut, syscalls.ArgCapDataOut, syscalls.ArgRlimitOut, syscalls.ArgUtsnameOut,
-		syscalls.ArgFdPairOut, syscalls.ArgIntOut, syscalls.ArgSockOptValOut:
+		syscalls.ArgFdPairOut, syscalls.ArgSockOptValOut:
 		out = true
+	case syscalls.ArgIntOut: // a value-result length: what the caller passed when the call fails
 	case syscalls.ArgWaitStatusOut:
 		out = true
 		ok = ok && rec.Ret > 0

@@ -249,6 +249,10 @@ func sameTree(s sval, w any) bool {
 		case nil:
 			return normAtom(s.text) == "NULL"
 		case json.Number:
+			if n, ok := number(s.text); ok { // strace writes unnamed values in hex, swoll in decimal
+				m, err := w.Int64()
+				return err == nil && n == m
+			}
 			return normAtom(s.text) == normAtom(w.String())
 		case string:
 			return normAtom(s.text) == normAtom(w)
@@ -296,6 +300,16 @@ func sameTree(s sval, w any) bool {
 	return false
 }
 
+// isName says whether s is a symbolic name (upper case, digits, underscores).
+func isName(s string) bool {
+	for _, c := range s {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // volatile masks values that differ between any two runs: the clock clock_gettime reads.
 func volatile(c *call) {
 	if c.name != "clock_gettime" {
@@ -323,7 +337,7 @@ func (c *canon) straceArg(key string, t syscalls.ArgType, v sval) arg {
 	}
 	switch t {
 	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut,
-		syscalls.ArgDataIn, syscalls.ArgDataOut:
+		syscalls.ArgDataIn, syscalls.ArgDataOut, syscalls.ArgStringOut:
 		if v.kind == strVal {
 			return strArg(key, v.text)
 		}
@@ -554,7 +568,7 @@ func (c *canon) swollArg(key string, t syscalls.ArgType, raw json.RawMessage, tr
 	}
 	switch t {
 	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut,
-		syscalls.ArgDataIn, syscalls.ArgDataOut:
+		syscalls.ArgDataIn, syscalls.ArgDataOut, syscalls.ArgStringOut:
 		switch {
 		case isNull:
 			a.val = "NULL"
@@ -576,6 +590,8 @@ func (c *canon) swollArg(key string, t syscalls.ArgType, raw json.RawMessage, tr
 		switch {
 		case isString && hexPointer.MatchString(s):
 			a.val = "<ptr>"
+		case isString && isName(s): // SIGKILL, CAP_SYS_ADMIN, SUID_DUMP_USER
+			a.val = flagsText(s)
 		case isString:
 			return strArg(key, s)
 		default:

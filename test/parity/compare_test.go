@@ -33,8 +33,14 @@ type call struct {
 type rawCall struct {
 	name   string
 	newTid int // the child a successful clone, clone3, fork or vfork made; 0 otherwise
+	thread bool // a clone with CLONE_THREAD
 	st     *straceCall
 	ev     *event.Event
+}
+
+// returnsAddress reports whether a call's success return is an address, which differs between runs (ASLR).
+func returnsAddress(name string) bool {
+	return name == "mmap" || name == "mremap" || name == "brk" || name == "shmat"
 }
 
 // forks reports whether a call's return is the id of a new process or thread.
@@ -49,6 +55,7 @@ func straceRaw(calls []straceCall) []rawCall {
 		out[i] = rawCall{name: c.name, st: c}
 		if forks(c.name) && c.errno == "" {
 			out[i].newTid, _ = strconv.Atoi(c.ret)
+			out[i].thread = strings.Contains(c.named["flags"].text, "CLONE_THREAD")
 		}
 	}
 	return out
@@ -73,6 +80,9 @@ func swollEvents(lines [][]byte) (map[int][]rawCall, error) {
 		r := rawCall{name: e.Syscall.Name, ev: e}
 		if forks(e.Syscall.Name) && e.Error == "OK" {
 			r.newTid = int(e.Return)
+			var a struct{ Flags string }
+			_ = json.Unmarshal(e.Args, &a)
+			r.thread = strings.Contains(a.Flags, "CLONE_THREAD")
 		}
 		out[e.Tid] = append(out[e.Tid], r)
 	}
@@ -82,15 +92,21 @@ func swollEvents(lines [][]byte) (map[int][]rawCall, error) {
 // nameThreads names every thread of a run by its place in the process tree: the root is "main", the
 // second child made by main is "main/2", whether a process or a thread. Threads no clone call of the run
 // made are named by their tid.
-func nameThreads(byTid map[int][]rawCall, root int) map[int]string {
+func nameThreads(byTid map[int][]rawCall, root int, skipThreads bool) map[int]string {
 	names := map[int]string{root: "main"}
 	queue := []int{root}
 	for len(queue) > 0 {
 		tid := queue[0]
 		queue = queue[1:]
 		n := 0
+		started := tid != root
 		for _, c := range byTid[tid] {
-			if c.newTid > 0 {
+			// The main thread's calls count from the begin marker: strace saw what came before it, the
+			// agent did not.
+			if started = started || isMarker(c); !started {
+				continue
+			}
+			if c.newTid > 0 && !(skipThreads && c.thread) {
 				n++
 				names[c.newTid] = names[tid] + "/" + strconv.Itoa(n)
 				queue = append(queue, c.newTid)
@@ -129,8 +145,11 @@ func straceRoot(byTid map[int][]rawCall) (int, error) {
 
 // canonical turns a run's calls into canonical calls per thread name, keeping only the compared syscalls
 // and, in the main thread, only what follows the begin marker.
-func canonical(byTid map[int][]rawCall, root int, compared map[string]bool, table *syscalls.Table) (map[string][]call, error) {
-	names := nameThreads(byTid, root)
+//
+// skipThreads leaves out the threads a runtime starts on its own (the Go scheduler's), whose number and order
+// differ from run to run: their clone calls are not compared and do not count in the names.
+func canonical(byTid map[int][]rawCall, root int, compared map[string]bool, table *syscalls.Table, skipThreads bool) (map[string][]call, error) {
+	names := nameThreads(byTid, root, skipThreads)
 	cn := &canon{pids: names}
 	out := map[string][]call{}
 	for tid, calls := range byTid {
@@ -141,7 +160,7 @@ func canonical(byTid map[int][]rawCall, root int, compared map[string]bool, tabl
 			if !started {
 				started = isMarker(r)
 			}
-			if !started || !compared[r.name] {
+			if !started || !compared[r.name] || skipThreads && r.thread {
 				continue
 			}
 			spec, ok := table.ByName(r.name)
@@ -223,9 +242,11 @@ func (cn *canon) fromStrace(spec *syscalls.Syscall, sc *straceCall) (call, error
 	switch {
 	case sc.errno != "":
 		c.ret = sc.ret + " " + sc.errno
-	case forks(sc.name):
+	case forks(sc.name) || sc.name == "wait4":
 		n, _ := strconv.Atoi(sc.ret)
 		c.ret = cn.pid(int64(n))
+	case returnsAddress(sc.name):
+		c.ret = "<address>"
 	case sc.name == "umask": // the previous mask, in octal
 		n, _ := strconv.ParseInt(sc.ret, 8, 64)
 		c.ret = strconv.FormatInt(n, 10)
@@ -268,8 +289,10 @@ func (cn *canon) fromSwoll(spec *syscalls.Syscall, e *event.Event) (call, error)
 		if e.Return >= 0 {
 			c.ret += " (return " + strconv.FormatInt(e.Return, 10) + " is not negative)"
 		}
-	case forks(e.Syscall.Name):
+	case forks(e.Syscall.Name) || e.Syscall.Name == "wait4":
 		c.ret = cn.pid(e.Return)
+	case returnsAddress(e.Syscall.Name):
+		c.ret = "<address>"
 	default:
 		c.ret = strconv.FormatInt(e.Return, 10)
 	}
@@ -377,6 +400,15 @@ func (t tally) add(name string, ok bool) {
 		c[0]++
 	}
 	c[1]++
+}
+
+// sums returns the matched and compared calls over every syscall.
+func (t tally) sums() (matched, total int) {
+	for _, c := range t {
+		matched += c[0]
+		total += c[1]
+	}
+	return matched, total
 }
 
 func (t tally) table() string {

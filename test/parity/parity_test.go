@@ -163,7 +163,7 @@ func runAll(t *testing.T, strace, agent, bins, tmp string, table *syscalls.Table
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := canonical(straced, root, compared, table)
+			want, err := canonical(straced, root, compared, table, p.golang)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -174,7 +174,7 @@ func runAll(t *testing.T, strace, agent, bins, tmp string, table *syscalls.Table
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := canonical(events, pid, compared, table)
+			got, err := canonical(events, pid, compared, table, p.golang)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +201,26 @@ func runAll(t *testing.T, strace, agent, bins, tmp string, table *syscalls.Table
 		})
 	}
 	t.Logf("strace parity per syscall:\n%s", counts.table())
+	matched, total := counts.sums()
+	typed := 0
+	for _, s := range table.All() {
+		if s.Typed() && len(s.Params) > 0 {
+			typed++
+		}
+	}
+	t.Logf("PARITY: %d/%d calls identical (%.2f%%) over %d syscalls; typed decoding: %d %s syscalls with arguments",
+		matched, total, 100*float64(matched)/float64(max(total, 1)), len(counts), typed, table.Arch())
+	// The test is only as good as what it covers: it must not shrink below the floor unnoticed.
+	if total < minCalls || len(counts) < minSyscalls {
+		t.Errorf("the programs compare %d calls over %d syscalls; keep at least %d over %d", total, len(counts), minCalls, minSyscalls)
+	}
 }
+
+// The parity test's floor: calls compared and distinct syscalls among them.
+const (
+	minCalls    = 600
+	minSyscalls = 150
+)
 
 func freshDir(t *testing.T, dir string) {
 	t.Helper()

@@ -158,9 +158,21 @@ func (p *sparser) peek() byte {
 	return 0
 }
 
+// space skips blanks and strace's /* comments */ between values.
 func (p *sparser) space() {
-	for p.i < len(p.s) && p.s[p.i] == ' ' {
-		p.i++
+	for p.i < len(p.s) {
+		switch {
+		case p.s[p.i] == ' ':
+			p.i++
+		case strings.HasPrefix(p.s[p.i:], "/*"):
+			end := strings.Index(p.s[p.i:], "*/")
+			if end < 0 {
+				return
+			}
+			p.i += end + 2
+		default:
+			return
+		}
 	}
 }
 

@@ -143,7 +143,7 @@ int main(int argc, char **argv)
 	syscall(SYS_epoll_create1, 0x1); /* EINVAL */
 	syscall(SYS_close, ep);
 
-	struct pollfd pf[2] = {{.fd = s, .events = POLLOUT}, {.fd = 0, .events = POLLIN | POLLPRI}};
+	struct pollfd pf[2] = {{.fd = s, .events = POLLOUT}, {.fd = s, .events = POLLIN | POLLPRI}};
 	syscall(SYS_ppoll, pf, 1, &(struct timespec){0, 0}, NULL, 8);
 	syscall(SYS_ppoll, pf, 2, NULL, NULL, 8);
 #ifdef SYS_poll
