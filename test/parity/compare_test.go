@@ -154,6 +154,9 @@ func canonical(byTid map[int][]rawCall, root int, compared map[string]bool, tabl
 	out := map[string][]call{}
 	for tid, calls := range byTid {
 		name := names[tid]
+		if strings.HasPrefix(name, "tid") {
+			continue // made before the begin marker: strace saw it start, the agent did not
+		}
 		started := tid != root
 		var list []call
 		for _, r := range calls {
@@ -242,7 +245,7 @@ func (cn *canon) fromStrace(spec *syscalls.Syscall, sc *straceCall) (call, error
 	switch {
 	case sc.errno != "":
 		c.ret = sc.ret + " " + sc.errno
-	case forks(sc.name) || sc.name == "wait4":
+	case forks(sc.name) || sc.name == "wait4" || sc.name == "getpid" || sc.name == "gettid":
 		n, _ := strconv.Atoi(sc.ret)
 		c.ret = cn.pid(int64(n))
 	case returnsAddress(sc.name):
@@ -289,7 +292,7 @@ func (cn *canon) fromSwoll(spec *syscalls.Syscall, e *event.Event) (call, error)
 		if e.Return >= 0 {
 			c.ret += " (return " + strconv.FormatInt(e.Return, 10) + " is not negative)"
 		}
-	case forks(e.Syscall.Name) || e.Syscall.Name == "wait4":
+	case forks(e.Syscall.Name) || e.Syscall.Name == "wait4" || e.Syscall.Name == "getpid" || e.Syscall.Name == "gettid":
 		c.ret = cn.pid(e.Return)
 	case returnsAddress(e.Syscall.Name):
 		c.ret = "<address>"

@@ -71,6 +71,9 @@ var programs = []program{
 		"getrandom", "clone", "wait4", "kill", "socketpair", "sendto", "recvfrom", "shutdown", "close", "socket",
 		"setsockopt", "getsockopt", "bind", "getsockname", "getpeername", "epoll_create1", "epoll_ctl", "ppoll",
 		"poll", "select"}},
+	{name: "sweep", syscalls: []string{"openat", "close", "chdir", "prlimit64", "clock_getres",
+		"sched_get_priority_max", "mmap", "madvise", "mprotect", "munmap", "socket", "getsockopt", "kill", "getpid",
+		"gettid", "faccessat", "unlinkat"}},
 	// Fresh children exec'ing and opening string literals, static and dynamic, and a shell.
 	{name: "fresh", syscalls: freshCalls},
 	{name: "fresh-dynamic", src: "fresh", dynamic: true, syscalls: freshCalls},
