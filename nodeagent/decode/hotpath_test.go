@@ -83,13 +83,21 @@ func TestSetTargetReplacesAndRemoves(t *testing.T) {
 }
 
 func BenchmarkAppendJSON(b *testing.B) {
+	benchmarkJSON(b, []*record.Record{typicalOpenat(b)})
+}
+
+// benchmarkJSON renders recs in turn, one event per iteration.
+func benchmarkJSON(b *testing.B, recs []*record.Record) {
 	d := New(testOptions(syscalls.AMD64))
 	d.SetTarget(targetID, testTarget())
-	rec := typicalOpenat(b)
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
-		buf = d.AppendJSON(buf[:0], rec)
+		buf = d.AppendJSON(buf[:0], recs[i])
+		if i++; i == len(recs) {
+			i = 0
+		}
 	}
 	b.SetBytes(int64(len(buf)))
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
@@ -116,19 +124,7 @@ func commonCalls(tb testing.TB) []*record.Record {
 
 // BenchmarkAppendJSONCommon renders the mix of commonCalls, one event per iteration.
 func BenchmarkAppendJSONCommon(b *testing.B) {
-	d := New(testOptions(syscalls.AMD64))
-	d.SetTarget(targetID, testTarget())
-	recs := commonCalls(b)
-	buf := make([]byte, 0, 4096)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		buf = d.AppendJSON(buf[:0], recs[i])
-		if i++; i == len(recs) {
-			i = 0
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	benchmarkJSON(b, commonCalls(b))
 }
 
 func BenchmarkAppendCLI(b *testing.B) {

@@ -584,12 +584,7 @@ func (d *Decoder) appendFcntlArg(dst []byte, cmd, v uint64) []byte {
 		dst = appendOpenFlags(dst, v, d.flags.open)
 		return append(dst, '"')
 	case fSetsig:
-		if v == 0 {
-			return append(dst, '0')
-		}
-		dst = append(dst, '"')
-		dst = appendSignal(dst, v)
-		return append(dst, '"')
+		return appendSignalJSON(dst, v)
 	case fSetlease:
 		return d.t.lease.appendEnumJSON(dst, v, true)
 	case fAddSeals:
@@ -644,12 +639,7 @@ func (d *Decoder) appendPrctlArg(dst []byte, option uint64, i int, rec *record.R
 			}
 			return appendPointer(dst, v)
 		case prSetPdeathsig:
-			if v == 0 {
-				return append(dst, '0')
-			}
-			dst = append(dst, '"')
-			dst = appendSignal(dst, v)
-			return append(dst, '"')
+			return appendSignalJSON(dst, v)
 		case prCapbsetRead, prCapbsetDrop:
 			return d.t.caps.appendEnumJSON(dst, v, false)
 		case prSetDumpable:
@@ -703,6 +693,16 @@ func (d *Decoder) appendStatxFlags(dst []byte, v uint64) []byte {
 		dst = append(dst, '|')
 	}
 	dst = appendFlags(dst, v, atFlags)
+	return append(dst, '"')
+}
+
+// appendSignalJSON renders a signal argument that 0 leaves unset: 0, or the quoted name.
+func appendSignalJSON(dst []byte, v uint64) []byte {
+	if v == 0 {
+		return append(dst, '0')
+	}
+	dst = append(dst, '"')
+	dst = appendSignal(dst, v)
 	return append(dst, '"')
 }
 
