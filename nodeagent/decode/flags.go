@@ -50,17 +50,6 @@ func appendName(dst []byte, v uint64, names []string) []byte {
 	return strconv.AppendUint(dst, v, 10)
 }
 
-// openFlagBits are the O_* bits, which differ between architectures; the access mode (low two bits) is
-// decoded separately.
-type openFlagBits struct {
-	direct, largefile, directory, nofollow uint64
-}
-
-var openBits = map[syscalls.Arch]openFlagBits{
-	syscalls.AMD64: {direct: 0o40000, largefile: 0o100000, directory: 0o200000, nofollow: 0o400000},
-	syscalls.ARM64: {direct: 0o200000, largefile: 0o400000, directory: 0o40000, nofollow: 0o100000},
-}
-
 const (
 	oCreat    = 0o100
 	oTmpfile  = 0o20000000 // __O_TMPFILE; O_TMPFILE adds O_DIRECTORY
@@ -68,31 +57,23 @@ const (
 	oCloexec  = 0o2000000
 )
 
+// openFlagSet returns the O_* bits of arch (they differ between architectures), from the generated table,
+// in strace's order; the access mode (low two bits) is decoded separately.
 func openFlagSet(arch syscalls.Arch) []flagName {
-	b, ok := openBits[arch]
-	if !ok {
-		b = openBits[syscalls.AMD64]
+	return generated(arch, "open")
+}
+
+// generated returns a generated flag table of arch (amd64's when arch has none) as flagNames.
+func generated(arch syscalls.Arch, name string) []flagName {
+	fs := syscalls.Flags(arch, name)
+	if fs == nil {
+		fs = syscalls.Flags(syscalls.AMD64, name)
 	}
-	// strace's order (test/parity compares against it): O_TMPFILE and O_DIRECTORY after O_PATH, O_ASYNC last.
-	return []flagName{
-		{oCreat, "O_CREAT"},
-		{0o200, "O_EXCL"},
-		{0o400, "O_NOCTTY"},
-		{0o1000, "O_TRUNC"},
-		{0o2000, "O_APPEND"},
-		{oNonblock, "O_NONBLOCK"},
-		{0o4000000 | 0o10000, "O_SYNC"},
-		{0o10000, "O_DSYNC"},
-		{b.direct, "O_DIRECT"},
-		{b.largefile, "O_LARGEFILE"},
-		{b.nofollow, "O_NOFOLLOW"},
-		{0o1000000, "O_NOATIME"},
-		{oCloexec, "O_CLOEXEC"},
-		{0o10000000, "O_PATH"},
-		{oTmpfile | b.directory, "O_TMPFILE"},
-		{b.directory, "O_DIRECTORY"},
-		{0o20000, "O_ASYNC"},
+	out := make([]flagName, len(fs.Flags))
+	for i, f := range fs.Flags {
+		out[i] = flagName{mask: f.Value, name: f.Name}
 	}
+	return out
 }
 
 // appendOpenFlags renders open(2) flags: the access mode always comes first, as strace prints it.
@@ -155,25 +136,18 @@ func appendAccessMode(dst []byte, v uint64) []byte {
 }
 
 var (
-	atFlags = []flagName{
-		{0x100, "AT_SYMLINK_NOFOLLOW"}, {0x400, "AT_SYMLINK_FOLLOW"}, {0x800, "AT_NO_AUTOMOUNT"},
-		{0x1000, "AT_EMPTY_PATH"}, {0x2000, "AT_STATX_FORCE_SYNC"}, {0x4000, "AT_STATX_DONT_SYNC"},
-		{0x8000, "AT_RECURSIVE"},
-	}
+	atFlags = generated(syscalls.AMD64, "at")
 	// 0x200 means AT_REMOVEDIR to unlinkat and AT_EACCESS to faccessat.
 	atFlagsUnlink = []flagName{{0x200, "AT_REMOVEDIR"}}
 	atFlagsAccess = []flagName{{0x100, "AT_SYMLINK_NOFOLLOW"}, {0x200, "AT_EACCESS"}, {0x1000, "AT_EMPTY_PATH"}}
 	execveatFlags = []flagName{{0x100, "AT_SYMLINK_NOFOLLOW"}, {0x1000, "AT_EMPTY_PATH"}}
-	renameFlags   = []flagName{{1, "RENAME_NOREPLACE"}, {2, "RENAME_EXCHANGE"}, {4, "RENAME_WHITEOUT"}}
+	renameFlags   = generated(syscalls.AMD64, "rename")
 	sockFlags     = []flagName{{oNonblock, "SOCK_NONBLOCK"}, {oCloexec, "SOCK_CLOEXEC"}}
-	umountFlags   = []flagName{{1, "MNT_FORCE"}, {2, "MNT_DETACH"}, {4, "MNT_EXPIRE"}, {8, "UMOUNT_NOFOLLOW"}}
+	umountFlags   = generated(syscalls.AMD64, "umount")
 	moduleFlags   = []flagName{
 		{1, "MODULE_INIT_IGNORE_MODVERSIONS"}, {2, "MODULE_INIT_IGNORE_VERMAGIC"}, {4, "MODULE_INIT_COMPRESSED_FILE"},
 	}
-	resolveFlags = []flagName{
-		{0x01, "RESOLVE_NO_XDEV"}, {0x02, "RESOLVE_NO_MAGICLINKS"}, {0x04, "RESOLVE_NO_SYMLINKS"},
-		{0x08, "RESOLVE_BENEATH"}, {0x10, "RESOLVE_IN_ROOT"}, {0x20, "RESOLVE_CACHED"},
-	}
+	resolveFlags = generated(syscalls.AMD64, "resolve")
 )
 
 // cloneFlags are the CLONE_* bits above the exit-signal byte.

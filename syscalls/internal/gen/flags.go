@@ -73,10 +73,13 @@ func resolve(c *consts, arch string, d setDef) ([]flagValue, error) {
 		if !hasSrc {
 			src = name
 		}
-		if archSrc, lit, ok := strings.Cut(src, ":"); ok {
+		if strings.Contains(src, ":") { // per-architecture literals: amd64:0x8000,arm64:0x20000
+			lits := src
 			src = name
-			if archSrc == arch {
-				src = lit
+			for _, l := range strings.Split(lits, ",") {
+				if a, lit, _ := strings.Cut(l, ":"); a == arch {
+					src = lit
+				}
 			}
 		}
 		var v int64

@@ -10,8 +10,9 @@ package main
 //	NAME=XSYS         shown as NAME, valued as the x/sys constant XSYS (x/sys drops the POSIX_ of POSIX_FADV_*)
 //	NAME=0x10         a value x/sys lacks (it is the same on every architecture swoll supports); each such
 //	                  set says where the kernel defines it
-//	NAME=amd64:0x8000 the literal on amd64, x/sys elsewhere (x/sys has the C library's O_LARGEFILE, 0, on
-//	                  amd64; the kernel's flag is 0100000)
+//	NAME=amd64:0x8000,arm64:0x20000
+//	                  literals per architecture, x/sys for the others (x/sys has the C library's O_LARGEFILE,
+//	                  0 on 64-bit; the kernel's flag is 0100000 on x86_64 and 0400000 on arm64)
 type setDef struct {
 	name    string
 	enum    bool   // values, not bits
@@ -22,8 +23,8 @@ type setDef struct {
 var setDefs = []setDef{
 	// Files.
 	{name: "open", entries: `O_CREAT O_EXCL O_NOCTTY O_TRUNC O_APPEND O_NONBLOCK O_SYNC O_DSYNC O_DIRECT
-		O_LARGEFILE=amd64:0x8000 O_NOFOLLOW O_NOATIME O_CLOEXEC O_PATH O_TMPFILE O_DIRECTORY O_ASYNC`},
-	{name: "at", entries: `AT_SYMLINK_NOFOLLOW AT_REMOVEDIR AT_SYMLINK_FOLLOW AT_NO_AUTOMOUNT AT_EMPTY_PATH
+		O_LARGEFILE=amd64:0x8000,arm64:0x20000 O_NOFOLLOW O_NOATIME O_CLOEXEC O_PATH O_TMPFILE O_DIRECTORY FASYNC=O_ASYNC`},
+	{name: "at", entries: `AT_SYMLINK_NOFOLLOW AT_SYMLINK_FOLLOW AT_NO_AUTOMOUNT AT_EMPTY_PATH
 		AT_STATX_FORCE_SYNC AT_STATX_DONT_SYNC AT_RECURSIVE`},
 	{name: "seek_whence", enum: true, entries: "SEEK_SET SEEK_CUR SEEK_END SEEK_DATA SEEK_HOLE"},
 	{name: "fcntl_cmd", enum: true, entries: `F_DUPFD F_GETFD F_SETFD F_GETFL F_SETFL F_GETLK F_SETLK F_SETLKW
