@@ -122,7 +122,7 @@ initramfs() {
   GOARCH=$arch go test -c -o "$b/parity.test" ./test/parity
   GOARCH=$arch go build -o "$b/swoll-agent" ./cmd/swoll-agent
   GOARCH=$arch go build -o "$b/vmcheck" ./hack/kernels/vmcheck
-  for p in files net proc; do
+  for p in files net proc fs mem cred sweep; do
     "$cc" -O0 -static -pthread -Wall -o "$b/$p" "test/parity/testdata/$p.c"
   done
   cp "$b"/* "$r/swoll/"
