@@ -12,6 +12,7 @@
 package render
 
 import (
+	"bytes"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -207,13 +208,18 @@ const (
 	quoteGuess quoting = iota
 	quoteYes
 	quoteNo
+	quoteFdSet // an array of descriptors, which strace writes [3 4]
 )
 
 func quotingOf(t syscalls.ArgType) quoting {
 	switch t {
 	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut,
-		syscalls.ArgStrArray:
+		syscalls.ArgStrArray, syscalls.ArgDataIn, syscalls.ArgDataOut, syscalls.ArgStringOut:
 		return quoteYes
+	case syscalls.ArgFdSet:
+		return quoteFdSet
+	case syscalls.ArgPrctlArg, syscalls.ArgSockOptVal, syscalls.ArgSockOptValOut:
+		return quoteGuess // a name, a number or a string, per the command
 	}
 	return quoteNo
 }
@@ -244,7 +250,7 @@ func appendArgs(dst, args []byte, params []syscalls.Param) []byte {
 		if !ok {
 			break
 		}
-		if hasParam(params, k) || isTruncationMarker(args, k) {
+		if hasParam(params, k) || isMarker(args, k, event.TruncatedSuffix) || isMarker(args, k, event.UnreadableSuffix) {
 			continue
 		}
 		dst = appendArg(dst, start, args, k, v, quoteGuess)
@@ -259,6 +265,9 @@ func appendArg(dst []byte, start int, args, key, v []byte, q quoting) []byte {
 	dst = appendEscaped(dst, key)
 	dst = append(dst, '=')
 	truncated := isTruncated(args, key)
+	if q == quoteFdSet && len(v) > 0 && v[0] == '[' {
+		return appendFdSet(dst, v)
+	}
 	if truncated && len(v) > 0 && v[0] == '[' {
 		return appendArray(dst, v, true)
 	}
@@ -278,10 +287,11 @@ func hasParam(params []syscalls.Param, key []byte) bool {
 	return false
 }
 
-// isTruncationMarker says whether key is "<arg>_truncated" for an argument present in args.
-func isTruncationMarker(args, key []byte) bool {
-	n := len(key) - len(event.TruncatedSuffix)
-	if n <= 0 || string(key[n:]) != event.TruncatedSuffix {
+// isMarker says whether key is "<arg><suffix>" ("_truncated", "_unreadable") for an argument present in args.
+// An unreadable pointer prints as strace prints it, as the address.
+func isMarker(args, key []byte, suffix string) bool {
+	n := len(key) - len(suffix)
+	if n <= 0 || string(key[n:]) != suffix {
 		return false
 	}
 	_, ok := lookup(args, string(key[:n]))
@@ -303,7 +313,7 @@ func appendValue(dst, v []byte, q quoting) []byte {
 	switch v[0] {
 	case '"':
 		body := v[1 : len(v)-1]
-		if q == quoteNo || isPointer(body) || (q == quoteGuess && isSymbolic(body)) {
+		if q == quoteNo || isPointer(body) || (q == quoteGuess && (isSymbolic(body) || isStraceNotation(body))) {
 			return appendUnquoted(dst, body)
 		}
 		dst = append(dst, '"')
@@ -454,6 +464,49 @@ func isPointer(s []byte) bool {
 	}
 	for _, c := range s[2:] {
 		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// appendFdSet renders an array of descriptors as strace does: [3 4].
+func appendFdSet(dst, v []byte) []byte {
+	dst = append(dst, '[')
+	m := newMembers(v)
+	for n := 0; ; n++ {
+		_, e, ok := m.next()
+		if !ok {
+			break
+		}
+		if n > 0 {
+			dst = append(dst, ' ')
+		}
+		dst = appendValue(dst, e, quoteNo)
+	}
+	return append(dst, ']')
+}
+
+// isStraceNotation says whether s is written the way strace writes a value that is not a string: a signal
+// set ("[INT TERM]", "~[]"), a wait status ("[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]"), a device
+// ("makedev(0x1, 0x3)"), capability bits ("1<<CAP_CHOWN|1<<CAP_KILL").
+func isStraceNotation(s []byte) bool {
+	switch {
+	case bytes.HasPrefix(s, []byte("[{W")) && bytes.HasSuffix(s, []byte("}]")):
+		return true
+	case bytes.HasPrefix(s, []byte("makedev(0x")) && bytes.HasSuffix(s, []byte(")")):
+		return true
+	case bytes.HasPrefix(s, []byte("1<<")):
+		return isSymbolic(bytes.ReplaceAll(s, []byte("1<<"), nil))
+	}
+	if len(s) > 0 && s[0] == '~' {
+		s = s[1:]
+	}
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return false
+	}
+	for _, c := range s[1 : len(s)-1] {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != ' ' {
 			return false
 		}
 	}

@@ -32,6 +32,18 @@ func TestAppendEvent(t *testing.T) {
 		{"a path that looks like a flag is still quoted", func(e *event.Event) {
 			e.Args = json.RawMessage(`{"dirfd":3,"pathname":"O_RDONLY","flags":"O_RDONLY"}`)
 		}, `[cat/42] openat(dirfd=3, pathname="O_RDONLY", flags=O_RDONLY) = 3 <12.0µs>`},
+		{"unreadable path prints as the address, like strace", func(e *event.Event) {
+			e.Args = json.RawMessage(`{"dirfd":3,"pathname":"0x55dd9f0a7089","pathname_unreadable":true,"flags":"O_RDONLY"}`)
+		}, `[cat/42] openat(dirfd=3, pathname=0x55dd9f0a7089, flags=O_RDONLY) = 3 <12.0µs>`},
+		{"signal sets, wait statuses and fd sets in strace's notation", func(e *event.Event) {
+			e.Syscall.Name = "rt_sigaction"
+			e.Args = json.RawMessage(`{"signum":"SIGINT","act":{"sa_handler":"SIG_IGN","sa_mask":"~[KILL STOP]","sa_flags":"0"},` +
+				`"oldact":null,"sigsetsize":8}`)
+		}, `[cat/42] rt_sigaction(signum=SIGINT, act={sa_handler=SIG_IGN, sa_mask=~[KILL STOP], sa_flags=0}, oldact=NULL, sigsetsize=8) = 3 <12.0µs>`},
+		{"fd sets", func(e *event.Event) {
+			e.Syscall.Name = "select"
+			e.Args = json.RawMessage(`{"nfds":5,"readfds":[3,4],"writefds":null,"exceptfds":null,"timeout":{"tv_sec":0,"tv_usec":5}}`)
+		}, `[cat/42] select(nfds=5, readfds=[3 4], writefds=NULL, exceptfds=NULL, timeout={tv_sec=0, tv_usec=5}) = 3 <12.0µs>`},
 		{"truncated path", func(e *event.Event) {
 			e.Args = json.RawMessage(`{"dirfd":3,"pathname":"/very/lo","pathname_truncated":true,"flags":"O_RDONLY"}`)
 		}, `[cat/42] openat(dirfd=3, pathname="/very/lo"..., flags=O_RDONLY) = 3 <12.0µs>`},

@@ -177,6 +177,9 @@ func (d *Decoder) appendArg(dst []byte, p *param, i int, rec *record.Record) ([]
 		if p.flags != nil {
 			dst = appendFlags(dst, v, p.flags)
 		} else { // ArgHex and anything newer than this decoder
+			if v == 0 && p.typ == syscalls.ArgHex {
+				return append(dst[:len(dst)-1], "null"...), false // as strace: NULL
+			}
 			dst = append(dst, '0', 'x')
 			dst = strconv.AppendUint(dst, v, 16)
 		}
