@@ -206,7 +206,9 @@ var paramSpecs = map[string]string{
 	"readahead":         "fd:fd offset:int count:size",
 	"getrandom":         "buf:dataout buflen:size flags:bits.grnd",
 
-	// Asynchronous I/O.
+	// Asynchronous I/O. Note: the reads, writes, opens and connects an io_uring performs are submitted through
+	// shared memory and run by the kernel without a system call of their own, so no syscall tracer (swoll,
+	// strace) sees them; only io_uring_setup, io_uring_enter and io_uring_register show.
 	"io_setup":          "nr_events:uint ctx_idp:hex",
 	"io_destroy":        "ctx_id:hex",
 	"io_submit":         "ctx_id:hex nr:int iocbpp:hex",

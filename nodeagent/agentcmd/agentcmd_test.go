@@ -57,6 +57,8 @@ func TestTraceBadInput(t *testing.T) {
 			`swoll-agent: --output "yaml": want json or cli`},
 		{"negative pid", []string{"trace", "--pid", "-4"}, 2,
 			"swoll-agent: --pid -4: not a process id"},
+		{"capture data too large", []string{"trace", "--pid", "1", "--capture-data", "9999"}, 2,
+			"swoll-agent: --capture-data 9999: want 0 to 4096 bytes"},
 		{"unknown flag", []string{"trace", "--frob"}, 2,
 			"swoll-agent: unknown flag: --frob"},
 		{"pid not a number", []string{"trace", "--pid", "x"}, 2, `swoll-agent: --pid "x": not a valid number`},

@@ -59,6 +59,8 @@ func TestTraceFlagValidation(t *testing.T) {
 		{"bad label selector", []string{"-l", "a in ((b"}, "invalid -l/--selector"},
 		{"bad field selector", []string{"--field-selector", "status.phase"}, "invalid --field-selector"},
 		{"negative duration", []string{"-l", "a=b", "--duration", "-1s"}, "must not be negative"},
+		{"capture data too large", []string{"-l", "a=b", "--capture-data", "5000"}, "invalid --capture-data 5000: want 0 to 4096 bytes"},
+		{"negative capture data", []string{"-l", "a=b", "--capture-data", "-1"}, "invalid --capture-data -1"},
 		{"deadline shorter than duration", []string{"-l", "a=b", "--duration", "10m", "--agent-deadline", "5m"}, "must be longer than --duration"},
 		{"unknown syscall with suggestion", []string{"-l", "a=b", "-s", "opnat"}, `invalid -s/--syscalls: unknown syscall "opnat"`},
 		{"namespace/name", []string{"shop/web-1"}, "give pod names only"},
