@@ -69,6 +69,7 @@ const (
 	statxSize       = 256
 	fdSetSize       = 128 // FD_SETSIZE bits
 	utsnameSize     = 390 // 6 fields of 65 bytes
+	msghdrSize      = 56
 )
 
 // structSize returns the size of the fixed-size value a parameter of type t points to, and whether it is
@@ -95,6 +96,10 @@ func structSize(t ArgType) (uint16, bool) {
 		return 16, true
 	case ArgTimespecOut, ArgTimespecRem:
 		return 16, false
+	case ArgMsghdr:
+		return msghdrSize, true
+	case ArgMsghdrOut:
+		return msghdrSize, false
 	case ArgSigsetOut:
 		return 8, false
 	case ArgSigactionOut:

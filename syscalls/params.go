@@ -89,6 +89,8 @@ var argTypeKeywords = map[string]ArgType{
 	"dev":         ArgDev,
 	"statxflags":  ArgStatxFlags,
 	"strout":      ArgStringOut,
+	"msghdr":      ArgMsghdr,
+	"msghdrout":   ArgMsghdrOut,
 	"dataout":     ArgDataOut,
 }
 
@@ -255,10 +257,10 @@ var paramSpecs = map[string]string{
 	"connect":     "sockfd:fd addr:sain addrlen:uint",
 	"shutdown":    "sockfd:fd how:enum.shutdown",
 	"recvfrom":    "sockfd:fd buf:dataout len:size flags:bits.msg src_addr:saout addrlen:intout",
-	"recvmsg":     "sockfd:fd msg:hex flags:bits.msg",
+	"recvmsg":     "sockfd:fd msg:msghdrout flags:bits.msg",
 	"recvmmsg":    "sockfd:fd msgvec:hex vlen:uint flags:bits.msg timeout:hex",
 	"sendto":      "sockfd:fd buf:datain len:size flags:bits.msg dest_addr:sain addrlen:uint",
-	"sendmsg":     "sockfd:fd msg:hex flags:bits.msg",
+	"sendmsg":     "sockfd:fd msg:msghdr flags:bits.msg",
 	"sendmmsg":    "sockfd:fd msgvec:hex vlen:uint flags:bits.msg",
 
 	// Host naming, BPF.

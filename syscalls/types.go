@@ -112,6 +112,8 @@ const (
 	ArgDev                          // dev_t: makedev(major, minor)
 	ArgStatxFlags                   // statx's AT_* flags, AT_STATX_SYNC_AS_STAT by name
 	ArgStringOut                    // a NUL-terminated string the kernel writes, length = return value (getcwd)
+	ArgMsghdr                       // const struct msghdr * (sendmsg): its fields, pointers as addresses
+	ArgMsghdrOut                    // struct msghdr * the kernel updates (recvmsg)
 )
 
 // CaptureKind is what the kernel probe copies from user memory for an argument.

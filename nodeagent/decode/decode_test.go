@@ -277,6 +277,8 @@ func goldenCases(t testing.TB, arch syscalls.Arch) []goldenCase {
 		{"setresuid", mk(t, arch, "setresuid", 0, 0xffffffff, 1000, u(-1)).r()},
 		{"memfd_create", mk(t, arch, "memfd_create", 3, ptr, 1|2).cap(0, "buf").r()},
 		{"shutdown", mk(t, arch, "shutdown", 0, 3, 1).r()},
+		{"sendmsg", mk(t, arch, "sendmsg", 8, 3, ptr, 0x40).cap(1, u64s(0, 0, ptr+64, 1, 0, 0, 0)).r()},
+		{"recvmsg_peek", mk(t, arch, "recvmsg", 8, 3, ptr, 0x2).cap(1, u64s(ptr+8, 16, ptr+64, 1, 0, 0, 0x20)).r()},
 		{"sendto_flags", mk(t, arch, "sendto", 5, 3, ptr, 5, 0x40|0x4000, 0, 0).r()},
 		{"bpf", mk(t, arch, "bpf", 3, 5, ptr, 144).r()},
 		{"seccomp", mk(t, arch, "seccomp", 0, 1, 1, ptr).r()},

@@ -418,6 +418,23 @@ func appendUtsname(dst, b []byte) []byte {
 	return append(dst, '}')
 }
 
+// appendMsghdr renders struct msghdr: its lengths and flags, and its pointers (name, iov, control) as
+// addresses.
+func (d *Decoder) appendMsghdr(dst, b []byte) []byte {
+	dst = appendKey(append(dst, '{'), true, "msg_name")
+	dst = appendPointer(dst, u64(b, 0))
+	dst = appendUintField(dst, false, "msg_namelen", u32(b, 8))
+	dst = appendKey(dst, false, "msg_iov")
+	dst = appendPointer(dst, u64(b, 16))
+	dst = appendUintField(dst, false, "msg_iovlen", u64(b, 24))
+	dst = appendKey(dst, false, "msg_control")
+	dst = appendPointer(dst, u64(b, 32))
+	dst = appendUintField(dst, false, "msg_controllen", u64(b, 40))
+	dst = appendKey(dst, false, "msg_flags")
+	dst = d.t.msg.appendBitsJSON(dst, u32(b, 48))
+	return append(dst, '}')
+}
+
 // appendWaitStatus renders a wait status as strace does: "[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]".
 func appendWaitStatus(dst []byte, s uint64) []byte {
 	dst = append(dst, `"[{`...)
@@ -739,6 +756,7 @@ type decTables struct {
 	saFlags, statxMask, statxAttrs, pollEvents, epollEvents *table
 	capVersion, caps, so, tcp, ip, ipv6, sol, futex         *table
 	fdFlags, lease, seals, mmapType, mmap, ioctl, prctl     *table
+	msg                                                     *table
 }
 
 func newDecTables(arch syscalls.Arch) decTables {
@@ -751,7 +769,7 @@ func newDecTables(arch syscalls.Arch) decTables {
 		ipv6: all.add(arch, "ipv6"), sol: all.add(arch, "sol"), futex: all.add(arch, "futex_cmd"),
 		fdFlags: all.add(arch, "fd_flags"), lease: all.add(arch, "lease"), seals: all.add(arch, "seals"),
 		mmapType: all.add(arch, "mmap_type"), mmap: all.add(arch, "mmap"), ioctl: all.add(arch, "ioctl"),
-		prctl: all.add(arch, "prctl"),
+		prctl: all.add(arch, "prctl"), msg: all.add(arch, "msg"),
 	}
 }
 
@@ -811,6 +829,8 @@ func (d *Decoder) appendTyped(dst []byte, p *param, i int, rec *record.Record) (
 		syscalls.ArgFdPairOut, syscalls.ArgSockOptValOut:
 		out = true
 	case syscalls.ArgIntOut: // a value-result length: what the caller passed when the call fails
+	case syscalls.ArgMsghdrOut:
+		out = true
 	case syscalls.ArgWaitStatusOut:
 		out = true
 		ok = ok && rec.Ret > 0
@@ -819,7 +839,8 @@ func (d *Decoder) appendTyped(dst []byte, p *param, i int, rec *record.Record) (
 		ok = ok && rec.Ret == -4
 	case syscalls.ArgTimespec, syscalls.ArgTimespecPair, syscalls.ArgTimeval, syscalls.ArgItimerspec,
 		syscalls.ArgSigset, syscalls.ArgSigaction, syscalls.ArgPollFds, syscalls.ArgEpollEvent,
-		syscalls.ArgFdSet, syscalls.ArgCapHeader, syscalls.ArgCapData, syscalls.ArgRlimit, syscalls.ArgSockOptVal:
+		syscalls.ArgFdSet, syscalls.ArgCapHeader, syscalls.ArgCapData, syscalls.ArgRlimit, syscalls.ArgSockOptVal,
+		syscalls.ArgMsghdr:
 	default:
 		return dst, false
 	}
@@ -867,6 +888,8 @@ func (d *Decoder) appendTyped(dst []byte, p *param, i int, rec *record.Record) (
 		return appendIntArray(dst, b, 1), true
 	case syscalls.ArgSockOptVal, syscalls.ArgSockOptValOut:
 		return appendOptVal(dst, b), true
+	case syscalls.ArgMsghdr, syscalls.ArgMsghdrOut:
+		return d.appendMsghdr(dst, b), true
 	}
 	return dst, false
 }

@@ -35,6 +35,10 @@ import (
 //   - sockaddrs: strace's {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("10.0.0.1")} and
 //     swoll's {"family":"AF_INET","port":80,"addr":"10.0.0.1"} become "AF_INET 10.0.0.1:80" (IPv6 with
 //     flowinfo and scope id, AF_UNIX with its path or @name, AF_NETLINK with pid and groups).
+//   - Structs, arrays and sets of other types (stat, sigaction, pollfd, msghdr...): every field strace shows
+//     must be in swoll's object with the same value (strace abbreviates; swoll may show more). A field
+//     strace follows and swoll shows as an address (msghdr's msg_iov) counts as the same, like an argument.
+//     clock_gettime's time differs between runs and is not compared.
 //   - Structs (open_how, clone_args): strace leaves some zero fields out (and prints others, "resolve=0"),
 //     swoll prints what the event.Event.Args rules say; a missing field counts as zero on both sides.
 //     clone_args' pidfd is compared only when the flags hold CLONE_PIDFD: strace shows it only then, swoll
@@ -189,7 +193,8 @@ var structTypes = map[syscalls.ArgType]bool{
 	syscalls.ArgCapHeader: true, syscalls.ArgCapData: true, syscalls.ArgCapDataOut: true,
 	syscalls.ArgRlimit: true, syscalls.ArgRlimitOut: true, syscalls.ArgUtsnameOut: true,
 	syscalls.ArgFdPairOut: true, syscalls.ArgIntOut: true, syscalls.ArgSockOptVal: true,
-	syscalls.ArgSockOptValOut: true, syscalls.ArgWaitStatusOut: true,
+	syscalls.ArgSockOptValOut: true, syscalls.ArgWaitStatusOut: true, syscalls.ArgMsghdr: true,
+	syscalls.ArgMsghdrOut: true,
 }
 
 // renderS writes a strace value back as text, sets and wait statuses as strace prints them.
@@ -238,8 +243,12 @@ func normAtom(text string) string {
 	return flagsText(text)
 }
 
-// sameTree compares strace's value s with swoll's decoded JSON w.
+// sameTree compares strace's value s with swoll's decoded JSON w. A field strace follows (an iovec
+// array, a struct it points to) that swoll shows as an address counts as the same, as for arguments.
 func sameTree(s sval, w any) bool {
+	if ws, ok := w.(string); ok && (s.kind == arrayVal || s.kind == structVal) && hexPointer.MatchString(ws) {
+		return true
+	}
 	switch s.kind {
 	case strVal:
 		ws, ok := w.(string)

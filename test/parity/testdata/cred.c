@@ -103,6 +103,15 @@ int main(int argc, char **argv)
 	syscall(SYS_recvfrom, sv[1], buf, sizeof buf, MSG_PEEK, NULL, NULL);
 	syscall(SYS_recvfrom, sv[1], buf, sizeof buf, 0, NULL, NULL);
 	syscall(SYS_recvfrom, sv[1], buf, sizeof buf, MSG_DONTWAIT, NULL, NULL); /* EAGAIN */
+	struct iovec iov = {.iov_base = "iov-data", .iov_len = 8};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	syscall(SYS_sendmsg, sv[0], &mh, MSG_DONTWAIT);
+	char rb[16];
+	struct iovec riov = {.iov_base = rb, .iov_len = sizeof rb};
+	struct msghdr rh = {.msg_iov = &riov, .msg_iovlen = 1};
+	syscall(SYS_recvmsg, sv[1], &rh, 0);
+	syscall(SYS_recvmsg, sv[1], &rh, MSG_DONTWAIT); /* EAGAIN */
+	syscall(SYS_sendmsg, -1, &mh, 0);		 /* EBADF */
 	syscall(SYS_shutdown, sv[0], SHUT_WR);
 	syscall(SYS_shutdown, sv[0], 99); /* EINVAL */
 	syscall(SYS_close, sv[0]);
