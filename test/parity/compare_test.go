@@ -32,7 +32,7 @@ type call struct {
 // rawCall is one system call of one run before its pids are named.
 type rawCall struct {
 	name   string
-	newTid int // the child a successful clone, clone3, fork or vfork made; 0 otherwise
+	newTid int  // the child a successful clone, clone3, fork or vfork made; 0 otherwise
 	thread bool // a clone with CLONE_THREAD
 	st     *straceCall
 	ev     *event.Event
