@@ -33,7 +33,7 @@ type Param struct {
 type ArgType uint8
 
 const (
-	ArgInt           ArgType = iota // signed decimal
+	ArgInt           ArgType = iota // C int: the low 32 bits, signed decimal
 	ArgUint                         // unsigned decimal
 	ArgHex                          // pointer or opaque value, rendered 0x...
 	ArgFd                           // file descriptor (signed)
@@ -114,6 +114,7 @@ const (
 	ArgStringOut                    // a NUL-terminated string the kernel writes, length = return value (getcwd)
 	ArgMsghdr                       // const struct msghdr * (sendmsg): its fields, pointers as addresses
 	ArgMsghdrOut                    // struct msghdr * the kernel updates (recvmsg)
+	ArgLong                         // long, off_t, loff_t: 64 bits, signed decimal
 )
 
 // CaptureKind is what the kernel probe copies from user memory for an argument.

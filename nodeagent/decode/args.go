@@ -75,6 +75,8 @@ func (d *Decoder) appendArg(dst []byte, p *param, i int, rec *record.Record) ([]
 	v := rec.Args[i]
 	switch p.typ {
 	case syscalls.ArgInt:
+		return strconv.AppendInt(dst, int64(int32(v)), 10), false
+	case syscalls.ArgLong:
 		return strconv.AppendInt(dst, int64(v), 10), false
 	case syscalls.ArgUint, syscalls.ArgSize:
 		return strconv.AppendUint(dst, v, 10), false

@@ -357,7 +357,8 @@ func (c *canon) straceArg(key string, t syscalls.ArgType, v sval) arg {
 		} else {
 			a.val = "<ptr>" // strace followed a pointer swoll leaves opaque
 		}
-	case syscalls.ArgInt, syscalls.ArgUint, syscalls.ArgSize, syscalls.ArgFd, syscalls.ArgDirFd, syscalls.ArgUID:
+	case syscalls.ArgInt, syscalls.ArgUint, syscalls.ArgSize, syscalls.ArgFd, syscalls.ArgDirFd, syscalls.ArgUID,
+		syscalls.ArgLong:
 		a.val = v.text
 		if n, ok := number(v.text); ok {
 			a.val = strconv.FormatInt(n, 10)
@@ -606,7 +607,8 @@ func (c *canon) swollArg(key string, t syscalls.ArgType, raw json.RawMessage, tr
 		default:
 			a.val = normAtom(string(raw))
 		}
-	case syscalls.ArgInt, syscalls.ArgUint, syscalls.ArgSize, syscalls.ArgFd, syscalls.ArgDirFd, syscalls.ArgUID:
+	case syscalls.ArgInt, syscalls.ArgUint, syscalls.ArgSize, syscalls.ArgFd, syscalls.ArgDirFd, syscalls.ArgUID,
+		syscalls.ArgLong:
 		if isString {
 			a.val = s
 		} else {
