@@ -828,9 +828,8 @@ func (d *Decoder) appendTyped(dst []byte, p *param, i int, rec *record.Record) (
 		syscalls.ArgStatxOut, syscalls.ArgCapDataOut, syscalls.ArgRlimitOut, syscalls.ArgUtsnameOut,
 		syscalls.ArgFdPairOut, syscalls.ArgSockOptValOut:
 		out = true
-	case syscalls.ArgIntOut: // a value-result length: what the caller passed when the call fails
-	case syscalls.ArgMsghdrOut:
-		out = true
+	case syscalls.ArgIntOut, syscalls.ArgMsghdrOut:
+		// value-result arguments: what the caller passed when the call fails
 	case syscalls.ArgWaitStatusOut:
 		out = true
 		ok = ok && rec.Ret > 0
