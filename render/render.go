@@ -334,6 +334,11 @@ func appendValue(dst, v []byte, q quoting) []byte {
 
 // appendArray renders an array of strings as ["a", "b"], with "..." before the bracket when it was truncated.
 func appendArray(dst, v []byte, truncated bool) []byte {
+	return appendList(dst, v, ", ", quoteYes, truncated)
+}
+
+// appendList renders the elements of a JSON array between brackets, separated by sep.
+func appendList(dst, v []byte, sep string, q quoting, truncated bool) []byte {
 	dst = append(dst, '[')
 	m := newMembers(v)
 	for n := 0; ; n++ {
@@ -342,9 +347,9 @@ func appendArray(dst, v []byte, truncated bool) []byte {
 			break
 		}
 		if n > 0 {
-			dst = append(dst, ',', ' ')
+			dst = append(dst, sep...)
 		}
-		dst = appendValue(dst, e, quoteYes)
+		dst = appendValue(dst, e, q)
 	}
 	if truncated {
 		dst = append(dst, "..."...)
@@ -472,19 +477,7 @@ func isPointer(s []byte) bool {
 
 // appendFdSet renders an array of descriptors as strace does: [3 4].
 func appendFdSet(dst, v []byte) []byte {
-	dst = append(dst, '[')
-	m := newMembers(v)
-	for n := 0; ; n++ {
-		_, e, ok := m.next()
-		if !ok {
-			break
-		}
-		if n > 0 {
-			dst = append(dst, ' ')
-		}
-		dst = appendValue(dst, e, quoteNo)
-	}
-	return append(dst, ']')
+	return appendList(dst, v, " ", quoteNo, false)
 }
 
 // isStraceNotation says whether s is written the way strace writes a value that is not a string: a signal
