@@ -19,14 +19,6 @@ type table struct {
 // tables holds the flag and value tables of one architecture by name.
 type tables map[string]*table
 
-func loadTables(arch syscalls.Arch, names ...string) tables {
-	t := tables{}
-	for _, n := range names {
-		t.add(arch, n)
-	}
-	return t
-}
-
 func (t tables) add(arch syscalls.Arch, name string) *table {
 	if tb, ok := t[name]; ok {
 		return tb

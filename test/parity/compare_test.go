@@ -106,7 +106,7 @@ func nameThreads(byTid map[int][]rawCall, root int, skipThreads bool) map[int]st
 			if started = started || isMarker(c); !started {
 				continue
 			}
-			if c.newTid > 0 && !(skipThreads && c.thread) {
+			if c.newTid > 0 && (!skipThreads || !c.thread) {
 				n++
 				names[c.newTid] = names[tid] + "/" + strconv.Itoa(n)
 				queue = append(queue, c.newTid)
