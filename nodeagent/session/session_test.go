@@ -747,7 +747,7 @@ func stalledSession(t *testing.T, tweak func(*Config)) (tr *fakeTracer, stdin *i
 	cfg := Config{
 		Deps: Deps{
 			Syscalls:    syscalls.Native().Resolve,
-			NewTracer:   func() (Tracer, error) { return tr, nil },
+			NewTracer:   func(int) (Tracer, error) { return tr, nil },
 			NewDecoder:  func(string, string) Decoder { return &fakeDecoder{targets: map[uint32]*protocol.Target{}} },
 			NewResolver: func(string) (Resolver, error) { return &fakeResolver{pids: map[string]int{"c1": 100}}, nil },
 			MountNSID:   func(pid int) (uint64, error) { return uint64(pid), nil },
