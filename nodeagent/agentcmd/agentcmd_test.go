@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/nodeagent/tracer"
 )
 
 type runResult struct {
@@ -153,5 +154,24 @@ func TestSessionEOFBeforeStart(t *testing.T) {
 	// The session marked the lock file for "hold".
 	if data, err := os.ReadFile(lock); err != nil || len(data) == 0 {
 		t.Fatalf("lock file %q, %v: want the session's mark", data, err)
+	}
+}
+
+func TestProbeWithout(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    tracer.Features
+		wantErr bool
+	}{
+		{"", 0, false},
+		{"task_storage", tracer.TaskStorage, false},
+		{"bpf_loop,task_storage", tracer.TaskStorage | tracer.Loop, false},
+		{"kprobes", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := probeWithout(tt.in)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("probeWithout(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
@@ -20,6 +21,25 @@ var btfPath = "/sys/kernel/btf/vmlinux"
 // errNotPrivileged is a process that may not load BPF programs.
 var errNotPrivileged = errors.New("loading BPF programs requires root (CAP_BPF and CAP_PERFMON)")
 
+// probeWithoutEnv turns off kernel features the probe would use ("task_storage,bpf_loop"), so that the
+// fallbacks of older kernels can be measured on a newer one (make bench, make test-kernels).
+const probeWithoutEnv = "SWOLL_PROBE_WITHOUT"
+
+func probeWithout(list string) (tracer.Features, error) {
+	var f tracer.Features
+	for _, name := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' }) {
+		switch name {
+		case "task_storage":
+			f |= tracer.TaskStorage
+		case "bpf_loop":
+			f |= tracer.Loop
+		default:
+			return 0, fmt.Errorf("%s: unknown feature %q (want task_storage, bpf_loop)", probeWithoutEnv, name)
+		}
+	}
+	return f, nil
+}
+
 // floorVersion is the oldest kernel swoll is tested on (make test-kernels); older ones with what checkKernel
 // looks for may work.
 const floorVersion = "5.10"
@@ -29,6 +49,11 @@ func newTracer(opts tracer.Options) (*tracer.Tracer, error) {
 	if err := checkKernel(); err != nil {
 		return nil, err
 	}
+	without, err := probeWithout(os.Getenv(probeWithoutEnv))
+	if err != nil {
+		return nil, err
+	}
+	opts.Without |= without
 	t, err := tracer.New(opts)
 	if err != nil {
 		return nil, explainLoadError(err)
