@@ -8,7 +8,8 @@
 # untouched); the newest package of each series is resolved at run time, downloads are kept in
 # $SWOLL_CACHE/kernels, and when the archive cannot be reached the newest cached kernel of a series is used.
 #   KERNELS="5.10-amd64 6.1-arm64 host"   a subset of the matrix (default: all)
-#   KERNEL_SUITES="tracer,parity"           a subset of the suites (default: tracer,agentcmd,parity,floor,caps,leftover)
+#   KERNEL_SUITES="tracer,parity:/net$"     a subset of the suites, NAME or NAME:REGEXP (-test.run of a go test
+#                                           suite; default: tracer,agentcmd,parity,floor,caps,leftover)
 #   KERNEL_JOBS=2                           VMs at once (each gets one emulated CPU)
 #   KERNEL_RUN=Regexp                       only these tests of the go test suites (-test.run)
 source "$(dirname "$0")/lib.sh"
@@ -99,9 +100,34 @@ kernel() {
   echo "$(basename "$file" .deb) $(ls "$dir"/boot/vmlinuz-*)"
 }
 
+# inputs_key ARCH: names the sources of an initramfs (the Go and C code it holds, this script, the userland
+# packages), so that an unchanged one is not built again.
+INPUTS=(go.mod go.sum bpf cmd/swoll-agent event internal nodeagent protocol syscalls test/parity hack/kernels hack/test-kernels.sh)
+inputs_key() {
+  { echo "$1 $(go env GOVERSION)"; git ls-files -s -- "${INPUTS[@]}"; git diff HEAD -- "${INPUTS[@]}"
+    git ls-files -o --exclude-standard -- "${INPUTS[@]}" | xargs -r sha256sum
+    for p in "${USERLAND[@]}"; do deb "$p" "$1"; done; } | sha256sum | cut -c1-16
+}
+
 # initramfs ARCH: builds $W/initramfs-ARCH.cpio.gz: busybox, strace and its libraries, the test binaries.
 initramfs() {
-  local arch=$1 cc=gcc d p r
+  local arch=$1 key
+  key=$(inputs_key "$arch")
+  local c=$K/build-$arch-$key # initramfs.cpio.gz and bin/ (the host's row runs those binaries too)
+  if [ ! -s "$c/initramfs.cpio.gz" ]; then
+    rm -rf "$K/build-$arch-"* # the previous inputs' build
+    build_initramfs "$arch" "$c.tmp"
+    mv "$c.tmp" "$c"
+  fi
+  rm -rf "$W/initramfs-$arch.cpio.gz" "$W/bin-$arch"
+  ln -sfn "$c/initramfs.cpio.gz" "$W/initramfs-$arch.cpio.gz"
+  ln -sfn "$c/bin" "$W/bin-$arch"
+}
+
+# build_initramfs ARCH DIR: builds DIR/initramfs.cpio.gz and DIR/bin.
+build_initramfs() {
+  local arch=$1 c=$2 cc=gcc d p r
+  rm -rf "$c"; mkdir -p "$c"
   r=$W/root-$arch
   [ "$arch" = arm64 ] && cc=aarch64-linux-gnu-gcc
   rm -rf "$r"; mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,etc,swoll}
@@ -115,7 +141,7 @@ initramfs() {
   cp hack/kernels/init.sh "$r/init"
   chmod 755 "$r/init"
   mknod -m 600 "$r/dev/console" c 5 1
-  local b=$W/bin-$arch
+  local b=$c/bin
   mkdir -p "$b"
   GOARCH=$arch go test -c -o "$b/tracer.test" ./nodeagent/tracer
   GOARCH=$arch go test -c -o "$b/agentcmd.test" ./nodeagent/agentcmd
@@ -126,7 +152,8 @@ initramfs() {
     "$cc" -O0 -static -pthread -Wall -o "$b/$p" "test/parity/testdata/$p.c"
   done
   cp "$b"/* "$r/swoll/"
-  (cd "$r" && find . | busybox cpio -o -H newc -R 0:0 2>/dev/null | gzip -1) > "$W/initramfs-$arch.cpio.gz"
+  (cd "$r" && find . | busybox cpio -o -H newc -R 0:0 2>/dev/null | gzip -1) > "$c/initramfs.cpio.gz"
+  rm -rf "$r"
 }
 
 # boot NAME ARCH VMLINUZ: runs the suites in a VM; the console goes to $W/NAME.log.
@@ -151,11 +178,13 @@ host_run() {
   (
     export SWOLL_REQUIRE_ROOT=1 SWOLL_PARITY_PREBUILT=$b
     echo "SWOLL-KERNEL release=$(uname -r) arch=$(uname -m) features=$("$b/vmcheck" features 2>&1)"
-    for s in ${SUITES//,/ }; do
+    for spec in ${SUITES//,/ }; do
+      local s=${spec%%:*} filter=${KERNEL_RUN:-}
+      [ "$s" != "$spec" ] && filter=${spec#*:}
       case $s in
         tracer | agentcmd | parity)
           local t0=$SECONDS rc=0
-          (cd "$b" && "./$s.test" -test.v -test.count=1 -test.timeout=20m ${KERNEL_RUN:+-test.run=$KERNEL_RUN}) > "$W/host-$s.log" 2>&1 || rc=$?
+          (cd "$b" && "./$s.test" -test.v -test.count=1 -test.timeout=20m ${filter:+"-test.run=$filter"}) > "$W/host-$s.log" 2>&1 || rc=$?
           sed "s/^/[$s] /" "$W/host-$s.log"
           echo "SWOLL-SUITE name=$s rc=$rc pass=$(grep -c -- '^ *--- PASS' "$W/host-$s.log") fail=$(grep -c -- '^ *--- FAIL' "$W/host-$s.log") skip=$(grep -c -- '^ *--- SKIP' "$W/host-$s.log") secs=$((SECONDS - t0))" ;;
       esac
@@ -200,7 +229,8 @@ log "tests ran in $((SECONDS - t2))s"
 # ---- the table
 status=0
 printf '\n%-34s %-6s %-28s' kernel arch features
-for s in ${SUITES//,/ }; do printf ' %-10s' "$s"; done
+NAMES=$(for s in ${SUITES//,/ }; do printf '%s ' "${s%%:*}"; done)
+for s in $NAMES; do printf ' %-10s' "$s"; done
 printf ' %6s\n' secs
 for name in $WANT; do
   log=$W/$name.log
@@ -209,7 +239,7 @@ for name in $WANT; do
   arch=$(grep -a -o 'SWOLL-KERNEL release=[^ ]* arch=[^ ]*' "$log" | head -1 | sed 's/.*arch=//' || true)
   feats=$(grep -a -o 'features=[^ ]*' "$log" | head -1 | cut -d= -f2 | tr -d '\r' || true)
   printf '%-34s %-6s %-28s' "${rel:-$name (no boot)}" "${arch:--}" "${feats:--}"
-  for s in ${SUITES//,/ }; do
+  for s in $NAMES; do
     line=$(grep -a "SWOLL-SUITE name=$s " "$log" | tr -d '\r' | tail -1 || true)
     if [ "$name" = host ] && [[ " floor caps leftover bench " == *" $s "* ]]; then printf ' %-10s' "n/a"; continue; fi
     if [ -z "$line" ]; then printf ' %-10s' "missing"; status=1; continue; fi

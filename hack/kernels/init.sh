@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # /init of the initramfs that hack/test-kernels.sh boots under qemu: mounts what the tests need, runs the
 # suites named on the kernel command line (swoll.suites=tracer,agentcmd,parity,floor,caps,leftover,bench) and powers
-# off. Each suite ends with one line the host parses:
+# off (a go test suite may be given as NAME:REGEXP, its -test.run). Each suite ends with one line the host parses:
 #   SWOLL-SUITE name=NAME rc=N pass=N fail=N skip=N secs=N
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin:/sbin:/usr/sbin
@@ -71,11 +71,15 @@ bench() {
   echo "SWOLL-SUITE name=bench rc=$rc pass=$((rc == 0)) fail=$((rc != 0)) skip=0 secs=$(( $(date +%s) - start ))"
 }
 
-for s in $suites; do
+for spec in $suites; do
+  s=${spec%%:*}
+  # NAME:REGEXP runs only those tests of a go test suite.
+  filter=$run
+  [ "$s" != "$spec" ] && filter=${spec#*:}
   case $s in
-    tracer) gotest tracer /swoll/tracer.test ;;
-    agentcmd) gotest agentcmd /swoll/agentcmd.test ;;
-    parity) gotest parity /swoll/parity.test ;;
+    tracer) run=$filter gotest tracer /swoll/tracer.test ;;
+    agentcmd) run=$filter gotest agentcmd /swoll/agentcmd.test ;;
+    parity) run=$filter gotest parity /swoll/parity.test ;;
     floor) floor ;;
     leftover) leftover ;;
     load) /swoll/vmcheck load ;;
