@@ -9,10 +9,19 @@
 # The agent is `bin/swoll-agent trace --pid PID -s LIST -o json`. Missed targets are printed ("target missed:
 # ...") but do not fail the bench, whose figures depend on the machine and its load; only a broken run does.
 #   BENCH_RUNS=3 (median of), BENCH_GETPPID_N=2000000, BENCH_OPENAT_N=200000, BENCH_RATE=500000, BENCH_SECS=10
+#   BENCH_KERNEL=6.1-amd64: the same, inside a VM of make test-kernels' matrix (hack/test-kernels.sh), once with
+#     the probe the kernel gets and once with older kernels' fallbacks (SWOLL_PROBE_WITHOUT). Under emulation
+#     absolute times mean nothing; ratios within one run still compare the code paths.
+#   BENCH_PREBUILT=DIR: syscall-loop, emptyprobe, bin/swoll-agent and sysnr (NAME=NR lines) built beforehand
+#     (what the VM runs; no bpftrace there)
 source "$(dirname "$0")/lib.sh"
+if [ -n "${BENCH_KERNEL:-}" ]; then
+  KERNELS=$BENCH_KERNEL KERNEL_SUITES=bench exec "$ROOT/hack/test-kernels.sh"
+fi
 require_root "make bench"
 cd "$ROOT"
-apt_install gcc strace bpftrace jq
+PREBUILT=${BENCH_PREBUILT:-}
+[ -n "$PREBUILT" ] || apt_install gcc strace bpftrace jq
 
 RUNS=${BENCH_RUNS:-3}
 GETPPID_N=${BENCH_GETPPID_N:-2000000}
@@ -22,15 +31,21 @@ SECS=${BENCH_SECS:-10}
 W=$OUT/bench
 mkdir -p "$W"
 LOOP=$W/syscall-loop
-gcc -O2 -Wall -o "$LOOP" test/bench/syscall-loop.c
+[ -z "$PREBUILT" ] || LOOP=$PREBUILT/syscall-loop
+[ -n "$PREBUILT" ] || gcc -O2 -Wall -o "$LOOP" test/bench/syscall-loop.c
 
 # bpftrace attaches to tracepoints through tracefs.
 [ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
 
-make -s agent >/dev/null || die "building bin/swoll-agent failed"
-agent_cmd() { echo bin/swoll-agent trace --pid "$1" -s "$2" -o json; }
+AGENT=bin/swoll-agent
 EMPTY=$W/emptyprobe
-go build -o "$EMPTY" ./test/bench/emptyprobe || die "building test/bench/emptyprobe failed"
+if [ -n "$PREBUILT" ]; then
+  AGENT=$PREBUILT/bin/swoll-agent EMPTY=$PREBUILT/emptyprobe
+else
+  make -s agent >/dev/null || die "building bin/swoll-agent failed"
+  go build -o "$EMPTY" ./test/bench/emptyprobe || die "building test/bench/emptyprobe failed"
+fi
+agent_cmd() { echo "$AGENT" trace --pid "$1" -s "$2" -o json; }
 
 TRACER_PID=
 # wait_traced PID: waits until the agent's pid filter holds PID (the agent is attached and filtering).
@@ -107,7 +122,10 @@ run_once() {
   cat "$res"
 }
 
-sysnr() { printf '#include <sys/syscall.h>\nSYS_%s\n' "$1" | gcc -E -P - | tail -1; }
+sysnr() {
+  if [ -n "$PREBUILT" ]; then sed -n "s/^$1=//p" "$PREBUILT/sysnr"; return; fi
+  printf '#include <sys/syscall.h>\nSYS_%s\n' "$1" | gcc -E -P - | tail -1
+}
 
 # kernel_cost: "enter+exit ns per call" of the tracer's programs (bpf_stats), read while it still runs. Its
 # programs are the ones it holds file descriptors of (of the programs or of their links).
@@ -120,6 +138,7 @@ kernel_cost() {
 }
 
 SCENARIOS=(untraced "empty programs attached" "agent, not selected" "agent, traced, JSON" "strace -f" "bpftrace printf")
+command -v bpftrace >/dev/null || unset 'SCENARIOS[5]' # a VM's initramfs has none
 declare -A VALS CPU KCOST
 GETPPID_NR=$(sysnr getppid); OPENAT_NR=$(sysnr openat); CLOSE_NR=$(sysnr close)
 # measure SCENARIO LOOP: one run of one cell of the table.

@@ -26,7 +26,8 @@ MATRIX=(
   "6.1-arm64 arm64 ^linux-image-6\.1\.0-[0-9]+-arm64$"
 )
 # What the initramfs needs from Debian besides the kernels (bookworm's, the newest in the private lists).
-USERLAND=(busybox-static strace libc6 libunwind8 liblzma5)
+USERLAND=(busybox-static strace libc6 libunwind8 liblzma5
+  bash libtinfo6 bpftool libcap2 libelf1 zlib1g jq libjq1 libonig5) # the second line for hack/bench.sh
 # parity's proc program is left out until the probe retries at exit the entry captures that fault (issue 9): in
 # the VMs, execveat's, init_module's and finit_module's "" arguments sit on pages the process has not touched
 # yet, which BPF cannot fault in. files and net still check both architectures' tables; proc (clone's argument
@@ -106,7 +107,8 @@ kernel() {
 
 # inputs_key ARCH: names the sources of an initramfs (the Go and C code it holds, this script, the userland
 # packages), so that an unchanged one is not built again.
-INPUTS=(go.mod go.sum bpf cmd/swoll-agent event internal nodeagent protocol syscalls test/parity hack/kernels hack/test-kernels.sh)
+INPUTS=(go.mod go.sum bpf cmd/swoll-agent event internal nodeagent protocol syscalls test/parity test/bench hack/kernels
+  hack/test-kernels.sh hack/bench.sh hack/lib.sh)
 inputs_key() {
   { echo "$1 $(go env GOVERSION)"; git ls-files -s -- "${INPUTS[@]}"; git diff HEAD -- "${INPUTS[@]}"
     git ls-files -o --exclude-standard -- "${INPUTS[@]}" | xargs -r sha256sum
@@ -155,7 +157,16 @@ build_initramfs() {
   for p in files net proc fs mem cred sweep; do
     "$cc" -O0 -static -pthread -Wall -o "$b/$p" "test/parity/testdata/$p.c"
   done
+  # hack/bench.sh with BENCH_PREBUILT=/swoll
+  GOARCH=$arch go build -o "$b/emptyprobe" ./test/bench/emptyprobe
+  "$cc" -O2 -static -Wall -o "$b/syscall-loop" test/bench/syscall-loop.c
+  for p in getppid openat close; do
+    echo "$p=$(printf '#include <sys/syscall.h>\nSYS_%s\n' "$p" | "$cc" -E -P - | tail -1)"
+  done > "$b/sysnr"
   cp "$b"/* "$r/swoll/"
+  mkdir -p "$r/swoll/hack" "$r/swoll/bin"
+  cp hack/bench.sh hack/lib.sh "$r/swoll/hack/"
+  ln -s ../swoll-agent "$r/swoll/bin/swoll-agent"
   (cd "$r" && find . | busybox cpio -o -H newc -R 0:0 2>/dev/null | gzip -1) > "$c/initramfs.cpio.gz"
   rm -rf "$r"
 }
@@ -255,6 +266,10 @@ for name in $WANT; do
   done
   printf ' %6s\n' "$(cut -d= -f2 "$W/$name.result" 2>/dev/null || echo -)"
   grep -aq SWOLL-DONE "$log" || { echo "  $name: the VM did not finish (console: $log)"; status=1; }
+done
+# The bench tables (KERNEL_SUITES=bench).
+for name in $WANT; do
+  grep -a '^\[bench\] ' "$W/$name.log" 2>/dev/null | tr -d '\r' | grep -av '^\[bench\] \[' | sed "s/^\[bench\]/$name:/" || true
 done
 # What each kernel needs in privileges (for the agent's pod spec).
 for name in $WANT; do
