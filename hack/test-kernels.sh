@@ -62,29 +62,37 @@ deb [arch=amd64,arm64 $key] $main bookworm main
 deb [arch=amd64,arm64 $key] $sec bookworm-security main
 EOF
   # Lists younger than KERNEL_APT_MAX_AGE minutes are fresh enough (Debian's point releases are weeks apart).
-  if [ -n "$(find "$A/lists" -maxdepth 1 -name '*_Packages*' -mmin -"${KERNEL_APT_MAX_AGE:-360}" 2>/dev/null | head -1)" ]; then
+  # (apt dates the lists by the archive's clock: a stamp of our own says when they were fetched.)
+  if [ -n "$(find "$A/updated" -mmin -"${KERNEL_APT_MAX_AGE:-360}" 2>/dev/null)" ]; then
     return 0
   fi
   if ! nice apt-get "${APT[@]}" -qq update >"$W/apt-update.log" 2>&1; then
     log "apt-get update failed (log: $W/apt-update.log): using the cached package lists and kernels"
     return 1
   fi
+  touch "$A/updated"
 }
 
-# deb PKG ARCH: prints the path of the newest PKG:ARCH .deb, downloading it unless cached.
-deb() {
-  local pkg=$1 arch=$2 ver file
-  ver=$(apt-cache "${APT[@]}" show --no-all-versions "$pkg:$arch" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
-  if [ -n "$ver" ]; then
-    file=$K/debs/${pkg}_${ver//:/%3a}_$arch.deb
-    if [ ! -s "$file" ]; then
-      (cd "$K/debs" && nice apt-get "${APT[@]}" -qq download "$pkg:$arch=$ver") >&2 || die "downloading $pkg:$arch=$ver failed"
+# debs ARCH PKG...: prints the paths of the newest PKG:ARCH .debs, one a line, downloading those not cached.
+debs() {
+  local arch=$1 pkg ver file
+  shift
+  declare -A vers=()
+  while read -r pkg ver; do vers[$pkg]=$ver; done < <(apt-cache "${APT[@]}" show --no-all-versions \
+    "${@/%/:$arch}" 2>/dev/null | awk '/^Package:/ {p = $2} /^Version:/ {print p, $2}')
+  for pkg in "$@"; do
+    ver=${vers[$pkg]:-}
+    if [ -n "$ver" ]; then
+      file=$K/debs/${pkg}_${ver//:/%3a}_$arch.deb
+      if [ ! -s "$file" ]; then
+        (cd "$K/debs" && nice apt-get "${APT[@]}" -qq download "$pkg:$arch=$ver") >&2 || die "downloading $pkg:$arch=$ver failed"
+      fi
+    else # offline: the newest cached one
+      file=$(ls "$K/debs/${pkg}"_*_"$arch".deb 2>/dev/null | sort -V | tail -1)
     fi
-  else # offline: the newest cached one
-    file=$(ls "$K/debs/${pkg}"_*_"$arch".deb 2>/dev/null | sort -V | tail -1)
-  fi
-  [ -n "$file" ] && [ -s "$file" ] || die "no $pkg for $arch in the archive or in $K/debs"
-  echo "$file"
+    [ -n "$file" ] && [ -s "$file" ] || die "no $pkg for $arch in the archive or in $K/debs"
+    echo "$file"
+  done
 }
 
 # kernel NAME ARCH REGEXP: prints "package vmlinuz" of the newest kernel of that series (extracted once).
@@ -95,7 +103,7 @@ kernel() {
     pkg=$(ls "$K/debs" | sed -n 's/_.*_'"$arch"'\.deb$//p' | grep -E "$re" | sort -V | tail -1 || true)
   fi
   [ -n "$pkg" ] || die "kernel $name: no package matches $re"
-  file=$(deb "$pkg" "$arch")
+  file=$(debs "$arch" "$pkg")
   dir=$K/boot/$(basename "$file" .deb)
   if [ ! -d "$dir" ]; then # only the kernel image, not the ~150 MB of modules
     rm -rf "$dir.tmp"; mkdir -p "$dir.tmp"
@@ -112,7 +120,7 @@ INPUTS=(go.mod go.sum bpf cmd/swoll-agent event internal nodeagent protocol sysc
 inputs_key() {
   { echo "$1 $(go env GOVERSION)"; git ls-files -s -- "${INPUTS[@]}"; git diff HEAD -- "${INPUTS[@]}"
     git ls-files -o --exclude-standard -- "${INPUTS[@]}" | xargs -r sha256sum
-    for p in "${USERLAND[@]}"; do deb "$p" "$1"; done; } | sha256sum | cut -c1-16
+    debs "$1" "${USERLAND[@]}"; } | sha256sum | cut -c1-16
 }
 
 # initramfs ARCH: builds $W/initramfs-ARCH.cpio.gz: busybox, strace and its libraries, the test binaries.
@@ -137,8 +145,7 @@ build_initramfs() {
   r=$W/root-$arch
   [ "$arch" = arm64 ] && cc=aarch64-linux-gnu-gcc
   rm -rf "$r"; mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,etc,swoll}
-  for p in "${USERLAND[@]}"; do
-    d=$(deb "$p" "$arch")
+  for d in $(debs "$arch" "${USERLAND[@]}"); do
     dpkg-deb -x "$d" "$r"
   done
   # Only what busybox, strace and the dynamic loader use.
