@@ -10,6 +10,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
+	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
 	"github.com/swoll-dev/swoll/nodeagent/tracer"
@@ -20,6 +21,11 @@ var btfPath = "/sys/kernel/btf/vmlinux"
 
 // errNotPrivileged is a process that may not load BPF programs.
 var errNotPrivileged = errors.New("loading BPF programs requires root (CAP_BPF and CAP_PERFMON)")
+
+// errMemlock is a kernel before 5.11, which charges BPF memory to RLIMIT_MEMLOCK, with a limit this process may
+// not raise.
+var errMemlock = errors.New("loading BPF programs: this kernel charges them to RLIMIT_MEMLOCK (before Linux 5.11), " +
+	"which this process may not raise: give it CAP_SYS_RESOURCE or a memlock limit of at least 64 MiB")
 
 // probeWithoutEnv turns off kernel features the probe would use ("task_storage,bpf_loop"), so that the
 // fallbacks of older kernels can be measured on a newer one (make bench, make test-kernels).
@@ -65,6 +71,9 @@ func newTracer(opts tracer.Options) (*tracer.Tracer, error) {
 // "not supported" for map types an unprivileged process may not create).
 func explainLoadError(err error) error {
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || !hasBPFCapabilities() {
+		if hasBPFCapabilities() && rlimit.RemoveMemlock() != nil {
+			return errMemlock
+		}
 		return errNotPrivileged
 	}
 	return err
