@@ -232,7 +232,7 @@ done
 log "kernels resolved in $((SECONDS - t0))s: $(for n in "${!PKG_OF[@]}"; do printf '%s ' "${PKG_OF[$n]}"; done)"
 t1=$SECONDS
 for a in "${archs[@]}"; do initramfs "$a"; done
-log "initramfs built in $((SECONDS - t1))s ($(cd "$W" && du -h initramfs-*.cpio.gz | tr '\n\t' '  '))"
+log "initramfs built in $((SECONDS - t1))s ($(cd "$W" && du -hL initramfs-*.cpio.gz | tr '\n\t' '  '))"
 
 t2=$SECONDS
 running=0

@@ -4,7 +4,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 require_root "make test"
 rm -f "$OUT"/*.log
-stages=(lint verify cross generate-check krew-check unit race fuzz e2e)
+stages=(lint verify cross generate-check krew-check unit race fuzz test-kernels e2e)
 passed=0; failed=0; failures=()
 for s in "${stages[@]}"; do
   start=$SECONDS

@@ -58,7 +58,7 @@ caps() {
   /swoll/vmcheck caps > /tmp/caps.log 2>&1
   sed "s/^/[caps] /" /tmp/caps.log
   pass=0
-  grep -q 'CAP_SYS_ADMIN,CAP_SYS_RESOURCE memlock-unlimited: ok' /tmp/caps.log && pass=1
+  grep -q 'CAP_SYS_ADMIN,CAP_SYS_RESOURCE inherited-memlock: ok' /tmp/caps.log && pass=1
   echo "SWOLL-SUITE name=caps rc=$((1 - pass)) pass=$pass fail=$((1 - pass)) skip=0 secs=$(( $(date +%s) - start ))"
 }
 

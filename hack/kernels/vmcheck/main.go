@@ -124,7 +124,7 @@ var capSets = []struct {
 // capMatrix runs a child per capability set and memlock limit and prints one line each.
 func capMatrix() {
 	for _, cs := range capSets {
-		for _, ml := range []string{"low-memlock", "memlock-unlimited"} {
+		for _, ml := range []string{"low-memlock", "inherited-memlock"} {
 			out, err := exec.Command("/proc/self/exe", "capchild", cs.name, ml).CombinedOutput()
 			verdict := "ok"
 			if err != nil {
