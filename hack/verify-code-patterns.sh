@@ -9,7 +9,7 @@ failed=0
 rule() {
   local msg=$1 pattern=$2; shift 2
   local hits
-  hits=$(git grep --untracked -nE "$pattern" -- "$@" ':(exclude)*_test.go' ':(exclude)internal/testutil/*' || true)
+  hits=$(git grep --untracked -I -nE "$pattern" -- "$@" ':(exclude)*_test.go' ':(exclude)internal/testutil/*' || true)
   if [ -n "$hits" ]; then
     echo "$hits"
     echo "verify: $msg" >&2
