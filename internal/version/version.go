@@ -1,11 +1,44 @@
-// Package version carries the build's version, stamped with -ldflags -X, and the agent image that goes with it.
+// Package version carries what a build stamps into the binaries with -ldflags -X: the version, and the agent
+// image that goes with it.
+//
+// A plain `go build` or `make plugin` knows only the version, so the plugin schedules the agent image by tag
+// (AgentImageRepo:Version). `make dist` first builds the agent image index, whose digest is known before anything
+// is pushed, and stamps that digest in: released plugins schedule AgentImageRepo@sha256:…, which a registry can
+// neither move nor replace.
 package version
 
-// Version is set at build time (-X github.com/swoll-dev/swoll/internal/version.Version=...).
+import "strings"
+
+// Version is the plugin's and agent's version (-X github.com/swoll-dev/swoll/internal/version.Version=v0.1.0).
 var Version = "dev"
 
-// AgentImageRepo is the repository of the node agent image; the plugin runs AgentImageRepo:Version by default.
+// AgentImageRepo is the repository the agent image is published to. The build scripts stamp it from AGENT_REPO
+// in hack/lib.sh (a unit test keeps the two defaults equal).
 var AgentImageRepo = "ghcr.io/swoll-dev/swoll-agent"
 
-// AgentImage is the default image the plugin schedules on nodes.
-func AgentImage() string { return AgentImageRepo + ":" + Version }
+// AgentImageDigest is the digest (sha256:…) of the agent image index built together with this binary; empty when
+// the build did not make the image (make plugin, go build).
+var AgentImageDigest = ""
+
+// AgentImage is the image the plugin schedules on nodes unless --image says otherwise: by digest when the build
+// stamped one, by tag otherwise.
+func AgentImage() string {
+	if AgentImageDigest != "" {
+		return AgentImageRepo + "@" + AgentImageDigest
+	}
+	return AgentImageRepo + ":" + Version
+}
+
+// Pinned reports whether AgentImage names the image by digest.
+func Pinned() bool { return AgentImageDigest != "" }
+
+// MirrorImage is the reference the agent image gets when copied (with every platform, digest unchanged) into the
+// repository prefix mirror, e.g. "registry.corp:5000/tools" gives "registry.corp:5000/tools/swoll-agent@sha256:…".
+func MirrorImage(mirror string) string {
+	name := AgentImageRepo[strings.LastIndex(AgentImageRepo, "/")+1:]
+	ref := strings.TrimSuffix(mirror, "/") + "/" + name
+	if AgentImageDigest != "" {
+		return ref + "@" + AgentImageDigest
+	}
+	return ref + ":" + Version
+}

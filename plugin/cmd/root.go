@@ -76,6 +76,7 @@ runs a target, streams from it, and removes it when you stop.`,
 		newTraceCommand(traceOptions(configFlags, streams, force)),
 		NewCleanupCommand(configFlags, streams),
 		NewVersionCommand(streams),
+		NewImageCommand(streams),
 	)
 	return root
 }
