@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/swoll-dev/swoll/internal/version.Version=$(VERSION)
+VERSION ?= $(shell hack/version.sh)
+LDFLAGS := -s -w -X github.com/swoll-dev/swoll/internal/version.Version=$(VERSION)$(if $(AGENT_DIGEST), -X github.com/swoll-dev/swoll/internal/version.AgentImageDigest=$(AGENT_DIGEST))
 BIN     := $(CURDIR)/bin
 export VERSION BIN
 export GOFLAGS := -trimpath -buildvcs=false
@@ -68,8 +68,15 @@ cluster-env: ## shell assignments for the running cluster: eval "$(make -s clust
 load-image: ## import IMAGE=path/to/image.tar into every node's containerd
 	hack/e2e/load-image.sh $(IMAGE)
 
-image: ## the agent image as an OCI tarball (no Docker)
+image: ## the agent image index (linux/amd64+arm64, no Docker); prints its digest and per-platform sizes
 	hack/image.sh
+
+.PHONY: dist push-image
+push-image: image ## push the agent image index to REGISTRY=host[:port]/path (prints repo@digest)
+	hack/push-image.sh $(REGISTRY)
+
+dist: ## plugin archives for every platform + sha256 sums + plugins.yaml, pinned to the agent image by digest
+	hack/dist.sh
 
 images: image ## the agent image and the test workload images
 	hack/e2e/workload-images.sh

@@ -8,8 +8,15 @@ OUT=$ROOT/_output
 mkdir -p "$OUT"
 
 GOLANGCI_LINT_VERSION=v2.15.0
+# krew (built as a tool, never a library): validate-krew-manifest for the manifests, krew for the install test.
+KREW_VERSION=v0.4.3
 # Where kubectl runs: every platform the plugin is built for (cross.sh) and listed in the krew manifests.
 PLUGIN_PLATFORMS=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64)
+# Where the agent runs: the platforms of its image index.
+AGENT_PLATFORMS=(linux/amd64 linux/arm64)
+# The agent image's repository (internal/version.AgentImageRepo has the same default; a unit test keeps them equal).
+AGENT_REPO=${AGENT_REPO:-ghcr.io/swoll-dev/swoll-agent}
+VERSION_PKG=github.com/swoll-dev/swoll/internal/version
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -1,18 +1,26 @@
-// mkimage builds a single-layer container image from local files, without a daemon or a registry, and writes it
-// as a tarball that `ctr -n k8s.io images import` loads. The output is deterministic (fixed mtimes and owners,
-// sorted entries), so the same inputs give the same image digest.
+// mkimage builds container images from local files without a daemon, and publishes them without Docker.
+//
+// By default it builds a single-layer image and writes it as a tarball that `ctr -n k8s.io images import` loads.
+// The output is deterministic (fixed mtimes and owners, sorted entries), so the same inputs give the same image
+// digest. `mkimage index` combines such tarballs into a multi-platform index (an OCI image layout) whose digest is
+// therefore known before any push; `mkimage push` uploads that index to a registry.
 //
 //	mkimage -o out.tar -t localhost/x:v1 [-platform linux/arm64] [-entrypoint "/bin/x -v"]
 //	        [-env K=V]... [-link /bin/sh=busybox]... [-dir /data]... /dst=./local/file ...
+//	mkimage index -o out.oci -t repo:v1 [-max-mib 20] amd64.tar arm64.tar     (prints the index digest)
+//	mkimage push -layout out.oci host[:port]/path/repo      (tags it v1, prints repo@digest)
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
 
 type repeated []string
@@ -21,12 +29,28 @@ func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "mkimage:", err)
 		}
 		os.Exit(2)
 	}
+}
+
+// dispatch picks the subcommand: index, push, or (no subcommand) building one image.
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "index":
+			return runIndex(args[1:], stdout, stderr)
+		case "push":
+			return runPush(ctx, args[1:], stdout, stderr)
+		}
+	}
+	return run(args, stderr)
 }
 
 func run(args []string, stderr io.Writer) error {
