@@ -32,7 +32,7 @@ done
 wait
 containerds=()
 for n in "${NODES[@]}"; do containerds+=("containerd-$n"); done
-stop_daemons "${containerds[@]}" etcd
+stop_daemons "${containerds[@]}" etcd registry
 stamp "pods, containerds and etcd stopped"
 
 # 3. Shims survive their containerd: any still running for one of our sockets are ours (matched by the exact

@@ -12,7 +12,8 @@ require_root "cluster-up"
 cluster_lock
 SECONDS=0
 
-apt_install containerd runc etcd-server containernetworking-plugins busybox-static openssl curl iproute2 iptables
+apt_install containerd runc etcd-server containernetworking-plugins busybox-static openssl curl iproute2 iptables \
+  docker-registry
 build_k8s
 images_dir=$("$E2E_DIR/workload-images.sh")
 image_tars=()
@@ -112,6 +113,22 @@ for u in admin controller-manager scheduler; do kubeconfig "$CLUSTER_STATE/kubec
 for n in "${NODES[@]}"; do kubeconfig "$(node_dir "$n")/kubelet.kubeconfig" "$n" "$(node_dir "$n")/pki/kubelet"; done
 stamp "PKI ready"
 
+# ------------------------------------------------------------------------------------------------ registry
+# The package's own config turns on htpasswd auth and listens on every address: write our own.
+mkdir -p "$(registry_dir)/storage"
+cat >"$(registry_dir)/config.yml" <<YAML
+version: 0.1
+log: {level: info, accesslog: {disabled: false}}
+storage: {filesystem: {rootdirectory: $(registry_dir)/storage}, delete: {enabled: true}}
+http: {addr: $REGISTRY_ADDR}
+YAML
+# a registry of an earlier cluster whose cluster-down did not know about it (same config path: it is ours)
+for p in /proc/[0-9]*; do
+  [ "$({ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" = "docker-registry serve $(registry_dir)/config.yml " ] || continue
+  kill "${p#/proc/}" 2>/dev/null && log "stopped a leftover registry (pid ${p#/proc/})"
+done
+start_daemon registry docker-registry serve "$(registry_dir)/config.yml"
+
 # ------------------------------------------------------------------------------------------------ containerd
 # Per node: own root, state dir and socket, own CNI bridge and subnet (isolated: no gateway, no masquerade), own
 # stream server on the node's IP (kubectl exec/attach/port-forward reach it through the kubelet).
@@ -140,7 +157,11 @@ state = "$(node_state "$n")"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$nd/cni/net.d"
+  # registries, per host: certs.d/HOST/hosts.toml (read at every pull)
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$(node_certs_d "$n")"
 TOML
+  write_registry_hosts "$(node_certs_d "$n")"
   cat >"$nd/cni/net.d/10-$n.conflist" <<CNI
 {"cniVersion": "1.0.0", "name": "$n", "plugins": [
   {"type": "bridge", "bridge": "$(node_bridge "$n")", "isGateway": false, "ipMasq": false,
@@ -165,6 +186,7 @@ for n in "${NODES[@]}"; do
   import_pids+=($!)
 done
 
+wait_daemon registry 30 curl -fs "http://$REGISTRY_ADDR/v2/"
 wait_daemon etcd 30 curl -fs http://127.0.0.1:2381/health
 stamp "etcd ready"
 

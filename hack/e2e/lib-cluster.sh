@@ -37,6 +37,32 @@ node_sock() { echo "$(node_state "$1")/containerd.sock"; }
 node_bridge() { echo "swoll-e2e-${1#swoll-}"; }
 node_cgroup() { echo "/$1"; }
 
+# The cluster's OCI registry (Debian's docker-registry, i.e. distribution/distribution) on loopback. The agent image
+# is pushed there and the nodes pull it by digest, as a user's nodes pull it from a registry: their containerd
+# treats this registry as a mirror of the agent repository's host (certs.d/HOST/hosts.toml), so the plugin's default
+# image reference works unchanged. Storage and config live in $CLUSTER_STATE/registry, the log in $CLUSTER_LOGS.
+REGISTRY_ADDR=127.0.0.1:5000
+registry_dir() { echo "$CLUSTER_STATE/registry"; }
+node_certs_d() { echo "$(node_dir "$1")/containerd/certs.d"; }
+# write_registry_hosts DIR: a node's containerd registry config (certs.d): the cluster registry by its own address,
+# and as the mirror of the agent repository's host, so AGENT_REPO@digest is pulled from the cluster registry (the
+# upstream host would only be tried if the mirror failed). containerd 1.6 ignores a hosts.toml without a host table.
+write_registry_hosts() {
+  local dir=$1 upstream=${AGENT_REPO%%/*} h server
+  for h in "$REGISTRY_ADDR" "$upstream"; do
+    server=https://$h
+    [ "$h" = "$REGISTRY_ADDR" ] && server=http://$h
+    mkdir -p "$dir/$h"
+    printf 'server = "%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$server" "$REGISTRY_ADDR" >"$dir/$h/hosts.toml"
+  done
+}
+# agent_registry: the REGISTRY argument of make push-image that puts the agent at the path its repository has
+# upstream (ghcr.io/a/swoll-agent -> 127.0.0.1:5000/a, so the push lands at 127.0.0.1:5000/a/swoll-agent).
+agent_registry() {
+  local path=${AGENT_REPO#*/}
+  case $path in */*) echo "$REGISTRY_ADDR/${path%/*}" ;; *) echo "$REGISTRY_ADDR" ;; esac
+}
+
 # The workload images every node gets at cluster-up (built by hack/e2e/workload-images.sh).
 WORKLOAD_IMAGES=(pause busybox webserver)
 image_ref() { echo "localhost/swoll-e2e/$1:v1"; }
@@ -147,7 +173,7 @@ stop_daemons() {
 # all_daemons: every daemon of a running cluster, in start order.
 all_daemons() {
   local n
-  echo etcd kube-apiserver kube-controller-manager kube-scheduler
+  echo registry etcd kube-apiserver kube-controller-manager kube-scheduler
   for n in "${NODES[@]}"; do echo "containerd-$n kubelet-$n"; done
 }
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # run.sh (`make e2e`): the end-to-end suite (test/e2e) against the real local two-node cluster.
 #
-# Builds bin/kubectl-swoll and the agent image with one VERSION (so the plugin's default image is the one just
-# built), brings the cluster up unless a healthy one runs, loads the workload and agent images into every node,
-# and runs `go test -tags e2e`. Output: _output/e2e.log (hack/test.sh counts its --- PASS/--- FAIL lines);
-# a failing test names its artifacts folder under _output/e2e-artifacts/. The cluster is torn down at the end
-# when this script started it, or always when CI=true. It never skips: no root or no cluster is a failure.
+# Builds what a release ships (make dist: the agent image index, the plugin archives, plugins.yaml; the plugin
+# defaults to the agent image by digest) and installs this host's plugin binary as bin/kubectl-swoll, brings the
+# cluster up unless a healthy one runs, pushes the agent image to the cluster's registry (the nodes pull it from
+# there by digest, as a user's nodes would), loads the workload images into every node, and runs
+# `go test -tags e2e` against the shipped binary. Output: _output/e2e.log (hack/test.sh counts its --- PASS/---
+# FAIL lines); a failing test names its artifacts folder under _output/e2e-artifacts/. The cluster is torn down
+# at the end when this script started it, or always when CI=true. It never skips: no root or no cluster is a failure.
 #
 # `run.sh --prepare` stops after loading the images and leaves the cluster running (hack/demo.sh uses it).
 #
@@ -18,9 +20,16 @@ SECONDS=0
 prepare_only=false
 [ "${1:-}" = --prepare ] && prepare_only=true
 
-export VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
-stamp "building the plugin and the agent image ($VERSION)"
-make -s plugin image || die "building the plugin or the agent image failed"
+export VERSION=${VERSION:-$("$ROOT/hack/version.sh")}
+# A clean checkout's version names its source: a complete dist of it (make krew-check made one) is reused.
+if [[ $VERSION != *-dirty ]] && [ "$(cat "$OUT/dist/version" 2>/dev/null)" = "$VERSION" ]; then
+  stamp "reusing _output/dist of $VERSION"
+else
+  stamp "building the agent image and the plugin archives ($VERSION)"
+  make -s dist || die "make dist failed"
+fi
+plugin=$OUT/dist/bin/$(go env GOOS)_$(go env GOARCH)/kubectl-swoll
+install -D -m 0755 "$plugin" "${BIN:-$ROOT/bin}/kubectl-swoll" # what make demo runs through kubectl
 
 started=false
 if cluster_healthy 2>/dev/null; then
@@ -44,13 +53,21 @@ images_dir=$("$E2E_DIR/workload-images.sh") || die "building the workload images
 for i in "${WORKLOAD_IMAGES[@]}"; do
   make -s load-image IMAGE="$images_dir/$i.tar" || die "loading $i into the nodes failed"
 done
-for tar in "$OUT/images/swoll-agent.tar" ${E2E_IMAGES:-}; do
+for tar in ${E2E_IMAGES:-}; do
   make -s load-image IMAGE="$tar" || die "loading $tar into the nodes failed"
 done
+stamp "pushing the agent image to the cluster registry"
+pushed=$("$ROOT/hack/push-image.sh" "$(agent_registry)") || die "pushing the agent image to $REGISTRY_ADDR failed"
+agent_image=$(cat "$OUT/dist/agent-image")
+[ "${pushed#*@}" = "${agent_image#*@}" ] || die "pushed $pushed, but the plugin schedules $agent_image: rerun make dist"
+stamp "pushed $pushed; the nodes pull $agent_image from it"
 [ "$prepare_only" = false ] || { stamp "cluster ready, images loaded"; exit 0; }
 
 eval "$("$E2E_DIR/cluster-env.sh")"
-export SWOLL_PLUGIN=$ROOT/bin/kubectl-swoll SWOLL_E2E_ARTIFACTS=$OUT/e2e-artifacts
+export SWOLL_PLUGIN=$plugin SWOLL_E2E_ARTIFACTS=$OUT/e2e-artifacts SWOLL_DIST=$OUT/dist \
+  SWOLL_REGISTRY_LOG=$CLUSTER_LOGS/registry.log
+SWOLL_KREW=$(go_tool krew "sigs.k8s.io/krew/cmd/krew@$KREW_VERSION") || die "building krew failed"
+export SWOLL_KREW
 rm -rf "$SWOLL_E2E_ARTIFACTS"
 e2e_log=${E2E_LOG:-$OUT/e2e.log}
 stamp "running go test -tags ${E2E_TAGS:-e2e} ./test/e2e (log: $e2e_log)"

@@ -62,10 +62,16 @@ func pluginCmd(ctx context.Context, args ...string) *exec.Cmd {
 // trace starts `kubectl-swoll trace ARGS -o json`. The session is killed (if still running) when the test ends.
 func (f *F) trace(args ...string) *session {
 	f.t.Helper()
+	return f.traceWith(pluginCmd, args...)
+}
+
+// traceWith is trace with the plugin started by command (the krew test runs it through kubectl).
+func (f *F) traceWith(command func(context.Context, ...string) *exec.Cmd, args ...string) *session {
+	f.t.Helper()
 	args = append([]string{"trace"}, args...)
 	args = append(args, "-o", "json")
 	s := &session{t: f.t, args: args, changed: make(chan struct{}), exited: make(chan struct{})}
-	s.cmd = pluginCmd(context.Background(), args...)
+	s.cmd = command(context.Background(), args...)
 	s.cmd.Stderr = lockedWriter{&s.mu, &s.stderr}
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {

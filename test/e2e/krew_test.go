@@ -1,0 +1,212 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// krewTimeout bounds one krew or kubectl command of the install test (no network: the archive is local).
+const krewTimeout = 2 * time.Minute
+
+// krewUser is a user's shell after `kubectl krew install swoll`: a scratch KREW_ROOT whose bin/ comes first on
+// PATH, then krew itself (as kubectl-krew, the way krew installs itself) and kubectl. The repository's bin/ is not
+// on it: kubectl can only find the plugin krew installed.
+type krewUser struct {
+	root    string // KREW_ROOT
+	kubectl string
+	env     []string
+}
+
+func newKrewUser(t *testing.T) *krewUser {
+	t.Helper()
+	krew := os.Getenv("SWOLL_KREW")
+	if krew == "" {
+		t.Fatal("SWOLL_KREW is not set: run make e2e (it builds krew from the Go module proxy)")
+	}
+	tools := t.TempDir()
+	if err := os.Symlink(krew, filepath.Join(tools, "kubectl-krew")); err != nil {
+		t.Fatal(err)
+	}
+	u := &krewUser{root: t.TempDir(), kubectl: filepath.Join(suite.clusterBin, "kubectl")}
+	path := strings.Join([]string{filepath.Join(u.root, "bin"), tools, suite.clusterBin,
+		"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, string(os.PathListSeparator))
+	u.env = []string{"PATH=" + path, "HOME=" + t.TempDir(), "KUBECONFIG=" + suite.kubeconfig,
+		"KREW_ROOT=" + u.root, "KREW_NO_UPGRADE_CHECK=1"}
+	return u
+}
+
+// command is `kubectl ARGS` in the user's environment.
+func (u *krewUser) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, u.kubectl, args...)
+	cmd.Env = u.env
+	return cmd
+}
+
+// swoll is `kubectl swoll ARGS`: kubectl's plugin discovery finds kubectl-swoll on PATH and execs it.
+func (u *krewUser) swoll(ctx context.Context, args ...string) *exec.Cmd {
+	return u.command(ctx, append([]string{"swoll"}, args...)...)
+}
+
+// run runs `kubectl ARGS` to completion, failing the test on a non-zero exit; it returns stdout.
+func (u *krewUser) run(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), krewTimeout)
+	defer cancel()
+	cmd := u.command(ctx, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, stderr.String())
+	}
+	return string(out)
+}
+
+// TestKrewInstall installs the plugin the way a user does and traces through it: krew installs this platform's
+// archive from make dist with the plugins.yaml rendered for it, kubectl finds the plugin, `kubectl swoll version`
+// names the agent image by digest, and a real session runs with that image pulled from the cluster's registry.
+//
+// Not parallel: it removes the agent image from the nodes so that the session has to pull it, and the parallel
+// tests (which would pull it again in the meantime) wait until it is done.
+func TestKrewInstall(t *testing.T) {
+	f := newF(t)
+	dist := os.Getenv("SWOLL_DIST")
+	if dist == "" {
+		t.Fatal("SWOLL_DIST is not set: run make e2e (it runs make dist)")
+	}
+	imageText, err := os.ReadFile(filepath.Join(dist, "agent-image"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := strings.TrimSpace(string(imageText))
+	repo, digest, ok := strings.Cut(image, "@")
+	if !ok || !strings.HasPrefix(digest, "sha256:") {
+		t.Fatalf("make dist pinned the agent image as %q, want REPO@sha256:…", image)
+	}
+	archives, _ := filepath.Glob(filepath.Join(dist, fmt.Sprintf("kubectl-swoll_*_%s_%s.tar.gz", runtime.GOOS, runtime.GOARCH)))
+	if len(archives) != 1 {
+		t.Fatalf("want one %s/%s archive in %s, found %v", runtime.GOOS, runtime.GOARCH, dist, archives)
+	}
+	archive := archives[0]
+	version := strings.TrimPrefix(filepath.Base(archive), "kubectl-swoll_")
+	version = version[:strings.Index(version, "_")]
+
+	u := newKrewUser(t)
+	start := time.Now()
+	out := u.run(t, "krew", "install", "--manifest="+filepath.Join(dist, "plugins.yaml"), "--archive="+archive)
+	t.Logf("krew install: %s", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(out, "Installed plugin: swoll") {
+		t.Errorf("krew install printed:\n%s", out)
+	}
+	if list := u.run(t, "plugin", "list"); !strings.Contains(list, filepath.Join(u.root, "bin", "kubectl-swoll")) {
+		t.Errorf("kubectl plugin list does not show the krew-installed plugin:\n%s", list)
+	}
+	ver := u.run(t, "swoll", "version")
+	if !strings.Contains(ver, "kubectl-swoll "+version+"\n") || !strings.Contains(ver, "agent image: "+image+"\n") {
+		t.Errorf("kubectl swoll version:\n%s\nwant version %s and agent image %s", ver, version, image)
+	}
+	if got := u.run(t, "swoll", "image"); got != image+"\n" {
+		t.Errorf("kubectl swoll image = %q, want %q", got, image)
+	}
+
+	removeAgentImage(t, repo)
+	logStart := registryLogSize(t)
+	pod := f.createPod(podSpec{name: "web", node: suite.nodes[0]})
+	f.traffic(pod, "web", openURL(webPort, page))
+	start = time.Now()
+	s := f.traceWith(u.swoll, "-n", f.ns, pod.Name, "-s", "openat", "--agent-namespace", f.ns)
+	s.waitEvents(3, firstEventTimeout, "through kubectl swoll", both(fromPod(pod), opened(page)))
+	t.Logf("kubectl swoll trace: first events %s after the start (agent image pulled first)", time.Since(start).Round(time.Millisecond))
+	s.stop(syscall.SIGINT)
+	checkTagged(t, s.Events(), []*corev1.Pod{pod}, "openat")
+
+	// The node pulled the image by digest from the registry: the registry served that manifest and blobs, and the
+	// kubelet reported pulling exactly the pinned reference.
+	served := registryLogSince(t, logStart)
+	path := repo[strings.Index(repo, "/")+1:]
+	for _, want := range []string{"GET /v2/" + path + "/manifests/" + digest, "GET /v2/" + path + "/blobs/sha256:"} {
+		if !strings.Contains(served, want) {
+			t.Errorf("the registry log has no %q during the session:\n%s", want, served)
+		}
+	}
+	evs, err := suite.cs.CoreV1().Events(f.ns).List(f.ctx, metav1.ListOptions{FieldSelector: "reason=Pulled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pulled []string
+	for _, e := range evs.Items {
+		if strings.Contains(e.Message, "Successfully pulled image \""+image+"\"") {
+			pulled = append(pulled, e.InvolvedObject.Name+": "+e.Message)
+		}
+	}
+	if len(pulled) == 0 {
+		t.Errorf("no agent pod event says it pulled %s", image)
+	}
+	t.Logf("pulled: %v", pulled)
+}
+
+// removeAgentImage removes every name of the agent repository from every node (ctr, by name: crictl rmi would also
+// remove other names of the same image), and waits for containerd's garbage collection, so the next agent pulls
+// manifest and blobs again.
+func removeAgentImage(t *testing.T, repo string) {
+	t.Helper()
+	for _, sock := range strings.Fields(os.Getenv("CONTAINERD_SOCKS")) {
+		ls, err := exec.Command("ctr", "-a", sock, "-n", "k8s.io", "images", "ls", "-q").Output()
+		if err != nil {
+			t.Fatalf("listing the images of %s: %v", sock, err)
+		}
+		var names []string
+		for _, n := range strings.Fields(string(ls)) {
+			if strings.HasPrefix(n, repo+"@") || strings.HasPrefix(n, repo+":") {
+				names = append(names, n)
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		args := append([]string{"-a", sock, "-n", "k8s.io", "images", "rm", "--sync"}, names...)
+		if out, err := exec.Command("ctr", args...).CombinedOutput(); err != nil {
+			t.Fatalf("removing %v from %s: %v: %s", names, sock, err, out)
+		}
+	}
+}
+
+func registryLogFile(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("SWOLL_REGISTRY_LOG")
+	if p == "" {
+		t.Fatal("SWOLL_REGISTRY_LOG is not set: run make e2e")
+	}
+	return p
+}
+
+func registryLogSize(t *testing.T) int64 {
+	t.Helper()
+	st, err := os.Stat(registryLogFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+func registryLogSince(t *testing.T, offset int64) string {
+	t.Helper()
+	data, err := os.ReadFile(registryLogFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data[offset:])
+}
