@@ -7,7 +7,8 @@
 # The agent image index is built first (hack/image.sh): its digest is known before any push, and every plugin is
 # stamped with $AGENT_REPO@<digest>, so a plugin and the agent it runs cannot drift apart. Publish the image with
 # `make push-image REGISTRY=…` and the archives at the release URLs .krew.yaml names.
-# Env: VERSION (default hack/version.sh; a release: VERSION=v0.1.0), AGENT_REPO, DIST_DIR.
+# Env: VERSION (default hack/version.sh; a release: VERSION=v0.1.0), AGENT_REPO, DIST_DIR, DIST_PLATFORMS (a
+# subset such as "linux/amd64", for tests: plugins.yaml then lists only those).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 SECONDS=0
@@ -26,7 +27,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 CGO_ENABLED=0 go build -o "$tmp/distpack" ./hack/distpack
 ldflags="-s -w -X $VERSION_PKG.Version=$VERSION -X $VERSION_PKG.AgentImageRepo=$AGENT_REPO -X $VERSION_PKG.AgentImageDigest=$digest"
-for p in "${PLUGIN_PLATFORMS[@]}"; do
+read -r -a platforms <<<"${DIST_PLATFORMS:-${PLUGIN_PLATFORMS[*]}}"
+partial=()
+[ "${platforms[*]}" = "${PLUGIN_PLATFORMS[*]}" ] || partial=(-partial)
+for p in "${platforms[@]}"; do
   os=${p%/*} arch=${p#*/} exe= shim=kubectl_complete-swoll ext=tar.gz
   [ "$os" = windows ] && exe=.exe shim=kubectl_complete-swoll.cmd ext=zip
   bin=$dist/bin/${os}_$arch
@@ -35,7 +39,7 @@ for p in "${PLUGIN_PLATFORMS[@]}"; do
     "$shim=cmd/kubectl-swoll/$shim" "LICENSE=LICENSE"
 done
 (cd "$dist" && sha256sum kubectl-swoll_* >SHA256SUMS)
-"$tmp/distpack" manifest -template .krew.yaml -tag "$VERSION" -dir "$dist" >"$dist/plugins.yaml"
+"$tmp/distpack" manifest -template .krew.yaml -tag "$VERSION" -dir "$dist" ${partial[@]+"${partial[@]}"} >"$dist/plugins.yaml"
 echo "$image" >"$dist/agent-image"
 echo "$VERSION" >"$dist/version" # last: a dist with this file is complete
 

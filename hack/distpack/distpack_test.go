@@ -218,3 +218,44 @@ func TestCommittedManifestIsTheTemplatesRendering(t *testing.T) {
 		t.Errorf("plugins.yaml is not .krew.yaml rendered for %s: regenerate it (make dist VERSION=%s; cp _output/dist/plugins.yaml .)", tag, tag)
 	}
 }
+
+// -partial renders a dist of some platforms: the others are left out, whatever their place in the list.
+func TestManifestPartial(t *testing.T) {
+	const tmpl = `spec:
+  version: {{ .TagName }}
+  platforms:
+  - selector: {matchLabels: {os: linux}}
+    {{addURIAndSha "https://example.invalid/{{ .TagName }}/a_linux.tar.gz" .TagName }}
+    bin: a
+  - selector: {matchLabels: {os: darwin}}
+    {{addURIAndSha "https://example.invalid/{{ .TagName }}/a_darwin.tar.gz" .TagName }}
+    bin: a
+  - selector: {matchLabels: {os: windows}}
+    {{addURIAndSha "https://example.invalid/{{ .TagName }}/a_windows.zip" .TagName }}
+    bin: a.exe
+`
+	for _, present := range [][]string{{"linux"}, {"darwin"}, {"windows"}, {"linux", "windows"}} {
+		dir := t.TempDir()
+		tf := write(t, dir, "t.yaml", tmpl, 0o644)
+		for _, os := range present {
+			ext := ".tar.gz"
+			if os == "windows" {
+				ext = ".zip"
+			}
+			write(t, dir, "a_"+os+ext, os, 0o644)
+		}
+		var out bytes.Buffer
+		if err := run([]string{"manifest", "-template", tf, "-tag", "v1", "-dir", dir, "-partial"}, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		got := out.String()
+		if n := strings.Count(got, "  - selector:"); n != len(present) || strings.Contains(got, missingSha) {
+			t.Errorf("%v present: %d platforms in\n%s", present, n, got)
+		}
+		for _, os := range present {
+			if !strings.Contains(got, "{os: "+os+"}}\n    uri: https://example.invalid/v1/a_"+os) {
+				t.Errorf("%v present: %s missing or malformed in\n%s", present, os, got)
+			}
+		}
+	}
+}

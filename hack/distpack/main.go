@@ -73,6 +73,7 @@ func runManifest(args []string, stdout, stderr io.Writer) error {
 	tag := fs.String("tag", "", "release tag, e.g. v0.1.0 (required)")
 	dir := fs.String("dir", "", "directory holding the archives the URIs name")
 	shaFrom := fs.String("sha-from", "", "take sha256 values from this manifest (by URI) instead of archives")
+	partial := fs.Bool("partial", false, "leave out the platforms whose archive is not in -dir (a dist of some platforms)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,6 +85,9 @@ func runManifest(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var sum shaSource = archiveSums(*dir)
+	if *partial {
+		sum = orMissing(sum)
+	}
 	if *shaFrom != "" {
 		if sum, err = manifestSums(*shaFrom); err != nil {
 			return err
@@ -92,6 +96,9 @@ func runManifest(args []string, stdout, stderr io.Writer) error {
 	out, err := render(string(text), *tag, sum)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *tmpl, err)
+	}
+	if *partial {
+		out = dropMissing(out)
 	}
 	_, err = io.WriteString(stdout, manifestHeader+dropLeadingComments(out))
 	return err

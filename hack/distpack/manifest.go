@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"text/template"
 
 	"sigs.k8s.io/yaml"
@@ -84,4 +85,40 @@ func render(text, tag string, sum shaSource) (string, error) {
 		return "", err
 	}
 	return out.String(), nil
+}
+
+// missingSha marks, in a partial rendering, a platform whose archive was not built.
+const missingSha = "(no archive)"
+
+func orMissing(sum shaSource) shaSource {
+	return func(uri string) (string, error) {
+		if s, err := sum(uri); err == nil {
+			return s, nil
+		}
+		return missingSha, nil
+	}
+}
+
+// dropMissing removes the entries of spec.platforms (the manifest's last list: items start with "  - ") that
+// carry missingSha.
+func dropMissing(manifest string) string {
+	head, list, ok := strings.Cut(manifest, "\n  platforms:\n")
+	if !ok {
+		return manifest
+	}
+	var items []string
+	for _, line := range strings.SplitAfter(list, "\n") {
+		if strings.HasPrefix(line, "  - ") || len(items) == 0 {
+			items = append(items, "")
+		}
+		items[len(items)-1] += line
+	}
+	var out strings.Builder
+	out.WriteString(head + "\n  platforms:\n")
+	for _, item := range items {
+		if !strings.Contains(item, "sha256: "+missingSha) {
+			out.WriteString(item)
+		}
+	}
+	return out.String()
 }

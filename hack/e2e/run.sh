@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # run.sh (`make e2e`): the end-to-end suite (test/e2e) against the real local two-node cluster.
 #
-# Builds what a release ships (make dist: the agent image index, the plugin archives, plugins.yaml; the plugin
-# defaults to the agent image by digest) and installs this host's plugin binary as bin/kubectl-swoll, brings the
+# Builds what a release ships for this host (make dist: the agent image index, the plugin archive, plugins.yaml;
+# the plugin defaults to the agent image by digest) and installs the plugin binary as bin/kubectl-swoll, brings the
 # cluster up unless a healthy one runs, pushes the agent image to the cluster's registry (the nodes pull it from
 # there by digest, as a user's nodes would), loads the workload images into every node, and runs
 # `go test -tags e2e` against the shipped binary. Output: _output/e2e.log (hack/test.sh counts its --- PASS/---
@@ -21,14 +21,16 @@ prepare_only=false
 [ "${1:-}" = --prepare ] && prepare_only=true
 
 export VERSION=${VERSION:-$("$ROOT/hack/version.sh")}
-# A clean checkout's version names its source: a complete dist of it (make krew-check made one) is reused.
+host=$(go env GOOS)/$(go env GOARCH)
+# A clean checkout's version names its source: a dist of it (make krew-check makes one in make test) is reused.
+# Otherwise only this host's archive is built: the suite installs that one.
 if [[ $VERSION != *-dirty ]] && [ "$(cat "$OUT/dist/version" 2>/dev/null)" = "$VERSION" ]; then
   stamp "reusing _output/dist of $VERSION"
 else
-  stamp "building the agent image and the plugin archives ($VERSION)"
-  make -s dist || die "make dist failed"
+  stamp "building the agent image and the $host plugin archive ($VERSION)"
+  DIST_PLATFORMS=$host make -s dist || die "make dist failed"
 fi
-plugin=$OUT/dist/bin/$(go env GOOS)_$(go env GOARCH)/kubectl-swoll
+plugin=$OUT/dist/bin/${host/\//_}/kubectl-swoll
 install -D -m 0755 "$plugin" "${BIN:-$ROOT/bin}/kubectl-swoll" # what make demo runs through kubectl
 
 started=false
