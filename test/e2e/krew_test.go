@@ -63,6 +63,13 @@ func (u *krewUser) swoll(ctx context.Context, args ...string) *exec.Cmd {
 // run runs `kubectl ARGS` to completion, failing the test on a non-zero exit; it returns stdout.
 func (u *krewUser) run(t *testing.T, args ...string) string {
 	t.Helper()
+	out, _ := u.runErr(t, args...)
+	return out
+}
+
+// runErr is run returning stderr too (krew reports there).
+func (u *krewUser) runErr(t *testing.T, args ...string) (string, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), krewTimeout)
 	defer cancel()
 	cmd := u.command(ctx, args...)
@@ -72,7 +79,7 @@ func (u *krewUser) run(t *testing.T, args ...string) string {
 	if err != nil {
 		t.Fatalf("kubectl %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, stderr.String())
 	}
-	return string(out)
+	return string(out), stderr.String()
 }
 
 // TestKrewInstall installs the plugin the way a user does and traces through it: krew installs this platform's
@@ -106,10 +113,10 @@ func TestKrewInstall(t *testing.T) {
 
 	u := newKrewUser(t)
 	start := time.Now()
-	out := u.run(t, "krew", "install", "--manifest="+filepath.Join(dist, "plugins.yaml"), "--archive="+archive)
+	out, msgs := u.runErr(t, "krew", "install", "--manifest="+filepath.Join(dist, "plugins.yaml"), "--archive="+archive)
 	t.Logf("krew install: %s", time.Since(start).Round(time.Millisecond))
-	if !strings.Contains(out, "Installed plugin: swoll") {
-		t.Errorf("krew install printed:\n%s", out)
+	if !strings.Contains(out+msgs, "Installed plugin: swoll") || !strings.Contains(out+msgs, "kubectl_complete-swoll") {
+		t.Errorf("krew install printed no success and no caveats:\n%s%s", out, msgs)
 	}
 	if list := u.run(t, "plugin", "list"); !strings.Contains(list, filepath.Join(u.root, "bin", "kubectl-swoll")) {
 		t.Errorf("kubectl plugin list does not show the krew-installed plugin:\n%s", list)
@@ -120,6 +127,12 @@ func TestKrewInstall(t *testing.T) {
 	}
 	if got := u.run(t, "swoll", "image"); got != image+"\n" {
 		t.Errorf("kubectl swoll image = %q, want %q", got, image)
+	}
+
+	// completion goes through the shim once it is on PATH, as the caveats say
+	u.linkCompletionShim(t, version)
+	if got := u.run(t, "__complete", "swoll", "tr"); !strings.HasPrefix(got, "trace\t") {
+		t.Errorf("kubectl __complete swoll tr (through kubectl_complete-swoll) = %q, want trace", got)
 	}
 
 	removeAgentImage(t, repo)
@@ -156,6 +169,16 @@ func TestKrewInstall(t *testing.T) {
 		t.Errorf("no agent pod event says it pulled %s", image)
 	}
 	t.Logf("pulled: %v", pulled)
+}
+
+// linkCompletionShim does what the caveats tell a krew user: link the shim krew unpacked next to the plugin into
+// krew's bin directory (krew links only the plugin itself).
+func (u *krewUser) linkCompletionShim(t *testing.T, version string) {
+	t.Helper()
+	shim := filepath.Join(u.root, "store", "swoll", version, "kubectl_complete-swoll")
+	if err := os.Symlink(shim, filepath.Join(u.root, "bin", "kubectl_complete-swoll")); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // removeAgentImage removes every name of the agent repository from every node (ctr, by name: crictl rmi would also
