@@ -1,4 +1,4 @@
-// Package cmd wires kubectl-swoll's cobra commands: trace, cleanup, version.
+// Package cmd wires kubectl-swoll's cobra commands: trace, cleanup, version, image, and their shell completion.
 package cmd
 
 import (
@@ -17,6 +17,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/swoll-dev/swoll/internal/termesc"
+	"github.com/swoll-dev/swoll/plugin/complete"
 )
 
 // Execute runs the command line and returns the process exit code. ctx ends on the first interrupt; force is
@@ -78,6 +79,8 @@ runs a target, streams from it, and removes it when you stop.`,
 		NewVersionCommand(streams),
 		NewImageCommand(streams),
 	)
+	// shell completion from the live cluster: kubectl runs the kubectl_complete-swoll shim, which runs __complete
+	complete.Register(root, complete.NewSource(configFlags))
 	return root
 }
 

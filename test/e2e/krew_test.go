@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +17,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/swoll-dev/swoll/syscalls"
 )
 
 // krewTimeout bounds one krew or kubectl command of the install test (no network: the archive is local).
@@ -137,7 +140,8 @@ func TestKrewInstall(t *testing.T) {
 
 	removeAgentImage(t, repo)
 	logStart := registryLogSize(t)
-	pod := f.createPod(podSpec{name: "web", node: suite.nodes[0]})
+	pod := f.createPod(podSpec{name: "web", node: suite.nodes[0], labels: labels("app", "krew", "tier", "front")})
+	checkCompletion(t, u, f.ns, pod.Name)
 	f.traffic(pod, "web", openURL(webPort, page))
 	start = time.Now()
 	s := f.traceWith(u.swoll, "-n", f.ns, pod.Name, "-s", "openat", "--agent-namespace", f.ns)
@@ -232,4 +236,72 @@ func registryLogSince(t *testing.T, offset int64) string {
 		t.Fatal(err)
 	}
 	return string(data[offset:])
+}
+
+// completions runs `kubectl __complete swoll ARGS` (kubectl hands it to the kubectl_complete-swoll shim) and
+// returns the candidates without their descriptions.
+func (u *krewUser) completions(t *testing.T, args ...string) []string {
+	t.Helper()
+	out := u.run(t, append([]string{"__complete", "swoll"}, args...)...)
+	var names []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(l, ":") { // the directive
+			break
+		}
+		name, _, _ := strings.Cut(l, "\t")
+		names = append(names, name)
+	}
+	return names
+}
+
+// checkCompletion completes through the shim what the cluster and the syscall tables hold.
+func checkCompletion(t *testing.T, u *krewUser, ns, pod string) {
+	t.Helper()
+	var ops []string
+	seen := map[string]bool{}
+	for _, a := range syscalls.Arches {
+		table, err := syscalls.ForArch(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range table.All() {
+			if strings.HasPrefix(s.Name, "op") && !seen[s.Name] {
+				seen[s.Name] = true
+				ops = append(ops, s.Name)
+			}
+		}
+	}
+	slices.Sort(ops)
+	for _, tt := range []struct {
+		args []string
+		want []string
+		all  bool // want exactly these, in this order
+	}{
+		{args: []string{"trace", "-n", ""}, want: []string{ns, "default", "kube-system"}},
+		{args: []string{"trace", "-n", ns, ""}, want: []string{pod}, all: true},
+		{args: []string{"trace", "-n", ns, "-l", ""}, want: []string{"app=", "tier="}, all: true},
+		{args: []string{"trace", "-n", ns, "-l", "app="}, want: []string{"app=krew"}, all: true},
+		{args: []string{"trace", "--node", ""}, want: suite.nodes},
+		{args: []string{"trace", "-n", ns, pod, "-c", ""}, want: []string{"web"}, all: true},
+		{args: []string{"trace", "-s", "op"}, want: ops, all: true},
+		{args: []string{"trace", "-s", "class:"}, want: prefixed("class:", syscalls.Classes()), all: true},
+		{args: []string{"trace", "-s", "openat,group:"}, want: prefixed("openat,group:", syscalls.Groups()), all: true},
+	} {
+		got := u.completions(t, tt.args...)
+		ok := !tt.all || slices.Equal(got, tt.want)
+		for _, w := range tt.want {
+			ok = ok && slices.Contains(got, w)
+		}
+		if !ok {
+			t.Errorf("kubectl swoll %s<TAB> completes to %q, want %q", strings.Join(tt.args, " "), got, tt.want)
+		}
+	}
+}
+
+func prefixed(prefix string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = prefix + n
+	}
+	return out
 }
