@@ -48,7 +48,7 @@ func runArchive(args []string, stderr io.Writer) error {
 		return err
 	}
 	if *out == "" || fs.NArg() == 0 {
-		return errors.New("usage: distpack archive -o OUT.tar.gz|OUT.zip NAME=local/file ...")
+		return errors.New("usage: distpack archive -o OUT.tar.gz|OUT.zip NAME=local/file")
 	}
 	var files []member
 	for _, a := range fs.Args() {
@@ -79,7 +79,7 @@ func runManifest(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var sum shaSource = archiveSums(*dir)
+	sum := archiveSums(*dir)
 	if *partial {
 		sum = orMissing(sum)
 	}
