@@ -85,4 +85,33 @@ static __always_inline bool target_of(struct task_struct *task, __u64 pid_tgid, 
 	return false;
 }
 
+/* The traced call's number, read at sys_exit (the tracepoint does not pass it). */
+static __always_inline long syscall_nr(struct pt_regs *regs, bool direct)
+{
+#if defined(__TARGET_ARCH_x86)
+	return direct ? (long)regs->orig_ax : (long)BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return direct ? (long)regs->syscallno : (long)BPF_CORE_READ(regs, syscallno);
+#endif
+}
+
+/* A 32-bit compat call (its number means another call): not traced. */
+static __always_inline bool is_compat(struct task_struct *task, bool direct)
+{
+#if defined(__TARGET_ARCH_x86)
+	/* TS_COMPAT: the task is in a 32-bit syscall, whose numbers mean other calls. */
+	__u32 status = direct ? task->thread_info.status : BPF_CORE_READ(task, thread_info.status);
+	return status & 0x0002;
+#else
+	/* arm64: compat (AArch32) tasks are not filtered out; see the tracer's package doc. */
+	return false;
+#endif
+}
+
+/* Whether the current task's call is traced (target_of, and not a compat call), and its target id. */
+static __always_inline bool traced(struct task_struct *task, __u64 pid_tgid, __u32 *target, bool direct)
+{
+	return target_of(task, pid_tgid, target, direct) && !is_compat(task, direct);
+}
+
 #endif

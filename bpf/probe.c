@@ -245,18 +245,6 @@ static __always_inline void count_lost(void)
 
 /* ---- reading the task and registers ---- */
 
-static __always_inline bool is_compat(struct task_struct *task, bool direct)
-{
-#if defined(__TARGET_ARCH_x86)
-	/* TS_COMPAT: the task is in a 32-bit syscall, whose numbers mean other calls. */
-	__u32 status = direct ? task->thread_info.status : BPF_CORE_READ(task, thread_info.status);
-	return status & 0x0002;
-#else
-	/* arm64: compat (AArch32) tasks are not filtered out; see the tracer's package doc. */
-	return false;
-#endif
-}
-
 static __always_inline void read_args(struct pt_regs *regs, __u64 *args, bool direct)
 {
 #if defined(__TARGET_ARCH_x86)
@@ -291,15 +279,6 @@ static __always_inline void read_args(struct pt_regs *regs, __u64 *args, bool di
 		args[4] = BPF_CORE_READ(regs, regs[4]);
 		args[5] = BPF_CORE_READ(regs, regs[5]);
 	}
-#endif
-}
-
-static __always_inline long syscall_nr(struct pt_regs *regs, bool direct)
-{
-#if defined(__TARGET_ARCH_x86)
-	return direct ? (long)regs->orig_ax : (long)BPF_CORE_READ(regs, orig_ax);
-#elif defined(__TARGET_ARCH_arm64)
-	return direct ? (long)regs->syscallno : (long)BPF_CORE_READ(regs, syscallno);
 #endif
 }
 
@@ -631,9 +610,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 	struct task_struct *task = current_task(f);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 target;
-	if (!target_of(task, pid_tgid, &target, direct))
-		return 0;
-	if (is_compat(task, direct))
+	if (!traced(task, pid_tgid, &target, direct))
 		return 0;
 
 	struct call *c = call_get(task, true, f);

@@ -2,9 +2,10 @@
 // (which reads, merges and prints it). It carries the field names of criticalstack/swoll's JSON so that tools
 // written for it keep working.
 //
-// The agent writes one JSON object per line. A line is either an Event (it has "syscall") or a Notice (it has
-// "notice"). The agent always writes the keys of an Event in the order of the struct below, so a reader can
-// find "finish" with a byte scan before any user-controlled text (labels, args) appears (FinishOf).
+// The agent writes one JSON object per line. A line is an Event (it has "syscall"), a Notice (it has "notice")
+// or, in counting mode, a Snapshot (it has "snapshot"; see snapshot.go). The agent always writes the keys of an
+// Event in the order of the struct below, so a reader can find "finish" with a byte scan before any
+// user-controlled text (labels, args) appears (FinishOf).
 //
 // This package is the schema only; package render writes events as strace-style lines.
 package event
@@ -81,10 +82,11 @@ type Container struct {
 	Labels    map[string]string `json:"labels,omitempty"`
 }
 
-// Line is what one line of an agent's stream decodes into: exactly one of the two is set.
+// Line is what one line of an agent's stream decodes into: exactly one of the three is set.
 type Line struct {
 	*Event
-	Notice *Notice `json:"notice,omitempty"`
+	Notice   *Notice   `json:"notice,omitempty"`
+	Snapshot *Snapshot `json:"snapshot,omitempty"`
 }
 
 // TruncatedSuffix names the marker key that follows an argument whose captured value was cut short:

@@ -2,7 +2,8 @@
 # Syscall overhead of tracing, in ns per call and as a ratio to the untraced loop, for a getppid loop and an
 # openat+close loop: untraced; empty programs attached to sys_enter/sys_exit (test/bench/emptyprobe: the floor
 # of any tp_btf syscall tracer on this machine); agent attached with the loop's syscall not selected; agent
-# tracing the loop with JSON to /dev/null; strace -f; bpftrace printing to /dev/null. The agent rows also show
+# tracing the loop with JSON to /dev/null; agent counting the loop's calls in the kernel (--count, one snapshot a
+# second); strace -f; bpftrace printing to /dev/null. The agent rows also show
 # what they add above the floor. Then a sustained 500k calls/s for 10 s traced with JSON output: no event may
 # be lost, and the agent's peak RSS is reported.
 #
@@ -46,6 +47,7 @@ else
   go build -o "$EMPTY" ./test/bench/emptyprobe || die "building test/bench/emptyprobe failed"
 fi
 agent_cmd() { echo "$AGENT" trace --pid "$1" -s "$2" -o json; }
+count_cmd() { echo "$AGENT" trace --pid "$1" -s "$2" --count; }
 
 TRACER_PID=
 # wait_traced PID: waits until the agent's pid filter holds PID (the agent is attached and filtering).
@@ -104,6 +106,10 @@ run_once() {
       $(agent_cmd "$pid" "$list") >/dev/null 2>"$err" &
       TRACER_PID=$!
       wait_traced "$pid" ;;
+    count)
+      $(count_cmd "$pid" "$list") >/dev/null 2>"$err" &
+      TRACER_PID=$!
+      wait_traced "$pid" ;;
     bpftrace)
       local filter="" nr
       for nr in $list; do filter="$filter${filter:+ || }args->id == $nr"; done
@@ -117,7 +123,7 @@ run_once() {
   echo go >&3
   exec 3>&-
   wait "$pid"
-  case $tracer in agent | empty) kernel_cost >"$W/kcost" ;; esac
+  case $tracer in agent | count | empty) kernel_cost >"$W/kcost" ;; esac
   stop_tracer
   cat "$res"
 }
@@ -133,12 +139,13 @@ kernel_cost() {
   local ids
   ids=$(grep -hs '^prog_id:' /proc/"$TRACER_PID"/fdinfo/* | awk '{ print $2 }' | sort -u | paste -sd, -)
   [ -n "$ids" ] || { echo -; return; }
-  bpftool prog show -j 2>/dev/null | jq -r "[.[] | select(.id == ($ids)) | select(.name | test(\"sys_(enter|exit)$\"))
+  bpftool prog show -j 2>/dev/null | jq -r "[.[] | select(.id == ($ids)) | select(.name | test(\"sys_(enter|exit)|count_(btf|raw)_(enter|exit)$\"))
       | select(.run_cnt > 0) | (.run_time_ns / .run_cnt)] | if length == 2 then (add | floor) else \"-\" end"
 }
 
-SCENARIOS=(untraced "empty programs attached" "agent, not selected" "agent, traced, JSON" "strace -f" "bpftrace printf")
-command -v bpftrace >/dev/null || unset 'SCENARIOS[5]' # a VM's initramfs has none
+SCENARIOS=(untraced "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, counting" "strace -f"
+  "bpftrace printf")
+command -v bpftrace >/dev/null || unset 'SCENARIOS[6]' # a VM's initramfs has none
 declare -A VALS CPU KCOST
 GETPPID_NR=$(sysnr getppid); OPENAT_NR=$(sysnr openat); CLOSE_NR=$(sysnr close)
 # measure SCENARIO LOOP: one run of one cell of the table.
@@ -154,6 +161,9 @@ measure() {
     "agent, traced, JSON")
       if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
       v=$(run_once agent "$loop" "$n" "$sel") ;;
+    "agent, counting")
+      if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
+      v=$(run_once count "$loop" "$n" "$sel") ;;
     "strace -f") v=$(run_once strace "$loop" $((n / 50))) ;;
     "bpftrace printf")
       if [ "$loop" = getppid ]; then sel=$GETPPID_NR; else sel="$OPENAT_NR $CLOSE_NR"; fi
@@ -174,7 +184,7 @@ done
 # from the kernel's own accounting, in separate runs: the accounting itself slows the programs down.
 log "in-kernel cost (bpf_stats)"
 sysctl -qw kernel.bpf_stats_enabled=1
-for s in "empty programs attached" "agent, not selected" "agent, traced, JSON"; do
+for s in "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, counting"; do
   for loop in getppid openat; do
     measure "$s" "$loop" >/dev/null
     KCOST[$s,$loop]=$(cat "$W/kcost")
@@ -256,6 +266,8 @@ check "$(r "${NS[agent, traced, JSON,openat]}" "${NS[untraced,openat]}")" 2 "tra
 check "$(r "${NS[agent, traced, JSON,getppid]}" "${NS[untraced,getppid]}")" 8 "traced JSON, getppid <= 8x $(floor getppid)"
 check "$(r "${NS[agent, traced, JSON,getppid]}" "$(r "${NS[strace -f,getppid]}" 10)")" 1 "traced getppid >= 10x cheaper than strace"
 check "$(r "${NS[agent, traced, JSON,openat]}" "$(r "${NS[strace -f,openat]}" 10)")" 1 "traced openat+close >= 10x cheaper than strace"
+check "$(r "${NS[agent, counting,openat]}" "${NS[untraced,openat]}")" 1.3 "counting, openat+close <= 1.3x $(floor openat)"
+check "$(r "${NS[agent, counting,getppid]}" "${NS[untraced,getppid]}")" 2.5 "counting, getppid <= 2.5x $(floor getppid)"
 check "${lost:-1}" 0 "no loss at $RATE/s"
 check "$((rss_kb / 1024))" 48 "agent RSS <= 48 MiB"
 if [ $missed -eq 0 ]; then log "all targets met (table: $table)"; else log "table: $table"; fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the bpf2go output in bpf/ from bpf/probe.c (both little-endian targets: amd64 and arm64).
+# Regenerates the bpf2go output in bpf/ from bpf/probe.c and bpf/count.c (both little-endian targets: amd64
+# and arm64).
 #   hack/generate.sh          rewrite the committed files
 #   hack/generate.sh --check  regenerate into a temporary copy and fail when it differs from what is committed
 source "$(dirname "$0")/lib.sh"
@@ -15,8 +16,11 @@ fi
 # relative paths so that nothing about the checkout's location ends up in the objects.
 generate() {
   local dir=$1
-  (cd "$dir" && go tool bpf2go -cc "$CLANG" -strip "$STRIP" -target amd64,arm64 -go-package bpf \
-      Probe probe.c -- -O2 -Wall -Werror -I. -I/usr/include) >&2
+  local obj
+  for obj in Probe:probe.c Count:count.c; do
+    (cd "$dir" && go tool bpf2go -cc "$CLANG" -strip "$STRIP" -target amd64,arm64 -go-package bpf \
+        "${obj%%:*}" "${obj#*:}" -- -O2 -Wall -Werror -I. -I/usr/include) >&2
+  done
 }
 
 if [ "${1:-}" = --check ]; then
@@ -27,13 +31,13 @@ if [ "${1:-}" = --check ]; then
   cp bpf/*.c bpf/*.h "$work"/
   generate "$work"
   status=0
-  for f in "$work"/probe_*; do
+  for f in "$work"/probe_* "$work"/count_*; do
     name=$(basename "$f")
     if ! cmp -s "$f" "bpf/$name"; then
       echo "bpf/$name differs from what hack/generate.sh produces" >&2; status=1
     fi
   done
-  for f in bpf/probe_*; do
+  for f in bpf/probe_* bpf/count_*; do
     [ -e "$work/$(basename "$f")" ] || { echo "$f is not produced by hack/generate.sh" >&2; status=1; }
   done
   [ $status -eq 0 ] || die "generated BPF code is stale: run make generate and commit the result"
@@ -42,4 +46,4 @@ if [ "${1:-}" = --check ]; then
 fi
 
 generate bpf
-log "regenerated bpf/probe_{x86,arm64}_bpfel.{go,o}"
+log "regenerated bpf/{probe,count}_{x86,arm64}_bpfel.{go,o}"

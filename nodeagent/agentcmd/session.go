@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/swoll-dev/swoll/nodeagent/count"
 	"github.com/swoll-dev/swoll/nodeagent/cri"
 	"github.com/swoll-dev/swoll/nodeagent/decode"
 	"github.com/swoll-dev/swoll/nodeagent/hold"
@@ -81,6 +82,18 @@ func sessionConfig(io streams, host *hostFlags) session.Config {
 					return nil, err
 				}
 				return t, nil
+			},
+			NewCounter: func(entries int) (session.CountTracer, error) {
+				t, err := newTracer(tracer.Options{Arch: table.Arch(), FilterOnly: true, RingBytes: os.Getpagesize()})
+				if err != nil {
+					return nil, err
+				}
+				m, err := count.NewMode(t, count.Options{Entries: entries, Table: table})
+				if err != nil {
+					_ = t.Close()
+					return nil, explainLoadError(err)
+				}
+				return m, nil
 			},
 			NewDecoder: func(node, name string) session.Decoder {
 				return decode.New(decode.Options{Arch: table.Arch(), Node: node, Session: name, MonoToWall: monoToWall})

@@ -4,6 +4,7 @@ package agentcmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/nodeagent/count"
 	"github.com/swoll-dev/swoll/nodeagent/decode"
 	"github.com/swoll-dev/swoll/nodeagent/lineout"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
@@ -35,6 +38,9 @@ type traceFlags struct {
 	maxEvents    uint64
 	session      string
 	captureData  int
+	count        bool
+	interval     time.Duration
+	countEntries int
 }
 
 func newTraceCommand(io streams) *cobra.Command {
@@ -50,10 +56,14 @@ func newTraceCommand(io streams) *cobra.Command {
   --no-containers       every process on the host
 
 --output json writes one event per line (the schema kubectl swoll uses); cli writes strace-like lines.
-The default is cli when stdout is a terminal and json otherwise. A summary goes to stderr at the end.`,
+The default is cli when stdout is a terminal and json otherwise. A summary goes to stderr at the end.
+
+--count counts the calls in the kernel instead (per target, system call and result: calls, time and a
+latency histogram) and writes one JSON snapshot line per --interval; no event per call leaves the kernel.`,
 		Example: `  swoll-agent trace --pid 1234 -s openat,connect
   swoll-agent trace --container-id containerd://3f1c2a -o json | jq .
-  swoll-agent trace --no-containers -s execve --duration 10s`,
+  swoll-agent trace --no-containers -s execve --duration 10s
+  swoll-agent trace --pid 1234 --count --interval 5s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrace(cmd.Context(), io, &f) },
 	}
@@ -68,6 +78,10 @@ The default is cli when stdout is a terminal and json otherwise. A summary goes 
 	fl.Uint64Var(&f.maxEvents, "max-events", 0, "stop after this many events (0: no limit)")
 	fl.StringVar(&f.session, "session", "", "session name stamped on JSON events")
 	fl.IntVar(&f.captureData, "capture-data", 0, "copy up to N bytes of what read/write/send/recv calls transfer (0: none; it may hold secrets)")
+	fl.BoolVar(&f.count, "count", false, "count calls in the kernel and write a snapshot per --interval instead of events")
+	fl.DurationVar(&f.interval, "interval", count.DefaultInterval, "with --count: how often to write a snapshot")
+	fl.IntVar(&f.countEntries, "count-entries", 0, "with --count: size of the kernel's counter table (0: default for the number of CPUs)")
+	_ = fl.MarkHidden("count-entries")
 	return cmd
 }
 
@@ -98,6 +112,16 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 		return failure(err)
 	}
 
+	if f.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.duration)
+		defer cancel()
+	}
+	node, _ := os.Hostname()
+	if f.count {
+		return runCount(ctx, io, f, table, calls, targets, node)
+	}
+
 	t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: f.captureData})
 	if err != nil {
 		return failure(err)
@@ -106,31 +130,11 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 	if err := t.Select(calls); err != nil {
 		return failure(fmt.Errorf("selecting system calls: %w", err))
 	}
-	node, _ := os.Hostname()
 	dec := decode.New(decode.Options{Arch: table.Arch(), Node: node, Session: f.session, MonoToWall: wallclock.MonoToWall()})
-	// Target ids: 1 for --pid, 2... for containers.
-	switch {
-	case f.noContainers:
-		err = t.TraceAll(true)
-	case f.pid != 0:
-		err = t.AddPid(uint32(f.pid), 1)
-	}
-	if err != nil {
+	if err := f.attach(t, targets, dec.SetTarget); err != nil {
 		return failure(err)
 	}
-	for i, tg := range targets {
-		id := uint32(i + 2)
-		dec.SetTarget(id, &protocol.Target{ContainerID: tg.id})
-		if err := t.AddMountNS(tg.nsID, id); err != nil {
-			return failure(fmt.Errorf("tracing container %s: %w", tg.id, err))
-		}
-	}
 
-	if f.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, f.duration)
-		defer cancel()
-	}
 	out := lineout.New(io.stdout, 256<<10, 50*time.Millisecond)
 	appendLine := dec.AppendJSON
 	if output == "cli" {
@@ -162,6 +166,86 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 	case readErr != nil && !errors.Is(readErr, context.Canceled) && !errors.Is(readErr, context.DeadlineExceeded):
 		return failure(readErr)
 	}
+	return nil
+}
+
+// filter is what both modes attach targets to.
+type filter interface {
+	TraceAll(on bool) error
+	AddPid(pid uint32, targetID uint32) error
+	AddMountNS(nsID uint64, targetID uint32) error
+}
+
+// attach sets the filter's targets: ids 1 for --pid, 2... for containers.
+func (f *traceFlags) attach(t filter, targets []traceTarget, setTarget func(uint32, *protocol.Target)) error {
+	var err error
+	switch {
+	case f.noContainers:
+		err = t.TraceAll(true)
+	case f.pid != 0:
+		err = t.AddPid(uint32(f.pid), 1)
+	}
+	if err != nil {
+		return err
+	}
+	for i, tg := range targets {
+		id := uint32(i + 2)
+		setTarget(id, &protocol.Target{ContainerID: tg.id})
+		if err := t.AddMountNS(tg.nsID, id); err != nil {
+			return fmt.Errorf("tracing container %s: %w", tg.id, err)
+		}
+	}
+	return nil
+}
+
+// runCount is --count: a snapshot line per interval, and one at the end.
+func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Table, calls []*syscalls.Syscall,
+	targets []traceTarget, node string) error {
+	t, err := newTracer(tracer.Options{Arch: table.Arch(), FilterOnly: true, RingBytes: os.Getpagesize()})
+	if err != nil {
+		return failure(err)
+	}
+	m, err := count.NewMode(t, count.Options{Entries: f.countEntries, Table: table})
+	if err != nil {
+		_ = t.Close()
+		return failure(explainLoadError(err))
+	}
+	defer func() { _ = m.Close() }()
+	if err := m.Select(calls); err != nil {
+		return failure(fmt.Errorf("selecting system calls: %w", err))
+	}
+	if err := f.attach(m, targets, m.SetTarget); err != nil {
+		return failure(err)
+	}
+	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: counting (%s)\n", m.AttachType())
+	tick := time.NewTicker(max(f.interval, 10*time.Millisecond))
+	defer tick.Stop()
+	enc := json.NewEncoder(io.stdout)
+	var calls64, overflow uint64
+	began := time.Now()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-tick.C:
+		}
+		snap, err := m.Snapshot(node, f.session, time.Now())
+		if err != nil {
+			return failure(err)
+		}
+		for _, r := range snap.Rows {
+			calls64 += r.Calls
+		}
+		overflow = snap.OverflowTotal
+		if err := enc.Encode(event.Line{Snapshot: snap}); err != nil {
+			if errors.Is(err, unix.EPIPE) {
+				return nil
+			}
+			return failure(fmt.Errorf("writing snapshots: %w", err))
+		}
+	}
+	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: %d calls counted, %d not counted (counter table full) in %s\n",
+		calls64, overflow, time.Since(began).Round(time.Millisecond))
 	return nil
 }
 

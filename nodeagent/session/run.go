@@ -99,6 +99,7 @@ type session struct {
 	inputEnded chan struct{}
 
 	tracer   Tracer
+	counter  Counter // counting mode
 	dec      Decoder
 	resolver Resolver
 
@@ -208,6 +209,12 @@ func Run(ctx context.Context, cfg Config) error {
 	defer lostTick.Stop()
 	statsTick := time.NewTicker(cfg.StatsInterval)
 	defer statsTick.Stop()
+	var countTick <-chan time.Time
+	if s.counter != nil {
+		t := time.NewTicker(s.countInterval())
+		defer t.Stop()
+		countTick = t.C
+	}
 	var reason string
 	var result error
 loop:
@@ -248,6 +255,8 @@ loop:
 			s.detachExited()
 		case <-statsTick.C:
 			s.notice(event.Notice{Kind: event.NoticeStats, Events: s.events.Load()})
+		case <-countTick:
+			s.snapshot()
 		case err := <-readDone:
 			readDone = nil
 			switch {
@@ -277,6 +286,9 @@ loop:
 		}
 	}
 	s.reportDrops()
+	if s.counter != nil {
+		s.snapshot() // the calls counted since the last one
+	}
 	s.logf("%s; %d events, %d lost, %d over --max-rate", reason, s.events.Load(), s.lostSeen, s.limitedSeen)
 	s.notice(event.Notice{Kind: event.NoticeExit, Events: s.events.Load(), LostTotal: s.lostSeen,
 		LimitedTotal: s.limitedSeen, Message: reason})
@@ -357,7 +369,17 @@ func (s *session) setUp() error {
 		return err
 	}
 	s.dec = s.cfg.NewDecoder(s.start.Node, s.start.Session)
-	if s.tracer, err = s.cfg.NewTracer(s.start.CaptureData); err != nil {
+	if s.start.Count {
+		var ct CountTracer
+		if s.cfg.NewCounter == nil {
+			err = errors.New("this agent has no counting mode")
+		} else if ct, err = s.cfg.NewCounter(s.start.CountEntries); err == nil {
+			s.tracer, s.counter = ct, ct
+		}
+	} else {
+		s.tracer, err = s.cfg.NewTracer(s.start.CaptureData)
+	}
+	if err != nil {
 		_ = s.resolver.Close()
 		return err
 	}
@@ -484,6 +506,7 @@ func (s *session) remove(containerID string) {
 		s.logf("container %s: detaching: %v", containerID, err)
 	}
 	// The decoder keeps the metadata: records already in the ring buffer still carry this target's id.
+	s.forgetCounts(cur.id)
 	delete(s.targets, key)
 	delete(s.byNS, cur.nsID)
 	s.notice(event.Notice{Kind: event.NoticeTargetDetached, ContainerID: containerID})
@@ -499,6 +522,7 @@ func (s *session) detachExited() {
 		if err := s.tracer.RemoveMountNS(t.nsID); err != nil {
 			s.logf("container %s: detaching: %v", t.containerID, err)
 		}
+		s.forgetCounts(t.id)
 		delete(s.targets, key)
 		delete(s.byNS, t.nsID)
 		s.exited[key] = true
@@ -511,12 +535,51 @@ func (s *session) setTarget(id uint32, t *protocol.Target) {
 	s.out.Lock() // the decoder is shared with the event reader
 	s.dec.SetTarget(id, t)
 	s.out.Unlock()
+	if s.counter != nil {
+		s.counter.SetTarget(id, t)
+	}
 }
 
 func (s *session) removeTarget(id uint32) {
 	s.out.Lock()
 	s.dec.RemoveTarget(id)
 	s.out.Unlock()
+	if s.counter != nil {
+		s.counter.RemoveTarget(id)
+	}
+}
+
+// forgetCounts lets the counter drop a detached target's counters once its last calls were reported.
+func (s *session) forgetCounts(id uint32) {
+	if s.counter != nil {
+		s.counter.RemoveTarget(id)
+	}
+}
+
+// countInterval is OpStart's snapshot interval (default one second).
+func (s *session) countInterval() time.Duration {
+	if s.start.CountIntervalMs > 0 {
+		return time.Duration(s.start.CountIntervalMs) * time.Millisecond
+	}
+	return time.Second
+}
+
+// snapshot writes the counting mode's snapshot line and has it written at once, as a notice: one line per
+// interval.
+func (s *session) snapshot() {
+	snap, err := s.counter.Snapshot(s.start.Node, s.start.Session, s.cfg.Now())
+	if err != nil {
+		s.logf("counting: %v", err)
+		return
+	}
+	line, err := json.Marshal(event.Line{Snapshot: snap})
+	if err != nil {
+		s.logf("encoding a snapshot: %v", err)
+		return
+	}
+	if _, err := s.out.Write(append(line, '\n')); err == nil {
+		s.out.FlushSoon()
+	}
 }
 
 // reportDrops reports, when they grew, the kernel's drops (ring buffer full) and the rate cap's drops,

@@ -14,6 +14,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/protocol"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -27,6 +28,19 @@ type Tracer interface {
 	Read(ctx context.Context, fn func(rec *record.Record) bool) error
 	Lost() uint64
 	Close() error
+}
+
+// Counter is the part of count.Mode a counting session uses besides the Tracer methods.
+type Counter interface {
+	SetTarget(targetID uint32, t *protocol.Target)
+	RemoveTarget(targetID uint32)
+	Snapshot(node, session string, now time.Time) (*event.Snapshot, error)
+}
+
+// CountTracer is counting mode's tracer: it counts in the kernel and hands Read no record.
+type CountTracer interface {
+	Tracer
+	Counter
 }
 
 // Decoder is the part of decode.Decoder a session uses.
@@ -48,6 +62,8 @@ type Deps struct {
 	Syscalls func(names []string) ([]*syscalls.Syscall, error)
 	// NewTracer loads and attaches the probe; captureData is OpStart's (bytes of read/write data to copy).
 	NewTracer func(captureData int) (Tracer, error)
+	// NewCounter loads counting mode (OpStart's Count) with a counter table of entries (0: default).
+	NewCounter func(entries int) (CountTracer, error)
 	// NewDecoder makes the event encoder for the session's node and name.
 	NewDecoder func(node, session string) Decoder
 	// NewResolver opens the container runtime: criSocket is OpStart's (a host path; empty: auto-detect).

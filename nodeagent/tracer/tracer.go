@@ -75,6 +75,9 @@ type Options struct {
 	// CaptureData is how many bytes of the data that read, write, send and recv family calls transfer are
 	// copied (--capture-data); 0, the default, copies none: they may hold secrets.
 	CaptureData int
+	// FilterOnly attaches only what keeps the container filter current (fork and exit tracking), not the
+	// syscall programs: for counting mode (package count), which shares the filter's maps (FilterMaps).
+	FilterOnly bool
 }
 
 // Tracer owns the loaded programs and maps. Close detaches everything.
@@ -91,6 +94,7 @@ type Tracer struct {
 	lost       *ebpf.Map
 	mntIter    *ebpf.Program
 	features   Features
+	filterOnly bool
 
 	// byInode: callers identify mount namespaces by inode number (no NS_GET_MNTNS_ID); the filter holds the
 	// probe's id of each (see mntIDs), and kernelIDs maps one to the other.
@@ -145,14 +149,14 @@ func New(opts Options) (*Tracer, error) {
 	}
 	data := uint16(opts.CaptureData)
 	feats := ProbeFeatures() &^ opts.Without
-	t := &Tracer{table: table, dataBytes: data}
+	t := &Tracer{table: table, dataBytes: data, filterOnly: opts.FilterOnly}
 	if !opts.RawTracepoints {
 		err = t.load(ring, true, feats)
 		if err == nil {
 			return t, nil
 		}
 		_ = t.Close()
-		t = &Tracer{table: table, dataBytes: data}
+		t = &Tracer{table: table, dataBytes: data, filterOnly: opts.FilterOnly}
 	}
 	if err2 := t.load(ring, false, feats); err2 != nil {
 		_ = t.Close()
@@ -209,13 +213,10 @@ func (t *Tracer) load(ring int, useBTF bool, feats Features) error {
 	t.mntIter = coll.Programs[bpf.ProbeProgMntIds]
 
 	for name, tp := range keep {
-		prog := coll.Programs[name]
-		var l link.Link
-		if useBTF {
-			l, err = link.AttachTracing(link.TracingOptions{Program: prog, AttachType: ebpf.AttachTraceRawTp})
-		} else {
-			l, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: tp, Program: prog})
+		if t.filterOnly && (tp == "sys_enter" || tp == "sys_exit") {
+			continue
 		}
+		l, err := Attach(coll.Programs[name], tp, useBTF)
 		if err != nil {
 			return fmt.Errorf("attaching %s to %s: %w", name, tp, err)
 		}
@@ -395,6 +396,26 @@ func (t *Tracer) updateMode() error {
 		return fmt.Errorf("setting the probe's filter mode: %w", err)
 	}
 	return nil
+}
+
+// Attach attaches a program to a tracepoint: as tp_btf (useBTF) or as a raw tracepoint.
+func Attach(prog *ebpf.Program, tracepoint string, useBTF bool) (link.Link, error) {
+	if useBTF {
+		return link.AttachTracing(link.TracingOptions{Program: prog, AttachType: ebpf.AttachTraceRawTp})
+	}
+	return link.AttachRawTracepoint(link.RawTracepointOptions{Name: tracepoint, Program: prog})
+}
+
+// FilterMaps are the container filter's maps (bpf/filter.h), for other programs to share.
+func (t *Tracer) FilterMaps() (mntTargets, pidTargets *ebpf.Map) { return t.mntTargets, t.pidTargets }
+
+// FilterMode is the filter's current mode, for other programs sharing the filter's maps.
+func (t *Tracer) FilterMode() (uint32, error) {
+	var m uint32
+	if err := t.filterMode.Get(&m); err != nil {
+		return 0, fmt.Errorf("reading the probe's filter mode: %w", err)
+	}
+	return m, nil
 }
 
 // Read calls fn for every record until ctx is done or fn returns false. rec is reused between calls, and its

@@ -351,6 +351,15 @@ func (a *Agent) Notice(n *event.Notice) {
 	a.cfg.Observer.Notice(a, n)
 }
 
+// Snapshot implements stream.Handler: a counting agent's counts go to the sink; what its counter table had no
+// room for is said at once.
+func (a *Agent) Snapshot(snap *event.Snapshot) {
+	if snap.Overflow > 0 {
+		a.cfg.Log.Printf("%s: %d calls not counted in the last interval: the agent's counter table is full (total %d)",
+			a.cfg.Node, snap.Overflow, snap.OverflowTotal)
+	}
+}
+
 // Malformed implements stream.Handler: shown, never silently dropped (a few times, then counted).
 func (a *Agent) Malformed(line []byte, err error) {
 	a.mu.Lock()

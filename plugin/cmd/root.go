@@ -75,6 +75,8 @@ runs a target, streams from it, and removes it when you stop.`,
 	addConfigFlags(root.PersistentFlags(), configFlags)
 	root.AddCommand(
 		newTraceCommand(traceOptions(configFlags, streams, force)),
+		newTopCommand(traceOptions(configFlags, streams, force)),
+		NewReportCommand(streams),
 		NewCleanupCommand(configFlags, streams),
 		NewVersionCommand(streams),
 		NewImageCommand(streams),

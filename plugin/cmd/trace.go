@@ -3,11 +3,13 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -68,6 +70,11 @@ type TraceOptions struct {
 	// Force is closed on a second interrupt (main's signal handling): teardown stops waiting for the agent
 	// pods to go.
 	Force <-chan struct{}
+	// Summary prints an strace -c style summary at the end; MetricsAddr serves /metrics for the session;
+	// Replay reads a recording instead of tracing (no cluster).
+	Summary     bool
+	MetricsAddr string
+	Replay      string
 
 	// set by Complete
 	namespace string
@@ -114,27 +121,48 @@ deleted when the trace ends (Ctrl-C, --duration, --max-events). If kubectl swoll
 notice the closed connection and exit, and activeDeadlineSeconds bounds their life; 'kubectl swoll cleanup'
 removes anything left over. Pods, containers and nodes that appear while tracing are picked up.`,
 		Example: traceExample,
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Complete(c, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
-		},
+		RunE:    runE(o),
 	}
 	f := cmd.Flags()
+	o.addSessionFlags(f)
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: json (one event per line, unchanged) or cli (strace-like)")
+	f.Uint64Var(&o.MaxEvents, "max-events", 0, "Stop after this many events in total across nodes (0: no limit)")
+	f.IntVar(&o.CaptureData, "capture-data", 0, "Show up to N bytes of the data read/write/send/recv calls transfer (0: none; it may hold secrets)")
+	f.BoolVar(&o.Summary, "summary", false, "At the end, print an strace -c style summary (calls, errors, time per system call, merged across pods) on stderr")
+	f.StringVar(&o.MetricsAddr, "metrics-addr", "", "Serve Prometheus /metrics and the live chart page /metrics/charts on HOST:PORT for the life of the session")
+	f.StringVar(&o.Replay, "replay", "", "Read a recording (what -o json wrote; - for stdin) instead of tracing: no cluster is contacted")
+	return cmd
+}
+
+// runner is a command's options: trace's and top's.
+type runner interface {
+	Complete(c *cobra.Command, args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// runE completes, validates and runs o.
+func runE(o runner) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, args []string) error {
+		if err := o.Complete(c, args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(c.Context())
+	}
+}
+
+// addSessionFlags adds the selection and session flags that trace and top share.
+func (o *TraceOptions) addSessionFlags(f *pflag.FlagSet) {
 	f.StringVarP(&o.LabelSelector, "selector", "l", "", "Label selector of the pods to trace (e.g. -l app=nginx,tier!=cache)")
 	f.StringVar(&o.FieldSelector, "field-selector", "", "Field selector of the pods to trace, evaluated by the API server (e.g. status.phase=Running,spec.nodeName=node-a)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Look for pods in every namespace")
 	f.StringSliceVarP(&o.Containers, "container", "c", nil, "Trace only these containers of each pod (repeatable, comma-separated)")
 	f.StringSliceVar(&o.Nodes, "node", nil, "Trace only pods on these nodes (repeatable, comma-separated)")
 	f.StringSliceVarP(&o.Syscalls, "syscalls", "s", nil, "System calls to trace: names, class:NAME or group:NAME (repeatable, comma-separated; default: all)")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: json (one event per line, unchanged) or cli (strace-like)")
 	f.DurationVar(&o.Duration, "duration", 0, "Stop after tracing this long, counted from when the agents are ready (e.g. 30s, 5m; 0: until Ctrl-C)")
-	f.Uint64Var(&o.MaxEvents, "max-events", 0, "Stop after this many events in total across nodes (0: no limit)")
-	f.IntVar(&o.CaptureData, "capture-data", 0, "Show up to N bytes of the data read/write/send/recv calls transfer (0: none; it may hold secrets)")
 	f.StringVar(&o.Image, "image", o.Image, "Agent image")
 	f.StringVar(&o.AgentNamespace, "agent-namespace", "", "Namespace for the agent pods; it must admit privileged pods (default: -n, or the kubeconfig's namespace)")
 	f.StringVar(&o.PullPolicy, "image-pull-policy", o.PullPolicy, "Agent image pull policy: Always, IfNotPresent or Never")
@@ -142,7 +170,6 @@ removes anything left over. Pods, containers and nodes that appear while tracing
 	f.StringVarP(&o.Filename, "filename", "f", "", "Read the selection and system calls from a Trace spec (YAML; - for stdin)")
 	f.DurationVar(&o.AgentDeadline, "agent-deadline", 0, "Hard limit on an agent pod's life (activeDeadlineSeconds; default: --duration + 5m, or 1h when unbounded)")
 	f.DurationVar(&o.AgentTimeout, "agent-timeout", o.AgentTimeout, "How long an agent pod may take to start (image pull included)")
-	return cmd
 }
 
 // Complete merges the Trace file with the flags (flags win) and fills in namespaces from the kubeconfig.
@@ -217,6 +244,9 @@ func splitList(in []string) []string {
 
 // Validate checks the options without contacting the cluster.
 func (o *TraceOptions) Validate() error {
+	if o.Replay != "" {
+		return o.validateReplay()
+	}
 	if len(o.Pods) == 0 && o.LabelSelector == "" && o.FieldSelector == "" {
 		return fmt.Errorf("say which pods to trace: POD names, -l/--selector, --field-selector or -f FILE")
 	}
@@ -306,6 +336,41 @@ func (o *TraceOptions) selection() targets.Selection {
 
 // Run traces until ctx ends (the first interrupt), or a limit is reached; Force cuts the teardown short.
 func (o *TraceOptions) Run(ctx context.Context) error {
+	out, err := output.New(o.Output, o.streams.Out, o.Output == output.CLI && isTerminal(o.streams.Out))
+	if err != nil {
+		return err
+	}
+	if o.Replay != "" {
+		return o.replay(out)
+	}
+	var tap *tableTap
+	var sink output.Sink = out
+	if o.Summary || o.MetricsAddr != "" {
+		tap = newTableTap(out)
+		sink = tap
+	}
+	stopMetrics, err := o.serveMetrics(tap)
+	if err != nil {
+		return err
+	}
+	err = o.runSession(ctx, sink, sessionMode{})
+	stopMetrics(ctx)
+	if o.Summary {
+		o.printSummary(o.streams.ErrOut, tap)
+	}
+	return err
+}
+
+// sessionMode is what top changes in a session.
+type sessionMode struct {
+	count         bool
+	countInterval time.Duration
+	countEntries  int
+	stderr        io.Writer
+}
+
+// runSession runs a live session on the cluster.
+func (o *TraceOptions) runSession(ctx context.Context, sink output.Sink, mode sessionMode) error {
 	restConfig, err := o.configFlags.ToRESTConfig()
 	if err != nil {
 		return fmt.Errorf("reading kubeconfig: %w", err)
@@ -321,9 +386,9 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("creating a Kubernetes client: %w", err)
 	}
-	out, err := output.New(o.Output, o.streams.Out, o.Output == output.CLI && isTerminal(o.streams.Out))
-	if err != nil {
-		return err
+	stderr := o.streams.ErrOut
+	if mode.stderr != nil {
+		stderr = mode.stderr
 	}
 	return session.Run(ctx, session.Config{
 		Client:         client,
@@ -332,8 +397,8 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		Selection:      o.selection(),
 		Syscalls:       o.Syscalls,
 		CheckSyscalls:  resolveSyscalls,
-		Sink:           out,
-		Stderr:         o.streams.ErrOut,
+		Sink:           sink,
+		Stderr:         stderr,
 		MaxEvents:      o.MaxEvents,
 		CaptureData:    o.CaptureData,
 		Duration:       o.Duration,
@@ -347,6 +412,9 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		Command:        o.command,
 		Force:          o.Force,
 		Debug:          os.Getenv("SWOLL_DEBUG") != "",
+		Count:          mode.count,
+		CountInterval:  mode.countInterval,
+		CountEntries:   mode.countEntries,
 	})
 }
 

@@ -149,7 +149,7 @@ func (l *Loop) Run() {
 		switch {
 		case b.EOF:
 			m.RemoveStream(b.Stream)
-		case b.Notice == nil:
+		case b.Notice == nil && b.Snapshot == nil:
 			m.AddStream(b.Stream)
 		}
 		if stopped {
@@ -158,6 +158,14 @@ func (l *Loop) Run() {
 		if b.Notice != nil {
 			if err := sink.Notice(b.Notice); err != nil {
 				outputFailed(err)
+			}
+			return
+		}
+		if b.Snapshot != nil {
+			if ss, ok := sink.(output.SnapshotSink); ok {
+				if err := ss.Snapshot(b.Snapshot); err != nil {
+					outputFailed(err)
+				}
 			}
 			return
 		}

@@ -39,6 +39,12 @@ type Sink interface {
 	Flush() error
 }
 
+// SnapshotSink is a Sink that also takes the agents' snapshots (counting mode), as they come.
+type SnapshotSink interface {
+	Sink
+	Snapshot(s *event.Snapshot) error
+}
+
 // IsBrokenPipe tells an error from a closed reader (`| head`), which ends a session quietly.
 func IsBrokenPipe(err error) bool {
 	return err != nil && (errors.Is(err, io.ErrClosedPipe) || strings.Contains(err.Error(), "broken pipe"))

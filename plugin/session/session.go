@@ -75,6 +75,12 @@ type Config struct {
 	SessionID string
 	// Debug adds what the session sees of the API server to the messages (SWOLL_DEBUG).
 	Debug bool
+	// Count runs the agents in counting mode (kubectl swoll top): they count in the kernel and write a
+	// snapshot line every CountInterval (0: the agent's default, 1 s) instead of events; Sink receives them when
+	// it is an output.SnapshotSink. CountEntries sizes their counter tables (0: their default).
+	Count         bool
+	CountInterval time.Duration
+	CountEntries  int
 }
 
 // Run runs a session until ctx ends (interrupt), the duration or event limit is reached, or every agent ended.
@@ -207,6 +213,10 @@ func (s *session) startFor(node string) (*protocol.Start, error) {
 		MaxEvents:   s.cfg.MaxEvents,
 		CaptureData: s.cfg.CaptureData,
 		CRISocket:   socket,
+		Count:       s.cfg.Count,
+		// rounded up to a millisecond, so that a small interval is not taken for the default
+		CountIntervalMs: (s.cfg.CountInterval + time.Millisecond - 1).Milliseconds(),
+		CountEntries:    s.cfg.CountEntries,
 	}, nil
 }
 

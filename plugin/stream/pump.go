@@ -20,6 +20,8 @@ type Batch struct {
 	Items  []Item
 	// Notice, when set, is a notice of the stream (the batch has no items): after the events before it.
 	Notice *event.Notice
+	// Snapshot, likewise, is a snapshot of the stream (counting mode).
+	Snapshot *event.Snapshot
 	// EOF marks the stream's last batch.
 	EOF bool
 }
@@ -31,11 +33,13 @@ const maxBatch = 1024
 type Handler interface {
 	// Notice is called for every notice, in stream order, from the pumping goroutine.
 	Notice(n *event.Notice)
+	// Snapshot is called likewise for every snapshot (counting mode).
+	Snapshot(s *event.Snapshot)
 	// Malformed is called for a line that is neither an event nor a notice.
 	Malformed(line []byte, err error)
 }
 
-// Pump reads r until it ends, sending event batches to out and notices to h, then to out. Lines are batched
+// Pump reads r until it ends, sending event batches to out and notices and snapshots to h, then to out. Lines are batched
 // while more input is already buffered, so a busy stream costs one channel send per batch rather than per
 // line. The last batch has EOF set. It returns nil at a clean end of stream. Pump runs in the caller's
 // goroutine and calls h from it.
@@ -64,6 +68,15 @@ func Pump(r io.Reader, id int, out chan<- Batch, h Handler) error {
 		}
 		switch {
 		case len(line) == 0:
+		case IsSnapshot(line):
+			snap, perr := ParseSnapshot(line)
+			if perr != nil {
+				h.Malformed(line, perr)
+				break
+			}
+			send(false)
+			h.Snapshot(snap)
+			out <- Batch{Stream: id, Snapshot: snap}
 		case IsNotice(line):
 			n, perr := ParseNotice(line)
 			if perr != nil {

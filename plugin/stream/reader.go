@@ -108,6 +108,18 @@ func FinishOf(line []byte) (int64, bool) { return event.FinishOf(line) }
 // IsNotice tells notice lines from events without decoding.
 func IsNotice(line []byte) bool { return bytes.HasPrefix(line, []byte(event.NoticePrefix)) }
 
+// IsSnapshot tells snapshot lines (counting mode) from events without decoding.
+func IsSnapshot(line []byte) bool { return bytes.HasPrefix(line, []byte(event.SnapshotPrefix)) }
+
+// ParseSnapshot decodes a snapshot line.
+func ParseSnapshot(line []byte) (*event.Snapshot, error) {
+	var l event.Line
+	if err := json.Unmarshal(line, &l); err != nil || l.Snapshot == nil {
+		return nil, fmt.Errorf("malformed snapshot %.120q", line)
+	}
+	return l.Snapshot, nil
+}
+
 // ParseNotice decodes a notice line.
 func ParseNotice(line []byte) (*event.Notice, error) {
 	var l struct {

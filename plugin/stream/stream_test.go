@@ -117,12 +117,14 @@ func TestFinishOf(t *testing.T) {
 }
 
 type recorder struct {
-	notices []*event.Notice
-	bad     []string
+	notices   []*event.Notice
+	snapshots []*event.Snapshot
+	bad       []string
 }
 
 func (r *recorder) Notice(n *event.Notice)           { r.notices = append(r.notices, n) }
 func (r *recorder) Malformed(line []byte, err error) { r.bad = append(r.bad, string(line)) }
+func (r *recorder) Snapshot(s *event.Snapshot)       { r.snapshots = append(r.snapshots, s) }
 
 func TestPump(t *testing.T) {
 	input := strings.Join([]string{

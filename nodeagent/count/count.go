@@ -1,0 +1,336 @@
+//go:build linux
+
+// Package count is the agent's counting mode: it loads bpf/count.c, which counts the calls of the traced
+// containers per system call and result in the kernel (count, summed duration, log2 latency histogram), and
+// turns the counters into snapshot lines (event.Snapshot) once per interval. Nothing per call crosses to user
+// space.
+//
+// The container filter is the probe's: a Counter shares the mnt_targets and pid_targets maps of a
+// tracer.Tracer (loaded with FilterOnly, so that the probe's syscall programs stay detached) and copies its
+// filter mode; targets are added and removed through the tracer as in tracing mode.
+//
+// Bounds: the counters live in a preallocated per-CPU hash sized from the number of CPUs (Options.Entries);
+// a call that finds no counter, or no room among the calls in flight, is counted as overflow and reported in
+// the snapshot, never dropped silently. The kernel's counters are totals since the session started; a
+// snapshot holds the difference from the previous one.
+package count
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/swoll-dev/swoll/bpf"
+	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/nodeagent/tracer"
+	"github.com/swoll-dev/swoll/protocol"
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+const (
+	// DefaultInterval is how often the agent writes a snapshot.
+	DefaultInterval = time.Second
+	// memoryBudget bounds the counters' kernel memory: entries x value size x CPUs.
+	memoryBudget = 32 << 20
+	minEntries   = 256
+	maxEntries   = 16384
+)
+
+// Options configure a Counter.
+type Options struct {
+	// MntTargets and PidTargets are the probe's filter maps (tracer.Tracer.FilterMaps); nil gives the counter
+	// maps of its own, which nothing fills (tests of the counter alone use TraceAll through SetFilterMode).
+	MntTargets, PidTargets *ebpf.Map
+	// Entries is the size of the counter table (0: from the number of CPUs, within 256..16384).
+	Entries int
+	// RawTracepoints forces the raw_tracepoint programs.
+	RawTracepoints bool
+	// Table names the system calls (default: the running architecture's).
+	Table *syscalls.Table
+}
+
+type total struct {
+	calls, timeNs uint64
+	hist          [event.HistBuckets]uint64
+}
+
+// Counter owns the counting programs and maps. Its methods may be called from several goroutines.
+type Counter struct {
+	table    *syscalls.Table
+	coll     *ebpf.Collection
+	links    []link.Link
+	counts   *ebpf.Map
+	overflow *ebpf.Map
+	mode     *ebpf.Variable
+	selected *ebpf.Variable
+	noReturn *ebpf.Variable
+	attach   string
+
+	mu        sync.Mutex
+	targets   map[uint32]*event.Container
+	removed   map[uint32]bool // targets whose counters go after the next snapshot
+	prev      map[bpf.CountCountKey]total
+	overflows uint64
+	last      time.Time
+}
+
+// Entries is the default size of the counter table for this machine.
+func Entries() int {
+	var v bpf.CountCountVal
+	per := int(sizeOf(v)) * max(runtime.NumCPU(), 1)
+	return min(max(memoryBudget/per, minEntries), maxEntries)
+}
+
+// New loads and attaches the counting programs. Nothing is counted until Select and a filter mode are set.
+func New(opts Options) (*Counter, error) {
+	table := opts.Table
+	if table == nil {
+		table = syscalls.Native()
+	}
+	entries := opts.Entries
+	if entries <= 0 {
+		entries = Entries()
+	}
+	var errBTF error
+	if !opts.RawTracepoints {
+		c, err := load(opts, table, entries, true)
+		if err == nil {
+			return c, nil
+		}
+		errBTF = err
+	}
+	c, err := load(opts, table, entries, false)
+	if err != nil {
+		if errBTF != nil {
+			return nil, fmt.Errorf("loading the counting programs: tp_btf: %v; raw_tracepoint: %w", errBTF, err)
+		}
+		return nil, fmt.Errorf("loading the counting programs: %w", err)
+	}
+	return c, nil
+}
+
+var programs = map[bool]map[string]string{
+	true: {bpf.CountProgCountBtfEnter: "sys_enter", bpf.CountProgCountBtfExit: "sys_exit",
+		bpf.CountProgCountBtfTaskExit: "sched_process_exit", bpf.CountProgCountBtfExec: "sched_process_exec"},
+	false: {bpf.CountProgCountRawEnter: "sys_enter", bpf.CountProgCountRawExit: "sys_exit",
+		bpf.CountProgCountRawTaskExit: "sched_process_exit", bpf.CountProgCountRawExec: "sched_process_exec"},
+}
+
+func load(opts Options, table *syscalls.Table, entries int, useBTF bool) (c *Counter, err error) {
+	spec, err := bpf.LoadCount()
+	if err != nil {
+		return nil, fmt.Errorf("reading the embedded counting programs: %w", err)
+	}
+	for name := range programs[!useBTF] {
+		delete(spec.Programs, name)
+	}
+	spec.Maps[bpf.CountMapCounts].MaxEntries = uint32(entries)
+	var collOpts ebpf.CollectionOptions
+	if opts.MntTargets != nil && opts.PidTargets != nil {
+		collOpts.MapReplacements = map[string]*ebpf.Map{
+			bpf.CountMapMntTargets: opts.MntTargets,
+			bpf.CountMapPidTargets: opts.PidTargets,
+		}
+	}
+	coll, err := ebpf.NewCollectionWithOptions(spec, collOpts)
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("the kernel's verifier rejected the counting programs: %v", ve)
+		}
+		return nil, err
+	}
+	c = &Counter{
+		table:    table,
+		coll:     coll,
+		counts:   coll.Maps[bpf.CountMapCounts],
+		overflow: coll.Maps[bpf.CountMapOverflow],
+		mode:     coll.Variables[bpf.CountVarFilterMode],
+		selected: coll.Variables[bpf.CountVarSelected],
+		noReturn: coll.Variables[bpf.CountVarNoReturn],
+		attach:   "raw_tracepoint",
+		targets:  map[uint32]*event.Container{},
+		removed:  map[uint32]bool{},
+		prev:     map[bpf.CountCountKey]total{},
+		last:     time.Now(),
+	}
+	if useBTF {
+		c.attach = "tp_btf"
+	}
+	defer func() {
+		if err != nil {
+			_ = c.Close()
+			c = nil
+		}
+	}()
+	for name, tp := range programs[useBTF] {
+		l, err := tracer.Attach(coll.Programs[name], tp, useBTF)
+		if err != nil {
+			return nil, fmt.Errorf("attaching %s to %s: %w", name, tp, err)
+		}
+		c.links = append(c.links, l)
+	}
+	return c, nil
+}
+
+// AttachType says which program type is attached: "tp_btf" or "raw_tracepoint".
+func (c *Counter) AttachType() string { return c.attach }
+
+// Select sets the system calls to count (nil or empty: all).
+func (c *Counter) Select(calls []*syscalls.Syscall) error {
+	if len(calls) == 0 {
+		calls = c.table.All()
+	}
+	var sel, noRet [1024]uint8
+	if int(c.selected.Size()) != len(sel) {
+		return fmt.Errorf("the counting programs' table has %d entries, want %d", c.selected.Size(), len(sel))
+	}
+	for _, sc := range calls {
+		if sc == nil {
+			continue
+		}
+		if sc.Nr < 0 || sc.Nr >= len(sel) {
+			return fmt.Errorf("system call %s: number %d is beyond the counting table (%d)", sc.Name, sc.Nr, len(sel))
+		}
+		sel[sc.Nr] = 1
+		if sc.Name == "exit" || sc.Name == "exit_group" {
+			noRet[sc.Nr] = 1
+		}
+	}
+	if err := c.noReturn.Set(noRet); err != nil {
+		return fmt.Errorf("selecting system calls: %w", err)
+	}
+	if err := c.selected.Set(sel); err != nil {
+		return fmt.Errorf("selecting system calls: %w", err)
+	}
+	return nil
+}
+
+// SetFilterMode sets the filter mode (the probe's, which Tracer.FilterMode returns).
+func (c *Counter) SetFilterMode(mode uint32) error {
+	if err := c.mode.Set(mode); err != nil {
+		return fmt.Errorf("setting the counting filter mode: %w", err)
+	}
+	return nil
+}
+
+// SetTarget names the container of a target id in snapshots.
+func (c *Counter) SetTarget(id uint32, t *protocol.Target) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.targets[id] = &event.Container{ID: t.ContainerID, Pod: t.Pod, Name: t.Container, Image: t.Image,
+		Namespace: t.Namespace, Labels: t.Labels}
+	delete(c.removed, id)
+}
+
+// RemoveTarget forgets a target after the next snapshot (calls already counted are still reported).
+func (c *Counter) RemoveTarget(id uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.removed[id] = true
+}
+
+// Snapshot reads the counters and returns what changed since the previous snapshot (or since New).
+func (c *Counter) Snapshot(node, session string, now time.Time) (*event.Snapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	snap := &event.Snapshot{Node: node, Session: session, From: c.last.UnixNano(), To: now.UnixNano(), Rows: []event.Count{}}
+	c.last = now
+	var (
+		key  bpf.CountCountKey
+		vals []bpf.CountCountVal
+	)
+	seen := make(map[bpf.CountCountKey]bool, len(c.prev))
+	it := c.counts.Iterate()
+	for it.Next(&key, &vals) {
+		var t total
+		for i := range vals {
+			t.calls += vals[i].Calls
+			t.timeNs += vals[i].TimeNs
+			for b, n := range vals[i].Hist {
+				t.hist[b] += n
+			}
+		}
+		seen[key] = true
+		p := c.prev[key]
+		if t.calls == p.calls {
+			continue
+		}
+		c.prev[key] = t
+		snap.Rows = append(snap.Rows, c.row(key, &t, &p))
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("reading the counters: %w", err)
+	}
+	var perCPU []uint64
+	if err := c.overflow.Lookup(uint32(0), &perCPU); err != nil {
+		return nil, fmt.Errorf("reading the overflow counter: %w", err)
+	}
+	var over uint64
+	for _, n := range perCPU {
+		over += n
+	}
+	snap.Overflow = over - c.overflows
+	snap.OverflowTotal = over
+	c.overflows = over
+	c.forgetRemoved(seen)
+	return snap, nil
+}
+
+func (c *Counter) row(key bpf.CountCountKey, t, p *total) event.Count {
+	row := event.Count{Calls: t.calls - p.calls, TimeNs: t.timeNs - p.timeNs, Error: syscalls.ErrnoName(int(key.Err))}
+	hist := make([]uint64, event.HistBuckets)
+	for i := range hist {
+		hist[i] = t.hist[i] - p.hist[i]
+	}
+	row.Hist = event.TrimHist(hist)
+	if sc := c.table.ByNr(int(key.Nr)); sc != nil {
+		row.Syscall = event.Syscall{Nr: sc.Nr, Name: sc.Name, Class: sc.Class, Group: sc.Group}
+	} else {
+		row.Syscall = event.Syscall{Nr: int(key.Nr), Name: fmt.Sprintf("syscall_%d", key.Nr), Class: "unknown", Group: "unknown"}
+	}
+	row.Container = c.targets[key.Target]
+	return row
+}
+
+// forgetRemoved deletes the counters of removed targets, now that their last calls were reported.
+func (c *Counter) forgetRemoved(seen map[bpf.CountCountKey]bool) {
+	if len(c.removed) == 0 {
+		return
+	}
+	for key := range seen {
+		if c.removed[key.Target] {
+			_ = c.counts.Delete(key)
+			delete(c.prev, key)
+		}
+	}
+	for id := range c.removed {
+		delete(c.targets, id)
+	}
+	c.removed = map[uint32]bool{}
+}
+
+// Close detaches the programs and frees the maps (shared maps stay with their owner).
+func (c *Counter) Close() error {
+	var err error
+	for _, l := range c.links {
+		err = errors.Join(err, l.Close())
+	}
+	c.links = nil
+	if c.coll != nil {
+		c.coll.Close()
+		c.coll = nil
+	}
+	if err != nil {
+		return fmt.Errorf("closing the counter: %w", err)
+	}
+	return nil
+}
+
+func sizeOf(v bpf.CountCountVal) uintptr { return unsafe.Sizeof(v) }

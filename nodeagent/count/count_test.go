@@ -1,0 +1,210 @@
+//go:build linux
+
+package count
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/swoll-dev/swoll/bpf"
+	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/internal/roottest"
+	"github.com/swoll-dev/swoll/nodeagent/tracer"
+	"github.com/swoll-dev/swoll/protocol"
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+// TestMain doubles as the workload: with COUNT_HELPER set, the test binary waits for a line on stdin, then
+// makes the calls it names and exits.
+func TestMain(m *testing.M) {
+	switch os.Getenv("COUNT_HELPER") {
+	case "":
+		os.Exit(m.Run())
+	case "open":
+		helperOpen()
+	case "many":
+		helperMany()
+	}
+	os.Exit(0)
+}
+
+var fdcwd = int64(unix.AT_FDCWD)
+
+// atFDCWD is AT_FDCWD as a raw syscall argument (the kernel reads it as an int).
+var atFDCWD = uintptr(fdcwd)
+
+func waitGo() {
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+}
+
+// helperOpen: 1000 openat of a missing file, 500 of an existing one (each closed).
+func helperOpen() {
+	missing, _ := unix.BytePtrFromString("/nonexistent/swoll-count-test")
+	present, _ := unix.BytePtrFromString("/proc/self/stat")
+	waitGo()
+	for range 1000 {
+		_, _, _ = unix.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(missing)), unix.O_RDONLY, 0, 0, 0)
+	}
+	for range 500 {
+		fd, _, _ := unix.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(present)), unix.O_RDONLY, 0, 0, 0)
+		_, _, _ = unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+	}
+}
+
+// helperMany: for 2 s, as fast as it can, calls that fail with many different errnos.
+func helperMany() {
+	waitGo()
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		for fd := 1000; fd < 1040; fd++ {
+			_, _, _ = unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
+		}
+		_, _, _ = unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+		_, _, _ = unix.RawSyscall(unix.SYS_DUP, 999, 0, 0)
+		_, _, _ = unix.RawSyscall(unix.SYS_KILL, 0x7ffffff0, 0, 0)
+		_, _, _ = unix.RawSyscall(unix.SYS_FCNTL, 999, 0, 0)
+	}
+}
+
+// startHelper starts the helper, waiting for its go line.
+func startHelper(t *testing.T, kind string) (*exec.Cmd, func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "COUNT_HELPER="+kind)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, func() {
+		if _, err := fmt.Fprintln(in, "go"); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("helper: %v", err)
+		}
+	}
+}
+
+func newMode(t *testing.T, opts Options, raw bool) *Mode {
+	t.Helper()
+	roottest.Require(t)
+	tr, err := tracer.New(tracer.Options{FilterOnly: true, RawTracepoints: raw, RingBytes: os.Getpagesize()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.RawTracepoints = raw
+	m, err := NewMode(tr, opts)
+	if err != nil {
+		_ = tr.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
+func sc(t *testing.T, names ...string) []*syscalls.Syscall {
+	t.Helper()
+	calls, err := syscalls.Native().Resolve(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return calls
+}
+
+func TestExactCounts(t *testing.T) {
+	for _, raw := range []bool{false, true} {
+		t.Run(fmt.Sprintf("raw=%v", raw), func(t *testing.T) {
+			m := newMode(t, Options{}, raw)
+			if err := m.Select(sc(t, "openat", "close")); err != nil {
+				t.Fatal(err)
+			}
+			cmd, run := startHelper(t, "open")
+			if err := m.AddPid(uint32(cmd.Process.Pid), 7); err != nil {
+				t.Fatal(err)
+			}
+			m.SetTarget(7, &protocol.Target{ContainerID: "c1", Pod: "p", Namespace: "ns", Container: "web"})
+			run()
+			snap, err := m.Snapshot("node-a", "s1", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]uint64{}
+			for _, r := range snap.Rows {
+				if r.Container == nil || r.Container.Pod != "p" {
+					t.Errorf("row without its container: %+v", r)
+				}
+				got[r.Syscall.Name+" "+r.Error] += r.Calls
+				var h uint64
+				for _, n := range r.Hist {
+					h += n
+				}
+				if h != r.Calls || r.TimeNs == 0 {
+					t.Errorf("%s %s: histogram holds %d of %d calls, time %d", r.Syscall.Name, r.Error, h, r.Calls, r.TimeNs)
+				}
+			}
+			want := map[string]uint64{"openat ENOENT": 1000, "openat OK": 500, "close OK": 500}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("%s: %d calls, want %d (all: %v)", k, got[k], v, got)
+				}
+			}
+			if snap.Overflow != 0 || snap.Node != "node-a" || snap.To <= snap.From {
+				t.Errorf("snapshot %+v", snap)
+			}
+			// The next snapshot holds only what changed since: nothing.
+			snap, err = m.Snapshot("node-a", "s1", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(snap.Rows) != 0 {
+				t.Errorf("second snapshot has rows: %+v", snap.Rows)
+			}
+		})
+	}
+}
+
+// TestOverflowIsReported fills a tiny counter table: what does not fit is counted as overflow.
+func TestOverflowIsReported(t *testing.T) {
+	m := newMode(t, Options{Entries: 3}, false)
+	if err := m.Select(nil); err != nil {
+		t.Fatal(err)
+	}
+	cmd, run := startHelper(t, "many")
+	if err := m.AddPid(uint32(cmd.Process.Pid), 1); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	snap, err := m.Snapshot("n", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Rows) > 3 {
+		t.Errorf("%d rows from a table of 3", len(snap.Rows))
+	}
+	if snap.Overflow == 0 || snap.OverflowTotal != snap.Overflow {
+		t.Errorf("no overflow reported: %+v", snap)
+	}
+	t.Logf("%d rows, %d calls not counted", len(snap.Rows), snap.Overflow)
+}
+
+func TestEntries(t *testing.T) {
+	n := Entries()
+	if n < minEntries || n > maxEntries {
+		t.Errorf("Entries() = %d", n)
+	}
+	var v bpf.CountCountVal
+	if len(v.Hist) != event.HistBuckets {
+		t.Errorf("kernel histogram has %d buckets, event.HistBuckets is %d", len(v.Hist), event.HistBuckets)
+	}
+}

@@ -1,0 +1,89 @@
+//go:build linux
+
+package count
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/syscalls"
+)
+
+// Filter is the part of tracer.Tracer (loaded with FilterOnly) that counting mode uses.
+type Filter interface {
+	AddMountNS(nsID uint64, targetID uint32) error
+	RemoveMountNS(nsID uint64) error
+	AddPid(pid uint32, targetID uint32) error
+	TraceAll(on bool) error
+	FilterMaps() (mntTargets, pidTargets *ebpf.Map)
+	FilterMode() (uint32, error)
+	Close() error
+}
+
+// Mode is counting mode as the agent's session drives it: the tracer's filter, and a Counter sharing it. It
+// has the methods of a tracing session's tracer; Read hands out no record (counts leave through Snapshot).
+type Mode struct {
+	*Counter
+	filter Filter
+}
+
+// NewMode loads a Counter on f's filter maps.
+func NewMode(f Filter, opts Options) (*Mode, error) {
+	opts.MntTargets, opts.PidTargets = f.FilterMaps()
+	c, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Mode{Counter: c, filter: f}, nil
+}
+
+// sync copies the filter's mode, after each change of targets.
+func (m *Mode) sync(err error) error {
+	if err != nil {
+		return err
+	}
+	mode, err := m.filter.FilterMode()
+	if err != nil {
+		return err
+	}
+	return m.SetFilterMode(mode)
+}
+
+// AddMountNS counts the tasks of a mount namespace as targetID.
+func (m *Mode) AddMountNS(nsID uint64, targetID uint32) error {
+	return m.sync(m.filter.AddMountNS(nsID, targetID))
+}
+
+// RemoveMountNS stops counting a mount namespace.
+func (m *Mode) RemoveMountNS(nsID uint64) error { return m.sync(m.filter.RemoveMountNS(nsID)) }
+
+// AddPid counts a process and its descendants as targetID.
+func (m *Mode) AddPid(pid, targetID uint32) error { return m.sync(m.filter.AddPid(pid, targetID)) }
+
+// TraceAll counts every task on the host (target 0).
+func (m *Mode) TraceAll(on bool) error { return m.sync(m.filter.TraceAll(on)) }
+
+// Select sets the system calls to count (empty: all).
+func (m *Mode) Select(calls []*syscalls.Syscall) error { return m.Counter.Select(calls) }
+
+// Read waits for ctx: counting mode has no records.
+func (m *Mode) Read(ctx context.Context, _ func(rec *record.Record) bool) error {
+	<-ctx.Done()
+	return nil
+}
+
+// Lost is 0: what counting mode cannot count is a snapshot's Overflow.
+func (m *Mode) Lost() uint64 { return 0 }
+
+// Close detaches the counter, then the filter.
+func (m *Mode) Close() error {
+	err := m.Counter.Close()
+	if ferr := m.filter.Close(); ferr != nil {
+		err = errors.Join(err, fmt.Errorf("closing the filter: %w", ferr))
+	}
+	return err
+}

@@ -1,0 +1,124 @@
+package counts
+
+import (
+	"math"
+	"testing"
+
+	"github.com/swoll-dev/swoll/event"
+)
+
+func ev(ns, pod, sc, errno string, start, finish int64) *event.Event {
+	return &event.Event{Syscall: event.Syscall{Name: sc, Class: "FileSystem", Group: "Files"}, Error: errno,
+		Start: start, Finish: finish, Node: "n1", Container: &event.Container{Namespace: ns, Pod: pod, Name: "web"}}
+}
+
+func TestEventsAndSnapshotsAddUp(t *testing.T) {
+	tb := New()
+	for i := range 1000 {
+		tb.AddEvent(ev("shop", "web-1", "openat", "ENOENT", int64(i)*1e6, int64(i)*1e6+1500))
+	}
+	for i := range 500 {
+		tb.AddEvent(ev("shop", "web-1", "openat", "OK", int64(i)*1e6, int64(i)*1e6+3000))
+	}
+	tb.AddSnapshot(&event.Snapshot{Node: "n2", From: 1, To: 2e9, Overflow: 7, Rows: []event.Count{
+		{Syscall: event.Syscall{Name: "openat"}, Error: "ENOENT", Calls: 10, TimeNs: 100, Hist: []uint64{0, 0, 0, 10}},
+		{Syscall: event.Syscall{Name: "openat"}, Error: "ENOENT", Calls: 5, TimeNs: 50, Hist: []uint64{0, 0, 0, 5},
+			Container: &event.Container{Namespace: "shop", Pod: "web-2", Name: "web"}},
+	}})
+	tb.AddNotice(&event.Notice{Kind: event.NoticeLost, Node: "n1", Lost: 3})
+	got := map[string]uint64{}
+	var hist [event.HistBuckets]uint64
+	for _, r := range tb.Totals() {
+		got[r.Node+"/"+r.Pod+"/"+r.Syscall+"/"+r.Error] += r.Calls
+		if r.Pod == "web-1" && r.Error == "ENOENT" {
+			hist = r.Hist
+			if r.TimeNs != 1000*1500 {
+				t.Errorf("time %d, want %d", r.TimeNs, 1000*1500)
+			}
+		}
+	}
+	want := map[string]uint64{"n1/web-1/openat/ENOENT": 1000, "n1/web-1/openat/OK": 500, "n2//openat/ENOENT": 10, "n2/web-2/openat/ENOENT": 5}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %d, want %d (all: %v)", k, got[k], v, got)
+		}
+	}
+	if hist[10] != 1000 { // 1500 ns is in [1024, 2048)
+		t.Errorf("hist %v: want 1000 calls in bucket 10", hist)
+	}
+	l := tb.Losses()
+	if l["n1"].Lost != 3 || l["n2"].Overflow != 7 {
+		t.Errorf("losses %+v", l)
+	}
+	if n := len(tb.TakeInterval()); n != 4 {
+		t.Errorf("interval rows %d, want 4", n)
+	}
+	if n := len(tb.TakeInterval()); n != 0 {
+		t.Errorf("second interval has %d rows, want 0", n)
+	}
+	pts, step := tb.Series()
+	var errs, calls uint64
+	for _, p := range pts {
+		errs += p.Errors["ENOENT"]
+		calls += p.Calls
+	}
+	if errs != 1015 || calls != 1515 || step != 1e9 {
+		t.Errorf("series: %d errors, %d calls, step %d", errs, calls, step)
+	}
+}
+
+func TestSeriesStaysBounded(t *testing.T) {
+	tb := New()
+	for i := range int64(5000) {
+		tb.AddEvent(ev("a", "p", "read", "EAGAIN", i*1e9, i*1e9+1))
+	}
+	pts, step := tb.Series()
+	if len(pts) > maxPoints || step <= 1e9 {
+		t.Fatalf("%d points of step %d", len(pts), step)
+	}
+	var n uint64
+	for _, p := range pts {
+		n += p.Errors["EAGAIN"]
+	}
+	if n != 5000 {
+		t.Errorf("series holds %d errors, want 5000", n)
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	tests := []struct {
+		name string
+		hist map[int]uint64
+		q    float64
+		lo   float64
+		hi   float64
+	}{
+		{"empty", nil, 0.5, 0, 0},
+		{"one bucket", map[int]uint64{10: 100}, 0.5, 1024, 2048},
+		{"p99 in the tail", map[int]uint64{10: 98, 20: 2}, 0.99, 1 << 20, 1 << 21},
+		{"p50 below the tail", map[int]uint64{10: 98, 20: 2}, 0.5, 1024, 2048},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h [event.HistBuckets]uint64
+			for i, n := range tt.hist {
+				h[i] = n
+			}
+			got := Quantile(&h, tt.q)
+			if got < tt.lo || got > tt.hi || math.IsNaN(got) {
+				t.Errorf("Quantile = %v, want in [%v, %v]", got, tt.lo, tt.hi)
+			}
+		})
+	}
+}
+
+func TestHistBucket(t *testing.T) {
+	for _, tt := range []struct {
+		ns   int64
+		want int
+	}{{-5, 0}, {0, 0}, {1, 0}, {2, 1}, {3, 1}, {1023, 9}, {1024, 10}, {1 << 40, event.HistBuckets - 1}} {
+		if got := event.HistBucket(tt.ns); got != tt.want {
+			t.Errorf("HistBucket(%d) = %d, want %d", tt.ns, got, tt.want)
+		}
+	}
+}

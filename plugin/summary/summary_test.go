@@ -1,0 +1,79 @@
+package summary
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/swoll-dev/swoll/plugin/counts"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func row(pod, sc, errno string, calls, timeNs uint64) counts.Row {
+	return counts.Row{Key: counts.Key{Node: "n1", Namespace: "shop", Pod: pod, Container: "web", Syscall: sc, Error: errno},
+		Stat: counts.Stat{Calls: calls, TimeNs: timeNs}}
+}
+
+func TestGolden(t *testing.T) {
+	rows := []counts.Row{
+		row("web-7d9f8c6b5-aaaaa", "connect", "OK", 400, 400_000),
+		row("web-7d9f8c6b5-bbbbb", "connect", "OK", 380, 380_000),
+		row("web-7d9f8c6b5-ccccc", "connect", "OK", 10, 10_000),
+		row("web-7d9f8c6b5-ccccc", "connect", "ETIMEDOUT", 390, 3_900_000_000),
+		row("web-7d9f8c6b5-aaaaa", "connect", "ETIMEDOUT", 5, 50_000_000),
+		row("web-7d9f8c6b5-aaaaa", "openat", "ENOENT", 1000, 2_000_000),
+		row("web-7d9f8c6b5-aaaaa", "openat", "OK", 500, 1_500_000),
+		row("web-7d9f8c6b5-bbbbb", "read", "OK", 2000, 500_000),
+		row("web-7d9f8c6b5-ccccc", "read", "OK", 2000, 40_000_000),
+	}
+	var buf bytes.Buffer
+	if err := Build(rows).Write(&buf, map[string]counts.Losses{"n1": {Lost: 2}, "n2": {}}); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "summary.golden")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != string(want) {
+		t.Errorf("summary differs from %s (go test -update rewrites it):\n%s", golden, buf.String())
+	}
+	out := buf.String()
+	for _, s := range []string{"shop/web-7d9f8c6b5-ccccc (web): 390 of the 395 connect ETIMEDOUT errors", "read calls take"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("no %q in\n%s", s, out)
+		}
+	}
+	if strings.Contains(out, "aaaaa (web): 1000") {
+		t.Errorf("a workload's only pod making a call was flagged:\n%s", out)
+	}
+}
+
+func TestWorkload(t *testing.T) {
+	for pod, want := range map[string]string{
+		"web-7d9f8c6b5-abcde": "web",
+		"db-0":                "db",
+		"agent-x7k2p":         "agent",
+		"plain":               "plain",
+		"my-app-12":           "my-app",
+	} {
+		if got := Workload(pod); got != want {
+			t.Errorf("Workload(%q) = %q, want %q", pod, got, want)
+		}
+	}
+}
+
+func TestEscape(t *testing.T) {
+	if got := escape("a\x1b[31mb"); got != `a\x1b[31mb` {
+		t.Errorf("escape = %q", got)
+	}
+}

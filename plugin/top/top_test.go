@@ -1,0 +1,90 @@
+package top
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/plugin/counts"
+)
+
+func rows() []counts.Row {
+	r := func(node, pod, sc, errno string, calls uint64, bucket int) counts.Row {
+		row := counts.Row{Key: counts.Key{Node: node, Namespace: "ns", Pod: pod, Container: "web", Syscall: sc, Error: errno},
+			Stat: counts.Stat{Calls: calls, TimeNs: calls * 1000}}
+		row.Hist[bucket] = calls
+		return row
+	}
+	return []counts.Row{
+		r("n1", "web-1", "openat", "ENOENT", 30, 10),
+		r("n1", "web-1", "openat", "OK", 10, 12),
+		r("n2", "web-2", "read", "OK", 100, 8),
+		r("n2", "web-2\x1b[31m", "read", "EAGAIN", 4, 8),
+	}
+}
+
+func TestRows(t *testing.T) {
+	tests := []struct {
+		name  string
+		split bool
+		want  map[string][2]float64 // pod/syscall/error -> calls/s, errors/s
+	}{
+		{"merged", false, map[string][2]float64{"web-1/openat/ENOENT": {20, 15}, "web-2/read/": {50, 0}, "web-2\x1b[31m/read/EAGAIN": {2, 2}}},
+		{"per errno", true, map[string][2]float64{"web-1/openat/ENOENT": {15, 15}, "web-1/openat/OK": {5, 0}, "web-2/read/OK": {50, 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := map[string][2]float64{}
+			for _, r := range Rows(rows(), 2*time.Second, tt.split) {
+				got[r.Pod+"/"+r.Syscall+"/"+r.Error] = [2]float64{r.CallsPerSec, r.ErrorsPerSec}
+				if r.P50 == 0 || r.P99 < r.P50 {
+					t.Errorf("%+v: quantiles", r)
+				}
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%q = %v, want %v (all %v)", k, got[k], v, got)
+				}
+			}
+		})
+	}
+}
+
+func TestSortFilterAndPlain(t *testing.T) {
+	r := Rows(rows(), time.Second, true)
+	SortRows(r, ByErrors)
+	if r[0].Error != "ENOENT" {
+		t.Errorf("by errors: first %+v", r[0])
+	}
+	if f := Filter(r, "EAGAIN"); len(f) != 1 {
+		t.Errorf("filter EAGAIN: %v", f)
+	}
+	var b bytes.Buffer
+	if err := (&Plain{W: &b, MaxRows: 2}).Show(Frame{Time: time.Unix(0, 0), Interval: time.Second, Rows: r, Status: "ok\x1b[2J"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "\x1b") || !strings.Contains(out, "(2 more rows)") || !strings.Contains(out, "CALLS/S") {
+		t.Errorf("plain table:\n%s", out)
+	}
+}
+
+func TestSnapshotKeepsTotals(t *testing.T) {
+	s := Snapshot(rows(), time.Unix(1, 0), time.Unix(2, 0), 5)
+	var calls uint64
+	for _, c := range s.Rows {
+		calls += c.Calls
+		if c.Node == "" || c.Container == nil {
+			t.Errorf("row without node or container: %+v", c)
+		}
+	}
+	if calls != 144 || s.Overflow != 5 || s.To != 2e9 {
+		t.Errorf("snapshot: %d calls, %+v", calls, s)
+	}
+	var b bytes.Buffer
+	if err := (&JSON{W: &b}).Show(Frame{}, s); err != nil || !strings.HasPrefix(b.String(), event.SnapshotPrefix) {
+		t.Errorf("json line %q: %v", b.String(), err)
+	}
+}
