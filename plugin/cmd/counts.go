@@ -109,13 +109,13 @@ func (o *TraceOptions) validateReplay() error {
 
 // replay writes a recording's events to out (as -o says), counts them for --summary and --metrics-addr, and
 // contacts no cluster.
-func (o *TraceOptions) replay(out output.Sink) error {
+func (o *TraceOptions) replay(ctx context.Context, out output.Sink) error {
 	tap := newTableTap(out)
 	stopMetrics, err := o.serveMetrics(tap)
 	if err != nil {
 		return err
 	}
-	defer stopMetrics(context.Background())
+	defer stopMetrics(ctx)
 	var writeErr error
 	var line []byte
 	st, err := recording.ReadFile(o.Replay, o.streams.In, func(l *event.Line) {

@@ -341,7 +341,7 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if o.Replay != "" {
-		return o.replay(out)
+		return o.replay(ctx, out)
 	}
 	var tap *tableTap
 	var sink output.Sink = out
