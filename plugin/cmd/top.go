@@ -266,7 +266,7 @@ func lineTime(l *event.Line) int64 {
 	case l.Snapshot != nil:
 		return l.Snapshot.To
 	case l.Event != nil:
-		return l.Event.Finish
+		return l.Finish
 	}
 	return 0
 }

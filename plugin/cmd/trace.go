@@ -344,7 +344,8 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		return o.replay(ctx, out)
 	}
 	var tap *tableTap
-	var sink output.Sink = out
+	var sink output.Sink
+	sink = out
 	if o.Summary || o.MetricsAddr != "" {
 		tap = newTableTap(out)
 		sink = tap

@@ -262,7 +262,7 @@ func SortRows(r []Row) {
 		if r[i].Calls != r[j].Calls {
 			return r[i].Calls > r[j].Calls
 		}
-		return r[i].Key.less(r[j].Key)
+		return r[i].less(r[j].Key)
 	})
 }
 

@@ -100,7 +100,7 @@ func Decode(line []byte, l *event.Line) error {
 	case l.Snapshot != nil || l.Notice != nil:
 		l.Event = nil
 		return nil
-	case l.Event != nil && l.Event.Syscall.Name != "":
+	case l.Event != nil && l.Syscall.Name != "":
 		return nil
 	}
 	return errors.New("neither an event, a notice nor a snapshot")
