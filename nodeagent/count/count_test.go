@@ -40,7 +40,10 @@ var fdcwd = int64(unix.AT_FDCWD)
 // atFDCWD is AT_FDCWD as a raw syscall argument (the kernel reads it as an int).
 var atFDCWD = uintptr(fdcwd)
 
+// waitGo tells the test the runtime's own start-up calls are over (it opens and closes files of its own),
+// then waits for the go line, so that only the calls made after it are counted.
 func waitGo() {
+	_, _ = os.Stdout.WriteString("ready\n")
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
 }
 
@@ -73,7 +76,8 @@ func helperMany() {
 	}
 }
 
-// startHelper starts the helper, waiting for its go line.
+// startHelper starts the helper and waits until it is ready; the returned func sends its go line and waits
+// for it to exit.
 func startHelper(t *testing.T, kind string) (*exec.Cmd, func()) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
@@ -82,10 +86,17 @@ func startHelper(t *testing.T, kind string) (*exec.Cmd, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("helper did not get ready: %q, %v", line, err)
+	}
 	return cmd, func() {
 		if _, err := fmt.Fprintln(in, "go"); err != nil {
 			t.Fatal(err)
