@@ -240,3 +240,21 @@ func commonPrefix(a, b string) int {
 	}
 	return n
 }
+
+// ResolveNames is Resolve on the table of arch (a GOARCH value such as a node's kubernetes.io/arch label),
+// returning names: what a session sends to the agent of a node of that architecture.
+func ResolveNames(arch string, names []string) ([]string, error) {
+	table, err := ForArch(Arch(arch))
+	if err != nil {
+		return nil, fmt.Errorf("node architecture %q is not supported (swoll supports amd64 and arm64)", arch)
+	}
+	resolved, err := table.Resolve(names)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(resolved))
+	for i, s := range resolved {
+		out[i] = s.Name
+	}
+	return out, nil
+}
