@@ -7,10 +7,50 @@
 // neither move nor replace.
 package version
 
-import "strings"
+import (
+	"regexp"
+	"runtime/debug"
+	"strings"
+)
 
 // Version is the plugin's and agent's version (-X github.com/swoll-dev/swoll/internal/version.Version=v0.1.0).
+// A build that does not stamp it (a program using the Go API, go install …@v0.2.0) takes the release version
+// the go command recorded for this module, if it is one.
 var Version = "dev"
+
+const modulePath = "github.com/swoll-dev/swoll"
+
+// release matches a release version; pseudo-versions (v0.0.0-20261128063000-b7158b4d1234) name no image.
+var release = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$`)
+
+func init() {
+	if Version == "dev" {
+		if info, ok := debug.ReadBuildInfo(); ok {
+			Version = moduleVersion(info)
+		}
+	}
+}
+
+// moduleVersion is this module's version in a binary's build info, when it is a release: the main module's
+// (go install …@v0.2.0) or a dependency's (a program that requires this module); "dev" otherwise.
+func moduleVersion(info *debug.BuildInfo) string {
+	v := ""
+	if info.Main.Path == modulePath {
+		v = info.Main.Version
+	}
+	for _, d := range info.Deps {
+		if d.Path == modulePath {
+			v = d.Version
+			if d.Replace != nil {
+				v = d.Replace.Version
+			}
+		}
+	}
+	if release.MatchString(v) && !strings.Contains(v, "+") {
+		return v
+	}
+	return "dev"
+}
 
 // AgentImageRepo is the repository the agent image is published to. The build scripts stamp it from AGENT_REPO
 // in hack/lib.sh (a unit test keeps the two defaults equal).

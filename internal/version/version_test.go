@@ -3,6 +3,7 @@ package version
 import (
 	"os"
 	"regexp"
+	"runtime/debug"
 	"testing"
 )
 
@@ -50,5 +51,28 @@ func TestDefaultRepoMatchesBuildScripts(t *testing.T) {
 	}
 	if string(m[1]) != AgentImageRepo {
 		t.Errorf("hack/lib.sh AGENT_REPO defaults to %q, internal/version.AgentImageRepo to %q", m[1], AgentImageRepo)
+	}
+}
+
+func TestModuleVersion(t *testing.T) {
+	dep := func(v string) []*debug.Module { return []*debug.Module{{Path: modulePath, Version: v}} }
+	tests := []struct {
+		name string
+		info debug.BuildInfo
+		want string
+	}{
+		{"go install of a release", debug.BuildInfo{Main: debug.Module{Path: modulePath, Version: "v0.2.0"}}, "v0.2.0"},
+		{"a program requiring a release", debug.BuildInfo{Main: debug.Module{Path: "example.com/tool"}, Deps: dep("v0.3.1-rc.1")}, "v0.3.1-rc.1"},
+		{"replaced by a release", debug.BuildInfo{Deps: []*debug.Module{{Path: modulePath, Version: "v0.1.0",
+			Replace: &debug.Module{Path: "../swoll", Version: ""}}}}, "dev"},
+		{"a checkout", debug.BuildInfo{Main: debug.Module{Path: modulePath, Version: "(devel)"}}, "dev"},
+		{"a pseudo-version", debug.BuildInfo{Main: debug.Module{Path: modulePath, Version: "v0.0.0-20261128063000-b7158b4d1234"}}, "dev"},
+		{"a dirty VCS stamp", debug.BuildInfo{Main: debug.Module{Path: modulePath, Version: "v0.2.0+dirty"}}, "dev"},
+		{"another module", debug.BuildInfo{Main: debug.Module{Path: "example.com/tool", Version: "v1.0.0"}}, "dev"},
+	}
+	for _, tt := range tests {
+		if got := moduleVersion(&tt.info); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

@@ -93,19 +93,8 @@ func (u *krewUser) runErr(t *testing.T, args ...string) (string, string) {
 // tests (which would pull it again in the meantime) wait until it is done.
 func TestKrewInstall(t *testing.T) {
 	f := newF(t)
-	dist := os.Getenv("SWOLL_DIST")
-	if dist == "" {
-		t.Fatal("SWOLL_DIST is not set: run make e2e (it runs make dist)")
-	}
-	imageText, err := os.ReadFile(filepath.Join(dist, "agent-image"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	image := strings.TrimSpace(string(imageText))
-	repo, digest, ok := strings.Cut(image, "@")
-	if !ok || !strings.HasPrefix(digest, "sha256:") {
-		t.Fatalf("make dist pinned the agent image as %q, want REPO@sha256:…", image)
-	}
+	dist, image := distImage(t)
+	repo, digest, _ := strings.Cut(image, "@")
 	archives, _ := filepath.Glob(filepath.Join(dist, fmt.Sprintf("kubectl-swoll_*_%s_%s.tar.gz", runtime.GOOS, runtime.GOARCH)))
 	if len(archives) != 1 {
 		t.Fatalf("want one %s/%s archive in %s, found %v", runtime.GOOS, runtime.GOARCH, dist, archives)
@@ -183,6 +172,24 @@ func (u *krewUser) linkCompletionShim(t *testing.T, version string) {
 	if err := os.Symlink(shim, filepath.Join(u.root, "bin", "kubectl_complete-swoll")); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// distImage returns the directory of make dist's output (SWOLL_DIST) and the agent image its plugins schedule.
+func distImage(t *testing.T) (dir, image string) {
+	t.Helper()
+	dir = os.Getenv("SWOLL_DIST")
+	if dir == "" {
+		t.Fatal("SWOLL_DIST is not set: run make e2e (it runs make dist)")
+	}
+	text, err := os.ReadFile(filepath.Join(dir, "agent-image"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	image = strings.TrimSpace(string(text))
+	if _, digest, ok := strings.Cut(image, "@"); !ok || !strings.HasPrefix(digest, "sha256:") {
+		t.Fatalf("make dist pinned the agent image as %q, want REPO@sha256:…", image)
+	}
+	return dir, image
 }
 
 // removeAgentImage removes every name of the agent repository from every node (ctr, by name: crictl rmi would also
