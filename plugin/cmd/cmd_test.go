@@ -2,39 +2,13 @@ package cmd
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/swoll-dev/swoll/internal/testutil"
 )
-
-const kubeconfig = `apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster: {server: "https://127.0.0.1:1"}
-users:
-- name: u
-  user: {token: t}
-contexts:
-- name: ctx
-  context: {cluster: c, user: u, namespace: shop}
-current-context: ctx
-`
-
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -46,7 +20,7 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // TestTraceFlagValidation covers input errors that must be reported before any cluster contact (the
 // kubeconfig points at a port nothing listens on, so a request would fail differently).
 func TestTraceFlagValidation(t *testing.T) {
-	kc := writeFile(t, "kubeconfig", kubeconfig)
+	kc := testutil.WriteFile(t, "kubeconfig", testutil.Kubeconfig)
 	tests := []struct {
 		name string
 		args []string
@@ -88,41 +62,6 @@ func TestTraceFlagValidation(t *testing.T) {
 	}
 }
 
-func TestSyscallSuggestion(t *testing.T) {
-	err := checkSyscallsAnyArch([]string{"openat", "opnat"})
-	if err == nil || !strings.Contains(err.Error(), `did you mean "openat"`) {
-		t.Fatalf("%v", err)
-	}
-	if err := checkSyscallsAnyArch([]string{"openat", "class:FileSystem"}); err != nil {
-		t.Fatal(err)
-	}
-	// open exists on amd64 only: fine before the nodes are known, refused for an arm64 node
-	if err := checkSyscallsAnyArch([]string{"open"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := resolveSyscalls("arm64", []string{"open"}); err == nil {
-		t.Fatal("open resolved on arm64")
-	}
-	if _, err := resolveSyscalls("s390x", []string{"read"}); err == nil || !strings.Contains(err.Error(), "not supported") {
-		t.Fatalf("s390x: %v", err)
-	}
-}
-
-// completeOnly parses args as `trace` does and runs Complete, not Run.
-func completeOnly(t *testing.T, args []string) *TraceOptions {
-	t.Helper()
-	configFlags := genericclioptions.NewConfigFlags(true)
-	o := NewTraceOptions(configFlags, genericiooptions.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
-	c := newTraceCommand(o)
-	addConfigFlags(c.Flags(), configFlags)
-	c.RunE = func(c *cobra.Command, a []string) error { return o.Complete(c, a) }
-	c.SetArgs(args)
-	if err := c.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	return o
-}
-
 func TestHelpHasExamplesAndKubectlFlags(t *testing.T) {
 	code, stdout, _ := run(t, "trace", "--help")
 	if code != 0 {
@@ -143,71 +82,5 @@ func TestVersion(t *testing.T) {
 	code, stdout, _ := run(t, "version")
 	if code != 0 || !strings.HasPrefix(stdout, "kubectl-swoll ") || !strings.Contains(stdout, "agent image: ") {
 		t.Fatalf("version: %d %q", code, stdout)
-	}
-}
-
-func TestCompleteMergesTraceFile(t *testing.T) {
-	kc := writeFile(t, "kubeconfig", kubeconfig)
-	tf := writeFile(t, "trace.yaml", `apiVersion: tools.swoll.criticalstack.com/v1alpha1
-kind: Trace
-metadata: {name: t, namespace: swoll}
-spec:
-  syscalls: [execve, openat]
-  labelSelector: {matchLabels: {app: nginx}}
-  fieldSelector: {matchLabels: {status.phase: Running}}
-  hostSelector: [node-a]
-  duration: 1m
-`)
-	tests := []struct {
-		name  string
-		args  []string
-		check func(*testing.T, *TraceOptions)
-	}{
-		{"file only", []string{"-f", tf}, func(t *testing.T, o *TraceOptions) {
-			if o.namespace != "swoll" || o.LabelSelector != "app=nginx" || o.FieldSelector != "status.phase=Running" ||
-				strings.Join(o.Syscalls, ",") != "execve,openat" || strings.Join(o.Nodes, ",") != "node-a" || o.Duration != time.Minute {
-				t.Fatalf("%+v", o)
-			}
-			if o.AgentNamespace != "swoll" {
-				t.Fatalf("agent namespace %q", o.AgentNamespace)
-			}
-		}},
-		{"flags win", []string{"-f", tf, "-n", "other", "-l", "app=db", "-s", "read", "--duration", "5s", "--agent-namespace", "tools"}, func(t *testing.T, o *TraceOptions) {
-			if o.namespace != "other" || o.LabelSelector != "app=db" || strings.Join(o.Syscalls, ",") != "read" ||
-				o.Duration != 5*time.Second || o.AgentNamespace != "tools" || o.FieldSelector != "status.phase=Running" {
-				t.Fatalf("%+v", o)
-			}
-		}},
-		{"kubeconfig namespace, repeated and comma lists", []string{"-l", "a=b", "-s", "read,write", "-s", "openat", "-c", "app", "-c", "side,car", "--node", "n1,n2"}, func(t *testing.T, o *TraceOptions) {
-			if o.namespace != "shop" || o.AgentNamespace != "shop" || strings.Join(o.Syscalls, ",") != "read,write,openat" ||
-				strings.Join(o.Containers, ",") != "app,side,car" || strings.Join(o.Nodes, ",") != "n1,n2" {
-				t.Fatalf("%+v", o)
-			}
-		}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			o := completeOnly(t, append([]string{"--kubeconfig", kc}, tc.args...))
-			tc.check(t, o)
-			if err := o.Validate(); err != nil {
-				t.Fatalf("Validate: %v", err)
-			}
-		})
-	}
-}
-
-func TestAgentDeadline(t *testing.T) {
-	tests := []struct {
-		duration, flag, want time.Duration
-	}{
-		{0, 0, time.Hour},
-		{10 * time.Minute, 0, 15 * time.Minute},
-		{10 * time.Minute, 20 * time.Minute, 20 * time.Minute},
-	}
-	for _, tc := range tests {
-		o := &TraceOptions{Duration: tc.duration, AgentDeadline: tc.flag}
-		if got := o.agentDeadline(); got != tc.want {
-			t.Errorf("duration %s flag %s: %s, want %s", tc.duration, tc.flag, got, tc.want)
-		}
 	}
 }

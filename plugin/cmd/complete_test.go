@@ -3,13 +3,15 @@ package cmd
 import (
 	"strings"
 	"testing"
+
+	"github.com/swoll-dev/swoll/internal/testutil"
 )
 
 // Every flag and argument that names something in the cluster is completed from it; with the cluster out of
 // reach (the kubeconfig points at a closed port) a completion offers nothing and, unlike cobra's default, no
 // file names (directive 4) and no error. Names that need no cluster are offered all the same.
 func TestCompletionIsRegistered(t *testing.T) {
-	kc := writeFile(t, "config", kubeconfig)
+	kc := testutil.WriteFile(t, "config", testutil.Kubeconfig)
 	for _, tt := range []struct {
 		args       []string
 		want       string

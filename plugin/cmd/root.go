@@ -1,4 +1,5 @@
-// Package cmd wires kubectl-swoll's cobra commands: trace, cleanup, version, image, and their shell completion.
+// Package cmd is kubectl-swoll's root command: kubectl's connection flags, the commands (trace and top in
+// their own packages; report, cleanup, version and image here), shell completion, and how errors are printed.
 package cmd
 
 import (
@@ -17,6 +18,8 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/swoll-dev/swoll/internal/termesc"
+	"github.com/swoll-dev/swoll/plugin/cmd/top"
+	"github.com/swoll-dev/swoll/plugin/cmd/trace"
 	"github.com/swoll-dev/swoll/plugin/complete"
 )
 
@@ -74,8 +77,8 @@ runs a target, streams from it, and removes it when you stop.`,
 	})
 	addConfigFlags(root.PersistentFlags(), configFlags)
 	root.AddCommand(
-		newTraceCommand(traceOptions(configFlags, streams, force)),
-		newTopCommand(traceOptions(configFlags, streams, force)),
+		trace.NewCommand(trace.NewOptions(configFlags, streams, force)),
+		top.NewCommand(trace.NewOptions(configFlags, streams, force)),
 		NewReportCommand(streams),
 		NewCleanupCommand(configFlags, streams),
 		NewVersionCommand(streams),

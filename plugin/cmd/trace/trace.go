@@ -1,4 +1,7 @@
-package cmd
+// Package trace is `kubectl swoll trace`: its options (selection and session flags, which top shares),
+// their validation, and the session it runs (or the recording it replays). A command's options are used by
+// one goroutine: cobra's.
+package trace
 
 import (
 	"context"
@@ -19,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/swoll-dev/swoll/internal/version"
+	"github.com/swoll-dev/swoll/plugin/counts"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/session"
 	"github.com/swoll-dev/swoll/plugin/targets"
@@ -44,10 +48,10 @@ const traceExample = `  # Every openat and connect of the pods labelled app=ngin
   # Show the agent pods that would be created, create nothing
   kubectl swoll trace -l app=nginx --dry-run`
 
-// TraceOptions holds `kubectl swoll trace`'s flags and what Complete derives from them.
-type TraceOptions struct {
+// Options holds `kubectl swoll trace`'s flags and what Complete derives from them.
+type Options struct {
+	genericiooptions.IOStreams
 	configFlags *genericclioptions.ConfigFlags
-	streams     genericiooptions.IOStreams
 
 	Pods           []string
 	LabelSelector  string
@@ -82,31 +86,22 @@ type TraceOptions struct {
 	changed   func(string) bool
 }
 
-// NewTraceOptions returns options with their defaults.
-func NewTraceOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *TraceOptions {
-	return &TraceOptions{
+// NewOptions returns options with their defaults.
+func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, force <-chan struct{}) *Options {
+	return &Options{
 		configFlags:  configFlags,
-		streams:      streams,
+		IOStreams:    streams,
 		Output:       output.JSON,
 		Image:        version.AgentImage(),
 		PullPolicy:   string(corev1.PullIfNotPresent),
 		AgentTimeout: session.DefaultAgentTimeout,
+		Force:        force,
 		changed:      func(string) bool { return false },
 	}
 }
 
-// NewTraceCommand builds `kubectl swoll trace`.
-func NewTraceCommand(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	return newTraceCommand(NewTraceOptions(configFlags, streams))
-}
-
-func traceOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, force <-chan struct{}) *TraceOptions {
-	o := NewTraceOptions(configFlags, streams)
-	o.Force = force
-	return o
-}
-
-func newTraceCommand(o *TraceOptions) *cobra.Command {
+// NewCommand builds `kubectl swoll trace` on o.
+func NewCommand(o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trace [POD...] [flags]",
 		Short: "Trace the system calls of the selected pods' containers",
@@ -121,10 +116,10 @@ deleted when the trace ends (Ctrl-C, --duration, --max-events). If kubectl swoll
 notice the closed connection and exit, and activeDeadlineSeconds bounds their life; 'kubectl swoll cleanup'
 removes anything left over. Pods, containers and nodes that appear while tracing are picked up.`,
 		Example: traceExample,
-		RunE:    runE(o),
+		RunE:    RunE(o),
 	}
 	f := cmd.Flags()
-	o.addSessionFlags(f)
+	o.AddSessionFlags(f)
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: json (one event per line, unchanged) or cli (strace-like)")
 	f.Uint64Var(&o.MaxEvents, "max-events", 0, "Stop after this many events in total across nodes (0: no limit)")
 	f.IntVar(&o.CaptureData, "capture-data", 0, "Show up to N bytes of the data read/write/send/recv calls transfer (0: none; it may hold secrets)")
@@ -134,15 +129,15 @@ removes anything left over. Pods, containers and nodes that appear while tracing
 	return cmd
 }
 
-// runner is a command's options: trace's and top's.
-type runner interface {
+// Runner is a command's options: trace's and top's.
+type Runner interface {
 	Complete(c *cobra.Command, args []string) error
 	Validate() error
 	Run(ctx context.Context) error
 }
 
-// runE completes, validates and runs o.
-func runE(o runner) func(*cobra.Command, []string) error {
+// RunE completes, validates and runs o.
+func RunE(o Runner) func(*cobra.Command, []string) error {
 	return func(c *cobra.Command, args []string) error {
 		if err := o.Complete(c, args); err != nil {
 			return err
@@ -154,8 +149,8 @@ func runE(o runner) func(*cobra.Command, []string) error {
 	}
 }
 
-// addSessionFlags adds the selection and session flags that trace and top share.
-func (o *TraceOptions) addSessionFlags(f *pflag.FlagSet) {
+// AddSessionFlags adds the selection and session flags that trace and top share.
+func (o *Options) AddSessionFlags(f *pflag.FlagSet) {
 	f.StringVarP(&o.LabelSelector, "selector", "l", "", "Label selector of the pods to trace (e.g. -l app=nginx,tier!=cache)")
 	f.StringVar(&o.FieldSelector, "field-selector", "", "Field selector of the pods to trace, evaluated by the API server (e.g. status.phase=Running,spec.nodeName=node-a)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Look for pods in every namespace")
@@ -173,7 +168,7 @@ func (o *TraceOptions) addSessionFlags(f *pflag.FlagSet) {
 }
 
 // Complete merges the Trace file with the flags (flags win) and fills in namespaces from the kubeconfig.
-func (o *TraceOptions) Complete(c *cobra.Command, args []string) error {
+func (o *Options) Complete(c *cobra.Command, args []string) error {
 	o.Pods = args
 	if c != nil {
 		o.changed = c.Flags().Changed
@@ -204,7 +199,7 @@ func (o *TraceOptions) Complete(c *cobra.Command, args []string) error {
 }
 
 // mergeTrace applies a Trace spec: each of its fields is used unless the matching flag was given.
-func (o *TraceOptions) mergeTrace(t *tracefile.Trace, namespaceExplicit bool) error {
+func (o *Options) mergeTrace(t *tracefile.Trace, namespaceExplicit bool) error {
 	if t.Metadata.Namespace != "" && !namespaceExplicit {
 		o.namespace = t.Metadata.Namespace
 	}
@@ -243,7 +238,7 @@ func splitList(in []string) []string {
 }
 
 // Validate checks the options without contacting the cluster.
-func (o *TraceOptions) Validate() error {
+func (o *Options) Validate() error {
 	if o.Replay != "" {
 		return o.validateReplay()
 	}
@@ -310,7 +305,7 @@ const (
 
 // agentDeadline is the pods' activeDeadlineSeconds: a bounded session gets its duration plus room to start
 // and stop; an unbounded one an hour (raise it with --agent-deadline).
-func (o *TraceOptions) agentDeadline() time.Duration {
+func (o *Options) agentDeadline() time.Duration {
 	switch {
 	case o.AgentDeadline > 0:
 		return o.AgentDeadline
@@ -322,7 +317,7 @@ func (o *TraceOptions) agentDeadline() time.Duration {
 }
 
 // selection is the target selection the options describe.
-func (o *TraceOptions) selection() targets.Selection {
+func (o *Options) selection() targets.Selection {
 	return targets.Selection{
 		Namespace:     o.namespace,
 		AllNamespaces: o.AllNamespaces,
@@ -335,43 +330,43 @@ func (o *TraceOptions) selection() targets.Selection {
 }
 
 // Run traces until ctx ends (the first interrupt), or a limit is reached; Force cuts the teardown short.
-func (o *TraceOptions) Run(ctx context.Context) error {
-	out, err := output.New(o.Output, o.streams.Out, o.Output == output.CLI && isTerminal(o.streams.Out))
+func (o *Options) Run(ctx context.Context) error {
+	out, err := output.New(o.Output, o.Out, o.Output == output.CLI && IsTerminal(o.Out))
 	if err != nil {
 		return err
 	}
 	if o.Replay != "" {
 		return o.replay(ctx, out)
 	}
-	var tap *tableTap
+	var tap *counts.Tap
 	var sink output.Sink
 	sink = out
 	if o.Summary || o.MetricsAddr != "" {
-		tap = newTableTap(out)
+		tap = counts.NewTap(out)
 		sink = tap
 	}
-	stopMetrics, err := o.serveMetrics(tap)
+	stopMetrics, err := o.ServeMetrics(tap)
 	if err != nil {
 		return err
 	}
-	err = o.runSession(ctx, sink, sessionMode{})
+	err = o.RunSession(ctx, sink, SessionMode{})
 	stopMetrics(ctx)
 	if o.Summary {
-		o.printSummary(o.streams.ErrOut, tap)
+		o.PrintSummary(o.ErrOut, tap)
 	}
 	return err
 }
 
-// sessionMode is what top changes in a session.
-type sessionMode struct {
-	count         bool
-	countInterval time.Duration
-	countEntries  int
-	stderr        io.Writer
+// SessionMode is what top changes in a session: counting instead of events, and where progress goes.
+type SessionMode struct {
+	Count         bool
+	CountInterval time.Duration
+	CountEntries  int
+	Stderr        io.Writer // nil: the options' ErrOut
 }
 
-// runSession runs a live session on the cluster.
-func (o *TraceOptions) runSession(ctx context.Context, sink output.Sink, mode sessionMode) error {
+// RunSession runs a live session on the cluster, its events and snapshots to sink.
+func (o *Options) RunSession(ctx context.Context, sink output.Sink, mode SessionMode) error {
 	restConfig, err := o.configFlags.ToRESTConfig()
 	if err != nil {
 		return fmt.Errorf("reading kubeconfig: %w", err)
@@ -387,9 +382,9 @@ func (o *TraceOptions) runSession(ctx context.Context, sink output.Sink, mode se
 	if err != nil {
 		return fmt.Errorf("creating a Kubernetes client: %w", err)
 	}
-	stderr := o.streams.ErrOut
-	if mode.stderr != nil {
-		stderr = mode.stderr
+	stderr := o.ErrOut
+	if mode.Stderr != nil {
+		stderr = mode.Stderr
 	}
 	return session.Run(ctx, session.Config{
 		Client:         client,
@@ -409,18 +404,18 @@ func (o *TraceOptions) runSession(ctx context.Context, sink output.Sink, mode se
 		AgentDeadline:  o.agentDeadline(),
 		AgentTimeout:   o.AgentTimeout,
 		DryRun:         o.DryRun,
-		DryRunOut:      o.streams.Out,
+		DryRunOut:      o.Out,
 		Command:        o.command,
 		Force:          o.Force,
 		Debug:          os.Getenv("SWOLL_DEBUG") != "",
-		Count:          mode.count,
-		CountInterval:  mode.countInterval,
-		CountEntries:   mode.countEntries,
+		Count:          mode.Count,
+		CountInterval:  mode.CountInterval,
+		CountEntries:   mode.CountEntries,
 	})
 }
 
-// isTerminal reports whether w is a character device (a terminal), and colour is not switched off (NO_COLOR).
-func isTerminal(w any) bool {
+// IsTerminal reports whether w is a character device (a terminal), and colour is not switched off (NO_COLOR).
+func IsTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	if !ok || os.Getenv("NO_COLOR") != "" {
 		return false

@@ -1,4 +1,4 @@
-package cmd
+package trace
 
 import (
 	"fmt"

@@ -1,4 +1,7 @@
-package cmd
+// Package top is `kubectl swoll top`: trace's selection and session in counting mode, shown as a live
+// table (plugin/top), plain tables or JSON snapshots, and a summary at the end. Options are used by cobra's
+// goroutine; the refresh loop runs in one more, reading only the tap (safe for concurrent use).
+package top
 
 import (
 	"bytes"
@@ -12,14 +15,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/plugin/cmd/trace"
 	"github.com/swoll-dev/swoll/plugin/counts"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/recording"
-	"github.com/swoll-dev/swoll/plugin/top"
+	topui "github.com/swoll-dev/swoll/plugin/top"
 )
 
 const topExample = `  # Live table of the calls of the pods labelled app=nginx, counted in the kernel
@@ -43,9 +45,9 @@ const (
 // minInterval bounds the refresh rate (each interval is one snapshot line per agent).
 const minInterval = 100 * time.Millisecond
 
-// TopOptions are `kubectl swoll top`'s flags: trace's selection and session flags, and how to show counts.
-type TopOptions struct {
-	*TraceOptions
+// Options are `kubectl swoll top`'s flags: trace's selection and session flags, and how to show counts.
+type Options struct {
+	*trace.Options
 	Interval time.Duration
 	NoUI     bool
 	Rows     int
@@ -53,13 +55,9 @@ type TopOptions struct {
 	Entries int
 }
 
-// NewTopCommand builds `kubectl swoll top`.
-func NewTopCommand(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	return newTopCommand(NewTraceOptions(configFlags, streams))
-}
-
-func newTopCommand(to *TraceOptions) *cobra.Command {
-	o := &TopOptions{TraceOptions: to, Interval: time.Second, Rows: 40}
+// NewCommand builds `kubectl swoll top` on trace's options to.
+func NewCommand(to *trace.Options) *cobra.Command {
+	o := &Options{Options: to, Interval: time.Second, Rows: 40}
 	o.Output = topTable
 	cmd := &cobra.Command{
 		Use:   "top [POD...] [flags]",
@@ -74,10 +72,10 @@ On a terminal the table is interactive: c, e, p, n sort by calls, errors, p99 or
 one merged JSON snapshot per interval instead (a recording for report and --replay). At the end, an strace -c
 style summary merged across replicas, with the replicas that stand out, is printed.`,
 		Example: topExample,
-		RunE:    runE(o),
+		RunE:    trace.RunE(o),
 	}
 	f := cmd.Flags()
-	o.addSessionFlags(f)
+	o.AddSessionFlags(f)
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table (live on a terminal, plain otherwise) or json (one snapshot per interval)")
 	f.DurationVar(&o.Interval, "interval", o.Interval, "How often to refresh (and how often agents report their counts)")
 	f.BoolVar(&o.NoUI, "no-ui", false, "Print a plain table every interval even on a terminal")
@@ -90,7 +88,7 @@ style summary merged across replicas, with the replicas that stand out, is print
 }
 
 // Validate checks top's own flags, then trace's.
-func (o *TopOptions) Validate() error {
+func (o *Options) Validate() error {
 	switch o.Output {
 	case topTable, topJSON:
 	default:
@@ -105,17 +103,17 @@ func (o *TopOptions) Validate() error {
 	saved := o.Output
 	o.Output = output.JSON // trace's own check of -o does not apply
 	defer func() { o.Output = saved }()
-	return o.TraceOptions.Validate()
+	return o.Options.Validate()
 }
 
 // Run counts until the session ends, then prints the summary.
-func (o *TopOptions) Run(parent context.Context) error {
+func (o *Options) Run(parent context.Context) error {
 	out, err := output.New(output.JSON, io.Discard, false) // counting mode has no events
 	if err != nil {
 		return err
 	}
-	tap := newTableTap(out)
-	stopMetrics, err := o.serveMetrics(tap)
+	tap := counts.NewTap(out)
+	stopMetrics, err := o.ServeMetrics(tap)
 	if err != nil {
 		return err
 	}
@@ -135,39 +133,39 @@ func (o *TopOptions) Run(parent context.Context) error {
 		if uerr := ui.Stop(); uerr != nil && err == nil {
 			err = fmt.Errorf("terminal: %w", uerr)
 		}
-		_, _ = o.streams.ErrOut.Write(log.Bytes()) // what the session said while the table was up
+		_, _ = o.ErrOut.Write(log.Bytes()) // what the session said while the table was up
 	}
 	// The summary goes with the table: on stdout, unless stdout carries JSON.
-	w := o.streams.Out
+	w := o.Out
 	if o.Output == topJSON {
-		w = o.streams.ErrOut
+		w = o.ErrOut
 	}
 	if _, perr := fmt.Fprintln(w); perr == nil {
-		o.printSummary(w, tap)
+		o.PrintSummary(w, tap)
 	}
 	return err
 }
 
 // display picks the display: the live UI on a terminal, else plain tables or JSON lines.
-func (o *TopOptions) display(split *atomic.Bool) (top.Display, *top.UI) {
+func (o *Options) display(split *atomic.Bool) (topui.Display, *topui.UI) {
 	switch {
 	case o.Output == topJSON:
-		return &top.JSON{W: o.streams.Out}, nil
-	case o.NoUI || !isTerminal(o.streams.Out) || !isTerminalReader(o.streams.In):
-		return &top.Plain{W: o.streams.Out, MaxRows: o.Rows}, nil
+		return &topui.JSON{W: o.Out}, nil
+	case o.NoUI || !trace.IsTerminal(o.Out) || !isTerminalReader(o.In):
+		return &topui.Plain{W: o.Out, MaxRows: o.Rows}, nil
 	}
-	ui := top.NewUI(o.streams.In, o.streams.Out, func(on bool) { split.Store(on) })
+	ui := topui.NewUI(o.In, o.Out, func(on bool) { split.Store(on) })
 	return ui, ui
 }
 
 // live runs a counting session and refreshes the display every interval.
-func (o *TopOptions) live(parent context.Context, tap *tableTap, disp top.Display, ui *top.UI, log *statusLog,
+func (o *Options) live(parent context.Context, tap *counts.Tap, disp topui.Display, ui *topui.UI, log *statusLog,
 	split *atomic.Bool) error {
 	ctx, cancel := context.WithCancel(parent) // q in the table ends the session as the first Ctrl-C does
 	defer cancel()
-	mode := sessionMode{count: true, countInterval: o.Interval, countEntries: o.Entries}
+	mode := trace.SessionMode{Count: true, CountInterval: o.Interval, CountEntries: o.Entries}
 	if ui != nil {
-		mode.stderr = log
+		mode.Stderr = log
 		ui.SetQuit(cancel)
 		ui.Start()
 	}
@@ -184,23 +182,23 @@ func (o *TopOptions) live(parent context.Context, tap *tableTap, disp top.Displa
 				return
 			}
 			now := time.Now()
-			rows := tap.table.TakeInterval()
-			f := top.Frame{Time: now, Interval: now.Sub(last), Rows: top.Rows(rows, now.Sub(last), split.Load()),
+			rows := tap.Table.TakeInterval()
+			f := topui.Frame{Time: now, Interval: now.Sub(last), Rows: topui.Rows(rows, now.Sub(last), split.Load()),
 				Status: log.Last()}
-			if err := disp.Show(f, top.Snapshot(rows, last, now, tap.takeOverflow())); err != nil {
+			if err := disp.Show(f, topui.Snapshot(rows, last, now, tap.TakeOverflow())); err != nil {
 				return
 			}
 			last = now
 		}
 	}()
-	err := o.runSession(ctx, tap, mode)
+	err := o.RunSession(ctx, tap, mode)
 	close(stop)
 	<-done
 	return err
 }
 
 // replayTop shows a recording: one frame per recorded interval of --interval.
-func (o *TopOptions) replayTop(ctx context.Context, tap *tableTap, disp top.Display, ui *top.UI, split *atomic.Bool) error {
+func (o *Options) replayTop(ctx context.Context, tap *counts.Tap, disp topui.Display, ui *topui.UI, split *atomic.Bool) error {
 	if ui != nil {
 		ui.SetQuit(func() {})
 		ui.Start()
@@ -217,8 +215,8 @@ func (o *TopOptions) replayTop(ctx context.Context, tap *tableTap, disp top.Disp
 		if d <= 0 {
 			d = o.Interval
 		}
-		f := top.Frame{Time: time.Unix(0, end), Interval: d, Rows: top.Rows(rows, d, split.Load()), Status: "replay of " + o.Replay}
-		if err := disp.Show(f, top.Snapshot(rows, time.Unix(0, start), time.Unix(0, end), 0)); err != nil {
+		f := topui.Frame{Time: time.Unix(0, end), Interval: d, Rows: topui.Rows(rows, d, split.Load()), Status: "replay of " + o.Replay}
+		if err := disp.Show(f, topui.Snapshot(rows, time.Unix(0, start), time.Unix(0, end), 0)); err != nil {
 			return err
 		}
 		if ui != nil {
@@ -232,8 +230,8 @@ func (o *TopOptions) replayTop(ctx context.Context, tap *tableTap, disp top.Disp
 		return nil
 	}
 	var showErr error
-	st, err := recording.ReadFile(o.Replay, o.streams.In, func(l *event.Line) {
-		tap.table.AddLine(l)
+	st, err := recording.ReadFile(o.Replay, o.In, func(l *event.Line) {
+		tap.Table.AddLine(l)
 		at := lineTime(l)
 		if at == 0 || showErr != nil {
 			return
@@ -254,7 +252,7 @@ func (o *TopOptions) replayTop(ctx context.Context, tap *tableTap, disp top.Disp
 		showErr = flush()
 	}
 	if st.Bad > 0 {
-		_, _ = fmt.Fprintf(o.streams.ErrOut, "swoll: %d line(s) of the recording are neither events, notices nor snapshots (first: %s)\n",
+		_, _ = fmt.Fprintf(o.ErrOut, "swoll: %d line(s) of the recording are neither events, notices nor snapshots (first: %s)\n",
 			st.Bad, st.FirstBad)
 	}
 	return showErr

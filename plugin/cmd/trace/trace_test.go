@@ -1,0 +1,124 @@
+package trace
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/swoll-dev/swoll/internal/testutil"
+)
+
+func TestSyscallSuggestion(t *testing.T) {
+	err := checkSyscallsAnyArch([]string{"openat", "opnat"})
+	if err == nil || !strings.Contains(err.Error(), `did you mean "openat"`) {
+		t.Fatalf("%v", err)
+	}
+	if err := checkSyscallsAnyArch([]string{"openat", "class:FileSystem"}); err != nil {
+		t.Fatal(err)
+	}
+	// open exists on amd64 only: fine before the nodes are known, refused for an arm64 node
+	if err := checkSyscallsAnyArch([]string{"open"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := resolveSyscalls("arm64", []string{"open"}); err == nil {
+		t.Fatal("open resolved on arm64")
+	}
+	if _, err := resolveSyscalls("s390x", []string{"read"}); err == nil || !strings.Contains(err.Error(), "not supported") {
+		t.Fatalf("s390x: %v", err)
+	}
+}
+
+// completeOnly parses args as `trace` does and runs Complete, not Run.
+func completeOnly(t *testing.T, args []string) *Options {
+	t.Helper()
+	configFlags := genericclioptions.NewConfigFlags(true)
+	o := NewOptions(configFlags, genericiooptions.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, nil)
+	c := NewCommand(o)
+	// kubectl's connection flags, as the root command adds them (-s is --syscalls here, not --server)
+	kf := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
+	configFlags.AddFlags(kf)
+	kf.VisitAll(func(f *pflag.Flag) {
+		if f.Name == "server" {
+			f.Shorthand = ""
+		}
+		c.Flags().AddFlag(f)
+	})
+	c.RunE = func(c *cobra.Command, a []string) error { return o.Complete(c, a) }
+	c.SetArgs(args)
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestCompleteMergesTraceFile(t *testing.T) {
+	kc := testutil.WriteFile(t, "kubeconfig", testutil.Kubeconfig)
+	tf := testutil.WriteFile(t, "trace.yaml", `apiVersion: tools.swoll.criticalstack.com/v1alpha1
+kind: Trace
+metadata: {name: t, namespace: swoll}
+spec:
+  syscalls: [execve, openat]
+  labelSelector: {matchLabels: {app: nginx}}
+  fieldSelector: {matchLabels: {status.phase: Running}}
+  hostSelector: [node-a]
+  duration: 1m
+`)
+	tests := []struct {
+		name  string
+		args  []string
+		check func(*testing.T, *Options)
+	}{
+		{"file only", []string{"-f", tf}, func(t *testing.T, o *Options) {
+			if o.namespace != "swoll" || o.LabelSelector != "app=nginx" || o.FieldSelector != "status.phase=Running" ||
+				strings.Join(o.Syscalls, ",") != "execve,openat" || strings.Join(o.Nodes, ",") != "node-a" || o.Duration != time.Minute {
+				t.Fatalf("%+v", o)
+			}
+			if o.AgentNamespace != "swoll" {
+				t.Fatalf("agent namespace %q", o.AgentNamespace)
+			}
+		}},
+		{"flags win", []string{"-f", tf, "-n", "other", "-l", "app=db", "-s", "read", "--duration", "5s", "--agent-namespace", "tools"}, func(t *testing.T, o *Options) {
+			if o.namespace != "other" || o.LabelSelector != "app=db" || strings.Join(o.Syscalls, ",") != "read" ||
+				o.Duration != 5*time.Second || o.AgentNamespace != "tools" || o.FieldSelector != "status.phase=Running" {
+				t.Fatalf("%+v", o)
+			}
+		}},
+		{"kubeconfig namespace, repeated and comma lists", []string{"-l", "a=b", "-s", "read,write", "-s", "openat", "-c", "app", "-c", "side,car", "--node", "n1,n2"}, func(t *testing.T, o *Options) {
+			if o.namespace != "shop" || o.AgentNamespace != "shop" || strings.Join(o.Syscalls, ",") != "read,write,openat" ||
+				strings.Join(o.Containers, ",") != "app,side,car" || strings.Join(o.Nodes, ",") != "n1,n2" {
+				t.Fatalf("%+v", o)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := completeOnly(t, append([]string{"--kubeconfig", kc}, tc.args...))
+			tc.check(t, o)
+			if err := o.Validate(); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+		})
+	}
+}
+
+func TestAgentDeadline(t *testing.T) {
+	tests := []struct {
+		duration, flag, want time.Duration
+	}{
+		{0, 0, time.Hour},
+		{10 * time.Minute, 0, 15 * time.Minute},
+		{10 * time.Minute, 20 * time.Minute, 20 * time.Minute},
+	}
+	for _, tc := range tests {
+		o := &Options{Duration: tc.duration, AgentDeadline: tc.flag}
+		if got := o.agentDeadline(); got != tc.want {
+			t.Errorf("duration %s flag %s: %s, want %s", tc.duration, tc.flag, got, tc.want)
+		}
+	}
+}
