@@ -127,11 +127,17 @@ PIDS=$CLUSTER_STATE/pids
 CLUSTER_LOGS=${SWOLL_E2E_LOGS:-/var/log/swoll-e2e}
 
 # start_daemon NAME CMD...: runs CMD in the background with its log in $CLUSTER_LOGS/NAME.log and records the
-# daemon's own PID (started from this shell, not a subshell, so the PID is the daemon's).
+# daemon's own PID (started from this shell, not a subshell, so the PID is the daemon's). The daemon inherits no
+# file descriptor but stdio: a lock held by whoever ran cluster-up (flock on an fd) must not live on in etcd or a
+# kubelet.
 start_daemon() {
-  local name=$1
+  local name=$1 fd closes=""
   shift
-  nohup "$@" >"$CLUSTER_LOGS/$name.log" 2>&1 </dev/null 9>&- &
+  for fd in /proc/$BASHPID/fd/*; do
+    fd=${fd##*/}
+    [ "$fd" -gt 2 ] && closes+=" $fd>&-"
+  done
+  eval 'nohup "$@" >"$CLUSTER_LOGS/$name.log" 2>&1 </dev/null'"$closes"' &'
   echo $! >"$PIDS/$name.pid"
 }
 
