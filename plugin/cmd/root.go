@@ -64,6 +64,18 @@ func NewRootCommand(streams genericiooptions.IOStreams, force <-chan struct{}) *
 		Long: `kubectl swoll traces the system calls of the containers you select, decodes them as strace does, and
 tags each with node, namespace, pod and container. It starts one short-lived privileged agent pod per node that
 runs a target, streams from it, and removes it when you stop.`,
+		Example: `  # Every openat and connect of the pods labelled app=nginx, as JSON lines
+  kubectl swoll trace -l app=nginx -s openat,connect | jq .
+
+  # Live counts, errors and latency per pod and system call, counted in the kernel
+  kubectl swoll top -l app=nginx
+
+  # The agent image this plugin runs (what to mirror), and its version
+  kubectl swoll image
+  kubectl swoll version
+
+  # Remove what an interrupted session left behind
+  kubectl swoll cleanup -A`,
 		Annotations: map[string]string{
 			cobra.CommandDisplayNameAnnotation: "kubectl swoll",
 		},
@@ -86,6 +98,11 @@ runs a target, streams from it, and removes it when you stop.`,
 	)
 	// shell completion from the live cluster: kubectl runs the kubectl_complete-swoll shim, which runs __complete
 	complete.Register(root, complete.NewSource(configFlags))
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.Long = completionLong
+		c.Example = completionExample
+	}
 	return root
 }
 
@@ -101,3 +118,16 @@ func addConfigFlags(flags *pflag.FlagSet, configFlags *genericclioptions.ConfigF
 		flags.AddFlag(f)
 	})
 }
+
+const completionLong = `Print the shell completion script of kubectl-swoll (names of namespaces, pods, label keys and values,
+nodes and containers come from the cluster; system calls, class: and group: from swoll's tables).
+
+Typed as "kubectl swoll", completion goes through kubectl (1.26+), which runs the executable
+kubectl_complete-swoll from PATH: put the shim that comes in every archive (krew unpacks it next to the plugin)
+on PATH and kubectl's own completion does the rest. The scripts below are for typing kubectl-swoll directly.`
+
+const completionExample = `  # kubectl swoll <TAB> through kubectl's completion, after kubectl krew install swoll
+  ln -s "${KREW_ROOT:-$HOME/.krew}"/store/swoll/*/kubectl_complete-swoll "${KREW_ROOT:-$HOME/.krew}/bin/"
+
+  # kubectl-swoll <TAB> in bash (zsh, fish and powershell alike)
+  source <(kubectl-swoll completion bash)`

@@ -16,7 +16,9 @@ func NewVersionCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the plugin version and the agent image it runs",
-		Args:  cobra.NoArgs,
+		Example: `  # The version, the agent image (by digest in a release) and the event schema version
+  kubectl swoll version`,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			_, err := fmt.Fprintf(streams.Out, "kubectl-swoll %s\nagent image: %s\nevent schema: %d\n",
 				version.Version, version.AgentImage(), event.SchemaVersion)
@@ -31,20 +33,25 @@ A released plugin names the image by digest: nodes pull exactly the image it was
 neither move nor replace it. The image is an index for linux/amd64 and linux/arm64.
 
 For a cluster that cannot reach the image's registry, copy the image with every platform and its digest unchanged
-to a registry the nodes can reach, then point the plugin at the copy:
+to a registry the nodes can reach (crane copy, or skopeo copy --all --preserve-digests), then point the plugin at
+the copy with --image.`
 
+const imageExample = `  # The image the plugin schedules
+  kubectl swoll image
+
+  # Mirror it for an air-gapped cluster, then trace with the copy
   crane copy "$(kubectl swoll image)" "$(kubectl swoll image --mirror registry.internal/tools)"
-  # or: skopeo copy --all --preserve-digests docker://SOURCE docker://DESTINATION
   kubectl swoll trace --image "$(kubectl swoll image --mirror registry.internal/tools)" -l app=web`
 
 // NewImageCommand builds `kubectl swoll image`: what to mirror for an air-gapped cluster.
 func NewImageCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	var mirror string
 	cmd := &cobra.Command{
-		Use:   "image [--mirror REGISTRY/PATH]",
-		Short: "Print the agent image reference (what to mirror for an air-gapped cluster)",
-		Long:  imageLong,
-		Args:  cobra.NoArgs,
+		Use:     "image [--mirror REGISTRY/PATH]",
+		Short:   "Print the agent image reference (what to mirror for an air-gapped cluster)",
+		Long:    imageLong,
+		Example: imageExample,
+		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if !version.Pinned() {
 				_, _ = fmt.Fprintln(streams.ErrOut, "warning: this plugin was built without its image digest (not by make dist): "+
