@@ -12,6 +12,7 @@
 # `run.sh --prepare` stops after loading the images and leaves the cluster running (hack/demo.sh uses it).
 #
 # Env: E2E_TESTS=regexp (go test -run), E2E_PARALLEL (default 8), E2E_TIMEOUT (default 20m), KEEP_CLUSTER=1;
+# E2E_RACE=0 skips the second pass of E2E_RACE_TESTS with a race-built plugin (it runs after a whole suite);
 # for hack/e2e/bench.sh: E2E_TAGS (default e2e), E2E_LOG (default _output/e2e.log), E2E_IMAGES (more tarballs).
 source "$(dirname "$0")/lib-cluster.sh"
 require_root "make e2e"
@@ -70,6 +71,8 @@ export SWOLL_PLUGIN=$plugin SWOLL_E2E_ARTIFACTS=$OUT/e2e-artifacts SWOLL_DIST=$O
   SWOLL_REGISTRY_LOG=$CLUSTER_LOGS/registry.log
 SWOLL_KREW=$(go_tool krew "sigs.k8s.io/krew/cmd/krew@$KREW_VERSION") || die "building krew failed"
 export SWOLL_KREW
+# the sessions the race-built plugin runs: several agents, a replica added mid-session, a stop, a kill
+E2E_RACE_TESTS=${E2E_RACE_TESTS:-'^(TestTwoNodesOneStream|TestReplicaAddedMidSession|TestStopLeavesNothing|TestPluginKilled|TestConcurrentSessions)$'}
 rm -rf "$SWOLL_E2E_ARTIFACTS"
 e2e_log=${E2E_LOG:-$OUT/e2e.log}
 stamp "running go test -tags ${E2E_TAGS:-e2e} ./test/e2e (log: $e2e_log)"
@@ -82,6 +85,31 @@ if grep -qE '^\s*--- SKIP' "$e2e_log"; then
   rc=1
 fi
 stamp "e2e: $(grep -cE '^\s*--- PASS' "$e2e_log") passed, $(grep -cE '^\s*--- FAIL' "$e2e_log") failed"
+
+# One more pass with a race-built plugin: the sessions' goroutines (watches, exec streams, merge loop,
+# teardown) under the race detector against the real cluster. GORACE writes each report to a file: any file, or
+# a failed test, fails the run. Only for the whole suite (not with E2E_TESTS), unless E2E_RACE=0.
+if [ $rc -eq 0 ] && [ -z "${E2E_TESTS:-}" ] && [ "${E2E_RACE:-1}" = 1 ]; then
+  command -v gcc >/dev/null || apt_install gcc libc6-dev
+  race_dir=$OUT/e2e-race
+  rm -rf "$race_dir" && mkdir -p "$race_dir"
+  agent_image=$(cat "$OUT/dist/agent-image")
+  CGO_ENABLED=1 go build -race -ldflags "-X $VERSION_PKG.Version=$VERSION -X $VERSION_PKG.AgentImageRepo=${agent_image%@*} \
+    -X $VERSION_PKG.AgentImageDigest=${agent_image#*@}" -o "$race_dir/kubectl-swoll" ./cmd/kubectl-swoll ||
+    die "building the race-enabled plugin failed"
+  race_log=$OUT/e2e-race.log
+  stamp "race-built plugin: go test -run '$E2E_RACE_TESTS' (log: $race_log)"
+  SWOLL_PLUGIN=$race_dir/kubectl-swoll GORACE="log_path=$race_dir/report" \
+    go test -tags "${E2E_TAGS:-e2e}" -v -count=1 -timeout 10m -parallel "${E2E_PARALLEL:-8}" -run "$E2E_RACE_TESTS" \
+    ./test/e2e/... >"$race_log" 2>&1 || rc=$?
+  grep -E '^\s*--- (PASS|FAIL)' "$race_log" | sed 's/^/race: /' || true
+  if compgen -G "$race_dir/report*" >/dev/null; then
+    log "the race detector reported (first report below; all in $race_dir)"
+    head -n 60 "$(compgen -G "$race_dir/report*" | head -n 1)" >&2
+    rc=1
+  fi
+  stamp "e2e with a race-built plugin: $(grep -cE '^\s*--- PASS' "$race_log") passed, $(grep -cE '^\s*--- FAIL' "$race_log") failed"
+fi
 if [ $rc -ne 0 ]; then
   grep -qE '^\s*--- FAIL' "$e2e_log" || tail -n 20 "$e2e_log" # a build error or a failed TestMain says why here
   die "e2e tests failed (log: $e2e_log, artifacts: $SWOLL_E2E_ARTIFACTS)"
