@@ -3,15 +3,19 @@
 // Why the pod looks the way it does:
 //   - nodeName is set directly: the agent must run on the node of its targets, and the scheduler would only add
 //     latency (and could refuse a full node). Tolerating every taint lets it reach tainted nodes too.
-//   - The agent loads eBPF programs and reads other processes' memory (strings, sockaddrs): it needs
-//     CAP_BPF + CAP_PERFMON (load/attach tracing programs), CAP_SYS_ADMIN (older kernels, BTF and cgroup
-//     lookups) and CAP_SYS_PTRACE (/proc/<pid> of other containers). privileged is the simplest setting that
-//     grants all of these on every runtime and kernel, including ones without CAP_BPF.
+//   - Least privilege instead of privileged: every capability is dropped and only what the probe needs is
+//     added: BPF and PERFMON (load and attach the tracing programs, read user memory from them) and
+//     SYS_PTRACE (open other processes' /proc/<pid>/ns, to find a container's mount namespace); on kernels
+//     before 5.11 also SYS_RESOURCE (BPF memory counts against RLIMIT_MEMLOCK there). The root file
+//     system is read-only (the hold lock lives in a small in-memory /tmp). Privileged is a fallback the user
+//     asks for (--privileged), for kernels without CAP_BPF (before 5.8) or runtimes that refuse the set.
 //   - hostPID lets it map container ids to host pids and pid namespaces; host /proc is therefore not mounted.
-//   - host /run (read-only) holds the CRI sockets; /sys/kernel/btf (read-only) feeds CO-RE relocation.
+//   - The only host path mounted is the node's CRI socket, read-only, and only a path on AllowedCRISockets (or
+//     one the user allowed): a node annotation can pick among them but never name another host path.
+//     /sys/kernel/btf comes with the container's own sysfs.
 //   - The process is `swoll-agent hold`, which only waits for the plugin's exec of `swoll-agent session`; it
-//     exits on its own when no session arrives, and activeDeadlineSeconds bounds the pod's life even if the
-//     plugin is killed: nothing outlives a session for long.
+//     exits on its own when no session arrives within HoldWait, and activeDeadlineSeconds bounds the pod's
+//     life even if every other mechanism failed.
 package agentpod
 
 import (
@@ -29,7 +33,8 @@ import (
 )
 
 const (
-	// LabelName and LabelManagedBy mark every agent pod of every session (what `kubectl swoll cleanup` finds).
+	// LabelName and LabelManagedBy mark every agent pod of every session (what `kubectl swoll cleanup`
+	// finds).
 	LabelName      = "app.kubernetes.io/name"
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	// LabelSession names the session that owns the pod.
@@ -41,22 +46,56 @@ const (
 	// AnnotationNode keeps the full node name (label values are limited to 63 characters, node names are not).
 	AnnotationNode = "swoll.dev/node"
 	// AnnotationRequestedBy, AnnotationCreatedAt and AnnotationCommand say who started the session, when, and
-	// with which command line, for whoever finds a pod left behind.
+	// with which command line (the trace's own flags only: never a connection flag such as --token), for
+	// whoever finds an agent.
 	AnnotationRequestedBy = "swoll.dev/requested-by"
 	AnnotationCreatedAt   = "swoll.dev/created-at"
 	AnnotationCommand     = "swoll.dev/command"
+	// AnnotationExpires is when the agent's deadline passes (RFC 3339): `cleanup` removes anything past it.
+	AnnotationExpires = "swoll.dev/expires"
 
 	// ContainerName is the agent's container in the pod.
 	ContainerName = "agent"
 	// AgentBinary is the agent's path in its image.
 	AgentBinary = "/swoll-agent"
 
-	// HostRunMount is where the host's /run (CRI sockets) appears in the agent.
-	HostRunMount = "/host/run"
-	btfPath      = "/sys/kernel/btf"
+	// HostRoot is where host paths (the CRI socket) appear in the agent's container: a host path P is
+	// mounted at HostRoot+P, which is where the agent looks for it first.
+	HostRoot = "/host"
+
+	// DefaultHoldWait is how long the pod waits for the plugin's exec after its container started. It bounds
+	// the life of a pod whose plugin died before it attached.
+	DefaultHoldWait = 20 * time.Second
 
 	maxCommandAnnotation = 1024
 )
+
+// Capabilities are the capabilities the agent container gets (all others are dropped).
+var Capabilities = []corev1.Capability{"BPF", "PERFMON", "SYS_PTRACE"}
+
+// capabilitiesFor adds SYS_RESOURCE on kernels before 5.11, which charge BPF memory to RLIMIT_MEMLOCK (the
+// agent raises it) rather than to the memory cgroup. kernel is the node's kernelVersion ("" when unknown: a
+// current kernel is assumed, since a runtime without SYS_RESOURCE in its own bounding set refuses it).
+func capabilitiesFor(kernel string) []corev1.Capability {
+	var major, minor int
+	if _, err := fmt.Sscanf(kernel, "%d.%d", &major, &minor); err == nil && (major < 5 || major == 5 && minor < 11) {
+		return append(append([]corev1.Capability(nil), Capabilities...), "SYS_RESOURCE")
+	}
+	return Capabilities
+}
+
+// AllowedCRISockets are the host paths an agent may mount as its node's CRI socket: the sockets of the
+// common runtimes and distributions (path.Match patterns; /var/run is /run). Users add others with
+// --cri-socket.
+var AllowedCRISockets = []string{
+	"/run/containerd/containerd.sock",
+	"/run/*/containerd.sock", // one directory of /run per runtime instance (docker's, test clusters')
+	"/run/k3s/containerd/containerd.sock",
+	"/run/docker/containerd/containerd.sock",
+	"/var/snap/microk8s/common/run/containerd.sock",
+	"/run/crio/crio.sock",
+	"/run/cri-dockerd.sock",
+}
 
 // AllAgentsSelector selects every agent pod of every session.
 var AllAgentsSelector = LabelName + "=" + NameValue + "," + LabelManagedBy + "=" + ManagedByValue
@@ -75,14 +114,20 @@ type Params struct {
 	PullPolicy corev1.PullPolicy
 	// Deadline becomes activeDeadlineSeconds: the pod's hard upper bound on life.
 	Deadline time.Duration
-	// HoldWait is how long the agent's hold process waits for the plugin's exec before it exits.
+	// HoldWait is how long the agent's hold process waits for the plugin's exec before it exits
+	// (DefaultHoldWait when zero).
 	HoldWait    time.Duration
 	RequestedBy string
 	CreatedAt   time.Time
-	Command     string
-	// CRISocket is the node's CRI socket (host path) when the node says where it is; a socket outside /run
-	// gets its directory mounted read-only under /host too.
+	// Command is the trace's command line as the user typed it, without connection flags.
+	Command string
+	// CRISocket is the node's CRI socket, a host path already checked against the allow-list (see
+	// ChooseCRISocket); "" mounts nothing and the agent finds containers through /proc.
 	CRISocket string
+	// Privileged runs the agent privileged instead of with Capabilities (the --privileged fallback).
+	Privileged bool
+	// KernelVersion is the node's kernel (status.nodeInfo.kernelVersion): older kernels need one more capability.
+	KernelVersion string
 }
 
 // NewSessionID returns a short random id: lower-case letters and digits, valid in names and label values.
@@ -99,8 +144,8 @@ func NewSessionID() string {
 	return string(b)
 }
 
-// Name is swoll-<session>-<short hash of the node>: stable per session and node, short, valid whatever the
-// node is called.
+// Name is swoll-<session>-<short hash of the node>: stable per session and node, short, valid
+// whatever the node is called.
 func Name(session, node string) string {
 	h := sha256.Sum256([]byte(node))
 	return "swoll-" + session + "-" + hex.EncodeToString(h[:])[:6]
@@ -112,25 +157,9 @@ func Build(p Params) *corev1.Pod {
 	if deadline < 1 {
 		deadline = 1
 	}
-	grace := int64(2)
-	no := false
-	yes := true
 	cmd := p.Command
 	if len(cmd) > maxCommandAnnotation {
 		cmd = cmd[:maxCommandAnnotation-3] + "..."
-	}
-	mounts := []corev1.VolumeMount{
-		{Name: "host-run", MountPath: HostRunMount, ReadOnly: true},
-		{Name: "btf", MountPath: btfPath, ReadOnly: true},
-	}
-	volumes := []corev1.Volume{
-		hostPathVolume("host-run", "/run", corev1.HostPathDirectory),
-		// No type check: a node without BTF still gets its agent, which then says clearly what is missing.
-		hostPathVolume("btf", btfPath, corev1.HostPathUnset),
-	}
-	if dir := extraSocketDir(p.CRISocket); dir != "" {
-		mounts = append(mounts, corev1.VolumeMount{Name: "cri-socket", MountPath: "/host" + dir, ReadOnly: true})
-		volumes = append(volumes, hostPathVolume("cri-socket", dir, corev1.HostPathDirectory))
 	}
 	return &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
@@ -146,67 +175,139 @@ func Build(p Params) *corev1.Pod {
 				AnnotationNode:        p.Node,
 				AnnotationRequestedBy: p.RequestedBy,
 				AnnotationCreatedAt:   p.CreatedAt.UTC().Format(time.RFC3339),
+				AnnotationExpires:     p.CreatedAt.Add(time.Duration(deadline) * time.Second).UTC().Format(time.RFC3339),
 				AnnotationCommand:     cmd,
 			},
 		},
-		Spec: corev1.PodSpec{
-			NodeName: p.Node,
-			HostPID:  true,
-			// the agent resolves no names; Default also avoids the kubelet's "missing cluster DNS" warnings
-			DNSPolicy:                     corev1.DNSDefault,
-			RestartPolicy:                 corev1.RestartPolicyNever,
-			ActiveDeadlineSeconds:         &deadline,
-			TerminationGracePeriodSeconds: &grace,
-			AutomountServiceAccountToken:  &no,
-			EnableServiceLinks:            &no,
-			Tolerations:                   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
-			Containers: []corev1.Container{{
-				Name:            ContainerName,
-				Image:           p.Image,
-				ImagePullPolicy: p.PullPolicy,
-				Command:         []string{AgentBinary, "hold", "--wait", holdWait(p.HoldWait)},
-				Env: []corev1.EnvVar{{
-					Name:      "NODE_NAME",
-					ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}},
-				}},
-				SecurityContext: &corev1.SecurityContext{Privileged: &yes},
-				Resources: corev1.ResourceRequirements{
-					Requests: corev1.ResourceList{
-						corev1.ResourceCPU:    resource.MustParse("50m"),
-						corev1.ResourceMemory: resource.MustParse("64Mi"),
-					},
-					Limits: corev1.ResourceList{
-						corev1.ResourceCPU:    resource.MustParse("1"),
-						corev1.ResourceMemory: resource.MustParse("256Mi"),
-					},
-				},
-				VolumeMounts:             mounts,
-				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-			}},
-			Volumes: volumes,
-		},
+		Spec: podSpec(p, deadline),
 	}
 }
 
-// extraSocketDir is the directory to mount for a CRI socket that /host/run does not already show ("" if none).
-func extraSocketDir(socket string) string {
-	socket = path.Clean(strings.TrimPrefix(socket, "unix://"))
-	if socket == "." || !path.IsAbs(socket) || strings.HasPrefix(socket, "/run/") || strings.HasPrefix(socket, "/var/run/") {
+func podSpec(p Params, deadline int64) corev1.PodSpec {
+	grace := int64(2)
+	no := false
+	yes := true
+	root := int64(0)
+	mounts := []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}}
+	volumes := []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+		Medium: corev1.StorageMediumMemory, SizeLimit: resource.NewQuantity(1<<20, resource.BinarySI),
+	}}}}
+	if sock := cleanSocket(p.CRISocket); sock != "" {
+		mounts = append(mounts, corev1.VolumeMount{Name: "cri-socket", MountPath: HostRoot + sock, ReadOnly: true})
+		t := corev1.HostPathSocket
+		volumes = append(volumes, corev1.Volume{Name: "cri-socket",
+			VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: sock, Type: &t}}})
+	}
+	sc := &corev1.SecurityContext{
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: capabilitiesFor(p.KernelVersion)},
+		ReadOnlyRootFilesystem:   &yes,
+		AllowPrivilegeEscalation: &no,
+		RunAsUser:                &root,
+		RunAsNonRoot:             &no,
+		// The runtime's default profile may refuse bpf(2) and perf_event_open(2), which the probe needs.
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined},
+	}
+	if p.Privileged {
+		sc = &corev1.SecurityContext{Privileged: &yes, ReadOnlyRootFilesystem: &yes, RunAsUser: &root}
+	}
+	return corev1.PodSpec{
+		NodeName: p.Node,
+		HostPID:  true,
+		// the agent resolves no names; Default also avoids the kubelet's "missing cluster DNS" warnings
+		DNSPolicy:                     corev1.DNSDefault,
+		RestartPolicy:                 corev1.RestartPolicyNever,
+		ActiveDeadlineSeconds:         &deadline,
+		TerminationGracePeriodSeconds: &grace,
+		AutomountServiceAccountToken:  &no,
+		EnableServiceLinks:            &no,
+		Tolerations:                   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+		Containers: []corev1.Container{{
+			Name:            ContainerName,
+			Image:           p.Image,
+			ImagePullPolicy: p.PullPolicy,
+			Command:         []string{AgentBinary, "hold", "--wait", holdWait(p.HoldWait)},
+			Env: []corev1.EnvVar{{
+				Name:      "NODE_NAME",
+				ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}},
+			}},
+			SecurityContext: sc,
+			Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{
+					corev1.ResourceCPU:    resource.MustParse("50m"),
+					corev1.ResourceMemory: resource.MustParse("64Mi"),
+				},
+				Limits: corev1.ResourceList{
+					corev1.ResourceCPU:    resource.MustParse("1"),
+					corev1.ResourceMemory: resource.MustParse("256Mi"),
+				},
+			},
+			VolumeMounts:             mounts,
+			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		}},
+		Volumes: volumes,
+	}
+}
+
+// cleanSocket is a socket path in canonical form: no unix:// scheme, /var/run as /run ("" when not absolute).
+func cleanSocket(socket string) string {
+	socket = strings.TrimSpace(strings.TrimPrefix(socket, "unix://"))
+	if socket == "" || !path.IsAbs(socket) {
 		return ""
 	}
-	return path.Dir(socket)
+	socket = path.Clean(socket)
+	if rest, ok := strings.CutPrefix(socket, "/var/run/"); ok {
+		socket = "/run/" + rest
+	}
+	return socket
+}
+
+// SocketAllowed reports whether socket (a host path) is on AllowedCRISockets or in extra (the user's own).
+func SocketAllowed(socket string, extra []string) bool {
+	socket = cleanSocket(socket)
+	if socket == "" {
+		return false
+	}
+	for _, pattern := range AllowedCRISockets {
+		if ok, _ := path.Match(pattern, socket); ok {
+			return true
+		}
+	}
+	for _, e := range extra {
+		if cleanSocket(e) == socket {
+			return true
+		}
+	}
+	return false
+}
+
+// ChooseCRISocket picks the host path to mount as a node's CRI socket: the user's --cri-socket when given
+// (user, not cluster, input), else the node's annotation when it names an allowed socket, else the default of
+// the node's runtime (containerRuntimeVersion, "containerd://1.7.2"). warning says why an annotation was
+// not followed.
+func ChooseCRISocket(user, annotation, runtimeVersion string) (socket, warning string) {
+	if s := cleanSocket(user); s != "" {
+		return s, ""
+	}
+	if annotation != "" {
+		if SocketAllowed(annotation, nil) {
+			return cleanSocket(annotation), ""
+		}
+		warning = fmt.Sprintf("its annotation names CRI socket %q, which is not on swoll's allow-list; pass --cri-socket to use it", annotation)
+	}
+	scheme, _, _ := strings.Cut(runtimeVersion, "://")
+	switch scheme {
+	case "cri-o":
+		return "/run/crio/crio.sock", warning
+	case "docker":
+		return "/run/cri-dockerd.sock", warning
+	default:
+		return "/run/containerd/containerd.sock", warning
+	}
 }
 
 func holdWait(d time.Duration) string {
 	if d <= 0 {
-		d = 60 * time.Second
+		d = DefaultHoldWait
 	}
 	return fmt.Sprintf("%ds", int64((d+time.Second-1)/time.Second))
-}
-
-func hostPathVolume(name, path string, t corev1.HostPathType) corev1.Volume {
-	return corev1.Volume{
-		Name:         name,
-		VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path, Type: &t}},
-	}
 }

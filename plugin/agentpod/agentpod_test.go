@@ -2,6 +2,7 @@ package agentpod
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -52,11 +53,12 @@ func TestGolden(t *testing.T) {
 		file string
 		edit func(*Params)
 	}{
-		{"agent-pod.yaml", func(*Params) {}},
-		{"agent-pod-extra-socket.yaml", func(p *Params) {
-			p.CRISocket = "/var/lib/rancher/k3s/agent/containerd/containerd.sock"
+		{"agent-pod.yaml", func(p *Params) { p.CRISocket = "/run/containerd/containerd.sock" }},
+		{"agent-pod-privileged-k3s.yaml", func(p *Params) {
+			p.CRISocket = "/run/k3s/containerd/containerd.sock"
 			p.PullPolicy = corev1.PullNever
 			p.Deadline = 90 * time.Second
+			p.Privileged = true
 		}},
 	}
 	for _, tc := range tests {
@@ -103,10 +105,15 @@ func TestSessionIDsAreValidLabelValues(t *testing.T) {
 	}
 }
 
+// The pod is not privileged, drops every capability and adds only Capabilities, has a read-only root, and
+// mounts no host path but its CRI socket, read-only.
 func TestSpecInvariants(t *testing.T) {
-	p := Build(params())
-	s := p.Spec
+	p := params()
+	p.CRISocket = "/var/run/crio/crio.sock"
+	pod := Build(p)
+	s := pod.Spec
 	c := s.Containers[0]
+	sc := c.SecurityContext
 	switch {
 	case s.NodeName != "node-a" || !s.HostPID || s.RestartPolicy != corev1.RestartPolicyNever:
 		t.Fatal("placement/hostPID/restartPolicy")
@@ -114,20 +121,78 @@ func TestSpecInvariants(t *testing.T) {
 		t.Fatal("deadline/grace")
 	case *s.AutomountServiceAccountToken || *s.EnableServiceLinks:
 		t.Fatal("service account token or service links")
-	case c.SecurityContext == nil || !*c.SecurityContext.Privileged:
-		t.Fatal("not privileged")
+	case sc == nil || sc.Privileged != nil:
+		t.Fatal("privileged is set")
+	case len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL":
+		t.Fatalf("drops %v, want ALL", sc.Capabilities.Drop)
+	case !*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation:
+		t.Fatal("writable root or privilege escalation")
 	case len(s.Tolerations) != 1 || s.Tolerations[0].Operator != corev1.TolerationOpExists:
 		t.Fatal("tolerations")
 	case s.PriorityClassName != "":
 		t.Fatal("priority class")
 	}
+	if fmt.Sprint(sc.Capabilities.Add) != "[BPF PERFMON SYS_PTRACE]" {
+		t.Fatalf("adds %v", sc.Capabilities.Add)
+	}
+	var hostPaths []string
+	for _, v := range s.Volumes {
+		if v.HostPath != nil {
+			hostPaths = append(hostPaths, v.HostPath.Path+":"+string(*v.HostPath.Type))
+		}
+	}
+	if fmt.Sprint(hostPaths) != "[/run/crio/crio.sock:Socket]" {
+		t.Fatalf("host paths %v, want only the CRI socket", hostPaths)
+	}
 	for _, m := range c.VolumeMounts {
-		if !m.ReadOnly {
+		if !m.ReadOnly && m.MountPath != "/tmp" {
 			t.Fatalf("mount %s is writable", m.MountPath)
 		}
 	}
-	if got := p.Labels[LabelSession]; got != "k3x9ab" {
+	if got := pod.Labels[LabelSession]; got != "k3x9ab" {
 		t.Fatalf("session label %q", got)
+	}
+	if priv := Build(Params{Privileged: true}).Spec.Containers[0].SecurityContext; priv.Privileged == nil || !*priv.Privileged {
+		t.Fatal("--privileged is not privileged")
+	}
+}
+
+func TestCapabilitiesByKernel(t *testing.T) {
+	for kernel, want := range map[string]string{
+		"6.18.44-fc": "[BPF PERFMON SYS_PTRACE]", "5.11.0": "[BPF PERFMON SYS_PTRACE]", "": "[BPF PERFMON SYS_PTRACE]",
+		"5.10.0-32-amd64": "[BPF PERFMON SYS_PTRACE SYS_RESOURCE]",
+	} {
+		p := params()
+		p.KernelVersion = kernel
+		if got := fmt.Sprint(Build(p).Spec.Containers[0].SecurityContext.Capabilities.Add); got != want {
+			t.Errorf("kernel %q: %s, want %s", kernel, got, want)
+		}
+	}
+}
+
+// A node annotation picks among allowed sockets only; the user's flag is taken as given.
+func TestChooseCRISocket(t *testing.T) {
+	tests := []struct {
+		user, annotation, runtime string
+		want                      string
+		warns                     bool
+	}{
+		{"", "", "containerd://1.7.2", "/run/containerd/containerd.sock", false},
+		{"", "", "cri-o://1.30", "/run/crio/crio.sock", false},
+		{"", "unix:///var/run/containerd/containerd.sock", "containerd://1.7.2", "/run/containerd/containerd.sock", false},
+		{"", "/run/swoll-e2e-a/containerd.sock", "containerd://1.6", "/run/swoll-e2e-a/containerd.sock", false},
+		{"", "/run/k3s/containerd/containerd.sock", "containerd://1.7", "/run/k3s/containerd/containerd.sock", false},
+		{"", "/etc/shadow", "containerd://1.7", "/run/containerd/containerd.sock", true},
+		{"", "/run/../etc/containerd.sock", "cri-o://1", "/run/crio/crio.sock", true},
+		{"", "/run/a/b/containerd.sock", "containerd://1", "/run/containerd/containerd.sock", true},
+		{"", "relative/containerd.sock", "containerd://1", "/run/containerd/containerd.sock", true},
+		{"/opt/rt/cri.sock", "/etc/shadow", "containerd://1", "/opt/rt/cri.sock", false},
+	}
+	for _, tc := range tests {
+		got, warning := ChooseCRISocket(tc.user, tc.annotation, tc.runtime)
+		if got != tc.want || (warning != "") != tc.warns {
+			t.Errorf("ChooseCRISocket(%q, %q, %q) = %q, %q", tc.user, tc.annotation, tc.runtime, got, warning)
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -123,6 +124,10 @@ func (ps *Pods) watchPods(ctx context.Context) {
 		}
 		ps.log.Debugf("pod %s: phase=%s", pod.Name, pod.Status.Phase)
 		if p := ps.get(pod.Name); p != nil {
+			if uid := p.createdUID(); uid != "" && pod.UID != uid {
+				p.foreign(pod) // a pod of that name that this session did not create: never ours
+				return
+			}
 			p.deliver(pod)
 		}
 	}
@@ -220,6 +225,27 @@ type Pod struct {
 
 	mu   sync.Mutex
 	last string // the last phrase reported, for a timeout message
+	// uid is the UID the API server gave the pod this session created: only that pod is followed (and so
+	// exec'd into); reported is set once a pod of the same name but another UID was reported.
+	uid      types.UID
+	reported bool
+}
+
+func (p *Pod) createdUID() types.UID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.uid
+}
+
+// foreign reports, once, a pod with this agent's name that this session did not create.
+func (p *Pod) foreign(pod *corev1.Pod) {
+	p.mu.Lock()
+	seen := p.reported
+	p.reported = true
+	p.mu.Unlock()
+	if !seen {
+		p.pods.log.Printf("ignoring pod %s/%s (uid %s): it has this session's agent name but was not created by it", pod.Namespace, pod.Name, pod.UID)
+	}
 }
 
 // Name is the pod's name.
@@ -271,15 +297,23 @@ func (p *Pod) lastPhrase() string {
 	return p.last
 }
 
-// Create creates the pod (one that exists already is fine: a retried create).
+// Create creates the pod. A pod of that name that exists already is not this session's (the name holds the
+// session's random id): it is refused, never adopted or exec'd into.
 func (p *Pod) Create(ctx context.Context) error {
 	p.pods.mu.Lock()
 	p.pods.created++
 	p.pods.mu.Unlock()
-	_, err := p.pods.client.CoreV1().Pods(p.spec.Namespace).Create(ctx, p.spec, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
+	created, err := p.pods.client.CoreV1().Pods(p.spec.Namespace).Create(ctx, p.spec, metav1.CreateOptions{})
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		return fmt.Errorf("a pod named %s exists already in namespace %s and was not created by this session: refusing to use it",
+			p.spec.Name, p.spec.Namespace)
+	case err != nil:
 		return fmt.Errorf("creating agent pod %s: %s", p.spec.Name, apierr.Message(err))
 	}
+	p.mu.Lock()
+	p.uid = created.UID
+	p.mu.Unlock()
 	p.report("pod created")
 	return nil
 }

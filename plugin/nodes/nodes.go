@@ -21,8 +21,11 @@ const CRISocketAnnotation = "swoll.dev/cri-socket"
 // Info is what a session knows about one node.
 type Info struct {
 	// Arch is GOARCH-style ("amd64", "arm64"); empty when unknown.
-	Arch      string
+	Arch string
+	// CRISocket is the node's annotation, as written: a hint, checked against agentpod's allow-list.
 	CRISocket string
+	// Runtime is containerRuntimeVersion ("containerd://1.7.2"); Kernel is kernelVersion.
+	Runtime, Kernel string
 	// NotReady, when set, says why the node cannot run an agent now (its Ready condition is not True).
 	NotReady string
 }
@@ -76,6 +79,8 @@ func (c *Cache) read(ctx context.Context, name string) Info {
 	info := Info{
 		Arch:      node.Status.NodeInfo.Architecture,
 		CRISocket: node.Annotations[CRISocketAnnotation],
+		Runtime:   node.Status.NodeInfo.ContainerRuntimeVersion,
+		Kernel:    node.Status.NodeInfo.KernelVersion,
 		NotReady:  NotReady(node),
 	}
 	if info.Arch == "" {

@@ -151,8 +151,9 @@ func CheckNamespace(ctx context.Context, client kubernetes.Interface, name, role
 // PodSecurityEnforceLabel is the namespace label of Pod Security admission.
 const PodSecurityEnforceLabel = "pod-security.kubernetes.io/enforce"
 
-// CheckPodSecurity refuses an agent namespace whose Pod Security level forbids privileged pods (nil ns: not
-// readable, the dry-run create decides).
+// CheckPodSecurity refuses an agent namespace whose Pod Security level forbids the agent pods (nil ns: not
+// readable, the dry-run create decides). They need level privileged even without privileged: true, for
+// hostPID, the CRI socket (hostPath) and capabilities beyond the baseline set.
 func CheckPodSecurity(ns *corev1.Namespace) error {
 	if ns == nil {
 		return nil
@@ -161,7 +162,7 @@ func CheckPodSecurity(ns *corev1.Namespace) error {
 	if !ok || level == "privileged" {
 		return nil
 	}
-	return &Error{Msg: fmt.Sprintf("namespace %q enforces Pod Security level %q, but swoll's agent pods are privileged; "+
+	return &Error{Msg: fmt.Sprintf("namespace %q enforces Pod Security level %q, but swoll's agent pods need level privileged (hostPID, the CRI socket, BPF capabilities); "+
 		"use --agent-namespace NAME with a privileged namespace (e.g. kube-system), or: kubectl label ns %s %s=privileged --overwrite",
 		ns.Name, level, ns.Name, PodSecurityEnforceLabel)}
 }
@@ -179,7 +180,7 @@ func DryRunCreate(ctx context.Context, client kubernetes.Interface, pod *corev1.
 	msg := apierr.Message(err)
 	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || strings.Contains(msg, "violates PodSecurity") {
 		return &Error{Msg: fmt.Sprintf("the agent pod was refused in namespace %q: %s; "+
-			"use --agent-namespace NAME with a namespace that admits privileged pods (e.g. kube-system)", pod.Namespace, msg)}
+			"use --agent-namespace NAME with a namespace whose Pod Security level is privileged (e.g. kube-system)", pod.Namespace, msg)}
 	}
 	return fmt.Errorf("checking the agent pod against admission (dry run): %s", msg)
 }

@@ -14,7 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -69,6 +69,13 @@ type Config struct {
 	DryRun       bool
 	DryRunOut    io.Writer
 	Command      string
+	// Privileged runs the agents privileged instead of with the capabilities they need (a fallback).
+	Privileged bool
+	// CRISocket, when set, is every node's CRI socket (host path) as the user gave it: it overrides the
+	// nodes' annotations and the allow-list.
+	CRISocket string
+	// MaxRate caps each agent's events per second (0: no cap).
+	MaxRate uint64
 	// Force is closed on a second interrupt: teardown stops waiting and deletes what it can at once.
 	Force <-chan struct{}
 	// SessionID is generated when empty.
@@ -115,6 +122,7 @@ type session struct {
 	log         *userlog.Logger
 	nodes       *nodes.Cache
 	requestedBy string
+	warned      sync.Map // node -> true: its CRI socket annotation was reported
 }
 
 // run checks, resolves the targets and builds the pods; it returns whether tracing started.
@@ -202,17 +210,14 @@ func (s *session) startFor(node string) (*protocol.Start, error) {
 		}
 		names = resolved
 	}
-	socket := info.CRISocket
-	if strings.HasPrefix(socket, "/var/run/") {
-		socket = strings.TrimPrefix(socket, "/var")
-	}
 	return &protocol.Start{
 		Syscalls:    names,
 		Node:        node,
 		Session:     s.cfg.SessionID,
 		MaxEvents:   s.cfg.MaxEvents,
 		CaptureData: s.cfg.CaptureData,
-		CRISocket:   socket,
+		MaxRate:     s.cfg.MaxRate,
+		CRISocket:   s.criSocket(node),
 		Count:       s.cfg.Count,
 		// rounded up to a millisecond, so that a small interval is not taken for the default
 		CountIntervalMs: (s.cfg.CountInterval + time.Millisecond - 1).Milliseconds(),
@@ -220,18 +225,34 @@ func (s *session) startFor(node string) (*protocol.Start, error) {
 	}, nil
 }
 
+// criSocket is the CRI socket the node's agent mounts: the user's --cri-socket, else the node's annotation
+// when it names a socket on agentpod's allow-list, else the default of the node's runtime. A refused
+// annotation is reported (once per node: the answer is the same for the start command and the pod).
+func (s *session) criSocket(node string) string {
+	info := s.nodes.Get(node)
+	socket, warning := agentpod.ChooseCRISocket(s.cfg.CRISocket, info.CRISocket, info.Runtime)
+	if warning != "" {
+		if _, seen := s.warned.LoadOrStore(node, true); !seen {
+			s.log.Printf("node %s: %s", node, warning)
+		}
+	}
+	return socket
+}
+
 func (s *session) podFor(node string) *corev1.Pod {
 	return agentpod.Build(agentpod.Params{
-		Session:     s.cfg.SessionID,
-		Node:        node,
-		Namespace:   s.cfg.AgentNamespace,
-		Image:       s.cfg.Image,
-		PullPolicy:  s.cfg.PullPolicy,
-		Deadline:    s.cfg.AgentDeadline,
-		HoldWait:    s.cfg.HoldWait,
-		RequestedBy: s.requestedBy,
-		CreatedAt:   time.Now(),
-		Command:     s.cfg.Command,
-		CRISocket:   s.nodes.Get(node).CRISocket,
+		Session:       s.cfg.SessionID,
+		Node:          node,
+		Namespace:     s.cfg.AgentNamespace,
+		Image:         s.cfg.Image,
+		PullPolicy:    s.cfg.PullPolicy,
+		Deadline:      s.cfg.AgentDeadline,
+		HoldWait:      s.cfg.HoldWait,
+		RequestedBy:   s.requestedBy,
+		CreatedAt:     time.Now(),
+		Command:       s.cfg.Command,
+		CRISocket:     s.criSocket(node),
+		Privileged:    s.cfg.Privileged,
+		KernelVersion: s.nodes.Get(node).Kernel,
 	})
 }

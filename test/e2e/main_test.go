@@ -38,6 +38,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	healPartitions() // whatever a fault case left
+	printFaultTable(os.Stdout)
 	if code == 0 {
 		// Every session has ended: no agent may still hold (or have leaked) a program. Wait out a teardown
 		// still under way rather than race it.
@@ -94,6 +96,10 @@ func setUp() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	healPartitions() // a crashed run's
+	if err := setUpTracerUser(ctx); err != nil {
+		return err
+	}
 	return pollUntil(ctx, func(ctx context.Context) (bool, error) {
 		for _, name := range suite.nodes {
 			n, err := suite.cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})

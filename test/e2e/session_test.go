@@ -50,8 +50,12 @@ type session struct {
 	exitCode int // valid once exited is closed; -1 when killed by a signal
 }
 
-// pluginCmd is the binary under test with the suite's kubeconfig and the cluster's tools on PATH.
+// pluginCmd is the binary under test with the suite's kubeconfig and the cluster's tools on PATH, run as
+// tracerUser (bound to deploy/rbac.yaml only); a test's own --as comes later and wins.
 func pluginCmd(ctx context.Context, args ...string) *exec.Cmd {
+	if tracerUser != "" && len(args) > 0 {
+		args = append([]string{args[0], "--as", tracerUser}, args[1:]...)
+	}
 	cmd := exec.CommandContext(ctx, suite.plugin, args...)
 	cmd.Env = append(os.Environ(),
 		"KUBECONFIG="+suite.kubeconfig,

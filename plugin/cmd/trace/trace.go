@@ -71,6 +71,9 @@ type Options struct {
 	Filename       string
 	AgentDeadline  time.Duration
 	AgentTimeout   time.Duration
+	Privileged     bool
+	CRISocket      string
+	MaxRate        uint64
 	// Force is closed on a second interrupt (main's signal handling): teardown stops waiting for the agent
 	// pods to go.
 	Force <-chan struct{}
@@ -165,6 +168,9 @@ func (o *Options) AddSessionFlags(f *pflag.FlagSet) {
 	f.StringVarP(&o.Filename, "filename", "f", "", "Read the selection and system calls from a Trace spec (YAML; - for stdin)")
 	f.DurationVar(&o.AgentDeadline, "agent-deadline", 0, "Hard limit on an agent pod's life (activeDeadlineSeconds; default: --duration + 5m, or 1h when unbounded)")
 	f.DurationVar(&o.AgentTimeout, "agent-timeout", o.AgentTimeout, "How long an agent pod may take to start (image pull included)")
+	f.BoolVar(&o.Privileged, "privileged", false, "Run the agents privileged instead of with only the capabilities they need (BPF, PERFMON, SYS_PTRACE): a fallback for kernels before 5.8 or runtimes that refuse them")
+	f.StringVar(&o.CRISocket, "cri-socket", "", "The nodes' CRI socket (host path), when it is not where their runtime usually puts it nor on swoll's allow-list")
+	f.Uint64Var(&o.MaxRate, "max-rate", 0, "Cap on the events per second of each node; events over it are dropped and counted apart from kernel drops (0: no cap)")
 }
 
 // Complete merges the Trace file with the flags (flags win) and fills in namespaces from the kubeconfig.
@@ -172,7 +178,7 @@ func (o *Options) Complete(c *cobra.Command, args []string) error {
 	o.Pods = args
 	if c != nil {
 		o.changed = c.Flags().Changed
-		o.command = "kubectl swoll " + strings.Join(os.Args[1:], " ")
+		o.command = commandLine(c, args)
 	}
 	ns, explicit, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
@@ -406,6 +412,9 @@ func (o *Options) RunSession(ctx context.Context, sink output.Sink, mode Session
 		DryRun:         o.DryRun,
 		DryRunOut:      o.Out,
 		Command:        o.command,
+		Privileged:     o.Privileged,
+		CRISocket:      o.CRISocket,
+		MaxRate:        o.MaxRate,
 		Force:          o.Force,
 		Debug:          os.Getenv("SWOLL_DEBUG") != "",
 		Count:          mode.Count,
@@ -422,4 +431,25 @@ func IsTerminal(w any) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// commandLine is the trace's command line for the agents' annotation: its arguments and its own flags only.
+// Connection flags (--token, --password, --kubeconfig, --server, ...) are kubectl's and never leave the
+// user's machine.
+func commandLine(c *cobra.Command, args []string) string {
+	parts := []string{"kubectl", "swoll", c.Name()}
+	parts = append(parts, args...)
+	c.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if !f.Changed {
+			return
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				parts = append(parts, "--"+f.Name+"="+v)
+			}
+			return
+		}
+		parts = append(parts, "--"+f.Name+"="+f.Value.String())
+	})
+	return strings.Join(parts, " ")
 }

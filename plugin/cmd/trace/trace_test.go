@@ -122,3 +122,38 @@ func TestAgentDeadline(t *testing.T) {
 		}
 	}
 }
+
+// Pass: the command line recorded on the agents holds the trace's own flags and never a connection flag's
+// value (credentials stay on the user's machine).
+func TestCommandLineLeavesOutConnectionFlags(t *testing.T) {
+	secret := []string{"s3cr3t-token", "hunter2", "https://10.0.0.9:6443", "/home/u/.kube/config", "ops-admin"}
+	args := []string{"web-1", "-n", "shop", "-s", "openat,connect", "--token", secret[0], "--password=" + secret[1],
+		"--server", secret[2], "--kubeconfig", secret[3], "--as", secret[4], "--duration", "30s"}
+	configFlags := genericclioptions.NewConfigFlags(true).WithDeprecatedPasswordFlag()
+	o := NewOptions(configFlags, genericiooptions.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, nil)
+	c := NewCommand(o)
+	kf := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
+	configFlags.AddFlags(kf)
+	kf.VisitAll(func(f *pflag.Flag) {
+		if f.Name == "server" {
+			f.Shorthand = ""
+		}
+		c.PersistentFlags().AddFlag(f) // as the root command holds them
+	})
+	var got string
+	c.RunE = func(c *cobra.Command, a []string) error { got = commandLine(c, a); return nil }
+	c.SetArgs(args)
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secret {
+		if strings.Contains(got, s) {
+			t.Errorf("command line %q holds %q", got, s)
+		}
+	}
+	for _, want := range []string{"web-1", "--syscalls=openat", "--syscalls=connect", "--duration=30s"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("command line %q lacks %q", got, want)
+		}
+	}
+}
