@@ -172,9 +172,6 @@ func TestFaultCredentialsStayLocal(t *testing.T) {
 	s.stop(syscall.SIGINT)
 }
 
-// hostile is a name made of everything a terminal must not receive raw: ESC/CSI, OSC with BEL, CR, C1 CSI,
-// a bidi override and bytes that are not UTF-8.
-const hostile = "h\x1b[31mred\x1b]0;title\x07\rcr\xc2\x9bc1\xe2\x80\xaebidi\xff\xfe"
 
 // rawUnsafe describes the first byte sequence of b a terminal would interpret ("" when there is none).
 // Newlines end lines; tabs are fine.
