@@ -172,7 +172,6 @@ func TestFaultCredentialsStayLocal(t *testing.T) {
 	s.stop(syscall.SIGINT)
 }
 
-
 // rawUnsafe describes the first byte sequence of b a terminal would interpret ("" when there is none).
 // Newlines end lines; tabs are fine.
 func rawUnsafe(b []byte) string {
