@@ -4,15 +4,19 @@
 package testutil
 
 import (
+	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -77,8 +81,31 @@ func Clientset(objs ...runtime.Object) *fake.Clientset {
 	return c
 }
 
-// RunAgentPods makes c behave like a kubelet for agent pods: each one created is stored already running.
+// RunAgentPods makes c behave like the Job controller and a kubelet for agents: every Job and pod created gets a
+// UID; each agent Job created gets its pod (named after it, controlled by it, created just after); each agent
+// pod created is stored already running.
 func RunAgentPods(c *fake.Clientset) {
+	var uids atomic.Int64
+	c.PrependReactor("create", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		ca, ok := a.(k8stesting.CreateActionImpl)
+		if !ok || len(ca.CreateOptions.DryRun) > 0 {
+			return false, nil, nil
+		}
+		if m, err := meta.Accessor(ca.GetObject()); err == nil && m.GetUID() == "" {
+			m.SetUID(types.UID("uid-" + strconv.FormatInt(uids.Add(1), 10)))
+		}
+		job, ok := ca.GetObject().(*batchv1.Job)
+		if ok && job.Labels[agentpod.LabelName] == agentpod.NameValue {
+			pod := agentpod.Pod(job)
+			pod.Name = job.Name + "-" + strconv.FormatInt(1e4+uids.Add(1), 36)
+			pod.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(job, batchv1.SchemeGroupVersion.WithKind("Job"))}
+			// after the Job's create returned, as a controller would (reactors run under the fake's lock)
+			go func() {
+				_, _ = c.CoreV1().Pods(job.Namespace).Create(context.Background(), pod, metav1.CreateOptions{})
+			}()
+		}
+		return false, nil, nil
+	})
 	c.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		pod, ok := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
 		if ok && pod.Labels[agentpod.LabelName] == agentpod.NameValue {

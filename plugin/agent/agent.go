@@ -1,5 +1,5 @@
-// Package agent is the plugin's side of one node agent. An Agent creates its pod and waits until it runs
-// (package lifecycle), connects to `swoll-agent session` in it (package transport), writes its commands (start,
+// Package agent is the plugin's side of one node agent. An Agent creates its Job and waits until the Job's pod
+// runs (package lifecycle), connects to `swoll-agent session` in it (package transport), writes its commands (start,
 // targets as they come and go, a heartbeat, stop) to the agent's stdin, and pumps the agent's stdout into the
 // merge loop's batches (package stream), keeping what the notices say: ready, events lost, exit, failure.
 //
@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	utilexec "k8s.io/client-go/util/exec"
 
 	"github.com/swoll-dev/swoll/event"
@@ -64,9 +64,11 @@ type Config struct {
 	Start *protocol.Start
 	// NotReady, when set, is why the node cannot run an agent: the agent fails at once.
 	NotReady string
-	// Pods are the session's pods; Pod is this agent's, as built by package agentpod.
+	// Pods are the session's agents on the API server; Job is this agent's, as built by package agentpod.
 	Pods *lifecycle.Pods
-	Pod  *corev1.Pod
+	Job  *batchv1.Job
+	// Replacement: this agent takes over from a failed one on the same node.
+	Replacement bool
 	// StartTimeout bounds the wait until the pod runs (image pull included).
 	StartTimeout time.Duration
 	Transport    transport.Transport
@@ -87,6 +89,8 @@ type State struct {
 	Lost uint64
 	// Malformed counts lines that were neither events nor notices.
 	Malformed int
+	// Removed: another client deleted the agent (cleanup); it is not to be replaced.
+	Removed bool
 }
 
 // Agent is one node agent.
@@ -114,7 +118,7 @@ func New(cfg Config) *Agent {
 		done:    make(chan struct{}),
 		wake:    make(chan struct{}, 1),
 	}
-	a.pod = cfg.Pods.Add(cfg.Pod, a.setPhrase)
+	a.pod = cfg.Pods.Add(cfg.Job, a.setPhrase)
 	a.Enqueue(protocol.Command{Op: protocol.OpStart, Start: cfg.Start})
 	return a
 }
@@ -125,8 +129,13 @@ func (a *Agent) ID() int { return a.cfg.ID }
 // Node is the node the agent runs on.
 func (a *Agent) Node() string { return a.cfg.Node }
 
-// PodName is the agent's pod.
-func (a *Agent) PodName() string { return a.cfg.Pod.Name }
+// PodName is the agent's pod once seen, else its Job's name.
+func (a *Agent) PodName() string {
+	if n := a.pod.PodName(); n != "" {
+		return n
+	}
+	return a.cfg.Job.Name
+}
 
 // Started is when the agent was created.
 func (a *Agent) Started() time.Time { return a.started }
@@ -186,7 +195,7 @@ func (a *Agent) setPhrase(p string) {
 	}
 }
 
-// Run creates the pod, waits until it runs, and streams until the agent ends or is stopped. ctx carries the
+// Run creates the Job, waits until its pod runs, and streams until the agent ends or is stopped. ctx carries the
 // connection: cancelling it cuts the stream (the teardown's last resort after Stop).
 func (a *Agent) Run(ctx context.Context) {
 	defer func() {
@@ -198,7 +207,7 @@ func (a *Agent) Run(ctx context.Context) {
 		a.fail("%s; its containers are not traced", why)
 		return
 	}
-	if err := a.pod.Create(ctx); err != nil {
+	if err := a.pod.Create(ctx, a.cfg.Replacement); err != nil {
 		a.fail("%v", err)
 		return
 	}
@@ -225,6 +234,11 @@ func (a *Agent) Run(ctx context.Context) {
 // stream runs `swoll-agent session` in the pod and pumps its output until it ends.
 func (a *Agent) stream(ctx context.Context) {
 	a.setPhrase("attaching")
+	podName, err := a.pod.Verify(ctx)
+	if err != nil {
+		a.fail("%v", err)
+		return
+	}
 	stdinR, stdinW := io.Pipe()
 	stdoutR, stdoutW := io.Pipe()
 	stderr := userlog.NewPrefixWriter(a.cfg.Log, "swoll-agent["+a.cfg.Node+"]: ")
@@ -237,8 +251,8 @@ func (a *Agent) stream(ctx context.Context) {
 	pumpDone := make(chan error, 1)
 	go func() { pumpDone <- stream.Pump(stdoutR, a.cfg.ID, a.cfg.Batches, a) }()
 
-	err := a.cfg.Transport.Exec(ctx, transport.Request{
-		Namespace: a.cfg.Pod.Namespace, Pod: a.cfg.Pod.Name, Container: agentpod.ContainerName,
+	err = a.cfg.Transport.Exec(ctx, transport.Request{
+		Namespace: a.cfg.Job.Namespace, Pod: podName, Container: agentpod.ContainerName,
 		Command: []string{agentpod.AgentBinary, "session"},
 	}, transport.Stdio{Stdin: stdinR, Stdout: stdoutW, Stderr: stderr})
 	_ = stdoutW.Close()
@@ -248,7 +262,7 @@ func (a *Agent) stream(ctx context.Context) {
 	<-writerDone
 	var setup *transport.SetupError
 	if errors.As(err, &setup) {
-		a.fail("preparing exec into %s: %v", a.cfg.Pod.Name, setup.Err)
+		a.fail("preparing exec into %s: %v", podName, setup.Err)
 		return
 	}
 	if a.Stopping() {
@@ -256,7 +270,10 @@ func (a *Agent) stream(ctx context.Context) {
 	}
 	st := a.State()
 	if st.Exit == nil {
-		if why := a.pod.EndReason(ctx); why != "" {
+		if why, removed := a.pod.EndReason(ctx); why != "" {
+			a.mu.Lock()
+			a.st.Removed = removed
+			a.mu.Unlock()
 			a.fail("%s", why)
 			return
 		}

@@ -69,7 +69,7 @@ func run(t *testing.T, serve func(a *Agent) func(context.Context, transport.Requ
 	tr := &testutil.Transport{}
 	a := New(Config{
 		ID: 7, Node: "node-a", Start: &protocol.Start{Node: "node-a", Session: "s1"},
-		Pods: pods, Pod: pod, StartTimeout: 10 * time.Second,
+		Pods: pods, Job: pod, StartTimeout: 10 * time.Second,
 		Transport: tr, Batches: batches, Log: log, Observer: obs,
 	})
 	tr.Serve = serve(a)
@@ -171,7 +171,7 @@ func TestAgentOnANodeThatIsNotReady(t *testing.T) {
 	a := New(Config{
 		Node: "node-a", NotReady: "node is not Ready (NodeStatusUnknown)",
 		Pods: lifecycle.New(client, nil, "swoll", "s1", userlog.New(&logBuf, false)),
-		Pod:  agentpod.Build(agentpod.Params{Session: "s1", Node: "node-a", Namespace: "swoll", Image: "i"}),
+		Job:  agentpod.Build(agentpod.Params{Session: "s1", Node: "node-a", Namespace: "swoll", Image: "i"}),
 		Log:  userlog.New(&logBuf, false), Observer: obs,
 	})
 	a.Run(t.Context())

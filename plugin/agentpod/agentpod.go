@@ -1,6 +1,11 @@
-// Package agentpod builds the pod that runs swoll's node agent on one node for one session.
+// Package agentpod builds the Job that runs swoll's node agent on one node for one session.
 //
-// Why the pod looks the way it does:
+// Why it looks the way it does:
+//   - A Job with ttlSecondsAfterFinished 0, because nothing must be left behind without anyone's help: when
+//     the plugin dies (SIGKILL, a laptop that lost its network), the agent's session ends on its own (stdin
+//     EOF or the heartbeat), its pod's main process (`swoll-agent hold`) exits, the Job finishes, and the
+//     cluster's TTL controller deletes the Job and its pod. No `cleanup`, nothing needed from the plugin.
+//     backoffLimit 0: a failed agent is reported (and replaced by the plugin), never silently retried.
 //   - nodeName is set directly: the agent must run on the node of its targets, and the scheduler would only add
 //     latency (and could refuse a full node). Tolerating every taint lets it reach tainted nodes too.
 //   - Least privilege instead of privileged: every capability is dropped and only what the probe needs is
@@ -14,8 +19,8 @@
 //     one the user allowed): a node annotation can pick among them but never name another host path.
 //     /sys/kernel/btf comes with the container's own sysfs.
 //   - The process is `swoll-agent hold`, which only waits for the plugin's exec of `swoll-agent session`; it
-//     exits on its own when no session arrives within HoldWait, and activeDeadlineSeconds bounds the pod's
-//     life even if every other mechanism failed.
+//     exits on its own when no session arrives within HoldWait, and activeDeadlineSeconds bounds the life of
+//     the Job and its pod even if every other mechanism failed.
 package agentpod
 
 import (
@@ -27,17 +32,18 @@ import (
 	"strings"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 const (
-	// LabelName and LabelManagedBy mark every agent pod of every session (what `kubectl swoll cleanup`
-	// finds).
+	// LabelName and LabelManagedBy mark every agent Job and pod of every session (what `kubectl swoll
+	// cleanup` finds).
 	LabelName      = "app.kubernetes.io/name"
 	LabelManagedBy = "app.kubernetes.io/managed-by"
-	// LabelSession names the session that owns the pod.
+	// LabelSession names the session that owns the Job and its pod.
 	LabelSession = "swoll.dev/session"
 
 	NameValue      = "swoll-agent"
@@ -68,6 +74,8 @@ const (
 	DefaultHoldWait = 20 * time.Second
 
 	maxCommandAnnotation = 1024
+	// ttlAfterFinished: the Job and its pod go as soon as the agent exits.
+	ttlAfterFinished = 0
 )
 
 // Capabilities are the capabilities the agent container gets (all others are dropped).
@@ -97,22 +105,22 @@ var AllowedCRISockets = []string{
 	"/run/cri-dockerd.sock",
 }
 
-// AllAgentsSelector selects every agent pod of every session.
+// AllAgentsSelector selects every agent Job and pod of every session.
 var AllAgentsSelector = LabelName + "=" + NameValue + "," + LabelManagedBy + "=" + ManagedByValue
 
-// SessionSelector selects the agent pods of one session.
+// SessionSelector selects the agent Jobs and pods of one session.
 func SessionSelector(session string) string {
 	return AllAgentsSelector + "," + LabelSession + "=" + session
 }
 
-// Params are the inputs of one agent pod.
+// Params are the inputs of one agent Job.
 type Params struct {
 	Session    string
 	Node       string
 	Namespace  string
 	Image      string
 	PullPolicy corev1.PullPolicy
-	// Deadline becomes activeDeadlineSeconds: the pod's hard upper bound on life.
+	// Deadline becomes activeDeadlineSeconds of the Job and its pod: the hard upper bound on their life.
 	Deadline time.Duration
 	// HoldWait is how long the agent's hold process waits for the plugin's exec before it exits
 	// (DefaultHoldWait when zero).
@@ -124,6 +132,8 @@ type Params struct {
 	// CRISocket is the node's CRI socket, a host path already checked against the allow-list (see
 	// ChooseCRISocket); "" mounts nothing and the agent finds containers through /proc.
 	CRISocket string
+	// Generation > 1 names a replacement of the session's agent on the same node.
+	Generation int
 	// Privileged runs the agent privileged instead of with Capabilities (the --privileged fallback).
 	Privileged bool
 	// KernelVersion is the node's kernel (status.nodeInfo.kernelVersion): older kernels need one more capability.
@@ -144,42 +154,78 @@ func NewSessionID() string {
 	return string(b)
 }
 
-// Name is swoll-<session>-<short hash of the node>: stable per session and node, short, valid
-// whatever the node is called.
+// Name is swoll-<session>-<short hash of the node>: stable per session and node, short, valid whatever the
+// node is called. A replacement's Job adds -<generation>; the Job's pod is named by the Job controller after
+// its Job (<job>-<5 characters>).
 func Name(session, node string) string {
 	h := sha256.Sum256([]byte(node))
 	return "swoll-" + session + "-" + hex.EncodeToString(h[:])[:6]
 }
 
-// Build returns the agent pod for p.
-func Build(p Params) *corev1.Pod {
+// JobName is the name of the agent Job for p.
+func JobName(p Params) string {
+	n := Name(p.Session, p.Node)
+	if p.Generation > 1 {
+		n += fmt.Sprintf("-%d", p.Generation)
+	}
+	return n
+}
+
+// Build returns the agent Job for p.
+func Build(p Params) *batchv1.Job {
 	deadline := int64(p.Deadline / time.Second)
 	if deadline < 1 {
 		deadline = 1
 	}
+	backoff := int32(0)
+	ttl := int32(ttlAfterFinished)
 	cmd := p.Command
 	if len(cmd) > maxCommandAnnotation {
 		cmd = cmd[:maxCommandAnnotation-3] + "..."
 	}
+	labels := map[string]string{
+		LabelName:      NameValue,
+		LabelManagedBy: ManagedByValue,
+		LabelSession:   p.Session,
+	}
+	annotations := map[string]string{
+		AnnotationNode:        p.Node,
+		AnnotationRequestedBy: p.RequestedBy,
+		AnnotationCreatedAt:   p.CreatedAt.UTC().Format(time.RFC3339),
+		AnnotationExpires:     p.CreatedAt.Add(time.Duration(deadline) * time.Second).UTC().Format(time.RFC3339),
+		AnnotationCommand:     cmd,
+	}
+	return &batchv1.Job{
+		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        JobName(p),
+			Namespace:   p.Namespace,
+			Labels:      labels,
+			Annotations: annotations,
+		},
+		Spec: batchv1.JobSpec{
+			BackoffLimit:            &backoff,
+			ActiveDeadlineSeconds:   &deadline,
+			TTLSecondsAfterFinished: &ttl,
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},
+				Spec:       podSpec(p, deadline),
+			},
+		},
+	}
+}
+
+// Pod is the pod the Job's controller creates (its template as a pod), for admission dry runs.
+func Pod(job *batchv1.Job) *corev1.Pod {
 	return &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      Name(p.Session, p.Node),
-			Namespace: p.Namespace,
-			Labels: map[string]string{
-				LabelName:      NameValue,
-				LabelManagedBy: ManagedByValue,
-				LabelSession:   p.Session,
-			},
-			Annotations: map[string]string{
-				AnnotationNode:        p.Node,
-				AnnotationRequestedBy: p.RequestedBy,
-				AnnotationCreatedAt:   p.CreatedAt.UTC().Format(time.RFC3339),
-				AnnotationExpires:     p.CreatedAt.Add(time.Duration(deadline) * time.Second).UTC().Format(time.RFC3339),
-				AnnotationCommand:     cmd,
-			},
+			Name:        job.Name,
+			Namespace:   job.Namespace,
+			Labels:      job.Spec.Template.Labels,
+			Annotations: job.Spec.Template.Annotations,
 		},
-		Spec: podSpec(p, deadline),
+		Spec: *job.Spec.Template.Spec.DeepCopy(),
 	}
 }
 

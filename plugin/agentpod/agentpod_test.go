@@ -53,8 +53,9 @@ func TestGolden(t *testing.T) {
 		file string
 		edit func(*Params)
 	}{
-		{"agent-pod.yaml", func(p *Params) { p.CRISocket = "/run/containerd/containerd.sock" }},
-		{"agent-pod-privileged-k3s.yaml", func(p *Params) {
+		{"agent-job.yaml", func(p *Params) { p.CRISocket = "/run/containerd/containerd.sock" }},
+		{"agent-job-privileged-k3s.yaml", func(p *Params) {
+			p.Generation = 2
 			p.CRISocket = "/run/k3s/containerd/containerd.sock"
 			p.PullPolicy = corev1.PullNever
 			p.Deadline = 90 * time.Second
@@ -105,13 +106,13 @@ func TestSessionIDsAreValidLabelValues(t *testing.T) {
 	}
 }
 
-// The pod is not privileged, drops every capability and adds only Capabilities, has a read-only root, and
+// The Job is one try that goes when it finishes; its pod is not privileged, drops every capability and adds only Capabilities, has a read-only root, and
 // mounts no host path but its CRI socket, read-only.
 func TestSpecInvariants(t *testing.T) {
 	p := params()
 	p.CRISocket = "/var/run/crio/crio.sock"
-	pod := Build(p)
-	s := pod.Spec
+	job := Build(p)
+	s := job.Spec.Template.Spec
 	c := s.Containers[0]
 	sc := c.SecurityContext
 	switch {
@@ -149,10 +150,16 @@ func TestSpecInvariants(t *testing.T) {
 			t.Fatalf("mount %s is writable", m.MountPath)
 		}
 	}
-	if got := pod.Labels[LabelSession]; got != "k3x9ab" {
+	if got := job.Labels[LabelSession]; got != "k3x9ab" || job.Spec.Template.Labels[LabelSession] != "k3x9ab" {
 		t.Fatalf("session label %q", got)
 	}
-	if priv := Build(Params{Privileged: true}).Spec.Containers[0].SecurityContext; priv.Privileged == nil || !*priv.Privileged {
+	if *job.Spec.TTLSecondsAfterFinished != 0 || *job.Spec.BackoffLimit != 0 || *job.Spec.ActiveDeadlineSeconds != 3600 {
+		t.Fatal("the Job must go when it finishes, never retry, and have the deadline")
+	}
+	if pod := Pod(job); pod.Name != job.Name || pod.Spec.NodeName != "node-a" || pod.Labels[LabelSession] != "k3x9ab" {
+		t.Fatal("Pod(job) is not the Job's template")
+	}
+	if priv := Build(Params{Privileged: true}).Spec.Template.Spec.Containers[0].SecurityContext; priv.Privileged == nil || !*priv.Privileged {
 		t.Fatal("--privileged is not privileged")
 	}
 }
@@ -164,7 +171,7 @@ func TestCapabilitiesByKernel(t *testing.T) {
 	} {
 		p := params()
 		p.KernelVersion = kernel
-		if got := fmt.Sprint(Build(p).Spec.Containers[0].SecurityContext.Capabilities.Add); got != want {
+		if got := fmt.Sprint(Build(p).Spec.Template.Spec.Containers[0].SecurityContext.Capabilities.Add); got != want {
 			t.Errorf("kernel %q: %s, want %s", kernel, got, want)
 		}
 	}

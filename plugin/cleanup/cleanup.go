@@ -1,6 +1,7 @@
-// Package cleanup removes agent pods and waits until the API server no longer has them: a session's own pods
-// when it ends, and every session's pods for `kubectl swoll cleanup`. Pods are found by label (package
-// agentpod), never by name, so that a pod whose creation the session did not see finish is removed too.
+// Package cleanup removes agents (their Jobs, then their pods) and waits until the API server no longer has the
+// pods: a session's own agents when it ends, and every session's for `kubectl swoll cleanup`. Agents are found
+// by label (package agentpod), never by name, so that one whose creation the session did not see finish is
+// removed too.
 //
 // The functions hold no state and are safe for concurrent use.
 package cleanup
@@ -27,10 +28,15 @@ import (
 // lastResortTimeout bounds the grace-0 deletions sent when the wait for the pods ran out of time.
 const lastResortTimeout = 2 * time.Second
 
-// DeleteAndWait deletes the pods matching selector in namespace ("" for all namespaces) and waits until the
-// API server no longer has them. It returns "namespace/name" of each pod removed. A pod still there when ctx
-// ends is force-deleted (grace 0) on the way out. force, when closed, switches to grace 0 at once.
+// DeleteAndWait deletes the Jobs and pods matching selector in namespace ("" for all namespaces) and waits
+// until the API server no longer has the pods. It returns "namespace/name" of each pod removed. A pod still
+// there when ctx ends is force-deleted (grace 0) on the way out. force, when closed, switches to grace 0 at
+// once.
 func DeleteAndWait(ctx context.Context, client kubernetes.Interface, namespace, selector string, grace int64, force <-chan struct{}) ([]string, error) {
+	// the Jobs first, so that no controller replaces a pod deleted below
+	if err := deleteJobs(ctx, client, namespace, selector); err != nil {
+		return nil, err
+	}
 	pods := client.CoreV1().Pods(namespace)
 	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
@@ -89,15 +95,48 @@ func Cleanup(ctx context.Context, client kubernetes.Interface, namespace string)
 	return DeleteAndWait(ctx, client, namespace, agentpod.AllAgentsSelector, 1, nil)
 }
 
-// ForceDelete asks for every pod matching selector to be deleted at once (grace 0) without waiting for them to
-// go, and returns how many there were.
+// ForceDelete asks for every Job and pod matching selector to be deleted at once (grace 0) without waiting for
+// them to go, and returns how many pods there were.
 func ForceDelete(ctx context.Context, client kubernetes.Interface, namespace, selector string) int {
+	_ = deleteJobs(ctx, client, namespace, selector)
 	list, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return 0
 	}
 	_ = deleteEach(ctx, client, list.Items, 0)
 	return len(list.Items)
+}
+
+// deleteJobs deletes the Jobs matching selector in parallel (their pods are deleted in the background; the
+// callers delete and await them too).
+func deleteJobs(ctx context.Context, client kubernetes.Interface, namespace, selector string) error {
+	jobs, err := client.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return fmt.Errorf("listing agent jobs: %s", apierr.Message(err))
+	}
+	background := metav1.DeletePropagationBackground
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		first error
+	)
+	for _, j := range jobs.Items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := client.BatchV1().Jobs(j.Namespace).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &background})
+			if err == nil || apierrors.IsNotFound(err) {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if first == nil {
+				first = fmt.Errorf("deleting job %s/%s: %s", j.Namespace, j.Name, apierr.Message(err))
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // deleteEach deletes pods in parallel with the given grace period and returns the first failure (a pod

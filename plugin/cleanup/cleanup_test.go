@@ -15,9 +15,23 @@ import (
 )
 
 func agentPodObj(ns, name, session string) *corev1.Pod {
-	p := agentpod.Build(agentpod.Params{Session: session, Node: name, Namespace: ns, Image: "i"})
+	p := agentpod.Pod(agentpod.Build(agentpod.Params{Session: session, Node: name, Namespace: ns, Image: "i"}))
 	p.Name = name
 	return p
+}
+
+func TestDeleteAndWaitRemovesJobsToo(t *testing.T) {
+	job := agentpod.Build(agentpod.Params{Session: "s1", Node: "n", Namespace: "a", Image: "i"})
+	other := agentpod.Build(agentpod.Params{Session: "s2", Node: "n", Namespace: "a", Image: "i"})
+	c := fake.NewClientset(job, other, agentPodObj("a", job.Name+"-x1y2z", "s1"))
+	removed, err := DeleteAndWait(t.Context(), c, "a", agentpod.SessionSelector("s1"), 1, nil)
+	if err != nil || strings.Join(removed, ",") != "a/"+job.Name+"-x1y2z" {
+		t.Fatalf("removed %v, %v", removed, err)
+	}
+	jobs, _ := c.BatchV1().Jobs("a").List(t.Context(), metav1.ListOptions{})
+	if len(jobs.Items) != 1 || jobs.Items[0].Name != other.Name {
+		t.Fatalf("jobs left %v, want only the other session's", jobs.Items)
+	}
 }
 
 func TestCleanupRemovesOnlyAgentPods(t *testing.T) {

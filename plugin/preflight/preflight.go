@@ -15,25 +15,35 @@ import (
 	"sync"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/swoll-dev/swoll/plugin/agentpod"
 	"github.com/swoll-dev/swoll/plugin/apierr"
 )
 
 // Access is one permission the session needs.
 type Access struct {
 	Verb        string
+	Group       string // API group ("" for the core group)
 	Resource    string
 	Subresource string
 	// Namespace "" means cluster-wide (for --all-namespaces).
 	Namespace string
 }
 
+func (a Access) resource() string {
+	if a.Group != "" {
+		return a.Resource + "." + a.Group
+	}
+	return a.Resource
+}
+
 func (a Access) String() string {
-	r := a.Resource
+	r := a.resource()
 	if a.Subresource != "" {
 		r += "/" + a.Subresource
 	}
@@ -46,7 +56,7 @@ func (a Access) String() string {
 
 // canI is the matching kubectl command, so that the message says how to check.
 func (a Access) canI() string {
-	s := "kubectl auth can-i " + a.Verb + " " + a.Resource
+	s := "kubectl auth can-i " + a.Verb + " " + a.resource()
 	if a.Subresource != "" {
 		s += " --subresource=" + a.Subresource
 	}
@@ -56,8 +66,10 @@ func (a Access) canI() string {
 	return s + " -n " + a.Namespace
 }
 
-// NeededAccess lists what a session touches: it lists and watches pods where the targets are, and creates,
-// watches, deletes and execs into its agent pods in the agent namespace. A dry run only reads.
+// NeededAccess lists what a session touches: it lists and watches pods where the targets are; in the agent
+// namespace it creates and deletes its agent Jobs, follows, deletes and execs into their pods, and submits one
+// agent pod as a dry run (admission). A dry run only reads. deploy/rbac.yaml grants exactly this (and the
+// optional reads: nodes, namespaces, events, pod logs).
 func NeededAccess(targetNamespace, agentNamespace string, dryRun bool) []Access {
 	need := []Access{
 		{Verb: "list", Resource: "pods", Namespace: targetNamespace},
@@ -67,6 +79,9 @@ func NeededAccess(targetNamespace, agentNamespace string, dryRun bool) []Access 
 		return need
 	}
 	return append(need,
+		Access{Verb: "create", Group: "batch", Resource: "jobs", Namespace: agentNamespace},
+		Access{Verb: "list", Group: "batch", Resource: "jobs", Namespace: agentNamespace},
+		Access{Verb: "delete", Group: "batch", Resource: "jobs", Namespace: agentNamespace},
 		Access{Verb: "create", Resource: "pods", Namespace: agentNamespace},
 		Access{Verb: "list", Resource: "pods", Namespace: agentNamespace},
 		Access{Verb: "watch", Resource: "pods", Namespace: agentNamespace},
@@ -89,7 +104,7 @@ func CheckAccess(ctx context.Context, client kubernetes.Interface, need []Access
 			defer wg.Done()
 			review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
 				ResourceAttributes: &authorizationv1.ResourceAttributes{
-					Namespace: a.Namespace, Verb: a.Verb, Resource: a.Resource, Subresource: a.Subresource,
+					Namespace: a.Namespace, Verb: a.Verb, Group: a.Group, Resource: a.Resource, Subresource: a.Subresource,
 				},
 			}}
 			res, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
@@ -167,20 +182,23 @@ func CheckPodSecurity(ns *corev1.Namespace) error {
 		ns.Name, level, ns.Name, PodSecurityEnforceLabel)}
 }
 
-// DryRunCreate submits one agent pod with dryRun=All so that admission (Pod Security, policy engines, quotas)
-// rejects it now, before any pod exists, rather than halfway through creating them.
-func DryRunCreate(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) error {
-	_, err := client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-	if err == nil {
-		return nil
+// DryRunCreate submits one agent Job, and the pod its controller would create, with dryRun=All so that
+// admission (Pod Security, policy engines, quotas) rejects them now, before anything exists, rather than when
+// the Job controller creates the pod (where the refusal would only be an event on the Job).
+func DryRunCreate(ctx context.Context, client kubernetes.Interface, job *batchv1.Job) error {
+	dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
+	_, err := client.BatchV1().Jobs(job.Namespace).Create(ctx, job, dry)
+	if err == nil || apierrors.IsAlreadyExists(err) {
+		pod := agentpod.Pod(job)
+		_, err = client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, dry)
 	}
-	if apierrors.IsAlreadyExists(err) {
+	if err == nil || apierrors.IsAlreadyExists(err) {
 		return nil
 	}
 	msg := apierr.Message(err)
 	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || strings.Contains(msg, "violates PodSecurity") {
 		return &Error{Msg: fmt.Sprintf("the agent pod was refused in namespace %q: %s; "+
-			"use --agent-namespace NAME with a namespace whose Pod Security level is privileged (e.g. kube-system)", pod.Namespace, msg)}
+			"use --agent-namespace NAME with a namespace whose Pod Security level is privileged (e.g. kube-system)", job.Namespace, msg)}
 	}
 	return fmt.Errorf("checking the agent pod against admission (dry run): %s", msg)
 }

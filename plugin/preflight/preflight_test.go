@@ -147,16 +147,20 @@ func TestCheckPodSecurity(t *testing.T) {
 }
 
 func TestDryRunCreate(t *testing.T) {
-	pod := agentpod.Build(agentpod.Params{Session: "s", Node: "n", Namespace: "apps", Image: "i"})
+	job := agentpod.Build(agentpod.Params{Session: "s", Node: "n", Namespace: "apps", Image: "i"})
 	c := fake.NewClientset()
-	var sawDryRun bool
+	var sawDryRun, jobDryRun bool
+	c.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		jobDryRun = len(a.(k8stesting.CreateActionImpl).GetCreateOptions().DryRun) == 1
+		return jobDryRun, a.(k8stesting.CreateActionImpl).GetObject(), nil
+	})
 	c.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		sawDryRun = len(a.(k8stesting.CreateActionImpl).GetCreateOptions().DryRun) == 1
-		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, pod.Name,
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, job.Name,
 			errors.New(`violates PodSecurity "baseline:latest": privileged (container "agent" must not set securityContext.privileged=true)`))
 	})
-	err := DryRunCreate(t.Context(), c, pod)
-	if !sawDryRun {
+	err := DryRunCreate(t.Context(), c, job)
+	if !sawDryRun || !jobDryRun {
 		t.Fatal("create was not a dry run")
 	}
 	if err == nil || !strings.Contains(err.Error(), "violates PodSecurity") || !strings.Contains(err.Error(), "--agent-namespace") {
@@ -164,6 +168,9 @@ func TestDryRunCreate(t *testing.T) {
 	}
 	if pods, _ := c.CoreV1().Pods("apps").List(t.Context(), metav1.ListOptions{}); len(pods.Items) != 0 {
 		t.Fatal("dry run created a pod")
+	}
+	if jobs, _ := c.BatchV1().Jobs("apps").List(t.Context(), metav1.ListOptions{}); len(jobs.Items) != 0 {
+		t.Fatal("dry run created a job")
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -125,7 +126,7 @@ type session struct {
 	warned      sync.Map // node -> true: its CRI socket annotation was reported
 }
 
-// run checks, resolves the targets and builds the pods; it returns whether tracing started.
+// run checks, resolves the targets and builds the agents' Jobs; it returns whether tracing started.
 func (s *session) run(ctx context.Context) (bool, error) {
 	cfg := s.cfg
 	sel := &cfg.Selection
@@ -174,22 +175,22 @@ func (s *session) run(ctx context.Context) (bool, error) {
 		starts[n] = st
 	}
 	<-whoDone
-	pods := make([]*corev1.Pod, 0, len(nodeNames))
+	jobs := make([]*batchv1.Job, 0, len(nodeNames))
 	for _, n := range nodeNames {
-		pods = append(pods, s.podFor(n))
+		jobs = append(jobs, s.jobFor(n, 1))
 	}
 	if cfg.DryRun {
-		return false, agentpod.WriteYAML(cfg.DryRunOut, pods)
+		return false, agentpod.WriteYAML(cfg.DryRunOut, jobs)
 	}
 
 	// 4. admission
 	if err := preflight.CheckPodSecurity(agentNS); err != nil {
 		return false, err
 	}
-	if err := preflight.DryRunCreate(ctx, cfg.Client, pods[0]); err != nil {
+	if err := preflight.DryRunCreate(ctx, cfg.Client, jobs[0]); err != nil {
 		return false, err
 	}
-	return true, s.trace(ctx, src, res, pods, starts)
+	return true, s.trace(ctx, src, res, jobs, starts)
 }
 
 // startFor builds the OpStart of a node's agent, checking the system calls against the node's architecture.
@@ -239,8 +240,10 @@ func (s *session) criSocket(node string) string {
 	return socket
 }
 
-func (s *session) podFor(node string) *corev1.Pod {
+// jobFor builds the Job of a node's agent; generation > 1 is a replacement.
+func (s *session) jobFor(node string, generation int) *batchv1.Job {
 	return agentpod.Build(agentpod.Params{
+		Generation:    generation,
 		Session:       s.cfg.SessionID,
 		Node:          node,
 		Namespace:     s.cfg.AgentNamespace,

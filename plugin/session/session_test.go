@@ -76,7 +76,7 @@ func newCluster(t *testing.T) *cluster {
 		a.Gate = gate
 	}
 	c.transport = &testutil.Transport{Serve: func(ctx context.Context, req transport.Request, stdio transport.Stdio) error {
-		a, ok := c.agents[req.Pod]
+		a, ok := c.agents[req.Pod[:max(strings.LastIndex(req.Pod, "-"), 0)]] // the Job's pod: <job>-<suffix>
 		if !ok {
 			return fmt.Errorf("no agent in pod %s", req.Pod)
 		}
@@ -104,12 +104,18 @@ func (c *cluster) config() Config {
 	}
 }
 
+// agentPods counts the session's agent pods and Jobs left.
 func (c *cluster) agentPods(t *testing.T) int {
-	list, err := c.client.CoreV1().Pods(agentNS).List(t.Context(), metav1.ListOptions{LabelSelector: agentpod.SessionSelector(sessionID)})
+	sel := metav1.ListOptions{LabelSelector: agentpod.SessionSelector(sessionID)}
+	list, err := c.client.CoreV1().Pods(agentNS).List(t.Context(), sel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(list.Items)
+	jobs, err := c.client.BatchV1().Jobs(agentNS).List(t.Context(), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list.Items) + len(jobs.Items)
 }
 
 // TestSessionOrdersStreamsAcrossAgents runs a whole session in process: two agents' interleaved streams come
@@ -162,7 +168,7 @@ func TestSessionBrokenTransport(t *testing.T) {
 	c.agents[agentpod.Name(sessionID, "node-a")].Gate = nil
 	serve := c.transport.Serve
 	c.transport.Serve = func(ctx context.Context, req transport.Request, stdio transport.Stdio) error {
-		if req.Pod == broken {
+		if strings.HasPrefix(req.Pod, broken+"-") { // the Job's pod
 			return fmt.Errorf("error dialing backend: connection refused")
 		}
 		return serve(ctx, req, stdio)

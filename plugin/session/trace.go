@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	batchv1 "k8s.io/api/batch/v1"
 
 	"github.com/swoll-dev/swoll/plugin/agent"
 	"github.com/swoll-dev/swoll/plugin/lifecycle"
@@ -37,7 +37,7 @@ type tracing struct {
 }
 
 // trace starts the agents and runs until the session ends, then tears down.
-func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.Resolution, pods []*corev1.Pod,
+func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.Resolution, jobs []*batchv1.Job,
 	starts map[string]*protocol.Start) error {
 	cfg := s.cfg
 	// the agents' streams and the watches outlive an interrupt: teardown ends them, in order
@@ -57,16 +57,16 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 	})
 	t.fleet = newFleet(s.log, t.router)
 	s.log.Printf("session %s: tracing %d container(s) in %d pod(s) on %d node(s); starting %d agent(s) in namespace %s",
-		cfg.SessionID, len(res.Targets), targets.CountPods(res.Targets), len(pods), len(pods), cfg.AgentNamespace)
+		cfg.SessionID, len(res.Targets), targets.CountPods(res.Targets), len(jobs), len(jobs), cfg.AgentNamespace)
 
 	var watches sync.WaitGroup
 	watches.Add(1)
 	go func() { defer watches.Done(); t.pods.Watch(watchCtx) }()
 	go t.loop.Run()
-	agents := make([]*agent.Agent, 0, len(pods))
-	for _, p := range pods {
-		node := p.Spec.NodeName
-		a := t.newAgent(node, p, starts[node])
+	agents := make([]*agent.Agent, 0, len(jobs))
+	for _, j := range jobs {
+		node := j.Spec.Template.Spec.NodeName
+		a := t.newAgent(node, j, starts[node])
 		t.router.Add(node, a)
 		agents = append(agents, a)
 	}
@@ -148,7 +148,7 @@ func (t *tracing) wait(ctx context.Context, changes <-chan []targets.Change) (re
 	return reason, outErr
 }
 
-func (t *tracing) newAgent(node string, pod *corev1.Pod, start *protocol.Start) *agent.Agent {
+func (t *tracing) newAgent(node string, job *batchv1.Job, start *protocol.Start) *agent.Agent {
 	return t.fleet.add(func(id int) *agent.Agent {
 		return agent.New(agent.Config{
 			ID:           id,
@@ -156,7 +156,7 @@ func (t *tracing) newAgent(node string, pod *corev1.Pod, start *protocol.Start) 
 			Start:        start,
 			NotReady:     t.nodes.Get(node).NotReady,
 			Pods:         t.pods,
-			Pod:          pod,
+			Job:          job,
 			StartTimeout: t.cfg.AgentTimeout,
 			Transport:    t.cfg.Transport,
 			Batches:      t.loop.Batches(),
@@ -175,7 +175,7 @@ func (t *tracing) startLate(node string) (route.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := t.newAgent(node, t.podFor(node), start)
+	a := t.newAgent(node, t.jobFor(node, 1), start)
 	t.log.Printf("%s: new node with targets; starting an agent", node)
 	go a.Run(t.execCtx)
 	return a, nil

@@ -127,17 +127,26 @@ func (f *F) waitNoAgents(ns string, timeout time.Duration) { f.waitNoAgentsOf(ns
 func (f *F) waitNoAgentsOf(ns, session string, timeout time.Duration) {
 	f.t.Helper()
 	var left []corev1.Pod
+	jobs := 0
 	err := within(timeout, func(ctx context.Context) (bool, error) {
 		pods, err := agentPods(ctx, ns, session)
 		left = pods
-		return err == nil && len(pods) == 0, nil
-	}, "no agent pods of session %q in namespace %q", session, ns)
+		sel := agentLabel
+		if session != "" {
+			sel += "," + sessionLabel + "=" + session
+		}
+		js, jerr := suite.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if jerr == nil {
+			jobs = len(js.Items)
+		}
+		return err == nil && jerr == nil && len(pods) == 0 && jobs == 0, nil
+	}, "no agent pods or Jobs of session %q in namespace %q", session, ns)
 	if err != nil {
 		names := make([]string, len(left))
 		for i, p := range left {
 			names[i] = p.Namespace + "/" + p.Name + " (" + string(p.Status.Phase) + ")"
 		}
-		f.t.Fatalf("%v; left: %v", err, names)
+		f.t.Fatalf("%v; left: %v and %d Job(s)", err, names, jobs)
 	}
 }
 

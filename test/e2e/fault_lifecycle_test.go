@@ -16,6 +16,8 @@ import (
 const (
 	// detachedAfterStop bounds how long a stopped plugin's agents keep their programs (heartbeat 20 s + grace).
 	detachedAfterStop = 30 * time.Second
+	// nothingLeftAfter is the bound: after the plugin dies, nothing of its session exists 60 s later.
+	nothingLeftAfter = 60 * time.Second
 )
 
 // rawPlugin is a plugin run whose stdout goes where the test says (-o cli into a buffer, say).
