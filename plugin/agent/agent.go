@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -34,6 +35,12 @@ const (
 	// quietStart: the routine steps of a start are shown only when the start takes longer than this, so that a
 	// normal session prints one line per agent rather than eight.
 	quietStart = time.Second
+	// silentAfter is how long an agent may say nothing (it writes a stats notice every
+	// protocol.StatsInterval) before its node is named as silent.
+	silentAfter = 3 * protocol.StatsInterval
+	// podEndGrace is how long the stream may outlive its pod's end (its last lines may still be in flight)
+	// before it is cut: a partitioned node's stream would otherwise hang until TCP gives up.
+	podEndGrace = 3 * time.Second
 )
 
 // routinePhrases are the steps of a start that goes well.
@@ -87,6 +94,8 @@ type State struct {
 	Exit *event.Notice
 	// Lost counts events the kernel dropped.
 	Lost uint64
+	// Limited counts events the agent dropped over --max-rate (never counted in Lost).
+	Limited uint64
 	// Malformed counts lines that were neither events nor notices.
 	Malformed int
 	// Removed: another client deleted the agent (cleanup); it is not to be replaced.
@@ -103,10 +112,14 @@ type Agent struct {
 	done    chan struct{}
 	wake    chan struct{}
 
+	// heard is when the agent last wrote a notice (Unix ns; it writes a stats notice every few seconds).
+	heard atomic.Int64
+
 	mu     sync.Mutex
 	queue  []protocol.Command
 	phrase string
 	st     State
+	silent bool // its silence was reported
 }
 
 // New prepares an agent; Run starts it. The start command is queued first.
@@ -139,6 +152,14 @@ func (a *Agent) PodName() string {
 
 // Started is when the agent was created.
 func (a *Agent) Started() time.Time { return a.started }
+
+// LastHeard is when the agent last said anything (zero before it streamed).
+func (a *Agent) LastHeard() time.Time {
+	if ns := a.heard.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
 
 // Done is closed when Run returned.
 func (a *Agent) Done() <-chan struct{} { return a.done }
@@ -250,8 +271,14 @@ func (a *Agent) stream(ctx context.Context) {
 	a.cfg.Batches <- stream.Batch{Stream: a.cfg.ID} // registers the stream with the merger
 	pumpDone := make(chan error, 1)
 	go func() { pumpDone <- stream.Pump(stdoutR, a.cfg.ID, a.cfg.Batches, a) }()
+	streamCtx, cut := context.WithCancel(ctx)
+	defer cut()
+	a.heard.Store(time.Now().UnixNano())
+	watchDone := make(chan struct{})
+	defer close(watchDone)
+	go a.watchStreaming(cut, watchDone)
 
-	err = a.cfg.Transport.Exec(ctx, transport.Request{
+	err = a.cfg.Transport.Exec(streamCtx, transport.Request{
 		Namespace: a.cfg.Job.Namespace, Pod: podName, Container: agentpod.ContainerName,
 		Command: []string{agentpod.AgentBinary, "session"},
 	}, transport.Stdio{Stdin: stdinR, Stdout: stdoutW, Stderr: stderr})
@@ -285,6 +312,54 @@ func (a *Agent) stream(ctx context.Context) {
 		a.fail("reading the agent's output: %v", perr)
 	case st.Exit == nil && st.Failure == "":
 		a.fail("the agent's session ended without saying why")
+	}
+}
+
+// watchStreaming runs beside the exec stream: it names the node when its agent goes silent (Notice says when
+// it is heard from again), and cuts the stream when the pod ended or is being deleted, whatever the connection
+// does.
+func (a *Agent) watchStreaming(cut context.CancelFunc, done <-chan struct{}) {
+	tick := time.NewTicker(protocol.StatsInterval)
+	defer tick.Stop()
+	podEnded := a.pod.Ended()
+	var cutAt <-chan time.Time
+	for {
+		select {
+		case <-done:
+			return
+		case <-podEnded:
+			podEnded = nil
+			a.cfg.Log.Debugf("%s: agent pod %s ended; cutting its stream in %s", a.cfg.Node, a.PodName(), podEndGrace)
+			t := time.NewTimer(podEndGrace)
+			defer t.Stop()
+			cutAt = t.C
+		case <-cutAt:
+			cut()
+			return
+		case <-tick.C:
+			quiet := time.Since(a.LastHeard())
+			a.mu.Lock()
+			was := a.silent
+			a.silent = quiet >= silentAfter
+			now := a.silent
+			a.mu.Unlock()
+			if now && !was {
+				a.cfg.Log.Printf("%s: silent for %s: nothing from its agent (node or network trouble?)", a.cfg.Node, quiet.Round(time.Second))
+			}
+		}
+	}
+}
+
+// heardFrom notes a sign of life, and says so when the node had been named as silent.
+func (a *Agent) heardFrom() {
+	now := time.Now()
+	before := a.heard.Swap(now.UnixNano())
+	a.mu.Lock()
+	was := a.silent
+	a.silent = false
+	a.mu.Unlock()
+	if was {
+		a.cfg.Log.Printf("%s: its agent is heard from again after %s of silence", a.cfg.Node, now.Sub(time.Unix(0, before)).Round(time.Second))
 	}
 }
 
@@ -346,6 +421,7 @@ func (a *Agent) writeCommands(w *io.PipeWriter) {
 
 // Notice implements stream.Handler.
 func (a *Agent) Notice(n *event.Notice) {
+	a.heardFrom()
 	switch n.Kind {
 	case event.NoticeReady:
 		a.mu.Lock()
@@ -357,12 +433,18 @@ func (a *Agent) Notice(n *event.Notice) {
 		a.st.Lost = n.LostTotal
 		a.mu.Unlock()
 		a.cfg.Log.Printf("%s: %d events lost in the kernel (total %d)", a.cfg.Node, n.Lost, n.LostTotal)
+	case event.NoticeRateLimited:
+		a.mu.Lock()
+		a.st.Limited = n.LimitedTotal
+		a.mu.Unlock()
+		a.cfg.Log.Printf("%s: %d events over --max-rate dropped (total %d)", a.cfg.Node, n.Limited, n.LimitedTotal)
 	case event.NoticeError:
 		a.fail("agent error: %s", n.Message)
 	case event.NoticeExit:
 		a.mu.Lock()
 		a.st.Exit = n
 		a.st.Lost = max(a.st.Lost, n.LostTotal)
+		a.st.Limited = max(a.st.Limited, n.LimitedTotal)
 		a.mu.Unlock()
 	}
 	a.cfg.Observer.Notice(a, n)

@@ -37,6 +37,7 @@ import (
 	"github.com/swoll-dev/swoll/plugin/apierr"
 	"github.com/swoll-dev/swoll/plugin/cleanup"
 	"github.com/swoll-dev/swoll/plugin/kwatch"
+	"github.com/swoll-dev/swoll/plugin/podstatus"
 	"github.com/swoll-dev/swoll/plugin/userlog"
 )
 
@@ -226,7 +227,7 @@ func (ps *Pods) watchEvents(ctx context.Context) {
 				return
 			}
 			if p := ps.ofPod(e.InvolvedObject.Name); p != nil {
-				p.deliverPhrase(eventPhrase(e))
+				p.deliverPhrase(podstatus.EventPhrase(e))
 			}
 		},
 		Failed: func(err error) { ps.log.Debugf("watching agent pod events: %v", err) },
@@ -470,7 +471,7 @@ func (p *Pod) WaitRunning(ctx context.Context, timeout time.Duration) error {
 	for {
 		select {
 		case pod := <-p.updates:
-			st := interpretPod(pod)
+			st := podstatus.Interpret(pod)
 			if st.Running {
 				return nil
 			}
@@ -517,7 +518,7 @@ func (p *Pod) lastLogLine(ctx context.Context) string {
 	if err != nil {
 		return ""
 	}
-	return lastLine(string(b))
+	return podstatus.LastLine(string(b))
 }
 
 // EndReason explains a pod that ended under the session: killed for its deadline, or deleted by someone else

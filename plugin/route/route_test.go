@@ -6,7 +6,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/swoll-dev/swoll/internal/testutil"
 	"github.com/swoll-dev/swoll/plugin/targets"
+	"github.com/swoll-dev/swoll/plugin/userlog"
 	"github.com/swoll-dev/swoll/protocol"
 )
 
@@ -37,13 +39,14 @@ func TestRouter(t *testing.T) {
 	a, b, late := &fakeAgent{}, &fakeAgent{}, &fakeAgent{}
 	var started []string
 	var failed []string
+	var log testutil.Buffer
 	r := New(func(node string) (Agent, error) {
 		started = append(started, node)
 		if node == "node-x" {
 			return nil, errors.New("no architecture")
 		}
 		return late, nil
-	}, func(t *targets.Target, err error) { failed = append(failed, t.Pod+": "+err.Error()) })
+	}, func(t *targets.Target, err error) { failed = append(failed, t.Pod+": "+err.Error()) }, userlog.New(&log, false))
 	r.Add("node-a", a)
 	r.Add("node-b", b)
 	r.Initial([]targets.Target{target("node-a", "web-1", "containerd://a1"), target("node-b", "web-2", "containerd://b1")})
@@ -78,5 +81,30 @@ func TestRouter(t *testing.T) {
 	}
 	if r.Name("a2") != "shop/web-3/app" || r.Name("containerd://0123456789abcdef") != "container 0123456789ab" {
 		t.Errorf("names: %q %q", r.Name("a2"), r.Name("containerd://0123456789abcdef"))
+	}
+}
+
+// A replacement gets the node's current targets; after Untraced, the node is said to be untraced once, and so
+// is each target that appears there later.
+func TestRouterReplaceAndUntraced(t *testing.T) {
+	var log testutil.Buffer
+	a, b := &fakeAgent{}, &fakeAgent{}
+	r := New(func(string) (Agent, error) { return nil, errors.New("unused") }, func(*targets.Target, error) {}, userlog.New(&log, false))
+	r.Add("node-a", a)
+	r.Initial([]targets.Target{target("node-a", "web-1", "containerd://a1"), target("node-a", "web-2", "containerd://a2")})
+	r.Apply([]targets.Change{{Kind: targets.Removed, Target: target("node-a", "web-1", "containerd://a1")},
+		{Kind: targets.Added, Target: target("node-a", "web-3", "containerd://a3")}})
+	r.Replace("node-a", b)
+	got := strings.Split(b.String(), ", ")
+	if len(got) != 2 || !strings.Contains(b.String(), "add containerd://a2") || !strings.Contains(b.String(), "add containerd://a3") {
+		t.Fatalf("replacement got %v, want the node's two current targets", got)
+	}
+	r.Untraced("node-a", "its agent failed 4 times")
+	r.Untraced("node-a", "again")
+	r.Apply([]targets.Change{{Kind: targets.Added, Target: target("node-a", "web-4", "containerd://a4")}})
+	want := "swoll: node-a: its 2 container(s) are no longer traced: its agent failed 4 times\n" +
+		"swoll: node-a: not tracing shop/web-4: the node's agent failed (see above)\n"
+	if log.String() != want || strings.Contains(b.String(), "a4") || !r.IsUntraced("node-a") {
+		t.Fatalf("log:\n%s\nagent: %s", log.String(), b)
 	}
 }

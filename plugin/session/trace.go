@@ -10,6 +10,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 
 	"github.com/swoll-dev/swoll/plugin/agent"
+	"github.com/swoll-dev/swoll/plugin/fleet"
 	"github.com/swoll-dev/swoll/plugin/lifecycle"
 	"github.com/swoll-dev/swoll/plugin/merge"
 	"github.com/swoll-dev/swoll/plugin/output"
@@ -32,7 +33,7 @@ type tracing struct {
 	pods    *lifecycle.Pods
 	loop    *merge.Loop
 	router  *route.Router
-	fleet   *fleet
+	fleet   *fleet.Fleet
 	execCtx context.Context
 }
 
@@ -54,8 +55,8 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 	}
 	t.router = route.New(t.startLate, func(tg *targets.Target, err error) {
 		s.log.Printf("%s: cannot trace %s/%s there: %v", tg.Node, tg.Namespace, tg.Pod, err)
-	})
-	t.fleet = newFleet(s.log, t.router)
+	}, s.log)
+	t.fleet = fleet.New(s.log, t.router, t.replace, 0)
 	s.log.Printf("session %s: tracing %d container(s) in %d pod(s) on %d node(s); starting %d agent(s) in namespace %s",
 		cfg.SessionID, len(res.Targets), targets.CountPods(res.Targets), len(jobs), len(jobs), cfg.AgentNamespace)
 
@@ -66,7 +67,7 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 	agents := make([]*agent.Agent, 0, len(jobs))
 	for _, j := range jobs {
 		node := j.Spec.Template.Spec.NodeName
-		a := t.newAgent(node, j, starts[node])
+		a := t.newAgent(node, j, starts[node], false)
 		t.router.Add(node, a)
 		agents = append(agents, a)
 	}
@@ -83,6 +84,7 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 
 	reason, outErr := t.wait(ctx, changes)
 	stopping := time.Now()
+	t.fleet.Ending()
 	steps := teardown.Steps{
 		CutStreams: cutStreams,
 		StopWatches: func() {
@@ -98,7 +100,7 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 		Log:         s.log,
 		Namespace:   cfg.AgentNamespace,
 	}
-	for _, a := range t.fleet.list() {
+	for _, a := range t.fleet.List() {
 		steps.Agents = append(steps.Agents, a)
 	}
 	err := teardown.Run(steps)
@@ -119,7 +121,7 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 func (t *tracing) wait(ctx context.Context, changes <-chan []targets.Change) (reason string, outErr error) {
 	// --duration is tracing time: it starts when the agents are ready, not while images are pulled
 	var deadline <-chan time.Time
-	allReady := t.fleet.allReady
+	allReady := t.fleet.AllReady
 	for reason == "" {
 		select {
 		case <-ctx.Done():
@@ -139,8 +141,8 @@ func (t *tracing) wait(ctx context.Context, changes <-chan []targets.Change) (re
 			reason = "output closed"
 		case cs := <-changes:
 			t.router.Apply(cs)
-		case <-t.fleet.exited:
-			if t.fleet.allDone() {
+		case <-t.fleet.Exited:
+			if t.fleet.AllDone() {
 				reason = "every agent ended"
 			}
 		}
@@ -148,8 +150,8 @@ func (t *tracing) wait(ctx context.Context, changes <-chan []targets.Change) (re
 	return reason, outErr
 }
 
-func (t *tracing) newAgent(node string, job *batchv1.Job, start *protocol.Start) *agent.Agent {
-	return t.fleet.add(func(id int) *agent.Agent {
+func (t *tracing) newAgent(node string, job *batchv1.Job, start *protocol.Start, replacement bool) *agent.Agent {
+	return t.fleet.Add(func(id int) *agent.Agent {
 		return agent.New(agent.Config{
 			ID:           id,
 			Node:         node,
@@ -157,6 +159,7 @@ func (t *tracing) newAgent(node string, job *batchv1.Job, start *protocol.Start)
 			NotReady:     t.nodes.Get(node).NotReady,
 			Pods:         t.pods,
 			Job:          job,
+			Replacement:  replacement,
 			StartTimeout: t.cfg.AgentTimeout,
 			Transport:    t.cfg.Transport,
 			Batches:      t.loop.Batches(),
@@ -175,8 +178,21 @@ func (t *tracing) startLate(node string) (route.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := t.newAgent(node, t.jobFor(node, 1), start)
+	a := t.newAgent(node, t.jobFor(node, 1), start, false)
 	t.log.Printf("%s: new node with targets; starting an agent", node)
+	go a.Run(t.execCtx)
+	return a, nil
+}
+
+// replace starts an agent that takes over from a failed one on node, with the node's current targets
+// (fleet.ReplaceFunc).
+func (t *tracing) replace(node string, generation int) (*agent.Agent, error) {
+	start, err := t.startFor(node)
+	if err != nil {
+		return nil, err
+	}
+	a := t.newAgent(node, t.jobFor(node, generation), start, true)
+	t.router.Replace(node, a)
 	go a.Run(t.execCtx)
 	return a, nil
 }
@@ -184,13 +200,15 @@ func (t *tracing) startLate(node string) (route.Agent, error) {
 func (t *tracing) summary(reason string, stopping time.Time) *teardown.Summary {
 	st := t.loop.Stats()
 	sum := &teardown.Summary{
-		Session: t.cfg.SessionID, Reason: reason, Started: t.fleet.started, Stopping: stopping,
+		Session: t.cfg.SessionID, Reason: reason, Started: t.fleet.Started, Stopping: stopping,
 		FirstEvent: st.FirstEvent, Emitted: st.Emitted,
 	}
-	for _, a := range t.fleet.list() {
+	for _, a := range t.fleet.List() {
 		as := a.State()
+		replaced := t.fleet.Replaced(a)
 		sum.Agents = append(sum.Agents, teardown.AgentSummary{
-			Node: a.Node(), Events: st.Received[a.ID()], Lost: as.Lost, Failed: as.Failure != "",
+			Node: a.Node(), Events: st.Received[a.ID()], Lost: as.Lost, Limited: as.Limited,
+			Failed: as.Failure != "" && !replaced, Replaced: replaced,
 		})
 	}
 	return sum

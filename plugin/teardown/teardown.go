@@ -113,9 +113,11 @@ func Run(s Steps) error {
 // AgentSummary is one agent's line of the summary.
 type AgentSummary struct {
 	Node string
-	// Events counts the events received from the agent; Lost those the kernel dropped.
-	Events, Lost uint64
-	Failed       bool
+	// Events counts the events received from the agent; Lost those the kernel dropped; Limited those the
+	// agent dropped over --max-rate.
+	Events, Lost, Limited uint64
+	// Failed: the agent failed and nothing took over; Replaced: it failed and a replacement took over.
+	Failed, Replaced bool
 }
 
 // Summary is what a session did.
@@ -144,8 +146,14 @@ func (s *Summary) Write(log *userlog.Logger) {
 	sort.SliceStable(agents, func(i, j int) bool { return agents[i].Node < agents[j].Node })
 	for _, a := range agents {
 		state := ""
-		if a.Failed {
+		switch {
+		case a.Failed:
 			state = "; agent failed (see above)"
+		case a.Replaced:
+			state = "; agent failed and was replaced (see above)"
+		}
+		if a.Limited > 0 {
+			state = fmt.Sprintf(", %d over --max-rate%s", a.Limited, state)
 		}
 		log.Printf("  %s: %d events, %d lost%s", a.Node, a.Events, a.Lost, state)
 	}

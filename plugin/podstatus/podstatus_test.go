@@ -1,4 +1,4 @@
-package lifecycle
+package podstatus
 
 import (
 	"testing"
@@ -35,7 +35,7 @@ func TestInterpretPod(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := interpretPod(tc.pod)
+			got := Interpret(tc.pod)
 			if got.Running != tc.running || got.Phrase != tc.phrase || got.Fatal != tc.fatal {
 				t.Fatalf("got %+v", got)
 			}
@@ -44,19 +44,19 @@ func TestInterpretPod(t *testing.T) {
 	deleting := withStatus(corev1.PodRunning, nil)
 	now := metav1.Now()
 	deleting.DeletionTimestamp = &now
-	if interpretPod(deleting).Fatal == "" {
+	if Interpret(deleting).Fatal == "" {
 		t.Fatal("a pod being deleted must be fatal")
 	}
 }
 
 func TestEventPhrase(t *testing.T) {
-	if got := eventPhrase(&corev1.Event{Reason: "Pulling", Type: "Normal"}); got != "pulling image" {
+	if got := EventPhrase(&corev1.Event{Reason: "Pulling", Type: "Normal"}); got != "pulling image" {
 		t.Fatal(got)
 	}
-	if got := eventPhrase(&corev1.Event{Reason: "FailedMount", Type: "Warning", Message: "MountVolume.SetUp failed: hostPath type check failed: /run is not a directory"}); got != "FailedMount: MountVolume.SetUp failed: hostPath type check failed: /run is not a directory" {
+	if got := EventPhrase(&corev1.Event{Reason: "FailedMount", Type: "Warning", Message: "MountVolume.SetUp failed: hostPath type check failed: /run is not a directory"}); got != "FailedMount: MountVolume.SetUp failed: hostPath type check failed: /run is not a directory" {
 		t.Fatal(got)
 	}
-	if got := eventPhrase(&corev1.Event{Reason: "Scheduled", Type: "Normal"}); got != "" {
+	if got := EventPhrase(&corev1.Event{Reason: "Scheduled", Type: "Normal"}); got != "" {
 		t.Fatal(got)
 	}
 }

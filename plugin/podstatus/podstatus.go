@@ -1,4 +1,6 @@
-package lifecycle
+// Package podstatus reads what an agent pod's status and the events about it mean for a session: running,
+// a step of its start worth showing ("pulling image"), or a cause that waiting will not fix. Stateless.
+package podstatus
 
 import (
 	"fmt"
@@ -9,8 +11,8 @@ import (
 	"github.com/swoll-dev/swoll/plugin/agentpod"
 )
 
-// podState is what an agent pod's status means for the session.
-type podState struct {
+// State is what an agent pod's status means for the session.
+type State struct {
 	// Running: the agent container runs; the session can exec into it.
 	Running bool
 	// Phrase describes progress for the user ("pulling image", "creating container").
@@ -35,10 +37,10 @@ var fatalWaitingReasons = map[string]bool{
 	"PreStartHookError":          true,
 }
 
-// interpretPod reads an agent pod's status.
-func interpretPod(pod *corev1.Pod) podState {
+// Interpret reads an agent pod's status.
+func Interpret(pod *corev1.Pod) State {
 	if pod.DeletionTimestamp != nil {
-		return podState{Fatal: "the agent pod is being deleted"}
+		return State{Fatal: "the agent pod is being deleted"}
 	}
 	var cs *corev1.ContainerStatus
 	for i := range pod.Status.ContainerStatuses {
@@ -49,27 +51,27 @@ func interpretPod(pod *corev1.Pod) podState {
 	if cs != nil {
 		switch {
 		case cs.State.Running != nil:
-			return podState{Running: true, Phrase: "running"}
+			return State{Running: true, Phrase: "running"}
 		case cs.State.Terminated != nil:
 			t := cs.State.Terminated
 			msg := fmt.Sprintf("the agent exited with code %d", t.ExitCode)
 			if t.Reason != "" && t.Reason != "Error" && t.Reason != "Completed" {
 				msg += " (" + t.Reason + ")"
 			}
-			if m := lastLine(t.Message); m != "" {
+			if m := LastLine(t.Message); m != "" {
 				msg += ": " + m
 			}
-			return podState{Fatal: msg, Terminated: true}
+			return State{Fatal: msg, Terminated: true}
 		case cs.State.Waiting != nil:
 			w := cs.State.Waiting
 			if fatalWaitingReasons[w.Reason] {
-				return podState{Fatal: strings.TrimSpace(w.Reason + ": " + w.Message)}
+				return State{Fatal: strings.TrimSpace(w.Reason + ": " + w.Message)}
 			}
 			switch w.Reason {
 			case "ContainerCreating", "":
-				return podState{Phrase: "creating container"}
+				return State{Phrase: "creating container"}
 			default:
-				return podState{Phrase: strings.TrimSuffix(w.Reason+": "+w.Message, ": ")}
+				return State{Phrase: strings.TrimSuffix(w.Reason+": "+w.Message, ": ")}
 			}
 		}
 	}
@@ -83,22 +85,22 @@ func interpretPod(pod *corev1.Pod) podState {
 		if pod.Status.Message != "" {
 			msg += ": " + pod.Status.Message
 		}
-		return podState{Fatal: msg}
+		return State{Fatal: msg}
 	}
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-			return podState{Fatal: strings.TrimSuffix("not schedulable: "+c.Reason+": "+c.Message, ": ")}
+			return State{Fatal: strings.TrimSuffix("not schedulable: "+c.Reason+": "+c.Message, ": ")}
 		}
 	}
 	if pod.Status.Phase == "" {
-		return podState{Phrase: "waiting for the node's kubelet"}
+		return State{Phrase: "waiting for the node's kubelet"}
 	}
-	return podState{Phrase: "pod " + strings.ToLower(string(pod.Status.Phase))}
+	return State{Phrase: "pod " + strings.ToLower(string(pod.Status.Phase))}
 }
 
-// eventPhrase turns an event about an agent pod into a progress phrase; warnings carry their message because
+// EventPhrase turns an event about an agent pod into a progress phrase; warnings carry their message because
 // they usually are the cause of a wait ("FailedMount: ...").
-func eventPhrase(e *corev1.Event) string {
+func EventPhrase(e *corev1.Event) string {
 	switch e.Reason {
 	case "Pulling":
 		return "pulling image"
@@ -112,13 +114,13 @@ func eventPhrase(e *corev1.Event) string {
 		return ""
 	}
 	if e.Type == corev1.EventTypeWarning {
-		return strings.TrimSuffix(e.Reason+": "+lastLine(e.Message), ": ")
+		return strings.TrimSuffix(e.Reason+": "+LastLine(e.Message), ": ")
 	}
 	return ""
 }
 
-// lastLine is the last non-empty line of s (logs and termination messages end with the interesting one).
-func lastLine(s string) string {
+// LastLine is the last non-empty line of s (logs and termination messages end with the interesting one).
+func LastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		if l := strings.TrimSpace(lines[i]); l != "" {
