@@ -298,11 +298,11 @@ type Pod struct {
 func (p *Pod) routes(pod *corev1.Pod, uid types.UID) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch {
-	case p.jobUID == "":
+	switch p.jobUID {
+	case "":
 		p.held = pod
 		return false
-	case p.jobUID == uid:
+	case uid:
 		return true
 	}
 	if !p.reported {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/swoll-dev/swoll/event"
 )
@@ -107,13 +106,4 @@ func sessionOf(t *testing.T, evs []event.Event) string {
 		t.Fatal("events carry no session id")
 	}
 	return evs[0].Session
-}
-
-// containerIDOf reads the agent pod's current container id.
-func containerIDOf(f *F, pod *corev1.Pod) string {
-	p, err := suite.cs.CoreV1().Pods(pod.Namespace).Get(f.ctx, pod.Name, metav1.GetOptions{})
-	if err != nil || len(p.Status.ContainerStatuses) == 0 {
-		return ""
-	}
-	return containerID(p, p.Status.ContainerStatuses[0].Name)
 }
