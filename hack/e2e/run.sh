@@ -108,6 +108,10 @@ if [ $rc -eq 0 ] && [ -z "${E2E_TESTS:-}" ] && [ "${E2E_RACE:-1}" = 1 ]; then
     head -n 60 "$(compgen -G "$race_dir/report*" | head -n 1)" >&2
     rc=1
   fi
+  if ! grep -qE '^\s*--- PASS' "$race_log"; then
+    log "no test ran with the race-built plugin: E2E_RACE_TESTS ($E2E_RACE_TESTS) matches nothing"
+    rc=1
+  fi
   stamp "e2e with a race-built plugin: $(grep -cE '^\s*--- PASS' "$race_log") passed, $(grep -cE '^\s*--- FAIL' "$race_log") failed"
 fi
 if [ $rc -ne 0 ]; then
