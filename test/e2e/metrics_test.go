@@ -45,6 +45,7 @@ type topRun struct {
 	stderr bytes.Buffer
 	counts map[string]uint64 // pod/syscall/errno -> calls
 	over   uint64
+	snaps  int // snapshot lines read
 	exited chan struct{}
 	code   int
 }
@@ -70,6 +71,7 @@ func (f *F) top(args ...string) *topRun {
 			r.mu.Lock()
 			r.raw.WriteString(sc.Text() + "\n")
 			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Snapshot != nil {
+				r.snaps++
 				r.over += l.Snapshot.Overflow
 				for _, c := range l.Snapshot.Rows {
 					pod := ""
@@ -109,6 +111,12 @@ func (r *topRun) count(key string) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.counts[key]
+}
+
+func (r *topRun) snapshots() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.snaps
 }
 
 func (r *topRun) waitStderr(s string, timeout time.Duration) {
@@ -215,7 +223,13 @@ func TestCountingExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second) // the interval of the warm-up's last open ends
+	// Every warm-up request has returned: its open is in the kernel's counters, and in the snapshots once
+	// the interval it fell in has ended and reached the plugin (three more merged snapshots cover that).
+	seen := top.snapshots()
+	if err := within(firstEventTimeout, func(context.Context) (bool, error) { return top.snapshots() >= seen+3, nil },
+		"three more snapshots"); err != nil {
+		t.Fatal(err)
+	}
 	warm := top.count(keyPresent)
 	f.makeCalls(web, client)
 	err = within(time.Minute, func(context.Context) (bool, error) {
