@@ -25,7 +25,7 @@ type Page struct {
 	Screenshot string
 }
 
-// Open loads url in headless Chromium twice: once to dump the DOM, once for a screenshot saved as
+// Open loads url in headless Chromium, with no network but loopback, twice: once to dump the DOM, once for a screenshot saved as
 // artifacts/NAME.png. Where root tests are required (CI) a missing Chromium fails the test; elsewhere the
 // test is skipped.
 func Open(t testing.TB, url, artifacts, name string) Page {
@@ -49,7 +49,9 @@ func Open(t testing.TB, url, artifacts, name string) Page {
 	profile := t.TempDir()
 	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
 		"--disable-background-networking", "--disable-component-update", "--user-data-dir=" + profile,
-		"--window-size=1400,1900", "--virtual-time-budget=5000", "--hide-scrollbars"}
+		"--window-size=1400,1900", "--virtual-time-budget=5000", "--hide-scrollbars",
+		// no network but loopback: a page that needs anything from outside fails to draw
+		"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"}
 	run := func(extra ...string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 		defer cancel()

@@ -5,6 +5,8 @@ package promtest
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -12,47 +14,95 @@ import (
 	"github.com/swoll-dev/swoll/internal/roottest"
 )
 
-// SeedLint is what promtool may say, and only about the seed's counter.
+// SeedName is the seed's counter, kept for compatibility although it breaks promtool's naming rules.
+const SeedName = "swoll_node_metrics_syscall_count"
+
+// SeedLint is everything promtool may report, and only about the seed's counter. When the exposition has
+// that counter, promtool must report both lines: a promtool that says something else about it is a finding.
 var SeedLint = []string{
-	`swoll_node_metrics_syscall_count counter metrics should have "_total" suffix`,
-	`swoll_node_metrics_syscall_count non-histogram and non-summary metrics should not have "_count" suffix`,
+	SeedName + ` counter metrics should have "_total" suffix`,
+	SeedName + ` non-histogram and non-summary metrics should not have "_count" suffix`,
 }
 
-// CheckMetrics runs `promtool check metrics` on body. Where root tests are required (CI), a missing promtool
-// is a failure; elsewhere the check is skipped with a note.
-func CheckMetrics(t testing.TB, body string) {
-	t.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		if roottest.Required() {
-			t.Fatalf("promtool (Debian's prometheus package) is needed: %v", err)
-		}
-		t.Logf("promtool not installed: exposition not linted")
-		return
-	}
-	cmd := exec.Command(path, "check", "metrics")
+// lintExit is promtool's exit status when the exposition parses but has lint findings.
+const lintExit = 3
+
+// Result is what `promtool check metrics` said about an exposition.
+type Result struct {
+	Output   string   // everything promtool printed
+	Findings []string // lines other than SeedLint: each one fails the check
+	Missing  []string // SeedLint lines promtool did not print although the exposition has the seed's counter
+}
+
+// OK reports whether promtool found nothing but the seed's name.
+func (r Result) OK() bool { return len(r.Findings) == 0 && len(r.Missing) == 0 }
+
+// Check runs promtool (the path of the binary) on body. An error means promtool could not lint it at all (a
+// parse error, a crash); lint findings are in the Result.
+func Check(promtool, body string) (Result, error) {
+	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = strings.NewReader(body)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	runErr := cmd.Run()
-	var unexpected []string
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+	err := cmd.Run()
+	r := Result{Output: out.String()}
+	var exit *exec.ExitError
+	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == lintExit) {
+		return r, fmt.Errorf("promtool check metrics: %w\n%s", err, r.Output)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(r.Output, "\n") {
 		line = strings.TrimSpace(line)
-		if line == "" || accepted(line) {
-			continue
+		switch {
+		case line == "":
+		case isSeedLint(line):
+			seen[line] = true
+		default:
+			r.Findings = append(r.Findings, line)
 		}
-		unexpected = append(unexpected, line)
 	}
-	if len(unexpected) > 0 {
-		t.Errorf("promtool check metrics: %v\n%s", runErr, strings.Join(unexpected, "\n"))
+	if strings.Contains(body, "# TYPE "+SeedName+" counter") {
+		for _, s := range SeedLint {
+			if !seen[s] {
+				r.Missing = append(r.Missing, s)
+			}
+		}
 	}
+	if err != nil && len(r.Findings) == 0 && len(seen) == 0 {
+		return r, fmt.Errorf("promtool exited %d without a finding:\n%s", lintExit, r.Output)
+	}
+	return r, nil
 }
 
-func accepted(line string) bool {
+func isSeedLint(line string) bool {
 	for _, s := range SeedLint {
-		if strings.Contains(line, s) {
+		if line == s {
 			return true
 		}
 	}
 	return false
+}
+
+// Promtool finds promtool: where root tests are required (make test, CI, the e2e suite) a missing one fails
+// the test, elsewhere it is skipped.
+func Promtool(t testing.TB) string {
+	t.Helper()
+	return roottest.Tool(t, "promtool")
+}
+
+// CheckMetrics runs `promtool check metrics` on body and fails t on anything but the seed's two lint lines.
+func CheckMetrics(t testing.TB, body string) {
+	t.Helper()
+	r, err := Check(Promtool(t), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) > 0 {
+		t.Errorf("promtool check metrics reports more than the seed's name:\n%s", strings.Join(r.Findings, "\n"))
+	}
+	if len(r.Missing) > 0 {
+		t.Errorf("promtool check metrics did not report, about the seed's counter:\n%s\nit said:\n%s",
+			strings.Join(r.Missing, "\n"), r.Output)
+	}
+	t.Logf("promtool check metrics: only the seed's name:\n%s", strings.TrimSpace(r.Output))
 }

@@ -66,6 +66,10 @@ func setUp() error {
 		return err
 	}
 	suite.root = filepath.Clean(filepath.Join(wd, "..", ".."))
+	// The suite never skips: helpers shared with unit tests (promtool, Chromium) fail on a missing tool here.
+	if err := os.Setenv("SWOLL_REQUIRE_ROOT", "1"); err != nil {
+		return err
+	}
 	suite.kubeconfig = os.Getenv("KUBECONFIG")
 	if suite.kubeconfig == "" {
 		return errors.New(`KUBECONFIG is not set: run make e2e, or eval "$(make -s cluster-env)" first`)

@@ -417,16 +417,22 @@ func TestTopUnderTmux(t *testing.T) {
 		return s
 	}
 	row := f.ns + "/" + web.Name
-	tr := f.traffic(web, "web", openURL(webPort, "/nonexistent"))
+	tr := f.traffic(web, "web", openURL(webPort, "/srv/index.html"))
 	first := waitScreen("the web pod's openat row", func(s string) bool {
 		return strings.Contains(s, "CALLS/S") && strings.Contains(s, row) && strings.Contains(s, "openat")
 	})
 	tr.waitRequests()
 	waitScreen("the table to change", func(s string) bool { return strings.Contains(s, row) && tableOf(s) != tableOf(first) })
 	tmux("send-keys", "-t", name, "q")
-	final := waitScreen("top to exit", func(s string) bool { return strings.Contains(s, "TOP-EXIT=") })
+	waitScreen("top to exit", func(s string) bool { return strings.Contains(s, "TOP-EXIT=") })
+	// The summary is longer than the screen: read the scrollback too (the table lived on the alternate screen,
+	// which leaves no scrollback).
+	final := tmux("capture-pane", "-p", "-S", "-", "-t", name)
 	if !strings.Contains(final, "TOP-EXIT=0") || !strings.Contains(final, "% time") || strings.Contains(final, "CALLS/S") {
-		t.Errorf("after q: want the terminal restored, the summary and exit status 0; screen:\n%s", final)
+		t.Errorf("after q: want the terminal restored, the summary and exit status 0; screen and scrollback:\n%s", final)
+	}
+	if alt := strings.TrimSpace(tmux("display-message", "-p", "-t", name, "#{alternate_on} #{cursor_flag}")); alt != "0 1" {
+		t.Errorf("after q: alternate screen and cursor flags %q, want the normal screen and a visible cursor (0 1)", alt)
 	}
 	f.waitNoAgents(f.ns, time.Minute)
 }
