@@ -381,14 +381,23 @@ func checkPrometheus(t *testing.T, target, ns, pod string, present uint64) {
 	}
 }
 
-// TestTopUnderTmux drives the live table in a real terminal: rows appear and change as the workload runs, q
-// restores the terminal, and no agent pod is left.
+// TestTopUnderTmux drives the live table in a real terminal: rows appear and change as the workload runs, keys
+// filter and sort them, q or Ctrl-C restores the terminal, prints the summary, and no agent pod is left.
 func TestTopUnderTmux(t *testing.T) {
 	t.Parallel()
-	f := newF(t)
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatalf("tmux is needed: %v", err)
 	}
+	for _, quit := range []string{"q", "C-c"} {
+		t.Run(quit, func(t *testing.T) {
+			t.Parallel()
+			topUnderTmux(t, quit)
+		})
+	}
+}
+
+func topUnderTmux(t *testing.T, quitKey string) {
+	f := newF(t)
 	app := uniqueName("tui")
 	web, _ := f.countingPods(app)
 	name := uniqueName("swoll-top")
@@ -404,17 +413,22 @@ func TestTopUnderTmux(t *testing.T) {
 	tmux("new-session", "-d", "-s", name, "-x", "200", "-y", "50", "sh", "-c", script)
 	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", name).Run() })
 	screen := func() string { return tmux("capture-pane", "-p", "-t", name) }
+	var last string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last screen:\n%s", last)
+		}
+	})
 	waitScreen := func(what string, cond func(string) bool) string {
 		t.Helper()
-		var s string
 		err := within(firstEventTimeout, func(context.Context) (bool, error) {
-			s = screen()
-			return cond(s), nil
+			last = screen()
+			return cond(last), nil
 		}, "%s on the terminal", what)
 		if err != nil {
-			t.Fatalf("%v; screen:\n%s", err, s)
+			t.Fatalf("%v; screen:\n%s", err, last)
 		}
-		return s
+		return last
 	}
 	row := f.ns + "/" + web.Name
 	tr := f.traffic(web, "web", openURL(webPort, "/srv/index.html"))
@@ -423,18 +437,47 @@ func TestTopUnderTmux(t *testing.T) {
 	})
 	tr.waitRequests()
 	waitScreen("the table to change", func(s string) bool { return strings.Contains(s, row) && tableOf(s) != tableOf(first) })
-	tmux("send-keys", "-t", name, "q")
+
+	// Keys: / types a filter (only openat rows stay), n sorts by name.
+	tmux("send-keys", "-t", name, "/")
+	tmux("send-keys", "-t", name, "-l", "openat")
+	tmux("send-keys", "-t", name, "Enter")
+	waitScreen("only openat rows", func(s string) bool {
+		rows := tableRows(s)
+		for _, r := range rows {
+			if !strings.Contains(r, "openat") {
+				return false
+			}
+		}
+		return len(rows) > 0 && strings.Contains(s, `filter "openat"`)
+	})
+	tmux("send-keys", "-t", name, "n")
+	waitScreen("sorted by name", func(s string) bool { return strings.Contains(s, "sort: name") })
+
+	tmux("send-keys", "-t", name, quitKey)
 	waitScreen("top to exit", func(s string) bool { return strings.Contains(s, "TOP-EXIT=") })
 	// The summary is longer than the screen: read the scrollback too (the table lived on the alternate screen,
 	// which leaves no scrollback).
 	final := tmux("capture-pane", "-p", "-S", "-", "-t", name)
 	if !strings.Contains(final, "TOP-EXIT=0") || !strings.Contains(final, "% time") || strings.Contains(final, "CALLS/S") {
-		t.Errorf("after q: want the terminal restored, the summary and exit status 0; screen and scrollback:\n%s", final)
+		t.Errorf("after %s: want the terminal restored, the summary and exit status 0; screen and scrollback:\n%s", quitKey, final)
 	}
 	if alt := strings.TrimSpace(tmux("display-message", "-p", "-t", name, "#{alternate_on} #{cursor_flag}")); alt != "0 1" {
-		t.Errorf("after q: alternate screen and cursor flags %q, want the normal screen and a visible cursor (0 1)", alt)
+		t.Errorf("after %s: alternate screen and cursor flags %q, want the normal screen and a visible cursor (0 1)", quitKey, alt)
 	}
 	f.waitNoAgents(f.ns, time.Minute)
+}
+
+// tableRows are the table's row lines on a screen.
+func tableRows(screen string) []string {
+	var rows []string
+	for _, l := range strings.Split(tableOf(screen), "\n")[1:] {
+		if f := strings.Fields(l); len(f) < 3 || !strings.Contains(f[0], "/") {
+			break
+		}
+		rows = append(rows, l)
+	}
+	return rows
 }
 
 // tableOf is the table part of a screen (its first line holds the clock).
