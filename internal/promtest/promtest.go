@@ -47,7 +47,7 @@ func Check(promtool, body string) (Result, error) {
 	err := cmd.Run()
 	r := Result{Output: out.String()}
 	var exit *exec.ExitError
-	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == lintExit) {
+	if lintOnly := errors.As(err, &exit) && exit.ExitCode() == lintExit; err != nil && !lintOnly {
 		return r, fmt.Errorf("promtool check metrics: %w\n%s", err, r.Output)
 	}
 	seen := map[string]bool{}
