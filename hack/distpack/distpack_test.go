@@ -259,3 +259,31 @@ func TestManifestPartial(t *testing.T) {
 		}
 	}
 }
+
+// The caveats krew prints after an install say what a user's cluster needs: the kernel, the Pod Security level of
+// the agent namespace, the RBAC (with the README section that holds the ClusterRole) and the completion shim.
+func TestCaveatsSayWhatAUserNeeds(t *testing.T) {
+	tmpl, err := os.ReadFile("../../.krew.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, caveats, ok := strings.Cut(string(tmpl), "\n  caveats: |\n")
+	caveats, _, _ = strings.Cut(caveats, "\n  platforms:")
+	if !ok {
+		t.Fatal(".krew.yaml has no caveats")
+	}
+	for _, want := range []string{"Linux 5.10+", "BTF", "amd64 or arm64", `Pod Security level "privileged"`,
+		"pod-security.kubernetes.io/enforce=privileged", "RBAC", "pods/exec", "kubectl swoll image",
+		"kubectl_complete-swoll", "#rbac-and-pod-security"} {
+		if !strings.Contains(caveats, want) {
+			t.Errorf("the caveats do not say %q:\n%s", want, caveats)
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "\n## RBAC and Pod Security\n") {
+		t.Error("the caveats link to the README's section #rbac-and-pod-security, which README.md lacks")
+	}
+}
