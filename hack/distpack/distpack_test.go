@@ -273,7 +273,7 @@ func TestCaveatsSayWhatAUserNeeds(t *testing.T) {
 		t.Fatal(".krew.yaml has no caveats")
 	}
 	for _, want := range []string{"Linux 5.10+", "BTF", "amd64 or arm64", `Pod Security level "privileged"`,
-		"pod-security.kubernetes.io/enforce=privileged", "RBAC", "pods/exec", "kubectl swoll image",
+		"pod-security.kubernetes.io/enforce=privileged", "RBAC", "pods/exec", "jobs", "deploy/rbac.yaml", "kubectl swoll image",
 		"kubectl_complete-swoll", "#rbac-and-pod-security"} {
 		if !strings.Contains(caveats, want) {
 			t.Errorf("the caveats do not say %q:\n%s", want, caveats)
