@@ -62,8 +62,8 @@ func NewRootCommand(streams genericiooptions.IOStreams, force <-chan struct{}) *
 		Use:   "kubectl-swoll",
 		Short: "A Kubernetes-aware strace",
 		Long: `kubectl swoll traces the system calls of the containers you select, decodes them as strace does, and
-tags each with node, namespace, pod and container. It starts one short-lived privileged agent pod per node that
-runs a target, streams from it, and removes it when you stop.`,
+tags each with node, namespace, pod and container. It starts one short-lived agent (a Job, with only the
+capabilities eBPF needs) per node that runs a target, streams from it, and removes it when you stop.`,
 		Example: `  # Every openat and connect of the pods labelled app=nginx, as JSON lines
   kubectl swoll trace -l app=nginx -s openat,connect | jq .
 

@@ -114,10 +114,11 @@ Select pods by name, -l/--selector, --field-selector, or -f with a Trace spec; n
 --node. Events go to stdout as JSON lines (-o json, one object per system call, ready for jq) or as strace-like
 lines (-o cli). Progress, lost-event warnings and a summary go to stderr.
 
-For each node that runs a target, a privileged agent pod (hostPID, eBPF) is created in --agent-namespace; it is
+For each node that runs a target, an agent (a Job of one hostPID pod with the BPF, PERFMON and SYS_PTRACE
+capabilities; its namespace must admit Pod Security level privileged) is created in --agent-namespace; it is
 deleted when the trace ends (Ctrl-C, --duration, --max-events). If kubectl swoll itself is killed, the agents
-notice the closed connection and exit, and activeDeadlineSeconds bounds their life; 'kubectl swoll cleanup'
-removes anything left over. Pods, containers and nodes that appear while tracing are picked up.`,
+notice the closed connection and exit and their Jobs delete themselves, and activeDeadlineSeconds bounds their
+life; 'kubectl swoll cleanup' removes anything left over. Pods, containers and nodes that appear while tracing are picked up.`,
 		Example: traceExample,
 		RunE:    RunE(o),
 	}
