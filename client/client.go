@@ -18,9 +18,9 @@
 //
 // Run calls the handler from one goroutine, with events in time order across nodes; Start delivers the same on a
 // channel. The schema of an event (field names, how arguments are decoded) is package event's; package render
-// formats an event as strace does. The cluster-side requirements are the plugin's: RBAC to create pods and
-// pods/exec in the agent namespace and to list and watch the traced pods, a Pod Security level of privileged for
-// the agent namespace, and nodes with a BTF-enabled kernel (see the README).
+// formats an event as strace does. The cluster-side requirements are the plugin's: the roles of deploy/rbac.yaml
+// (agent Jobs and pods/exec in the agent namespace, list and watch of the traced pods), a Pod Security level of
+// privileged for the agent namespace, and nodes with a BTF-enabled kernel, 5.10 or newer (see the README).
 //
 // This package is a thin layer over the plugin's engine (plugin/session): the options map one to one onto
 // kubectl swoll trace's flags.

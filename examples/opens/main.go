@@ -4,8 +4,8 @@
 //
 //	go run ./examples/opens -n shop -l app=web -duration 30s
 //
-// It needs what kubectl swoll needs (see the README): a kubeconfig whose user may create pods and pods/exec in
-// the namespace, whose Pod Security level is privileged.
+// It needs what kubectl swoll needs (see the README): a kubeconfig whose user has deploy/rbac.yaml's roles in the
+// namespace, whose Pod Security level is privileged.
 package main
 
 import (
