@@ -34,6 +34,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define CAP_MAX 4096		/* bytes kept per captured argument (PATH_MAX) */
 #define CAP_HDR 4		/* struct cap_hdr */
 #define ARGV_MAX 64		/* strings kept per string array */
+#define IOV_MAX 16		/* iovecs kept per array (syscalls.MaxIovecs) */
+#define MSG_NAME_MAX 128	/* msghdr: bytes of msg_name kept (syscalls.MaxSockaddrBytes) */
+#define MSG_CTL_MAX 128		/* msghdr: bytes of msg_control kept (syscalls.MaxMsgControlBytes) */
+#define SEG_UNREADABLE 0xffff	/* the length of a segment whose memory could not be read */
 /*
  * Buffer bounds the verifier can check: a capture starts at a position masked with a power of two minus one
  * (after a real bounds check, so the mask never changes the value), and needs CAP_ROOM bytes after it (a string
@@ -57,6 +61,8 @@ enum cap_kind {
 	CAP_BUF = 2,
 	CAP_SOCKADDR = 3,
 	CAP_STRARRAY = 4,
+	CAP_IOVEC = 5,	/* an iovec array and the data of each iovec: syscalls.IovecLayout */
+	CAP_MSGHDR = 6, /* a msghdr, its name, its control data, its iovecs and their data */
 };
 
 enum arg_flags {
@@ -64,6 +70,7 @@ enum arg_flags {
 	ARG_LEN_IS_PTR = 2,
 	ARG_AT_ENTRY = 4, /* copied at entry; copied again at exit when that failed (a page not yet touched) */
 	ARG_FIXED = 8,	  /* the length is max (a struct) */
+	ARG_IOCTL = 16,	  /* the length is what the ioctl request (args[1]) takes: ioctl_sizes */
 };
 
 enum cap_flags {
@@ -81,8 +88,8 @@ struct arg_cfg {
 	__s8 len_arg;
 	__u8 flags;
 	__u8 shift; /* the length is len_arg's value << shift (poll: nfds structs of 8 bytes) */
-	__u16 max;
-	__u16 pad2;
+	__u16 max;  /* CAP_IOVEC, CAP_MSGHDR: the data bytes kept (--capture-data); 0: only the structs */
+	__u16 elem; /* with ARG_LEN_FROM_RET: the return value counts entries of elem bytes (epoll_wait) */
 };
 
 struct sys_cfg {
@@ -91,7 +98,8 @@ struct sys_cfg {
 	__u8 exit_caps;	 /* some argument is captured at exit */
 	__u8 no_return;	 /* exit, exit_group: the record is written at entry */
 	__u8 argv_arg;	 /* 1 + the index of the string array captured at entry (execve's argv); 0: none */
-	__u8 pad[3];
+	__u8 iov_arg;	 /* 1 + the index of the CAP_IOVEC or CAP_MSGHDR argument, captured at exit; 0: none */
+	__u8 pad[2];
 	struct arg_cfg args[MAX_ARGS];
 };
 
@@ -210,6 +218,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratches SEC(".maps");
+
+/* ioctl requests whose argument is decoded, and how many bytes it points to (syscalls.IoctlArgs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 128);
+	__type(key, __u32);
+	__type(value, __u32);
+} ioctl_sizes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -489,10 +505,21 @@ static __always_inline __u32 capture(__u8 *dst, __u8 idx, struct arg_cfg *ac, __
 		__u64 want;
 		if (ac->flags & ARG_FIXED) {
 			want = room;
+		} else if (ac->flags & ARG_IOCTL) {
+			__u32 req = args[1];
+			__u32 *size = bpf_map_lookup_elem(&ioctl_sizes, &req);
+			if (!size)
+				return 0;
+			want = *size;
 		} else if (ac->flags & ARG_LEN_FROM_RET) {
 			if (!at_exit || ret < 0)
 				return 0;
 			want = ret;
+			if (ac->elem) {
+				if (want > CAP_MAX)
+					want = CAP_MAX + 1; /* too long: truncated below */
+				want *= ac->elem;
+			}
 		} else {
 			__s8 la = ac->len_arg;
 			if (la < 0 || la >= MAX_ARGS)
@@ -534,6 +561,181 @@ static __always_inline __u32 capture(__u8 *dst, __u8 idx, struct arg_cfg *ac, __
 	h->flags = flags;
 	h->len = len;
 	return CAP_HDR + len;
+}
+
+/* ---- iovec arrays (readv, writev, sendmsg, recvmsg): segments as syscalls.IovecLayout describes ---- */
+
+/* Appends a segment to data at *used: a 16-bit length, then n bytes of user memory at src (at most
+ * CAP_MAX). data has CAP_ROOM - CAP_HDR bytes of room. Returns the length written (SEG_UNREADABLE when the
+ * read faulted), or -1 when no room is left. */
+static __always_inline long seg_append(__u8 *data, __u32 *used, const void *src, __u64 n)
+{
+	__u32 off = *used;
+	if (off > CAP_MAX - 3)
+		return -1;
+	barrier_var(off);
+	off &= CAP_MAX - 1;
+	barrier_var(n);
+	if (n > CAP_MAX)
+		n = CAP_MAX;
+	__u32 len = n;
+	if (n > 0 && bpf_probe_read_user(data + off + 2, n, src)) {
+		len = SEG_UNREADABLE;
+		n = 0;
+	}
+	data[off] = len;
+	data[off + 1] = len >> 8;
+	*used = off + 2 + n;
+	return len;
+}
+
+struct iov_walk {
+	__u8 *data;	  /* the capture's data */
+	const __u64 *iov; /* the user's struct iovec array: {base, len} pairs */
+	__u64 left;	  /* bytes of the return value not yet attributed to an iovec (~0: no bound) */
+	__u32 used;	  /* bytes of data written */
+	__u32 budget;	  /* data bytes still to keep */
+	__u32 n;	  /* iovecs to walk */
+	__u8 flags;
+};
+
+/* The data of iovec i: up to its length, what is left of the return value and the budget. The body of a
+ * bounded loop (exit programs do not use bpf_loop): the values that go on to the next iteration are masked
+ * to one constant range, so that the verifier's states of the paths through it prune each other. */
+static __always_inline long iov_one(__u32 i, struct iov_walk *w)
+{
+	if (i >= w->n || i >= IOV_MAX)
+		return 1;
+	__u64 v[2];
+	if (bpf_probe_read_user(v, sizeof(v), &w->iov[2 * (i & (IOV_MAX - 1))])) {
+		w->flags |= CAPF_TRUNCATED;
+		return 1;
+	}
+	__u64 n = v[1];
+	if (n > w->left)
+		n = w->left;
+	w->left -= n;
+	__u64 budget = w->budget;
+	if (n > budget) {
+		n = budget;
+		w->flags |= CAPF_TRUNCATED;
+	}
+	barrier_var(n);
+	n &= 2 * CAP_MAX - 1; /* n <= budget <= CAP_MAX: no change */
+	if (seg_append(w->data, &w->used, (const void *)v[0], n) < 0) {
+		w->flags |= CAPF_TRUNCATED;
+		return 1;
+	}
+	budget -= n;
+	barrier_var(budget);
+	w->budget = budget & (2 * CAP_MAX - 1);
+	__u32 used = w->used;
+	barrier_var(used);
+	w->used = used & (4 * CAP_MAX - 1);
+	return 0;
+}
+
+
+/* User space's view of struct msghdr (struct user_msghdr). */
+struct umsghdr {
+	__u64 name;
+	__u32 namelen;
+	__u32 pad;
+	__u64 iov;
+	__u64 iovlen;
+	__u64 control;
+	__u64 controllen;
+	__u32 flags;
+	__u32 pad2;
+};
+
+/* Copies an iovec array and the data it points to (CAP_IOVEC), or a msghdr, its name and control data and its
+ * iovecs (CAP_MSGHDR), to dst: a cap_hdr then segments. At exit only, and at one place in the program: the
+ * verifier walks the loop once per place. Returns the bytes written. */
+static __always_inline __u32 capture_iov(__u8 *dst, __u32 idx, struct arg_cfg *ac, __u64 *args, __s64 ret)
+{
+	struct cap_hdr *h = (struct cap_hdr *)dst;
+	struct iov_walk w = {.data = dst + CAP_HDR, .left = ~0ULL};
+	const void *ptr = (const void *)args[idx & 7];
+	__u64 iov, cnt;
+	__u8 flags = 0;
+
+	if (ac->kind == CAP_MSGHDR) {
+		struct umsghdr m;
+		if (bpf_probe_read_user(&m, sizeof(m), ptr)) {
+			flags = CAPF_FAULTED;
+			goto out;
+		}
+		seg_append(w.data, &w.used, ptr, sizeof(m));
+		__u64 n = m.name ? m.namelen : 0;
+		if (n > MSG_NAME_MAX)
+			n = MSG_NAME_MAX;
+		seg_append(w.data, &w.used, (const void *)m.name, n);
+		n = m.control ? m.controllen : 0;
+		if (n > MSG_CTL_MAX) {
+			n = MSG_CTL_MAX;
+			flags |= CAPF_TRUNCATED;
+		}
+		seg_append(w.data, &w.used, (const void *)m.control, n);
+		iov = m.iov;
+		cnt = m.iovlen;
+	} else {
+		__s8 la = ac->len_arg;
+		if (la < 0 || la >= MAX_ARGS)
+			return 0;
+		iov = (__u64)ptr;
+		cnt = (__u32)args[la & 7]; /* an int */
+	}
+	if (cnt > IOV_MAX) {
+		cnt = IOV_MAX;
+		flags |= CAPF_TRUNCATED;
+	}
+	if (seg_append(w.data, &w.used, (const void *)iov, cnt * 16) == SEG_UNREADABLE)
+		goto out;
+	/* The data, when asked for (--capture-data); of a read, only what the call returned. */
+	if (ac->max == 0 || ((ac->flags & ARG_LEN_FROM_RET) && ret < 0))
+		goto out;
+	if (ac->flags & ARG_LEN_FROM_RET)
+		w.left = ret;
+	w.iov = (const __u64 *)iov;
+	w.n = cnt;
+	w.budget = ac->max;
+	if (w.budget > CAP_MAX - w.used)
+		w.budget = CAP_MAX - w.used;
+	for (__u32 i = 0; i < IOV_MAX; i++) {
+		if (iov_one(i, &w))
+			break;
+	}
+out:
+	h->arg = idx;
+	h->flags = flags | w.flags;
+	h->len = w.used;
+	return CAP_HDR + w.used;
+}
+
+/* The iovec capture of the record being built in this CPU's scratch, at pos, for system call nr (its
+ * sys_cfg's iov_arg). A global function (BTF_FUNC_GLOBAL, 5.6+): the verifier checks it once, on its own,
+ * with unknown arguments, rather than once per state of the exit program that reaches the call (which
+ * exceeded the verifier's budget). Returns the bytes written. */
+__attribute__((noinline)) int iov_capture(__u32 pos, __u32 nr, __s64 ret)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratches, &zero);
+	if (!s)
+		return 0;
+	struct sys_cfg *cfg = bpf_map_lookup_elem(&sys_cfgs, &nr);
+	if (!cfg)
+		return 0;
+	__u32 iv = cfg->iov_arg;
+	if (iv == 0 || iv > MAX_ARGS)
+		return 0;
+	iv = (iv - 1) & 7;
+	if (iv >= MAX_ARGS || pos > SCRATCH_POS_MASK)
+		return 0;
+	struct rec_hdr *h = (struct rec_hdr *)s->buf;
+	barrier_var(pos);
+	pos &= SCRATCH_POS_MASK; /* no change (checked above), but a bound the verifier sees */
+	return capture_iov(s->buf + pos, iv, &cfg->args[iv], h->args, ret);
 }
 
 /* ---- the programs' shared logic ---- */
@@ -762,6 +964,18 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 			pos &= SCRATCH_POS_MASK;
 			__u32 w = capture(s->buf + pos, i, ac, h->args, ret, true);
 			if (w) {
+				off += w;
+				h->ncaps++;
+			}
+		}
+	}
+	/* An iovec array or msghdr (see iov_capture). */
+	if (cfg->iov_arg) {
+		if (off > SCRATCH_POS_MASK) {
+			h->flags |= RECF_CAPS_DROPPED;
+		} else {
+			__u32 w = iov_capture(off, nr, ret);
+			if (w > 0 && w <= CAP_ROOM) {
 				off += w;
 				h->ncaps++;
 			}

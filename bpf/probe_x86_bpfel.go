@@ -88,7 +88,8 @@ type ProbeSysCfg struct {
 	ExitCaps  uint8
 	NoReturn  uint8
 	ArgvArg   uint8
-	Pad       [3]uint8
+	IovArg    uint8
+	Pad       [2]uint8
 	Args      [6]struct {
 		_      structs.HostLayout
 		Kind   uint8
@@ -96,7 +97,7 @@ type ProbeSysCfg struct {
 		Flags  uint8
 		Shift  uint8
 		Max    uint16
-		Pad2   uint16
+		Elem   uint16
 	}
 }
 
@@ -108,6 +109,7 @@ const (
 	ProbeMapCallsByTask      = "calls_by_task"
 	ProbeMapEntryStashes     = "entry_stashes"
 	ProbeMapEvents           = "events"
+	ProbeMapIoctlSizes       = "ioctl_sizes"
 	ProbeMapLost             = "lost"
 	ProbeMapMntTargets       = "mnt_targets"
 	ProbeMapPidTargets       = "pid_targets"
@@ -215,6 +217,7 @@ type ProbeMapSpecs struct {
 	CallsByTask   *ebpf.MapSpec `ebpf:"calls_by_task"`
 	EntryStashes  *ebpf.MapSpec `ebpf:"entry_stashes"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
+	IoctlSizes    *ebpf.MapSpec `ebpf:"ioctl_sizes"`
 	Lost          *ebpf.MapSpec `ebpf:"lost"`
 	MntTargets    *ebpf.MapSpec `ebpf:"mnt_targets"`
 	PidTargets    *ebpf.MapSpec `ebpf:"pid_targets"`
@@ -258,6 +261,7 @@ type ProbeMaps struct {
 	CallsByTask   *ebpf.Map `ebpf:"calls_by_task"`
 	EntryStashes  *ebpf.Map `ebpf:"entry_stashes"`
 	Events        *ebpf.Map `ebpf:"events"`
+	IoctlSizes    *ebpf.Map `ebpf:"ioctl_sizes"`
 	Lost          *ebpf.Map `ebpf:"lost"`
 	MntTargets    *ebpf.Map `ebpf:"mnt_targets"`
 	PidTargets    *ebpf.Map `ebpf:"pid_targets"`
@@ -272,6 +276,7 @@ func (m *ProbeMaps) Close() error {
 		m.CallsByTask,
 		m.EntryStashes,
 		m.Events,
+		m.IoctlSizes,
 		m.Lost,
 		m.MntTargets,
 		m.PidTargets,

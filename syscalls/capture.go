@@ -14,10 +14,31 @@ const (
 	MaxDataBytes = 4096
 )
 
-// CaptureOf returns how the probe copies the parameter at paramIndex of params, whose type is t.
-// Lengths taken from another argument refer to the parameter right after this one, which is
+// IovecLayout: what the probe writes for CaptureIovec and CaptureMsghdr, read at exit. It is a run of
+// segments, each a little-endian uint16 length and that many bytes:
+//
+//	CaptureMsghdr only: the struct msghdr (56 bytes), its msg_name (up to MaxSockaddrBytes of msg_namelen;
+//	                    empty when NULL), its msg_control (up to MaxMsgControlBytes of msg_controllen)
+//	the iovec array:    up to MaxIovecs struct iovec {base, len} (16 bytes each); the capture is marked
+//	                    truncated when there were more
+//	with Max (data):    one segment per iovec of the array: its bytes, up to iov_len, up to what is left of
+//	                    the return value when LenFromRet (readv, recvmsg), up to Max in all; the length
+//	                    SegUnreadable when the iovec's memory could not be read
+//
+// A segment that could not be read has the length SegUnreadable and no bytes. A capture that ends early (a
+// fault, no room) is marked truncated or faulted; the decoder shows what it has.
+const SegUnreadable = 0xffff
+
+// Limits of the iovec and msghdr captures (see IovecLayout).
+const (
+	MaxIovecs          = 16  // iovecs kept per array
+	MaxMsgControlBytes = 128 // msg_control bytes kept
+)
+
+// CaptureOf returns how the probe copies the parameter at paramIndex of params, whose type is t, on
+// arch. Lengths taken from another argument refer to the parameter right after this one, which is
 // where every Linux system call puts them (write's count, connect's addrlen, clone3's size).
-func CaptureOf(t ArgType, paramIndex int, params []Param) Capture {
+func CaptureOf(arch Arch, t ArgType, paramIndex int, params []Param) Capture {
 	next := int8(-1)
 	if paramIndex >= 0 && paramIndex+1 < len(params) {
 		next = int8(paramIndex + 1)
@@ -53,6 +74,19 @@ func CaptureOf(t ArgType, paramIndex int, params []Param) Capture {
 		return Capture{Kind: CaptureBuf, Max: MaxSockOptBytes, LenArg: next, AtEntry: true}
 	case ArgSockOptValOut:
 		return Capture{Kind: CaptureBuf, Max: MaxSockOptBytes, LenArg: next, LenIsPtr: true}
+	case ArgIovec:
+		return Capture{Kind: CaptureIovec, LenArg: next, Data: true}
+	case ArgIovecOut:
+		return Capture{Kind: CaptureIovec, LenArg: next, LenFromRet: true, Data: true}
+	case ArgMsghdr:
+		return Capture{Kind: CaptureMsghdr, LenArg: -1, Data: true}
+	case ArgMsghdrOut:
+		return Capture{Kind: CaptureMsghdr, LenArg: -1, LenFromRet: true, Data: true}
+	case ArgEpollEventsOut:
+		size := EpollEventSize(arch)
+		return Capture{Kind: CaptureBuf, Max: MaxEpollEvents * size, LenArg: -1, LenFromRet: true, Elem: size}
+	case ArgIoctlArg: // read at exit: a request that sets leaves it as it was
+		return Capture{Kind: CaptureBuf, Max: MaxIoctlBytes, LenArg: -1, Ioctl: true}
 	}
 	if size, in := structSize(t); size > 0 {
 		return Capture{Kind: CaptureBuf, Max: size, LenArg: -1, Fixed: true, AtEntry: in}
@@ -65,12 +99,21 @@ func CaptureOf(t ArgType, paramIndex int, params []Param) Capture {
 const (
 	MaxPollFds      = 32  // pollfds shown before the array is marked truncated
 	MaxSockOptBytes = 64  // socket option values kept
+	MaxEpollEvents  = 32  // epoll events shown before the array is marked truncated
+	MaxIoctlBytes   = 64  // the largest struct an ioctl request in IoctlArgs takes
 	statSize        = 144 // struct stat: 144 bytes on x86_64, 128 on arm64
 	statxSize       = 256
 	fdSetSize       = 128 // FD_SETSIZE bits
 	utsnameSize     = 390 // 6 fields of 65 bytes
-	msghdrSize      = 56
 )
+
+// EpollEventSize is the size of struct epoll_event on arch: packed (12 bytes) on x86_64, 16 elsewhere.
+func EpollEventSize(arch Arch) uint16 {
+	if arch == AMD64 {
+		return 12
+	}
+	return 16
+}
 
 // structSize returns the size of the fixed-size value a parameter of type t points to, and whether it is
 // an input (read at entry) rather than an output (read at exit); 0 when t is not such a type.
@@ -96,10 +139,6 @@ func structSize(t ArgType) (uint16, bool) {
 		return 16, true
 	case ArgTimespecOut, ArgTimespecRem:
 		return 16, false
-	case ArgMsghdr:
-		return msghdrSize, true
-	case ArgMsghdrOut:
-		return msghdrSize, false
 	case ArgSigsetOut:
 		return 8, false
 	case ArgSigactionOut:

@@ -28,6 +28,11 @@ func TestCaptureSpecs(t *testing.T) {
 		{"clone3", 0, Capture{Kind: CaptureBuf, Max: MaxStructBytes, LenArg: 1}},
 		{"openat2", 2, Capture{Kind: CaptureBuf, Max: MaxStructBytes, LenArg: 3}},
 		{"mount", 2, Capture{Kind: CaptureString, Max: 256, LenArg: -1}},
+		{"writev", 1, Capture{Kind: CaptureIovec, LenArg: 2, Data: true}},
+		{"readv", 1, Capture{Kind: CaptureIovec, LenArg: 2, LenFromRet: true, Data: true}},
+		{"sendmsg", 1, Capture{Kind: CaptureMsghdr, LenArg: -1, Data: true}},
+		{"recvmsg", 1, Capture{Kind: CaptureMsghdr, LenArg: -1, LenFromRet: true, Data: true}},
+		{"ioctl", 2, Capture{Kind: CaptureBuf, Max: MaxIoctlBytes, LenArg: -1, Ioctl: true}},
 		{"getpid", 0, Capture{Kind: CaptureNone, LenArg: -1}}, // out of range
 		{"read", -1, Capture{Kind: CaptureNone, LenArg: -1}},
 	} {
@@ -45,13 +50,49 @@ func TestCaptureSpecs(t *testing.T) {
 
 // TestCapturesConsistent checks every parameter of every call: lengths point at a parameter
 // that can hold one, limits are set, and only entry-time types are read at entry.
+func TestEpollEventsByArch(t *testing.T) {
+	for _, tc := range []struct {
+		arch Arch
+		size uint16
+	}{{AMD64, 12}, {ARM64, 16}} {
+		s, _ := mustTable(t, tc.arch).ByName("epoll_pwait")
+		want := Capture{Kind: CaptureBuf, Max: MaxEpollEvents * tc.size, LenArg: -1, LenFromRet: true, Elem: tc.size}
+		if got := s.Capture(1); got != want {
+			t.Errorf("%s: epoll_pwait events capture = %+v, want %+v", tc.arch, got, want)
+		}
+	}
+}
+
+func TestIoctlArgs(t *testing.T) {
+	for _, a := range Arches {
+		m := IoctlArgs(a)
+		if len(m) != len(ioctlSpecs) {
+			t.Errorf("%s: %d requests resolved, want the %d named (a name missing from the ioctl table?)", a, len(m), len(ioctlSpecs))
+		}
+		for req, s := range m {
+			if s.Size() > MaxIoctlBytes {
+				t.Errorf("%s: request %#x takes %d bytes, more than the capture's %d", a, req, s.Size(), MaxIoctlBytes)
+			}
+			if s.Kind == IoctlEnum && Flags(a, s.Set) == nil {
+				t.Errorf("%s: request %#x names no table %q", a, req, s.Set)
+			}
+		}
+	}
+	tcgets := Flags(AMD64, "ioctl")
+	for _, f := range tcgets.Flags {
+		if f.Name == "TIOCGWINSZ" && (IoctlArgs(AMD64)[f.Value] != IoctlSpec{Kind: IoctlWinsize, Out: true}) {
+			t.Errorf("TIOCGWINSZ: %+v", IoctlArgs(AMD64)[f.Value])
+		}
+	}
+}
+
 func TestCapturesConsistent(t *testing.T) {
 	lengthTypes := map[ArgType]bool{ArgSize: true, ArgUint: true, ArgInt: true}
 	for _, a := range Arches {
 		for _, s := range mustTable(t, a).All() {
 			for i, p := range s.Params {
 				c := s.Capture(i)
-				if c != CaptureOf(p.Type, i, s.Params) {
+				if c != CaptureOf(a, p.Type, i, s.Params) {
 					t.Errorf("%s: %s.%s: Syscall.Capture and CaptureOf disagree", a, s.Name, p.Name)
 				}
 				if c.Kind == CaptureNone {
@@ -68,7 +109,11 @@ func TestCapturesConsistent(t *testing.T) {
 				if c.AtEntry != entry {
 					t.Errorf("%s: %s.%s: AtEntry = %v for type %d", a, s.Name, p.Name, c.AtEntry, p.Type)
 				}
-				needsLen := (c.Kind == CaptureBuf && !c.LenFromRet && !c.Fixed) || c.Kind == CaptureSockaddr
+				needsLen := (c.Kind == CaptureBuf && !c.LenFromRet && !c.Fixed && !c.Ioctl) || c.Kind == CaptureSockaddr ||
+					c.Kind == CaptureIovec
+				if c.Elem != 0 && (!c.LenFromRet || c.Max%c.Elem != 0) {
+					t.Errorf("%s: %s.%s: entries of %d bytes need LenFromRet and a whole number of them in %d", a, s.Name, p.Name, c.Elem, c.Max)
+				}
 				if !needsLen {
 					if c.LenArg != -1 {
 						t.Errorf("%s: %s.%s: unexpected LenArg %d", a, s.Name, p.Name, c.LenArg)

@@ -138,7 +138,7 @@ func build(arch Arch, names []string) (*Table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parameters of %s: %w", name, err)
 		}
-		s := &Syscall{Nr: nr, Name: name, Class: cg.class, Group: cg.group, Params: params}
+		s := &Syscall{Nr: nr, Name: name, Class: cg.class, Group: cg.group, Params: params, arch: arch}
 		t.byNr[nr] = s
 		t.all = append(t.all, s)
 		t.byName[name] = s
@@ -196,7 +196,7 @@ func (s *Syscall) Capture(i int) Capture {
 	if i < 0 || i >= len(s.Params) {
 		return Capture{Kind: CaptureNone, LenArg: -1}
 	}
-	return CaptureOf(s.Params[i].Type, i, s.Params)
+	return CaptureOf(s.arch, s.Params[i].Type, i, s.Params)
 }
 
 // Classes returns the class names in use, sorted.

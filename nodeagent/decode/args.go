@@ -36,7 +36,7 @@ func (d *Decoder) appendArgs(dst []byte, c *call, rec *record.Record) []byte {
 	case limitPrctl:
 		n = min(n, 1+prctlArgs(rec.Args[0]))
 	case limitIoctl:
-		if !ioctlTakesArg(rec.Args[1]) {
+		if !d.ioctlTakesArg(rec.Args[1]) {
 			n = min(n, 2)
 		}
 	case limitMremap:

@@ -277,8 +277,39 @@ func goldenCases(t testing.TB, arch syscalls.Arch) []goldenCase {
 		{"setresuid", mk(t, arch, "setresuid", 0, 0xffffffff, 1000, u(-1)).r()},
 		{"memfd_create", mk(t, arch, "memfd_create", 3, ptr, 1|2).cap(0, "buf").r()},
 		{"shutdown", mk(t, arch, "shutdown", 0, 3, 1).r()},
-		{"sendmsg", mk(t, arch, "sendmsg", 8, 3, ptr, 0x40).cap(1, u64s(0, 0, ptr+64, 1, 0, 0, 0)).r()},
-		{"recvmsg_peek", mk(t, arch, "recvmsg", 8, 3, ptr, 0x2).cap(1, u64s(ptr+8, 16, ptr+64, 1, 0, 0, 0x20)).r()},
+		{"sendmsg", mk(t, arch, "sendmsg", 8, 3, ptr, 0x40).
+			cap(1, segs(u64s(0, 0, ptr+64, 1, 0, 0, 0), "", "", u64s(ptr+128, 8), "iov-data")).r()},
+		{"sendmsg_no_data", mk(t, arch, "sendmsg", 8, 3, ptr, 0x40).
+			cap(1, segs(u64s(0, 0, ptr+64, 1, 0, 0, 0), "", "", u64s(ptr+128, 8))).r()},
+		{"sendmsg_name_rights", mk(t, arch, "sendmsg", 2, 3, ptr, 0).
+			cap(1, segs(u64s(ptr+8, 16, ptr+64, 1, ptr+96, 24, 0), sockaddrIn(53, 127, 0, 0, 1),
+				cat([]byte(u64s(20)), le32(1), le32(1), le32(5), le32(0)), u64s(ptr+128, 2), "hi")).r()},
+		{"sendmsg_creds", mk(t, arch, "sendmsg", 1, 3, ptr, 0).
+			cap(1, segs(u64s(0, 0, ptr+64, 1, ptr+96, 32, 0), "",
+				cat([]byte(u64s(28)), le32(1), le32(2), le32(42), le32(1000), le32(1000), le32(0)), u64s(ptr+128, 1), "x")).r()},
+		{"recvmsg_peek", mk(t, arch, "recvmsg", 8, 3, ptr, 0x2).
+			cap(1, segs(u64s(ptr+8, 16, ptr+64, 1, 0, 0, 0x20), sockaddrIn(80, 10, 0, 0, 1), "", u64s(ptr+128, 16), "received")).r()},
+		{"recvmsg_eagain", mk(t, arch, "recvmsg", neg(11), 3, ptr, 0x40).r()},
+		{"recvmsg_cut", mk(t, arch, "recvmsg", 3, 3, ptr, 0).cap(1, segs(u64s(0, 0, ptr+64, 1, 0, 0, 0))[:30]).trunc(1).r()},
+		{"writev", mk(t, arch, "writev", 11, 1, ptr, 2).cap(1, segs(u64s(ptr+64, 5, ptr+96, 6), "hello", " world")).r()},
+		{"writev_no_data", mk(t, arch, "writev", 11, 1, ptr, 2).cap(1, segs(u64s(ptr+64, 5, ptr+96, 6))).r()},
+		{"writev_unreadable", mk(t, arch, "writev", neg(14), 1, ptr, 2).cap(1, segs(u64s(ptr+64, 5, 0xdead, 6), "hello")+"\xff\xff").r()},
+		{"readv", mk(t, arch, "readv", 3, 0, ptr, 2).cap(1, segs(u64s(ptr+64, 8, ptr+96, 8), "abc", "")).r()},
+		{"readv_error", mk(t, arch, "readv", neg(9), 0, ptr, 2).r()},
+		{"epoll_pwait", mk(t, arch, "epoll_pwait", 2, 4, ptr, 8, 1000, 0, 8).
+			cap(1, epollEvents(arch, 0x1, 7, 0x4|0x10, 1<<40)).r()},
+		{"epoll_pwait_none", mk(t, arch, "epoll_pwait", 0, 4, ptr, 8, 0, 0, 8).cap(1, "").r()},
+		{"epoll_pwait_eintr", mk(t, arch, "epoll_pwait", neg(4), 4, ptr, 8, u(-1), 0, 8).r()},
+		{"ioctl_fionread", mk(t, arch, "ioctl", 0, 3, 0x541b, ptr).cap(2, string(le32(7))).r()},
+		{"ioctl_fionbio", mk(t, arch, "ioctl", 0, 3, 0x5421, ptr).cap(2, string(le32(1))).r()},
+		{"ioctl_tiocgwinsz", mk(t, arch, "ioctl", 0, 1, 0x5413, ptr).cap(2, cat(le16(24), le16(80), le16(0), le16(0))).r()},
+		{"ioctl_tiocgwinsz_enotty", mk(t, arch, "ioctl", neg(25), 3, 0x5413, ptr).cap(2, cat(le16(24), le16(80), le16(0), le16(0))).r()},
+		{"ioctl_tcgets_tty", mk(t, arch, "ioctl", 0, 0, 0x5401, ptr).cap(2, cat(le32(0x500), le32(0x5), le32(0xbf), le32(0x8a3b),
+			[]byte{0}, []byte("\x03\x1c\x7f\x15\x04\x00\x01\x00\x11\x13\x1a\x00\x12\x0f\x17\x16\x00\x00\x00"))).r()},
+		{"ioctl_tcsbrk", mk(t, arch, "ioctl", 0, 1, 0x5409, 1).r()},
+		{"ioctl_tcflsh", mk(t, arch, "ioctl", 0, 1, 0x540b, 2).r()},
+		{"ioctl_tiocmget", mk(t, arch, "ioctl", 0, 1, 0x5415, ptr).cap(2, string(le32(0x2|0x4))).r()},
+		{"ioctl_fioclex", mk(t, arch, "ioctl", 0, 3, 0x5451, ptr).r()},
 		{"sendto_flags", mk(t, arch, "sendto", 5, 3, ptr, 5, 0x40|0x4000, 0, 0).r()},
 		{"bpf", mk(t, arch, "bpf", 3, 5, ptr, 144).r()},
 		{"seccomp", mk(t, arch, "seccomp", 0, 1, 1, ptr).r()},
@@ -447,6 +478,26 @@ func epollEvent(arch syscalls.Arch, events uint32, data uint64) string {
 		binary.LittleEndian.PutUint64(b[4:], data)
 	}
 	return string(b)
+}
+
+// segs builds a CaptureIovec or CaptureMsghdr capture (syscalls.IovecLayout).
+func segs(parts ...string) string {
+	var b []byte
+	for _, p := range parts {
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(p)))
+		b = append(b, p...)
+	}
+	return string(b)
+}
+
+// epollEvents lays out (events, data) pairs as arch's struct epoll_event array.
+func epollEvents(arch syscalls.Arch, pairs ...uint64) string {
+	size := int(syscalls.EpollEventSize(arch))
+	var out string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out += epollEvent(arch, uint32(pairs[i]), pairs[i+1])[:size]
+	}
+	return out
 }
 
 func utsname(fields ...string) string {

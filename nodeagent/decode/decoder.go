@@ -38,7 +38,8 @@ type Decoder struct {
 	sessionFrag []byte
 	flags       archFlags
 	t           decTables
-	scratch     []byte // the JSON args an AppendCLI line is rendered from
+	ioctls      map[uint64]syscalls.IoctlSpec // syscalls.IoctlArgs of the architecture
+	scratch     []byte                        // the JSON args an AppendCLI line is rendered from
 	ns          nsCache
 }
 
@@ -127,6 +128,7 @@ func newDecoder(opts Options, specs []*syscalls.Syscall) *Decoder {
 		flags:   archFlags{open: openFlagSet(opts.Arch), ptrace: ptraceRequests(opts.Arch)},
 	}
 	d.t = newDecTables(opts.Arch)
+	d.ioctls = syscalls.IoctlArgs(opts.Arch)
 	for _, s := range specs {
 		if s == nil || s.Nr < 0 || s.Nr > maxTableNr {
 			continue

@@ -46,6 +46,11 @@ func FuzzStructDecoders(f *testing.F) {
 	f.Add([]byte{}, int64(0), uint64(2), uint64(0), false)
 	f.Add([]byte("\x01\x00\x00\x00\x05\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff"), int64(1), uint64(40), uint64(7), true)
 	f.Add(make([]byte, 400), int64(-4), uint64(1), uint64(0x10), false)
+	// ioctl requests whose argument is a struct (count lands in args[1]: the request) and segmented captures
+	f.Add([]byte("\x00\x05\x00\x00\x05\x00\x00\x00\xbf\x00\x00\x00;\x8a\x00\x00\x00\x03\x1c\x7f\x15\x04\x00\x01\x00\x11\x13\x1a\x00\x12\x0f\x17\x16\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
+		int64(0), uint64(0x5401), uint64(0), false)
+	f.Add([]byte("\x10\x00\x00\x00\xfd\x7f\x00\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x05\x00hello"), int64(5), uint64(1), uint64(0), false)
+	f.Add([]byte("\x18\x00\x00\x00\x00\x00\x00\x00\x14\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x05\x00\x00\x00"), int64(0), uint64(0x5415), uint64(0x18), false)
 	decoders := map[syscalls.Arch]*Decoder{}
 	calls := map[syscalls.Arch][]struct {
 		nr  uint32

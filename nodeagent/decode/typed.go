@@ -410,23 +410,6 @@ func appendUtsname(dst, b []byte) []byte {
 	return append(dst, '}')
 }
 
-// appendMsghdr renders struct msghdr: its lengths and flags, and its pointers (name, iov, control) as
-// addresses.
-func (d *Decoder) appendMsghdr(dst, b []byte) []byte {
-	dst = appendKey(append(dst, '{'), true, "msg_name")
-	dst = appendPointer(dst, u64(b, 0))
-	dst = appendUintField(dst, false, "msg_namelen", u32(b, 8))
-	dst = appendKey(dst, false, "msg_iov")
-	dst = appendPointer(dst, u64(b, 16))
-	dst = appendUintField(dst, false, "msg_iovlen", u64(b, 24))
-	dst = appendKey(dst, false, "msg_control")
-	dst = appendPointer(dst, u64(b, 32))
-	dst = appendUintField(dst, false, "msg_controllen", u64(b, 40))
-	dst = appendKey(dst, false, "msg_flags")
-	dst = d.t.msg.appendBitsJSON(dst, u32(b, 48))
-	return append(dst, '}')
-}
-
 // appendWaitStatus renders a wait status as strace does: "[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]".
 func appendWaitStatus(dst []byte, s uint64) []byte {
 	dst = append(dst, `"[{`...)
@@ -673,15 +656,6 @@ const mremapFixed = 2
 // suidDump names PR_SET_DUMPABLE's values.
 var suidDump = [...]string{"SUID_DUMP_DISABLE", "SUID_DUMP_USER", "SUID_DUMP_ROOT"}
 
-// ioctl requests that take no argument: strace shows two arguments for them.
-func ioctlTakesArg(req uint64) bool {
-	switch req & 0xffffffff {
-	case 0x5450, 0x5451, 0x5422, 0x540c, 0x540d, 0x5427, 0x5428: // FIONCLEX FIOCLEX TIOCNOTTY TIOCEXCL TIOCNXCL TIOCSBRK TIOCCBRK
-		return false
-	}
-	return true
-}
-
 // mknodTakesDev says whether mknod's dev matters: only for character and block devices, as strace shows it.
 func mknodTakesDev(mode uint64) bool {
 	t := mode & 0o170000
@@ -748,7 +722,8 @@ type decTables struct {
 	saFlags, statxMask, statxAttrs, pollEvents, epollEvents *table
 	capVersion, caps, so, tcp, ip, ipv6, sol, futex         *table
 	fdFlags, lease, seals, mmapType, mmap, ioctl, prctl     *table
-	msg                                                     *table
+	msg, scm                                                *table
+	termTables
 }
 
 func newDecTables(arch syscalls.Arch) decTables {
@@ -761,7 +736,8 @@ func newDecTables(arch syscalls.Arch) decTables {
 		ipv6: all.add(arch, "ipv6"), sol: all.add(arch, "sol"), futex: all.add(arch, "futex_cmd"),
 		fdFlags: all.add(arch, "fd_flags"), lease: all.add(arch, "lease"), seals: all.add(arch, "seals"),
 		mmapType: all.add(arch, "mmap_type"), mmap: all.add(arch, "mmap"), ioctl: all.add(arch, "ioctl"),
-		prctl: all.add(arch, "prctl"), msg: all.add(arch, "msg"),
+		prctl: all.add(arch, "prctl"), msg: all.add(arch, "msg"), scm: all.add(arch, "scm"),
+		termTables: newTermTables(arch, all),
 	}
 }
 
@@ -811,6 +787,8 @@ func (d *Decoder) appendTyped(dst []byte, p *param, i int, rec *record.Record) (
 			return tb.appendEnumJSON(dst, v, true), true
 		}
 		return strconv.AppendInt(dst, int64(int32(v)), 10), true
+	case syscalls.ArgIoctlArg:
+		return d.appendIoctlArg(dst, rec.Args[1], v, c, rec.Ret), true
 	}
 	// Pointers to what the probe copied: input structs at entry, output structs at exit, which the
 	// kernel filled only when the call succeeded.
@@ -818,7 +796,7 @@ func (d *Decoder) appendTyped(dst []byte, p *param, i int, rec *record.Record) (
 	switch p.typ {
 	case syscalls.ArgTimespecOut, syscalls.ArgSigsetOut, syscalls.ArgSigactionOut, syscalls.ArgStatOut,
 		syscalls.ArgStatxOut, syscalls.ArgCapDataOut, syscalls.ArgRlimitOut, syscalls.ArgUtsnameOut,
-		syscalls.ArgFdPairOut, syscalls.ArgSockOptValOut:
+		syscalls.ArgFdPairOut, syscalls.ArgSockOptValOut, syscalls.ArgEpollEventsOut:
 		out = true
 	case syscalls.ArgIntOut, syscalls.ArgMsghdrOut:
 		// value-result arguments: what the caller passed when the call fails
@@ -831,7 +809,8 @@ func (d *Decoder) appendTyped(dst []byte, p *param, i int, rec *record.Record) (
 	case syscalls.ArgTimespec, syscalls.ArgTimespecPair, syscalls.ArgTimeval, syscalls.ArgItimerspec,
 		syscalls.ArgSigset, syscalls.ArgSigaction, syscalls.ArgPollFds, syscalls.ArgEpollEvent,
 		syscalls.ArgFdSet, syscalls.ArgCapHeader, syscalls.ArgCapData, syscalls.ArgRlimit, syscalls.ArgSockOptVal,
-		syscalls.ArgMsghdr:
+		syscalls.ArgMsghdr, syscalls.ArgIovec, syscalls.ArgIovecOut:
+		// readv's iovecs show their addresses when it fails, their data (up to the return value) when not
 	default:
 		return dst, false
 	}
@@ -880,7 +859,11 @@ func (d *Decoder) appendTyped(dst []byte, p *param, i int, rec *record.Record) (
 	case syscalls.ArgSockOptVal, syscalls.ArgSockOptValOut:
 		return appendOptVal(dst, b), true
 	case syscalls.ArgMsghdr, syscalls.ArgMsghdrOut:
-		return d.appendMsghdr(dst, b), true
+		return d.appendMsghdrSegs(dst, b), true
+	case syscalls.ArgIovec, syscalls.ArgIovecOut:
+		return appendIovArg(dst, v, c), true
+	case syscalls.ArgEpollEventsOut:
+		return d.appendEpollEvents(dst, b, rec.Ret), true
 	}
 	return dst, false
 }

@@ -223,6 +223,13 @@ func (t *Tracer) load(ring int, useBTF bool, feats Features) error {
 		t.links = append(t.links, l)
 	}
 
+	for req, spec := range syscalls.IoctlArgs(t.table.Arch()) {
+		if size := uint32(spec.Size()); size > 0 {
+			if err := coll.Maps[bpf.ProbeMapIoctlSizes].Update(uint32(req), size, ebpf.UpdateAny); err != nil {
+				return fmt.Errorf("programming the ioctl requests: %w", err)
+			}
+		}
+	}
 	t.ring, err = newRing(coll.Maps[bpf.ProbeMapEvents])
 	if err != nil {
 		return fmt.Errorf("opening the ring buffer: %w", err)
@@ -259,6 +266,7 @@ const (
 	argLenIsPtr   = 2
 	argAtEntry    = 4
 	argFixed      = 8
+	argIoctl      = 16
 )
 
 // KernelConfig is the probe's configuration of a selected system call: which arguments to copy from user
@@ -275,16 +283,20 @@ func KernelConfig(sc *syscalls.Syscall, dataBytes uint16) bpf.ProbeSysCfg {
 			continue
 		}
 		if c.Data {
-			if dataBytes == 0 {
+			if dataBytes == 0 && c.Kind == syscalls.CaptureBuf {
 				continue
 			}
-			c.Max = dataBytes
+			c.Max = dataBytes // iovec and msghdr captures copy their structs without it
 		}
 		a := &cfg.Args[i]
 		a.Kind = uint8(c.Kind)
 		a.LenArg = c.LenArg
 		a.Max = c.Max
 		a.Shift = c.Shift
+		a.Elem = c.Elem
+		if c.Ioctl {
+			a.Flags |= argIoctl
+		}
 		if c.Fixed {
 			a.Flags |= argFixed
 		}
@@ -302,6 +314,9 @@ func KernelConfig(sc *syscalls.Syscall, dataBytes uint16) bpf.ProbeSysCfg {
 			}
 		} else {
 			cfg.ExitCaps = 1
+			if c.Kind == syscalls.CaptureIovec || c.Kind == syscalls.CaptureMsghdr {
+				cfg.IovArg = uint8(i + 1)
+			}
 		}
 	}
 	return cfg

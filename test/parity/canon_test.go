@@ -194,7 +194,8 @@ var structTypes = map[syscalls.ArgType]bool{
 	syscalls.ArgRlimit: true, syscalls.ArgRlimitOut: true, syscalls.ArgUtsnameOut: true,
 	syscalls.ArgFdPairOut: true, syscalls.ArgIntOut: true, syscalls.ArgSockOptVal: true,
 	syscalls.ArgSockOptValOut: true, syscalls.ArgWaitStatusOut: true, syscalls.ArgMsghdr: true,
-	syscalls.ArgMsghdrOut: true,
+	syscalls.ArgMsghdrOut: true, syscalls.ArgIovec: true, syscalls.ArgIovecOut: true,
+	syscalls.ArgEpollEventsOut: true,
 }
 
 // renderS writes a strace value back as text, sets and wait statuses as strace prints them.
@@ -248,6 +249,13 @@ func normAtom(text string) string {
 func sameTree(s sval, w any) bool {
 	if ws, ok := w.(string); ok && (s.kind == arrayVal || s.kind == structVal) && hexPointer.MatchString(ws) {
 		return true
+	}
+	if wm, ok := w.(map[string]any); ok && s.kind == structVal && len(s.names) > 0 && s.names[0] == "sa_family" {
+		f := map[string]string{} // a sockaddr inside a struct (msghdr's msg_name)
+		for k, v := range wm {
+			f[k] = fmt.Sprint(v)
+		}
+		return straceSockaddr(s) == sockaddrText(f)
 	}
 	switch s.kind {
 	case strVal:
@@ -410,6 +418,16 @@ func (c *canon) straceArg(key string, t syscalls.ArgType, v sval) arg {
 		a.val = structText(t, fields)
 	case syscalls.ArgMode, syscalls.ArgOctal:
 		a.val = v.text
+	case syscalls.ArgIoctlArg: // a value, a name, an address, or what it points to
+		switch v.kind {
+		case atomVal:
+			a.val = normAtom(v.text)
+		case strVal:
+			return strArg(key, v.text)
+		default:
+			a.st = &v
+			a.val = renderS(v)
+		}
 	default:
 		a.val = flagsText(v.text)
 	}
@@ -653,6 +671,26 @@ func (c *canon) swollArg(key string, t syscalls.ArgType, raw json.RawMessage, tr
 		}
 	case syscalls.ArgMode, syscalls.ArgOctal:
 		a.val = s
+	case syscalls.ArgIoctlArg:
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		var v any
+		switch {
+		case isNull:
+			a.val = "NULL"
+		case d.Decode(&v) != nil:
+			a.val = "?" + string(raw)
+		case isString && strings.HasPrefix(s, "["): // a flag set in brackets, as strace prints it
+			a.js, a.val = s, s
+		case isString:
+			a.val = normAtom(s)
+		default:
+			if n, ok := v.(json.Number); ok {
+				a.val = normAtom(n.String())
+			} else {
+				a.js, a.val = v, string(raw)
+			}
+		}
 	default:
 		if isString {
 			a.val = flagsText(s)

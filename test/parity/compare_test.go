@@ -202,6 +202,15 @@ func isMarker(r rawCall) bool {
 	return json.Unmarshal(r.ev.Args, &a) == nil && a.Pathname == beginMarker
 }
 
+// splitOffset says whether a call takes its file offset in two registers, pos_l and pos_h.
+func splitOffset(name string) bool {
+	switch name {
+	case "preadv", "pwritev", "preadv2", "pwritev2":
+		return true
+	}
+	return false
+}
+
 // straceNamedClone maps the names strace gives clone's arguments to the man page's.
 var straceNamedClone = map[string]string{
 	"child_stack": "stack", "flags": "flags", "parent_tid": "parent_tid", "parent_tidptr": "parent_tid",
@@ -226,6 +235,11 @@ func (cn *canon) fromStrace(spec *syscalls.Syscall, sc *straceCall) (call, error
 			}
 		}
 	default:
+		if splitOffset(sc.name) && len(sc.args) >= 4 {
+			// strace folds pos_l and pos_h into one offset; on 64-bit the kernel ignores pos_h, and swoll
+			// shows both registers. The programs pass pos_h = 0.
+			sc.args = append(sc.args[:4:4], append([]sval{{kind: atomVal, text: "0"}}, sc.args[4:]...)...)
+		}
 		if len(sc.args) > len(spec.Params) {
 			return c, fmt.Errorf("%q: %d arguments, the table has %d", sc.line, len(sc.args), len(spec.Params))
 		}

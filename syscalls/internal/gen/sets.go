@@ -230,6 +230,31 @@ var setDefs = []setDef{
 	{name: "ipv6", enum: true, entries: `IPV6_ADDRFORM IPV6_UNICAST_HOPS IPV6_MULTICAST_IF IPV6_MULTICAST_HOPS
 		IPV6_MULTICAST_LOOP IPV6_RECVERR IPV6_V6ONLY IPV6_RECVPKTINFO IPV6_PKTINFO IPV6_TCLASS`},
 
+	{name: "scm", enum: true, entries: "SCM_RIGHTS SCM_CREDENTIALS SCM_SECURITY"},
+
+	// Terminals: the termios fields as strace splits them (term.c), and the masks it splits them by.
+	{name: "term_iflags", entries: `IGNBRK BRKINT IGNPAR PARMRK INPCK ISTRIP INLCR IGNCR ICRNL IUCLC IXON IXANY IXOFF
+		IMAXBEL IUTF8`},
+	{name: "term_oflags", entries: "OPOST OLCUC ONLCR OCRNL ONOCR ONLRET OFILL OFDEL"},
+	{name: "term_nldly", enum: true, entries: "NL0 NL1"},
+	{name: "term_crdly", enum: true, entries: "CR0 CR1 CR2 CR3"},
+	{name: "term_tabdly", enum: true, entries: "XTABS TAB0 TAB1 TAB2 TAB3"},
+	{name: "term_bsdly", enum: true, entries: "BS1 BS0"},
+	{name: "term_vtdly", enum: true, entries: "VT0 VT1"},
+	{name: "term_ffdly", enum: true, entries: "FF0 FF1"},
+	{name: "term_masks", enum: true, entries: "NLDLY CRDLY TABDLY BSDLY VTDLY FFDLY CBAUD CIBAUD CSIZE IBSHIFT"},
+	{name: "baud", enum: true, entries: `B0 B50 B75 B110 B134 B150 B200 B300 B600 B1200 B1800 B2400 B4800 B9600 B19200
+		B38400 B57600 B115200 B230400 B460800 B500000 B576000 B921600 B1000000 B1152000 B1500000 B2000000 B2500000
+		B3000000 B3500000 B4000000 EXTA EXTB BOTHER`},
+	{name: "csize", enum: true, entries: "CS5 CS6 CS7 CS8"},
+	{name: "term_cflags", entries: "CSTOPB CREAD PARENB PARODD HUPCL CLOCAL CMSPAR CRTSCTS"},
+	{name: "term_lflags", entries: `ISIG ICANON XCASE ECHO ECHOE ECHOK ECHONL NOFLSH IEXTEN ECHOCTL ECHOPRT ECHOKE
+		FLUSHO PENDIN TOSTOP EXTPROC`},
+	{name: "modem", entries: `TIOCM_LE TIOCM_DTR TIOCM_RTS TIOCM_ST TIOCM_SR TIOCM_CTS TIOCM_CAR TIOCM_RNG TIOCM_DSR
+		TIOCM_OUT1=0x2000 TIOCM_OUT2=0x4000 TIOCM_LOOP=0x8000`}, // include/uapi/asm-generic/termios.h
+	{name: "tcxonc", enum: true, entries: "TCOOFF TCOON TCIOFF TCION"},
+	{name: "tcflsh", enum: true, entries: "TCIFLUSH TCOFLUSH TCIOFLUSH"},
+
 	// ioctl requests for terminals and sockets (asm-generic numbering, shared by x86_64 and arm64).
 	{name: "ioctl", enum: true, entries: `TCGETS TCSETS TCSETSW TCSETSF TCGETA TCSETA TCSETAW TCSETAF TCSBRK TCXONC
 		TCFLSH TIOCEXCL TIOCNXCL TIOCSCTTY TIOCGPGRP TIOCSPGRP TIOCOUTQ TIOCSTI TIOCGWINSZ TIOCSWINSZ
