@@ -1,5 +1,6 @@
 // Package cleanup removes agents (their Jobs, then their pods) and waits until the API server no longer has the
-// pods: a session's own agents when it ends, and every session's for `kubectl swoll cleanup`. Agents are found
+// pods: a session's own agents when it ends, and, for `kubectl swoll cleanup`, those of sessions that are over,
+// past their deadline, the caller's own, or anyone's when forced (rules.go). Agents are found
 // by label (package agentpod), never by name, so that one whose creation the session did not see finish is
 // removed too.
 //
@@ -20,7 +21,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	watchtools "k8s.io/client-go/tools/watch"
 
-	"github.com/swoll-dev/swoll/plugin/agentpod"
 	"github.com/swoll-dev/swoll/plugin/apierr"
 	"github.com/swoll-dev/swoll/plugin/kwatch"
 )
@@ -87,12 +87,6 @@ func DeleteAndWait(ctx context.Context, client kubernetes.Interface, namespace, 
 	still := r.list()
 	_ = deleteEach(last, client, still, 0)
 	return removed, fmt.Errorf("%d agent pod(s) still terminating; force-deleted", len(still))
-}
-
-// Cleanup removes every agent pod of every session in namespace ("" for all namespaces) and waits until they
-// are gone.
-func Cleanup(ctx context.Context, client kubernetes.Interface, namespace string) ([]string, error) {
-	return DeleteAndWait(ctx, client, namespace, agentpod.AllAgentsSelector, 1, nil)
 }
 
 // ForceDelete asks for every Job and pod matching selector to be deleted at once (grace 0) without waiting for

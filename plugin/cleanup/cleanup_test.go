@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,12 +38,12 @@ func TestDeleteAndWaitRemovesJobsToo(t *testing.T) {
 func TestCleanupRemovesOnlyAgentPods(t *testing.T) {
 	other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "a", Labels: map[string]string{"app": "web"}}}
 	c := fake.NewClientset(agentPodObj("a", "swoll-s1-aaa", "s1"), agentPodObj("a", "swoll-s2-bbb", "s2"), agentPodObj("b", "swoll-s3-ccc", "s3"), other)
-	removed, err := Cleanup(t.Context(), c, "a")
+	res, err := Cleanup(t.Context(), c, "a", Options{Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(removed, ",") != "a/swoll-s1-aaa,a/swoll-s2-bbb" {
-		t.Fatalf("removed %v", removed)
+	if strings.Join(res.Removed, ",") != "pod/a/swoll-s1-aaa,pod/a/swoll-s2-bbb" {
+		t.Fatalf("removed %v", res.Removed)
 	}
 	left, _ := c.CoreV1().Pods("").List(t.Context(), metav1.ListOptions{})
 	names := []string{}
@@ -52,9 +53,61 @@ func TestCleanupRemovesOnlyAgentPods(t *testing.T) {
 	if strings.Join(names, ",") != "a/web,b/swoll-s3-ccc" {
 		t.Fatalf("left %v", names)
 	}
-	removed, err = Cleanup(t.Context(), c, "")
-	if err != nil || strings.Join(removed, ",") != "b/swoll-s3-ccc" {
-		t.Fatalf("all namespaces: %v %v", removed, err)
+	res, err = Cleanup(t.Context(), c, "", Options{Force: true})
+	if err != nil || strings.Join(res.Removed, ",") != "pod/b/swoll-s3-ccc" {
+		t.Fatalf("all namespaces: %v %v", res.Removed, err)
+	}
+}
+
+// Whose sessions cleanup ends: finished or expired ones of anyone, live ones only of the caller, or with
+// --force.
+func TestCleanupRules(t *testing.T) {
+	created := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	session := func(id, user string, phase corev1.PodPhase) *corev1.Pod {
+		job := agentpod.Build(agentpod.Params{Session: id, Node: "n", Namespace: "a", Image: "i", RequestedBy: user,
+			CreatedAt: created, Deadline: time.Hour})
+		p := agentpod.Pod(job)
+		p.Name = job.Name + "-x"
+		p.Status.Phase = phase
+		return p
+	}
+	tests := []struct {
+		name          string
+		pod           *corev1.Pod
+		user          string
+		force         bool
+		now           time.Time
+		removed, kept bool
+	}{
+		{"live, mine", session("s1", "alice", corev1.PodRunning), "alice", false, created, true, false},
+		{"live, another user's", session("s1", "bob", corev1.PodRunning), "alice", false, created, false, true},
+		{"live, another user's, forced", session("s1", "bob", corev1.PodRunning), "alice", true, created, true, false},
+		{"finished, another user's", session("s1", "bob", corev1.PodSucceeded), "alice", false, created, true, false},
+		{"failed, another user's", session("s1", "bob", corev1.PodFailed), "alice", false, created, true, false},
+		{"past its deadline, another user's", session("s1", "bob", corev1.PodRunning), "alice", false, created.Add(2 * time.Hour), true, false},
+		{"live, nobody's", session("s1", "", corev1.PodRunning), "alice", false, created, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fake.NewClientset(tc.pod)
+			res, err := Cleanup(t.Context(), c, "", Options{User: tc.user, Force: tc.force, Now: func() time.Time { return tc.now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(res.Removed) == 1; got != tc.removed {
+				t.Errorf("removed %v, want removed: %v", res.Removed, tc.removed)
+			}
+			if got := len(res.Kept) == 1; got != tc.kept {
+				t.Errorf("kept %v, want kept: %v", res.Kept, tc.kept)
+			}
+			if tc.kept && !strings.Contains(res.Kept[0], "--force") {
+				t.Errorf("kept %q does not say how to remove it", res.Kept[0])
+			}
+			left, _ := c.CoreV1().Pods("").List(t.Context(), metav1.ListOptions{})
+			if (len(left.Items) == 0) != tc.removed {
+				t.Errorf("%d pod(s) left, want removed: %v", len(left.Items), tc.removed)
+			}
+		})
 	}
 }
 

@@ -10,28 +10,32 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/swoll-dev/swoll/internal/termesc"
 	"github.com/swoll-dev/swoll/plugin/cleanup"
+	"github.com/swoll-dev/swoll/plugin/preflight"
 )
 
 // NewCleanupCommand builds `kubectl swoll cleanup`.
 func NewCleanupCommand(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	var all bool
+	var all, force bool
 	var timeout time.Duration
 	const defaultTimeout = 30 * time.Second
 	cmd := &cobra.Command{
-		Use:   "cleanup [--all-namespaces]",
-		Short: "Delete the agent pods of every swoll session (leftovers of an interrupted trace)",
-		Long: `Delete every swoll agent pod (of any session) in the namespace, or in every namespace with -A, and wait
-until they are gone. Agent pods are found by their labels:
+		Use:   "cleanup [--all-namespaces] [--force]",
+		Short: "Delete the agents that swoll sessions left behind",
+		Long: `Delete swoll agents (their Jobs and pods) in the namespace, or in every namespace with -A, and wait
+until they are gone. Agents are found by their labels:
 app.kubernetes.io/name=swoll-agent,app.kubernetes.io/managed-by=kubectl-swoll.
 
-This also ends sessions still in progress (their agents stop); a session that ends normally removes its own
-pods, so cleanup is for what an interrupted or killed session left behind.`,
-		Example: `  # Agent pods in the current namespace
+Agents of a session that is over, or past its deadline, are removed whoever started it. Agents of a live
+session are removed only when it is one of yours (it ends); other users' live sessions are left alone and
+named, unless --force. Agents remove themselves even when kubectl swoll is killed, so cleanup is rarely
+needed.`,
+		Example: `  # Agents in the current namespace
   kubectl swoll cleanup
 
-  # Everywhere
-  kubectl swoll cleanup -A`,
+  # Everywhere, other users' live sessions included
+  kubectl swoll cleanup -A --force`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ns, _, err := configFlags.ToRawKubeConfigLoader().Namespace()
@@ -51,25 +55,30 @@ pods, so cleanup is for what an interrupted or killed session left behind.`,
 			}
 			ctx, cancel := context.WithTimeout(c.Context(), timeout)
 			defer cancel()
-			return runCleanup(ctx, client, ns, streams)
+			opts := cleanup.Options{User: preflight.WhoAmI(ctx, client), Force: force}
+			return runCleanup(ctx, client, ns, opts, streams)
 		},
 	}
-	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "Remove agent pods in every namespace")
+	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "Remove agents in every namespace")
+	cmd.Flags().BoolVar(&force, "force", false, "Also remove the agents of other users' live sessions (they end)")
 	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "How long to wait for the pods to go away")
 	return cmd
 }
 
-func runCleanup(ctx context.Context, client kubernetes.Interface, ns string, streams genericiooptions.IOStreams) error {
-	removed, err := cleanup.Cleanup(ctx, client, ns)
-	for _, p := range removed {
-		if _, err := fmt.Fprintf(streams.Out, "removed pod/%s\n", p); err != nil {
+func runCleanup(ctx context.Context, client kubernetes.Interface, ns string, opts cleanup.Options, streams genericiooptions.IOStreams) error {
+	res, err := cleanup.Cleanup(ctx, client, ns, opts)
+	for _, p := range res.Removed {
+		if _, err := fmt.Fprintf(streams.Out, "removed %s\n", p); err != nil {
 			return err
 		}
+	}
+	for _, k := range res.Kept {
+		_, _ = fmt.Fprintf(streams.ErrOut, "swoll: %s\n", termesc.String(k)) // a user name from the cluster
 	}
 	if err != nil {
 		return err
 	}
-	if len(removed) == 0 {
+	if len(res.Removed) == 0 && len(res.Kept) == 0 {
 		where := "in namespace " + ns
 		if ns == "" {
 			where = "in any namespace"
