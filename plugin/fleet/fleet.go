@@ -80,6 +80,13 @@ func (f *Fleet) Add(create func(id int) *agent.Agent) *agent.Agent {
 	return a
 }
 
+// Nodes counts the nodes that have (or had) an agent of the session.
+func (f *Fleet) Nodes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.current)
+}
+
 // Ending stops replacements: the session is being torn down.
 func (f *Fleet) Ending() {
 	f.mu.Lock()

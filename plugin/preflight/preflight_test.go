@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -197,6 +198,25 @@ func TestCheckResolution(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestCheckFanOut(t *testing.T) {
+	sel := &targets.Selection{Namespace: "shop", LabelSelector: "app=web"}
+	tests := []struct {
+		nodes, max int
+		refused    bool
+	}{
+		{3, 0, false}, {3, 3, false}, {2, 3, false}, {4, 3, true}, {100, 10, true},
+	}
+	for _, tc := range tests {
+		err := CheckFanOut(sel, tc.nodes, tc.max)
+		if (err != nil) != tc.refused {
+			t.Errorf("%d nodes, --max-nodes %d: %v, want refused: %v", tc.nodes, tc.max, err, tc.refused)
+		}
+		if err != nil && !strings.Contains(err.Error(), fmt.Sprintf("pass --max-nodes %d", tc.nodes)) {
+			t.Errorf("%d nodes: %q does not say which --max-nodes would do", tc.nodes, err)
 		}
 	}
 }

@@ -47,6 +47,16 @@ func CheckResolution(res *targets.Resolution, sel *targets.Selection) error {
 	return nil
 }
 
+// CheckFanOut refuses a selection whose pods run on more than maxNodes nodes (0: no limit): one agent per node
+// would start on each, and so many takes an explicit --max-nodes.
+func CheckFanOut(sel *targets.Selection, nodes, maxNodes int) error {
+	if maxNodes <= 0 || nodes <= maxNodes {
+		return nil
+	}
+	return &Error{Msg: fmt.Sprintf("%s runs on %d nodes: that would start %d agents, more than --max-nodes %d; "+
+		"narrow the selection (-l, --node) or pass --max-nodes %d", sel.Describe(), nodes, nodes, maxNodes, nodes)}
+}
+
 func quoteAll(names []string) string {
 	q := make([]string, len(names))
 	for i, n := range names {

@@ -77,6 +77,8 @@ type Config struct {
 	CRISocket string
 	// MaxRate caps each agent's events per second (0: no cap).
 	MaxRate uint64
+	// MaxNodes is the fan-out guard: a session refuses to start agents on more nodes than this (0: no limit).
+	MaxNodes int
 	// Force is closed on a second interrupt: teardown stops waiting and deletes what it can at once.
 	Force <-chan struct{}
 	// SessionID is generated when empty.
@@ -163,6 +165,9 @@ func (s *session) run(ctx context.Context) (bool, error) {
 	}
 	byNode := targets.ByNode(res.Targets)
 	nodeNames := targets.Nodes(byNode)
+	if err := preflight.CheckFanOut(sel, len(nodeNames), cfg.MaxNodes); err != nil {
+		return false, err
+	}
 	s.nodes.Lookup(ctx, nodeNames...)
 
 	// 3. system calls, per architecture of the nodes involved

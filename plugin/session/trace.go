@@ -171,6 +171,9 @@ func (t *tracing) newAgent(node string, job *batchv1.Job, start *protocol.Start,
 
 // startLate starts an agent on a node that gained targets during the session (route.StartFunc).
 func (t *tracing) startLate(node string) (route.Agent, error) {
+	if n := t.fleet.Nodes(); t.cfg.MaxNodes > 0 && n >= t.cfg.MaxNodes {
+		return nil, fmt.Errorf("the session has agents on %d nodes already (--max-nodes %d)", n, t.cfg.MaxNodes)
+	}
 	ctx, cancel := context.WithTimeout(t.execCtx, lateNodeTimeout)
 	defer cancel()
 	t.nodes.Lookup(ctx, node)

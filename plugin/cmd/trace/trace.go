@@ -74,6 +74,7 @@ type Options struct {
 	Privileged     bool
 	CRISocket      string
 	MaxRate        uint64
+	MaxNodes       int
 	// Force is closed on a second interrupt (main's signal handling): teardown stops waiting for the agent
 	// pods to go.
 	Force <-chan struct{}
@@ -171,6 +172,7 @@ func (o *Options) AddSessionFlags(f *pflag.FlagSet) {
 	f.DurationVar(&o.AgentTimeout, "agent-timeout", o.AgentTimeout, "How long an agent pod may take to start (image pull included)")
 	f.BoolVar(&o.Privileged, "privileged", false, "Run the agents privileged instead of with only the capabilities they need (BPF, PERFMON, SYS_PTRACE): a fallback for kernels before 5.8 or runtimes that refuse them")
 	f.StringVar(&o.CRISocket, "cri-socket", "", "The nodes' CRI socket (host path), when it is not where their runtime usually puts it nor on swoll's allow-list")
+	f.IntVar(&o.MaxNodes, "max-nodes", defaultMaxNodes, "Refuse a selection that would start agents on more nodes than this (0: no limit)")
 	f.Uint64Var(&o.MaxRate, "max-rate", 0, "Cap on the events per second of each node; events over it are dropped and counted apart from kernel drops (0: no cap)")
 }
 
@@ -286,6 +288,9 @@ func (o *Options) Validate() error {
 	if o.AgentDeadline > 0 && o.Duration > 0 && o.AgentDeadline <= o.Duration {
 		return fmt.Errorf("--agent-deadline %s must be longer than --duration %s (the agents would be killed first)", o.AgentDeadline, o.Duration)
 	}
+	if o.MaxNodes < 0 {
+		return fmt.Errorf("invalid --max-nodes %d: must not be negative", o.MaxNodes)
+	}
 	if o.AgentTimeout <= 0 {
 		return fmt.Errorf("invalid --agent-timeout %s: must be positive", o.AgentTimeout)
 	}
@@ -308,6 +313,8 @@ const (
 	deadlineMargin = 5 * time.Minute
 	// unboundedDeadline is the agents' life when the session has no --duration.
 	unboundedDeadline = time.Hour
+	// defaultMaxNodes is the fan-out guard: agents on more nodes than this at once take an explicit --max-nodes.
+	defaultMaxNodes = 10
 )
 
 // agentDeadline is the pods' activeDeadlineSeconds: a bounded session gets its duration plus room to start
@@ -416,6 +423,7 @@ func (o *Options) RunSession(ctx context.Context, sink output.Sink, mode Session
 		Privileged:     o.Privileged,
 		CRISocket:      o.CRISocket,
 		MaxRate:        o.MaxRate,
+		MaxNodes:       o.MaxNodes,
 		Force:          o.Force,
 		Debug:          os.Getenv("SWOLL_DEBUG") != "",
 		Count:          mode.Count,
