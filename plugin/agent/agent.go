@@ -322,6 +322,7 @@ func (a *Agent) watchStreaming(cut context.CancelFunc, done <-chan struct{}) {
 	tick := time.NewTicker(protocol.StatsInterval)
 	defer tick.Stop()
 	podEnded := a.pod.Ended()
+	warnings := a.pod.Warnings()
 	var cutAt <-chan time.Time
 	for {
 		select {
@@ -336,6 +337,10 @@ func (a *Agent) watchStreaming(cut context.CancelFunc, done <-chan struct{}) {
 		case <-cutAt:
 			cut()
 			return
+		case w := <-warnings:
+			if !routinePhrases[w] && w != "pulling image" { // a late event of the start is no news
+				a.cfg.Log.Printf("%s: %s", a.cfg.Node, w) // eviction, OOM, ...; the logger escapes it
+			}
 		case <-tick.C:
 			quiet := time.Since(a.LastHeard())
 			a.mu.Lock()

@@ -521,6 +521,10 @@ func (p *Pod) lastLogLine(ctx context.Context) string {
 	return podstatus.LastLine(string(b))
 }
 
+// Warnings carries what events say about the pod once it runs (warnings: eviction, OOM, a failed probe...),
+// for the stream's watcher to show; WaitRunning reads the same channel before.
+func (p *Pod) Warnings() <-chan string { return p.phrases }
+
 // EndReason explains a pod that ended under the session: killed for its deadline, or deleted by someone else
 // (`kubectl swoll cleanup`, a namespace deletion: removed is then true, and the agent is not to be replaced).
 // "" when the pod says nothing.

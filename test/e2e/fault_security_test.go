@@ -88,6 +88,64 @@ func TestFaultAgentLeastPrivilege(t *testing.T) {
 	s.stop(syscall.SIGINT)
 }
 
+// TestFaultPreCreatedAgentName: pass = a Job that already has the name the session's next agent would get is
+// refused (never adopted, never exec'd into) and reported; a pod carrying the session's labels that no Job of
+// the session created is ignored and reported; nothing is traced on that node through either.
+func TestFaultPreCreatedAgentName(t *testing.T) {
+	t.Parallel()
+	faultCase(t, "pre-created Job with the next agent's name and a pod with the session's labels: refused and reported, never exec'd into")
+	f := newF(t)
+	a := f.createPod(podSpec{name: "web-a", labels: labels("app", "web"), node: suite.nodes[0]})
+	f.traffic(a, "web", openURL(webPort, page))
+	s := f.trace("-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns)
+	s.waitEvents(3, firstEventTimeout, "from "+a.Name, both(fromPod(a), opened(page)))
+	session := sessionOf(t, s.Events())
+
+	// the impostors: a Job named as the agent of the other node will be, and a pod with the session's labels
+	impostor := shellContainer("agent", "sleep 3600")
+	grace := int64(1)
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: agentpod.Name(session, suite.nodes[1]), Namespace: f.ns},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			NodeName: suite.nodes[1], RestartPolicy: corev1.RestartPolicyNever, TerminationGracePeriodSeconds: &grace,
+			Containers: []corev1.Container{impostor},
+		}}},
+	}
+	if _, err := suite.cs.BatchV1().Jobs(f.ns).Create(f.ctx, job, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fake := podSpec{name: agentpod.Name(session, suite.nodes[1]) + "-zzzzz", node: suite.nodes[1],
+		labels: map[string]string{agentpod.LabelName: agentpod.NameValue, agentpod.LabelManagedBy: agentpod.ManagedByValue,
+			agentpod.LabelSession: session},
+		containers: []corev1.Container{impostor}}
+	f.createPod(fake)
+
+	// a target on the other node: the session wants an agent there now
+	b := f.createPod(podSpec{name: "web-b", labels: labels("app", "web"), node: suite.nodes[1]})
+	f.traffic(b, "web", openURL(webPort, page))
+	for _, want := range []string{"refusing to use it", "ignoring pod " + f.ns + "/" + fake.name} {
+		err := within(firstEventTimeout, func(context.Context) (bool, error) { return strings.Contains(s.Stderr(), want), nil },
+			"the plugin to say %q", want)
+		if err != nil {
+			t.Fatalf("%v\nstderr:\n%s", err, s.Stderr())
+		}
+	}
+	n := count(s.Events(), both(fromPod(a), opened(page)))
+	s.waitEvents(n+3, 30*time.Second, "from "+a.Name+" still", both(fromPod(a), opened(page)))
+	if got := count(s.Events(), fromPod(b)); got != 0 {
+		t.Errorf("%d events from %s: something was traced through an impostor", got, b.Name)
+	}
+	// the impostor Job is still what it was: not adopted, not deleted
+	if _, err := suite.cs.BatchV1().Jobs(f.ns).Get(f.ctx, job.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("the pre-created Job: %v", err)
+	}
+	s.signal(syscall.SIGINT)
+	if code := s.waitExit(exitTimeout); code != 1 {
+		t.Errorf("exit %d, want 1 (a node could not be traced)", code)
+	}
+	f.noSwollLeft(f.ns, session, goneTimeout)
+}
+
 // bindUser binds deploy/rbac.yaml's roles to user for the test's life.
 func (f *F) bindUser(user string, subject rbacv1.Subject) {
 	f.t.Helper()
@@ -104,6 +162,48 @@ func (f *F) bindUser(user string, subject rbacv1.Subject) {
 			_ = suite.cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), b.Name, metav1.DeleteOptions{})
 		})
 	}
+}
+
+// TestFaultCleanupBySecondUser: pass = `cleanup` run by another user (bound to the same Role) during a live
+// session leaves it alone and says so, and the session keeps tracing; with --force it removes the agents, the
+// session says they were deleted, and nothing is left.
+func TestFaultCleanupBySecondUser(t *testing.T) {
+	t.Parallel()
+	faultCase(t, "cleanup by a second user during a live session: session untouched and named; with --force removed and reported")
+	if tracerUser == "" {
+		t.Fatal("needs the suite's RBAC user (SWOLL_E2E_AS must not be -)")
+	}
+	f := newF(t)
+	other := "swoll-e2e-other-" + f.ns[len(f.ns)-6:]
+	f.bindUser(other, rbacv1.Subject{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: other})
+	pod := f.createPod(podSpec{name: "web", labels: labels("app", "web"), node: suite.nodes[0]})
+	f.traffic(pod, "web", openURL(webPort, page))
+	s := f.trace("-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns)
+	ours := both(fromPod(pod), opened(page))
+	s.waitEvents(3, firstEventTimeout, "from "+pod.Name, ours)
+
+	r := f.run(time.Minute, "cleanup", "-n", f.ns, "--as", other)
+	if r.code != 0 || !strings.Contains(r.stderr, "left alone") || strings.Contains(r.stdout, "removed") {
+		t.Fatalf("cleanup by %s: exit %d\nstdout:\n%s\nstderr:\n%s", other, r.code, r.stdout, r.stderr)
+	}
+	n := count(s.Events(), ours)
+	s.waitEvents(n+3, 30*time.Second, "after another user's cleanup", ours)
+
+	r = f.run(time.Minute, "cleanup", "-n", f.ns, "--as", other, "--force")
+	if r.code != 0 || !strings.Contains(r.stdout, "removed") {
+		t.Fatalf("cleanup --force by %s: exit %d\nstdout:\n%s\nstderr:\n%s", other, r.code, r.stdout, r.stderr)
+	}
+	err := within(30*time.Second, func(context.Context) (bool, error) {
+		return strings.Contains(s.Stderr(), "deleted by another client"), nil
+	}, "the session to report its agent deleted")
+	if err != nil {
+		t.Fatalf("%v\nstderr:\n%s", err, s.Stderr())
+	}
+	if s.running() { // it may have ended already: every agent gone
+		s.signal(syscall.SIGINT)
+	}
+	s.waitExit(exitTimeout)
+	f.noSwollLeft(f.ns, "", goneTimeout)
 }
 
 // TestFaultCredentialsStayLocal: pass = a session run with --token (a real ServiceAccount token bound to the
@@ -172,6 +272,10 @@ func TestFaultCredentialsStayLocal(t *testing.T) {
 	s.stop(syscall.SIGINT)
 }
 
+// hostile is a name made of everything a terminal must not receive raw: ESC/CSI, OSC with BEL, CR, C1 CSI,
+// a bidi override and bytes that are not UTF-8.
+const hostile = "h\x1b[31mred\x1b]0;title\x07\rcr\xc2\x9bc1\xe2\x80\xaebidi\xff\xfe"
+
 // rawUnsafe describes the first byte sequence of b a terminal would interpret ("" when there is none).
 // Newlines end lines; tabs are fine.
 func rawUnsafe(b []byte) string {
@@ -196,17 +300,18 @@ func rawUnsafe(b []byte) string {
 	return ""
 }
 
-// TestFaultHostileText: pass = paths and comm made of control, C1, bidi and non-UTF-8 bytes never reach the
-// terminal raw, in -o json (every line valid JSON) and -o cli, on stdout
+// TestFaultHostileText: pass = paths, comm, a pod event and agent diagnostics made of control, C1, bidi and
+// non-UTF-8 bytes never reach the terminal raw, in -o json (every line valid JSON) and -o cli, on stdout
 // and stderr.
 func TestFaultHostileText(t *testing.T) {
 	t.Parallel()
-	faultCase(t, "ESC/CSI/OSC/BEL/CR/C1/bidi/invalid UTF-8 in paths and comm: never raw on stdout or stderr, JSON lines valid")
+	faultCase(t, "ESC/CSI/OSC/BEL/CR/C1/bidi/invalid UTF-8 in paths, comm and a pod event: never raw on stdout or stderr, JSON lines valid")
 	f := newF(t)
 	script := `H=$(printf 'h\033[31mred\033]0;title\007\rcr\302\233c1\342\200\256bidi\377\376'); cp /bin/busybox "/tmp/$H"; ` +
 		`while :; do cat "/tmp/$H.conf" 2>/dev/null; "/tmp/$H" true 2>/dev/null; sleep 0.2; done`
 	pod := f.createPod(podSpec{name: "hostile", labels: labels("app", "hostile"), node: suite.nodes[0],
 		containers: []corev1.Container{shellContainer("sh", script)}})
+	agents := f.watchAgents(f.ns)
 	var cliMu sync.Mutex
 	var cliOut bytes.Buffer
 	cli := f.startRaw(lockedWriter{&cliMu, &cliOut}, "-n", f.ns, "-l", "app=hostile", "--agent-namespace", f.ns, "-o", "cli")
@@ -219,6 +324,26 @@ func TestFaultHostileText(t *testing.T) {
 		}
 		return false
 	})
+	// a hostile Warning event about an agent pod: the plugin shows such warnings
+	agents.waitSeen(firstEventTimeout, "two agent pods", func(p []*corev1.Pod) bool { return len(p) >= 2 })
+	for _, a := range agents.seen() {
+		ev := &corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{GenerateName: "hostile-", Namespace: f.ns},
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: a.Name, Namespace: f.ns, UID: a.UID},
+			Type:           corev1.EventTypeWarning, Reason: "Hostile", Message: "event " + hostile,
+			FirstTimestamp: metav1.Now(), LastTimestamp: metav1.Now(), Count: 1,
+			Source: corev1.EventSource{Component: "e2e"},
+		}
+		if _, err := suite.cs.CoreV1().Events(f.ns).Create(f.ctx, ev, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := within(30*time.Second, func(context.Context) (bool, error) {
+		return strings.Contains(s.Stderr(), "Hostile") && strings.Contains(cli.Stderr(), "Hostile"), nil
+	}, "both sessions to show the hostile event")
+	if err != nil {
+		t.Errorf("%v\nstderr:\n%s", err, s.Stderr())
+	}
 	s.stop(syscall.SIGINT)
 	cli.stop(t)
 	s.mu.Lock()
