@@ -17,7 +17,7 @@ pid_running "$pid" && kill -KILL "$pid"
 sleep "$down"
 # every inherited descriptor but the standard ones is closed: a lock held by the caller (heavy.sh holds fd 8)
 # must not live on in the daemon
-nohup "${argv[@]}" >>"$CLUSTER_LOGS/kube-apiserver.log" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+setsid nohup "${argv[@]}" >>"$CLUSTER_LOGS/kube-apiserver.log" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 echo $! >"$pidfile"
 PKI=$CLUSTER_STATE/pki
 for _ in $(seq 600); do

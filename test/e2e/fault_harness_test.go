@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -123,11 +125,30 @@ func setUpTracerUser(ctx context.Context) error {
 	return nil
 }
 
-// --------------------------------------------------------------------------- rules left by a crashed run
+// ------------------------------------------------------------------------------------ network partition
 
-// faultComment marks every iptables rule the fault suite adds (a partition case), so that a crashed run's
-// rules are found and removed.
+// faultComment marks every iptables rule the suite adds, so that a crashed run's rules are found and removed.
 const faultComment = "swoll-e2e-fault"
+
+// nodeIP is the address the API server dials a node's kubelet at: the local cluster's API server prefers the
+// Hostname address (--kubelet-preferred-address-types), which resolves to the node's own loopback address.
+func nodeIP(ctx context.Context, node string) (string, error) {
+	n, err := suite.cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	for _, a := range n.Status.Addresses {
+		if a.Type != corev1.NodeHostName {
+			continue
+		}
+		addrs, err := net.DefaultResolver.LookupHost(ctx, a.Address)
+		if err != nil || len(addrs) == 0 {
+			return "", fmt.Errorf("resolving node %s's Hostname address %s: %v", node, a.Address, err)
+		}
+		return addrs[0], nil
+	}
+	return "", fmt.Errorf("node %s has no Hostname address", node)
+}
 
 func iptables(args ...string) error {
 	out, err := exec.Command("iptables", append([]string{"-w", "5"}, args...)...).CombinedOutput()
@@ -135,6 +156,44 @@ func iptables(args ...string) error {
 		return fmt.Errorf("iptables %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	return nil
+}
+
+// partitionRules are the rules that drop the traffic between the API server and one node's kubelet: what
+// the API server sends to the kubelet's port (exec, logs) and the answers. (The kubelet's own requests to the
+// API server leave from 127.0.0.1 like the other node's and are not cut: the node stays Ready.)
+func partitionRules(ip string) [][]string {
+	return [][]string{
+		{"OUTPUT", "-p", "tcp", "-d", ip, "--dport", "10250", "-m", "comment", "--comment", faultComment, "-j", "DROP"},
+		{"OUTPUT", "-p", "tcp", "-s", ip, "--sport", "10250", "-m", "comment", "--comment", faultComment, "-j", "DROP"},
+	}
+}
+
+// partition drops the API server's traffic with node's kubelet until heal is called (or the test ends).
+func (f *F) partition(node string) (heal func()) {
+	f.t.Helper()
+	ip, err := nodeIP(f.ctx, node)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	rules := partitionRules(ip)
+	for _, r := range rules {
+		if err := iptables(append([]string{"-I"}, r...)...); err != nil {
+			healPartitions()
+			f.t.Fatal(err)
+		}
+	}
+	var once sync.Once
+	heal = func() {
+		once.Do(func() {
+			for _, r := range rules {
+				if err := iptables(append([]string{"-D"}, r...)...); err != nil {
+					f.t.Errorf("healing the partition of %s: %v", node, err)
+				}
+			}
+		})
+	}
+	f.t.Cleanup(heal)
+	return heal
 }
 
 // healPartitions removes every rule of the suite (left by a crashed run).
@@ -153,6 +212,23 @@ func healPartitions() {
 		}
 		_ = iptables(args...)
 	}
+}
+
+// ------------------------------------------------------------------------------------- API server restart
+
+// restartAPIServer stops the cluster's kube-apiserver and starts it again with the same command line
+// (hack/e2e/restart-apiserver.sh), waiting until it is ready. The script restarts it even when the stop
+// was interrupted; a test that calls this must not run in parallel with others.
+func (f *F) restartAPIServer(down time.Duration) {
+	f.t.Helper()
+	script := filepath.Join(suite.root, "hack", "e2e", "restart-apiserver.sh")
+	cmd := exec.Command(script, strconv.Itoa(int(down/time.Second)))
+	cmd.Env = os.Environ()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		f.t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	f.t.Logf("kube-apiserver restarted: %s", strings.TrimSpace(string(out)))
 }
 
 // ----------------------------------------------------------------------------------------------- helpers
