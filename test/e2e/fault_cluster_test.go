@@ -14,6 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/plugin/agentpod"
@@ -154,4 +155,12 @@ func TestFaultAgentKilledThenReplica(t *testing.T) {
 	if !strings.Contains(agent.Name, agentpod.Name(sessionOf(t, s.Events()), victim)) {
 		t.Errorf("agent pod %s is not named after its session's Job", agent.Name)
 	}
+}
+// containerIDOf reads the agent pod's current container id.
+func containerIDOf(f *F, pod *corev1.Pod) string {
+	p, err := suite.cs.CoreV1().Pods(pod.Namespace).Get(f.ctx, pod.Name, metav1.GetOptions{})
+	if err != nil || len(p.Status.ContainerStatuses) == 0 {
+		return ""
+	}
+	return containerID(p, p.Status.ContainerStatuses[0].Name)
 }
