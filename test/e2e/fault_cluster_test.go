@@ -156,6 +156,7 @@ func TestFaultAgentKilledThenReplica(t *testing.T) {
 		t.Errorf("agent pod %s is not named after its session's Job", agent.Name)
 	}
 }
+
 // containerIDOf reads the agent pod's current container id.
 func containerIDOf(f *F, pod *corev1.Pod) string {
 	p, err := suite.cs.CoreV1().Pods(pod.Namespace).Get(f.ctx, pod.Name, metav1.GetOptions{})
