@@ -291,6 +291,8 @@ type Pod struct {
 	// pod is the newest status of the Job's pod; endedOnce guards ended.
 	pod       *corev1.Pod
 	endedOnce bool
+	// deletedLive: the pod was seen with a deletion timestamp before it finished.
+	deletedLive bool
 }
 
 // routes says whether a pod controlled by a Job of this name (controller UID uid) is to be delivered: only when
@@ -344,10 +346,15 @@ func (p *Pod) Spec() *batchv1.Job { return p.spec }
 
 // deliver hands the newest status to the waiting agent, replacing an unread older one.
 func (p *Pod) deliver(pod *corev1.Pod) {
+	finished := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 	p.mu.Lock()
 	p.pod = pod
+	if pod.DeletionTimestamp != nil && !finished {
+		// deleted before it finished: by a client (or the Job's deadline), not by the TTL of a finished Job
+		p.deletedLive = true
+	}
 	p.mu.Unlock()
-	if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+	if pod.DeletionTimestamp != nil || finished {
 		p.markEnded()
 	}
 	for {
@@ -546,10 +553,13 @@ func (p *Pod) EndReason(ctx context.Context) (why string, removed bool) {
 		case apierrors.IsNotFound(err):
 			// a finished Job's pod goes at once (ttlSecondsAfterFinished 0): only a pod gone while it ran
 			// was deleted
-			if last := p.lastPod(); last == nil || last.Status.Phase == corev1.PodRunning {
+			if last := p.lastPod(); last == nil || last.Status.Phase == corev1.PodRunning || p.wasDeletedLive() {
 				why, removed = deleted()
 			}
 		case err != nil:
+		case p.wasDeletedLive():
+			// its deletion was seen while it ran: the kill that followed is not the agent's own failure
+			why, removed = deleted()
 		case got.Status.Reason == "DeadlineExceeded":
 			why = fmt.Sprintf("the agent reached its deadline (activeDeadlineSeconds %d); use a larger --agent-deadline for longer sessions",
 				deadlineOf(p.spec))
@@ -561,6 +571,13 @@ func (p *Pod) EndReason(ctx context.Context) (why string, removed bool) {
 		return true, nil
 	})
 	return why, removed
+}
+
+// wasDeletedLive tells whether the pod was seen being deleted before it finished.
+func (p *Pod) wasDeletedLive() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.deletedLive
 }
 
 func (p *Pod) lastPod() *corev1.Pod {
