@@ -77,6 +77,9 @@ type Config struct {
 	CRISocket string
 	// MaxRate caps each agent's events per second (0: no cap).
 	MaxRate uint64
+	// OutputDropped, when set, counts the events the output dropped because its reader was too slow (reported
+	// apart from the kernel's and --max-rate's drops).
+	OutputDropped func() uint64
 	// MaxNodes is the fan-out guard: a session refuses to start agents on more nodes than this (0: no limit).
 	MaxNodes int
 	// Force is closed on a second interrupt: teardown stops waiting and deletes what it can at once.

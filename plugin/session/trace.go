@@ -23,6 +23,8 @@ import (
 const (
 	// lateNodeTimeout bounds reading a node that gained targets during the session.
 	lateNodeTimeout = 10 * time.Second
+	// dropReportInterval is how often events the output dropped for a slow reader are reported.
+	dropReportInterval = 5 * time.Second
 	// changeQueue is how many target changes may wait for the session's loop.
 	changeQueue = 64
 )
@@ -122,8 +124,20 @@ func (t *tracing) wait(ctx context.Context, changes <-chan []targets.Change) (re
 	// --duration is tracing time: it starts when the agents are ready, not while images are pulled
 	var deadline <-chan time.Time
 	allReady := t.fleet.AllReady
+	var drops <-chan time.Time
+	var reported uint64
+	if t.cfg.OutputDropped != nil {
+		tick := time.NewTicker(dropReportInterval)
+		defer tick.Stop()
+		drops = tick.C
+	}
 	for reason == "" {
 		select {
+		case <-drops:
+			if d := t.cfg.OutputDropped(); d > reported {
+				t.log.Printf("%d events dropped in the plugin: the reader of stdout is too slow (total %d)", d-reported, d)
+				reported = d
+			}
 		case <-ctx.Done():
 			reason = "interrupted"
 		case <-allReady:
@@ -205,6 +219,9 @@ func (t *tracing) summary(reason string, stopping time.Time) *teardown.Summary {
 	sum := &teardown.Summary{
 		Session: t.cfg.SessionID, Reason: reason, Started: t.fleet.Started, Stopping: stopping,
 		FirstEvent: st.FirstEvent, Emitted: st.Emitted,
+	}
+	if t.cfg.OutputDropped != nil {
+		sum.Dropped = t.cfg.OutputDropped()
 	}
 	for _, a := range t.fleet.List() {
 		as := a.State()

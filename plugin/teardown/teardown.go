@@ -128,9 +128,10 @@ type Summary struct {
 	// Started is when tracing started; Stopping when teardown began; FirstEvent when the first event was
 	// written (zero when none was).
 	Started, Stopping, FirstEvent time.Time
-	// Emitted counts the events written.
-	Emitted uint64
-	Agents  []AgentSummary
+	// Emitted counts the events written to the output; Dropped those of them the output then dropped because
+	// its reader was too slow.
+	Emitted, Dropped uint64
+	Agents           []AgentSummary
 }
 
 // Write prints the summary: one line for the session, one per agent, by node.
@@ -140,8 +141,12 @@ func (s *Summary) Write(log *userlog.Logger) {
 	if !s.FirstEvent.IsZero() {
 		first = fmt.Sprintf("; first event after %s", round(s.FirstEvent.Sub(s.Started)))
 	}
-	log.Printf("session %s ended (%s) after %s: %d events written%s; cleaned up in %s", s.Session, s.Reason,
-		round(time.Since(s.Started)), s.Emitted, first, round(time.Since(s.Stopping)))
+	dropped := ""
+	if s.Dropped > 0 {
+		dropped = fmt.Sprintf(" (%d of them dropped in the plugin: the reader of stdout was too slow)", s.Dropped)
+	}
+	log.Printf("session %s ended (%s) after %s: %d events written%s%s; cleaned up in %s", s.Session, s.Reason,
+		round(time.Since(s.Started)), s.Emitted, dropped, first, round(time.Since(s.Stopping)))
 	agents := append([]AgentSummary(nil), s.Agents...)
 	sort.SliceStable(agents, func(i, j int) bool { return agents[i].Node < agents[j].Node })
 	for _, a := range agents {

@@ -84,6 +84,9 @@ type Options struct {
 	MetricsAddr string
 	Replay      string
 
+	// set by Run: stdout's queue
+	queue *output.Queue
+
 	// set by Complete
 	namespace string
 	command   string
@@ -345,7 +348,10 @@ func (o *Options) selection() targets.Selection {
 
 // Run traces until ctx ends (the first interrupt), or a limit is reached; Force cuts the teardown short.
 func (o *Options) Run(ctx context.Context) error {
-	out, err := output.New(o.Output, o.Out, o.Output == output.CLI && IsTerminal(o.Out))
+	// stdout through a queue: a slow reader costs dropped (and counted) events, never stalled agents
+	o.queue = output.NewQueue(o.Out, 0)
+	defer o.closeQueue()
+	out, err := output.New(o.Output, o.queue, o.Output == output.CLI && IsTerminal(o.Out))
 	if err != nil {
 		return err
 	}
@@ -429,7 +435,28 @@ func (o *Options) RunSession(ctx context.Context, sink output.Sink, mode Session
 		Count:          mode.Count,
 		CountInterval:  mode.CountInterval,
 		CountEntries:   mode.CountEntries,
+		OutputDropped:  o.outputDropped(),
 	})
+}
+
+// outputDrainTimeout bounds the wait for a slow reader to take the last of the output at exit.
+const outputDrainTimeout = 5 * time.Second
+
+// outputDropped reads the count of events stdout's queue dropped (nil without a queue: top).
+func (o *Options) outputDropped() func() uint64 {
+	if o.queue == nil {
+		return nil
+	}
+	return o.queue.Dropped
+}
+
+// closeQueue lets the reader take what is left of the output (bounded), and says what it did not take.
+func (o *Options) closeQueue() {
+	before := o.queue.Dropped()
+	_ = o.queue.Close(outputDrainTimeout) // a closed reader was reported by the session
+	if d := o.queue.Dropped() - before; d > 0 {
+		fmt.Fprintf(o.ErrOut, "swoll: %d more events dropped at exit: the reader of stdout did not take them within %s\n", d, outputDrainTimeout)
+	}
 }
 
 // IsTerminal reports whether w is a character device (a terminal), and colour is not switched off (NO_COLOR).
