@@ -21,7 +21,8 @@ import (
 )
 
 // The cases here disturb the whole cluster (a partition, an API-server restart): they do not call t.Parallel,
-// so that Go runs them before the parallel tests start, one at a time.
+// so that Go runs them before the parallel tests start, one at a time. The file's name sorts after
+// krew_test.go: TestKrewInstall, also sequential, checks that its session is the first to pull the agent image.
 
 // twoNodeSession traces a web pod with traffic on each node and waits for events from both.
 func twoNodeSession(f *F) (*session, []*corev1.Pod) {
