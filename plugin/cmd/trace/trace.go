@@ -455,7 +455,7 @@ func (o *Options) closeQueue() {
 	before := o.queue.Dropped()
 	_ = o.queue.Close(outputDrainTimeout) // a closed reader was reported by the session
 	if d := o.queue.Dropped() - before; d > 0 {
-		fmt.Fprintf(o.ErrOut, "swoll: %d more events dropped at exit: the reader of stdout did not take them within %s\n", d, outputDrainTimeout)
+		_, _ = fmt.Fprintf(o.ErrOut, "swoll: %d more events dropped at exit: the reader of stdout did not take them within %s\n", d, outputDrainTimeout)
 	}
 }
 
