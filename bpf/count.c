@@ -11,14 +11,15 @@
  * filter_mode into this object's.
  *
  * Cost model: an unselected syscall costs one byte read from a global array on entry and exit. A selected
- * syscall of an untraced task adds the filter's hash miss on entry and a miss in the hash of calls in flight
- * (keyed by thread id) on exit. A traced call adds one clock read and an in-place update of its thread's
- * entry (inserted on the thread's first call) on entry; on exit one more clock read and an in-place update of
- * a per-CPU counter.
+ * syscall of an untraced task adds the filter's hash miss on entry and, on exit, a miss in the calls in
+ * flight. A traced call adds one clock read and an in-place update of its thread's call in flight on entry;
+ * on exit one more clock read and an in-place update of a per-CPU counter.
  *
- * Kernels from 5.10: no task storage, no bpf_loop, no ring buffer. Each program exists twice: tp_btf with
- * bpf_get_current_task_btf (5.11) and direct loads, and raw_tracepoint with CO-RE probe reads; user space
- * deletes the pair it does not use before loading.
+ * Kernels from 5.10: no bpf_loop, no ring buffer. Each program exists twice: tp_btf with
+ * bpf_get_current_task_btf (5.11), direct loads and the call in flight in task storage (5.11: a pointer read
+ * away, freed with the thread); and raw_tracepoint with CO-RE probe reads and the call in flight in a hash
+ * keyed by thread id, which the sched_process_exit and sched_process_exec programs keep in step with the
+ * threads. User space deletes the programs and the map it does not use before loading.
  *
  * Bounds: calls in flight and counters live in preallocated hashes of fixed size. A call that finds no room
  * is counted in `overflow` (per CPU), which user space reports: never silently dropped.
@@ -72,14 +73,25 @@ struct {
 	__type(value, struct count_val);
 } counts SEC(".maps");
 
-/* Thread id -> its call in flight. An entry lives as long as its thread: deleted at exit, moved when a
- * multithreaded execve gives the thread the leader's id. */
+/* raw_tracepoint programs: thread id -> its call in flight. An entry lives as long as its thread: deleted at
+ * exit, moved when a multithreaded execve gives the thread the leader's id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 32768);
 	__type(key, __u32);
 	__type(value, struct inflight);
 } inflights SEC(".maps");
+
+/* tp_btf programs: each thread's call in flight, in the thread's own storage (the kernel frees it with the
+ * thread; an execve that gives the thread the leader's id keeps its task). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, 1); /* BPF_F_NO_PREALLOC, required */
+	__type(key, int);
+	__type(value, struct inflight);
+} task_calls SEC(".maps");
+
+#define STORAGE_CREATE 1 /* BPF_LOCAL_STORAGE_GET_F_CREATE */
 
 /* Calls not counted for lack of room (counters or calls in flight), per CPU. */
 struct {
@@ -152,8 +164,15 @@ static __always_inline int count_enter(long id, bool direct)
 	__u32 nr = id;
 	if (!selected[nr & (NR_MAX - 1)])
 		return 0;
-	struct task_struct *task = direct ? bpf_get_current_task_btf() : (struct task_struct *)bpf_get_current_task();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct task_struct *task;
+	__u64 pid_tgid;
+	if (direct) { /* plain loads: cheaper than the pid_tgid helper */
+		task = bpf_get_current_task_btf();
+		pid_tgid = (__u64)task->tgid << 32 | (__u32)task->pid;
+	} else {
+		task = (struct task_struct *)bpf_get_current_task();
+		pid_tgid = bpf_get_current_pid_tgid();
+	}
 	__u32 target;
 	if (!traced(task, pid_tgid, &target, direct))
 		return 0;
@@ -161,8 +180,19 @@ static __always_inline int count_enter(long id, bool direct)
 		count_call(target, nr, 0, 0); /* exit, exit_group: sys_exit never comes */
 		return 0;
 	}
-	__u32 tid = pid_tgid;
 	__u64 now = bpf_ktime_get_ns();
+	if (direct) {
+		struct inflight *c = bpf_task_storage_get(&task_calls, task, 0, STORAGE_CREATE);
+		if (!c) {
+			count_overflow(); /* no memory for the thread's storage */
+			return 0;
+		}
+		c->start = now;
+		c->nr = nr;
+		c->target = target;
+		return 0;
+	}
+	__u32 tid = pid_tgid;
 	struct inflight *c = bpf_map_lookup_elem(&inflights, &tid);
 	if (c) {
 		c->start = now;
@@ -185,8 +215,13 @@ static __always_inline int count_exit(struct pt_regs *regs, long ret, bool direc
 	__u32 nr = id;
 	if (!selected[nr & (NR_MAX - 1)])
 		return 0;
-	__u32 tid = bpf_get_current_pid_tgid();
-	struct inflight *c = bpf_map_lookup_elem(&inflights, &tid);
+	struct inflight *c;
+	if (direct) {
+		c = bpf_task_storage_get(&task_calls, bpf_get_current_task_btf(), 0, 0);
+	} else {
+		__u32 tid = bpf_get_current_pid_tgid();
+		c = bpf_map_lookup_elem(&inflights, &tid);
+	}
 	if (!c || !c->start)
 		return 0;
 	__u64 ns = bpf_ktime_get_ns() - c->start;
@@ -196,18 +231,18 @@ static __always_inline int count_exit(struct pt_regs *regs, long ret, bool direc
 }
 
 /* A thread is gone: its entry goes too. */
-static __always_inline int count_task_exit(struct task_struct *p, bool direct)
+static __always_inline int count_task_exit(struct task_struct *p)
 {
-	__u32 tid = direct ? p->pid : BPF_CORE_READ(p, pid);
+	__u32 tid = BPF_CORE_READ(p, pid);
 	bpf_map_delete_elem(&inflights, &tid);
 	return 0;
 }
 
 /* execve from a thread other than the leader: the thread takes the leader's id, and its execve returns
  * under that id. */
-static __always_inline int count_exec(struct task_struct *p, __u32 old_pid, bool direct)
+static __always_inline int count_exec(struct task_struct *p, __u32 old_pid)
 {
-	__u32 tid = direct ? p->pid : BPF_CORE_READ(p, pid);
+	__u32 tid = BPF_CORE_READ(p, pid);
 	if (tid == old_pid)
 		return 0;
 	struct inflight *c = bpf_map_lookup_elem(&inflights, &old_pid);
@@ -231,18 +266,6 @@ int BPF_PROG(count_btf_exit, struct pt_regs *regs, long ret)
 	return count_exit(regs, ret, true);
 }
 
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(count_btf_task_exit, struct task_struct *p)
-{
-	return count_task_exit(p, true);
-}
-
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(count_btf_exec, struct task_struct *p, int old_pid)
-{
-	return count_exec(p, old_pid, true);
-}
-
 SEC("raw_tracepoint/sys_enter")
 int count_raw_enter(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -258,11 +281,11 @@ int count_raw_exit(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tracepoint/sched_process_exit")
 int count_raw_task_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	return count_task_exit((struct task_struct *)ctx->args[0], false);
+	return count_task_exit((struct task_struct *)ctx->args[0]);
 }
 
 SEC("raw_tracepoint/sched_process_exec")
 int count_raw_exec(struct bpf_raw_tracepoint_args *ctx)
 {
-	return count_exec((struct task_struct *)ctx->args[0], (__u32)ctx->args[1], false);
+	return count_exec((struct task_struct *)ctx->args[0], (__u32)ctx->args[1]);
 }

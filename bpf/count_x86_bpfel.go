@@ -43,10 +43,9 @@ const (
 	CountMapMntTargets        = "mnt_targets"
 	CountMapOverflow          = "overflow"
 	CountMapPidTargets        = "pid_targets"
+	CountMapTaskCalls         = "task_calls"
 	CountProgCountBtfEnter    = "count_btf_enter"
-	CountProgCountBtfExec     = "count_btf_exec"
 	CountProgCountBtfExit     = "count_btf_exit"
-	CountProgCountBtfTaskExit = "count_btf_task_exit"
 	CountProgCountRawEnter    = "count_raw_enter"
 	CountProgCountRawExec     = "count_raw_exec"
 	CountProgCountRawExit     = "count_raw_exit"
@@ -101,9 +100,7 @@ type CountSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountProgramSpecs struct {
 	CountBtfEnter    *ebpf.ProgramSpec `ebpf:"count_btf_enter"`
-	CountBtfExec     *ebpf.ProgramSpec `ebpf:"count_btf_exec"`
 	CountBtfExit     *ebpf.ProgramSpec `ebpf:"count_btf_exit"`
-	CountBtfTaskExit *ebpf.ProgramSpec `ebpf:"count_btf_task_exit"`
 	CountRawEnter    *ebpf.ProgramSpec `ebpf:"count_raw_enter"`
 	CountRawExec     *ebpf.ProgramSpec `ebpf:"count_raw_exec"`
 	CountRawExit     *ebpf.ProgramSpec `ebpf:"count_raw_exit"`
@@ -119,6 +116,7 @@ type CountMapSpecs struct {
 	MntTargets *ebpf.MapSpec `ebpf:"mnt_targets"`
 	Overflow   *ebpf.MapSpec `ebpf:"overflow"`
 	PidTargets *ebpf.MapSpec `ebpf:"pid_targets"`
+	TaskCalls  *ebpf.MapSpec `ebpf:"task_calls"`
 }
 
 // CountVariableSpecs contains global variables before they are loaded into the kernel.
@@ -157,6 +155,7 @@ type CountMaps struct {
 	MntTargets *ebpf.Map `ebpf:"mnt_targets"`
 	Overflow   *ebpf.Map `ebpf:"overflow"`
 	PidTargets *ebpf.Map `ebpf:"pid_targets"`
+	TaskCalls  *ebpf.Map `ebpf:"task_calls"`
 }
 
 func (m *CountMaps) Close() error {
@@ -166,6 +165,7 @@ func (m *CountMaps) Close() error {
 		m.MntTargets,
 		m.Overflow,
 		m.PidTargets,
+		m.TaskCalls,
 	)
 }
 
@@ -185,9 +185,7 @@ type CountVariables struct {
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountPrograms struct {
 	CountBtfEnter    *ebpf.Program `ebpf:"count_btf_enter"`
-	CountBtfExec     *ebpf.Program `ebpf:"count_btf_exec"`
 	CountBtfExit     *ebpf.Program `ebpf:"count_btf_exit"`
-	CountBtfTaskExit *ebpf.Program `ebpf:"count_btf_task_exit"`
 	CountRawEnter    *ebpf.Program `ebpf:"count_raw_enter"`
 	CountRawExec     *ebpf.Program `ebpf:"count_raw_exec"`
 	CountRawExit     *ebpf.Program `ebpf:"count_raw_exit"`
@@ -197,9 +195,7 @@ type CountPrograms struct {
 func (p *CountPrograms) Close() error {
 	return _CountClose(
 		p.CountBtfEnter,
-		p.CountBtfExec,
 		p.CountBtfExit,
-		p.CountBtfTaskExit,
 		p.CountRawEnter,
 		p.CountRawExec,
 		p.CountRawExit,

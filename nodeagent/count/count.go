@@ -115,12 +115,18 @@ func New(opts Options) (*Counter, error) {
 	return c, nil
 }
 
+// programs are the tracepoints of each variant's programs: tp_btf keeps the calls in flight in task storage
+// (freed by the kernel with the thread), raw_tracepoint in a hash that its own programs keep in step with the
+// threads' exits and execs.
 var programs = map[bool]map[string]string{
-	true: {bpf.CountProgCountBtfEnter: "sys_enter", bpf.CountProgCountBtfExit: "sys_exit",
-		bpf.CountProgCountBtfTaskExit: "sched_process_exit", bpf.CountProgCountBtfExec: "sched_process_exec"},
+	true: {bpf.CountProgCountBtfEnter: "sys_enter", bpf.CountProgCountBtfExit: "sys_exit"},
 	false: {bpf.CountProgCountRawEnter: "sys_enter", bpf.CountProgCountRawExit: "sys_exit",
 		bpf.CountProgCountRawTaskExit: "sched_process_exit", bpf.CountProgCountRawExec: "sched_process_exec"},
 }
+
+// inflightMap is each variant's map of calls in flight (the other one is not created: 5.10 has no task
+// storage).
+var inflightMap = map[bool]string{true: bpf.CountMapTaskCalls, false: bpf.CountMapInflights}
 
 func load(opts Options, table *syscalls.Table, entries int, useBTF bool) (c *Counter, err error) {
 	spec, err := bpf.LoadCount()
@@ -130,6 +136,7 @@ func load(opts Options, table *syscalls.Table, entries int, useBTF bool) (c *Cou
 	for name := range programs[!useBTF] {
 		delete(spec.Programs, name)
 	}
+	delete(spec.Maps, inflightMap[!useBTF])
 	spec.Maps[bpf.CountMapCounts].MaxEntries = uint32(entries)
 	var collOpts ebpf.CollectionOptions
 	if opts.MntTargets != nil && opts.PidTargets != nil {
