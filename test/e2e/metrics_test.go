@@ -541,3 +541,64 @@ func agentRSSKiB(t *testing.T) int {
 	}
 	return best
 }
+
+// TestSummaryFlagsReplica: two replicas of one workload on the two nodes, one of them failing every open; the
+// summary at the end of top merges both nodes' counts and flags that replica.
+func TestSummaryFlagsReplica(t *testing.T) {
+	t.Parallel()
+	f := newF(t)
+	app := uniqueName("replicas")
+	const n = 60
+	labels := map[string]string{"app": app}
+	sleeper := []corev1.Container{shellContainer("sh", "sleep 3600")}
+	// The nodes' pod networks are apart: each replica has a client on its node.
+	pods := f.createPods(
+		podSpec{name: "web-0", labels: labels, node: suite.nodes[0]},
+		podSpec{name: "web-1", labels: labels, node: suite.nodes[1]},
+		podSpec{name: "client-0", node: suite.nodes[0], containers: sleeper},
+		podSpec{name: "client-1", node: suite.nodes[1], containers: sleeper},
+	)
+	top := f.top("-n", f.ns, "-l", "app="+app, "-s", "openat", "--interval", "1s")
+	top.waitStderr("tracing (Ctrl-C to stop)", firstEventTimeout)
+	request := func(client, web *corev1.Pod, path string) {
+		_ = kubectl("exec", "-n", f.ns, client.Name, "--", "wget", "-q", "-O", "/dev/null",
+			fmt.Sprintf("http://%s:%d/open?path=%s", web.Status.PodIP, webPort, path)).Run()
+	}
+	// Both agents count (a warm-up open of each replica shows up), then n opens per replica, web-0's failing.
+	err := within(firstEventTimeout, func(context.Context) (bool, error) {
+		if top.count("web-0/openat/OK") > 0 && top.count("web-1/openat/OK") > 0 {
+			return true, nil
+		}
+		request(pods[2], pods[0], "/srv/index.html")
+		request(pods[3], pods[1], "/srv/index.html")
+		return false, nil
+	}, "a warm-up open of each replica counted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := func(web *corev1.Pod, path string) string {
+		return fmt.Sprintf(`for i in $(seq %d); do wget -q -O /dev/null 'http://%s:%d/open?path=%s' 2>/dev/null; done; true`,
+			n, web.Status.PodIP, webPort, path)
+	}
+	for i, path := range []string{"/nonexistent/x", "/srv/index.html"} {
+		if out, err := kubectl("exec", "-n", f.ns, pods[2+i].Name, "--", "sh", "-c", script(pods[i], path)).CombinedOutput(); err != nil {
+			t.Fatalf("requests to %s: %v\n%s", pods[i].Name, err, out)
+		}
+	}
+	err = within(time.Minute, func(context.Context) (bool, error) {
+		return top.count("web-0/openat/ENOENT") >= n && top.count("web-1/openat/OK") >= n, nil
+	}, "the replicas' opens in top's snapshots")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := top.stop()
+	want := fmt.Sprintf("%s/web-0 (web): %d of the %d openat ENOENT errors of the 2 replicas of web (100%%)", f.ns, n, n)
+	if !strings.Contains(stderr, "(merged across 2 pods)") || !strings.Contains(stderr, "replicas that stand out:") ||
+		!strings.Contains(stderr, want) {
+		t.Errorf("the summary does not flag web-0 (want %q):\n%s", want, stderr)
+	}
+	if strings.Contains(stderr, f.ns+"/web-1 (web):") {
+		t.Errorf("the summary flags web-1:\n%s", stderr)
+	}
+	f.waitNoAgents(f.ns, time.Minute)
+}
