@@ -41,6 +41,72 @@ type Decoder struct {
 	ioctls      map[uint64]syscalls.IoctlSpec // syscalls.IoctlArgs of the architecture
 	scratch     []byte                        // the JSON args an AppendCLI line is rendered from
 	ns          nsCache
+	id          idCache
+	ts          timeCache
+}
+
+// timeCache holds the digits of the last second a timestamp fell in: consecutive events mostly fall in the
+// same second, and nineteen-digit numbers are expensive to format.
+type timeCache struct {
+	sec   int64
+	valid bool
+	n     int
+	buf   [20]byte
+}
+
+// appendTime renders Unix nanoseconds ns in decimal.
+func (c *timeCache) appendTime(dst []byte, ns int64) []byte {
+	if ns < 1e9 {
+		return strconv.AppendInt(dst, ns, 10)
+	}
+	sec, frac := ns/1e9, ns%1e9
+	if !c.valid || c.sec != sec {
+		c.sec, c.valid = sec, true
+		c.n = len(strconv.AppendInt(c.buf[:0], sec, 10))
+	}
+	dst = append(dst, c.buf[:c.n]...)
+	var digits [9]byte
+	for i := 8; i >= 0; i-- {
+		digits[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	return append(dst, digits[:]...)
+}
+
+// idCache holds the rendering of the last thread's identity (pid, tid, container pid, uid, gid, comm):
+// a thread makes its calls in bursts, and these numbers and the escaped comm are a good part of a line.
+type idCache struct {
+	pid, tid, nsPid, uid, gid uint32
+	comm                      [16]byte
+	valid                     bool
+	n                         int
+	buf                       [256]byte // the longest: five 10-digit numbers, 16 bytes escaped as \u00XX
+}
+
+func (d *Decoder) appendIdentity(dst []byte, rec *record.Record) []byte {
+	c := &d.id
+	if !c.valid || c.tid != rec.Tid || c.pid != rec.Pid || c.nsPid != rec.NsPid || c.uid != rec.UID ||
+		c.gid != rec.GID || c.comm != rec.Comm {
+		b := append(c.buf[:0], `,"pid":`...)
+		b = strconv.AppendUint(b, uint64(rec.Pid), 10)
+		b = append(b, `,"tid":`...)
+		b = strconv.AppendUint(b, uint64(rec.Tid), 10)
+		b = append(b, `,"container_pid":`...)
+		b = strconv.AppendUint(b, uint64(rec.NsPid), 10)
+		b = append(b, `,"uid":`...)
+		b = strconv.AppendUint(b, uint64(rec.UID), 10)
+		b = append(b, `,"gid":`...)
+		b = strconv.AppendUint(b, uint64(rec.GID), 10)
+		b = append(b, `,"comm":`...)
+		b = appendJSONString(b, cString(rec.Comm[:]))
+		if len(b) > len(c.buf) { // cannot happen (see buf); render it uncached
+			c.valid = false
+			return append(dst, b...)
+		}
+		c.pid, c.tid, c.nsPid, c.uid, c.gid, c.comm = rec.Pid, rec.Tid, rec.NsPid, rec.UID, rec.GID, rec.Comm
+		c.valid, c.n = true, len(b)
+	}
+	return append(dst, c.buf[:c.n]...)
 }
 
 // nsCache holds the rendering of the last namespace triple: consecutive events mostly come from the same
@@ -340,21 +406,10 @@ func (d *Decoder) AppendJSON(dst []byte, rec *record.Record) []byte {
 	} else {
 		dst = appendUnknownPrefix(dst, rec.Nr, d.opts.Arch)
 	}
-	dst = strconv.AppendInt(dst, int64(rec.Start)+d.opts.MonoToWall, 10)
+	dst = d.ts.appendTime(dst, int64(rec.Start)+d.opts.MonoToWall)
 	dst = append(dst, `,"finish":`...)
-	dst = strconv.AppendInt(dst, int64(rec.Finish)+d.opts.MonoToWall, 10)
-	dst = append(dst, `,"pid":`...)
-	dst = strconv.AppendUint(dst, uint64(rec.Pid), 10)
-	dst = append(dst, `,"tid":`...)
-	dst = strconv.AppendUint(dst, uint64(rec.Tid), 10)
-	dst = append(dst, `,"container_pid":`...)
-	dst = strconv.AppendUint(dst, uint64(rec.NsPid), 10)
-	dst = append(dst, `,"uid":`...)
-	dst = strconv.AppendUint(dst, uint64(rec.UID), 10)
-	dst = append(dst, `,"gid":`...)
-	dst = strconv.AppendUint(dst, uint64(rec.GID), 10)
-	dst = append(dst, `,"comm":`...)
-	dst = appendJSONString(dst, cString(rec.Comm[:]))
+	dst = d.ts.appendTime(dst, int64(rec.Finish)+d.opts.MonoToWall)
+	dst = d.appendIdentity(dst, rec)
 	dst = append(dst, d.sessionFrag...)
 	if errno, failed := syscalls.ErrnoFromReturn(rec.Ret); failed {
 		dst = append(dst, syscalls.ErrnoName(errno)...)
