@@ -130,7 +130,8 @@ initramfs() {
   key=$(inputs_key "$arch")
   local c=$K/build-$arch-$key # initramfs.cpio.gz and bin/ (the host's row runs those binaries too)
   if [ ! -s "$c/initramfs.cpio.gz" ]; then
-    rm -rf "$K/build-$arch-"* # the previous inputs' build
+    # earlier inputs' builds, once a day old (a younger one may be another checkout's run, under way)
+    find "$K" -maxdepth 1 -name "build-$arch-*" -mmin +1440 -exec rm -rf {} +
     build_initramfs "$arch" "$c.tmp"
     mv "$c.tmp" "$c"
   fi
