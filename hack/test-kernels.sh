@@ -31,9 +31,10 @@ USERLAND=(busybox-static strace libc6 libunwind8 liblzma5
 # parity's proc program is left out: in the VMs, execveat's, init_module's and finit_module's "" arguments sit
 # on pages the process has not touched yet, which BPF cannot fault in (arm64, 6.1), and its execve children
 # fail under the VM's strace (5.10). files and net check both architectures' tables, cred the struct decoders
-# (msghdr, sockaddrs, epoll_event, rlimits, capabilities, wait statuses); proc (clone's argument order on
-# arm64 among others) passes but for those: KERNEL_SUITES=parity runs it.
-SUITES=${KERNEL_SUITES:-tracer,agentcmd,parity:/(files|net|cred)$,floor,caps,leftover}
+# (msghdr, sockaddrs, epoll_event, rlimits, capabilities, wait statuses), iov the iovec, msghdr, epoll_wait and
+# ioctl captures; proc (clone's argument order on arm64 among others) passes but for those: KERNEL_SUITES=parity
+# runs it.
+SUITES=${KERNEL_SUITES:-tracer,agentcmd,parity:/(files|net|cred|iov)$,floor,caps,leftover}
 JOBS=${KERNEL_JOBS:-2}
 VM_TIMEOUT=${KERNEL_VM_TIMEOUT:-1500}
 WANT=${KERNELS:-$(for m in "${MATRIX[@]}"; do set -- $m; printf '%s ' "$1"; done) host}
