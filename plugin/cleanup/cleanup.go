@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -109,55 +111,36 @@ func deleteJobs(ctx context.Context, client kubernetes.Interface, namespace, sel
 		return fmt.Errorf("listing agent jobs: %s", apierr.Message(err))
 	}
 	background := metav1.DeletePropagationBackground
-	var (
-		mu    sync.Mutex
-		wg    sync.WaitGroup
-		first error
-	)
-	for _, j := range jobs.Items {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := client.BatchV1().Jobs(j.Namespace).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &background})
-			if err == nil || apierrors.IsNotFound(err) {
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if first == nil {
-				first = fmt.Errorf("deleting job %s/%s: %s", j.Namespace, j.Name, apierr.Message(err))
-			}
-		}()
-	}
-	wg.Wait()
-	return first
+	return inParallel(jobs.Items, func(j *batchv1.Job) error {
+		err := client.BatchV1().Jobs(j.Namespace).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &background})
+		return wrapDelete(err, "job", j.Namespace, j.Name)
+	})
 }
 
 // deleteEach deletes pods in parallel with the given grace period and returns the first failure (a pod
 // already gone is not one).
 func deleteEach(ctx context.Context, client kubernetes.Interface, pods []corev1.Pod, grace int64) error {
-	var (
-		mu    sync.Mutex
-		wg    sync.WaitGroup
-		first error
-	)
-	for _, p := range pods {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &grace})
-			if err == nil || apierrors.IsNotFound(err) {
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if first == nil {
-				first = fmt.Errorf("deleting pod %s/%s: %s", p.Namespace, p.Name, apierr.Message(err))
-			}
-		}()
+	return inParallel(pods, func(p *corev1.Pod) error {
+		err := client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &grace})
+		return wrapDelete(err, "pod", p.Namespace, p.Name)
+	})
+}
+
+// inParallel runs del on every item at once and returns the first failure.
+func inParallel[T any](items []T, del func(*T) error) error {
+	var g errgroup.Group
+	for i := range items {
+		g.Go(func() error { return del(&items[i]) })
 	}
-	wg.Wait()
-	return first
+	return g.Wait()
+}
+
+// wrapDelete names what a failed deletion was of; an object already gone is not a failure.
+func wrapDelete(err error, kind, namespace, name string) error {
+	if err == nil || apierrors.IsNotFound(err) {
+		return nil
+	}
+	return fmt.Errorf("deleting %s %s/%s: %s", kind, namespace, name, apierr.Message(err))
 }
 
 func key(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
