@@ -12,7 +12,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
@@ -87,7 +86,7 @@ capabilities eBPF needs) per node that runs a target, streams from it, and remov
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())
 	})
-	addConfigFlags(root.PersistentFlags(), configFlags)
+	trace.AddConfigFlags(root.PersistentFlags(), configFlags)
 	root.AddCommand(
 		trace.NewCommand(trace.NewOptions(configFlags, streams, force)),
 		top.NewCommand(trace.NewOptions(configFlags, streams, force)),
@@ -104,19 +103,6 @@ capabilities eBPF needs) per node that runs a target, streams from it, and remov
 		c.Example = completionExample
 	}
 	return root
-}
-
-// addConfigFlags adds kubectl's connection flags (--kubeconfig, --context, -n, --as, --request-timeout...),
-// minus the -s shorthand of --server: here -s is --syscalls, as in strace.
-func addConfigFlags(flags *pflag.FlagSet, configFlags *genericclioptions.ConfigFlags) {
-	tmp := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
-	configFlags.AddFlags(tmp)
-	tmp.VisitAll(func(f *pflag.Flag) {
-		if f.Name == "server" {
-			f.Shorthand = ""
-		}
-		flags.AddFlag(f)
-	})
 }
 
 const completionLong = `Print the shell completion script of kubectl-swoll (names of namespaces, pods, label keys and values,

@@ -489,3 +489,16 @@ func commandLine(c *cobra.Command, args []string) string {
 	})
 	return strings.Join(parts, " ")
 }
+
+// AddConfigFlags adds kubectl's connection flags (--kubeconfig, --context, -n, --as, --request-timeout...),
+// minus the -s shorthand of --server: here -s is --syscalls, as in strace.
+func AddConfigFlags(flags *pflag.FlagSet, configFlags *genericclioptions.ConfigFlags) {
+	tmp := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
+	configFlags.AddFlags(tmp)
+	tmp.VisitAll(func(f *pflag.Flag) {
+		if f.Name == "server" {
+			f.Shorthand = ""
+		}
+		flags.AddFlag(f)
+	})
+}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -40,15 +39,7 @@ func completeOnly(t *testing.T, args []string) *Options {
 	configFlags := genericclioptions.NewConfigFlags(true)
 	o := NewOptions(configFlags, genericiooptions.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, nil)
 	c := NewCommand(o)
-	// kubectl's connection flags, as the root command adds them (-s is --syscalls here, not --server)
-	kf := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
-	configFlags.AddFlags(kf)
-	kf.VisitAll(func(f *pflag.Flag) {
-		if f.Name == "server" {
-			f.Shorthand = ""
-		}
-		c.Flags().AddFlag(f)
-	})
+	AddConfigFlags(c.Flags(), configFlags)
 	c.RunE = func(c *cobra.Command, a []string) error { return o.Complete(c, a) }
 	c.SetArgs(args)
 	if err := c.Execute(); err != nil {
@@ -132,14 +123,7 @@ func TestCommandLineLeavesOutConnectionFlags(t *testing.T) {
 	configFlags := genericclioptions.NewConfigFlags(true).WithDeprecatedPasswordFlag()
 	o := NewOptions(configFlags, genericiooptions.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, nil)
 	c := NewCommand(o)
-	kf := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
-	configFlags.AddFlags(kf)
-	kf.VisitAll(func(f *pflag.Flag) {
-		if f.Name == "server" {
-			f.Shorthand = ""
-		}
-		c.PersistentFlags().AddFlag(f) // as the root command holds them
-	})
+	AddConfigFlags(c.PersistentFlags(), configFlags) // as the root command holds them
 	var got string
 	c.RunE = func(c *cobra.Command, a []string) error { got = commandLine(c, a); return nil }
 	c.SetArgs(args)
