@@ -244,7 +244,7 @@ func TestFleetDoesNotReplaceAnAgentThatNeverStarted(t *testing.T) {
 	a := h.startFirst("node-a")
 	go a.Run(h.ctx)
 	select {
-	case <-a.Done():
+	case <-h.fleet.Exited: // after the fleet heard Finished (Done closes just before it)
 	case <-time.After(testWait):
 		t.Fatal("the agent did not finish")
 	}
