@@ -201,13 +201,17 @@ func newHarness(t *testing.T, tweak func(*Config)) *harness {
 		Stderr:        h.stderr,
 		FlushInterval: 5 * time.Millisecond,
 		LostInterval:  5 * time.Millisecond,
+		// no stats notice in the middle of what a test expects, however slow the machine (a test sets it)
+		StatsInterval: time.Hour,
 	}
 	if tweak != nil {
 		tweak(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
+	ended := make(chan struct{}) // Run returned (h.done may have been taken by the test)
 	go func() {
+		defer close(ended)
 		err := Run(ctx, cfg)
 		_ = outW.Close()
 		_ = inR.Close() // later commands fail instead of blocking on a pipe nobody reads
@@ -226,10 +230,46 @@ func newHarness(t *testing.T, tweak func(*Config)) *harness {
 		close(h.lines)
 	}()
 	t.Cleanup(func() {
+		// the session and its goroutines are over before the test is (goleak checks after the last test, once)
 		cancel()
 		_ = inW.Close()
+		for range h.lines { // until Run closed stdout: the reader never waits on a test that stopped reading
+		}
+		<-ended
 	})
 	return h
+}
+
+// manualClock is a session's wall clock that only the test moves: the heartbeat then depends on the commands
+// a test sends and the time it lets pass, not on how fast a loaded machine runs it.
+type manualClock struct{ ns atomic.Int64 }
+
+func newManualClock() *manualClock {
+	c := &manualClock{}
+	c.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+
+func (c *manualClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *manualClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// Run lets the clock run from now on, step at every tick of real time, until the test ends.
+func (c *manualClock) Run(t *testing.T, step time.Duration) {
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				c.Advance(step)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-stopped })
 }
 
 func (h *harness) send(cmd string) {
@@ -517,13 +557,17 @@ func TestSignalEndsSession(t *testing.T) {
 }
 
 func TestHeartbeatTimeout(t *testing.T) {
-	// The timeout is 25 ping intervals, so that a loaded machine does not end the session between pings.
-	h := newHarness(t, func(c *Config) { c.HeartbeatTimeout = 500 * time.Millisecond })
+	// The session's clock moves only when the test moves it: a ping every 20 ms of it, with the timer checking
+	// every 100 ms of real time, however slowly a loaded machine runs the test. (A ping's arrival lags the clock
+	// by at most two steps, 40 ms: the pipe hands the reader one line at a time.)
+	clock := newManualClock()
+	h := newHarness(t, func(c *Config) { c.HeartbeatTimeout, c.Now = 100*time.Millisecond, clock.Now })
 	h.start("")
-	// Pings keep it alive well past the timeout...
-	ticker := time.NewTicker(20 * time.Millisecond)
+	// Pings keep it alive well past the timeout (1 s of its clock, 10 timeouts)...
+	ticker := time.NewTicker(5 * time.Millisecond) // pacing only: real time lets the timer fire in between
 	for range 50 {
 		<-ticker.C
+		clock.Advance(20 * time.Millisecond)
 		h.send(`{"op":"ping"}`)
 	}
 	ticker.Stop()
@@ -532,7 +576,8 @@ func TestHeartbeatTimeout(t *testing.T) {
 		t.Fatalf("session ended while pinged: %v; stderr:\n%s", err, h.stderr.String())
 	default:
 	}
-	// ...and silence ends it.
+	// ...and silence ends it: the clock runs on (the last ping may reach the session only after this point)
+	clock.Run(t, 10*time.Millisecond)
 	if n := h.expectNotice(event.NoticeExit); n.Message != ErrHeartbeat.Error() {
 		t.Fatalf("exit notice %+v", n)
 	}
@@ -855,17 +900,22 @@ func TestHardStopWhenTheSessionIsStuck(t *testing.T) {
 // Pass: pings keep a session alive while its control loop is stuck (they are counted on arrival).
 func TestPingsCountWhileTheControlLoopIsBusy(t *testing.T) {
 	release := make(chan struct{})
+	clock := newManualClock() // moved by the test only: see TestHeartbeatTimeout
 	h := newHarness(t, func(c *Config) {
 		c.NewResolver = func(string) (Resolver, error) { return blockingResolver{release}, nil }
-		c.HeartbeatTimeout = 200 * time.Millisecond
+		c.HeartbeatTimeout, c.Now = 100*time.Millisecond, clock.Now
 		c.ResolveTimeout = time.Hour
 	})
 	h.start("")
 	h.send(`{"op":"add","target":{"container_id":"c1"}}`)
+	// 5 timeouts of the session's clock while the control loop waits on the resolver
+	ticker := time.NewTicker(5 * time.Millisecond) // pacing only: real time lets the timer fire in between
 	for range 25 {
-		time.Sleep(20 * time.Millisecond)
+		<-ticker.C
+		clock.Advance(20 * time.Millisecond)
 		h.send(`{"op":"ping"}`)
 	}
+	ticker.Stop()
 	close(release)
 	h.expectNotice(event.NoticeTargetError)
 	h.send(`{"op":"stop"}`)
@@ -879,29 +929,32 @@ func TestMaxRateDropsAndCounts(t *testing.T) {
 	h := newHarness(t, nil)
 	h.start(`,"max_rate":5`)
 	// 20 events within 1 ms of kernel time: the one-second burst (5) passes, the rest is dropped
-	go func() {
-		for i := range 20 {
-			h.tracer.feed <- record.Record{Nr: 257, Pid: uint32(i + 1), Finish: uint64(1e9 + i*1000)}
-		}
-	}()
-	events := 0
-	var limited *event.Notice
-	for limited == nil {
-		l := h.next()
-		switch {
+	for i := range 20 { // each one is taken by the reader before the next: all 20 count before the stop
+		h.feed(record.Record{Nr: 257, Pid: uint32(i + 1), Finish: uint64(1e9 + i*1000)})
+	}
+	h.send(`{"op":"stop"}`)
+	// the drops are reported as the timer sees them, in one notice or several; the exit sums them up
+	events, notices := 0, 0
+	var limited uint64
+	var exit *event.Notice
+	for exit == nil {
+		switch l := h.next(); {
 		case l.Event != nil:
 			events++
 		case l.Notice.Kind == event.NoticeRateLimited:
-			limited = l.Notice
+			notices++
+			limited += l.Notice.Limited
+		case l.Notice.Kind == event.NoticeExit:
+			exit = l.Notice
+		default:
+			t.Fatalf("unexpected notice %+v", l.Notice)
 		}
 	}
-	h.send(`{"op":"stop"}`)
-	exit := h.expectNotice(event.NoticeExit)
 	if events != 5 || exit.LimitedTotal != 15 || exit.LostTotal != 0 {
 		t.Fatalf("%d events written, exit %+v; want 5 written and 15 limited, none lost", events, exit)
 	}
-	if limited.Limited == 0 || limited.Limited > 15 {
-		t.Fatalf("rate_limited notice %+v", limited)
+	if notices == 0 || limited != 15 {
+		t.Fatalf("%d rate_limited notices saying %d in all, want at least one and 15", notices, limited)
 	}
 }
 
