@@ -38,7 +38,9 @@ func startLoop(t testing.TB, cfg LoopConfig) *Loop {
 func TestLoopOrdersAcrossStreamsAndStopsAtMaxEvents(t *testing.T) {
 	var out bytes.Buffer
 	w, _ := output.New(output.JSON, &out, false)
-	l := startLoop(t, LoopConfig{Sink: w, MaxEvents: 5})
+	// order comes from the streams' progress: with the default window, a test stalled for 250 ms between two
+	// batches would see the first one released by the clock, ahead of the second
+	l := startLoop(t, LoopConfig{Sink: w, MaxEvents: 5, Window: time.Hour})
 	in := l.Batches()
 	in <- stream.Batch{Stream: 0}
 	in <- stream.Batch{Stream: 1}
