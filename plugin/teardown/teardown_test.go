@@ -142,9 +142,10 @@ func TestTeardownForced(t *testing.T) {
 }
 
 func TestSummary(t *testing.T) {
-	start := time.Now().Add(-10 * time.Second)
+	// minutes ago, so that the wall-clock durations keep their leading figures however slowly the test runs
+	start := time.Now().Add(-10 * time.Minute)
 	s := &Summary{
-		Session: "abc", Reason: "interrupted", Started: start, Stopping: time.Now().Add(-time.Second),
+		Session: "abc", Reason: "interrupted", Started: start, Stopping: time.Now().Add(-time.Minute),
 		FirstEvent: start.Add(2 * time.Second), Emitted: 42,
 		Agents: []AgentSummary{{Node: "node-b", Events: 40, Lost: 3}, {Node: "node-a", Events: 2, Failed: true}},
 	}
@@ -154,8 +155,8 @@ func TestSummary(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("%q", out.String())
 	}
-	if !strings.HasPrefix(lines[0], "swoll: session abc ended (interrupted) after 10") ||
-		!strings.Contains(lines[0], ": 42 events written; first event after 2s; cleaned up in 1") {
+	if !strings.HasPrefix(lines[0], "swoll: session abc ended (interrupted) after 10m") ||
+		!strings.Contains(lines[0], ": 42 events written; first event after 2s; cleaned up in 1m") {
 		t.Errorf("first line %q", lines[0])
 	}
 	if lines[1] != "swoll:   node-a: 2 events, 0 lost; agent failed (see above)" || lines[2] != "swoll:   node-b: 40 events, 3 lost" {
