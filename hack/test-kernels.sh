@@ -184,7 +184,9 @@ build_initramfs() {
 # boot NAME ARCH VMLINUZ: runs the suites in a VM; the console goes to $W/NAME.log.
 boot() {
   local name=$1 arch=$2 kern=$3 log=$W/$1.log cmd
-  local append="quiet panic=-1 swoll.suites=$SUITES${KERNEL_RUN:+ swoll.run=$KERNEL_RUN}"
+  local append="quiet panic=-1 swoll.suites=$SUITES${KERNEL_RUN:+ swoll.run=$KERNEL_RUN}" v
+  # The bench suite's sizes, when set (the kernel hands NAME=VALUE parameters it does not know to init's environment).
+  for v in BENCH_RUNS BENCH_GETPPID_N BENCH_OPENAT_N; do [ -z "${!v:-}" ] || append+=" $v=${!v}"; done
   if [ "$arch" = amd64 ]; then
     cmd=(qemu-system-x86_64 -accel tcg -cpu max -m 1536 -smp 1 -nographic -no-reboot -nic none
       -kernel "$kern" -initrd "$W/initramfs-amd64.cpio.gz" -append "console=ttyS0 no_timer_check $append")
@@ -192,9 +194,12 @@ boot() {
     cmd=(qemu-system-aarch64 -M virt -accel tcg -cpu max,pauth-impdef=on -m 1536 -smp 1 -nographic -no-reboot
       -nic none -kernel "$kern" -initrd "$W/initramfs-arm64.cpio.gz" -append "console=ttyAMA0 $append")
   fi
-  local start=$SECONDS
+  local start=$SECONDS load0
+  load0=$(cut -d' ' -f1 /proc/loadavg)
   timeout "$VM_TIMEOUT" "${cmd[@]}" </dev/null >"$log" 2>&1 || true
   echo "secs=$((SECONDS - start))" > "$W/$name.result"
+  # The host's load (the VM's own load average counts its one CPU): TCG's speed follows what else runs here.
+  echo "$load0 at the start, $(cut -d' ' -f1 /proc/loadavg) at the end" > "$W/$name.load"
 }
 
 # host: the same test binaries on this machine's kernel, in the same format as the VMs' console.
@@ -280,6 +285,7 @@ done
 # The bench tables (KERNEL_SUITES=bench).
 for name in $WANT; do
   grep -a '^\[bench\] ' "$W/$name.log" 2>/dev/null | tr -d '\r' | grep -av '^\[bench\] \[' | sed "s/^\[bench\]/$name:/" || true
+  if [[ ",$SUITES," == *,bench,* ]] && [ -f "$W/$name.load" ]; then echo "$name: host load average $(cat "$W/$name.load")"; fi
 done
 # What each kernel needs in privileges (for the agent's pod spec).
 for name in $WANT; do
