@@ -10,10 +10,14 @@
  * probe's mnt_targets and pid_targets maps in place of its own (MapReplacements) and copies the probe's
  * filter_mode into this object's.
  *
- * Cost model: an unselected syscall costs one byte read from a global array on entry and exit. A selected
- * syscall of an untraced task adds the filter's hash miss on entry and, on exit, a miss in the calls in
- * flight. A traced call adds one clock read and an in-place update of its thread's call in flight on entry;
- * on exit one more clock read and an in-place update of a per-CPU counter.
+ * Cost model: an unselected syscall costs one byte read from a global array on entry and exit. On tp_btf, a
+ * selected syscall looks up its thread's storage, which remembers the filter's decision for the thread (traced
+ * or not, and its target) until the filter changes: user space bumps filter_gen after every change of targets
+ * or mode, and a thread's own setns or unshare (the only calls that move a running thread to another mount
+ * namespace) forgets it. So a selected call of an untraced thread costs that lookup on entry and exit; a
+ * traced call adds one clock read and an in-place update of its thread's call in flight on entry; on exit one
+ * more clock read and an in-place update of a per-CPU counter. The raw_tracepoint fallback asks the filter's
+ * hashes on every selected entry.
  *
  * Kernels from 5.10: no bpf_loop, no ring buffer. Each program exists twice: tp_btf with
  * bpf_get_current_task_btf (5.11), direct loads and the call in flight in task storage (5.11: a pointer read
@@ -52,11 +56,17 @@ struct count_val {
 	__u64 hist[HIST_BUCKETS]; /* hist[i]: calls that took [2^i, 2^(i+1)) ns */
 };
 
-/* The call a thread is in. start == 0: none (consumed by its exit, or never seen entering). */
+/* The call a thread is in. start == 0: none (consumed by its exit, or never seen entering). In task storage
+ * (tp_btf) it also holds the filter's decision for the thread: traced and decided_target, valid while gen equals
+ * filter_gen (0: undecided). */
 struct inflight {
 	__u64 start;
 	__u32 nr;
 	__u32 target;
+	__u32 gen;
+	__u32 traced;
+	__u32 decided_target;
+	__u32 _pad;
 };
 
 struct count_key _count_key __attribute__((unused));
@@ -65,6 +75,18 @@ struct count_val _count_val __attribute__((unused));
 /* Set by user space at run time (mmapped .bss): which syscalls are counted, and exit/exit_group (no exit). */
 __u8 selected[NR_MAX] = {};
 __u8 no_return[NR_MAX] = {};
+/* The filter's generation: user space increments it after each change of the targets or the filter's mode, so
+ * that threads decide again (never 0, which marks a thread's storage undecided). */
+__u32 filter_gen = 1;
+
+/* The calls after which a thread may be in another mount namespace (the filter decides again). */
+#if defined(__TARGET_ARCH_x86)
+#define NR_UNSHARE 272
+#define NR_SETNS 308
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_UNSHARE 97
+#define NR_SETNS 268
+#endif
 
 struct {
 	__uint(type, MAP_PERCPU_HASH);
@@ -174,6 +196,33 @@ static __always_inline int count_enter(long id, bool direct)
 		pid_tgid = bpf_get_current_pid_tgid();
 	}
 	__u32 target;
+	if (direct) {
+		struct inflight *c = bpf_task_storage_get(&task_calls, task, 0, STORAGE_CREATE);
+		if (!c) {
+			/* no memory for the thread's storage: a traced call is lost, and said so */
+			if (traced(task, pid_tgid, &target, direct))
+				count_overflow();
+			return 0;
+		}
+		/* the generation is read before the filter's maps: a change made meanwhile leaves a stale gen */
+		__u32 gen = *(volatile __u32 *)&filter_gen;
+		if (c->gen != gen) {
+			c->traced = target_of(task, pid_tgid, &target, direct);
+			c->decided_target = c->traced ? target : 0;
+			c->gen = gen;
+		}
+		if (!c->traced || is_compat(task, direct))
+			return 0;
+		target = c->decided_target;
+		if (no_return[nr & (NR_MAX - 1)]) {
+			count_call(target, nr, 0, 0); /* exit, exit_group: sys_exit never comes */
+			return 0;
+		}
+		c->start = bpf_ktime_get_ns();
+		c->nr = nr;
+		c->target = target;
+		return 0;
+	}
 	if (!traced(task, pid_tgid, &target, direct))
 		return 0;
 	if (no_return[nr & (NR_MAX - 1)]) {
@@ -181,17 +230,6 @@ static __always_inline int count_enter(long id, bool direct)
 		return 0;
 	}
 	__u64 now = bpf_ktime_get_ns();
-	if (direct) {
-		struct inflight *c = bpf_task_storage_get(&task_calls, task, 0, STORAGE_CREATE);
-		if (!c) {
-			count_overflow(); /* no memory for the thread's storage */
-			return 0;
-		}
-		c->start = now;
-		c->nr = nr;
-		c->target = target;
-		return 0;
-	}
 	__u32 tid = pid_tgid;
 	struct inflight *c = bpf_map_lookup_elem(&inflights, &tid);
 	if (c) {
@@ -213,9 +251,15 @@ static __always_inline int count_exit(struct pt_regs *regs, long ret, bool direc
 	if (id < 0 || id >= NR_MAX)
 		return 0;
 	__u32 nr = id;
+	struct inflight *c;
+	if (direct && (nr == NR_SETNS || nr == NR_UNSHARE) && ret == 0) {
+		/* the thread may be in another mount namespace now: the filter decides again at its next call */
+		c = bpf_task_storage_get(&task_calls, bpf_get_current_task_btf(), 0, 0);
+		if (c)
+			c->gen = 0;
+	}
 	if (!selected[nr & (NR_MAX - 1)])
 		return 0;
-	struct inflight *c;
 	if (direct) {
 		c = bpf_task_storage_get(&task_calls, bpf_get_current_task_btf(), 0, 0);
 	} else {

@@ -28,10 +28,14 @@ type CountCountVal struct {
 }
 
 type CountInflight struct {
-	_      structs.HostLayout
-	Start  uint64
-	Nr     uint32
-	Target uint32
+	_             structs.HostLayout
+	Start         uint64
+	Nr            uint32
+	Target        uint32
+	Gen           uint32
+	Traced        uint32
+	DecidedTarget uint32
+	Pad           uint32
 }
 
 // Names of all BPF objects in the ELF.
@@ -52,6 +56,7 @@ const (
 	CountProgCountRawTaskExit = "count_raw_task_exit"
 	CountVarCountKey          = "_count_key"
 	CountVarCountVal          = "_count_val"
+	CountVarFilterGen         = "filter_gen"
 	CountVarFilterMode        = "filter_mode"
 	CountVarNoReturn          = "no_return"
 	CountVarSelected          = "selected"
@@ -125,6 +130,7 @@ type CountMapSpecs struct {
 type CountVariableSpecs struct {
 	CountKey   *ebpf.VariableSpec `ebpf:"_count_key"`
 	CountVal   *ebpf.VariableSpec `ebpf:"_count_val"`
+	FilterGen  *ebpf.VariableSpec `ebpf:"filter_gen"`
 	FilterMode *ebpf.VariableSpec `ebpf:"filter_mode"`
 	NoReturn   *ebpf.VariableSpec `ebpf:"no_return"`
 	Selected   *ebpf.VariableSpec `ebpf:"selected"`
@@ -175,6 +181,7 @@ func (m *CountMaps) Close() error {
 type CountVariables struct {
 	CountKey   *ebpf.Variable `ebpf:"_count_key"`
 	CountVal   *ebpf.Variable `ebpf:"_count_val"`
+	FilterGen  *ebpf.Variable `ebpf:"filter_gen"`
 	FilterMode *ebpf.Variable `ebpf:"filter_mode"`
 	NoReturn   *ebpf.Variable `ebpf:"no_return"`
 	Selected   *ebpf.Variable `ebpf:"selected"`

@@ -70,6 +70,7 @@ type Counter struct {
 	mode     *ebpf.Variable
 	selected *ebpf.Variable
 	noReturn *ebpf.Variable
+	gen      *ebpf.Variable // filter_gen: threads' cached filter decisions are valid while it holds
 	attach   string
 
 	mu        sync.Mutex
@@ -161,6 +162,7 @@ func load(opts Options, table *syscalls.Table, entries int, useBTF bool) (c *Cou
 		mode:     coll.Variables[bpf.CountVarFilterMode],
 		selected: coll.Variables[bpf.CountVarSelected],
 		noReturn: coll.Variables[bpf.CountVarNoReturn],
+		gen:      coll.Variables[bpf.CountVarFilterGen],
 		attach:   "raw_tracepoint",
 		targets:  map[uint32]*event.Container{},
 		removed:  map[uint32]bool{},
@@ -219,10 +221,22 @@ func (c *Counter) Select(calls []*syscalls.Syscall) error {
 	return nil
 }
 
-// SetFilterMode sets the filter mode (the probe's, which Tracer.FilterMode returns).
+// SetFilterMode sets the filter mode (the probe's, which Tracer.FilterMode returns) and makes every thread ask
+// the filter again at its next call: call it after each change of the filter's targets too (Mode does), since
+// the programs remember each thread's decision.
 func (c *Counter) SetFilterMode(mode uint32) error {
 	if err := c.mode.Set(mode); err != nil {
 		return fmt.Errorf("setting the counting filter mode: %w", err)
+	}
+	var gen uint32
+	if err := c.gen.Get(&gen); err != nil {
+		return fmt.Errorf("reading the counting filter's generation: %w", err)
+	}
+	if gen++; gen == 0 {
+		gen = 1 // 0 marks a thread that has not asked
+	}
+	if err := c.gen.Set(gen); err != nil {
+		return fmt.Errorf("invalidating the threads' filter decisions: %w", err)
 	}
 	return nil
 }

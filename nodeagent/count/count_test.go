@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"testing"
 	"time"
 	"unsafe"
@@ -16,6 +17,7 @@ import (
 	"github.com/swoll-dev/swoll/bpf"
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/internal/roottest"
+	"github.com/swoll-dev/swoll/nodeagent/nsid"
 	"github.com/swoll-dev/swoll/nodeagent/tracer"
 	"github.com/swoll-dev/swoll/protocol"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -31,6 +33,8 @@ func TestMain(m *testing.M) {
 		helperOpen()
 	case "many":
 		helperMany()
+	case "mover":
+		helperMover()
 	}
 	os.Exit(0)
 }
@@ -76,12 +80,51 @@ func helperMany() {
 	}
 }
 
+// moverCalls is how many getppid calls helperMover makes in each of its three mount namespaces.
+const moverCalls = 100
+
+// helperMover: started in a mount namespace of its own (the test's target), one thread makes moverCalls getppid
+// calls there, moves to a new mount namespace (unshare) for moverCalls more, then back (setns) for the last
+// moverCalls. The thread's private fs (unshare gives it one) is what lets a multithreaded process setns a mount
+// namespace.
+func helperMover() {
+	runtime.LockOSThread() // the thread that moves is the one that calls; it dies with the process
+	home, err := os.Open("/proc/thread-self/ns/mnt")
+	if err != nil {
+		fail("opening the mount namespace: %v", err)
+	}
+	getppids := func() {
+		for range moverCalls {
+			_, _, _ = unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+		}
+	}
+	waitGo()
+	getppids()
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		fail("unshare: %v", err)
+	}
+	getppids()
+	if err := unix.Setns(int(home.Fd()), unix.CLONE_NEWNS); err != nil {
+		fail("setns: %v", err)
+	}
+	getppids()
+}
+
+func fail(format string, args ...any) {
+	_, _ = fmt.Fprintf(os.Stderr, format+"\n", args...)
+	os.Exit(1)
+}
+
 // startHelper starts the helper and waits until it is ready; the returned func sends its go line and waits
 // for it to exit.
 func startHelper(t *testing.T, kind string) (*exec.Cmd, func()) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "COUNT_HELPER="+kind)
+	cmd.Stderr = os.Stderr
+	if kind == "mover" {
+		cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}
+	}
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -180,6 +223,47 @@ func TestExactCounts(t *testing.T) {
 			}
 			if len(snap.Rows) != 0 {
 				t.Errorf("second snapshot has rows: %+v", snap.Rows)
+			}
+		})
+	}
+}
+
+// A thread that changes mount namespace is counted by the namespace it is in: the programs remember each
+// thread's filter decision, and forget it when the thread calls unshare or setns. Counting the helper's own
+// namespace, only its first and last moverCalls getppid calls count, not those made in between from another
+// namespace (a stale decision would count them too).
+func TestThreadChangesMountNamespace(t *testing.T) {
+	for _, raw := range []bool{false, true} {
+		t.Run(fmt.Sprintf("raw=%v", raw), func(t *testing.T) {
+			m := newMode(t, Options{}, raw)
+			if err := m.Select(sc(t, "getppid")); err != nil {
+				t.Fatal(err)
+			}
+			cmd, run := startHelper(t, "mover")
+			ns, _, err := nsid.MountNSID(cmd.Process.Pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if host, _, err := nsid.MountNSID(0); err != nil || host == ns {
+				t.Fatalf("the helper is not in a mount namespace of its own (%d, host %d, %v)", ns, host, err)
+			}
+			if err := m.AddMountNS(ns, 9); err != nil {
+				t.Fatal(err)
+			}
+			run()
+			snap, err := m.Snapshot("n", "", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got uint64
+			for _, r := range snap.Rows {
+				if r.Syscall.Name != "getppid" || r.Error != "OK" {
+					t.Errorf("unexpected row %s %s: %d calls", r.Syscall.Name, r.Error, r.Calls)
+				}
+				got += r.Calls
+			}
+			if got != 2*moverCalls {
+				t.Errorf("%d getppid calls counted, want %d (the first and last %d)", got, 2*moverCalls, moverCalls)
 			}
 		})
 	}
