@@ -99,6 +99,14 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			// keys that arrived in one read (typed fast, sent by a script) come as one message: each is a key
+			var next tea.Model = m
+			for _, r := range msg.Runes {
+				next, _ = next.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+			}
+			return next, nil
+		}
 		if m.editing {
 			switch msg.Type {
 			case tea.KeyEnter:

@@ -4,13 +4,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	tea "github.com/charmbracelet/bubbletea"
 )
 
+// A "«...»" span is one message of several runes: what bubbletea sends when keys arrive in one read (typed fast,
+// sent by a script, or pasted without bracketed paste).
 func keys(s string) []tea.KeyMsg {
 	var out []tea.KeyMsg
-	for _, r := range s {
+	for len(s) > 0 {
+		if rest, ok := strings.CutPrefix(s, "«"); ok {
+			run, after, _ := strings.Cut(rest, "»")
+			out = append(out, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(run)})
+			s = after
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s)
+		s = s[size:]
 		switch r {
 		case '\n':
 			out = append(out, tea.KeyMsg{Type: tea.KeyEnter})
@@ -64,9 +75,13 @@ func TestKeys(t *testing.T) {
 		{keys: "q", rows: []string{"read", "openat", "read"}, quit: true},
 		{keys: "\x03", rows: []string{"read", "openat", "read"}, quit: true},
 		{keys: "/op\x03", quit: true},
+		{keys: "«/openat»\n", rows: []string{"openat"}},
+		{keys: "«/EAG»\n«n»", header: "sort: name", rows: []string{"read"}},
+		{keys: "«ex»", header: "sort: errors", rows: []string{"openat", "read", "openat", "read"}, split: true},
+		{keys: "«nq»", header: "sort: name", quit: true},
 	}
 	for _, tt := range tests {
-		t.Run(strings.NewReplacer("\n", "⏎", "\x1b", "esc", "\x03", "^C").Replace(tt.keys), func(t *testing.T) {
+		t.Run(strings.NewReplacer("\n", "⏎", "\x1b", "esc", "\x03", "^C", "«", "[", "»", "]").Replace(tt.keys), func(t *testing.T) {
 			quit, split := false, false
 			h := &hooks{quit: func() { quit = true }, split: func(on bool) { split = on }}
 			var m tea.Model = model{sortBy: ByCalls, hooks: h, width: 200, height: 30}
