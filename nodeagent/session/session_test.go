@@ -233,9 +233,18 @@ func newHarness(t *testing.T, tweak func(*Config)) *harness {
 		// the session and its goroutines are over before the test is (goleak checks after the last test, once)
 		cancel()
 		_ = inW.Close()
-		for range h.lines { // until Run closed stdout: the reader never waits on a test that stopped reading
+		over := make(chan struct{})
+		go func() {
+			for range h.lines { // until Run closed stdout: the reader never waits on a test that stopped reading
+			}
+			<-ended
+			close(over)
+		}()
+		select {
+		case <-over:
+		case <-time.After(30 * time.Second):
+			t.Errorf("the session did not end within 30 s of its test; stderr:\n%s", h.stderr.String())
 		}
-		<-ended
 	})
 	return h
 }
