@@ -17,8 +17,8 @@
 #     (hack/test-kernels.sh, one VM at a time), once with the probe the kernel gets and once with older kernels'
 #     fallbacks (SWOLL_PROBE_WITHOUT; 5.10 has only those). Under emulation absolute times mean nothing; ratios
 #     within one table still compare the code paths. Sized for TCG (hack/kernels/init.sh: BENCH_RUNS=2,
-#     BENCH_GETPPID_N=1000000, BENCH_OPENAT_N=50000 unless set here; no sustained rate, no targets; a scenario the
-#     kernel cannot load is shown as failed): ~5 min per table.
+#     BENCH_GETPPID_N=300000, BENCH_OPENAT_N=20000 unless set here; no sustained rate, no targets; a scenario the
+#     kernel cannot load is shown as failed): ~4 min per table, the VM at nice -10 (KERNEL_BENCH_NICE).
 #   BENCH_PREBUILT=DIR: syscall-loop, emptyprobe, bin/swoll-agent and sysnr (NAME=NR lines) built beforehand
 #     (what the VM runs; no bpftrace there)
 source "$(dirname "$0")/lib.sh"

@@ -64,9 +64,9 @@ caps() {
 
 # bench: the syscall overhead table of hack/bench.sh on this kernel, with the probe the kernel gets and, where it
 # has task storage or bpf_loop, once more with the fallbacks of older kernels (SWOLL_PROBE_WITHOUT). Under
-# emulation absolute times mean nothing; ratios within one table still compare the code paths. Sized for ~5
-# minutes per table under TCG, where starting an agent alone takes ~10 s and the loops run long enough (1-10 s)
-# to average out the host's load more than they cost: BENCH_RUNS, BENCH_GETPPID_N and
+# emulation absolute times mean nothing; ratios within one table still compare the code paths. Sized for ~4
+# minutes per table under TCG, where starting an agent alone takes ~10 s (loops 3x longer cost ~1.5 min more a
+# table and were no steadier on a loaded host): BENCH_RUNS, BENCH_GETPPID_N and
 # BENCH_OPENAT_N come from the host (hack/test-kernels.sh puts them on the kernel command line, which passes
 # them to init's environment). Output is streamed, so a VM that times out still shows the tables it finished.
 bench() {
@@ -79,7 +79,7 @@ bench() {
     t0=$(date +%s)
     echo "[bench] probe: ${without:+without }${without:-what the kernel has ($feats)}"
     { SWOLL_PROBE_WITHOUT=$without BENCH_PREBUILT=/swoll BENCH_KEEP_GOING=1 BENCH_TARGETS=0 BENCH_SECS=0 \
-        BENCH_RUNS=${BENCH_RUNS:-2} BENCH_GETPPID_N=${BENCH_GETPPID_N:-1000000} BENCH_OPENAT_N=${BENCH_OPENAT_N:-50000} \
+        BENCH_RUNS=${BENCH_RUNS:-2} BENCH_GETPPID_N=${BENCH_GETPPID_N:-300000} BENCH_OPENAT_N=${BENCH_OPENAT_N:-20000} \
         bash /swoll/hack/bench.sh || touch /tmp/bench.failed; } 2>&1 | while IFS= read -r line; do echo "[bench] $line"; done
     echo "[bench] (this table took $(( $(date +%s) - t0 )) s)"
   done
