@@ -34,7 +34,7 @@ USERLAND=(busybox-static strace libc6 libunwind8 liblzma5
 # (msghdr, sockaddrs, epoll_event, rlimits, capabilities, wait statuses), iov the iovec, msghdr, epoll_wait and
 # ioctl captures; proc (clone's argument order on arm64 among others) passes but for those: KERNEL_SUITES=parity
 # runs it.
-SUITES=${KERNEL_SUITES:-tracer,agentcmd,parity:/(files|net|cred|iov)$,floor,caps,leftover}
+SUITES=${KERNEL_SUITES:-tracer,agentcmd,count,parity:/(files|net|cred|iov)$,floor,caps,leftover}
 JOBS=${KERNEL_JOBS:-2}
 VM_TIMEOUT=${KERNEL_VM_TIMEOUT:-1500}
 WANT=${KERNELS:-$(for m in "${MATRIX[@]}"; do set -- $m; printf '%s ' "$1"; done) host}
@@ -161,6 +161,7 @@ build_initramfs() {
   mkdir -p "$b"
   GOARCH=$arch go test -c -o "$b/tracer.test" ./nodeagent/tracer
   GOARCH=$arch go test -c -o "$b/agentcmd.test" ./nodeagent/agentcmd
+  GOARCH=$arch go test -c -o "$b/count.test" ./nodeagent/count
   GOARCH=$arch go test -c -o "$b/parity.test" ./test/parity
   GOARCH=$arch go build -o "$b/swoll-agent" ./cmd/swoll-agent
   GOARCH=$arch go build -o "$b/vmcheck" ./hack/kernels/vmcheck
@@ -214,7 +215,7 @@ host_run() {
       local s=${spec%%:*} filter=${KERNEL_RUN:-}
       [ "$s" != "$spec" ] && filter=${spec#*:}
       case $s in
-        tracer | agentcmd | parity)
+        tracer | agentcmd | count | parity)
           local t0=$SECONDS rc=0
           (cd "$b" && "./$s.test" -test.v -test.count=1 -test.timeout=20m ${filter:+"-test.run=$filter"}) > "$W/host-$s.log" 2>&1 || rc=$?
           sed "s/^/[$s] /" "$W/host-$s.log"

@@ -1,6 +1,6 @@
 #!/bin/busybox sh
 # /init of the initramfs that hack/test-kernels.sh boots under qemu: mounts what the tests need, runs the
-# suites named on the kernel command line (swoll.suites=tracer,agentcmd,parity,floor,caps,leftover,bench) and powers
+# suites named on the kernel command line (swoll.suites=tracer,agentcmd,count,parity,floor,caps,leftover,bench) and powers
 # off (a go test suite may be given as NAME:REGEXP, its -test.run). Each suite ends with one line the host parses:
 #   SWOLL-SUITE name=NAME rc=N pass=N fail=N skip=N secs=N
 /bin/busybox --install -s /bin
@@ -96,6 +96,7 @@ for spec in $suites; do
   case $s in
     tracer) run=$filter gotest tracer /swoll/tracer.test ;;
     agentcmd) run=$filter gotest agentcmd /swoll/agentcmd.test ;;
+    count) run=$filter gotest count /swoll/count.test ;;
     parity) run=$filter gotest parity /swoll/parity.test ;;
     floor) floor ;;
     leftover) leftover ;;
