@@ -176,7 +176,11 @@ static __always_inline void count_call(__u32 target, __u32 nr, long ret, __u64 n
 	}
 	v->calls++;
 	v->time_ns += ns;
-	v->hist[hist_bucket(ns) & (HIST_BUCKETS - 1)]++;
+	/* The bucket is below HIST_BUCKETS already, so the compiler drops the mask unless told not to; verifiers
+	 * before 6.x cannot bound the index without it (5.10 and 6.1 rejected the program). */
+	__u32 b = hist_bucket(ns);
+	barrier_var(b);
+	v->hist[b & (HIST_BUCKETS - 1)]++;
 }
 
 static __always_inline int count_enter(long id, bool direct)
