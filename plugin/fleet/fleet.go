@@ -5,7 +5,8 @@
 // it was ready, or that another client deleted, is not replaced: its node is reported untraced, once.
 //
 // A Fleet is the agents' Observer; its methods are safe for concurrent use. Replace is called from the failed
-// agent's goroutine, without the fleet's lock.
+// agent's goroutine, without the fleet's lock. An agent counts as done once the fleet heard its Finished (its
+// replacement, if any, is in the fleet by then), not when its Done channel closes, which comes just before.
 package fleet
 
 import (
@@ -44,7 +45,10 @@ type Fleet struct {
 	current      map[string]*agent.Agent
 	replaces     map[*agent.Agent]*agent.Agent // replacement -> the failed agent it took over from
 	replaced     map[*agent.Agent]bool
-	replacements map[string]int // by node
+	pending      map[string]*agent.Agent // by node: the failed agent whose replacement is being added
+	finished     map[*agent.Agent]bool   // Finished was heard (and any replacement added)
+	replacements map[string]int          // by node
+	replacing    sync.WaitGroup          // replacements being started
 	readyAll     bool
 	ending       bool
 }
@@ -66,17 +70,25 @@ func New(log *userlog.Logger, names *route.Router, replace ReplaceFunc, maxRepla
 		current:      map[string]*agent.Agent{},
 		replaces:     map[*agent.Agent]*agent.Agent{},
 		replaced:     map[*agent.Agent]bool{},
+		pending:      map[string]*agent.Agent{},
+		finished:     map[*agent.Agent]bool{},
 		replacements: map[string]int{},
 	}
 }
 
-// Add creates an agent with the next stream id and keeps it as its node's agent.
+// Add creates an agent with the next stream id and keeps it as its node's agent. A replacement is known as
+// one from here, before it runs (ReplaceFunc adds, then runs).
 func (f *Fleet) Add(create func(id int) *agent.Agent) *agent.Agent {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a := create(len(f.agents))
 	f.agents = append(f.agents, a)
 	f.current[a.Node()] = a
+	if old := f.pending[a.Node()]; old != nil {
+		f.replaces[a] = old
+		f.replaced[old] = true
+		delete(f.pending, a.Node())
+	}
 	return a
 }
 
@@ -87,11 +99,13 @@ func (f *Fleet) Nodes() int {
 	return len(f.current)
 }
 
-// Ending stops replacements: the session is being torn down.
+// Ending stops replacements: the session is being torn down. It returns once the replacements already being
+// started are in the fleet (starting one is quick: no API call), so that List then holds every agent to stop.
 func (f *Fleet) Ending() {
 	f.mu.Lock()
 	f.ending = true
 	f.mu.Unlock()
+	f.replacing.Wait()
 }
 
 // Replaced tells whether a replacement took over from a (which failed).
@@ -204,6 +218,7 @@ func (f *Fleet) Notice(a *agent.Agent, n *event.Notice) {
 func (f *Fleet) Finished(a *agent.Agent) {
 	f.failed(a)
 	f.mu.Lock()
+	f.finished[a] = true
 	// a failed agent no longer counts toward readiness: the others may now all be ready
 	first, ready, total := f.recount()
 	f.mu.Unlock()
@@ -238,26 +253,31 @@ func (f *Fleet) failed(a *agent.Agent) {
 		return
 	}
 	f.mu.Lock()
-	f.replacements[node] = n + 1
-	f.mu.Unlock()
-	f.log.Printf("%s: starting a replacement agent (%d of at most %d)", node, n+1, f.max)
-	r, err := f.replace(node, n+2)
-	if err != nil {
-		f.names.Untraced(node, err.Error())
+	if f.ending { // decided meanwhile: no agent may start after teardown took the list
+		f.mu.Unlock()
 		return
 	}
-	f.mu.Lock()
-	f.replaces[r] = a
-	f.replaced[a] = true
+	f.replacements[node] = n + 1
+	f.pending[node] = a
+	f.replacing.Add(1)
 	f.mu.Unlock()
+	defer f.replacing.Done()
+	f.log.Printf("%s: starting a replacement agent (%d of at most %d)", node, n+1, f.max)
+	if _, err := f.replace(node, n+2); err != nil {
+		f.mu.Lock()
+		delete(f.pending, node)
+		f.mu.Unlock()
+		f.names.Untraced(node, err.Error())
+	}
 }
 
-// AllDone tells whether every agent's Run returned.
+// AllDone tells whether every agent finished: its Finished was heard, so any replacement of it is in the fleet
+// (and counted here).
 func (f *Fleet) AllDone() bool {
-	for _, a := range f.List() {
-		select {
-		case <-a.Done():
-		default:
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, a := range f.agents {
+		if !f.finished[a] {
 			return false
 		}
 	}

@@ -40,6 +40,8 @@ type harness struct {
 	mu     sync.Mutex
 	// startFirst adds node's first agent (not running yet).
 	startFirst func(node string) *agent.Agent
+	// gate, when set before the agents run, holds every replacement until it is closed.
+	gate chan struct{}
 }
 
 func newHarness(t *testing.T, maxReplacements int) *harness {
@@ -83,6 +85,9 @@ func newHarness(t *testing.T, maxReplacements int) *harness {
 		func(*targets.Target, error) {}, log)
 	var start func(node string, gen int) *agent.Agent
 	h.fleet = New(log, h.router, func(node string, gen int) (*agent.Agent, error) {
+		if h.gate != nil {
+			<-h.gate
+		}
 		a := start(node, gen)
 		h.router.Replace(node, a)
 		go a.Run(ctx)
@@ -250,5 +255,35 @@ func TestFleetDoesNotReplaceAnAgentThatNeverStarted(t *testing.T) {
 	}
 	if n := len(h.fleet.List()); n != 1 || !h.router.IsUntraced("node-a") {
 		t.Fatalf("%d agents, untraced %v; messages:\n%s", n, h.router.IsUntraced("node-a"), h.log.String())
+	}
+}
+
+// While a failed agent's replacement is being started the fleet is not done, though the failed agent's Done is
+// closed: a session that ended then would leave the replacement running after its teardown took the list.
+func TestFleetNotDoneWhileReplacing(t *testing.T) {
+	h := newHarness(t, 0)
+	h.gate = make(chan struct{})
+	var first *agent.Agent
+	h.serve("node-a", 1, readyThenBroken(func() *agent.Agent { return first }))
+	second := &testutil.Agent{}
+	h.serve("node-a", 2, second.Serve)
+	first = h.startFirst("node-a")
+	h.router.Initial([]targets.Target{target("node-a", "web-1", "containerd://a1")})
+	go first.Run(h.ctx)
+	select {
+	case <-first.Done(): // its Finished is now held in the replacement's start
+	case <-time.After(testWait):
+		t.Fatal("the first agent did not end")
+	}
+	if h.fleet.AllDone() {
+		t.Fatal("AllDone while the failed agent's replacement is being started")
+	}
+	close(h.gate)
+	h.waitLog("node-a: replacement agent ready; the node was not traced from ")
+	if h.fleet.AllDone() {
+		t.Fatal("AllDone while the replacement runs")
+	}
+	if n := len(h.fleet.List()); n != 2 {
+		t.Fatalf("%d agents, want 2", n)
 	}
 }
