@@ -57,16 +57,14 @@ struct count_val {
 };
 
 /* The call a thread is in. start == 0: none (consumed by its exit, or never seen entering). In task storage
- * (tp_btf) it also holds the filter's decision for the thread: traced and decided_target, valid while gen equals
- * filter_gen (0: undecided). */
+ * (tp_btf) it also holds the filter's decision for the thread, valid while gen equals filter_gen (0: undecided):
+ * traced, and target, which is then the thread's target whether a call is in flight or not. */
 struct inflight {
 	__u64 start;
 	__u32 nr;
 	__u32 target;
 	__u32 gen;
 	__u32 traced;
-	__u32 decided_target;
-	__u32 _pad;
 };
 
 struct count_key _count_key __attribute__((unused));
@@ -200,8 +198,9 @@ static __always_inline int count_enter(long id, bool direct)
 		pid_tgid = bpf_get_current_pid_tgid();
 	}
 	__u32 target;
+	struct inflight *c = NULL;
 	if (direct) {
-		struct inflight *c = bpf_task_storage_get(&task_calls, task, 0, STORAGE_CREATE);
+		c = bpf_task_storage_get(&task_calls, task, 0, STORAGE_CREATE);
 		if (!c) {
 			/* no memory for the thread's storage: a traced call is lost, and said so */
 			if (traced(task, pid_tgid, &target, direct))
@@ -211,40 +210,33 @@ static __always_inline int count_enter(long id, bool direct)
 		/* the generation is read before the filter's maps: a change made meanwhile leaves a stale gen */
 		__u32 gen = *(volatile __u32 *)&filter_gen;
 		if (c->gen != gen) {
-			c->traced = target_of(task, pid_tgid, &target, direct);
-			c->decided_target = c->traced ? target : 0;
+			c->traced = target_of(task, pid_tgid, &c->target, direct); /* no call is in flight here */
 			c->gen = gen;
 		}
 		if (!c->traced || is_compat(task, direct))
 			return 0;
-		target = c->decided_target;
-		if (no_return[nr & (NR_MAX - 1)]) {
-			count_call(target, nr, 0, 0); /* exit, exit_group: sys_exit never comes */
-			return 0;
-		}
-		c->start = bpf_ktime_get_ns();
-		c->nr = nr;
-		c->target = target;
+		target = c->target;
+	} else if (!traced(task, pid_tgid, &target, direct)) {
 		return 0;
 	}
-	if (!traced(task, pid_tgid, &target, direct))
-		return 0;
 	if (no_return[nr & (NR_MAX - 1)]) {
 		count_call(target, nr, 0, 0); /* exit, exit_group: sys_exit never comes */
 		return 0;
 	}
 	__u64 now = bpf_ktime_get_ns();
-	__u32 tid = pid_tgid;
-	struct inflight *c = bpf_map_lookup_elem(&inflights, &tid);
-	if (c) {
-		c->start = now;
-		c->nr = nr;
-		c->target = target;
-		return 0;
+	if (!c) {
+		__u32 tid = pid_tgid;
+		c = bpf_map_lookup_elem(&inflights, &tid);
+		if (!c) {
+			struct inflight n = {.start = now, .nr = nr, .target = target};
+			if (bpf_map_update_elem(&inflights, &tid, &n, NOEXIST))
+				count_overflow();
+			return 0;
+		}
 	}
-	struct inflight n = {.start = now, .nr = nr, .target = target};
-	if (bpf_map_update_elem(&inflights, &tid, &n, NOEXIST))
-		count_overflow();
+	c->start = now;
+	c->nr = nr;
+	c->target = target;
 	return 0;
 }
 

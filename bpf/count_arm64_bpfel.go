@@ -28,14 +28,12 @@ type CountCountVal struct {
 }
 
 type CountInflight struct {
-	_             structs.HostLayout
-	Start         uint64
-	Nr            uint32
-	Target        uint32
-	Gen           uint32
-	Traced        uint32
-	DecidedTarget uint32
-	Pad           uint32
+	_      structs.HostLayout
+	Start  uint64
+	Nr     uint32
+	Target uint32
+	Gen    uint32
+	Traced uint32
 }
 
 // Names of all BPF objects in the ELF.

@@ -94,10 +94,7 @@ for spec in $suites; do
   filter=$run
   [ "$s" != "$spec" ] && filter=${spec#*:}
   case $s in
-    tracer) run=$filter gotest tracer /swoll/tracer.test ;;
-    agentcmd) run=$filter gotest agentcmd /swoll/agentcmd.test ;;
-    count) run=$filter gotest count /swoll/count.test ;;
-    parity) run=$filter gotest parity /swoll/parity.test ;;
+    tracer | agentcmd | count | parity) run=$filter gotest "$s" "/swoll/$s.test" ;;
     floor) floor ;;
     leftover) leftover ;;
     load) /swoll/vmcheck load ;;

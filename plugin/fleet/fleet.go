@@ -235,9 +235,16 @@ func (f *Fleet) Finished(a *agent.Agent) {
 func (f *Fleet) failed(a *agent.Agent) {
 	st := a.State()
 	node := a.Node()
+	// decided under the lock Ending takes: no replacement starts after it, and Ending waits for those before
 	f.mu.Lock()
 	skip := st.Failure == "" || a.Stopping() || f.ending || f.current[node] != a
 	n := f.replacements[node]
+	replace := !skip && !st.Removed && st.Ready && f.replace != nil && n < f.max
+	if replace {
+		f.replacements[node] = n + 1
+		f.pending[node] = a
+		f.replacing.Add(1)
+	}
 	f.mu.Unlock()
 	switch {
 	case skip:
@@ -252,15 +259,6 @@ func (f *Fleet) failed(a *agent.Agent) {
 		f.names.Untraced(node, fmt.Sprintf("its agent failed %d times", n+1))
 		return
 	}
-	f.mu.Lock()
-	if f.ending { // decided meanwhile: no agent may start after teardown took the list
-		f.mu.Unlock()
-		return
-	}
-	f.replacements[node] = n + 1
-	f.pending[node] = a
-	f.replacing.Add(1)
-	f.mu.Unlock()
 	defer f.replacing.Done()
 	f.log.Printf("%s: starting a replacement agent (%d of at most %d)", node, n+1, f.max)
 	if _, err := f.replace(node, n+2); err != nil {
