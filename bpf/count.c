@@ -4,7 +4,7 @@
 /*
  * swoll's counting mode: per traced container, system call and result, a call count, the summed duration and
  * a log2 latency histogram, aggregated in the kernel. Nothing per call reaches user space, which reads the
- * counters once per interval (nodeagent/count).
+ * counters once per interval (nodeagent/countprobe).
  *
  * Which tasks are traced is the probe's container filter (filter.h): user space loads this object with the
  * probe's mnt_targets and pid_targets maps in place of its own (MapReplacements) and copies the probe's
@@ -43,7 +43,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NOEXIST 1	  /* BPF_NOEXIST */
 #define ERR_EXIST 17	  /* EEXIST */
 
-/* One counter: nodeagent/count reads these (a test compares the layouts). */
+/* One counter: nodeagent/countprobe reads these (a test compares the layouts). */
 struct count_key {
 	__u32 target;
 	__u16 nr;

@@ -161,7 +161,7 @@ build_initramfs() {
   mkdir -p "$b"
   GOARCH=$arch go test -c -o "$b/tracer.test" ./nodeagent/tracer
   GOARCH=$arch go test -c -o "$b/agentcmd.test" ./nodeagent/agentcmd
-  GOARCH=$arch go test -c -o "$b/count.test" ./nodeagent/count
+  GOARCH=$arch go test -c -o "$b/count.test" ./nodeagent/countprobe
   GOARCH=$arch go test -c -o "$b/parity.test" ./test/parity
   GOARCH=$arch go build -o "$b/swoll-agent" ./cmd/swoll-agent
   GOARCH=$arch go build -o "$b/vmcheck" ./hack/kernels/vmcheck

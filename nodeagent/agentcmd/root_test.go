@@ -21,7 +21,7 @@ import (
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/internal/roottest"
-	"github.com/swoll-dev/swoll/nodeagent/session"
+	"github.com/swoll-dev/swoll/nodeagent/serve"
 )
 
 // child is a shell that waits for "go", reads /etc/hostname with cat, says "done" and waits to be closed.
@@ -133,13 +133,13 @@ func TestSessionTracesAContainer(t *testing.T) {
 	stdout, lines := lineReader(t)
 	var stderr syncBuffer
 	cfg := sessionConfig(streams{stdin: stdinR, stdout: stdout, stderr: &stderr}, &hostFlags{})
-	cfg.NewResolver = func(string) (session.Resolver, error) { return fakeResolver{id: id, pid: ctr.pid()}, nil }
+	cfg.NewResolver = func(string) (serve.Resolver, error) { return fakeResolver{id: id, pid: ctr.pid()}, nil }
 	// no stats notice among the lines the test expects: in make test-kernels' emulated VMs the test runs for
 	// about as long as the default interval (5 s)
 	cfg.StatsInterval = time.Hour
 	done := make(chan error, 1)
 	go func() {
-		done <- session.Run(context.Background(), cfg)
+		done <- serve.Run(context.Background(), cfg)
 		_ = stdout.Close()
 		_ = stdinR.Close() // later commands fail instead of blocking
 	}()

@@ -8,12 +8,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/swoll-dev/swoll/nodeagent/count"
+	"github.com/swoll-dev/swoll/nodeagent/countprobe"
 	"github.com/swoll-dev/swoll/nodeagent/cri"
 	"github.com/swoll-dev/swoll/nodeagent/decode"
 	"github.com/swoll-dev/swoll/nodeagent/hold"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
-	"github.com/swoll-dev/swoll/nodeagent/session"
+	"github.com/swoll-dev/swoll/nodeagent/serve"
 	"github.com/swoll-dev/swoll/nodeagent/tracer"
 	"github.com/swoll-dev/swoll/nodeagent/wallclock"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -58,7 +58,7 @@ heartbeat timeout, and on SIGTERM. While it runs it holds a shared lock on --loc
 			} else {
 				defer release()
 			}
-			if err := session.Run(cmd.Context(), sessionConfig(io, &host)); err != nil {
+			if err := serve.Run(cmd.Context(), sessionConfig(io, &host)); err != nil {
 				return &exitError{code: exitFailure} // reported already, on stderr and as a notice
 			}
 			return nil
@@ -70,35 +70,35 @@ heartbeat timeout, and on SIGTERM. While it runs it holds a shared lock on --loc
 }
 
 // sessionConfig wires a session to the kernel, the container runtime and the decoder.
-func sessionConfig(io streams, host *hostFlags) session.Config {
+func sessionConfig(io streams, host *hostFlags) serve.Config {
 	table := syscalls.Native()
 	monoToWall := wallclock.MonoToWall()
-	return session.Config{
-		Deps: session.Deps{
+	return serve.Config{
+		Deps: serve.Deps{
 			Syscalls: table.Resolve,
-			NewTracer: func(captureData int) (session.Tracer, error) {
+			NewTracer: func(captureData int) (serve.Tracer, error) {
 				t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: captureData})
 				if err != nil {
 					return nil, err
 				}
 				return t, nil
 			},
-			NewCounter: func(entries int) (session.CountTracer, error) {
+			NewCounter: func(entries int) (serve.CountTracer, error) {
 				t, err := newTracer(tracer.Options{Arch: table.Arch(), FilterOnly: true, RingBytes: os.Getpagesize()})
 				if err != nil {
 					return nil, err
 				}
-				m, err := count.NewMode(t, count.Options{Entries: entries, Table: table})
+				m, err := countprobe.NewMode(t, countprobe.Options{Entries: entries, Table: table})
 				if err != nil {
 					_ = t.Close()
 					return nil, explainLoadError(err)
 				}
 				return m, nil
 			},
-			NewDecoder: func(node, name string) session.Decoder {
+			NewDecoder: func(node, name string) serve.Decoder {
 				return decode.New(decode.Options{Arch: table.Arch(), Node: node, Session: name, MonoToWall: monoToWall})
 			},
-			NewResolver: func(socket string) (session.Resolver, error) {
+			NewResolver: func(socket string) (serve.Resolver, error) {
 				r, err := host.resolver(socket)
 				if err != nil {
 					return nil, err

@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/swoll-dev/swoll/event"
-	"github.com/swoll-dev/swoll/nodeagent/count"
+	"github.com/swoll-dev/swoll/nodeagent/countprobe"
 	"github.com/swoll-dev/swoll/nodeagent/decode"
 	"github.com/swoll-dev/swoll/nodeagent/lineout"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
@@ -79,7 +79,7 @@ latency histogram) and writes one JSON snapshot line per --interval; no event pe
 	fl.StringVar(&f.session, "session", "", "session name stamped on JSON events")
 	fl.IntVar(&f.captureData, "capture-data", 0, "copy up to N bytes of what read/write/send/recv calls transfer (0: none; it may hold secrets)")
 	fl.BoolVar(&f.count, "count", false, "count calls in the kernel and write a snapshot per --interval instead of events")
-	fl.DurationVar(&f.interval, "interval", count.DefaultInterval, "with --count: how often to write a snapshot")
+	fl.DurationVar(&f.interval, "interval", countprobe.DefaultInterval, "with --count: how often to write a snapshot")
 	fl.IntVar(&f.countEntries, "count-entries", 0, "with --count: size of the kernel's counter table (0: default for the number of CPUs)")
 	_ = fl.MarkHidden("count-entries")
 	return cmd
@@ -205,7 +205,7 @@ func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Ta
 	if err != nil {
 		return failure(err)
 	}
-	m, err := count.NewMode(t, count.Options{Entries: f.countEntries, Table: table})
+	m, err := countprobe.NewMode(t, countprobe.Options{Entries: f.countEntries, Table: table})
 	if err != nil {
 		_ = t.Close()
 		return failure(explainLoadError(err))

@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/swoll-dev/swoll/plugin/counts"
 	"github.com/swoll-dev/swoll/plugin/recording"
 	"github.com/swoll-dev/swoll/plugin/report"
+	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
 const reportExample = `  # Record a trace, then chart it
@@ -73,7 +73,7 @@ func (o *ReportOptions) Validate() error {
 
 // Run reads the recording and writes the page; the file appears only once it is complete.
 func (o *ReportOptions) Run() error {
-	table := counts.New()
+	table := tally.New()
 	st, err := recording.ReadFile(o.Input, o.streams.In, table.AddLine)
 	if err != nil {
 		return err

@@ -19,8 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/swoll-dev/swoll/event"
-	"github.com/swoll-dev/swoll/plugin/counts"
 	"github.com/swoll-dev/swoll/plugin/report"
+	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
 // Metric names.
@@ -40,16 +40,16 @@ var bucketPowers = []int{10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30}
 // shutdownTimeout bounds how long a scrape in flight may hold up the end of a session.
 const shutdownTimeout = 2 * time.Second
 
-// Collector turns a counts.Table into metrics at each scrape.
+// Collector turns a tally.Table into metrics at each scrape.
 type Collector struct {
-	table    *counts.Table
+	table    *tally.Table
 	count    *prometheus.Desc
 	duration *prometheus.Desc
 	lost     *prometheus.Desc
 }
 
 // NewCollector returns a collector of t.
-func NewCollector(t *counts.Table) *Collector {
+func NewCollector(t *tally.Table) *Collector {
 	return &Collector{
 		table: t,
 		count: prometheus.NewDesc(CountName,
@@ -76,13 +76,13 @@ type labelSet [7]string
 // Collect implements prometheus.Collector. Rows of one container from several nodes (a pod moves only by
 // being recreated, but a recording may hold anything) are added up: the labels have no node.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	merged := map[labelSet]*counts.Stat{}
+	merged := map[labelSet]*tally.Stat{}
 	var order []labelSet
 	for _, r := range c.table.Totals() {
 		l := labelSet{"sys_" + r.Syscall, r.Error, r.Namespace, r.Pod, r.Container, r.Class, r.Group}
 		s, ok := merged[l]
 		if !ok {
-			s = &counts.Stat{}
+			s = &tally.Stat{}
 			merged[l] = s
 			order = append(order, l)
 		}
@@ -114,7 +114,7 @@ func Buckets(h *[event.HistBuckets]uint64) map[float64]uint64 {
 }
 
 // Handler serves /metrics and /metrics/charts (with its data at /metrics/charts/data.json) for t.
-func Handler(t *counts.Table, title string) (http.Handler, error) {
+func Handler(t *tally.Table, title string) (http.Handler, error) {
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(NewCollector(t)); err != nil {
 		return nil, fmt.Errorf("registering the collector: %w", err)
@@ -142,7 +142,7 @@ type Server struct {
 
 // Serve listens on addr (HOST:PORT; port 0 picks one) at once, so that a bad address fails before the session
 // starts, and serves in the background until Close.
-func Serve(addr string, t *counts.Table, title string) (*Server, error) {
+func Serve(addr string, t *tally.Table, title string) (*Server, error) {
 	h, err := Handler(t, title)
 	if err != nil {
 		return nil, err

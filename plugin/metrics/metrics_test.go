@@ -9,11 +9,11 @@ import (
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/internal/promtest"
-	"github.com/swoll-dev/swoll/plugin/counts"
+	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
-func table() *counts.Table {
-	t := counts.New()
+func table() *tally.Table {
+	t := tally.New()
 	c := &event.Container{Namespace: "shop", Pod: "web-1", Name: "web"}
 	for range 1000 {
 		t.AddEvent(&event.Event{Syscall: event.Syscall{Name: "openat", Class: "FileSystem", Group: "Files"}, Error: "ENOENT",
@@ -73,7 +73,7 @@ func TestExposition(t *testing.T) {
 }
 
 func TestServeRefusesABadAddress(t *testing.T) {
-	if _, err := Serve("not-an-address", counts.New(), "x"); err == nil || !strings.Contains(err.Error(), "--metrics-addr") {
+	if _, err := Serve("not-an-address", tally.New(), "x"); err == nil || !strings.Contains(err.Error(), "--metrics-addr") {
 		t.Errorf("Serve(bad) = %v", err)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/swoll-dev/swoll/plugin/counts"
+	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
 var (
@@ -98,7 +98,7 @@ type Loss struct {
 }
 
 // FromTable builds the page's data from a table.
-func FromTable(t *counts.Table, title string) *Data {
+func FromTable(t *tally.Table, title string) *Data {
 	rows := t.Totals()
 	first, last := t.Span()
 	d := &Data{Title: title, Generated: time.Now().UnixMilli(), From: first / 1e6, To: last / 1e6}
@@ -147,7 +147,7 @@ func FromTable(t *counts.Table, title string) *Data {
 	return d
 }
 
-func podName(k counts.Key) string {
+func podName(k tally.Key) string {
 	if k.Pod == "" {
 		if k.Node != "" {
 			return "(host of " + k.Node + ")"
@@ -157,7 +157,7 @@ func podName(k counts.Key) string {
 	return k.Namespace + "/" + k.Pod
 }
 
-func nsName(k counts.Key) string {
+func nsName(k tally.Key) string {
 	if k.Namespace == "" {
 		return "(no namespace)"
 	}
@@ -186,7 +186,7 @@ func topKeys(m map[string]uint64, n int) map[string]bool {
 	return out
 }
 
-func sankey(rows []counts.Row, keepPods, keepSys map[string]bool) Sankey {
+func sankey(rows []tally.Row, keepPods, keepSys map[string]bool) Sankey {
 	type link struct{ src, dst string }
 	flows := map[link]uint64{}
 	depth := map[string]int{}
@@ -237,7 +237,7 @@ func sankey(rows []counts.Row, keepPods, keepSys map[string]bool) Sankey {
 	return sk
 }
 
-func series(t *counts.Table) Series {
+func series(t *tally.Table) Series {
 	pts, step := t.Series()
 	s := Series{Step: step / 1e6, Errors: map[string][]uint64{}}
 	totals := map[string]uint64{}

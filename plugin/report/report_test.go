@@ -10,11 +10,11 @@ import (
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/internal/browsertest"
-	"github.com/swoll-dev/swoll/plugin/counts"
+	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
-func table() *counts.Table {
-	t := counts.New()
+func table() *tally.Table {
+	t := tally.New()
 	for i, pod := range []string{"web-1", "web-2", "</script><b>x"} {
 		c := &event.Container{Namespace: "shop", Pod: pod, Name: "web"}
 		for j := range 50 * (i + 1) {

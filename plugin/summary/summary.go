@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/swoll-dev/swoll/plugin/counts"
+	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
 // Thresholds of the outlier check: a replica stands out when it holds at least minShare of a group's errors
@@ -56,7 +56,7 @@ type Summary struct {
 }
 
 // Build merges rows into a summary.
-func Build(rows []counts.Row) *Summary {
+func Build(rows []tally.Row) *Summary {
 	s := &Summary{Total: Line{Syscall: "total"}}
 	by := map[string]*Line{}
 	pods := map[string]bool{}
@@ -98,7 +98,7 @@ func Build(rows []counts.Row) *Summary {
 }
 
 // Write prints the summary as strace -c does, then errors by errno, outliers and losses.
-func (s *Summary) Write(w io.Writer, losses map[string]counts.Losses) error {
+func (s *Summary) Write(w io.Writer, losses map[string]tally.Losses) error {
 	var b strings.Builder
 	rule := "------ ----------- ----------- --------- --------- ----------------\n"
 	b.WriteString("% time     seconds  usecs/call     calls    errors syscall\n")
@@ -243,7 +243,7 @@ type podStat struct {
 	errors        map[string]uint64
 }
 
-func outliers(rows []counts.Row) []Outlier {
+func outliers(rows []tally.Row) []Outlier {
 	groups := map[groupKey]map[string]*podStat{}
 	for _, r := range rows {
 		if r.Pod == "" {

@@ -8,18 +8,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/swoll-dev/swoll/plugin/counts"
+	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-func row(pod, sc, errno string, calls, timeNs uint64) counts.Row {
-	return counts.Row{Key: counts.Key{Node: "n1", Namespace: "shop", Pod: pod, Container: "web", Syscall: sc, Error: errno},
-		Stat: counts.Stat{Calls: calls, TimeNs: timeNs}}
+func row(pod, sc, errno string, calls, timeNs uint64) tally.Row {
+	return tally.Row{Key: tally.Key{Node: "n1", Namespace: "shop", Pod: pod, Container: "web", Syscall: sc, Error: errno},
+		Stat: tally.Stat{Calls: calls, TimeNs: timeNs}}
 }
 
 func TestGolden(t *testing.T) {
-	rows := []counts.Row{
+	rows := []tally.Row{
 		row("web-7d9f8c6b5-aaaaa", "connect", "OK", 400, 400_000),
 		row("web-7d9f8c6b5-bbbbb", "connect", "OK", 380, 380_000),
 		row("web-7d9f8c6b5-ccccc", "connect", "OK", 10, 10_000),
@@ -31,7 +31,7 @@ func TestGolden(t *testing.T) {
 		row("web-7d9f8c6b5-ccccc", "read", "OK", 2000, 40_000_000),
 	}
 	var buf bytes.Buffer
-	if err := Build(rows).Write(&buf, map[string]counts.Losses{"n1": {Lost: 2}, "n2": {}}); err != nil {
+	if err := Build(rows).Write(&buf, map[string]tally.Losses{"n1": {Lost: 2}, "n2": {}}); err != nil {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "summary.golden")

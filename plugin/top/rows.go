@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/swoll-dev/swoll/event"
-	"github.com/swoll-dev/swoll/plugin/counts"
+	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
 // Row is one line of the table.
@@ -45,13 +45,13 @@ type Frame struct {
 type rowKey struct{ ns, pod, container, syscall, errno string }
 
 type acc struct {
-	stat   counts.Stat
+	stat   tally.Stat
 	errors uint64
 	byErr  map[string]uint64
 }
 
 // Rows turns an interval's counts into table rows: merged across nodes, per errno when split is set.
-func Rows(in []counts.Row, interval time.Duration, split bool) []Row {
+func Rows(in []tally.Row, interval time.Duration, split bool) []Row {
 	m := map[rowKey]*acc{}
 	for _, r := range in {
 		k := rowKey{r.Namespace, r.Pod, r.Container, r.Syscall, ""}
@@ -77,7 +77,7 @@ func Rows(in []counts.Row, interval time.Duration, split bool) []Row {
 	for k, a := range m {
 		row := Row{Namespace: k.ns, Pod: k.pod, Container: k.container, Syscall: k.syscall, Error: k.errno,
 			CallsPerSec: float64(a.stat.Calls) / secs, ErrorsPerSec: float64(a.errors) / secs,
-			P50: time.Duration(counts.Quantile(&a.stat.Hist, 0.5)), P99: time.Duration(counts.Quantile(&a.stat.Hist, 0.99)),
+			P50: time.Duration(tally.Quantile(&a.stat.Hist, 0.5)), P99: time.Duration(tally.Quantile(&a.stat.Hist, 0.99)),
 			Calls: a.stat.Calls, Errors: a.errors}
 		if !split {
 			row.Error = topError(a.byErr)
@@ -141,7 +141,7 @@ func Filter(rows []Row, s string) []Row {
 }
 
 // Snapshot merges an interval's counts into one snapshot (-o json): rows carry their node.
-func Snapshot(in []counts.Row, from, to time.Time, overflow uint64) *event.Snapshot {
+func Snapshot(in []tally.Row, from, to time.Time, overflow uint64) *event.Snapshot {
 	s := &event.Snapshot{From: from.UnixNano(), To: to.UnixNano(), Rows: make([]event.Count, 0, len(in)), Overflow: overflow}
 	for _, r := range in {
 		c := event.Count{Syscall: event.Syscall{Name: r.Syscall, Class: r.Class, Group: r.Group}, Error: r.Error,

@@ -7,17 +7,17 @@ import (
 	"time"
 
 	"github.com/swoll-dev/swoll/event"
-	"github.com/swoll-dev/swoll/plugin/counts"
+	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
-func rows() []counts.Row {
-	r := func(node, pod, sc, errno string, calls uint64, bucket int) counts.Row {
-		row := counts.Row{Key: counts.Key{Node: node, Namespace: "ns", Pod: pod, Container: "web", Syscall: sc, Error: errno},
-			Stat: counts.Stat{Calls: calls, TimeNs: calls * 1000}}
+func rows() []tally.Row {
+	r := func(node, pod, sc, errno string, calls uint64, bucket int) tally.Row {
+		row := tally.Row{Key: tally.Key{Node: node, Namespace: "ns", Pod: pod, Container: "web", Syscall: sc, Error: errno},
+			Stat: tally.Stat{Calls: calls, TimeNs: calls * 1000}}
 		row.Hist[bucket] = calls
 		return row
 	}
-	return []counts.Row{
+	return []tally.Row{
 		r("n1", "web-1", "openat", "ENOENT", 30, 10),
 		r("n1", "web-1", "openat", "OK", 10, 12),
 		r("n2", "web-2", "read", "OK", 100, 8),

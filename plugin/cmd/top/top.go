@@ -18,9 +18,9 @@ import (
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/plugin/cmd/trace"
-	"github.com/swoll-dev/swoll/plugin/counts"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/recording"
+	"github.com/swoll-dev/swoll/plugin/tally"
 	topui "github.com/swoll-dev/swoll/plugin/top"
 )
 
@@ -112,7 +112,7 @@ func (o *Options) Run(parent context.Context) error {
 	if err != nil {
 		return err
 	}
-	tap := counts.NewTap(out)
+	tap := tally.NewTap(out)
 	stopMetrics, err := o.ServeMetrics(tap)
 	if err != nil {
 		return err
@@ -159,7 +159,7 @@ func (o *Options) display(split *atomic.Bool) (topui.Display, *topui.UI) {
 }
 
 // live runs a counting session and refreshes the display every interval.
-func (o *Options) live(parent context.Context, tap *counts.Tap, disp topui.Display, ui *topui.UI, log *statusLog,
+func (o *Options) live(parent context.Context, tap *tally.Tap, disp topui.Display, ui *topui.UI, log *statusLog,
 	split *atomic.Bool) error {
 	ctx, cancel := context.WithCancel(parent) // q in the table ends the session as the first Ctrl-C does
 	defer cancel()
@@ -198,12 +198,12 @@ func (o *Options) live(parent context.Context, tap *counts.Tap, disp topui.Displ
 }
 
 // replayTop shows a recording: one frame per recorded interval of --interval.
-func (o *Options) replayTop(ctx context.Context, tap *counts.Tap, disp topui.Display, ui *topui.UI, split *atomic.Bool) error {
+func (o *Options) replayTop(ctx context.Context, tap *tally.Tap, disp topui.Display, ui *topui.UI, split *atomic.Bool) error {
 	if ui != nil {
 		ui.SetQuit(func() {})
 		ui.Start()
 	}
-	frame := counts.New()
+	frame := tally.New()
 	var start, end int64
 	step := o.Interval.Nanoseconds()
 	flush := func() error {
@@ -225,7 +225,7 @@ func (o *Options) replayTop(ctx context.Context, tap *counts.Tap, disp topui.Dis
 			case <-ctx.Done():
 			}
 		}
-		frame = counts.New()
+		frame = tally.New()
 		start = end
 		return nil
 	}

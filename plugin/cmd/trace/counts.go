@@ -10,15 +10,15 @@ import (
 	"syscall"
 
 	"github.com/swoll-dev/swoll/event"
-	"github.com/swoll-dev/swoll/plugin/counts"
 	"github.com/swoll-dev/swoll/plugin/metrics"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/recording"
 	"github.com/swoll-dev/swoll/plugin/summary"
+	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
 // ServeMetrics starts --metrics-addr (when given) on tap's table; the returned function stops it.
-func (o *Options) ServeMetrics(tap *counts.Tap) (func(context.Context), error) {
+func (o *Options) ServeMetrics(tap *tally.Tap) (func(context.Context), error) {
 	if o.MetricsAddr == "" {
 		return func(context.Context) {}, nil
 	}
@@ -44,7 +44,7 @@ func (o *Options) describe() string {
 }
 
 // PrintSummary writes the strace -c style summary of what tap counted (nothing for a nil tap).
-func (o *Options) PrintSummary(w io.Writer, tap *counts.Tap) {
+func (o *Options) PrintSummary(w io.Writer, tap *tally.Tap) {
 	if tap == nil {
 		return
 	}
@@ -74,7 +74,7 @@ func (o *Options) validateReplay() error {
 // replay writes a recording's events to out (as -o says), counts them for --summary and --metrics-addr, and
 // contacts no cluster.
 func (o *Options) replay(ctx context.Context, out output.Sink) error {
-	tap := counts.NewTap(out)
+	tap := tally.NewTap(out)
 	stopMetrics, err := o.ServeMetrics(tap)
 	if err != nil {
 		return err

@@ -22,9 +22,9 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/swoll-dev/swoll/internal/version"
-	"github.com/swoll-dev/swoll/plugin/counts"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/session"
+	"github.com/swoll-dev/swoll/plugin/tally"
 	"github.com/swoll-dev/swoll/plugin/targets"
 	"github.com/swoll-dev/swoll/plugin/tracefile"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -358,11 +358,11 @@ func (o *Options) Run(ctx context.Context) error {
 	if o.Replay != "" {
 		return o.replay(ctx, out)
 	}
-	var tap *counts.Tap
+	var tap *tally.Tap
 	var sink output.Sink
 	sink = out
 	if o.Summary || o.MetricsAddr != "" {
-		tap = counts.NewTap(out)
+		tap = tally.NewTap(out)
 		sink = tap
 	}
 	stopMetrics, err := o.ServeMetrics(tap)

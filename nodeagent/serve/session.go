@@ -1,13 +1,13 @@
 //go:build linux
 
-// Package session runs one tracing session for the kubectl plugin: it reads protocol commands (JSON lines)
-// from the plugin, traces the containers it names and writes their events and notices as JSON lines.
+// Package serve runs one tracing session for the kubectl plugin over the exec stream: it reads protocol
+// commands (JSON lines) from the plugin, traces the containers it names and writes their events and notices as JSON lines.
 //
 // The command stream is a dead-man switch (see package protocol): the session detaches everything and ends
 // on EOF, on OpStop, when no command arrived for the heartbeat timeout, or when its context is cancelled
 // (SIGTERM). Kernel access, decoding and container lookup are behind small interfaces so that the control
 // logic is tested without root.
-package session
+package serve
 
 import (
 	"context"

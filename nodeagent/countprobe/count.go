@@ -1,6 +1,6 @@
 //go:build linux
 
-// Package count is the agent's counting mode: it loads bpf/count.c, which counts the calls of the traced
+// Package countprobe is the agent's counting mode: it loads bpf/count.c, which counts the calls of the traced
 // containers per system call and result in the kernel (count, summed duration, log2 latency histogram), and
 // turns the counters into snapshot lines (event.Snapshot) once per interval. Nothing per call crosses to user
 // space.
@@ -13,7 +13,7 @@
 // a call that finds no counter, or no room among the calls in flight, is counted as overflow and reported in
 // the snapshot, never dropped silently. The kernel's counters are totals since the session started; a
 // snapshot holds the difference from the previous one.
-package count
+package countprobe
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package counts
+package tally
 
 import (
 	"encoding/json"

@@ -1,6 +1,6 @@
 //go:build linux
 
-package count
+package countprobe
 
 import (
 	"bufio"

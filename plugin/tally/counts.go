@@ -1,7 +1,7 @@
-// Package counts aggregates system-call counts: from the agents' snapshot lines (counting mode), from event
+// Package tally aggregates system-call counts: from the agents' snapshot lines (counting mode), from event
 // lines (tracing mode, --summary and --metrics-addr) or from a recording. It is what the summary, the top
 // view, the Prometheus exporter and the chart page read. A Table is safe for concurrent use.
-package counts
+package tally
 
 import (
 	"sort"
