@@ -50,24 +50,17 @@ const (
 	ArgOpenFlags                     // O_* flags
 	ArgMode                          // file mode, octal (0644), with S_IF* type bits by name when present
 	ArgAccessMode                    // F_OK or R_OK|W_OK|X_OK
-	ArgAtFlags                       // AT_* flags
-	ArgRenameFlags                   // RENAME_* flags
 	ArgSockDomain                    // AF_*
 	ArgSockType                      // SOCK_* | SOCK_NONBLOCK | SOCK_CLOEXEC
 	ArgSockProto                     // protocol number (IPPROTO_* where the domain makes it one)
-	ArgSockFlags                     // SOCK_NONBLOCK|SOCK_CLOEXEC (accept4)
 	ArgSignal                        // SIG*
 	ArgCloneFlags                    // CLONE_* flags plus the exit signal in the low byte
 	ArgCloneArgs                     // struct clone_args * (clone3), captured as a buffer of size in the next param
-	ArgNsType                        // CLONE_NEW* (setns nstype, unshare flags)
 	ArgMountFlags                    // MS_*
-	ArgUmountFlags                   // MNT_* / UMOUNT_*
 	ArgPtraceRequest                 // PTRACE_*
 	ArgPid                           // pid_t
 	ArgSize                          // size_t, decimal
 	ArgOpenHow                       // struct open_how * (openat2), size in the next param
-	ArgModuleFlags                   // MODULE_INIT_* (finit_module)
-	ArgExecveatFlags                 // AT_EMPTY_PATH|AT_SYMLINK_NOFOLLOW
 	ArgFlags                         // bits named by the flag table Param.Set
 	ArgEnum                          // a value named by the value table Param.Set (decimal when unnamed)
 	ArgAddr                          // an address the kernel does not follow for the caller (mmap's hint); hex as strace

@@ -135,11 +135,7 @@ func (d *Decoder) appendArg(dst []byte, p *param, i int, rec *record.Record) ([]
 	dst = append(dst, '"')
 	switch p.typ {
 	case syscalls.ArgOpenFlags:
-		if p.flags != nil {
-			dst = appendFlags(dst, v, p.flags)
-		} else {
-			dst = appendOpenFlags(dst, v, d.flags.open)
-		}
+		dst = appendOpenFlags(dst, v, d.flags.open)
 	case syscalls.ArgMode:
 		dst = appendMode(dst, v)
 	case syscalls.ArgAccessMode:
@@ -175,16 +171,12 @@ func (d *Decoder) appendArg(dst []byte, p *param, i int, rec *record.Record) ([]
 			dst = append(dst, '0', 'x')
 			dst = strconv.AppendUint(dst, v, 16)
 		}
-	default:
-		if p.flags != nil {
-			dst = appendFlags(dst, v, p.flags)
-		} else { // ArgHex and anything newer than this decoder
-			if v == 0 && p.typ == syscalls.ArgHex {
-				return append(dst[:len(dst)-1], "null"...), false // as strace: NULL
-			}
-			dst = append(dst, '0', 'x')
-			dst = strconv.AppendUint(dst, v, 16)
+	default: // ArgHex and anything newer than this decoder
+		if v == 0 && p.typ == syscalls.ArgHex {
+			return append(dst[:len(dst)-1], "null"...), false // as strace: NULL
 		}
+		dst = append(dst, '0', 'x')
+		dst = strconv.AppendUint(dst, v, 16)
 	}
 	return append(dst, '"'), false
 }

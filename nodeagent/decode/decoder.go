@@ -157,11 +157,10 @@ const (
 // param is what a Decoder precomputes for one argument.
 type param struct {
 	typ       syscalls.ArgType
-	key       []byte     // `"name":`
-	truncKey  []byte     // `,"name_truncated":true`
-	unreadKey []byte     // `,"name_unreadable":true`
-	flags     []flagName // the flag table of flag-typed args
-	tab       *table     // the flag or value table of ArgFlags and ArgEnum args
+	key       []byte // `"name":`
+	truncKey  []byte // `,"name_truncated":true`
+	unreadKey []byte // `,"name_unreadable":true`
+	tab       *table // the flag or value table of ArgFlags and ArgEnum args
 	// related is the index of the argument this one's rendering depends on (the domain of a protocol, the
 	// flags of an open mode), or -1.
 	related int
@@ -257,35 +256,6 @@ func (d *Decoder) compile(s *syscalls.Syscall) *call {
 			p.tab = d.t.all.add(d.opts.Arch, sp.Set)
 		}
 		switch sp.Type {
-		case syscalls.ArgAtFlags:
-			switch {
-			case strings.HasPrefix(s.Name, "faccessat"):
-				p.flags = atFlagsAccess
-			case s.Name == "unlinkat":
-				p.flags = atFlagsUnlink
-			default:
-				p.flags = atFlags
-			}
-		case syscalls.ArgExecveatFlags:
-			p.flags = execveatFlags
-		case syscalls.ArgRenameFlags:
-			p.flags = renameFlags
-		case syscalls.ArgSockFlags:
-			p.flags = sockFlags
-		case syscalls.ArgUmountFlags:
-			p.flags = umountFlags
-		case syscalls.ArgModuleFlags:
-			p.flags = moduleFlags
-		case syscalls.ArgNsType:
-			p.flags = unshareFlags
-			if s.Name == "setns" {
-				p.flags = setnsTypes
-			}
-		case syscalls.ArgOpenFlags:
-			switch s.Name {
-			case "dup3", "pipe2", "delete_module": // O_* flags without an access mode
-				p.flags = d.flags.open
-			}
 		case syscalls.ArgSockProto:
 			p.related = paramIndex(s, syscalls.ArgSockDomain)
 		case syscalls.ArgMode:

@@ -136,17 +136,8 @@ func appendAccessMode(dst []byte, v uint64) []byte {
 }
 
 var (
-	atFlags = generated(syscalls.AMD64, "at")
-	// 0x200 means AT_REMOVEDIR to unlinkat and AT_EACCESS to faccessat.
-	atFlagsUnlink = []flagName{{0x200, "AT_REMOVEDIR"}}
-	atFlagsAccess = []flagName{{0x100, "AT_SYMLINK_NOFOLLOW"}, {0x200, "AT_EACCESS"}, {0x1000, "AT_EMPTY_PATH"}}
-	execveatFlags = []flagName{{0x100, "AT_SYMLINK_NOFOLLOW"}, {0x1000, "AT_EMPTY_PATH"}}
-	renameFlags   = generated(syscalls.AMD64, "rename")
-	sockFlags     = []flagName{{oNonblock, "SOCK_NONBLOCK"}, {oCloexec, "SOCK_CLOEXEC"}}
-	umountFlags   = generated(syscalls.AMD64, "umount")
-	moduleFlags   = []flagName{
-		{1, "MODULE_INIT_IGNORE_MODVERSIONS"}, {2, "MODULE_INIT_IGNORE_VERMAGIC"}, {4, "MODULE_INIT_COMPRESSED_FILE"},
-	}
+	atFlags      = generated(syscalls.AMD64, "at")
+	sockFlags    = []flagName{{oNonblock, "SOCK_NONBLOCK"}, {oCloexec, "SOCK_CLOEXEC"}}
 	resolveFlags = generated(syscalls.AMD64, "resolve")
 )
 
@@ -164,21 +155,6 @@ var cloneFlags = []flagName{
 
 // nsFlags are clone3's flags: clone flags, where 0x80 is CLONE_NEWTIME rather than a signal.
 var nsFlags = append([]flagName{{0x80, "CLONE_NEWTIME"}}, cloneFlags...)
-
-// unshareFlags and setnsTypes name only the bits each call takes, as strace does; other bits stay hex.
-var (
-	unshareFlags = []flagName{
-		{0x80, "CLONE_NEWTIME"}, {0x100, "CLONE_VM"}, {0x200, "CLONE_FS"}, {0x400, "CLONE_FILES"},
-		{0x800, "CLONE_SIGHAND"}, {0x10000, "CLONE_THREAD"}, {0x20000, "CLONE_NEWNS"}, {0x40000, "CLONE_SYSVSEM"},
-		{0x2000000, "CLONE_NEWCGROUP"}, {0x4000000, "CLONE_NEWUTS"}, {0x8000000, "CLONE_NEWIPC"},
-		{0x10000000, "CLONE_NEWUSER"}, {0x20000000, "CLONE_NEWPID"}, {0x40000000, "CLONE_NEWNET"},
-	}
-	setnsTypes = []flagName{
-		{0x80, "CLONE_NEWTIME"}, {0x20000, "CLONE_NEWNS"}, {0x2000000, "CLONE_NEWCGROUP"},
-		{0x4000000, "CLONE_NEWUTS"}, {0x8000000, "CLONE_NEWIPC"}, {0x10000000, "CLONE_NEWUSER"},
-		{0x20000000, "CLONE_NEWPID"}, {0x40000000, "CLONE_NEWNET"},
-	}
-)
 
 // appendCloneFlags renders clone(2) flags with the exit signal of the low byte: "CLONE_VM|CLONE_FS|SIGCHLD".
 func appendCloneFlags(dst []byte, v uint64) []byte {
