@@ -30,7 +30,8 @@ type Param struct {
 	Set string
 }
 
-// ArgType says how an argument is captured in the kernel and rendered.
+// ArgType says how an argument is captured in the kernel and rendered: each is described once, by its
+// ArgInfo (argtypes.go), and rendered by the node agent's decoder's table.
 type ArgType uint8
 
 const (
@@ -113,6 +114,9 @@ const (
 	ArgIovecOut                      // struct iovec[count] the kernel fills (readv): the data, up to the return value
 	ArgEpollEventsOut                // struct epoll_event[] the kernel fills: as many as the return value
 	ArgIoctlArg                      // ioctl's argument, per the request: a struct, an int, a value, or an address
+
+	// NumArgTypes counts the types: new ones go above it, with their ArgInfo.
+	NumArgTypes
 )
 
 // CaptureKind is what the kernel probe copies from user memory for an argument.
