@@ -96,7 +96,7 @@ var argInfos = [NumArgTypes]ArgInfo{
 	ArgEnum:          {Word: "enum", Set: true, Dir: DirValue, Print: PrintBare},
 	ArgOpenFlags:     {Word: "oflags", Dir: DirValue, Print: PrintBare},
 	ArgMode:          {Word: "mode", Dir: DirValue, Print: PrintBare},
-	ArgOctal:         {Word: "octal", Dir: DirValue, Print: PrintBare},
+	ArgFileMode:      {Word: "fmode", Dir: DirValue, Print: PrintBare},
 	ArgAccessMode:    {Word: "amode", Dir: DirValue, Print: PrintBare},
 	ArgStatxFlags:    {Word: "statxflags", Dir: DirValue, Print: PrintBare},
 	ArgSockDomain:    {Word: "domain", Dir: DirValue, Print: PrintBare},

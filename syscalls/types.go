@@ -49,7 +49,7 @@ const (
 	ArgStrArray                      // NULL-terminated array of strings (argv), read at entry
 	ArgPathAtEntry                   // path that must be read at entry (execve: the old mm is gone at exit)
 	ArgOpenFlags                     // O_* flags
-	ArgMode                          // file mode, octal (0644), with S_IF* type bits by name when present
+	ArgMode                          // permission bits (open, mkdir, chmod, umask): octal, the low 16 bits, as strace
 	ArgAccessMode                    // F_OK or R_OK|W_OK|X_OK
 	ArgSockDomain                    // AF_*
 	ArgSockType                      // SOCK_* | SOCK_NONBLOCK | SOCK_CLOEXEC
@@ -66,7 +66,7 @@ const (
 	ArgEnum                          // a value named by the value table Param.Set (decimal when unnamed)
 	ArgAddr                          // an address the kernel does not follow for the caller (mmap's hint); hex as strace
 	ArgUID                           // uid_t/gid_t: 32 bits, -1 as -1
-	ArgOctal                         // a mode without file type bits (umask)
+	ArgFileMode                      // a mode with its file type (mknod): S_IFIFO|S_ISVTX|0644, the low 16 bits, as strace
 	ArgFdPairOut                     // int[2] filled by the kernel (pipe, socketpair)
 	ArgWaitStatusOut                 // int * filled with a wait status (wait4)
 	ArgIntOut                        // int * filled by the kernel (getsockopt's optlen)

@@ -112,7 +112,7 @@ func (d *Decoder) appendOpenHow(dst, b []byte) []byte {
 	if len(b) >= 16 {
 		if mode := binary.LittleEndian.Uint64(b[8:]); mode != 0 || flags&(oCreat|oTmpfile) != 0 {
 			dst = append(dst, `,"mode":"`...)
-			dst = appendMode(dst, mode)
+			dst = appendOctal(dst, mode)
 			dst = append(dst, '"')
 		}
 	}

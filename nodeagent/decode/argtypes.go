@@ -101,11 +101,13 @@ var argDecoders = [syscalls.NumArgTypes]argDecoder{
 		dst = appendOpenFlags(dst, rec.Args[i], d.flags.open)
 		return append(dst, '"')
 	}},
-	// open's mode is garbage unless the call may create a file; strace leaves it out too.
-	syscalls.ArgMode: {text: appendMode, related: relOpenFlags, omit: func(p *param, rec *record.Record) bool {
-		return p.related >= 0 && rec.Args[p.related]&(oCreat|oTmpfile) == 0
-	}},
-	syscalls.ArgOctal:      {text: func(dst []byte, v uint64) []byte { return appendMode(dst, v&0o7777) }},
+	// A mode_t argument is an unsigned short to strace. open's mode is garbage unless the call may create a
+	// file; strace leaves it out too.
+	syscalls.ArgMode: {text: func(dst []byte, v uint64) []byte { return appendOctal(dst, v&0xffff) },
+		related: relOpenFlags, omit: func(p *param, rec *record.Record) bool {
+			return p.related >= 0 && rec.Args[p.related]&(oCreat|oTmpfile) == 0
+		}},
+	syscalls.ArgFileMode:   {text: func(dst []byte, v uint64) []byte { return appendMode(dst, v&0xffff) }},
 	syscalls.ArgAccessMode: {text: appendAccessMode},
 	syscalls.ArgStatxFlags: {value: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
 		return d.appendStatxFlags(dst, rec.Args[i])

@@ -102,19 +102,45 @@ var fileTypes = [...]flagName{
 	{0o40000, "S_IFDIR"}, {0o20000, "S_IFCHR"}, {0o10000, "S_IFIFO"},
 }
 
-// appendMode renders a file mode as strace does: "0644", "S_IFREG|0644".
+// modeBits are the set-user-ID, set-group-ID and sticky bits, in strace's order.
+var modeBits = [...]flagName{{0o4000, "S_ISUID"}, {0o2000, "S_ISGID"}, {0o1000, "S_ISVTX"}}
+
+const sIFMT = 0o170000
+
+// appendMode renders a mode with its file type (struct stat's st_mode, mknod's mode) as strace's
+// print_symbolic_mode_t does: the type and the set-ID and sticky bits by name, then the permission bits in
+// octal: "S_IFDIR|S_ISVTX|0777", "S_IFREG|0644", "S_ISUID|0755", "0644". A type strace has no name for prints
+// the whole mode in octal.
 func appendMode(dst []byte, v uint64) []byte {
-	if t := v & 0o170000; t != 0 {
+	typ, special := v&sIFMT, v&0o7000
+	name := ""
+	if typ != 0 {
 		for _, f := range fileTypes {
-			if f.mask == t {
-				dst = append(dst, f.name...)
-				dst = append(dst, '|')
-				v &^= 0o170000
+			if f.mask == typ {
+				name = f.name
 				break
 			}
 		}
 	}
-	// strace's "%#03o": 0644, 02775, 007, 000
+	if (typ != 0 && name == "") || (typ == 0 && special == 0) {
+		return appendOctal(dst, v)
+	}
+	if name != "" {
+		dst = append(dst, name...)
+		dst = append(dst, '|')
+	}
+	for _, f := range modeBits {
+		if special&f.mask != 0 {
+			dst = append(dst, f.name...)
+			dst = append(dst, '|')
+		}
+	}
+	return appendOctal(dst, v&^(typ|special))
+}
+
+// appendOctal renders v as strace's "%#03o" (its print_numeric_umode_t: open's, chmod's, mkdir's mode,
+// umask's mask): 0644, 02775, 0100644, 007, 000.
+func appendOctal(dst []byte, v uint64) []byte {
 	switch {
 	case v == 0:
 		return append(dst, '0', '0', '0')
