@@ -27,7 +27,7 @@ const (
 	DirIn                       // data the caller wrote: shown whatever the call returns
 	DirInOut                    // value-result: the caller's data, which the kernel may update; shown whatever the return
 	DirOut                      // filled by the kernel when the call succeeds (returns >= 0)
-	DirOutIfPositive            // filled when the call returns more than 0 (wait4's status: 0 is WNOHANG with nothing to report)
+	DirOutIfPositive            // filled when the call returns more than 0 (wait4's status; 0: WNOHANG, nothing to report)
 	DirOutIfEINTR               // filled when the call is interrupted (nanosleep's remaining time)
 	DirByCommand                // a value or a pointer per the command in another argument (fcntl, ioctl, prctl)
 )
@@ -118,7 +118,8 @@ var argInfos = [NumArgTypes]ArgInfo{
 	ArgFcntlArg: {Word: "fcntlarg", Dir: DirByCommand, Print: PrintBare},
 	ArgPrctlArg: {Word: "prctlarg", Dir: DirByCommand, Print: PrintGuess,
 		capture: captureRule{Capture: Capture{Kind: CaptureString, Max: 16}}},
-	ArgIoctlArg: {Word: "ioctlarg", Dir: DirByCommand, Print: PrintBare, // read at exit: a request that sets leaves it as it was
+	// ioctl's argument is read at exit: a request that sets it leaves it as it was.
+	ArgIoctlArg: {Word: "ioctlarg", Dir: DirByCommand, Print: PrintBare,
 		capture: captureRule{Capture: Capture{Kind: CaptureBuf, Max: MaxIoctlBytes, Ioctl: true}}},
 	// Strings and buffers.
 	ArgPath: {Word: "path", Dir: DirIn, Print: PrintQuoted,
@@ -171,10 +172,11 @@ var argInfos = [NumArgTypes]ArgInfo{
 	ArgEpollEvent:   {Word: "epev", Dir: DirIn, Print: PrintBare, capture: fixed(16, true)}, // 12 bytes on x86_64 (packed)
 	ArgFdSet:        {Word: "fdset", Dir: DirIn, Print: PrintFdSet, capture: fixed(fdSetSize, true)},
 	ArgCapHeader:    {Word: "caphdr", Dir: DirIn, Print: PrintBare, capture: fixed(8, true)},
-	ArgCapData:      {Word: "capdata", Dir: DirIn, Print: PrintBare, capture: fixed(24, true)}, // two __user_cap_data_struct
+	ArgCapData:      {Word: "capdata", Dir: DirIn, Print: PrintBare, capture: fixed(24, true)}, // two cap_data structs
 	ArgRlimit:       {Word: "rlim", Dir: DirIn, Print: PrintBare, capture: fixed(16, true)},
 	ArgPollFds: {Word: "pollfds", Dir: DirIn, Print: PrintBare,
-		capture: captureRule{Capture: Capture{Kind: CaptureBuf, Max: MaxPollFds * 8, Shift: 3, AtEntry: true}, lenNext: true}},
+		capture: captureRule{Capture: Capture{Kind: CaptureBuf, Max: MaxPollFds * 8, Shift: 3, AtEntry: true},
+			lenNext: true}},
 	// Structs the kernel fills.
 	ArgTimespecOut:   {Word: "tsout", Dir: DirOut, Print: PrintBare, capture: fixed(16, false)},
 	ArgTimespecRem:   {Word: "tsrem", Dir: DirOutIfEINTR, Print: PrintBare, capture: fixed(16, false)},
@@ -189,7 +191,8 @@ var argInfos = [NumArgTypes]ArgInfo{
 	ArgWaitStatusOut: {Word: "wstatus", Dir: DirOutIfPositive, Print: PrintBare, capture: fixed(4, false)},
 	ArgIntOut:        {Word: "intout", Dir: DirInOut, Print: PrintBare, capture: fixed(4, false)}, // getsockopt's optlen
 	ArgEpollEventsOut: {Word: "epevout", Dir: DirOut, Print: PrintBare,
-		capture: captureRule{Capture: Capture{Kind: CaptureBuf, Max: MaxEpollEvents, LenFromRet: true}, archElem: EpollEventSize}},
+		capture: captureRule{Capture: Capture{Kind: CaptureBuf, Max: MaxEpollEvents, LenFromRet: true},
+			archElem: EpollEventSize}},
 }
 
 // Info returns the description of t; the zero ArgInfo for a value that is no ArgType.

@@ -83,158 +83,118 @@ var argDecoders = [syscalls.NumArgTypes]argDecoder{
 	syscalls.ArgDirFd: {value: argDirFd},
 	syscalls.ArgPid:   {value: argInt32},
 	syscalls.ArgUID:   {value: argInt32}, // -1 as -1
-	syscalls.ArgDev: {value: func(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return appendMakedev(dst, rec.Args[i])
-	}},
+	syscalls.ArgDev:   {value: ofValue(appendMakedev)},
 	// Addresses nothing follows: as strace, NULL for 0.
 	syscalls.ArgHex:  {value: argPointer},
 	syscalls.ArgAddr: {value: argPointer},
 	// Flags, modes and names.
-	syscalls.ArgFlags: {value: func(_ *Decoder, dst []byte, p *param, rec *record.Record, i int) []byte {
-		return p.tab.appendBitsJSON(dst, rec.Args[i])
-	}},
-	syscalls.ArgEnum: {value: func(_ *Decoder, dst []byte, p *param, rec *record.Record, i int) []byte {
-		return p.tab.appendEnumJSON(dst, rec.Args[i], false)
-	}},
-	syscalls.ArgOpenFlags: {value: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		dst = append(dst, '"')
-		dst = appendOpenFlags(dst, rec.Args[i], d.flags.open)
-		return append(dst, '"')
-	}},
-	// A mode_t argument is an unsigned short to strace. open's mode is garbage unless the call may create a
-	// file; strace leaves it out too.
-	syscalls.ArgMode: {text: func(dst []byte, v uint64) []byte { return appendOctal(dst, v&0xffff) },
-		related: relOpenFlags, omit: func(p *param, rec *record.Record) bool {
-			return p.related >= 0 && rec.Args[p.related]&(oCreat|oTmpfile) == 0
-		}},
-	syscalls.ArgFileMode:   {text: func(dst []byte, v uint64) []byte { return appendMode(dst, v&0xffff) }},
-	syscalls.ArgAccessMode: {text: appendAccessMode},
-	syscalls.ArgStatxFlags: {value: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return d.appendStatxFlags(dst, rec.Args[i])
-	}},
-	syscalls.ArgSockDomain: {text: func(dst []byte, v uint64) []byte { return appendName(dst, v, addressFamilies[:]) }},
-	syscalls.ArgSockType:   {text: appendSockType},
-	syscalls.ArgSockProto:  {value: argSockProto, related: relDomain},
-	syscalls.ArgSockLevel: {value: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return d.t.sol.appendEnumJSON(dst, rec.Args[i], true)
-	}},
-	syscalls.ArgSockOptName: {value: func(d *Decoder, dst []byte, p *param, rec *record.Record, i int) []byte {
-		if tb := d.optNames(rec.Args[p.related]); tb != nil {
-			return tb.appendEnumJSON(dst, rec.Args[i], true)
-		}
-		return strconv.AppendInt(dst, int64(int32(rec.Args[i])), 10)
-	}, related: relPrev},
-	syscalls.ArgSignal:     {text: func(dst []byte, v uint64) []byte { return appendSignal(dst, uint64(uint32(v))) }},
-	syscalls.ArgCloneFlags: {text: appendCloneFlags},
-	syscalls.ArgMountFlags: {text: appendMountFlags},
-	syscalls.ArgMmapFlags: {value: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return d.appendMmapFlags(dst, rec.Args[i])
-	}},
-	syscalls.ArgPtraceRequest: {value: argPtraceRequest},
-	syscalls.ArgFutexOp: {value: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return d.appendFutexOp(dst, rec.Args[i])
-	}},
-	syscalls.ArgFcntlCmd: {value: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return d.t.fcntlCmd.appendEnumJSON(dst, rec.Args[i], true)
-	}},
-	syscalls.ArgIoctlReq: {value: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return d.appendIoctlReq(dst, rec.Args[i])
-	}},
-	syscalls.ArgPrctlOption: {value: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return d.t.prctl.appendEnumJSON(dst, rec.Args[i], true)
-	}},
-	// Per a command.
-	syscalls.ArgFcntlArg: {value: func(d *Decoder, dst []byte, p *param, rec *record.Record, i int) []byte {
-		return d.appendFcntlArg(dst, rec.Args[p.related], rec.Args[i])
-	}, related: relPrev},
-	// prctl's arg2 is a name only for PR_SET_NAME and PR_GET_NAME; the copy fails for the other options.
-	syscalls.ArgPrctlArg: {whole: func(d *Decoder, dst []byte, p *param, rec *record.Record, i int) ([]byte, bool) {
-		return d.appendPrctlArg(dst, rec.Args[p.related], i, rec, rec.Ret), false
-	}, related: relFirst, quiet: true},
-	syscalls.ArgIoctlArg: {whole: func(d *Decoder, dst []byte, p *param, rec *record.Record, i int) ([]byte, bool) {
-		return d.appendIoctlArg(dst, rec.Args[p.related], rec.Args[i], &rec.Captures[i], rec.Ret), false
-	}, related: relPrev},
+	syscalls.ArgFlags:     {value: argFlags},
+	syscalls.ArgEnum:      {value: argEnum},
+	syscalls.ArgOpenFlags: {value: argOpenFlags},
+	// open's mode is garbage unless the call may create a file; strace leaves it out too.
+	syscalls.ArgMode:          {text: appendModeT, related: relOpenFlags, omit: openModeUnused},
+	syscalls.ArgFileMode:      {text: appendFileModeT},
+	syscalls.ArgAccessMode:    {text: appendAccessMode},
+	syscalls.ArgStatxFlags:    {value: ofDecoderValue((*Decoder).appendStatxFlags)},
+	syscalls.ArgSockDomain:    {text: func(dst []byte, v uint64) []byte { return appendName(dst, v, addressFamilies[:]) }},
+	syscalls.ArgSockType:      {text: appendSockType},
+	syscalls.ArgSockProto:     {value: argSockProto, related: relDomain},
+	syscalls.ArgSockLevel:     {value: signedEnum(func(d *Decoder) *table { return d.t.sol })},
+	syscalls.ArgSockOptName:   {value: argSockOptName, related: relPrev},
+	syscalls.ArgSignal:        {text: func(dst []byte, v uint64) []byte { return appendSignal(dst, uint64(uint32(v))) }},
+	syscalls.ArgCloneFlags:    {text: appendCloneFlags},
+	syscalls.ArgMountFlags:    {text: appendMountFlags},
+	syscalls.ArgMmapFlags:     {value: ofDecoderValue((*Decoder).appendMmapFlags)},
+	syscalls.ArgPtraceRequest: {value: ofDecoderValue((*Decoder).appendPtraceRequest)},
+	syscalls.ArgFutexOp:       {value: ofDecoderValue((*Decoder).appendFutexOp)},
+	syscalls.ArgFcntlCmd:      {value: signedEnum(func(d *Decoder) *table { return d.t.fcntlCmd })},
+	syscalls.ArgIoctlReq:      {value: ofDecoderValue((*Decoder).appendIoctlReq)},
+	syscalls.ArgPrctlOption:   {value: signedEnum(func(d *Decoder) *table { return d.t.prctl })},
+	// Per a command. prctl's arg2 is a name only for PR_SET_NAME and PR_GET_NAME: the copy fails for the
+	// other options.
+	syscalls.ArgFcntlArg: {value: argFcntlArg, related: relPrev},
+	syscalls.ArgPrctlArg: {whole: argPrctlArg, related: relFirst, quiet: true},
+	syscalls.ArgIoctlArg: {whole: argIoctlArg, related: relPrev},
 	// Strings and buffers.
 	syscalls.ArgPath:        {target: argCString, cut: true},
 	syscalls.ArgPathAtEntry: {target: argCString, cut: true},
 	syscalls.ArgString:      {target: argCString, cut: true},
 	syscalls.ArgStringOut:   {target: argCString, cut: true},
 	syscalls.ArgStrArray:    {whole: argStrArray},
-	syscalls.ArgBufIn:       {target: argBytes, cut: true},
-	syscalls.ArgBufOut:      {target: argBytes, cut: true},
-	syscalls.ArgDataIn:      {target: argBytes, cut: true},
-	syscalls.ArgDataOut:     {target: argBytes, cut: true},
+	syscalls.ArgBufIn:       {target: ofData(appendJSONString), cut: true},
+	syscalls.ArgBufOut:      {target: ofData(appendJSONString), cut: true},
+	syscalls.ArgDataIn:      {target: ofData(appendJSONString), cut: true},
+	syscalls.ArgDataOut:     {target: ofData(appendJSONString), cut: true},
 	syscalls.ArgIovec:       {target: argIovec},
 	syscalls.ArgIovecOut:    {target: argIovec},
-	syscalls.ArgMsghdr:      {target: argMsghdr},
-	syscalls.ArgMsghdrOut:   {target: argMsghdr},
+	syscalls.ArgMsghdr:      {target: ofDecoderData((*Decoder).appendMsghdrSegs)},
+	syscalls.ArgMsghdrOut:   {target: ofDecoderData((*Decoder).appendMsghdrSegs)},
 	// Sockets.
-	syscalls.ArgSockaddrIn:    {target: argSockaddr, cut: true},
-	syscalls.ArgSockaddrOut:   {target: argSockaddr, cut: true},
-	syscalls.ArgSockOptVal:    {target: argOptVal},
-	syscalls.ArgSockOptValOut: {target: argOptVal},
+	syscalls.ArgSockaddrIn:    {target: ofData(appendSockaddr), cut: true},
+	syscalls.ArgSockaddrOut:   {target: ofData(appendSockaddr), cut: true},
+	syscalls.ArgSockOptVal:    {target: ofData(appendOptVal)},
+	syscalls.ArgSockOptValOut: {target: ofData(appendOptVal)},
 	// Structs the caller passes.
-	syscalls.ArgOpenHow: {target: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return d.appendOpenHow(dst, rec.Captures[i].Data)
-	}, cut: true},
-	syscalls.ArgCloneArgs: {target: func(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return appendCloneArgs(dst, rec.Captures[i].Data)
-	}, cut: true},
-	syscalls.ArgTimespec: {target: argTimespec},
-	syscalls.ArgTimeval: {target: func(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return appendTimespec(dst, rec.Captures[i].Data, "tv_usec")
-	}},
-	syscalls.ArgTimespecPair: {target: func(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return appendUtimes(dst, rec.Captures[i].Data)
-	}},
-	syscalls.ArgItimerspec: {target: func(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return appendItimerspec(dst, rec.Captures[i].Data)
-	}},
-	syscalls.ArgSigset:    {target: argSigset},
-	syscalls.ArgSigaction: {target: argSigaction},
-	syscalls.ArgEpollEvent: {target: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return d.appendEpollEvent(dst, rec.Captures[i].Data)
-	}},
-	syscalls.ArgFdSet: {target: func(_ *Decoder, dst []byte, p *param, rec *record.Record, i int) []byte {
-		return appendFdSet(dst, rec.Captures[i].Data, int64(int32(rec.Args[p.related])))
-	}, related: relFirst},
-	syscalls.ArgCapHeader: {target: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return d.appendCapHeader(dst, rec.Captures[i].Data)
-	}},
-	syscalls.ArgCapData: {target: argCapData},
-	syscalls.ArgRlimit:  {target: argRlimit},
-	syscalls.ArgPollFds: {target: func(d *Decoder, dst []byte, p *param, rec *record.Record, i int) []byte {
-		dst, _ = d.appendPollFds(dst, rec.Captures[i].Data, rec.Args[p.related])
-		return dst
-	}, related: relNext},
+	syscalls.ArgOpenHow:      {target: ofDecoderData((*Decoder).appendOpenHow), cut: true},
+	syscalls.ArgCloneArgs:    {target: ofData(appendCloneArgs), cut: true},
+	syscalls.ArgTimespec:     {target: ofData(appendTimespecNs)},
+	syscalls.ArgTimeval:      {target: ofData(func(dst, b []byte) []byte { return appendTimespec(dst, b, "tv_usec") })},
+	syscalls.ArgTimespecPair: {target: ofData(appendUtimes)},
+	syscalls.ArgItimerspec:   {target: ofData(appendItimerspec)},
+	syscalls.ArgSigset:       {target: ofData(appendSigsetBytes)},
+	syscalls.ArgSigaction:    {target: ofDecoderData((*Decoder).appendSigaction)},
+	syscalls.ArgEpollEvent:   {target: ofDecoderData((*Decoder).appendEpollEvent)},
+	syscalls.ArgFdSet:        {target: argFdSet, related: relFirst},
+	syscalls.ArgCapHeader:    {target: ofDecoderData((*Decoder).appendCapHeader)},
+	syscalls.ArgCapData:      {target: ofDecoderData((*Decoder).appendCapData)},
+	syscalls.ArgRlimit:       {target: ofData(appendRlimit)},
+	syscalls.ArgPollFds:      {target: argPollFds, related: relNext},
 	// Structs the kernel fills.
-	syscalls.ArgTimespecOut:  {target: argTimespec},
-	syscalls.ArgTimespecRem:  {target: argTimespec},
-	syscalls.ArgSigsetOut:    {target: argSigset},
-	syscalls.ArgSigactionOut: {target: argSigaction},
-	syscalls.ArgStatOut: {target: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return d.appendStat(dst, rec.Captures[i].Data)
-	}},
-	syscalls.ArgStatxOut: {target: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return d.appendStatx(dst, rec.Captures[i].Data)
-	}},
-	syscalls.ArgCapDataOut: {target: argCapData},
-	syscalls.ArgRlimitOut:  {target: argRlimit},
-	syscalls.ArgUtsnameOut: {target: func(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return appendUtsname(dst, rec.Captures[i].Data)
-	}},
-	syscalls.ArgFdPairOut: {target: func(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return appendIntArray(dst, rec.Captures[i].Data, 2)
-	}},
-	syscalls.ArgWaitStatusOut: {target: func(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return appendWaitStatus(dst, u32(rec.Captures[i].Data, 0))
-	}},
-	syscalls.ArgIntOut: {target: func(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return appendIntArray(dst, rec.Captures[i].Data, 1)
-	}},
-	syscalls.ArgEpollEventsOut: {target: func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-		return d.appendEpollEvents(dst, rec.Captures[i].Data, rec.Ret)
-	}},
+	syscalls.ArgTimespecOut:    {target: ofData(appendTimespecNs)},
+	syscalls.ArgTimespecRem:    {target: ofData(appendTimespecNs)},
+	syscalls.ArgSigsetOut:      {target: ofData(appendSigsetBytes)},
+	syscalls.ArgSigactionOut:   {target: ofDecoderData((*Decoder).appendSigaction)},
+	syscalls.ArgStatOut:        {target: ofDecoderData((*Decoder).appendStat)},
+	syscalls.ArgStatxOut:       {target: ofDecoderData((*Decoder).appendStatx)},
+	syscalls.ArgCapDataOut:     {target: ofDecoderData((*Decoder).appendCapData)},
+	syscalls.ArgRlimitOut:      {target: ofData(appendRlimit)},
+	syscalls.ArgUtsnameOut:     {target: ofData(appendUtsname)},
+	syscalls.ArgFdPairOut:      {target: ofData(func(dst, b []byte) []byte { return appendIntArray(dst, b, 2) })},
+	syscalls.ArgWaitStatusOut:  {target: ofData(func(dst, b []byte) []byte { return appendWaitStatus(dst, u32(b, 0)) })},
+	syscalls.ArgIntOut:         {target: ofData(func(dst, b []byte) []byte { return appendIntArray(dst, b, 1) })},
+	syscalls.ArgEpollEventsOut: {target: argEpollEvents},
+}
+
+// ofValue, ofDecoderValue, ofData and ofDecoderData adapt the renderers of a value alone and of the bytes
+// the probe copied alone (and the Decoder's methods that render them) to argFunc.
+func ofValue(f func(dst []byte, v uint64) []byte) argFunc {
+	return func(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte { return f(dst, rec.Args[i]) }
+}
+
+func ofDecoderValue(f func(d *Decoder, dst []byte, v uint64) []byte) argFunc {
+	return func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
+		return f(d, dst, rec.Args[i])
+	}
+}
+
+// signedEnum renders a value by the name the Decoder's table (picked by table) has for it, as a signed
+// decimal number when it has none.
+func signedEnum(table func(d *Decoder) *table) argFunc {
+	return func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
+		return table(d).appendEnumJSON(dst, rec.Args[i], true)
+	}
+}
+
+func ofData(f func(dst, b []byte) []byte) argFunc {
+	return func(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
+		return f(dst, rec.Captures[i].Data)
+	}
+}
+
+func ofDecoderData(f func(d *Decoder, dst, b []byte) []byte) argFunc {
+	return func(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
+		return f(d, dst, rec.Captures[i].Data)
+	}
 }
 
 // complete says whether exactly one way to render is set.
@@ -308,8 +268,8 @@ func argSockProto(_ *Decoder, dst []byte, p *param, rec *record.Record, i int) [
 	return append(dst, '"')
 }
 
-func argPtraceRequest(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-	v := rec.Args[i]
+// appendPtraceRequest renders a ptrace request by name, or in hex.
+func (d *Decoder) appendPtraceRequest(dst []byte, v uint64) []byte {
 	dst = append(dst, '"')
 	if name, ok := d.flags.ptrace[v]; ok {
 		dst = append(dst, name...)
@@ -322,10 +282,6 @@ func argPtraceRequest(d *Decoder, dst []byte, _ *param, rec *record.Record, i in
 
 func argCString(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
 	return appendJSONString(dst, cString(rec.Captures[i].Data))
-}
-
-func argBytes(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-	return appendJSONString(dst, rec.Captures[i].Data)
 }
 
 // argStrArray renders argv: the strings the probe copied, and when an entry could not be read, the
@@ -345,34 +301,63 @@ func argIovec(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byt
 	return appendIovArg(dst, rec.Args[i], &rec.Captures[i])
 }
 
-func argMsghdr(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-	return d.appendMsghdrSegs(dst, rec.Captures[i].Data)
+func argFlags(_ *Decoder, dst []byte, p *param, rec *record.Record, i int) []byte {
+	return p.tab.appendBitsJSON(dst, rec.Args[i])
 }
 
-func argSockaddr(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-	return appendSockaddr(dst, rec.Captures[i].Data)
+func argEnum(_ *Decoder, dst []byte, p *param, rec *record.Record, i int) []byte {
+	return p.tab.appendEnumJSON(dst, rec.Args[i], false)
 }
 
-func argOptVal(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-	return appendOptVal(dst, rec.Captures[i].Data)
+func argOpenFlags(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
+	dst = append(dst, '"')
+	dst = appendOpenFlags(dst, rec.Args[i], d.flags.open)
+	return append(dst, '"')
 }
 
-func argTimespec(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-	return appendTimespec(dst, rec.Captures[i].Data, "tv_nsec")
+// openModeUnused says whether open's mode is left out: unless its flags may create a file.
+func openModeUnused(p *param, rec *record.Record) bool {
+	return p.related >= 0 && rec.Args[p.related]&(oCreat|oTmpfile) == 0
 }
 
-func argSigset(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-	return appendSigset(dst, u64(rec.Captures[i].Data, 0), 64)
+// argSockOptName renders a socket option by the names of its level, in decimal for levels swoll has none for.
+func argSockOptName(d *Decoder, dst []byte, p *param, rec *record.Record, i int) []byte {
+	if tb := d.optNames(rec.Args[p.related]); tb != nil {
+		return tb.appendEnumJSON(dst, rec.Args[i], true)
+	}
+	return strconv.AppendInt(dst, int64(int32(rec.Args[i])), 10)
 }
 
-func argSigaction(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-	return d.appendSigaction(dst, rec.Captures[i].Data)
+func argFcntlArg(d *Decoder, dst []byte, p *param, rec *record.Record, i int) []byte {
+	return d.appendFcntlArg(dst, rec.Args[p.related], rec.Args[i])
 }
 
-func argCapData(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-	return d.appendCapData(dst, rec.Captures[i].Data)
+func argPrctlArg(d *Decoder, dst []byte, p *param, rec *record.Record, i int) ([]byte, bool) {
+	return d.appendPrctlArg(dst, rec.Args[p.related], i, rec, rec.Ret), false
 }
 
-func argRlimit(_ *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
-	return appendRlimit(dst, rec.Captures[i].Data)
+func argIoctlArg(d *Decoder, dst []byte, p *param, rec *record.Record, i int) ([]byte, bool) {
+	return d.appendIoctlArg(dst, rec.Args[p.related], rec.Args[i], &rec.Captures[i], rec.Ret), false
 }
+
+func argFdSet(_ *Decoder, dst []byte, p *param, rec *record.Record, i int) []byte {
+	return appendFdSet(dst, rec.Captures[i].Data, int64(int32(rec.Args[p.related])))
+}
+
+func argPollFds(d *Decoder, dst []byte, p *param, rec *record.Record, i int) []byte {
+	dst, _ = d.appendPollFds(dst, rec.Captures[i].Data, rec.Args[p.related])
+	return dst
+}
+
+func argEpollEvents(d *Decoder, dst []byte, _ *param, rec *record.Record, i int) []byte {
+	return d.appendEpollEvents(dst, rec.Captures[i].Data, rec.Ret)
+}
+
+func appendTimespecNs(dst, b []byte) []byte { return appendTimespec(dst, b, "tv_nsec") }
+
+func appendSigsetBytes(dst, b []byte) []byte { return appendSigset(dst, u64(b, 0), 64) }
+
+// appendModeT and appendFileModeT render a mode_t argument, which strace reads as an unsigned short.
+func appendModeT(dst []byte, v uint64) []byte { return appendOctal(dst, v&0xffff) }
+
+func appendFileModeT(dst []byte, v uint64) []byte { return appendMode(dst, v&0xffff) }
