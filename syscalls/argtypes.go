@@ -195,7 +195,8 @@ var argInfos = [NumArgTypes]ArgInfo{
 			archElem: EpollEventSize}},
 }
 
-// Info returns the description of t; the zero ArgInfo for a value that is no ArgType.
+// Info returns the description of t; the zero ArgInfo for a value that is no ArgType. The table is never
+// written after init: safe for concurrent use.
 func (t ArgType) Info() ArgInfo {
 	if t >= NumArgTypes {
 		return ArgInfo{}

@@ -72,7 +72,8 @@ func paramIndex(s *syscalls.Syscall, t syscalls.ArgType) int {
 	return -1
 }
 
-// argDecoders renders every syscalls.ArgType; TestArgDecodersComplete fails for a type left out.
+// argDecoders renders every syscalls.ArgType; TestArgDecodersComplete fails for a type left out. It is never
+// written after init, and shared by every Decoder.
 var argDecoders = [syscalls.NumArgTypes]argDecoder{
 	// Numbers.
 	syscalls.ArgInt:   {value: argInt32},
