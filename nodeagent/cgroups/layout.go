@@ -97,6 +97,16 @@ var layouts = []layout{
 	},
 }
 
+// layout is the layout of the kubepods cgroup's driver.
+func (k *Kubepods) layout() *layout {
+	for i := range layouts {
+		if layouts[i].driver == k.Driver {
+			return &layouts[i]
+		}
+	}
+	panic("cgroups: no layout for driver " + string(k.Driver))
+}
+
 // layoutOf is the layout of a kubepods cgroup's name, if it is one.
 func layoutOf(name string) (l *layout, base string, ok bool) {
 	for i := range layouts {

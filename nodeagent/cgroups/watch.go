@@ -308,7 +308,7 @@ func (w *Watcher) unwatch(wd int32) {
 // watchQoS watches the QoS classes' cgroups of a kubepods cgroup that exist and are not watched yet, and
 // looks in each for the wanted pods not found yet (they may have been created before the watch).
 func (w *Watcher) watchQoS(kp *Kubepods) {
-	l, _, _ := layoutOf(path.Base(kp.Path))
+	l := kp.layout()
 	for _, q := range qosClasses {
 		name := l.qosDir(kp.base, q)
 		if name == "" {
@@ -353,7 +353,7 @@ func (w *Watcher) lookup(p *pod) {
 
 // lookInto looks for a pod's cgroup in one class's cgroup of one kubepods cgroup.
 func (w *Watcher) lookInto(p *pod, kp *Kubepods, q QoS) {
-	l, _, _ := layoutOf(path.Base(kp.Path))
+	l := kp.layout()
 	rel := path.Join(kp.Path, l.qosDir(kp.base, q), l.podDir(kp.base, q, p.uid))
 	if exists(w.abs(rel)) {
 		w.podCreated(p, rel, q)
@@ -418,7 +418,7 @@ func (w *Watcher) handle(ev rawEvent) {
 }
 
 func (w *Watcher) isQoSDir(kp *Kubepods, name string) bool {
-	l, _, _ := layoutOf(path.Base(kp.Path))
+	l := kp.layout()
 	for _, q := range qosClasses {
 		if q != Guaranteed && l.qosDir(kp.base, q) == name {
 			return true
@@ -429,7 +429,7 @@ func (w *Watcher) isQoSDir(kp *Kubepods, name string) bool {
 
 // podEvent handles a directory made or removed where pods of class q live.
 func (w *Watcher) podEvent(kp *Kubepods, q QoS, name, rel string, created bool) {
-	l, _, _ := layoutOf(path.Base(kp.Path))
+	l := kp.layout()
 	uid := l.podUID(name)
 	p, ok := w.pods[uid]
 	if uid == "" || !ok || name != l.podDir(kp.base, q, uid) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,8 +18,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// helperEnv makes the test binary a process that only waits to be killed: the root tests move it between
+// cgroups (no tool of the machine is needed, as in the kernel matrix's VMs).
+const helperEnv = "SWOLL_CGROUPS_TEST_HELPER"
+
 // Every watcher a test ran must be over when the tests end: no owner or inotify reader left.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) == "sleep" {
+		time.Sleep(time.Duration(math.MaxInt64))
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // eventWait bounds the wait for an event that must come; a passing wait ends as soon as it does.
 const eventWait = 30 * time.Second
