@@ -4,6 +4,7 @@ package symbolize
 
 import (
 	"debug/elf"
+	"debug/gosym"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -313,7 +314,7 @@ var objdumpTEXT = regexp.MustCompile(`^TEXT (\S+)\(SB\)`)
 // TestGoSymbols compares the functions of a stripped Go binary (-ldflags=-s -w) with go tool objdump: every
 // instruction of the program's own functions and of a few of the runtime's.
 func TestGoSymbols(t *testing.T) {
-	bin := goProgram(t, "goprog", []string{"CGO_ENABLED=0"})
+	bin := goProgram(t, "goprog", []string{"CGO_ENABLED=0"}, "")
 	// go tool objdump needs the symbols -s drops: it reads the same build without -s -w, whose code is the same
 	ref := buildOnce(t, "goprog-unstripped", func(out string) error {
 		return runEnv([]string{"GOFLAGS=", "CGO_ENABLED=0"}, "go", "build", "-trimpath", "-o", out, "./testdata/goprog")
@@ -371,4 +372,36 @@ func sectionBytes(t *testing.T, path, name string) string {
 		t.Fatal(err)
 	}
 	return strconv.FormatUint(s.Addr, 16) + ":" + string(data)
+}
+
+// TestGoTextStart: in a stripped, externally linked Go binary the pclntab's header leaves runtime.text to a
+// relocation (0 in the file) and C code precedes Go's in .text; the module data and the functions cgo exports
+// both give the start, and agree.
+func TestGoTextStart(t *testing.T) {
+	tools(t, "gcc")
+	bin := goProgram(t, "goprog-external-linking", []string{"CGO_ENABLED=1"}, "-linkmode=external")
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	data, addr, err := pclntab(f, nil)
+	if err != nil || data == nil {
+		t.Fatalf("no pclntab: %v", err)
+	}
+	if v := readUint(f.ByteOrder, data[8+2*8:], 8); v != 0 {
+		t.Logf("the header holds runtime.text (%#x): the fallbacks below are not needed by this linker", v)
+	}
+	fromModuledata := moduledataText(f, addr, 8)
+	table, err := gosym.NewTable(nil, gosym.NewLineTable(data, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromAnchor := anchor(f, nil, table.Funcs)
+	if fromModuledata == 0 || fromModuledata != fromAnchor {
+		t.Errorf("runtime.text: %#x from the module data, %#x from the exported functions", fromModuledata, fromAnchor)
+	}
+	if text := f.Section(".text"); text != nil && text.Addr == fromAnchor {
+		t.Logf(".text starts with Go's code: the test does not tell the methods from the section's start")
+	}
 }

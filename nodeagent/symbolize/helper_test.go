@@ -121,11 +121,11 @@ func cLibrary(t testing.TB) string {
 	})
 }
 
-// goProgram builds testdata/goprog stripped (-ldflags=-s -w) with extra go build flags.
-func goProgram(t testing.TB, name string, env []string, flags ...string) string {
+// goProgram builds testdata/goprog stripped (-ldflags=-s -w and ldflags) with extra go build flags.
+func goProgram(t testing.TB, name string, env []string, ldflags string, flags ...string) string {
 	tools(t, "go")
 	return buildOnce(t, name, func(out string) error {
-		args := append([]string{"build", "-trimpath", "-ldflags=-s -w"}, flags...)
+		args := append([]string{"build", "-trimpath", "-ldflags=-s -w " + ldflags}, flags...)
 		args = append(args, "-o", out, "./testdata/goprog")
 		return runEnv(append([]string{"GOFLAGS="}, env...), "go", args...)
 	})
@@ -142,7 +142,7 @@ type proc struct {
 // whole run; a passing wait ends as soon as the line is there.
 const lineWait = 60 * time.Second
 
-func start(t *testing.T, path string, args ...string) *proc {
+func start(t testing.TB, path string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(path, args...)
 	stdin, err := cmd.StdinPipe()
@@ -174,7 +174,7 @@ func start(t *testing.T, path string, args ...string) *proc {
 }
 
 // line returns the program's next line that starts with prefix.
-func (p *proc) line(t *testing.T, prefix string) string {
+func (p *proc) line(t testing.TB, prefix string) string {
 	t.Helper()
 	timer := time.NewTimer(lineWait)
 	defer timer.Stop()
@@ -193,7 +193,9 @@ func (p *proc) line(t *testing.T, prefix string) string {
 	}
 }
 
-func (p *proc) send(t *testing.T, line string) {
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+func (p *proc) send(t testing.TB, line string) {
 	t.Helper()
 	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
 		t.Fatal(err)
@@ -201,7 +203,7 @@ func (p *proc) send(t *testing.T, line string) {
 }
 
 // addrs parses the hex addresses after a line's first word.
-func addrs(t *testing.T, line string) []uint64 {
+func addrs(t testing.TB, line string) []uint64 {
 	t.Helper()
 	var out []uint64
 	for _, f := range strings.Fields(line)[1:] {
@@ -216,7 +218,7 @@ func addrs(t *testing.T, line string) []uint64 {
 
 // blockedPC returns the user pc of the thread of pid blocked in read(2) on its standard input: what
 // bpf_get_stack's first frame is at that call's entry (/proc/PID/task/TID/syscall: "nr args... sp pc").
-func blockedPC(t *testing.T, pid int) uint64 {
+func blockedPC(t testing.TB, pid int) uint64 {
 	t.Helper()
 	deadline := time.Now().Add(lineWait)
 	for {

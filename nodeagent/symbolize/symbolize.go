@@ -149,7 +149,7 @@ var ErrNoProcess = errors.New("process maps unreadable")
 // /proc/PID/exe once per Recheck) and allocates nothing when dst has room.
 func (s *Symbolizer) Symbolize(dst []stack.Frame, pid int, ips []uint64) ([]stack.Frame, error) {
 	now := s.now()
-	p, err := s.process(pid, now)
+	p, fresh, err := s.process(pid, now)
 	if err != nil {
 		for _, ip := range ips {
 			dst = append(dst, stack.Frame{IP: stack.Addr(ip)})
@@ -162,7 +162,7 @@ func (s *Symbolizer) Symbolize(dst []stack.Frame, pid int, ips []uint64) ([]stac
 	for i, ip := range ips {
 		f := stack.Frame{IP: stack.Addr(ip)}
 		m := find(p.maps, ip)
-		loaded := false
+		loaded := fresh
 		if m == nil && !reread && ip >= minUserAddr && s.due(p.read, now) {
 			// dlopen, or an exec the periodic check has not seen yet: read the maps again, once a call
 			reread, loaded = true, true
@@ -240,32 +240,33 @@ func (s *Symbolizer) due(last, now time.Time) bool {
 	return s.recheck < 0 || now.Sub(last) >= s.recheck
 }
 
-// process returns pid's cached state, reading its maps when they are not cached or its executable changed.
-func (s *Symbolizer) process(pid int, now time.Time) (*process, error) {
-	p := s.procs[pid]
+// process returns pid's cached state, reading its maps (fresh) when they are not cached or its executable
+// changed.
+func (s *Symbolizer) process(pid int, now time.Time) (p *process, fresh bool, err error) {
+	p = s.procs[pid]
 	if p != nil {
 		s.touch(p.elem)
 		if !s.due(p.checked, now) {
-			return p, nil
+			return p, false, nil
 		}
 		p.checked = now
 		exe, err := statID(procPath(pid, "exe"))
 		if err == nil && exe == p.exe {
-			return p, nil
+			return p, false, nil
 		}
 		// an exec (or the pid was reused): everything known of the old image is wrong
 		s.forget(p)
 	}
 	p = &process{pid: pid}
 	if err := s.readMaps(p, now); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	s.procs[pid] = p
 	p.elem = s.lru.PushFront(p)
 	s.account(p.cost)
 	s.stats.procs.Store(int64(len(s.procs)))
 	s.evict(p.elem)
-	return p, nil
+	return p, true, nil
 }
 
 // readMaps (re)reads p's executable mappings, keeping what was resolved of the mappings that did not change.
