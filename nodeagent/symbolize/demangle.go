@@ -105,7 +105,7 @@ func legacyRustHash(name string) bool {
 		return false
 	}
 	for _, c := range name[len(name)-17 : len(name)-1] {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return false
 		}
 	}

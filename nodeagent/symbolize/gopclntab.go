@@ -22,8 +22,8 @@ func goSymbols(f *elf.File, symtab []elf.Symbol, maxBytes int64) ([]symbol, erro
 	if err != nil || data == nil {
 		return nil, err
 	}
-	if maxBytes > 0 && int64(len(data)) > maxBytes*4 {
-		return nil, fmt.Errorf("pclntab of %d bytes too large for the cache", len(data))
+	if maxBytes > 0 && int64(len(data)) > maxBytes*rawFactor {
+		return nil, fmt.Errorf("pclntab of %d bytes: larger than the cache", len(data))
 	}
 	text, known := textStart(f, symtab, data, addr)
 	table, err := gosym.NewTable(nil, gosym.NewLineTable(data, text))
@@ -44,7 +44,7 @@ func goSymbols(f *elf.File, symtab []elf.Symbol, maxBytes int64) ([]symbol, erro
 		if fn.Sym == nil || fn.End <= fn.Entry {
 			continue
 		}
-		syms = append(syms, symbol{addr: fn.Entry + shift, size: fn.End - fn.Entry, name: fn.Sym.Name, rank: rankGo})
+		syms = append(syms, symbol{addr: fn.Entry + shift, size: fn.End - fn.Entry, name: fn.Name, rank: rankGo})
 	}
 	return syms, nil
 }
@@ -183,7 +183,7 @@ func anchor(f *elf.File, symtab []elf.Symbol, funcs []gosym.Func) uint64 {
 	entry := make(map[string]uint64, len(funcs))
 	for i := range funcs {
 		if funcs[i].Sym != nil {
-			entry[funcs[i].Sym.Name] = funcs[i].Entry
+			entry[funcs[i].Name] = funcs[i].Entry
 		}
 	}
 	dynsym, _ := f.DynamicSymbols()

@@ -145,7 +145,7 @@ func loadSymbols(f *elf.File, maxBytes int64) ([]symbol, error) {
 	}
 	var symtab []elf.Symbol
 	if tooBig(f, elf.SHT_SYMTAB, maxBytes) {
-		errs = append(errs, errors.New(".symtab larger than the cache"))
+		errs = append(errs, errors.New(".symtab: larger than the cache"))
 	} else if syms, err := f.Symbols(); err == nil {
 		symtab = syms
 		add(syms, rankSymtab)
@@ -153,7 +153,7 @@ func loadSymbols(f *elf.File, maxBytes int64) ([]symbol, error) {
 		errs = append(errs, fmt.Errorf(".symtab: %w", err))
 	}
 	if tooBig(f, elf.SHT_DYNSYM, maxBytes) {
-		errs = append(errs, errors.New(".dynsym larger than the cache"))
+		errs = append(errs, errors.New(".dynsym: larger than the cache"))
 	} else if syms, err := f.DynamicSymbols(); err == nil {
 		add(syms, rankDynsym)
 	} else if !errors.Is(err, elf.ErrNoSymbols) {
@@ -168,13 +168,18 @@ func loadSymbols(f *elf.File, maxBytes int64) ([]symbol, error) {
 	}
 	gosyms, err := goSymbols(f, symtab, maxBytes)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("Go pclntab: %w", err))
+		errs = append(errs, err) // it names the pclntab
 	}
 	cands = append(cands, gosyms...)
 	return cands, errors.Join(errs...)
 }
 
-// tooBig reports whether the symbol section of type typ and its string table exceed maxBytes.
+// rawFactor bounds what a symbol source may weigh before it is parsed, as a multiple of the budget: the
+// compact table is several times smaller than the raw data (a Go pclntab ~8 times: it holds line tables
+// too), never rawFactor times; what is larger is not read at all.
+const rawFactor = 16
+
+// tooBig reports whether the symbol section of type typ and its string table are too large to be read.
 func tooBig(f *elf.File, typ elf.SectionType, maxBytes int64) bool {
 	s := f.SectionByType(typ)
 	if s == nil {
@@ -184,15 +189,15 @@ func tooBig(f *elf.File, typ elf.SectionType, maxBytes int64) bool {
 	if int(s.Link) < len(f.Sections) {
 		size += f.Sections[s.Link].Size
 	}
-	return maxBytes > 0 && size > uint64(maxBytes)
+	return maxBytes > 0 && size > rawFactor*uint64(maxBytes)
 }
 
 // miniDebugInfo reads the symbols of a .gnu_debugdata section: an xz-compressed ELF file holding a .symtab
 // with the functions that .dynsym lacks, as Fedora, RHEL and CentOS ship their binaries ("MiniDebugInfo").
 func miniDebugInfo(s *elf.Section, maxBytes int64) ([]elf.Symbol, error) {
 	limit := int64(maxDebugData)
-	if maxBytes > 0 && maxBytes < limit {
-		limit = maxBytes
+	if maxBytes > 0 && rawFactor*maxBytes < limit {
+		limit = rawFactor * maxBytes
 	}
 	zr, err := xz.NewReader(s.Open())
 	if err != nil {

@@ -389,10 +389,10 @@ func (s *Symbolizer) loadPath(path, idKey string) (*module, error) {
 		}
 	}
 	mod := buildModule(info, s.budget)
-	if mod.key == "" {
+	if info.key == "" {
+		mod.key = idKey
 		return s.insert(mod, ""), nil
 	}
-	mod.key = info.key
 	return s.insert(mod, idKey), nil
 }
 
