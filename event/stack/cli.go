@@ -17,7 +17,8 @@ const (
 	TruncatedLine = "[truncated]"
 )
 
-// AppendCLI appends frames in strace -k's layout, one line per frame under the call's line, innermost first:
+// AppendCLI appends frames in strace -k's layout, one line per frame under the call's line, innermost first,
+// each starting with " > ":
 //
 //	> /usr/lib/x86_64-linux-gnu/libc.so.6(__write+0x10) [0xf8350]
 //	> /app/server(outer+0x9) [0x115e]

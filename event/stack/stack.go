@@ -17,7 +17,7 @@
 //     prints them) and ip's distance from its start in bytes. Both are left out when no symbol covers ip, and
 //     "offset" when it is 0.
 //   - "module", "module_offset": the mapped file holding ip, by the path the process sees ("[vdso]" for the
-//     kernel's vDSO), and ip's offset in that file: what strace -k prints in brackets, and the address that
+//     kernel's vDSO, "[anon]" for anonymous executable memory: JIT code), and ip's offset in that file: what strace -k prints in brackets, and the address that
 //     addr2line -e module and objdump take for shared libraries and position-independent executables. Both
 //     are left out when ip is in no mapping (an address a broken frame-pointer chain made up), and
 //     "module_offset" when it is 0.
@@ -25,8 +25,9 @@
 // Every ip except the innermost is a return address (the instruction after a call), as in strace -k and
 // backtrace(3); the symbol is the one of the call instruction before it.
 //
-// This package is the schema only, with an allocation-free JSON writer for the agent's hot path (AppendJSON)
-// and the strace -k text layout for -o cli (AppendCLI, in cli.go, which belongs in package render).
+// This package is the schema, with an allocation-free JSON writer for the agent's hot path (AppendJSON), the
+// strace -k text layout for -o cli (AppendCLI, in cli.go, which belongs in package render), and Caller, the
+// frame `--by caller` groups by.
 package stack
 
 import (

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,7 +39,11 @@ func nmFuncs(t *testing.T, path string, flags ...string) map[uint64][]nmSym {
 		if err1 != nil || err2 != nil || size == 0 {
 			continue
 		}
-		funcs[addr] = append(funcs[addr], nmSym{addr: addr, size: size, name: f[3]})
+		name := f[3]
+		if i := strings.Index(name, "@"); i > 0 && slices.Contains(flags, "-D") {
+			name = name[:i] // a symbol version (nm -D): "__vdso_time@@LINUX_2.6"
+		}
+		funcs[addr] = append(funcs[addr], nmSym{addr: addr, size: size, name: name})
 	}
 	return funcs
 }

@@ -302,3 +302,62 @@ func TestComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestVDSO symbolizes ips in this process's vDSO, read from its memory, against nm -D on a copy of the image.
+func TestVDSO(t *testing.T) {
+	tools(t, "nm")
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps, err := parseMaps(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vdso *mapping
+	for i := range maps {
+		if maps[i].path == "[vdso]" {
+			vdso = &maps[i]
+		}
+	}
+	if vdso == nil {
+		t.Fatal("no [vdso] in /proc/self/maps")
+	}
+	img := make([]byte, vdso.end-vdso.start)
+	f, err := os.Open("/proc/self/mem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.ReadAt(img, int64(vdso.start))
+	_ = f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "vdso.so")
+	if err := os.WriteFile(path, img, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{})
+	n := 0
+	for addr, syms := range nmFuncs(t, path, "-D") {
+		ip := vdso.start + fileOffset(t, path, addr) + 1
+		frames, err := s.Symbolize(nil, os.Getpid(), []uint64{ip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := false
+		for _, sym := range syms {
+			ok = ok || frames[0].Symbol == sym.name
+		}
+		if !ok || frames[0].Module != "[vdso]" || frames[0].Offset != 1 {
+			t.Errorf("%#x: %+v, nm -D says %s", addr, frames[0], syms[0].name)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("nm -D lists no function in the vDSO")
+	}
+	if st := s.Stats(); st.Modules != 1 {
+		t.Errorf("%d modules for the vDSO, want 1", st.Modules)
+	}
+}

@@ -26,6 +26,10 @@ const DefaultBudget = 64 << 20
 // of its ips lies outside the mappings known (dlopen, a new thread's stack of code) or its executable changed.
 const DefaultRecheck = 100 * time.Millisecond
 
+// AnonModule is the module of an ip in anonymous executable memory (JIT code: the JVM, V8, LuaJIT), which
+// has no file and no symbols; its module offset is the offset in the mapping.
+const AnonModule = "[anon]"
+
 // maxVDSO bounds the vDSO image read from a process's memory (it is two pages today).
 const maxVDSO = 1 << 20
 
@@ -198,6 +202,9 @@ func (s *Symbolizer) fill(f *stack.Frame, p *process, m *mapping, ip uint64) (lo
 		return false
 	}
 	f.Module = m.path
+	if f.Module == "" {
+		f.Module = AnonModule
+	}
 	off := ip - m.start + m.pgoff
 	f.ModuleOffset = off
 	mod, loaded := s.resolve(p, m)
