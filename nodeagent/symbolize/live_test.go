@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/swoll-dev/swoll/event/stack"
+	"github.com/swoll-dev/swoll/internal/roottest"
 )
 
 // fakeClock is a clock the test moves.
@@ -359,5 +360,26 @@ func TestVDSO(t *testing.T) {
 	}
 	if st := s.Stats(); st.Modules != 1 {
 		t.Errorf("%d modules for the vDSO, want 1", st.Modules)
+	}
+}
+
+// TestDeletedBinary: a binary deleted (or replaced by an upgrade) while it runs is still read, through
+// /proc/PID/map_files, which needs CAP_SYS_ADMIN: the agent's, and root's here.
+func TestDeletedBinary(t *testing.T) {
+	roottest.Require(t)
+	bin := filepath.Join(t.TempDir(), "prog")
+	if err := runEnv(nil, "cp", cProgram(t), bin); err != nil {
+		t.Fatal(err)
+	}
+	p, ips := cStack(t, bin)
+	if err := os.Remove(bin); err != nil {
+		t.Fatal(err)
+	}
+	frames, err := New(Config{}).Symbolize(nil, p.pid(), ips)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := frames[1]; f.Symbol != "middle" || f.Module != bin+" (deleted)" {
+		t.Errorf("frame 1 of a deleted binary: %+v", f)
 	}
 }
