@@ -149,8 +149,8 @@ var ErrNoProcess = errors.New("process maps unreadable")
 // could not be read), or bare (it lies in no mapping). The error is non-nil only when the process's maps
 // could not be read (errors.Is(err, ErrNoProcess)); the frames are bare then.
 //
-// Warm (the process's maps and modules cached), it reads no file, makes no system call (but a stat of
-// /proc/PID/exe once per Recheck) and allocates nothing when dst has room.
+// Warm (the process's maps and modules cached), it reads no file and, when dst has room, allocates nothing;
+// its only system call is a stat of /proc/PID/exe once per Recheck.
 func (s *Symbolizer) Symbolize(dst []stack.Frame, pid int, ips []uint64) ([]stack.Frame, error) {
 	now := s.now()
 	p, fresh, err := s.process(pid, now)
