@@ -40,5 +40,9 @@ rule "the plugin imports the agent" '"github\.com/swoll-dev/swoll/(nodeagent|bpf
 # what reaches a terminal is escaped by package render; Go's %q is not strace's quoting
 rule "the event schema imports the renderer (event is the schema only)" '"github\.com/swoll-dev/swoll/render"' event
 
+# the names runtimes and the kubelet give cgroups are listed once, in nodeagent/cgroups/layout.go
+rule "a cgroup name pattern outside nodeagent/cgroups: use cgroups.ContainerIDFromName / ContainerIDFromPath" \
+  '"(cri-containerd-|crio-|kubepods)' nodeagent ':(exclude)nodeagent/cgroups/*'
+
 [ $failed -eq 0 ] || die "code patterns: see above"
 log "verify: code patterns ok"
