@@ -138,7 +138,9 @@ type Watcher struct {
 	pending []Event         // events not yet taken from Events
 }
 
-// NewWatcher watches the kubepods cgroups of h and their QoS classes' cgroups. Run it, then Add pods.
+// NewWatcher watches the kubepods cgroups of h and their QoS classes' cgroups. Run it, then Add pods: Run
+// releases the inotify instance when it returns (a watcher that will not run is released by Run with a done
+// context). The watcher keeps h, which must not change.
 func NewWatcher(h *Hierarchy) (*Watcher, error) {
 	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err != nil {
