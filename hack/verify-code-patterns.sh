@@ -44,5 +44,9 @@ rule "the event schema imports the renderer (event is the schema only)" '"github
 rule "a switch on argument types: describe the type in syscalls/argtypes.go and nodeagent/decode/argtypes.go" \
   'case (syscalls\.)?Arg[A-Z][A-Za-z]*[,:]' "${libs[@]}" nodeagent cmd
 
+# the names runtimes and the kubelet give cgroups are listed once, in nodeagent/cgroups/layout.go
+rule "a cgroup name pattern outside nodeagent/cgroups: use cgroups.ContainerIDFromName / ContainerIDFromPath" \
+  '"(cri-containerd-|crio-|kubepods)' nodeagent ':(exclude)nodeagent/cgroups/*'
+
 [ $failed -eq 0 ] || die "code patterns: see above"
 log "verify: code patterns ok"
