@@ -149,12 +149,13 @@ sysnr() {
 }
 
 # kernel_cost: "enter+exit ns per call" of the tracer's programs (bpf_stats), read while it still runs. Its
-# programs are the ones it holds file descriptors of (of the programs or of their links).
+# programs are the ones it holds file descriptors of (of the programs or of their links); their names are
+# <attach>_sys_(enter|exit)[_variant] (count_(btf|raw)_(enter|exit) for an agent before the shared BPF core).
 kernel_cost() {
   local ids
   ids=$(grep -hs '^prog_id:' /proc/"$TRACER_PID"/fdinfo/* | awk '{ print $2 }' | sort -u | paste -sd, -)
   [ -n "$ids" ] || { echo -; return; }
-  bpftool prog show -j 2>/dev/null | jq -r "[.[] | select(.id == ($ids)) | select(.name | test(\"sys_(enter|exit)\"))
+  bpftool prog show -j 2>/dev/null | jq -r "[.[] | select(.id == ($ids)) | select(.name | test(\"sys_(enter|exit)|count_(btf|raw)_(enter|exit)$\"))
       | select(.run_cnt > 0) | (.run_time_ns / .run_cnt)] | if length == 2 then (add | floor) else \"-\" end"
 }
 
