@@ -11,6 +11,8 @@
  *   task.h      what the core keeps per task: the decision and the call the task is in
  *   tasks.h     each task's state in a map, and the steps of every system call program (include it after
  *               declaring the object's struct task_state)
+ *   stack.h     stacks: a recorded call's user (and kernel) stack (probe.c, STACK_RECORDS), counters keyed by
+ *               the caller's stack (count.c, STACK_COUNTERS)
  */
 #ifndef SWOLL_COMMON_H
 #define SWOLL_COMMON_H

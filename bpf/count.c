@@ -25,6 +25,8 @@
 #include "loss.h"
 #include "filter.h"
 #include "task.h"
+#define STACK_COUNTERS
+#include "stack.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -35,6 +37,7 @@ struct count_key {
 	__u32 target;
 	__u16 nr;
 	__u16 err; /* errno, 0 for success */
+	__u64 stack; /* stack.h: with count_by_stack, the hash of the caller's stack (in count_stacks); else 0 */
 };
 
 struct count_val {
@@ -90,9 +93,9 @@ static __always_inline __u32 hist_bucket(__u64 ns)
 	return b < HIST_BUCKETS ? b : HIST_BUCKETS - 1;
 }
 
-static __always_inline void count_call(__u32 target, __u32 nr, long ret, __u64 ns)
+static __always_inline void count_call(__u32 target, __u32 nr, long ret, __u64 ns, __u64 stack)
 {
-	struct count_key key = {.target = target, .nr = nr};
+	struct count_key key = {.target = target, .nr = nr, .stack = stack};
 	if (ret < 0 && ret >= -MAX_ERRNO)
 		key.err = -ret;
 	struct count_val *v = bpf_map_lookup_elem(&counts, &key);
@@ -116,7 +119,15 @@ static __always_inline void count_call(__u32 target, __u32 nr, long ret, __u64 n
 	v->hist[b & (HIST_BUCKETS - 1)]++;
 }
 
-static __always_inline int on_enter(long id, int f)
+/* stack.h: the key's stack, when counters are keyed by it. */
+static __always_inline __u64 key_stack(void *ctx, struct task_struct *task, int f)
+{
+	if (!count_by_stack)
+		return 0;
+	return count_stack_key(ctx, current_pid_tgid(task, f));
+}
+
+static __always_inline int on_enter(void *ctx, long id, int f)
 {
 	if (id < 0 || id >= NR_MAX)
 		return 0;
@@ -128,14 +139,15 @@ static __always_inline int on_enter(long id, int f)
 	if (!st)
 		return 0;
 	if (no_return[nr & (NR_MAX - 1)]) {
-		count_call(st->core.filter.target, nr, 0, 0); /* exit, exit_group: sys_exit never comes */
+		/* exit, exit_group: sys_exit never comes */
+		count_call(st->core.filter.target, nr, 0, 0, key_stack(ctx, task, f));
 		return 0;
 	}
 	task_begin(st, nr, bpf_ktime_get_ns());
 	return 0;
 }
 
-static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
+static __always_inline int on_exit(void *ctx, struct pt_regs *regs, long ret, int f)
 {
 	struct task_struct *task = current_task(f);
 	long id = task_exit_nr(task, syscall_nr(regs, CTX_BTF(f)), f);
@@ -148,7 +160,8 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 	struct task_state *st = task_end(task, nr, &start, f);
 	if (!st)
 		return 0;
-	count_call(st->core.filter.target, nr, ret, bpf_ktime_get_ns() - start);
+	__u64 end = bpf_ktime_get_ns();
+	count_call(st->core.filter.target, nr, ret, end - start, key_stack(ctx, task, f));
 	return 0;
 }
 
@@ -160,11 +173,11 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 #define COUNT_PROGS(attach, sfx, f)                                                                         \
 	TP_PROG(attach, sys_enter, attach##_sys_enter##sfx)                                                 \
 	{                                                                                                   \
-		return on_enter((long)ctx[1], (f));                                                         \
+		return on_enter(ctx, (long)ctx[1], (f));                                                    \
 	}                                                                                                   \
 	TP_PROG(attach, sys_exit, attach##_sys_exit##sfx)                                                   \
 	{                                                                                                   \
-		return on_exit((struct pt_regs *)ctx[0], (long)ctx[1], (f));                                \
+		return on_exit(ctx, (struct pt_regs *)ctx[0], (long)ctx[1], (f));                           \
 	}
 
 COUNT_PROGS(btf, , F_BTF | F_TS)

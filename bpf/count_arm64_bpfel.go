@@ -18,6 +18,20 @@ type CountCountKey struct {
 	Target uint32
 	Nr     uint16
 	Err    uint16
+	Stack  uint64
+}
+
+type CountCountStack struct {
+	_   structs.HostLayout
+	Pid uint32
+	Len uint32
+	Ips [32]uint64
+}
+
+type CountCountStackBuf struct {
+	_     structs.HostLayout
+	Owner uint64
+	St    CountCountStack
 }
 
 type CountCountVal struct {
@@ -52,6 +66,8 @@ type CountTaskState struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	CountMapCountStackBufs   = "count_stack_bufs"
+	CountMapCountStacks      = "count_stacks"
 	CountMapCounts           = "counts"
 	CountMapLost             = "lost"
 	CountMapMntTargets       = "mnt_targets"
@@ -70,6 +86,7 @@ const (
 	CountProgRawSysExitHash  = "raw_sys_exit_hash"
 	CountVarCountKey         = "_count_key"
 	CountVarCountVal         = "_count_val"
+	CountVarCountByStack     = "count_by_stack"
 	CountVarFilterGen        = "filter_gen"
 	CountVarFilterMode       = "filter_mode"
 	CountVarNoReturn         = "no_return"
@@ -134,24 +151,27 @@ type CountProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountMapSpecs struct {
-	Counts      *ebpf.MapSpec `ebpf:"counts"`
-	Lost        *ebpf.MapSpec `ebpf:"lost"`
-	MntTargets  *ebpf.MapSpec `ebpf:"mnt_targets"`
-	PidTargets  *ebpf.MapSpec `ebpf:"pid_targets"`
-	Tasks       *ebpf.MapSpec `ebpf:"tasks"`
-	TasksByTask *ebpf.MapSpec `ebpf:"tasks_by_task"`
+	CountStackBufs *ebpf.MapSpec `ebpf:"count_stack_bufs"`
+	CountStacks    *ebpf.MapSpec `ebpf:"count_stacks"`
+	Counts         *ebpf.MapSpec `ebpf:"counts"`
+	Lost           *ebpf.MapSpec `ebpf:"lost"`
+	MntTargets     *ebpf.MapSpec `ebpf:"mnt_targets"`
+	PidTargets     *ebpf.MapSpec `ebpf:"pid_targets"`
+	Tasks          *ebpf.MapSpec `ebpf:"tasks"`
+	TasksByTask    *ebpf.MapSpec `ebpf:"tasks_by_task"`
 }
 
 // CountVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountVariableSpecs struct {
-	CountKey   *ebpf.VariableSpec `ebpf:"_count_key"`
-	CountVal   *ebpf.VariableSpec `ebpf:"_count_val"`
-	FilterGen  *ebpf.VariableSpec `ebpf:"filter_gen"`
-	FilterMode *ebpf.VariableSpec `ebpf:"filter_mode"`
-	NoReturn   *ebpf.VariableSpec `ebpf:"no_return"`
-	Selected   *ebpf.VariableSpec `ebpf:"selected"`
+	CountKey     *ebpf.VariableSpec `ebpf:"_count_key"`
+	CountVal     *ebpf.VariableSpec `ebpf:"_count_val"`
+	CountByStack *ebpf.VariableSpec `ebpf:"count_by_stack"`
+	FilterGen    *ebpf.VariableSpec `ebpf:"filter_gen"`
+	FilterMode   *ebpf.VariableSpec `ebpf:"filter_mode"`
+	NoReturn     *ebpf.VariableSpec `ebpf:"no_return"`
+	Selected     *ebpf.VariableSpec `ebpf:"selected"`
 }
 
 // CountObjects contains all objects after they have been loaded into the kernel.
@@ -174,16 +194,20 @@ func (o *CountObjects) Close() error {
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountMaps struct {
-	Counts      *ebpf.Map `ebpf:"counts"`
-	Lost        *ebpf.Map `ebpf:"lost"`
-	MntTargets  *ebpf.Map `ebpf:"mnt_targets"`
-	PidTargets  *ebpf.Map `ebpf:"pid_targets"`
-	Tasks       *ebpf.Map `ebpf:"tasks"`
-	TasksByTask *ebpf.Map `ebpf:"tasks_by_task"`
+	CountStackBufs *ebpf.Map `ebpf:"count_stack_bufs"`
+	CountStacks    *ebpf.Map `ebpf:"count_stacks"`
+	Counts         *ebpf.Map `ebpf:"counts"`
+	Lost           *ebpf.Map `ebpf:"lost"`
+	MntTargets     *ebpf.Map `ebpf:"mnt_targets"`
+	PidTargets     *ebpf.Map `ebpf:"pid_targets"`
+	Tasks          *ebpf.Map `ebpf:"tasks"`
+	TasksByTask    *ebpf.Map `ebpf:"tasks_by_task"`
 }
 
 func (m *CountMaps) Close() error {
 	return _CountClose(
+		m.CountStackBufs,
+		m.CountStacks,
 		m.Counts,
 		m.Lost,
 		m.MntTargets,
@@ -197,12 +221,13 @@ func (m *CountMaps) Close() error {
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountVariables struct {
-	CountKey   *ebpf.Variable `ebpf:"_count_key"`
-	CountVal   *ebpf.Variable `ebpf:"_count_val"`
-	FilterGen  *ebpf.Variable `ebpf:"filter_gen"`
-	FilterMode *ebpf.Variable `ebpf:"filter_mode"`
-	NoReturn   *ebpf.Variable `ebpf:"no_return"`
-	Selected   *ebpf.Variable `ebpf:"selected"`
+	CountKey     *ebpf.Variable `ebpf:"_count_key"`
+	CountVal     *ebpf.Variable `ebpf:"_count_val"`
+	CountByStack *ebpf.Variable `ebpf:"count_by_stack"`
+	FilterGen    *ebpf.Variable `ebpf:"filter_gen"`
+	FilterMode   *ebpf.Variable `ebpf:"filter_mode"`
+	NoReturn     *ebpf.Variable `ebpf:"no_return"`
+	Selected     *ebpf.Variable `ebpf:"selected"`
 }
 
 // CountPrograms contains all programs after they have been loaded into the kernel.

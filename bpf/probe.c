@@ -17,6 +17,8 @@
 #include "loss.h"
 #include "filter.h"
 #include "task.h"
+#define STACK_RECORDS
+#include "stack.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -680,7 +682,33 @@ static __always_inline void emit_fixed(struct task_state *st, __u32 nr, long ret
 	bpf_ringbuf_submit(h, wake_flags(pending, sizeof(*h)));
 }
 
-static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
+/* stack.h: the record of a call that does not return (exit, exit_group), with its stacks, built in this CPU's
+ * scratch at entry. */
+static __always_inline void emit_stacked(void *ctx, struct task_state *st, __u32 nr, __u64 start, __u64 pid_tgid)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratches, &zero);
+	if (!s)
+		return;
+	s->owner = pid_tgid;
+	struct rec_hdr *h = (struct rec_hdr *)s->buf;
+	fill_header(h, st, nr, 0, start, pid_tgid);
+	h->flags = RECF_NO_RETURN;
+	__u64 size = sizeof(*h) + stacks_capture(ctx, s->buf + sizeof(*h), &h->ncaps);
+	barrier_var(size);
+	if (size > SCRATCH_SIZE)
+		return;
+	h->size = size;
+	if (s->owner != pid_tgid) {
+		count_lost();
+		return;
+	}
+	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	if (bpf_ringbuf_output(&events, s->buf, size, wake_flags(pending, size)))
+		count_lost();
+}
+
+static __always_inline int on_enter(void *ctx, struct pt_regs *regs, long id, int f)
 {
 	__u32 nr = id;
 	if (id < 0 || id >= NR_MAX)
@@ -701,7 +729,10 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 	if (cfg->no_return) {
 		/* exit/exit_group: sys_exit never comes. */
 		refresh_ids(task, st, TASK_BTF(f));
-		emit_fixed(st, nr, 0, now, pid_tgid, RECF_NO_RETURN);
+		if (stacks_on()) /* stack.h */
+			emit_stacked(ctx, st, nr, now, pid_tgid);
+		else
+			emit_fixed(st, nr, 0, now, pid_tgid, RECF_NO_RETURN);
 		return 0;
 	}
 	task_begin(st, nr, now);
@@ -718,6 +749,8 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 	es->ncaps = 0;
 	es->flags = 0;
 	es->ok_mask = 0;
+	if (stacks_on() && stack_at_entry(nr)) /* stack.h: the caller's frames are gone at exit */
+		es->len = stacks_capture(ctx, es->data, &es->ncaps);
 	for (int i = 0; i < MAX_ARGS; i++) {
 		struct arg_cfg *ac = &cfg->args[i];
 		if (ac->kind == CAP_NONE || !(ac->flags & ARG_AT_ENTRY))
@@ -761,7 +794,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 	return 0;
 }
 
-static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
+static __always_inline int on_exit(void *ctx, struct pt_regs *regs, long ret, int f)
 {
 	struct task_struct *task = current_task(f);
 	long id = task_exit_nr(task, syscall_nr(regs, CTX_BTF(f)), f);
@@ -780,7 +813,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 	__u64 pid_tgid = current_pid_tgid(task, f);
 	refresh_ids(task, st, TASK_BTF(f));
 
-	if (!cfg->exit_caps && !st->has_entry) {
+	if (!cfg->exit_caps && !st->has_entry && !stacks_on()) {
 		/* Nothing captured: a fixed-size record, built in place. */
 		emit_fixed(st, nr, ret, start, pid_tgid, 0);
 		return 0;
@@ -818,6 +851,13 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 			ok_mask |= es->ok_mask;
 			stashes_delete(task, f);
 		}
+	}
+	/* stack.h: the stacks, taken now that the call is recorded (execve's came with the stash). */
+	if (stacks_on() && !stack_at_entry(nr) && off <= SCRATCH_POS_MASK) {
+		__u32 pos = off;
+		barrier_var(pos);
+		pos &= SCRATCH_POS_MASK;
+		off = pos + stacks_capture(ctx, s->buf + pos, &h->ncaps);
 	}
 
 	if (cfg->exit_caps || cfg->entry_caps) {
@@ -990,13 +1030,13 @@ static __always_inline int on_exec(struct linux_binprm *bprm, int f)
 #define ENTER_PROGS(attach, sfx, f)                                                                         \
 	TP_PROG(attach, sys_enter, attach##_sys_enter##sfx)                                                 \
 	{                                                                                                   \
-		return on_enter((struct pt_regs *)ctx[0], (long)ctx[1], (f));                               \
+		return on_enter(ctx, (struct pt_regs *)ctx[0], (long)ctx[1], (f));                          \
 	}
 
 #define EXIT_PROGS(attach, sfx, f)                                                                          \
 	TP_PROG(attach, sys_exit, attach##_sys_exit##sfx)                                                   \
 	{                                                                                                   \
-		return on_exit((struct pt_regs *)ctx[0], (long)ctx[1], (f));                                \
+		return on_exit(ctx, (struct pt_regs *)ctx[0], (long)ctx[1], (f));                           \
 	}                                                                                                   \
 	TP_PROG(attach, sched_process_exit, attach##_exit##sfx)                                             \
 	{                                                                                                   \

@@ -155,6 +155,8 @@ const (
 	ProbeVarRecHdr           = "_rec_hdr"
 	ProbeVarFilterGen        = "filter_gen"
 	ProbeVarFilterMode       = "filter_mode"
+	ProbeVarStackKernelDepth = "stack_kernel_depth"
+	ProbeVarStackUserDepth   = "stack_user_depth"
 	ProbeVarWakeBytes        = "wake_bytes"
 )
 
@@ -244,12 +246,14 @@ type ProbeMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeVariableSpecs struct {
-	CapHdr     *ebpf.VariableSpec `ebpf:"_cap_hdr"`
-	MntNsPair  *ebpf.VariableSpec `ebpf:"_mnt_ns_pair"`
-	RecHdr     *ebpf.VariableSpec `ebpf:"_rec_hdr"`
-	FilterGen  *ebpf.VariableSpec `ebpf:"filter_gen"`
-	FilterMode *ebpf.VariableSpec `ebpf:"filter_mode"`
-	WakeBytes  *ebpf.VariableSpec `ebpf:"wake_bytes"`
+	CapHdr           *ebpf.VariableSpec `ebpf:"_cap_hdr"`
+	MntNsPair        *ebpf.VariableSpec `ebpf:"_mnt_ns_pair"`
+	RecHdr           *ebpf.VariableSpec `ebpf:"_rec_hdr"`
+	FilterGen        *ebpf.VariableSpec `ebpf:"filter_gen"`
+	FilterMode       *ebpf.VariableSpec `ebpf:"filter_mode"`
+	StackKernelDepth *ebpf.VariableSpec `ebpf:"stack_kernel_depth"`
+	StackUserDepth   *ebpf.VariableSpec `ebpf:"stack_user_depth"`
+	WakeBytes        *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // ProbeObjects contains all objects after they have been loaded into the kernel.
@@ -305,12 +309,14 @@ func (m *ProbeMaps) Close() error {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbeVariables struct {
-	CapHdr     *ebpf.Variable `ebpf:"_cap_hdr"`
-	MntNsPair  *ebpf.Variable `ebpf:"_mnt_ns_pair"`
-	RecHdr     *ebpf.Variable `ebpf:"_rec_hdr"`
-	FilterGen  *ebpf.Variable `ebpf:"filter_gen"`
-	FilterMode *ebpf.Variable `ebpf:"filter_mode"`
-	WakeBytes  *ebpf.Variable `ebpf:"wake_bytes"`
+	CapHdr           *ebpf.Variable `ebpf:"_cap_hdr"`
+	MntNsPair        *ebpf.Variable `ebpf:"_mnt_ns_pair"`
+	RecHdr           *ebpf.Variable `ebpf:"_rec_hdr"`
+	FilterGen        *ebpf.Variable `ebpf:"filter_gen"`
+	FilterMode       *ebpf.Variable `ebpf:"filter_mode"`
+	StackKernelDepth *ebpf.Variable `ebpf:"stack_kernel_depth"`
+	StackUserDepth   *ebpf.Variable `ebpf:"stack_user_depth"`
+	WakeBytes        *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // ProbePrograms contains all programs after they have been loaded into the kernel.

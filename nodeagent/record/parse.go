@@ -35,6 +35,10 @@ const (
 
 	flagCapsDropped = 1
 	flagNoReturn    = 2
+
+	// A stack's capture "argument" (bpf/stack.h's CAP_ARG_*_STACK).
+	capArgUserStack   = 16
+	capArgKernelStack = 17
 )
 
 // Parse errors. They mean the sample is not a record of this probe version: a bug, never user input.
@@ -80,6 +84,7 @@ func Parse(b []byte, r *Record) error {
 	r.CapsDropped = flags&flagCapsDropped != 0
 	r.NoReturn = flags&flagNoReturn != 0
 	r.Captures = [MaxArgs]Capture{}
+	r.UserStack, r.KernelStack = Stack{}, Stack{}
 
 	n := int(le.Uint16(b[offNCaps:]))
 	rest := b[HeaderSize:]
@@ -92,7 +97,16 @@ func Parse(b []byte, r *Record) error {
 		if l > len(rest) {
 			return ErrCapture
 		}
-		if int(arg) >= MaxArgs {
+		switch {
+		case arg == capArgUserStack || arg == capArgKernelStack:
+			st := &r.UserStack
+			if arg == capArgKernelStack {
+				st = &r.KernelStack
+			}
+			*st = Stack{Truncated: flags&capTruncated != 0, Data: rest[: l&^7 : l&^7]}
+			rest = rest[l:]
+			continue
+		case int(arg) >= MaxArgs:
 			return ErrCaptureArg
 		}
 		r.Captures[arg] = Capture{

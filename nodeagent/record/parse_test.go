@@ -68,6 +68,62 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// ips lays out instruction pointers as a stack capture's data.
+func ips(v ...uint64) string {
+	b := make([]byte, 0, 8*len(v))
+	for _, ip := range v {
+		b = le.AppendUint64(b, ip)
+	}
+	return string(b)
+}
+
+func TestParseStacks(t *testing.T) {
+	tests := []struct {
+		name       string
+		caps       []testCap
+		user, kern []uint64
+		userTrunc  bool
+	}{
+		{name: "none", caps: []testCap{{1, 0, "/etc/hostname"}}},
+		{name: "user", caps: []testCap{{capArgUserStack, 0, ips(0x7f0010, 0x401000)}, {1, 0, "/x"}},
+			user: []uint64{0x7f0010, 0x401000}},
+		{name: "user cut and kernel", caps: []testCap{{capArgUserStack, capTruncated, ips(1, 2, 3)},
+			{capArgKernelStack, 0, ips(0xffffffff81000010)}},
+			user: []uint64{1, 2, 3}, userTrunc: true, kern: []uint64{0xffffffff81000010}},
+		{name: "a partial word is dropped", caps: []testCap{{capArgUserStack, 0, ips(9) + "abc"}}, user: []uint64{9}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r Record
+			r.UserStack = Stack{Truncated: true, Data: []byte(ips(42))} // stale, from a previous record
+			if err := Parse(build(0, 0, tt.caps...), &r); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.UserStack.AppendIPs(nil); !equal(got, tt.user) || r.UserStack.Truncated != tt.userTrunc {
+				t.Errorf("user stack %#x (truncated %v), want %#x (%v)", got, r.UserStack.Truncated, tt.user, tt.userTrunc)
+			}
+			if got := r.KernelStack.AppendIPs(nil); !equal(got, tt.kern) {
+				t.Errorf("kernel stack %#x, want %#x", got, tt.kern)
+			}
+			if r.UserStack.Len() != len(tt.user) {
+				t.Errorf("Len %d, want %d", r.UserStack.Len(), len(tt.user))
+			}
+		})
+	}
+}
+
+func equal(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func TestParseRejects(t *testing.T) {
 	good := build(1, 0, testCap{0, 0, "abc"})
 	tests := []struct {
@@ -98,6 +154,16 @@ func TestParseRejects(t *testing.T) {
 			b[HeaderSize] = MaxArgs
 			return b
 		}(), ErrCaptureArg},
+		{"argument between the call's and the stacks'", func() []byte {
+			b := bytes.Clone(good)
+			b[HeaderSize] = capArgUserStack - 1
+			return b
+		}(), ErrCaptureArg},
+		{"argument past the stacks'", func() []byte {
+			b := bytes.Clone(good)
+			b[HeaderSize] = capArgKernelStack + 1
+			return b
+		}(), ErrCaptureArg},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +187,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(build(1, 0))
 	f.Add(build(257, -2, testCap{1, 0, "/etc/hostname"}, testCap{3, 3, ""}))
 	f.Add(build(59, 0, testCap{0, 0, "/bin/sh"}, testCap{1, 2, "sh\x00-c\x00"}))
+	f.Add(build(0, 0, testCap{capArgUserStack, capTruncated, ips(1, 2)}, testCap{capArgKernelStack, 0, ips(3)}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r Record
 		if err := Parse(b, &r); err != nil {
@@ -132,6 +199,11 @@ func FuzzParse(f *testing.F) {
 			}
 			if len(c.Data) > len(b) {
 				t.Fatalf("capture %d longer than the sample", i)
+			}
+		}
+		for _, st := range []Stack{r.UserStack, r.KernelStack} {
+			if len(st.Data)%8 != 0 || len(st.Data) > len(b) {
+				t.Fatalf("stack of %d bytes from a sample of %d", len(st.Data), len(b))
 			}
 		}
 	})

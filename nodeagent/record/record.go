@@ -28,6 +28,28 @@ type Record struct {
 	// NoReturn: the call does not return (exit, exit_group); the record was written at entry, Ret is 0 and
 	// Finish is the entry time.
 	NoReturn bool
+	// UserStack and KernelStack are the call's stacks, when the probe was loaded to take them (trace -k,
+	// -kk; see bpf/stack.h).
+	UserStack, KernelStack Stack
+}
+
+// Stack is a stack the probe took: instruction pointers, innermost first.
+type Stack struct {
+	// Truncated: the stack went on past the frames kept.
+	Truncated bool
+	// Data holds the ips, 8 bytes each, little-endian (aliasing the sample, like a capture's data).
+	Data []byte
+}
+
+// Len is the number of frames.
+func (s *Stack) Len() int { return len(s.Data) / 8 }
+
+// AppendIPs appends the frames' instruction pointers to dst.
+func (s *Stack) AppendIPs(dst []uint64) []uint64 {
+	for i := 0; i+8 <= len(s.Data); i += 8 {
+		dst = append(dst, le.Uint64(s.Data[i:]))
+	}
+	return dst
 }
 
 // Capture is user memory copied for one argument.

@@ -80,6 +80,21 @@ type Options struct {
 	// FilterOnly attaches only what keeps the container filter current (fork and exit tracking), not the
 	// syscall programs: for counting mode (package countprobe), which shares the filter (FilterMaps).
 	FilterOnly bool
+	// Stacks has each record carry the user-space stack of its call (trace -k), and with Kernel the kernel's
+	// too (-kk): see bpf/stack.h for where they are taken and what they cost.
+	Stacks Stacks
+}
+
+// MaxStackDepth is the most frames a record's stack keeps (the kernel's default kernel.perf_event_max_stack).
+const MaxStackDepth = 127
+
+// Stacks says which stacks records carry.
+type Stacks struct {
+	// Depth is how many frames of the user stack a record keeps, innermost first (0: no stacks; at most
+	// MaxStackDepth); a deeper stack is cut there and marked truncated.
+	Depth int
+	// Kernel adds the kernel's stack, as deep.
+	Kernel bool
 }
 
 // Tracer owns the loaded programs and maps. Close detaches everything.
@@ -98,6 +113,7 @@ type Tracer struct {
 	mntIter    *ebpf.Program
 	features   Features
 	filterOnly bool
+	stacks     Stacks
 
 	// byInode: callers identify mount namespaces by inode number (no NS_GET_MNTNS_ID); the filter holds the
 	// probe's id of each (see mntIDs), and kernelIDs maps one to the other.
@@ -154,8 +170,11 @@ func New(opts Options) (*Tracer, error) {
 	if opts.CaptureData < 0 || opts.CaptureData > syscalls.MaxDataBytes {
 		return nil, fmt.Errorf("capture data size %d is out of range (0 to %d bytes)", opts.CaptureData, syscalls.MaxDataBytes)
 	}
+	if opts.Stacks.Depth < 0 || opts.Stacks.Depth > MaxStackDepth || opts.Stacks.Kernel && opts.Stacks.Depth == 0 {
+		return nil, fmt.Errorf("stack depth %d is out of range (1 to %d frames, or 0 without kernel stacks)", opts.Stacks.Depth, MaxStackDepth)
+	}
 	t := &Tracer{table: table, dataBytes: uint16(opts.CaptureData), filterOnly: opts.FilterOnly, gen: 1,
-		features: (bpf.KernelFeatures() &^ opts.Without).Usable()}
+		features: (bpf.KernelFeatures() &^ opts.Without).Usable(), stacks: opts.Stacks}
 	if err := t.load(ring); err != nil {
 		_ = t.Close()
 		return nil, fmt.Errorf("loading the probe (%s): %w", t.features, err)
@@ -177,6 +196,16 @@ func (t *Tracer) load(ring int) error {
 	t.kernelIDs = map[uint64]uint64{}
 	if err := spec.Variables[bpf.ProbeVarWakeBytes].Set(uint32(min(wakeBytes, ring/4))); err != nil {
 		return fmt.Errorf("setting wake_bytes: %w", err)
+	}
+	kernelDepth := 0
+	if t.stacks.Kernel {
+		kernelDepth = t.stacks.Depth
+	}
+	if err := spec.Variables[bpf.ProbeVarStackUserDepth].Set(uint32(t.stacks.Depth)); err != nil {
+		return fmt.Errorf("setting stack_user_depth: %w", err)
+	}
+	if err := spec.Variables[bpf.ProbeVarStackKernelDepth].Set(uint32(kernelDepth)); err != nil {
+		return fmt.Errorf("setting stack_kernel_depth: %w", err)
 	}
 
 	coll, err := ebpf.NewCollection(spec)

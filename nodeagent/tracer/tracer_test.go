@@ -81,6 +81,8 @@ func own(r *record.Record) owned {
 	for i := range o.Captures {
 		o.Captures[i].Data = bytes.Clone(r.Captures[i].Data)
 	}
+	o.UserStack.Data = bytes.Clone(r.UserStack.Data)
+	o.KernelStack.Data = bytes.Clone(r.KernelStack.Data)
 	return o
 }
 

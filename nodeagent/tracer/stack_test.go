@@ -1,0 +1,161 @@
+//go:build linux
+
+package tracer
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// textRange is an executable mapping of a process.
+type textRange struct{ start, end uint64 }
+
+// exeText returns the executable mappings of pid's own binary (its /proc/PID/exe).
+func exeText(t *testing.T, pid int) []textRange {
+	t.Helper()
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []textRange
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 6 || !strings.Contains(f[1], "x") || f[5] != exe {
+			continue
+		}
+		lo, hi, _ := strings.Cut(f[0], "-")
+		s, err1 := strconv.ParseUint(lo, 16, 64)
+		e, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("maps line %q", sc.Text())
+		}
+		out = append(out, textRange{s, e})
+	}
+	if len(out) == 0 {
+		t.Fatalf("no executable mapping of %s in pid %d", exe, pid)
+	}
+	return out
+}
+
+func inText(ip uint64, text []textRange) bool {
+	for _, r := range text {
+		if ip >= r.start && ip < r.end {
+			return true
+		}
+	}
+	return false
+}
+
+// isKernelAddr: the kernel's half of the address space (both architectures' kernels live at the top).
+func isKernelAddr(ip uint64) bool { return ip >= 0xffff000000000000 }
+
+// The records carry the user stack of their call (and the kernel's with Kernel), in every variant: the frames
+// of a Go program (which keeps frame pointers) down to its goroutine's start, all in its own binary; execve's
+// taken at entry, in the image it replaced; exit_group's at entry; none without Stacks.
+func TestStacks(t *testing.T) {
+	forVariants(t, func(t *testing.T, opts Options) {
+		opts.Stacks = Stacks{Depth: MaxStackDepth, Kernel: true}
+		testStacks(t, opts)
+	})
+}
+
+func testStacks(t *testing.T, opts Options) {
+	tr := newTracer(t, opts, "openat", "getppid", "execve", "exit_group")
+	self := exeText(t, os.Getpid()) // the helper is this binary, at the same addresses (not PIE)
+	h := startHelper(t, syscall.CLONE_NEWNS, "openat:/etc/hostname", "getppid", "exec-from-thread:/bin/true")
+	if err := tr.AddMountNS(mountNSID(t, h.Pid), 3); err != nil {
+		t.Fatal(err)
+	}
+	h.run()
+	execve, exitGroup := nr(t, "execve"), nr(t, "exit_group")
+	recs := collect(t, tr, func(recs []owned) bool {
+		return len(find(recs, func(r owned) bool { return r.Nr == exitGroup && int(r.Pid) == h.Pid })) > 0
+	})
+	byNr := map[uint32]owned{}
+	for _, r := range find(recs, func(r owned) bool { return int(r.Pid) == h.Pid }) {
+		if _, ok := byNr[r.Nr]; !ok { // the helper's, before /bin/true's loader opens its libraries
+			byNr[r.Nr] = r
+		}
+	}
+	for _, name := range []string{"openat", "getppid", "execve", "exit_group"} {
+		r, ok := byNr[nr(t, name)]
+		if !ok {
+			t.Errorf("no %s record: %v", name, describe(recs))
+			continue
+		}
+		user := r.UserStack.AppendIPs(nil)
+		kern := r.KernelStack.AppendIPs(nil)
+		if len(kern) == 0 || !isKernelAddr(kern[0]) {
+			t.Errorf("%s: kernel stack %#x", name, kern)
+		}
+		switch r.Nr {
+		case exitGroup:
+			// /bin/true's: a C program, whose libc may keep no frame pointers; its first frame is in libc
+			if len(user) == 0 || isKernelAddr(user[0]) {
+				t.Errorf("exit_group: user stack %#x", user)
+			}
+			continue
+		case execve:
+			if r.Ret != 0 {
+				t.Errorf("execve returned %d", r.Ret)
+			}
+		}
+		// Go keeps frame pointers: a goroutine's stack ends in runtime.goexit, well within the depth
+		if len(user) < 4 || r.UserStack.Truncated {
+			t.Errorf("%s: user stack of %d frames (truncated %v): %#x", name, len(user), r.UserStack.Truncated, user)
+		}
+		for i, ip := range user {
+			if !inText(ip, self) {
+				t.Errorf("%s: frame %d at %#x is outside the program's text %#x", name, i, ip, self)
+			}
+		}
+	}
+}
+
+// A stack deeper than Depth is cut there and marked truncated; records carry no stacks without Stacks.
+func TestStackDepth(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		stacks    Stacks
+		frames    int
+		truncated bool
+	}{
+		{"off", Stacks{}, 0, false},
+		{"two frames", Stacks{Depth: 2}, 2, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTracer(t, Options{Stacks: tt.stacks}, "getppid")
+			h := startHelper(t, syscall.CLONE_NEWNS, "getppid")
+			if err := tr.AddMountNS(mountNSID(t, h.Pid), 3); err != nil {
+				t.Fatal(err)
+			}
+			h.run()
+			recs := collect(t, tr, func(recs []owned) bool {
+				return len(find(recs, func(r owned) bool { return int(r.Pid) == h.Pid })) > 0
+			})
+			r := find(recs, func(r owned) bool { return int(r.Pid) == h.Pid })[0]
+			if r.UserStack.Len() != tt.frames || r.UserStack.Truncated != tt.truncated || r.KernelStack.Len() != 0 {
+				t.Errorf("user stack of %d frames (truncated %v), kernel %d; want %d (%v), 0",
+					r.UserStack.Len(), r.UserStack.Truncated, r.KernelStack.Len(), tt.frames, tt.truncated)
+			}
+		})
+	}
+}
+
+func TestStackOptions(t *testing.T) {
+	for _, s := range []Stacks{{Depth: -1}, {Depth: MaxStackDepth + 1}, {Kernel: true}} {
+		if _, err := New(Options{Stacks: s}); err == nil {
+			t.Errorf("%+v: no error", s)
+		}
+	}
+}
