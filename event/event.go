@@ -10,9 +10,17 @@
 // This package is the schema only; package render writes events as strace-style lines.
 package event
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/swoll-dev/swoll/event/stack"
+)
 
 // SchemaVersion is bumped whenever a field changes meaning or disappears. Adding fields does not bump it.
+//
+// Fields added within version 1: "stack", "stack_truncated" and "kernel_stack" of an Event (trace -k, -kk),
+// "caller" of a Count (top --by caller), "symbols" of a Notice. A stack frame's keys are package event/stack's
+// and follow the same rule.
 const SchemaVersion = 1
 
 // Event is one completed system call of one thread.
@@ -57,6 +65,15 @@ type Event struct {
 	//     "mode" only when the flags may create a file or it is non-zero, and "resolve" only when non-zero.
 	// Syscalls without a table entry have "arg0".."arg5" in hex.
 	Args json.RawMessage `json:"args"`
+	// Stack is the user-space stack of the call, innermost first (trace -k): frames symbolized by the agent
+	// from the container's own binaries, whose keys package event/stack documents. StackTruncated: the stack
+	// does not reach the thread's entry point (the probe's depth was reached, or code without frame pointers
+	// cut the walk short; see the README for which binaries give whole stacks). Both are left out without -k.
+	Stack          []stack.Frame `json:"stack,omitempty"`
+	StackTruncated bool          `json:"stack_truncated,omitempty"`
+	// KernelStack is the kernel's stack of the call, innermost first (trace -kk): where the system call entered
+	// the kernel, symbolized from the node's /proc/kallsyms.
+	KernelStack []stack.Frame `json:"kernel_stack,omitempty"`
 }
 
 // UnreadableSuffix names the marker key that follows a pointer whose memory the probe could not read, at
@@ -114,8 +131,27 @@ type Notice struct {
 	Limited      uint64 `json:"limited,omitempty"`
 	LimitedTotal uint64 `json:"limited_total,omitempty"`
 	// Events counts events written so far (kind "stats" and "exit").
-	Events  uint64 `json:"events,omitempty"`
-	Message string `json:"message,omitempty"`
+	Events uint64 `json:"events,omitempty"`
+	// Symbols is the state of the agent's symbol caches in a session with stacks (kinds "stats" and "exit").
+	Symbols *SymbolStats `json:"symbols,omitempty"`
+	Message string       `json:"message,omitempty"`
+}
+
+// SymbolStats is what an agent holds to symbolize stacks (trace -k, top --by caller): the symbol tables of
+// the binaries and libraries its targets map, the processes' maps, and with -kk the kernel's symbols.
+type SymbolStats struct {
+	// Bytes is the memory held; Budget bounds the part taken by binaries and processes (the least recently
+	// used go first), to which the kernel's table (KernelBytes, read once) adds.
+	Bytes       int64 `json:"bytes"`
+	Budget      int64 `json:"budget"`
+	KernelBytes int64 `json:"kernel_bytes,omitempty"`
+	Modules     int64 `json:"modules"`   // binaries and libraries whose symbols are held
+	Processes   int64 `json:"processes"` // processes whose maps are held
+	// Hits and Misses count frames answered from what was held, or after reading a file; Evictions what the
+	// budget dropped.
+	Hits      uint64 `json:"hits"`
+	Misses    uint64 `json:"misses"`
+	Evictions uint64 `json:"evictions,omitempty"`
 }
 
 // NoticeKind tells what a notice reports.

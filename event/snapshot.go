@@ -1,6 +1,10 @@
 package event
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/swoll-dev/swoll/event/stack"
+)
 
 // SnapshotPrefix starts every snapshot line, so that readers can tell snapshots from events and notices
 // without decoding.
@@ -40,8 +44,12 @@ type Count struct {
 	Error     string     `json:"error"`
 	Container *Container `json:"container,omitempty"`
 	// Node is set on the rows of a merged snapshot.
-	Node  string `json:"node,omitempty"`
-	Calls uint64 `json:"calls"`
+	Node string `json:"node,omitempty"`
+	// Caller is the innermost frame of the calling code (stack.Caller), with top --by caller: the rows then
+	// count per caller too. Left out without --by caller, and when the caller is unknown (the process's stack
+	// could not be read or symbolized).
+	Caller *stack.Frame `json:"caller,omitempty"`
+	Calls  uint64       `json:"calls"`
 	// TimeNs is the calls' summed duration, entry to exit, in nanoseconds.
 	TimeNs uint64 `json:"time_ns"`
 	// Hist is the calls' latency distribution in powers of two: Hist[i] counts the calls that took

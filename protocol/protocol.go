@@ -68,7 +68,17 @@ type Start struct {
 	CountIntervalMs int64 `json:"count_interval_ms,omitempty"`
 	// CountEntries sizes the kernel's counter table (0: the agent's default for its number of CPUs).
 	CountEntries int `json:"count_entries,omitempty"`
+	// Stacks asks for the stacks of the calls: StacksUser adds each call's user-space stack to its event
+	// (trace -k), StacksKernel the kernel's too (-kk); in counting mode, StacksUser counts per calling function
+	// as well (top --by caller). 0: none.
+	Stacks int `json:"stacks,omitempty"`
 }
+
+// Values of Start.Stacks.
+const (
+	StacksUser   = 1
+	StacksKernel = 2
+)
 
 // DefaultMaxLabelBytes is the default bound on the label bytes (keys and values) stamped per event.
 const DefaultMaxLabelBytes = 4096

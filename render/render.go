@@ -40,10 +40,21 @@ type Call struct {
 	Container *event.Container
 }
 
-// AppendEvent appends e as one strace-like line ending in '\n', prefixed with its container when it has one.
+// AppendEvent appends e as one strace-like line ending in '\n', prefixed with its container when it has one,
+// then its stacks' lines when it has stacks (AppendStacks).
 func AppendEvent(dst []byte, e *event.Event) []byte {
 	c := callOf(e)
-	return AppendCall(dst, &c)
+	return AppendStacks(AppendCall(dst, &c), e)
+}
+
+// AppendStacks appends the lines of e's stacks (trace -k, -kk) under its call's line, as strace -k does:
+// the kernel's frames (AppendKernelStack), then the user's (AppendStack). Nothing when e has no stack.
+func AppendStacks(dst []byte, e *event.Event) []byte {
+	dst = AppendKernelStack(dst, e.KernelStack)
+	if len(e.Stack) == 0 && !e.StackTruncated {
+		return dst
+	}
+	return AppendStack(dst, e.Stack, e.StackTruncated)
 }
 
 // AppendBody appends e's line without the container prefix and without the newline, for callers that

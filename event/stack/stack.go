@@ -1,33 +1,35 @@
-// Package stack is the part of swoll's event schema that carries a call's user-space stack (`trace -k`): the
-// frames the agent symbolized from the traced container's own binaries (package nodeagent/symbolize), innermost
-// first. It builds for every OS the plugin runs on.
+// Package stack is the part of swoll's event schema that carries a call's stacks (`trace -k`, `-kk`): the frames
+// the agent symbolized from the traced container's own binaries (package nodeagent/symbolize) and, with -kk,
+// from the kernel's symbols, innermost first. It builds for every OS the plugin runs on.
 //
-// In an event the stack is the key "stack", an array of frames, and "stack_truncated": true follows it when the
-// stack does not reach the thread's entry point (the probe's depth limit was hit, or the frame-pointer walk
-// stopped early in code built without frame pointers):
+// In an event the user-space stack is the key "stack", an array of frames, and "stack_truncated": true follows
+// it when the stack does not reach the thread's entry point (the probe's depth limit was hit, or the
+// frame-pointer walk stopped early in code built without frame pointers); "kernel_stack" holds the kernel's
+// frames (-kk), which are innermost:
 //
 //	"stack":[{"ip":"0x7f3c9a8f8350","symbol":"__write","offset":16,"module":"/usr/lib/x86_64-linux-gnu/libc.so.6","module_offset":1016656},
 //	         {"ip":"0x55d0c1a0115e","symbol":"outer","offset":9,"module":"/app/server","module_offset":4446}],
-//	"stack_truncated":true
+//	"stack_truncated":true,
+//	"kernel_stack":[{"ip":"0xffffffff81e0012b","symbol":"entry_SYSCALL_64_after_hwframe","offset":118,"module":"[kernel]"}]
 //
 // A frame's keys:
-//   - "ip": the address in the process, a hex string (kernel addresses, with -kk, do not fit a JSON number
+//   - "ip": the address in the process (or the kernel), a hex string (kernel addresses do not fit a JSON number
 //     exactly, and the schema writes every address as a string, as it does pointer arguments).
 //   - "symbol", "offset": the function containing ip (C++ and Rust names demangled, Go names as the runtime
-//     prints them) and ip's distance from its start in bytes. Both are left out when no symbol covers ip, and
-//     "offset" when it is 0.
+//     prints them, kernel names as /proc/kallsyms gives them) and ip's distance from its start in bytes. Both
+//     are left out when no symbol covers ip, and "offset" when it is 0.
 //   - "module", "module_offset": the mapped file holding ip, by the path the process sees ("[vdso]" for the
-//     kernel's vDSO, "[anon]" for anonymous executable memory: JIT code), and ip's offset in that file: what strace -k prints in brackets, and the address that
-//     addr2line -e module and objdump take for shared libraries and position-independent executables. Both
-//     are left out when ip is in no mapping (an address a broken frame-pointer chain made up), and
-//     "module_offset" when it is 0.
+//     kernel's vDSO, "[anon]" for anonymous executable memory: JIT code), and ip's offset in that file: what
+//     strace -k prints in brackets, and the address that addr2line -e module and objdump take for shared
+//     libraries and position-independent executables. Both are left out when ip is in no mapping (an address
+//     a broken frame-pointer chain made up), and "module_offset" when it is 0. A kernel frame's module is
+//     "[kernel]", or "[kernel:NAME]" in a loadable module, without "module_offset".
 //
 // Every ip except the innermost is a return address (the instruction after a call), as in strace -k and
 // backtrace(3); the symbol is the one of the call instruction before it.
 //
-// This package is the schema, with an allocation-free JSON writer for the agent's hot path (AppendJSON), the
-// strace -k text layout for -o cli (AppendCLI, in cli.go, which belongs in package render), and Caller, the
-// frame `--by caller` groups by.
+// This package is the schema, with an allocation-free JSON writer for the agent's hot path (AppendJSON) and
+// Caller, the frame `--by caller` groups by; package render prints stacks for -o cli.
 package stack
 
 import (
@@ -36,11 +38,17 @@ import (
 	"strconv"
 )
 
-// Key and TruncatedKey are the event keys of a stack and of its truncation mark.
+// Key, TruncatedKey and KernelKey are the event keys of the user stack, of its truncation mark and of the
+// kernel's stack.
 const (
 	Key          = "stack"
 	TruncatedKey = "stack_truncated"
+	KernelKey    = "kernel_stack"
 )
+
+// KernelModule is the module of a kernel frame in the kernel's image; a loadable module's frames have
+// KernelModule's text with ":NAME" before the bracket ("[kernel:nf_tables]").
+const KernelModule = "[kernel]"
 
 // Frame is one entry of a stack. The zero value of a field is "unknown".
 type Frame struct {
@@ -127,4 +135,22 @@ func AppendJSON(dst []byte, frames []Frame) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, ']')
+}
+
+// AppendKeys appends an event's stack keys, each with its leading comma, in the schema's order: "stack" (when
+// user has frames or truncated is set), "stack_truncated" (when set) and "kernel_stack" (when kernel has frames).
+// It allocates nothing.
+func AppendKeys(dst []byte, user []Frame, truncated bool, kernel []Frame) []byte {
+	if len(user) > 0 || truncated {
+		dst = append(dst, `,"`+Key+`":`...)
+		dst = AppendJSON(dst, user)
+	}
+	if truncated {
+		dst = append(dst, `,"`+TruncatedKey+`":true`...)
+	}
+	if len(kernel) > 0 {
+		dst = append(dst, `,"`+KernelKey+`":`...)
+		dst = AppendJSON(dst, kernel)
+	}
+	return dst
 }

@@ -19,69 +19,6 @@ var straceFrames = []Frame{
 	{IP: 0x55d0c1a01169, Symbol: "main", Offset: 0x9, Module: "/tmp/a", ModuleOffset: 0x1169},
 }
 
-const straceText = ` > /usr/lib/x86_64-linux-gnu/libc.so.6(__write+0x10) [0xf8350]
- > /tmp/a(inner+0x1a) [0x1153]
- > /tmp/a(outer+0x9) [0x115e]
- > /tmp/a(main+0x9) [0x1169]
-`
-
-func TestAppendCLI(t *testing.T) {
-	tests := []struct {
-		name      string
-		frames    []Frame
-		truncated bool
-		want      string
-	}{
-		{name: "strace -k's own output", frames: straceFrames, want: straceText},
-		{name: "empty stack", frames: nil, want: ""},
-		{name: "empty truncated stack", frames: nil, truncated: true, want: " > [truncated]\n"},
-		{
-			name:   "no symbol: empty parentheses and the file offset",
-			frames: []Frame{{IP: 0x7f3c9a82724a, Module: libc, ModuleOffset: 0x2724a}},
-			want:   " > " + libc + "() [0x2724a]\n",
-		},
-		{
-			name:   "in no mapping: the address in the process",
-			frames: []Frame{{IP: 0x7ffd2a1c0040}},
-			want:   " > [unknown] [0x7ffd2a1c0040]\n",
-		},
-		{
-			name:   "symbol at offset zero, module at offset zero",
-			frames: []Frame{{IP: 0x7f0000000000, Symbol: "_init", Module: "[vdso]"}},
-			want:   " > [vdso](_init+0x0) [0x0]\n",
-		},
-		{
-			name:      "truncated after the frames",
-			frames:    straceFrames[:1],
-			truncated: true,
-			want:      " > " + libc + "(__write+0x10) [0xf8350]\n > [truncated]\n",
-		},
-		{
-			name: "C++ names keep their parentheses and spaces",
-			frames: []Frame{{
-				IP: 0x401136, Symbol: "ns::Widget::poke(int, std::vector<int, std::allocator<int> > const&)",
-				Offset: 0x1f, Module: "/app/widget", ModuleOffset: 0x1136,
-			}},
-			want: " > /app/widget(ns::Widget::poke(int, std::vector<int, std::allocator<int> > const&)+0x1f) [0x1136]\n",
-		},
-		{
-			name: "a container's file and function names cannot drive the terminal",
-			frames: []Frame{{
-				IP: 0x401000, Symbol: "evil\x1b[2J\u202e", Offset: 1, Module: "/app/x\ny", ModuleOffset: 0x1000,
-			}},
-			want: " > /app/x\\x0ay(evil\\x1b[2J\\u202e+0x1) [0x1000]\n",
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := string(AppendCLI([]byte("prefix\n"), tt.frames, tt.truncated))
-			if got != "prefix\n"+tt.want {
-				t.Errorf("AppendCLI:\n got %q\nwant %q", got, "prefix\n"+tt.want)
-			}
-		})
-	}
-}
-
 func TestAppendJSON(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -187,7 +124,33 @@ func TestAppendNoAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { buf = AppendJSON(buf[:0], straceFrames) }); n != 0 {
 		t.Errorf("AppendJSON allocates %v times per stack", n)
 	}
-	if n := testing.AllocsPerRun(100, func() { buf = AppendCLI(buf[:0], straceFrames, true) }); n != 0 {
-		t.Errorf("AppendCLI allocates %v times per stack", n)
+}
+
+func TestAppendKeys(t *testing.T) {
+	kernel := []Frame{{IP: 0xffffffff81e0012b, Symbol: "do_syscall_64", Offset: 0x5b, Module: "[kernel]"}}
+	tests := []struct {
+		name      string
+		user      []Frame
+		truncated bool
+		kernel    []Frame
+		want      string
+	}{
+		{name: "nothing", want: ``},
+		{name: "whole", user: straceFrames[3:], want: `,"stack":[{"ip":"0x55d0c1a01169","symbol":"main","offset":9,"module":"/tmp/a","module_offset":4457}]`},
+		{name: "empty but truncated", truncated: true, want: `,"stack":[],"stack_truncated":true`},
+		{name: "kernel too", user: straceFrames[3:], truncated: true, kernel: kernel,
+			want: `,"stack":[{"ip":"0x55d0c1a01169","symbol":"main","offset":9,"module":"/tmp/a","module_offset":4457}],"stack_truncated":true,` +
+				`"kernel_stack":[{"ip":"0xffffffff81e0012b","symbol":"do_syscall_64","offset":91,"module":"[kernel]"}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(AppendKeys(nil, tt.user, tt.truncated, tt.kernel))
+			if got != tt.want {
+				t.Fatalf("AppendKeys:\n got %s\nwant %s", got, tt.want)
+			}
+			if !json.Valid([]byte("{" + strings.TrimPrefix(got, ",") + "}")) {
+				t.Errorf("not JSON keys: %s", got)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/swoll-dev/swoll/nodeagent/serve"
 	"github.com/swoll-dev/swoll/nodeagent/tracer"
 	"github.com/swoll-dev/swoll/nodeagent/wallclock"
+	"github.com/swoll-dev/swoll/protocol"
 	"github.com/swoll-dev/swoll/syscalls"
 )
 
@@ -76,19 +77,20 @@ func sessionConfig(io streams, host *hostFlags) serve.Config {
 	return serve.Config{
 		Deps: serve.Deps{
 			Syscalls: table.Resolve,
-			NewTracer: func(captureData int) (serve.Tracer, error) {
-				t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: captureData})
+			NewTracer: func(start *protocol.Start) (serve.Tracer, error) {
+				t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: start.CaptureData,
+					Stacks: stacksOf(start.Stacks)})
 				if err != nil {
 					return nil, err
 				}
 				return t, nil
 			},
-			NewCounter: func(entries int) (serve.CountTracer, error) {
+			NewCounter: func(start *protocol.Start) (serve.CountTracer, error) {
 				t, err := newTracer(tracer.Options{Arch: table.Arch(), FilterOnly: true, RingBytes: os.Getpagesize()})
 				if err != nil {
 					return nil, err
 				}
-				m, err := countprobe.NewMode(t, countprobe.Options{Entries: entries, Table: table})
+				m, err := countprobe.NewMode(t, countprobe.Options{Entries: start.CountEntries, Table: table})
 				if err != nil {
 					_ = t.Close()
 					return nil, explainLoadError(err)
@@ -117,4 +119,12 @@ func sessionConfig(io streams, host *hostFlags) serve.Config {
 		// goroutine is stuck. Nothing is printed: stdout and stderr may be what is stuck.
 		HardStop: func(error) { os.Exit(exitFailure) },
 	}
+}
+
+// stacksOf is the probe's stack settings for a session's protocol.Start.Stacks (or -k's count locally).
+func stacksOf(stacks int) tracer.Stacks {
+	if stacks <= 0 {
+		return tracer.Stacks{}
+	}
+	return tracer.Stacks{Depth: tracer.DefaultStackDepth, Kernel: stacks >= protocol.StacksKernel}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/swoll-dev/swoll/nodeagent/lineout"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
 	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/nodeagent/stackstage"
 	"github.com/swoll-dev/swoll/nodeagent/tracer"
 	"github.com/swoll-dev/swoll/nodeagent/wallclock"
 	"github.com/swoll-dev/swoll/protocol"
@@ -41,6 +42,7 @@ type traceFlags struct {
 	count        bool
 	interval     time.Duration
 	countEntries int
+	stacks       int
 }
 
 func newTraceCommand(io streams) *cobra.Command {
@@ -59,11 +61,16 @@ func newTraceCommand(io streams) *cobra.Command {
 The default is cli when stdout is a terminal and json otherwise. A summary goes to stderr at the end.
 
 --count counts the calls in the kernel instead (per target, system call and result: calls, time and a
-latency histogram) and writes one JSON snapshot line per --interval; no event per call leaves the kernel.`,
+latency histogram) and writes one JSON snapshot line per --interval; no event per call leaves the kernel.
+
+-k adds each call's user-space stack, symbolized from the traced process's own binaries, as strace -k does
+(the "stack" key in JSON, " > " lines under the call in cli); -kk adds the kernel's stack. With --count, -k
+counts per calling function as well (the "caller" of each row).`,
 		Example: `  swoll-agent trace --pid 1234 -s openat,connect
   swoll-agent trace --container-id containerd://3f1c2a -o json | jq .
   swoll-agent trace --no-containers -s execve --duration 10s
-  swoll-agent trace --pid 1234 --count --interval 5s`,
+  swoll-agent trace --pid 1234 --count --interval 5s
+  swoll-agent trace --pid 1234 -s openat -k -o cli`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrace(cmd.Context(), io, &f) },
 	}
@@ -79,6 +86,7 @@ latency histogram) and writes one JSON snapshot line per --interval; no event pe
 	fl.StringVar(&f.session, "session", "", "session name stamped on JSON events")
 	fl.IntVar(&f.captureData, "capture-data", 0, "copy up to N bytes of what read/write/send/recv calls transfer (0: none; it may hold secrets)")
 	fl.BoolVar(&f.count, "count", false, "count calls in the kernel and write a snapshot per --interval instead of events")
+	fl.CountVarP(&f.stacks, "stack-trace", "k", "add each call's user-space stack (-kk: and the kernel's); with --count, count per calling function")
 	fl.DurationVar(&f.interval, "interval", countprobe.DefaultInterval, "with --count: how often to write a snapshot")
 	fl.IntVar(&f.countEntries, "count-entries", 0, "with --count: size of the kernel's counter table (0: default for the number of CPUs)")
 	_ = fl.MarkHidden("count-entries")
@@ -122,7 +130,7 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 		return runCount(ctx, io, f, table, calls, targets, node)
 	}
 
-	t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: f.captureData})
+	t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: f.captureData, Stacks: stacksOf(f.stacks)})
 	if err != nil {
 		return failure(err)
 	}
@@ -140,19 +148,46 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 	if output == "cli" {
 		appendLine = dec.AppendCLI
 	}
+	var stage *stackstage.Stage
+	if f.stacks > 0 {
+		// lines are closed by the stage, with their stacks
+		format := stackstage.JSON
+		appendLine = dec.AppendJSONOpen
+		if output == "cli" {
+			format = stackstage.CLI
+			appendLine = dec.AppendCLI
+		}
+		stage = stackstage.New(stackstage.Config{Out: out, Format: format, Logf: func(format string, args ...any) {
+			_, _ = fmt.Fprintf(io.stderr, "swoll-agent: "+format+"\n", args...)
+		}})
+	}
 	var events atomic.Uint64
 	var writeErr error
 	began := time.Now()
 	readErr := t.Read(ctx, func(rec *record.Record) bool {
-		out.Lock()
-		writeErr = out.WriteLocked(appendLine(out.AvailableBuffer(), rec))
-		out.Unlock()
+		if stage != nil {
+			slot := stage.Take()
+			writeErr = stage.Submit(slot, appendLine(slot.Line(), rec), rec)
+		} else {
+			out.Lock()
+			writeErr = out.WriteLocked(appendLine(out.AvailableBuffer(), rec))
+			out.Unlock()
+		}
 		if writeErr != nil {
 			return false
 		}
 		n := events.Add(1)
 		return f.maxEvents == 0 || n < f.maxEvents
 	})
+	if stage != nil {
+		stage.Close()
+		if writeErr == nil {
+			writeErr = stage.Err()
+		}
+		st := stage.Stats()
+		_, _ = fmt.Fprintf(io.stderr, "swoll-agent: symbols: %d modules, %d processes, %d KiB of %d KiB (kernel %d KiB), %d hits, %d misses\n",
+			st.Modules, st.Processes, st.Bytes>>10, st.Budget>>10, st.KernelBytes>>10, st.Hits, st.Misses)
+	}
 	elapsed := time.Since(began)
 	if err := out.Close(); err != nil && writeErr == nil {
 		writeErr = err
@@ -260,6 +295,8 @@ func (f *traceFlags) validate(io streams) (output string, err error) {
 		return "", fmt.Errorf("--pid %d: not a process id", f.pid)
 	case f.captureData < 0 || f.captureData > syscalls.MaxDataBytes:
 		return "", fmt.Errorf("--capture-data %d: want 0 to %d bytes", f.captureData, syscalls.MaxDataBytes)
+	case f.stacks > protocol.StacksKernel:
+		return "", errors.New("-k: the user-space stack; -kk: the kernel's too; no more")
 	}
 	switch f.output {
 	case "json", "cli":

@@ -357,6 +357,13 @@ func (d *Decoder) call(nr uint32) *call {
 
 // AppendJSON appends rec as one event JSON line (ending in '\n') in the key order of event.Event.
 func (d *Decoder) AppendJSON(dst []byte, rec *record.Record) []byte {
+	return append(d.AppendJSONOpen(dst, rec), '}', '\n')
+}
+
+// AppendJSONOpen appends rec's event as AppendJSON does up to its last key ("args"), without the closing brace
+// and newline: the caller adds the keys that follow (a stack's, which another goroutine symbolizes) and closes
+// the line.
+func (d *Decoder) AppendJSONOpen(dst []byte, rec *record.Record) []byte {
 	c := d.call(rec.Nr)
 	if c != nil {
 		dst = append(dst, c.prefix...)
@@ -382,8 +389,7 @@ func (d *Decoder) AppendJSON(dst []byte, rec *record.Record) []byte {
 		dst = append(dst, d.nodeFrag...)
 	}
 	dst = append(dst, `,"args":`...)
-	dst = d.appendArgs(dst, c, rec)
-	return append(dst, '}', '\n')
+	return d.appendArgs(dst, c, rec)
 }
 
 func (d *Decoder) target(id uint32) *target {

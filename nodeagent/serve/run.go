@@ -17,6 +17,7 @@ import (
 	"github.com/swoll-dev/swoll/nodeagent/cri"
 	"github.com/swoll-dev/swoll/nodeagent/lineout"
 	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/nodeagent/stackstage"
 	"github.com/swoll-dev/swoll/protocol"
 )
 
@@ -102,6 +103,8 @@ type session struct {
 	counter  Counter // counting mode
 	dec      Decoder
 	resolver Resolver
+	// stage symbolizes the events' stacks (OpStart's Stacks); nil without stacks
+	stage *stackstage.Stage
 
 	targets  map[string]target // by normalized container id
 	byNS     map[uint64]string // mount namespace id -> container id, to refuse two targets in one namespace
@@ -254,7 +257,7 @@ loop:
 			s.reportDrops()
 			s.detachExited()
 		case <-statsTick.C:
-			s.notice(event.Notice{Kind: event.NoticeStats, Events: s.events.Load()})
+			s.notice(event.Notice{Kind: event.NoticeStats, Events: s.events.Load(), Symbols: s.symbolStats()})
 		case <-countTick:
 			s.snapshot()
 		case err := <-readDone:
@@ -278,6 +281,7 @@ loop:
 	if readDone != nil {
 		select {
 		case err := <-readDone:
+			readDone = nil
 			if err != nil && !errors.Is(err, context.Canceled) {
 				s.logf("reading events: %v", err)
 			}
@@ -285,13 +289,17 @@ loop:
 			s.logf("the event reader did not stop within %s", readerStopTimeout)
 		}
 	}
+	if readDone == nil && s.stage != nil {
+		// the reader has returned: the events it handed over are written before the exit notice
+		s.stage.Close()
+	}
 	s.reportDrops()
 	if s.counter != nil {
 		s.snapshot() // the calls counted since the last one
 	}
 	s.logf("%s; %d events, %d lost, %d over --max-rate", reason, s.events.Load(), s.lostSeen, s.limitedSeen)
 	s.notice(event.Notice{Kind: event.NoticeExit, Events: s.events.Load(), LostTotal: s.lostSeen,
-		LimitedTotal: s.limitedSeen, Message: reason})
+		LimitedTotal: s.limitedSeen, Symbols: s.symbolStats(), Message: reason})
 	return result
 }
 
@@ -373,11 +381,11 @@ func (s *session) setUp() error {
 		var ct CountTracer
 		if s.cfg.NewCounter == nil {
 			err = errors.New("this agent has no counting mode")
-		} else if ct, err = s.cfg.NewCounter(s.start.CountEntries); err == nil {
+		} else if ct, err = s.cfg.NewCounter(s.start); err == nil {
 			s.tracer, s.counter = ct, ct
 		}
 	} else {
-		s.tracer, err = s.cfg.NewTracer(s.start.CaptureData)
+		s.tracer, err = s.cfg.NewTracer(s.start)
 	}
 	if err != nil {
 		_ = s.resolver.Close()
@@ -388,7 +396,18 @@ func (s *session) setUp() error {
 		_ = s.resolver.Close()
 		return fmt.Errorf("selecting syscalls: %w", err)
 	}
+	if s.start.Stacks > 0 && !s.start.Count {
+		s.stage = stackstage.New(stackstage.Config{Out: s.out, Format: stackstage.JSON, Logf: s.logf})
+	}
 	return nil
+}
+
+// symbolStats is the stack stage's state for the stats notices; nil without stacks.
+func (s *session) symbolStats() *event.SymbolStats {
+	if s.stage == nil {
+		return nil
+	}
+	return s.stage.Stats()
 }
 
 func (s *session) tearDown() {
@@ -407,10 +426,20 @@ func (s *session) onRecord(rec *record.Record) bool {
 		s.limited.Add(1)
 		return true
 	}
-	s.out.Lock()
-	buf := s.dec.AppendJSON(s.out.AvailableBuffer(), rec)
-	err := s.out.WriteLocked(buf)
-	s.out.Unlock()
+	var err error
+	if s.stage != nil {
+		// the line without its stacks, which the stage symbolizes and adds on its own goroutine
+		slot := s.stage.Take()
+		s.out.Lock() // the decoder is shared with the control loop's setTarget
+		line := s.dec.AppendJSONOpen(slot.Line(), rec)
+		s.out.Unlock()
+		err = s.stage.Submit(slot, line, rec)
+	} else {
+		s.out.Lock()
+		buf := s.dec.AppendJSON(s.out.AvailableBuffer(), rec)
+		err = s.out.WriteLocked(buf)
+		s.out.Unlock()
+	}
 	if err != nil {
 		return false
 	}

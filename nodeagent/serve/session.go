@@ -48,6 +48,8 @@ type Decoder interface {
 	SetTarget(targetID uint32, t *protocol.Target)
 	RemoveTarget(targetID uint32)
 	AppendJSON(dst []byte, rec *record.Record) []byte
+	// AppendJSONOpen is AppendJSON without the closing brace and newline, for the stack stage.
+	AppendJSONOpen(dst []byte, rec *record.Record) []byte
 }
 
 // Resolver finds the host pid of a running container's init process.
@@ -60,10 +62,12 @@ type Resolver interface {
 type Deps struct {
 	// Syscalls resolves the names of OpStart (empty: every call) into table entries.
 	Syscalls func(names []string) ([]*syscalls.Syscall, error)
-	// NewTracer loads and attaches the probe; captureData is OpStart's (bytes of read/write data to copy).
-	NewTracer func(captureData int) (Tracer, error)
-	// NewCounter loads counting mode (OpStart's Count) with a counter table of entries (0: default).
-	NewCounter func(entries int) (CountTracer, error)
+	// NewTracer loads and attaches the probe as OpStart says (CaptureData: bytes of read/write data to copy;
+	// Stacks: the calls' stacks).
+	NewTracer func(start *protocol.Start) (Tracer, error)
+	// NewCounter loads counting mode (OpStart's Count) as OpStart says (CountEntries: the size of the counter
+	// table, 0 for the default; Stacks: counts per calling function).
+	NewCounter func(start *protocol.Start) (CountTracer, error)
 	// NewDecoder makes the event encoder for the session's node and name.
 	NewDecoder func(node, session string) Decoder
 	// NewResolver opens the container runtime: criSocket is OpStart's (a host path; empty: auto-detect).

@@ -106,6 +106,10 @@ type fakeDecoder struct {
 func (d *fakeDecoder) SetTarget(id uint32, t *protocol.Target) { d.targets[id] = t }
 func (d *fakeDecoder) RemoveTarget(id uint32)                  { delete(d.targets, id) }
 func (d *fakeDecoder) AppendJSON(dst []byte, rec *record.Record) []byte {
+	return append(d.AppendJSONOpen(dst, rec), "}\n"...)
+}
+
+func (d *fakeDecoder) AppendJSONOpen(dst []byte, rec *record.Record) []byte {
 	dst = append(dst, `{"syscall":{"nr":`...)
 	dst = strconv.AppendUint(dst, uint64(rec.Nr), 10)
 	dst = append(dst, `,"name":"openat"},"pid":`...)
@@ -120,8 +124,7 @@ func (d *fakeDecoder) AppendJSON(dst []byte, rec *record.Record) []byte {
 		dst = append(dst, '}')
 	}
 	dst = append(dst, `,"node":`...)
-	dst = strconv.AppendQuote(dst, d.node)
-	return append(dst, "}\n"...)
+	return strconv.AppendQuote(dst, d.node)
 }
 
 // fakeResolver maps container ids (as sent) to pids.
@@ -175,7 +178,7 @@ func newHarness(t *testing.T, tweak func(*Config)) *harness {
 	cfg := Config{
 		Deps: Deps{
 			Syscalls: table.Resolve,
-			NewTracer: func(int) (Tracer, error) {
+			NewTracer: func(*protocol.Start) (Tracer, error) {
 				h.tracers.Add(1)
 				return h.tracer, nil
 			},
@@ -504,7 +507,7 @@ func TestBadFirstCommand(t *testing.T) {
 
 func TestTracerFailureIsReported(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
-		c.NewTracer = func(int) (Tracer, error) {
+		c.NewTracer = func(*protocol.Start) (Tracer, error) {
 			return nil, errors.New("loading BPF programs requires root (CAP_BPF and CAP_PERFMON)")
 		}
 	})
@@ -686,7 +689,7 @@ func TestClosedStdoutEndsSession(t *testing.T) {
 		done <- Run(context.Background(), Config{
 			Deps: Deps{
 				Syscalls:    syscalls.Native().Resolve,
-				NewTracer:   func(int) (Tracer, error) { return tr, nil },
+				NewTracer:   func(*protocol.Start) (Tracer, error) { return tr, nil },
 				NewDecoder:  func(string, string) Decoder { return &fakeDecoder{targets: map[uint32]*protocol.Target{}} },
 				NewResolver: func(string) (Resolver, error) { return &fakeResolver{}, nil },
 				MountNSID:   func(int) (uint64, error) { return 1, nil },
@@ -801,7 +804,7 @@ func stalledSession(t *testing.T, tweak func(*Config)) (tr *fakeTracer, stdin *i
 	cfg := Config{
 		Deps: Deps{
 			Syscalls:    syscalls.Native().Resolve,
-			NewTracer:   func(int) (Tracer, error) { return tr, nil },
+			NewTracer:   func(*protocol.Start) (Tracer, error) { return tr, nil },
 			NewDecoder:  func(string, string) Decoder { return &fakeDecoder{targets: map[uint32]*protocol.Target{}} },
 			NewResolver: func(string) (Resolver, error) { return &fakeResolver{pids: map[string]int{"c1": 100}}, nil },
 			MountNSID:   func(pid int) (uint64, error) { return uint64(pid), nil },

@@ -60,6 +60,39 @@ func TestHitsMisses(t *testing.T) {
 	}
 }
 
+// TestForgetExited: the maps of a process that exited go, those of a live one stay.
+func TestForgetExited(t *testing.T) {
+	tools(t, "gcc")
+	bin := cProgram(t)
+	s := New(Config{})
+	live, ips := cStack(t, bin)
+	gone, ips2 := cStack(t, bin)
+	for _, p := range []struct {
+		pid int
+		ips []uint64
+	}{{live.pid(), ips}, {gone.pid(), ips2}} {
+		if _, err := s.Symbolize(nil, p.pid, p.ips); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.ForgetExited(); n != 0 {
+		t.Fatalf("dropped %d live processes", n)
+	}
+	_ = gone.stdin.Close() // read returns 0: the program exits
+	if err := gone.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.ForgetExited(); n != 1 {
+		t.Errorf("dropped %d processes, want the one that exited", n)
+	}
+	if st := s.Stats(); st.Processes != 1 {
+		t.Errorf("%d processes cached, want 1", st.Processes)
+	}
+	if _, ok := s.procs[live.pid()]; !ok {
+		t.Error("the live process was dropped")
+	}
+}
+
 // TestNoBuildID: a file without a build id is cached by its identity: a copy is another module.
 func TestNoBuildID(t *testing.T) {
 	tools(t, "gcc")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/swoll-dev/swoll/event/stack"
 	"github.com/swoll-dev/swoll/internal/roottest"
+	"github.com/swoll-dev/swoll/render"
 )
 
 // fakeClock is a clock the test moves.
@@ -72,7 +73,7 @@ func TestLiveC(t *testing.T) {
 	if Complete(frames[:3]) {
 		t.Error("a stack ending in main is complete")
 	}
-	t.Logf("\n%s", stack.AppendCLI(nil, frames, !Complete(frames)))
+	t.Logf("\n%s", render.AppendStack(nil, frames, !Complete(frames)))
 
 	t.Run("strace -k agrees", func(t *testing.T) {
 		tools(t, "strace")
@@ -103,7 +104,7 @@ func TestLiveC(t *testing.T) {
 		if len(lines) == 0 {
 			t.Fatalf("strace printed no stack for read(0, ...):\n%s", b)
 		}
-		ours := strings.Split(strings.TrimSuffix(string(stack.AppendCLI(nil, frames[:3], false)), "\n"), "\n")
+		ours := strings.Split(strings.TrimSuffix(string(render.AppendStack(nil, frames[:3], false)), "\n"), "\n")
 		for _, l := range ours {
 			found := false
 			for _, sl := range lines {

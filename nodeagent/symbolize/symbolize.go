@@ -229,6 +229,20 @@ func (s *Symbolizer) Forget(pid int) {
 	}
 }
 
+// ForgetExited drops the processes that have exited (their /proc/PID is gone), so that their maps do not wait
+// for the budget to push them out; it returns how many it dropped. A pid reused meanwhile by another process is
+// caught by the executable check instead.
+func (s *Symbolizer) ForgetExited() int {
+	n := 0
+	for pid, p := range s.procs {
+		if err := unix.Access(procPath(pid, ""), unix.F_OK); errors.Is(err, unix.ENOENT) {
+			s.forget(p)
+			n++
+		}
+	}
+	return n
+}
+
 // Stats returns the cache's counters. It is safe for concurrent use.
 func (s *Symbolizer) Stats() Stats {
 	return Stats{

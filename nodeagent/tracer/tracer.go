@@ -85,8 +85,13 @@ type Options struct {
 	Stacks Stacks
 }
 
-// MaxStackDepth is the most frames a record's stack keeps (the kernel's default kernel.perf_event_max_stack).
-const MaxStackDepth = 127
+// MaxStackDepth is the most frames a record's stack keeps (the kernel's default kernel.perf_event_max_stack);
+// DefaultStackDepth is what trace -k keeps: deep enough for the handlers of a Go or Java server, and half the
+// walk (and the record's bytes) of the most.
+const (
+	MaxStackDepth     = 127
+	DefaultStackDepth = 64
+)
 
 // Stacks says which stacks records carry.
 type Stacks struct {

@@ -116,6 +116,7 @@ func (c *cliWriter) Event(line []byte) error {
 	}
 	c.buf = render.AppendBody(c.buf, &c.ev)
 	c.buf = append(c.buf, '\n')
+	c.buf = render.AppendStacks(c.buf, &c.ev)
 	_, err := c.w.Write(c.buf)
 	return err
 }

@@ -1,11 +1,11 @@
-package stack
+package render
 
-// This file is the text layout of a stack for -o cli. It belongs in package render (which owns every line a
-// person reads) and lives here until the lead moves it there; it depends on nothing of render's.
+// The text layout of a call's stacks for -o cli (trace -k, -kk), as strace -k prints them.
 
 import (
 	"strconv"
 
+	"github.com/swoll-dev/swoll/event/stack"
 	"github.com/swoll-dev/swoll/internal/termesc"
 )
 
@@ -17,7 +17,7 @@ const (
 	TruncatedLine = "[truncated]"
 )
 
-// AppendCLI appends frames in strace -k's layout, one line per frame under the call's line, innermost first,
+// AppendStack appends frames in strace -k's layout, one line per frame under the call's line, innermost first,
 // each starting with " > ":
 //
 //	> /usr/lib/x86_64-linux-gnu/libc.so.6(__write+0x10) [0xf8350]
@@ -30,9 +30,7 @@ const (
 // takes for shared libraries and PIEs); a frame with no symbol has empty parentheses, as in strace; a frame in
 // no mapping shows "[unknown]" and its address in the process; a truncated stack ends with "[truncated]".
 // Module paths and symbols come from the traced container and are escaped for the terminal.
-//
-// It is safe for concurrent use.
-func AppendCLI(dst []byte, frames []Frame, truncated bool) []byte {
+func AppendStack(dst []byte, frames []stack.Frame, truncated bool) []byte {
 	for i := range frames {
 		f := &frames[i]
 		dst = append(dst, " > "...)
@@ -61,4 +59,30 @@ func appendHex(dst []byte, prefix string, v uint64) []byte {
 	dst = append(dst, prefix...)
 	dst = append(dst, "0x"...)
 	return strconv.AppendUint(dst, v, 16)
+}
+
+// AppendKernelStack appends the kernel's frames of a call (-kk), which go before its user frames (they are the
+// innermost), in the same layout but
+// with the address in the kernel in brackets (a kernel frame has no file offset), and each frame marked as the
+// kernel's by its module ("[kernel]", or "[kernel:MODULE]" for a loadable module's code):
+//
+//	> [kernel](do_syscall_64+0x5b) [0xffffffff81e0012b]
+func AppendKernelStack(dst []byte, frames []stack.Frame) []byte {
+	for i := range frames {
+		f := &frames[i]
+		dst = append(dst, " > "...)
+		mod := f.Module
+		if mod == "" {
+			mod = stack.KernelModule
+		}
+		dst = termesc.Append(dst, mod)
+		dst = append(dst, '(')
+		if f.Symbol != "" {
+			dst = termesc.Append(dst, f.Symbol)
+			dst = appendHex(dst, "+", f.Offset)
+		}
+		dst = appendHex(dst, ") [", uint64(f.IP))
+		dst = append(dst, "]\n"...)
+	}
+	return dst
 }

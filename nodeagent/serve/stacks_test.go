@@ -1,0 +1,92 @@
+//go:build linux
+
+package serve
+
+import (
+	"encoding/binary"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/nodeagent/record"
+)
+
+// ownStackRecord is a record of this process whose user stack is this goroutine's, as the probe gives one,
+// with the names the Go runtime gives its frames.
+func ownStackRecord(t *testing.T) (record.Record, []string) {
+	t.Helper()
+	pcs := make([]uintptr, 64)
+	n := runtime.Callers(1, pcs)
+	rec := record.Record{Nr: 257, Pid: uint32(os.Getpid())}
+	var names []string
+	for _, pc := range pcs[:n] {
+		rec.UserStack.Data = binary.LittleEndian.AppendUint64(rec.UserStack.Data, uint64(pc))
+		names = append(names, runtime.FuncForPC(pc-1).Name())
+	}
+	return rec, names
+}
+
+// With stacks, events carry their user stack, symbolized, in the order they came; the stats and exit notices
+// carry the symbol cache's state, and the exit notice comes after the last event.
+func TestStacks(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.StatsInterval = 20 * time.Millisecond })
+	h.start(`,"stacks":1,"max_events":3`)
+	rec, names := ownStackRecord(t)
+	go func() {
+		for i := range 3 {
+			r := rec
+			r.Tid = uint32(i + 1)
+			h.tracer.feed <- r
+		}
+	}()
+	events, stats := 0, 0
+	for {
+		l := h.next()
+		if l.Notice != nil {
+			switch l.Notice.Kind {
+			case event.NoticeStats:
+				if l.Notice.Symbols == nil || l.Notice.Symbols.Budget <= 0 {
+					t.Errorf("stats notice without the symbol cache: %+v", l.Notice)
+				}
+				stats++
+				continue
+			case event.NoticeExit:
+			default:
+				t.Fatalf("notice %+v", l.Notice)
+			}
+			if events != 3 || l.Notice.Symbols == nil || l.Notice.Symbols.Processes != 1 || l.Notice.Symbols.Hits == 0 {
+				t.Errorf("exit notice after %d events: %+v (symbols %+v)", events, l.Notice, l.Notice.Symbols)
+			}
+			break
+		}
+		events++
+		ev := l.Event
+		if len(ev.Stack) != len(names) || ev.StackTruncated {
+			t.Fatalf("event %d: %d frames (truncated %v), want %d", events, len(ev.Stack), ev.StackTruncated, len(names))
+		}
+		for i, f := range ev.Stack {
+			if f.Symbol != names[i] {
+				t.Errorf("event %d frame %d: %+v, want %s", events, i, f, names[i])
+			}
+		}
+	}
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Without stacks asked for, no stage runs: events have no stack and notices no symbol cache.
+func TestNoStacks(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start(`,"max_events":1`)
+	rec, _ := ownStackRecord(t) // a stack the session did not ask for is not symbolized
+	h.feed(rec)
+	if l := h.next(); l.Event == nil || l.Stack != nil || l.StackTruncated {
+		t.Fatalf("line %+v", l)
+	}
+	if n := h.expectNotice(event.NoticeExit); n.Symbols != nil {
+		t.Errorf("exit notice with symbols: %+v", n.Symbols)
+	}
+}
