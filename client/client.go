@@ -44,6 +44,7 @@ import (
 	"github.com/swoll-dev/swoll/internal/version"
 	"github.com/swoll-dev/swoll/plugin/session"
 	"github.com/swoll-dev/swoll/plugin/targets"
+	"github.com/swoll-dev/swoll/protocol"
 	"github.com/swoll-dev/swoll/syscalls"
 )
 
@@ -78,6 +79,9 @@ type Options struct {
 	Syscalls []string
 	// CaptureData is how many bytes of read/write data the agents copy into events (0: none).
 	CaptureData int
+	// Stacks adds each call's user-space stack to its event (event.Event.Stack), as trace's -k: 1; 2 adds the
+	// kernel's stack too (-kk: the agents then get CAP_SYSLOG); 0: none.
+	Stacks int
 
 	// Duration ends the session after tracing this long, counted from when the agents are ready (0: until ctx
 	// ends). MaxEvents ends it after this many events across nodes (0: no limit).
@@ -181,6 +185,9 @@ func (o *Options) session() (session.Config, error) {
 	if o.Config == nil {
 		return session.Config{}, errors.New("client: Options.Config is nil (a rest.Config from clientcmd or rest.InClusterConfig)")
 	}
+	if o.Stacks < 0 || o.Stacks > protocol.StacksKernel {
+		return session.Config{}, fmt.Errorf("client: Options.Stacks %d: want 0, 1 (user-space stacks) or 2 (and the kernel's)", o.Stacks)
+	}
 	ns := o.Namespace
 	if ns == "" {
 		ns = corev1.NamespaceDefault
@@ -196,6 +203,7 @@ func (o *Options) session() (session.Config, error) {
 		Stderr:         o.Log,
 		MaxEvents:      o.MaxEvents,
 		CaptureData:    o.CaptureData,
+		Stacks:         o.Stacks,
 		Duration:       o.Duration,
 		AgentNamespace: o.AgentNamespace,
 		Image:          o.Image,

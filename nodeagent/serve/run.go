@@ -298,6 +298,10 @@ loop:
 		s.snapshot() // the calls counted since the last one
 	}
 	s.logf("%s; %d events, %d lost, %d over --max-rate", reason, s.events.Load(), s.lostSeen, s.limitedSeen)
+	if st := s.symbolStats(); st != nil {
+		s.logf("symbols: %d binaries, %d processes, %d KiB held (budget %d KiB, kernel %d KiB), %d frames cached, %d read",
+			st.Modules, st.Processes, st.Bytes>>10, st.Budget>>10, st.KernelBytes>>10, st.Hits, st.Misses)
+	}
 	s.notice(event.Notice{Kind: event.NoticeExit, Events: s.events.Load(), LostTotal: s.lostSeen,
 		LimitedTotal: s.limitedSeen, Symbols: s.symbolStats(), Message: reason})
 	return result

@@ -92,13 +92,21 @@ var Capabilities = []corev1.Capability{"BPF", "PERFMON", "SYS_PTRACE"}
 // capabilitiesFor adds SYS_RESOURCE on kernels before 5.11, which charge BPF memory to RLIMIT_MEMLOCK (the
 // agent raises it) rather than to the memory cgroup. kernel is the node's kernelVersion ("" when unknown: a
 // current kernel is assumed, since a runtime without SYS_RESOURCE in its own bounding set refuses it).
-func capabilitiesFor(kernel string) []corev1.Capability {
+func capabilitiesFor(kernel string, kernelStacks bool) []corev1.Capability {
+	caps := append([]corev1.Capability(nil), Capabilities...)
 	var major, minor int
 	if _, err := fmt.Sscanf(kernel, "%d.%d", &major, &minor); err == nil && (major < 5 || major == 5 && minor < 11) {
-		return append(append([]corev1.Capability(nil), Capabilities...), "SYS_RESOURCE")
+		caps = append(caps, "SYS_RESOURCE")
 	}
-	return Capabilities
+	if kernelStacks {
+		caps = append(caps, StacksCapability)
+	}
+	return caps
 }
+
+// StacksCapability is what an agent that symbolizes kernel stacks (trace -kk) gets besides Capabilities:
+// /proc/kallsyms shows the kernel's addresses only to a reader with it.
+const StacksCapability corev1.Capability = "SYSLOG"
 
 // AllowedCRISockets are the host paths an agent may mount as its node's CRI socket: the sockets of the
 // common runtimes and distributions (path.Match patterns; /var/run is /run). Users add others with
@@ -146,6 +154,9 @@ type Params struct {
 	Privileged bool
 	// KernelVersion is the node's kernel (status.nodeInfo.kernelVersion): older kernels need one more capability.
 	KernelVersion string
+	// KernelStacks: the session symbolizes kernel stacks (trace -kk), from /proc/kallsyms, which shows the
+	// kernel's addresses only to a reader with CAP_SYSLOG: the agent gets it too.
+	KernelStacks bool
 }
 
 // NewSessionID returns a short random id: lower-case letters and digits, valid in names and label values.
@@ -259,7 +270,7 @@ func podSpec(p Params, deadline int64) corev1.PodSpec {
 	volumes = append(volumes, corev1.Volume{Name: "cgroup",
 		VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: CgroupHostPath, Type: &dir}}})
 	sc := &corev1.SecurityContext{
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: capabilitiesFor(p.KernelVersion)},
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: capabilitiesFor(p.KernelVersion, p.KernelStacks)},
 		ReadOnlyRootFilesystem:   &yes,
 		AllowPrivilegeEscalation: &no,
 		RunAsUser:                &root,

@@ -180,6 +180,29 @@ func TestCapabilitiesByKernel(t *testing.T) {
 	}
 }
 
+// Kernel stacks (-kk) add CAP_SYSLOG, which /proc/kallsyms needs to show the kernel's addresses; user stacks
+// need nothing more (SYS_PTRACE reads the processes' maps and files).
+func TestCapabilitiesForKernelStacks(t *testing.T) {
+	for _, tt := range []struct {
+		kernel string
+		stacks bool
+		want   string
+	}{
+		{"6.18.44-fc", false, "[BPF PERFMON SYS_PTRACE]"},
+		{"6.18.44-fc", true, "[BPF PERFMON SYS_PTRACE SYSLOG]"},
+		{"5.10.0-32-amd64", true, "[BPF PERFMON SYS_PTRACE SYS_RESOURCE SYSLOG]"},
+	} {
+		p := params()
+		p.KernelVersion, p.KernelStacks = tt.kernel, tt.stacks
+		if got := fmt.Sprint(Build(p).Spec.Template.Spec.Containers[0].SecurityContext.Capabilities.Add); got != tt.want {
+			t.Errorf("kernel %q, kernel stacks %v: %s, want %s", tt.kernel, tt.stacks, got, tt.want)
+		}
+	}
+	if fmt.Sprint(Capabilities) != "[BPF PERFMON SYS_PTRACE]" {
+		t.Errorf("Build changed the package's Capabilities: %v", Capabilities)
+	}
+}
+
 // A node annotation picks among allowed sockets only; the user's flag is taken as given.
 func TestChooseCRISocket(t *testing.T) {
 	tests := []struct {

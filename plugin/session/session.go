@@ -57,7 +57,10 @@ type Config struct {
 	MaxEvents uint64
 	// CaptureData is how many bytes of read/write data the agents copy (0: none).
 	CaptureData int
-	Duration    time.Duration
+	// Stacks asks the agents for the calls' stacks (protocol.Start.Stacks: StacksUser, StacksKernel; in
+	// counting mode, counts per calling function); 0: none.
+	Stacks   int
+	Duration time.Duration
 	// Window is how long the merger may hold an event to put it in time order (merge.DefaultWindow when 0).
 	Window         time.Duration
 	AgentNamespace string
@@ -231,6 +234,7 @@ func (s *session) startFor(node string) (*protocol.Start, error) {
 		// rounded up to a millisecond, so that a small interval is not taken for the default
 		CountIntervalMs: (s.cfg.CountInterval + time.Millisecond - 1).Milliseconds(),
 		CountEntries:    s.cfg.CountEntries,
+		Stacks:          s.cfg.Stacks,
 	}, nil
 }
 
@@ -265,5 +269,6 @@ func (s *session) jobFor(node string, generation int) *batchv1.Job {
 		CRISocket:     s.criSocket(node),
 		Privileged:    s.cfg.Privileged,
 		KernelVersion: s.nodes.Get(node).Kernel,
+		KernelStacks:  s.cfg.Stacks >= protocol.StacksKernel,
 	})
 }

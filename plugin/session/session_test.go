@@ -263,3 +263,20 @@ func (r *recordingSink) finishes() string {
 	}
 	return strings.Join(out, " ")
 }
+
+// TestSessionAsksForStacks: -k reaches every agent in its start command.
+func TestSessionAsksForStacks(t *testing.T) {
+	c := newCluster(t)
+	cfg := c.config()
+	cfg.MaxEvents = 2
+	cfg.Stacks = protocol.StacksKernel
+	if err := Run(t.Context(), cfg); err != nil {
+		t.Fatalf("session: %v\n%s", err, c.stderr)
+	}
+	for pod, a := range c.agents {
+		cmds := a.Commands()
+		if len(cmds) == 0 || cmds[0].Start == nil || cmds[0].Start.Stacks != protocol.StacksKernel {
+			t.Errorf("%s: start command %+v", pod, cmds)
+		}
+	}
+}

@@ -53,7 +53,13 @@ type Spec struct {
 	// SampleRate was a seed feature that swoll does not implement; a non-zero value is refused rather than
 	// silently ignored.
 	SampleRate int `json:"sampleRate,omitempty"`
+	// StackTrace adds the calls' stacks to their events, as trace's -k ("user": the user-space stack) and -kk
+	// ("kernel": the kernel's too) do. A swoll addition; the seed had none.
+	StackTrace string `json:"stackTrace,omitempty"`
 }
+
+// Values of spec.stackTrace, and the number of -k flags each stands for.
+var stackTraces = map[string]int{"": 0, "user": 1, "kernel": 2}
 
 // FieldSelector accepts both the seed's label-selector-shaped form (matchLabels/matchExpressions keyed by field
 // paths) and a plain field selector string ("status.phase=Running,spec.nodeName=node-a").
@@ -150,6 +156,9 @@ func Parse(data []byte) (*Trace, error) {
 	if t.Spec.SampleRate != 0 {
 		return nil, fmt.Errorf("spec.sampleRate is not supported by kubectl swoll (remove it)")
 	}
+	if _, ok := stackTraces[t.Spec.StackTrace]; !ok {
+		return nil, fmt.Errorf("spec.stackTrace %q: want user (as -k) or kernel (as -kk)", t.Spec.StackTrace)
+	}
 	if t.Spec.Duration != "" {
 		d, err := time.ParseDuration(t.Spec.Duration)
 		if err != nil || d < 0 {
@@ -181,6 +190,9 @@ func (t *Trace) FieldSelector() string {
 	}
 	return t.Spec.FieldSelector.Raw
 }
+
+// Stacks is spec.stackTrace as the number of -k flags it stands for (0 when absent); Parse has validated it.
+func (t *Trace) Stacks() int { return stackTraces[t.Spec.StackTrace] }
 
 // Duration is spec.duration (0 when absent); Parse has validated it.
 func (t *Trace) Duration() time.Duration {

@@ -17,6 +17,7 @@ func TestParse(t *testing.T) {
 		namespace string
 		duration  time.Duration
 		hosts     []string
+		stacks    int
 	}{
 		{
 			name: "seed example",
@@ -67,6 +68,9 @@ spec:
 			doc:      "kind: Trace\nspec: {syscalls: [read]}\nstatus: {state: Running}\n",
 			syscalls: []string{"read"},
 		},
+		{name: "user stacks", doc: "kind: Trace\nspec: {stackTrace: user}\n", stacks: 1},
+		{name: "kernel stacks", doc: "kind: Trace\nspec: {stackTrace: kernel}\n", stacks: 2},
+		{name: "unknown stacks", doc: "kind: Trace\nspec: {stackTrace: all}\n", wantErr: "spec.stackTrace"},
 		{name: "wrong kind", doc: "kind: Pod\n", wantErr: `kind is "Pod"`},
 		{name: "wrong group", doc: "apiVersion: v1\nkind: Trace\n", wantErr: `apiVersion "v1"`},
 		{name: "typo in spec", doc: "kind: Trace\nspec:\n  labelSelecter: {}\n", wantErr: "labelSelecter"},
@@ -106,6 +110,9 @@ spec:
 			}
 			if strings.Join(tr.Spec.HostSelector, ",") != strings.Join(tc.hosts, ",") {
 				t.Errorf("HostSelector = %v, want %v", tr.Spec.HostSelector, tc.hosts)
+			}
+			if tr.Stacks() != tc.stacks {
+				t.Errorf("Stacks = %d, want %d", tr.Stacks(), tc.stacks)
 			}
 		})
 	}

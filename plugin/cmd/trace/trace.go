@@ -27,6 +27,7 @@ import (
 	"github.com/swoll-dev/swoll/plugin/tally"
 	"github.com/swoll-dev/swoll/plugin/targets"
 	"github.com/swoll-dev/swoll/plugin/tracefile"
+	"github.com/swoll-dev/swoll/protocol"
 	"github.com/swoll-dev/swoll/syscalls"
 )
 
@@ -42,6 +43,9 @@ const traceExample = `  # Every openat and connect of the pods labelled app=ngin
   # Whole system-call classes or groups
   kubectl swoll trace -l app=db -s class:FileSystem,group:Sockets
 
+  # Who makes these calls: each one's stack, symbolized from the container's own binaries, as strace -k prints it
+  kubectl swoll trace -l app=web -s connect -k -o cli
+
   # A seed-style Trace spec, read locally
   kubectl swoll trace -f trace.yaml
 
@@ -53,17 +57,19 @@ type Options struct {
 	genericiooptions.IOStreams
 	configFlags *genericclioptions.ConfigFlags
 
-	Pods           []string
-	LabelSelector  string
-	FieldSelector  string
-	AllNamespaces  bool
-	Containers     []string
-	Nodes          []string
-	Syscalls       []string
-	Output         string
-	Duration       time.Duration
-	MaxEvents      uint64
-	CaptureData    int
+	Pods          []string
+	LabelSelector string
+	FieldSelector string
+	AllNamespaces bool
+	Containers    []string
+	Nodes         []string
+	Syscalls      []string
+	Output        string
+	Duration      time.Duration
+	MaxEvents     uint64
+	CaptureData   int
+	// Stacks is -k's count: 1 adds each call's user-space stack, 2 the kernel's too.
+	Stacks         int
 	Image          string
 	AgentNamespace string
 	PullPolicy     string
@@ -131,6 +137,7 @@ life; 'kubectl swoll cleanup' removes anything left over. Pods, containers and n
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: json (one event per line, unchanged) or cli (strace-like)")
 	f.Uint64Var(&o.MaxEvents, "max-events", 0, "Stop after this many events in total across nodes (0: no limit)")
 	f.IntVar(&o.CaptureData, "capture-data", 0, "Show up to N bytes of the data read/write/send/recv calls transfer (0: none; it may hold secrets)")
+	f.CountVarP(&o.Stacks, "stack-trace", "k", "Add each call's user-space stack, symbolized from the container's own binaries, as strace -k does; -kk adds the kernel's (the agents then get CAP_SYSLOG)")
 	f.BoolVar(&o.Summary, "summary", false, "At the end, print an strace -c style summary (calls, errors, time per system call, merged across pods) on stderr")
 	f.StringVar(&o.MetricsAddr, "metrics-addr", "", "Serve Prometheus /metrics and the live chart page /metrics/charts on HOST:PORT for the life of the session")
 	f.StringVar(&o.Replay, "replay", "", "Read a recording (what -o json wrote; - for stdin) instead of tracing: no cluster is contacted")
@@ -234,6 +241,9 @@ func (o *Options) mergeTrace(t *tracefile.Trace, namespaceExplicit bool) error {
 	if !o.changed("duration") && t.Duration() > 0 {
 		o.Duration = t.Duration()
 	}
+	if !o.changed("stack-trace") && t.Stacks() > 0 {
+		o.Stacks = t.Stacks()
+	}
 	return nil
 }
 
@@ -281,6 +291,9 @@ func (o *Options) Validate() error {
 	}
 	if o.CaptureData < 0 || o.CaptureData > syscalls.MaxDataBytes {
 		return fmt.Errorf("invalid --capture-data %d: want 0 to %d bytes", o.CaptureData, syscalls.MaxDataBytes)
+	}
+	if o.Stacks > protocol.StacksKernel {
+		return fmt.Errorf("invalid -k: -k adds the user-space stack and -kk the kernel's, no more")
 	}
 	if o.AgentDeadline < 0 {
 		return fmt.Errorf("invalid --agent-deadline %s: must not be negative", o.AgentDeadline)
@@ -417,6 +430,7 @@ func (o *Options) RunSession(ctx context.Context, sink output.Sink, mode Session
 		Stderr:         stderr,
 		MaxEvents:      o.MaxEvents,
 		CaptureData:    o.CaptureData,
+		Stacks:         o.Stacks,
 		Duration:       o.Duration,
 		AgentNamespace: o.AgentNamespace,
 		Image:          o.Image,

@@ -59,6 +59,7 @@ spec:
   fieldSelector: {matchLabels: {status.phase: Running}}
   hostSelector: [node-a]
   duration: 1m
+  stackTrace: kernel
 `)
 	tests := []struct {
 		name  string
@@ -67,16 +68,18 @@ spec:
 	}{
 		{"file only", []string{"-f", tf}, func(t *testing.T, o *Options) {
 			if o.namespace != "swoll" || o.LabelSelector != "app=nginx" || o.FieldSelector != "status.phase=Running" ||
-				strings.Join(o.Syscalls, ",") != "execve,openat" || strings.Join(o.Nodes, ",") != "node-a" || o.Duration != time.Minute {
+				strings.Join(o.Syscalls, ",") != "execve,openat" || strings.Join(o.Nodes, ",") != "node-a" || o.Duration != time.Minute ||
+				o.Stacks != 2 {
 				t.Fatalf("%+v", o)
 			}
 			if o.AgentNamespace != "swoll" {
 				t.Fatalf("agent namespace %q", o.AgentNamespace)
 			}
 		}},
-		{"flags win", []string{"-f", tf, "-n", "other", "-l", "app=db", "-s", "read", "--duration", "5s", "--agent-namespace", "tools"}, func(t *testing.T, o *Options) {
+		{"flags win", []string{"-f", tf, "-n", "other", "-l", "app=db", "-s", "read", "--duration", "5s", "--agent-namespace", "tools", "-k"}, func(t *testing.T, o *Options) {
 			if o.namespace != "other" || o.LabelSelector != "app=db" || strings.Join(o.Syscalls, ",") != "read" ||
-				o.Duration != 5*time.Second || o.AgentNamespace != "tools" || o.FieldSelector != "status.phase=Running" {
+				o.Duration != 5*time.Second || o.AgentNamespace != "tools" || o.FieldSelector != "status.phase=Running" ||
+				o.Stacks != 1 {
 				t.Fatalf("%+v", o)
 			}
 		}},
