@@ -45,9 +45,10 @@ type Count struct {
 	Container *Container `json:"container,omitempty"`
 	// Node is set on the rows of a merged snapshot.
 	Node string `json:"node,omitempty"`
-	// Caller is the innermost frame of the calling code (stack.Caller), with top --by caller: the rows then
-	// count per caller too. Left out without --by caller, and when the caller is unknown (the process's stack
-	// could not be read or symbolized).
+	// Caller is the calling function (stack.Caller: the innermost frame past the C library and Go's standard
+	// library), with top --by caller: the rows then count per caller too, merging the call sites of one
+	// function (its frame is the first call site's). Left out without --by caller, and when the caller is
+	// unknown (the process exited before its stack was symbolized, or it made no frame of its own).
 	Caller *stack.Frame `json:"caller,omitempty"`
 	Calls  uint64       `json:"calls"`
 	// TimeNs is the calls' summed duration, entry to exit, in nanoseconds.

@@ -90,7 +90,8 @@ func sessionConfig(io streams, host *hostFlags) serve.Config {
 				if err != nil {
 					return nil, err
 				}
-				m, err := countprobe.NewMode(t, countprobe.Options{Entries: start.CountEntries, Table: table})
+				m, err := countprobe.NewMode(t, countprobe.Options{Entries: start.CountEntries, Table: table,
+					ByCaller: start.Stacks > 0})
 				if err != nil {
 					_ = t.Close()
 					return nil, explainLoadError(err)

@@ -240,7 +240,7 @@ func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Ta
 	if err != nil {
 		return failure(err)
 	}
-	m, err := countprobe.NewMode(t, countprobe.Options{Entries: f.countEntries, Table: table})
+	m, err := countprobe.NewMode(t, countprobe.Options{Entries: f.countEntries, Table: table, ByCaller: f.stacks > 0})
 	if err != nil {
 		_ = t.Close()
 		return failure(explainLoadError(err))

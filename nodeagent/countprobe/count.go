@@ -14,12 +14,21 @@
 // a call that finds no counter, or no room for its task's state, is counted as overflow (the programs' lost
 // counter) and reported in the snapshot, never dropped silently. The kernel's counters are totals since the session started; a
 // snapshot holds the difference from the previous one.
+//
+// By caller (Options.ByCaller, top --by caller): each counter is keyed by the hash of its call's user stack
+// too (bpf/stack.h: the first 32 frames, walked by their frame pointers at sys_exit, each stack kept once in
+// a table of StackEntries with the first process seen making it). At each snapshot the Counter symbolizes the
+// stacks it has not seen yet in that process (package symbolize) and names each row's calling function
+// (stack.Caller: the innermost frame past libc and Go's standard library), merging the rows of stacks with
+// one caller. A stack whose process exited before it was symbolized (within the snapshot interval), or that
+// found the table full, counts under an unknown caller. Cost: one stack walk per counted call.
 package countprobe
 
 import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 	"unsafe"
@@ -29,6 +38,8 @@ import (
 
 	"github.com/swoll-dev/swoll/bpf"
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/event/stack"
+	"github.com/swoll-dev/swoll/nodeagent/symbolize"
 	"github.com/swoll-dev/swoll/protocol"
 	"github.com/swoll-dev/swoll/syscalls"
 )
@@ -52,7 +63,16 @@ type Options struct {
 	Without bpf.Features
 	// Table names the system calls (default: the running architecture's).
 	Table *syscalls.Table
+	// ByCaller counts per calling function too: the rows of a snapshot name it (event.Count.Caller).
+	ByCaller bool
+	// StackEntries sizes the table of stacks ByCaller keys by (0: DefaultStackEntries).
+	StackEntries int
+	// SymbolBudget bounds the symbol cache ByCaller reads the callers with (0: symbolize.DefaultBudget).
+	SymbolBudget int64
 }
+
+// DefaultStackEntries is how many distinct stacks counting by caller keeps (264 bytes each in the kernel).
+const DefaultStackEntries = 8192
 
 type total struct {
 	calls, timeNs uint64
@@ -69,6 +89,11 @@ type Counter struct {
 	selected *ebpf.Variable
 	noReturn *ebpf.Variable
 	features bpf.Features
+
+	// by caller: the callers of the stacks seen, by hash (nil: unknown), symbolized by sym
+	stacks  *ebpf.Map
+	sym     *symbolize.Symbolizer
+	callers map[uint64]*stack.Frame
 
 	mu        sync.Mutex
 	targets   map[uint32]*event.Container
@@ -110,6 +135,17 @@ func New(opts Options) (c *Counter, err error) {
 		return nil, fmt.Errorf("loading the counting programs (%s): %w", features, err)
 	}
 	spec.Maps[bpf.CountMapCounts].MaxEntries = uint32(entries)
+	stackEntries := 1 // the table is in the object whether or not it is used
+	if opts.ByCaller {
+		stackEntries = opts.StackEntries
+		if stackEntries <= 0 {
+			stackEntries = DefaultStackEntries
+		}
+	}
+	spec.Maps[bpf.CountMapCountStacks].MaxEntries = uint32(stackEntries)
+	if err := spec.Variables[bpf.CountVarCountByStack].Set(boolByte(opts.ByCaller)); err != nil {
+		return nil, fmt.Errorf("setting count_by_stack: %w", err)
+	}
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: opts.Filter})
 	if err != nil {
 		var ve *ebpf.VerifierError
@@ -130,6 +166,11 @@ func New(opts Options) (c *Counter, err error) {
 		removed:  map[uint32]bool{},
 		prev:     map[bpf.CountCountKey]total{},
 		last:     time.Now(),
+	}
+	if opts.ByCaller {
+		c.stacks = coll.Maps[bpf.CountMapCountStacks]
+		c.sym = symbolize.New(symbolize.Config{Budget: opts.SymbolBudget})
+		c.callers = map[uint64]*stack.Frame{}
 	}
 	defer func() {
 		if err != nil {
@@ -215,6 +256,7 @@ func (c *Counter) Snapshot(node, session string, now time.Time) (*event.Snapshot
 		vals []bpf.CountCountVal
 	)
 	seen := make(map[bpf.CountCountKey]bool, len(c.prev))
+	rows := map[rowKey]int{} // index in snap.Rows, to merge the stacks of one caller
 	it := c.counts.Iterate()
 	for it.Next(&key, &vals) {
 		var t total
@@ -231,7 +273,18 @@ func (c *Counter) Snapshot(node, session string, now time.Time) (*event.Snapshot
 			continue
 		}
 		c.prev[key] = t
-		snap.Rows = append(snap.Rows, c.row(key, &t, &p))
+		row := c.row(key, &t, &p)
+		rk := rowKey{target: key.Target, nr: key.Nr, err: key.Err}
+		if c.callers != nil {
+			row.Caller = c.callerOf(key.Stack)
+			rk.caller = callerKey(row.Caller)
+		}
+		if i, ok := rows[rk]; ok {
+			addRow(&snap.Rows[i], &row)
+			continue
+		}
+		rows[rk] = len(snap.Rows)
+		snap.Rows = append(snap.Rows, row)
 	}
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("reading the counters: %w", err)
@@ -302,3 +355,77 @@ func (c *Counter) Close() error {
 }
 
 func sizeOf(v bpf.CountCountVal) uintptr { return unsafe.Sizeof(v) }
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// rowKey is what a snapshot's row counts: a target's calls of one system call with one result, by one caller.
+type rowKey struct {
+	target uint32
+	nr     uint16
+	err    uint16
+	caller string
+}
+
+// callerKey names a caller for merging rows: its function, or its address in its module when it has no
+// symbol ("" for an unknown caller).
+func callerKey(f *stack.Frame) string {
+	switch {
+	case f == nil:
+		return ""
+	case f.Symbol != "":
+		return f.Module + "\x00" + f.Symbol
+	default:
+		return f.Module + "\x00" + strconv.FormatUint(f.ModuleOffset, 16)
+	}
+}
+
+// addRow adds the counts of o to r (the same caller's calls from another stack).
+func addRow(r, o *event.Count) {
+	r.Calls += o.Calls
+	r.TimeNs += o.TimeNs
+	for len(r.Hist) < len(o.Hist) {
+		r.Hist = append(r.Hist, 0)
+	}
+	for i, n := range o.Hist {
+		r.Hist[i] += n
+	}
+}
+
+// callerOf is the calling function of the stack with hash h (nil: unknown), symbolized the first time the
+// stack is seen, in the process the kernel kept with it.
+func (c *Counter) callerOf(h uint64) *stack.Frame {
+	if h == 0 {
+		return nil
+	}
+	if f, ok := c.callers[h]; ok {
+		return f
+	}
+	var st bpf.CountCountStack
+	var f *stack.Frame
+	if err := c.stacks.Lookup(h, &st); err == nil {
+		n := min(int(st.Len), len(st.Ips))
+		// a process that exited has bare frames: no caller
+		frames, _ := c.sym.Symbolize(nil, int(st.Pid), st.Ips[:n])
+		if i := stack.Caller(frames); i >= 0 && frames[i].HasModule() {
+			f = &frames[i]
+		}
+	}
+	c.callers[h] = f
+	return f
+}
+
+// SymbolStats is the state of the symbol cache counting by caller reads callers with; nil without ByCaller.
+// It is safe for concurrent use.
+func (c *Counter) SymbolStats() *event.SymbolStats {
+	if c.sym == nil {
+		return nil
+	}
+	st := c.sym.Stats()
+	return &event.SymbolStats{Bytes: st.Bytes, Budget: st.Budget, Modules: st.Modules, Processes: st.Processes,
+		Hits: st.Hits, Misses: st.Misses, Evictions: st.Evictions}
+}

@@ -35,6 +35,8 @@ func TestMain(m *testing.M) {
 		helperMany()
 	case "mover":
 		helperMover()
+	case "callers":
+		helperCallers()
 	}
 	os.Exit(0)
 }

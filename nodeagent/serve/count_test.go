@@ -32,6 +32,8 @@ func (c *fakeCounter) RemoveTarget(id uint32) {
 	c.removed = append(c.removed, id)
 }
 
+func (c *fakeCounter) SymbolStats() *event.SymbolStats { return nil }
+
 func (c *fakeCounter) Snapshot(node, session string, now time.Time) (*event.Snapshot, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -406,12 +406,16 @@ func (s *session) setUp() error {
 	return nil
 }
 
-// symbolStats is the stack stage's state for the stats notices; nil without stacks.
+// symbolStats is the symbol caches' state for the stats notices (the stack stage's, or counting by caller's);
+// nil without stacks.
 func (s *session) symbolStats() *event.SymbolStats {
-	if s.stage == nil {
-		return nil
+	switch {
+	case s.stage != nil:
+		return s.stage.Stats()
+	case s.counter != nil:
+		return s.counter.SymbolStats()
 	}
-	return s.stage.Stats()
+	return nil
 }
 
 func (s *session) tearDown() {

@@ -35,6 +35,8 @@ type Counter interface {
 	SetTarget(targetID uint32, t *protocol.Target)
 	RemoveTarget(targetID uint32)
 	Snapshot(node, session string, now time.Time) (*event.Snapshot, error)
+	// SymbolStats is the state of the symbol cache counting by caller uses (nil without OpStart's Stacks).
+	SymbolStats() *event.SymbolStats
 }
 
 // CountTracer is counting mode's tracer: it counts in the kernel and hands Read no record.
