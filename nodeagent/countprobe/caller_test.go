@@ -158,4 +158,3 @@ func TestCountsWithoutCaller(t *testing.T) {
 		t.Errorf("rows %+v", snap.Rows)
 	}
 }
-
