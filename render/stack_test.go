@@ -1,8 +1,10 @@
 package render
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/event/stack"
 )
 
@@ -116,5 +118,26 @@ func TestAppendStackNoAllocs(t *testing.T) {
 	buf := make([]byte, 0, 4096)
 	if n := testing.AllocsPerRun(100, func() { buf = AppendStack(buf[:0], straceFrames, true) }); n != 0 {
 		t.Errorf("AppendStack allocates %v times per stack", n)
+	}
+}
+
+// An event's line is followed by its kernel frames, then its user frames; an event without stacks is one line.
+func TestAppendEventWithStacks(t *testing.T) {
+	e := &event.Event{Syscall: event.Syscall{Name: "write"}, Comm: "a", Pid: 7, Error: "OK", Return: 1,
+		Args: []byte(`{"fd":1,"buf":"x","count":1}`), Stack: straceFrames[:2], StackTruncated: true,
+		KernelStack: []stack.Frame{{IP: 0xffffffff81e0012b, Symbol: "do_syscall_64", Offset: 0x5b, Module: stack.KernelModule}}}
+	got := string(AppendEvent(nil, e))
+	want := `[a/7] write(fd=1, buf="x", count=1) = 1 <0ns>
+ > [kernel](do_syscall_64+0x5b) [0xffffffff81e0012b]
+ > /usr/lib/x86_64-linux-gnu/libc.so.6(__write+0x10) [0xf8350]
+ > /tmp/a(inner+0x1a) [0x1153]
+ > [truncated]
+`
+	if got != want {
+		t.Errorf("AppendEvent:\n got %q\nwant %q", got, want)
+	}
+	e.Stack, e.StackTruncated, e.KernelStack = nil, false, nil
+	if got := string(AppendEvent(nil, e)); strings.Count(got, "\n") != 1 {
+		t.Errorf("without stacks: %q", got)
 	}
 }

@@ -41,3 +41,26 @@ func TestCaller(t *testing.T) {
 		})
 	}
 }
+
+func TestFunction(t *testing.T) {
+	for _, tt := range []struct {
+		f    Frame
+		want string
+	}{
+		{Frame{Symbol: "main.handler", Module: "/app/server", IP: 0x401000}, "main.handler (server)"},
+		{Frame{Module: "/usr/lib/libfoo.so.1", ModuleOffset: 0x1a2b}, "libfoo.so.1+0x1a2b"},
+		{Frame{Symbol: "__vdso_clock_gettime", Module: "[vdso]"}, "__vdso_clock_gettime ([vdso])"},
+		{Frame{IP: 0x7ffd2a1c0040}, "0x7ffd2a1c0040"},
+	} {
+		if got := tt.f.Function(); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.f, got, tt.want)
+		}
+	}
+	frames := []Frame{{Module: "/usr/lib/x86_64-linux-gnu/libc.so.6", Symbol: "__write"}, {Module: "/app/a", Symbol: "flush"}}
+	if got := CallerName(frames); got != "flush (a)" {
+		t.Errorf("CallerName %q", got)
+	}
+	if got := CallerName(frames[:1]); got != "" {
+		t.Errorf("CallerName of plumbing %q", got)
+	}
+}

@@ -36,6 +36,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 )
 
 // Key, TruncatedKey and KernelKey are the event keys of the user stack, of its truncation mark and of the
@@ -64,6 +65,32 @@ func (f *Frame) HasSymbol() bool { return f.Symbol != "" }
 
 // HasModule reports whether ip lies in a mapping of the process.
 func (f *Frame) HasModule() bool { return f.Module != "" }
+
+// Function names the function f is in, for a table's column: its symbol and its module's file name
+// ("main.handler (server)"), the module's file name and ip's offset in it when no symbol covers ip
+// ("libfoo.so+0x1a2b"), or ip when it lies in no module ("0x7ffd2a1c0040").
+func (f *Frame) Function() string {
+	base := f.Module[strings.LastIndexByte(f.Module, '/')+1:]
+	switch {
+	case f.Symbol != "" && base != "":
+		return f.Symbol + " (" + base + ")"
+	case f.Symbol != "":
+		return f.Symbol
+	case base != "":
+		return base + "+0x" + strconv.FormatUint(f.ModuleOffset, 16)
+	default:
+		return "0x" + strconv.FormatUint(uint64(f.IP), 16)
+	}
+}
+
+// CallerName is the Function of frames' Caller, "" when every frame is plumbing or there are none.
+func CallerName(frames []Frame) string {
+	i := Caller(frames)
+	if i < 0 {
+		return ""
+	}
+	return frames[i].Function()
+}
 
 // Addr is an address, written in JSON as a hex string ("0x7f3c9a8f8350").
 type Addr uint64

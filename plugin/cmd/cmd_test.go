@@ -36,6 +36,7 @@ func TestTraceFlagValidation(t *testing.T) {
 		{"capture data too large", []string{"-l", "a=b", "--capture-data", "5000"}, "invalid --capture-data 5000: want 0 to 4096 bytes"},
 		{"negative capture data", []string{"-l", "a=b", "--capture-data", "-1"}, "invalid --capture-data -1"},
 		{"three k", []string{"-l", "a=b", "-kkk"}, "invalid -k: -k adds the user-space stack and -kk the kernel's, no more"},
+		{"by what", []string{"-l", "a=b", "--summary", "--by", "pod"}, `invalid --by "pod": want caller`},
 		{"deadline shorter than duration", []string{"-l", "a=b", "--duration", "10m", "--agent-deadline", "5m"}, "must be longer than --duration"},
 		{"unknown syscall with suggestion", []string{"-l", "a=b", "-s", "opnat"}, `invalid -s/--syscalls: unknown syscall "opnat"`},
 		{"namespace/name", []string{"shop/web-1"}, "give pod names only"},

@@ -62,6 +62,23 @@ func TestCLI(t *testing.T) {
 	}
 }
 
+// An event's stacks (trace -k) print under its line as strace -k prints them.
+func TestCLIStacks(t *testing.T) {
+	var buf bytes.Buffer
+	w, _ := New(CLI, &buf, false)
+	withStack := strings.TrimSuffix(line, "}") +
+		`,"stack":[{"ip":"0x7f3c9a8f8350","symbol":"__open64","offset":16,"module":"/lib/libc.so.6","module_offset":1016656}],"stack_truncated":true}`
+	if err := w.Event([]byte(withStack)); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Flush()
+	lines := strings.Split(buf.String(), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[0], "openat(") || lines[1] != " > /lib/libc.so.6(__open64+0x10) [0xf8350]" ||
+		lines[2] != " > [truncated]" {
+		t.Fatalf("cli lines: %q", buf.String())
+	}
+}
+
 func TestColoursPerPod(t *testing.T) {
 	var buf bytes.Buffer
 	w, _ := New(CLI, &buf, true)

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/swoll-dev/swoll/event/stack"
 	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
@@ -23,9 +24,11 @@ const (
 	minCalls  = 100
 )
 
-// Line is one system call of the table.
+// Line is one system call of the table (of one calling function, with BuildByCaller).
 type Line struct {
 	Syscall string
+	// Caller is the calling function (stack.Frame.Function; "?" when unknown), with BuildByCaller.
+	Caller  string
 	Calls   uint64
 	Errors  uint64
 	TimeNs  uint64
@@ -53,18 +56,33 @@ type Summary struct {
 	Total    Line
 	Outliers []Outlier
 	Pods     int
+	byCaller bool
 }
 
-// Build merges rows into a summary.
-func Build(rows []tally.Row) *Summary {
-	s := &Summary{Total: Line{Syscall: "total"}}
+// Build merges rows into a summary: a line per system call.
+func Build(rows []tally.Row) *Summary { return build(rows, false) }
+
+// BuildByCaller merges rows into a summary with a line per system call and calling function (--by caller:
+// which function makes these calls), from the rows' callers (tally.Key.Caller).
+func BuildByCaller(rows []tally.Row) *Summary { return build(rows, true) }
+
+func build(rows []tally.Row, byCaller bool) *Summary {
+	s := &Summary{Total: Line{Syscall: "total"}, byCaller: byCaller}
 	by := map[string]*Line{}
 	pods := map[string]bool{}
 	for _, r := range rows {
-		l, ok := by[r.Syscall]
+		key, caller := r.Syscall, ""
+		if byCaller {
+			caller = "?" // the process exited before its stack was read, or the call had no stack
+			if r.Caller != (stack.Frame{}) {
+				caller = r.Caller.Function()
+			}
+			key += "\x00" + caller
+		}
+		l, ok := by[key]
 		if !ok {
-			l = &Line{Syscall: r.Syscall, ByErrno: map[string]uint64{}}
-			by[r.Syscall] = l
+			l = &Line{Syscall: r.Syscall, Caller: caller, ByErrno: map[string]uint64{}}
+			by[key] = l
 		}
 		l.Calls += r.Calls
 		l.TimeNs += r.TimeNs
@@ -90,7 +108,10 @@ func Build(rows []tally.Row) *Summary {
 		if a.Calls != b.Calls {
 			return a.Calls > b.Calls
 		}
-		return a.Syscall < b.Syscall
+		if a.Syscall != b.Syscall {
+			return a.Syscall < b.Syscall
+		}
+		return a.Caller < b.Caller
 	})
 	s.Pods = len(pods)
 	s.Outliers = outliers(rows)
@@ -101,11 +122,16 @@ func Build(rows []tally.Row) *Summary {
 func (s *Summary) Write(w io.Writer, losses map[string]tally.Losses) error {
 	var b strings.Builder
 	rule := "------ ----------- ----------- --------- --------- ----------------\n"
-	b.WriteString("% time     seconds  usecs/call     calls    errors syscall\n")
+	head := "% time     seconds  usecs/call     calls    errors syscall\n"
+	if s.byCaller {
+		rule = strings.TrimSuffix(rule, "\n") + " ----------------\n"
+		head = strings.TrimSuffix(head, "\n") + "          caller\n"
+	}
+	b.WriteString(head)
 	b.WriteString(rule)
 	for _, l := range s.Lines {
 		fmt.Fprintf(&b, "%6.2f %11.6f %11d %9d %9s %s\n", pct(l.TimeNs, s.Total.TimeNs), float64(l.TimeNs)/1e9,
-			avgMicros(l.TimeNs, l.Calls), l.Calls, blankZero(l.Errors), escape(l.Syscall))
+			avgMicros(l.TimeNs, l.Calls), l.Calls, blankZero(l.Errors), s.label(&l))
 	}
 	b.WriteString(rule)
 	fmt.Fprintf(&b, "%6.2f %11.6f %11d %9d %9s %s\n", 100.0, float64(s.Total.TimeNs)/1e9,
@@ -119,7 +145,7 @@ func (s *Summary) Write(w io.Writer, losses map[string]tally.Losses) error {
 			if l.Errors == 0 {
 				continue
 			}
-			fmt.Fprintf(&b, "  %-16s %s\n", escape(l.Syscall), errnoList(l.ByErrno))
+			fmt.Fprintf(&b, "  %-16s %s\n", s.label(&l), errnoList(l.ByErrno))
 		}
 	}
 	if len(s.Outliers) > 0 {
@@ -146,6 +172,14 @@ func (s *Summary) Write(w io.Writer, losses map[string]tally.Losses) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// label is a line's name: its system call, and its caller with BuildByCaller.
+func (s *Summary) label(l *Line) string {
+	if !s.byCaller {
+		return escape(l.Syscall)
+	}
+	return fmt.Sprintf("%-16s %s", escape(l.Syscall), escape(l.Caller))
 }
 
 func (o Outlier) String() string {

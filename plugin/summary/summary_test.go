@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/swoll-dev/swoll/event/stack"
 	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
@@ -55,6 +56,44 @@ func TestGolden(t *testing.T) {
 	}
 	if strings.Contains(out, "aaaaa (web): 1000") {
 		t.Errorf("a workload's only pod making a call was flagged:\n%s", out)
+	}
+}
+
+// By caller, a line per system call and calling function: the same call from two functions is two lines, the
+// call sites of one function one line, and calls without a caller one "?" line.
+func TestGoldenByCaller(t *testing.T) {
+	caller := func(r tally.Row, f stack.Frame) tally.Row {
+		r.Caller = f
+		return r
+	}
+	load := stack.Frame{Symbol: "main.loadConfig", Module: "/app/server"}
+	serve := stack.Frame{Symbol: "main.(*server).serveFile", Module: "/app/server"}
+	rows := []tally.Row{
+		caller(row("web-a", "openat", "OK", 1500, 3_000_000), serve),
+		caller(row("web-b", "openat", "OK", 500, 1_000_000), serve),
+		caller(row("web-a", "openat", "ENOENT", 20, 40_000), load),
+		caller(row("web-a", "read", "OK", 900, 900_000), stack.Frame{Module: "/lib/libfoo.so", ModuleOffset: 0x1a2b}),
+		row("web-a", "read", "OK", 100, 100_000),
+	}
+	var buf bytes.Buffer
+	if err := BuildByCaller(rows).Write(&buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "summary-by-caller.golden")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != string(want) {
+		t.Errorf("summary differs from %s (go test -update rewrites it):\n%s", golden, buf.String())
+	}
+	if s := Build(rows); len(s.Lines) != 2 || s.Lines[0].Caller != "" {
+		t.Errorf("without by caller: %+v", s.Lines)
 	}
 }
 

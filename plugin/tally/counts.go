@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/event/stack"
 )
 
 // Key identifies one row: one system call with one result by one container.
@@ -20,6 +21,25 @@ type Key struct {
 	Class     string
 	Group     string
 	Error     string // errno name or "OK"
+	// Caller is the calling function (trace -k's stacks, top --by caller's rows; the zero Frame when unknown):
+	// its symbol and module, or its module and offset when it has no symbol (FunctionOf).
+	Caller stack.Frame
+}
+
+// FunctionOf is f with only what names its function: the symbol and module, the module and the offset
+// in it when no symbol covers it, the address when it lies in no module. The call sites of one function then
+// count in one row.
+func FunctionOf(f *stack.Frame) stack.Frame {
+	switch {
+	case f == nil:
+		return stack.Frame{}
+	case f.Symbol != "":
+		return stack.Frame{Symbol: f.Symbol, Module: f.Module}
+	case f.Module != "":
+		return stack.Frame{Module: f.Module, ModuleOffset: f.ModuleOffset}
+	default:
+		return stack.Frame{IP: f.IP}
+	}
 }
 
 // Failed tells an error row from a success.
@@ -102,6 +122,9 @@ func KeyOfEvent(ev *event.Event) Key {
 	if c := ev.Container; c != nil {
 		k.Namespace, k.Pod, k.Container = c.Namespace, c.Pod, c.Name
 	}
+	if i := stack.Caller(ev.Stack); i >= 0 {
+		k.Caller = FunctionOf(&ev.Stack[i])
+	}
 	return k
 }
 
@@ -134,6 +157,7 @@ func (t *Table) AddSnapshot(s *event.Snapshot) {
 		if ct := c.Container; ct != nil {
 			k.Namespace, k.Pod, k.Container = ct.Namespace, ct.Pod, ct.Name
 		}
+		k.Caller = FunctionOf(c.Caller)
 		stat(t.totals, k).addCount(c)
 		stat(t.interval, k).addCount(c)
 		t.addPoint(s.To, c.Calls, k)
@@ -267,8 +291,8 @@ func SortRows(r []Row) {
 }
 
 func (k Key) less(o Key) bool {
-	a := [...]string{k.Namespace, k.Pod, k.Container, k.Syscall, k.Error, k.Node}
-	b := [...]string{o.Namespace, o.Pod, o.Container, o.Syscall, o.Error, o.Node}
+	a := [...]string{k.Namespace, k.Pod, k.Container, k.Syscall, k.Error, k.Node, k.Caller.Function()}
+	b := [...]string{o.Namespace, o.Pod, o.Container, o.Syscall, o.Error, o.Node, o.Caller.Function()}
 	for i := range a {
 		if a[i] != b[i] {
 			return a[i] < b[i]

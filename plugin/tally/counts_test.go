@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/event/stack"
 )
 
 func ev(ns, pod, sc, errno string, start, finish int64) *event.Event {
@@ -119,6 +120,35 @@ func TestHistBucket(t *testing.T) {
 	}{{-5, 0}, {0, 0}, {1, 0}, {2, 1}, {3, 1}, {1023, 9}, {1024, 10}, {1 << 40, event.HistBuckets - 1}} {
 		if got := event.HistBucket(tt.ns); got != tt.want {
 			t.Errorf("HistBucket(%d) = %d, want %d", tt.ns, got, tt.want)
+		}
+	}
+}
+
+// An event's caller is the innermost frame of its own code (past libc), a snapshot row's the agent's; call
+// sites of one function count in one row.
+func TestCallerKeys(t *testing.T) {
+	tb := New()
+	libc := stack.Frame{IP: 0x7f0010, Symbol: "__write", Module: "/usr/lib/x86_64-linux-gnu/libc.so.6", ModuleOffset: 0x10}
+	for _, ip := range []stack.Addr{0x401010, 0x401020} { // two call sites of flush
+		e := ev("shop", "web-1", "write", "OK", 0, 10)
+		e.Stack = []stack.Frame{libc, {IP: ip, Symbol: "flush", Offset: uint64(ip - 0x401000), Module: "/app/a", ModuleOffset: uint64(ip - 0x400000)}}
+		tb.AddEvent(e)
+	}
+	tb.AddEvent(ev("shop", "web-1", "write", "OK", 0, 10)) // no stack
+	tb.AddSnapshot(&event.Snapshot{Node: "n2", From: 1, To: 2, Rows: []event.Count{
+		{Syscall: event.Syscall{Name: "write"}, Error: "OK", Calls: 7, Caller: &stack.Frame{IP: 0x401234, Symbol: "flush", Module: "/app/a"}},
+	}})
+	got := map[string]uint64{}
+	for _, r := range tb.Totals() {
+		got[r.Node+" "+r.Caller.Function()] += r.Calls
+	}
+	want := map[string]uint64{"n1 flush (a)": 2, "n1 0x0": 1, "n2 flush (a)": 7}
+	if len(got) != len(want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %d, want %d (all %v)", k, got[k], v, got)
 		}
 	}
 }

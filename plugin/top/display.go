@@ -57,11 +57,25 @@ func (j *JSON) Show(_ Frame, snap *event.Snapshot) error {
 	return err
 }
 
-// header is the table's first line; writeTable pads columns to it.
-const header = "%-40s %-16s %-18s %10s %10s %10s %10s  %s\n"
+// columns are the table's columns up to the error's; writeTable pads them to the header's.
+const columns = "%-40s %-16s %-18s %10s %10s %10s %10s  "
+
+// errorWidth pads the error column when the caller's (top --by caller) follows it.
+const errorWidth = 16
 
 func writeTable(b *strings.Builder, rows []Row, width int) {
-	line := fmt.Sprintf(header, "NAMESPACE/POD", "CONTAINER", "SYSCALL", "CALLS/S", "ERRORS/S", "P50", "P99", "ERROR")
+	byCaller := false
+	for _, r := range rows {
+		byCaller = byCaller || r.Caller != ""
+	}
+	last := func(errno, caller string) string {
+		if !byCaller {
+			return errno + "\n"
+		}
+		return fmt.Sprintf("%-*s  %s\n", errorWidth, errno, caller)
+	}
+	line := fmt.Sprintf(columns, "NAMESPACE/POD", "CONTAINER", "SYSCALL", "CALLS/S", "ERRORS/S", "P50", "P99") +
+		last("ERROR", "CALLER")
 	b.WriteString(clip(line, width))
 	if len(rows) == 0 {
 		b.WriteString("(no calls in this interval)\n")
@@ -71,9 +85,13 @@ func writeTable(b *strings.Builder, rows []Row, width int) {
 		if r.Pod == "" {
 			pod = "(host)"
 		}
-		line := fmt.Sprintf(header, summary.Escape(short(pod, 40)), summary.Escape(short(r.Container, 16)),
-			summary.Escape(short(r.Syscall, 18)), rate(r.CallsPerSec), rate(r.ErrorsPerSec), dur(r.P50), dur(r.P99),
-			summary.Escape(r.Error))
+		caller := r.Caller
+		if caller == "" {
+			caller = "?" // unknown: the process exited before its stack was read
+		}
+		line := fmt.Sprintf(columns, summary.Escape(short(pod, 40)), summary.Escape(short(r.Container, 16)),
+			summary.Escape(short(r.Syscall, 18)), rate(r.CallsPerSec), rate(r.ErrorsPerSec), dur(r.P50), dur(r.P99)) +
+			last(summary.Escape(r.Error), summary.Escape(caller))
 		b.WriteString(clip(line, width))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/event/stack"
 	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
@@ -23,6 +24,9 @@ type Row struct {
 	P50, P99     time.Duration
 	Calls        uint64 // in the interval
 	Errors       uint64
+	// Caller is the calling function (top --by caller: stack.Frame.Function), "" when not counted by caller
+	// or unknown.
+	Caller string
 }
 
 // Sort orders.
@@ -42,7 +46,7 @@ type Frame struct {
 	Status string
 }
 
-type rowKey struct{ ns, pod, container, syscall, errno string }
+type rowKey struct{ ns, pod, container, syscall, errno, caller string }
 
 type acc struct {
 	stat   tally.Stat
@@ -54,7 +58,10 @@ type acc struct {
 func Rows(in []tally.Row, interval time.Duration, split bool) []Row {
 	m := map[rowKey]*acc{}
 	for _, r := range in {
-		k := rowKey{r.Namespace, r.Pod, r.Container, r.Syscall, ""}
+		k := rowKey{r.Namespace, r.Pod, r.Container, r.Syscall, "", ""}
+		if r.Caller != (stack.Frame{}) {
+			k.caller = r.Caller.Function()
+		}
 		if split {
 			k.errno = r.Error
 		}
@@ -78,7 +85,7 @@ func Rows(in []tally.Row, interval time.Duration, split bool) []Row {
 		row := Row{Namespace: k.ns, Pod: k.pod, Container: k.container, Syscall: k.syscall, Error: k.errno,
 			CallsPerSec: float64(a.stat.Calls) / secs, ErrorsPerSec: float64(a.errors) / secs,
 			P50: time.Duration(tally.Quantile(&a.stat.Hist, 0.5)), P99: time.Duration(tally.Quantile(&a.stat.Hist, 0.99)),
-			Calls: a.stat.Calls, Errors: a.errors}
+			Calls: a.stat.Calls, Errors: a.errors, Caller: k.caller}
 		if !split {
 			row.Error = topError(a.byErr)
 		}
@@ -101,7 +108,7 @@ func topError(m map[string]uint64) string {
 // SortRows sorts in place by one of the sort orders (largest first; by name alphabetically).
 func SortRows(rows []Row, by string) {
 	name := func(r Row) string {
-		return r.Namespace + "/" + r.Pod + "/" + r.Container + "/" + r.Syscall + "/" + r.Error
+		return r.Namespace + "/" + r.Pod + "/" + r.Container + "/" + r.Syscall + "/" + r.Error + "/" + r.Caller
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]
@@ -124,7 +131,7 @@ func SortRows(rows []Row, by string) {
 	})
 }
 
-// Filter keeps the rows whose pod, container, system call or error contains s (case-insensitive).
+// Filter keeps the rows whose pod, container, system call, error or caller contains s (case-insensitive).
 func Filter(rows []Row, s string) []Row {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" {
@@ -132,7 +139,7 @@ func Filter(rows []Row, s string) []Row {
 	}
 	var out []Row
 	for _, r := range rows {
-		hay := strings.ToLower(r.Namespace + "/" + r.Pod + " " + r.Container + " " + r.Syscall + " " + r.Error)
+		hay := strings.ToLower(r.Namespace + "/" + r.Pod + " " + r.Container + " " + r.Syscall + " " + r.Error + " " + r.Caller)
 		if strings.Contains(hay, s) {
 			out = append(out, r)
 		}
@@ -148,6 +155,10 @@ func Snapshot(in []tally.Row, from, to time.Time, overflow uint64) *event.Snapsh
 			Node: r.Node, Calls: r.Calls, TimeNs: r.TimeNs, Hist: event.TrimHist(append([]uint64(nil), r.Hist[:]...))}
 		if r.Pod != "" || r.Namespace != "" || r.Container != "" {
 			c.Container = &event.Container{Namespace: r.Namespace, Pod: r.Pod, Name: r.Container}
+		}
+		if r.Caller != (stack.Frame{}) {
+			caller := r.Caller
+			c.Caller = &caller
 		}
 		s.Rows = append(s.Rows, c)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/event/stack"
 	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
@@ -86,5 +87,44 @@ func TestSnapshotKeepsTotals(t *testing.T) {
 	var b bytes.Buffer
 	if err := (&JSON{W: &b}).Show(Frame{}, s); err != nil || !strings.HasPrefix(b.String(), event.SnapshotPrefix) {
 		t.Errorf("json line %q: %v", b.String(), err)
+	}
+}
+
+// By caller, rows split by the function that made the calls; the table gets a CALLER column ("?" for an
+// unknown caller), and the merged snapshot keeps each row's caller.
+func TestRowsByCaller(t *testing.T) {
+	in := rows()[:2]
+	in[0].Caller = stack.Frame{Symbol: "main.loadConfig", Module: "/app/server"}
+	in = append(in, in[0])
+	in[2].Caller = stack.Frame{Symbol: "main.serve", Module: "/app/server"}
+	r := Rows(in, time.Second, false)
+	got := map[string]float64{}
+	for _, row := range r {
+		got[row.Syscall+" "+row.Caller] = row.CallsPerSec
+	}
+	want := map[string]float64{"openat main.loadConfig (server)": 30, "openat main.serve (server)": 30, "openat ": 10}
+	if len(got) != len(want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%q: %v calls/s, want %v (all %v)", k, got[k], v, got)
+		}
+	}
+	if f := Filter(r, "loadconfig"); len(f) != 1 {
+		t.Errorf("filter by caller: %v", f)
+	}
+	var b bytes.Buffer
+	if err := (&Plain{W: &b}).Show(Frame{Time: time.Unix(0, 0), Interval: time.Second, Rows: r}, nil); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	if !strings.HasSuffix(lines[1], "ERROR             CALLER") || !strings.Contains(b.String(), "  main.loadConfig (server)\n") ||
+		!strings.HasSuffix(lines[len(lines)-2], " ?") {
+		t.Errorf("plain table:\n%s", b.String())
+	}
+	s := Snapshot(in, time.Unix(1, 0), time.Unix(2, 0), 0)
+	if s.Rows[0].Caller == nil || s.Rows[0].Caller.Symbol != "main.loadConfig" || s.Rows[1].Caller != nil {
+		t.Errorf("snapshot rows %+v", s.Rows)
 	}
 }

@@ -33,6 +33,9 @@ const topExample = `  # Live table of the calls of the pods labelled app=nginx, 
   # One JSON snapshot per interval (a recording), and Prometheus metrics while it runs
   kubectl swoll top -l app=db -o json --metrics-addr 127.0.0.1:9095 > db.jsonl
 
+  # Which functions make the calls: counts split by caller, from each call's stack
+  kubectl swoll top -l app=api -s openat,connect --by caller
+
   # Replay a recording, no cluster needed
   kubectl swoll top --replay db.jsonl --no-ui`
 
@@ -70,7 +73,12 @@ removed when top ends (q, Ctrl-C, --duration).
 On a terminal the table is interactive: c, e, p, n sort by calls, errors, p99 or name; x splits rows by errno;
 / filters; q or Ctrl-C quits. Elsewhere, or with --no-ui, a plain table is printed every interval; -o json writes
 one merged JSON snapshot per interval instead (a recording for report and --replay). At the end, an strace -c
-style summary merged across replicas, with the replicas that stand out, is printed.`,
+style summary merged across replicas, with the replicas that stand out, is printed.
+
+--by caller also counts by the function that made the calls: the agents walk each counted call's user-space
+stack in the kernel and name its innermost frame outside the C library and Go's standard library, read from the
+container's own binaries (see kubectl swoll trace -k for which binaries give whole stacks). It answers "which
+code path opens this file 2,000 times a second?"; each call costs a stack walk more.`,
 		Example: topExample,
 		RunE:    trace.RunE(o),
 	}
@@ -80,6 +88,7 @@ style summary merged across replicas, with the replicas that stand out, is print
 	f.DurationVar(&o.Interval, "interval", o.Interval, "How often to refresh (and how often agents report their counts)")
 	f.BoolVar(&o.NoUI, "no-ui", false, "Print a plain table every interval even on a terminal")
 	f.IntVar(&o.Rows, "rows", o.Rows, "Rows per plain table (0: all)")
+	f.StringVar(&o.By, "by", "", "Also count by "+trace.ByCaller+": the function that made the calls, read from each call's stack (a CALLER column)")
 	f.StringVar(&o.MetricsAddr, "metrics-addr", "", "Serve Prometheus /metrics and the live chart page /metrics/charts on HOST:PORT for the life of the session")
 	f.StringVar(&o.Replay, "replay", "", "Show a recording (what top -o json or trace -o json wrote; - for stdin) instead of counting: no cluster is contacted")
 	f.IntVar(&o.Entries, "count-entries", 0, "Size of each agent's kernel counter table (0: the agent's default)")

@@ -15,6 +15,7 @@ import (
 	"github.com/swoll-dev/swoll/plugin/recording"
 	"github.com/swoll-dev/swoll/plugin/summary"
 	"github.com/swoll-dev/swoll/plugin/tally"
+	"github.com/swoll-dev/swoll/protocol"
 )
 
 // ServeMetrics starts --metrics-addr (when given) on tap's table; the returned function stops it.
@@ -48,7 +49,11 @@ func (o *Options) PrintSummary(w io.Writer, tap *tally.Tap) {
 	if tap == nil {
 		return
 	}
-	if err := summary.Build(tap.Table.Totals()).Write(w, tap.Table.Losses()); err != nil {
+	s := summary.Build(tap.Table.Totals())
+	if o.By == ByCaller {
+		s = summary.BuildByCaller(tap.Table.Totals())
+	}
+	if err := s.Write(w, tap.Table.Losses()); err != nil {
 		_, _ = fmt.Fprintf(o.ErrOut, "swoll: writing the summary: %v\n", err)
 	}
 }
@@ -109,4 +114,30 @@ func (o *Options) replay(ctx context.Context, out output.Sink) error {
 		return fmt.Errorf("writing events: %w", writeErr)
 	}
 	return nil
+}
+
+// ByCaller is --by's value that groups by the calling function.
+const ByCaller = "caller"
+
+// validateBy checks --by.
+func (o *Options) validateBy() error {
+	switch o.By {
+	case "", ByCaller:
+		return nil
+	default:
+		return fmt.Errorf("invalid --by %q: want %s", o.By, ByCaller)
+	}
+}
+
+// stacks is what the session asks the agents for: -k's, and for --by caller the user-space stacks at least
+// (in counting mode, counts per caller).
+func (o *Options) stacks(counting bool) int {
+	switch {
+	case o.By == ByCaller:
+		return max(o.Stacks, protocol.StacksUser)
+	case counting:
+		return 0
+	default:
+		return o.Stacks
+	}
 }

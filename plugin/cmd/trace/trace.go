@@ -69,7 +69,9 @@ type Options struct {
 	MaxEvents     uint64
 	CaptureData   int
 	// Stacks is -k's count: 1 adds each call's user-space stack, 2 the kernel's too.
-	Stacks         int
+	Stacks int
+	// By groups the summary (and top's rows) by the calling function as well: ByCaller, or "".
+	By             string
 	Image          string
 	AgentNamespace string
 	PullPolicy     string
@@ -138,6 +140,7 @@ life; 'kubectl swoll cleanup' removes anything left over. Pods, containers and n
 	f.Uint64Var(&o.MaxEvents, "max-events", 0, "Stop after this many events in total across nodes (0: no limit)")
 	f.IntVar(&o.CaptureData, "capture-data", 0, "Show up to N bytes of the data read/write/send/recv calls transfer (0: none; it may hold secrets)")
 	f.CountVarP(&o.Stacks, "stack-trace", "k", "Add each call's user-space stack, symbolized from the container's own binaries, as strace -k does; -kk adds the kernel's (the agents then get CAP_SYSLOG)")
+	f.StringVar(&o.By, "by", "", "With --summary: also group by "+ByCaller+", the function that made the calls (from their stacks; implies -k)")
 	f.BoolVar(&o.Summary, "summary", false, "At the end, print an strace -c style summary (calls, errors, time per system call, merged across pods) on stderr")
 	f.StringVar(&o.MetricsAddr, "metrics-addr", "", "Serve Prometheus /metrics and the live chart page /metrics/charts on HOST:PORT for the life of the session")
 	f.StringVar(&o.Replay, "replay", "", "Read a recording (what -o json wrote; - for stdin) instead of tracing: no cluster is contacted")
@@ -261,6 +264,9 @@ func splitList(in []string) []string {
 
 // Validate checks the options without contacting the cluster.
 func (o *Options) Validate() error {
+	if err := o.validateBy(); err != nil {
+		return err
+	}
 	if o.Replay != "" {
 		return o.validateReplay()
 	}
@@ -295,6 +301,7 @@ func (o *Options) Validate() error {
 	if o.Stacks > protocol.StacksKernel {
 		return fmt.Errorf("invalid -k: -k adds the user-space stack and -kk the kernel's, no more")
 	}
+
 	if o.AgentDeadline < 0 {
 		return fmt.Errorf("invalid --agent-deadline %s: must not be negative", o.AgentDeadline)
 	}
@@ -430,7 +437,7 @@ func (o *Options) RunSession(ctx context.Context, sink output.Sink, mode Session
 		Stderr:         stderr,
 		MaxEvents:      o.MaxEvents,
 		CaptureData:    o.CaptureData,
-		Stacks:         o.Stacks,
+		Stacks:         o.stacks(mode.Count),
 		Duration:       o.Duration,
 		AgentNamespace: o.AgentNamespace,
 		Image:          o.Image,

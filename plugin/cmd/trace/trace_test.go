@@ -144,3 +144,27 @@ func TestCommandLineLeavesOutConnectionFlags(t *testing.T) {
 		}
 	}
 }
+
+// What the agents are asked for: -k's stacks when tracing; with --by caller user stacks at least, also when
+// counting (top), which otherwise takes none.
+func TestStacksAsked(t *testing.T) {
+	for _, tt := range []struct {
+		stacks   int
+		by       string
+		counting bool
+		want     int
+	}{
+		{0, "", false, 0},
+		{1, "", false, 1},
+		{2, "", false, 2},
+		{0, ByCaller, false, 1},
+		{2, ByCaller, false, 2},
+		{0, "", true, 0},
+		{0, ByCaller, true, 1},
+	} {
+		o := &Options{Stacks: tt.stacks, By: tt.by}
+		if got := o.stacks(tt.counting); got != tt.want {
+			t.Errorf("-k x%d --by %q, counting %v: %d, want %d", tt.stacks, tt.by, tt.counting, got, tt.want)
+		}
+	}
+}
