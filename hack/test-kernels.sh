@@ -168,6 +168,8 @@ build_initramfs() {
   for p in files net proc fs mem cred iov sweep; do
     "$cc" -O0 -static -pthread -Wall -o "$b/$p" "test/parity/testdata/$p.c"
   done
+  # the C workload of agentcmd's stack tests (trace -k), with frame pointers
+  "$cc" -O1 -fno-omit-frame-pointer -static -Wall -o "$b/stackprog" nodeagent/agentcmd/testdata/stackprog.c
   # hack/bench.sh with BENCH_PREBUILT=/swoll
   GOARCH=$arch go build -o "$b/emptyprobe" ./test/bench/emptyprobe
   "$cc" -O2 -static -Wall -o "$b/syscall-loop" test/bench/syscall-loop.c

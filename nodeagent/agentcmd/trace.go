@@ -161,6 +161,11 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 			_, _ = fmt.Fprintf(io.stderr, "swoll-agent: "+format+"\n", args...)
 		}})
 	}
+	stacks := ""
+	if f.stacks > 0 {
+		stacks = ", with stacks"
+	}
+	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: tracing (%s%s)\n", t.AttachType(), stacks)
 	var events atomic.Uint64
 	var writeErr error
 	began := time.Now()

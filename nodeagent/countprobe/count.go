@@ -408,9 +408,9 @@ func (c *Counter) callerOf(h uint64) *stack.Frame {
 	var st bpf.CountCountStack
 	var f *stack.Frame
 	if err := c.stacks.Lookup(h, &st); err == nil {
-		n := min(int(st.Len), len(st.Ips))
+		ips, _ := symbolize.TrimWalk(st.Ips[:min(int(st.Len), len(st.Ips))])
 		// a process that exited has bare frames: no caller
-		frames, _ := c.sym.Symbolize(nil, int(st.Pid), st.Ips[:n])
+		frames, _ := c.sym.Symbolize(nil, int(st.Pid), ips)
 		if i := stack.Caller(frames); i >= 0 && frames[i].HasModule() {
 			f = &frames[i]
 		}

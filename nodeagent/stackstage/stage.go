@@ -185,8 +185,9 @@ func (s *Stage) run() {
 // write symbolizes p's stacks and writes its line.
 func (s *Stage) write(p *slot) {
 	// an error is a process that exited before its maps were read: its frames stay bare
-	s.frames, _ = s.sym.Symbolize(s.frames[:0], p.pid, p.user)
-	truncated := p.userTrunc || (len(s.frames) > 0 && !symbolize.Complete(s.frames))
+	user, astray := symbolize.TrimWalk(p.user)
+	s.frames, _ = s.sym.Symbolize(s.frames[:0], p.pid, user)
+	truncated := p.userTrunc || astray || (len(s.frames) > 0 && !symbolize.Complete(s.frames))
 	var kframes []stack.Frame
 	if p.hasKernel {
 		s.kframes = s.kernelTable().Symbolize(s.kframes[:0], p.kernel)

@@ -17,6 +17,18 @@ var threadEntries = map[string]bool{
 	"runtime.goexit": true, "runtime.mstart": true, "runtime.mstart0": true, "runtime.rt0_go": true,
 }
 
+// TrimWalk drops the end of a frame-pointer walk that went astray: from the first ip below the first page
+// (a null or small value a frame without frame pointer left where the walk looked for a return address), which
+// is never code. It reports whether it dropped anything: the stack is then cut short.
+func TrimWalk(ips []uint64) ([]uint64, bool) {
+	for i, ip := range ips {
+		if ip < minUserAddr {
+			return ips[:i], true
+		}
+	}
+	return ips, false
+}
+
 // Complete reports whether the outermost of frames (innermost first) is a thread's entry point, so that the
 // stack is whole; a stack that ends anywhere else was cut short by code without frame pointers (or by the
 // probe's depth limit) and is marked truncated in the event.

@@ -128,6 +128,8 @@ func TestLiveGo(t *testing.T) {
 		tools   []string
 	}{
 		{name: "static", env: []string{"CGO_ENABLED=0"}},
+		// a .symtab too, whose names of assembly functions have an ABI suffix the runtime does not print
+		{name: "not stripped", env: []string{"CGO_ENABLED=0"}, ldflags: "-s=false -w=false"},
 		{name: "pie", env: []string{"CGO_ENABLED=0"}, flags: []string{"-buildmode=pie"}},
 		{name: "external linking", env: []string{"CGO_ENABLED=1"}, ldflags: "-linkmode=external", tools: []string{"gcc"}},
 	}

@@ -25,10 +25,12 @@ type symbol struct {
 	rank       int // lower wins among symbols at one address
 }
 
-// Ranks of the symbol sources, best first: a full symbol table beats the exported subset.
+// Ranks of the symbol sources, best first: Go's pclntab names a Go function as the runtime prints it (the
+// .symtab of a Go binary that was not stripped names assembly functions with an ABI suffix,
+// "runtime.goexit.abi0"), and a full symbol table beats the exported subset.
 const (
-	rankSymtab = iota * 8
-	rankGo
+	rankGo = iota * 8
+	rankSymtab
 	rankMiniDebug
 	rankDynsym
 )
