@@ -40,5 +40,21 @@ rule "the plugin imports the agent" '"github\.com/swoll-dev/swoll/(nodeagent|bpf
 # what reaches a terminal is escaped by package render; Go's %q is not strace's quoting
 rule "the event schema imports the renderer (event is the schema only)" '"github\.com/swoll-dev/swoll/render"' event
 
+# the shipped binaries never link package testing (a test helper in a non-test file drags it in with its flags):
+# test helpers live in *test packages (internal/testutil, plugin/report/reporttest) that only tests import
+deps_rule() {
+  local goos=$1 pkg=$2 hits
+  # each dependency with its imports; the lines of those that import testing or testing/...
+  hits=$(GOOS=$goos go list -deps -f '{{.ImportPath}} imports {{join .Imports " "}}' "$pkg" |
+    grep -E ' (testing)(/[^ ]*)?( |$)' | grep -vE '^testing(/| )' || true)
+  if [ -n "$hits" ]; then
+    echo "$hits" | cut -c1-200
+    echo "verify: $pkg ($goos) links package testing through the package(s) above" >&2
+    failed=1
+  fi
+}
+for os in linux darwin windows; do deps_rule "$os" ./cmd/kubectl-swoll; done
+deps_rule linux ./cmd/swoll-agent
+
 [ $failed -eq 0 ] || die "code patterns: see above"
 log "verify: code patterns ok"
