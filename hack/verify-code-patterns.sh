@@ -40,6 +40,12 @@ rule "the plugin imports the agent" '"github\.com/swoll-dev/swoll/(nodeagent|bpf
 # what reaches a terminal is escaped by package render; Go's %q is not strace's quoting
 rule "the event schema imports the renderer (event is the schema only)" '"github\.com/swoll-dev/swoll/render"' event
 
+# errors keep their chain: fmt.Errorf wraps the error with %w (errorlint, in make lint, catches %v/%s of an error
+# value by its type); what it cannot see is an error turned into a string first. apierr.Message is for a line a
+# user reads, after the chain was built. plugin/lifecycle is excluded until the state rewrite (issue 15.1) lands:
+# it wraps there.
+rule "an error flattened to a string in fmt.Errorf: wrap it with %w (errors.Is/As and apierrors.IsForbidden read the chain)" \
+  'Errorf\(.*(\.Error\(\)|apierr\.Message\()' "${libs[@]}" client nodeagent cmd internal ':(exclude)plugin/lifecycle/*'
 # the shipped binaries never link package testing (a test helper in a non-test file drags it in with its flags):
 # test helpers live in *test packages (internal/testutil, plugin/report/reporttest) that only tests import
 deps_rule() {

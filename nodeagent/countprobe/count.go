@@ -109,7 +109,7 @@ func New(opts Options) (*Counter, error) {
 	c, err := load(opts, table, entries, false)
 	if err != nil {
 		if errBTF != nil {
-			return nil, fmt.Errorf("loading the counting programs: tp_btf: %v; raw_tracepoint: %w", errBTF, err)
+			return nil, fmt.Errorf("loading the counting programs: tp_btf: %w; raw_tracepoint: %w", errBTF, err)
 		}
 		return nil, fmt.Errorf("loading the counting programs: %w", err)
 	}
@@ -150,7 +150,7 @@ func load(opts Options, table *syscalls.Table, entries int, useBTF bool) (c *Cou
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
-			return nil, fmt.Errorf("the kernel's verifier rejected the counting programs: %v", ve)
+			return nil, fmt.Errorf("the kernel's verifier rejected the counting programs: %w", ve)
 		}
 		return nil, err
 	}

@@ -161,7 +161,7 @@ func New(opts Options) (*Tracer, error) {
 	if err2 := t.load(ring, false, feats); err2 != nil {
 		_ = t.Close()
 		if err != nil {
-			return nil, fmt.Errorf("loading the probe: tp_btf: %v; raw_tracepoint: %w", err, err2)
+			return nil, fmt.Errorf("loading the probe: tp_btf: %w; raw_tracepoint: %w", err, err2)
 		}
 		return nil, fmt.Errorf("loading the probe: %w", err2)
 	}

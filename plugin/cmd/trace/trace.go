@@ -264,10 +264,10 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("pod names cannot be combined with --all-namespaces: pod names are looked up in one namespace (-n)")
 	}
 	if _, err := labels.Parse(o.LabelSelector); err != nil {
-		return fmt.Errorf("invalid -l/--selector %q: %v", o.LabelSelector, err)
+		return fmt.Errorf("invalid -l/--selector %q: %w", o.LabelSelector, err)
 	}
 	if _, err := fields.ParseSelector(o.FieldSelector); err != nil {
-		return fmt.Errorf("invalid --field-selector %q: %v", o.FieldSelector, err)
+		return fmt.Errorf("invalid --field-selector %q: %w", o.FieldSelector, err)
 	}
 	switch o.Output {
 	case output.JSON, output.CLI:
