@@ -40,6 +40,9 @@ rule "the plugin imports the agent" '"github\.com/swoll-dev/swoll/(nodeagent|bpf
 # what reaches a terminal is escaped by package render; Go's %q is not strace's quoting
 rule "the event schema imports the renderer (event is the schema only)" '"github\.com/swoll-dev/swoll/render"' event
 
+# the names runtimes and the kubelet give cgroups are listed once, in nodeagent/cgroups/layout.go
+rule "a cgroup name pattern outside nodeagent/cgroups: use cgroups.ContainerIDFromName / ContainerIDFromPath" \
+  '"(cri-containerd-|crio-|kubepods)' nodeagent ':(exclude)nodeagent/cgroups/*'
 # errors keep their chain: fmt.Errorf wraps the error with %w (errorlint, in make lint, catches %v/%s of an error
 # value by its type); what it cannot see is an error turned into a string first. apierr.Message is for a line a
 # user reads, after the chain was built. plugin/lifecycle is excluded until the state rewrite (issue 15.1) lands:
