@@ -125,7 +125,10 @@ type Handler struct {
 
 // Run traces until ctx ends, Duration has passed, MaxEvents have arrived or every agent has ended. It removes
 // the agent pods before it returns, also when ctx was cancelled; nothing is created when the options, the
-// caller's permissions or the selection are wrong (the error says which).
+// caller's permissions or the selection are wrong (the error says which, in the line kubectl swoll prints). The
+// error wraps its cause: apierrors.IsForbidden(err) holds when the caller lacks a permission, whether the API
+// server refused a request or its access review did before anything was created, and errors.As finds the
+// API server's status.
 func Run(ctx context.Context, opts Options, h Handler) error {
 	if h.Event == nil {
 		return errors.New("client: Handler.Event is nil")
