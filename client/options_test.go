@@ -26,6 +26,7 @@ var cliOnly = map[string]string{
 	"summary":      "the command's strace -c table on stderr: a Go caller has every event (plugin/tally aggregates them)",
 	"metrics-addr": "the command's Prometheus endpoint: a Go program serves its own (plugin/metrics collects from events)",
 	"replay":       "reads a recording without a cluster: a Go program decodes its JSON lines as event.Event",
+	"by":           "groups the command's --summary by caller (and asks for Stacks): a Go caller groups events itself (stack.Caller)",
 }
 
 // flagOptions pairs each of trace's session flags with its Options field: the same setting (not the default)
@@ -55,6 +56,8 @@ var flagOptions = []struct {
 	{"max-nodes", []string{"--max-nodes", "3"}, func(o *Options) { o.MaxNodes = 3 }},
 	{"max-nodes", []string{"--max-nodes", "0"}, func(o *Options) { o.MaxNodes = -1 }}, // no limit
 	{"max-rate", []string{"--max-rate", "500"}, func(o *Options) { o.MaxRate = 500 }},
+	{"stack-trace", []string{"-k"}, func(o *Options) { o.Stacks = 1 }},
+	{"stack-trace", []string{"-kk"}, func(o *Options) { o.Stacks = 2 }},
 }
 
 // Every flag of `kubectl swoll trace` has an Options field, or is listed in cliOnly with the reason.
