@@ -2,8 +2,10 @@
 # Syscall overhead of tracing, in ns per call and as a ratio to the untraced loop, for a getppid loop and an
 # openat+close loop: untraced; empty programs attached to sys_enter/sys_exit (test/bench/emptyprobe: the floor
 # of any tp_btf syscall tracer on this machine); agent attached with the loop's syscall not selected; agent
-# tracing the loop with JSON to /dev/null; agent counting the loop's calls in the kernel (--count, one snapshot a
-# second); strace -f; bpftrace printing to /dev/null. The agent rows also show
+# tracing the loop with JSON to /dev/null; the same with each call's user stack (-k: the walk in the kernel, the
+# symbolization in the agent; the loop's stack is short: main, then libc's start code without frame pointers);
+# agent counting the loop's calls in the kernel (--count, one snapshot a second), and counting them by caller
+# (--count -k: a stack walk per call, its hash in the counter's key); strace -f; bpftrace printing to /dev/null. The agent rows also show
 # what they add above the floor. Then a sustained 500k calls/s for 10 s traced with JSON output: no event may
 # be lost, and the agent's peak RSS is reported.
 #
@@ -61,6 +63,9 @@ BASE=${BENCH_BASE:-}
 # agent_cmd PID LIST [AGENT], count_cmd PID LIST [AGENT]: the agent's command line, tracing or counting.
 agent_cmd() { echo "${3:-$AGENT}" trace --pid "$1" -s "$2" -o json; }
 count_cmd() { echo "${3:-$AGENT}" trace --pid "$1" -s "$2" --count; }
+# stacks_cmd PID LIST, callers_cmd PID LIST: the agent tracing with stacks (-k), counting by caller.
+stacks_cmd() { echo "$AGENT" trace --pid "$1" -s "$2" -o json -k; }
+callers_cmd() { echo "$AGENT" trace --pid "$1" -s "$2" --count -k; }
 
 TRACER_PID=
 # wait_traced PID: waits until the agent's pid filter holds PID (the agent is attached and filtering).
@@ -97,8 +102,8 @@ stop_tracer() {
 }
 trap 'stop_tracer' EXIT
 
-# run_once TRACER MODE N [SYSCALLS]: one loop run under TRACER (none, empty, agent, count, base-agent, base-count,
-# strace, bpftrace); prints ns/call.
+# run_once TRACER MODE N [SYSCALLS]: one loop run under TRACER (none, empty, agent, stacks, count, callers,
+# base-agent, base-count, strace, bpftrace); prints ns/call.
 run_once() {
   local tracer=$1 mode=$2 n=$3 list=${4:-} fifo=$W/go res=$W/result err=$W/tracer.err pid
   trap 'stop_tracer' EXIT # it runs in a subshell ($(run_once ...)): a tracer it started must not outlive it
@@ -125,6 +130,10 @@ run_once() {
       $(count_cmd "$pid" "$list" "$([ "$tracer" = count ] || echo "$BASE")") >/dev/null 2>"$err" &
       TRACER_PID=$!
       wait_traced "$pid" ;;
+    stacks | callers)
+      $("${tracer}_cmd" "$pid" "$list") >/dev/null 2>"$err" &
+      TRACER_PID=$!
+      wait_traced "$pid" ;;
     bpftrace)
       local filter="" nr
       for nr in $list; do filter="$filter${filter:+ || }args->id == $nr"; done
@@ -138,7 +147,7 @@ run_once() {
   echo go >&3
   exec 3>&-
   wait "$pid"
-  case $tracer in agent | count | base-* | empty) kernel_cost >"$W/kcost" ;; esac
+  case $tracer in agent | stacks | count | callers | base-* | empty) kernel_cost >"$W/kcost" ;; esac
   stop_tracer
   cat "$res"
 }
@@ -159,9 +168,9 @@ kernel_cost() {
       | select(.run_cnt > 0) | (.run_time_ns / .run_cnt)] | if length == 2 then (add | floor) else \"-\" end"
 }
 
-SCENARIOS=(untraced "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, counting" "strace -f"
-  "bpftrace printf")
-command -v bpftrace >/dev/null || unset 'SCENARIOS[6]' # a VM's initramfs has none
+SCENARIOS=(untraced "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, traced, -k"
+  "agent, counting" "agent, counting, caller" "strace -f" "bpftrace printf")
+command -v bpftrace >/dev/null || unset 'SCENARIOS[8]' # a VM's initramfs has none
 [ -z "$BASE" ] || SCENARIOS+=("base: not selected" "base: traced, JSON" "base: counting")
 declare -A VALS CPU KCOST
 GETPPID_NR=$(sysnr getppid); OPENAT_NR=$(sysnr openat); CLOSE_NR=$(sysnr close)
@@ -186,6 +195,9 @@ measure() {
     "agent, counting" | "base: counting")
       if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
       args=("$(base_or count "$s")" "$loop" "$n" "$sel") ;;
+    "agent, traced, -k" | "agent, counting, caller")
+      if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
+      if [ "$s" = "agent, traced, -k" ]; then args=(stacks "$loop" "$n" "$sel"); else args=(callers "$loop" "$n" "$sel"); fi ;;
     "strace -f") args=(strace "$loop" $((n / 50))) ;;
     "bpftrace printf")
       if [ "$loop" = getppid ]; then sel=$GETPPID_NR; else sel="$OPENAT_NR $CLOSE_NR"; fi
@@ -214,8 +226,8 @@ done
 # from the kernel's own accounting, in separate runs: the accounting itself slows the programs down.
 log "in-kernel cost (bpf_stats)"
 sysctl -qw kernel.bpf_stats_enabled=1
-for s in "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, counting" \
-  ${BASE:+"base: not selected" "base: traced, JSON" "base: counting"}; do
+for s in "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, traced, -k" "agent, counting" \
+  "agent, counting, caller" ${BASE:+"base: not selected" "base: traced, JSON" "base: counting"}; do
   for loop in getppid openat; do
     measure "$s" "$loop" >/dev/null
     KCOST[$s,$loop]=$(cat "$W/kcost")
