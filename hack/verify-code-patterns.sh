@@ -44,6 +44,13 @@ rule "the event schema imports the renderer (event is the schema only)" '"github
 rule "a switch on argument types: describe the type in syscalls/argtypes.go and nodeagent/decode/argtypes.go" \
   'case (syscalls\.)?Arg[A-Z][A-Za-z]*[,:]' "${libs[@]}" nodeagent cmd
 
+# a Symbolizer has one owner goroutine (no lock): the stack stage's, or counting mode's snapshot; another one
+# would be a second copy of every symbol table
+rule "a Symbolizer outside its owners (nodeagent/stackstage, nodeagent/countprobe): hand stacks to the stage" \
+  'symbolize\.New\(' nodeagent cmd ':(exclude)nodeagent/stackstage/*' ':(exclude)nodeagent/countprobe/*'
+# stacks are taken in one place of the BPF core, where it documents when and at what cost
+rule "a stack taken outside bpf/stack.h: add a hook that calls it" 'bpf_get_stack(id)?\(' bpf ':(exclude)bpf/stack.h'
+
 # the names runtimes and the kubelet give cgroups are listed once, in nodeagent/cgroups/layout.go
 rule "a cgroup name pattern outside nodeagent/cgroups: use cgroups.ContainerIDFromName / ContainerIDFromPath" \
   '"(cri-containerd-|crio-|kubepods)' nodeagent ':(exclude)nodeagent/cgroups/*'
