@@ -187,7 +187,8 @@ func (s *Stage) write(p *slot) {
 	// an error is a process that exited before its maps were read: its frames stay bare
 	user, astray := symbolize.TrimWalk(p.user)
 	s.frames, _ = s.sym.Symbolize(s.frames[:0], p.pid, user)
-	truncated := p.userTrunc || astray || (len(s.frames) > 0 && !symbolize.Complete(s.frames))
+	// a call the kernel gave no stack for (its walk failed) has an empty one, cut short
+	truncated := p.userTrunc || astray || !symbolize.Complete(s.frames)
 	var kframes []stack.Frame
 	if p.hasKernel {
 		s.kframes = s.kernelTable().Symbolize(s.kframes[:0], p.kernel)
@@ -198,9 +199,7 @@ func (s *Stage) write(p *slot) {
 	buf := append(out.AvailableBuffer(), p.line...)
 	if s.cfg.Format == CLI {
 		buf = render.AppendKernelStack(buf, kframes)
-		if len(s.frames) > 0 || truncated {
-			buf = render.AppendStack(buf, s.frames, truncated)
-		}
+		buf = render.AppendStack(buf, s.frames, truncated)
 	} else {
 		buf = stack.AppendKeys(buf, s.frames, truncated, kframes)
 		buf = append(buf, '}', '\n')

@@ -159,7 +159,7 @@ func TestJSON(t *testing.T) {
 }
 
 // CLI lines get strace -k's lines under them: the kernel's frames, then the user's; a stack cut by the probe
-// ends in [truncated].
+// ends in [truncated], as does a call the kernel gave no stack for.
 func TestCLI(t *testing.T) {
 	s, out, buf, _ := newStage(t, CLI, 4, fakeKallsyms)
 	ips, names := ownStack(t)
@@ -170,10 +170,11 @@ func TestCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(buf.String(), "\n")
-	if len(lines) != 7 || lines[0] != "[x/1] getppid() = 1 <1µs>" ||
+	if len(lines) != 8 || lines[0] != "[x/1] getppid() = 1 <1µs>" ||
 		lines[1] != " > [kernel](entry_SYSCALL_64+0x5) [0xffffffff81003005]" ||
 		!strings.Contains(lines[2], "("+names[0]+"+0x") || !strings.Contains(lines[3], "("+names[1]+"+0x") ||
-		lines[4] != " > [truncated]" || lines[5] != "[x/1] getpid() = 1 <1µs>" || lines[6] != "" {
+		lines[4] != " > [truncated]" || lines[5] != "[x/1] getpid() = 1 <1µs>" || lines[6] != " > [truncated]" ||
+		lines[7] != "" {
 		t.Errorf("output:\n%s", buf.String())
 	}
 }
@@ -189,7 +190,8 @@ func TestKernelSymbolsHidden(t *testing.T) {
 	if len(*logs) != 1 || !strings.Contains((*logs)[0], "CAP_SYSLOG") {
 		t.Errorf("logs %q", *logs)
 	}
-	want := `{"n":1,"kernel_stack":[{"ip":"0xffffffff81002010","module":"[kernel]"}]}` + "\n"
+	// no user stack from the kernel: an empty one, cut short
+	want := `{"n":1,"stack":[],"stack_truncated":true,"kernel_stack":[{"ip":"0xffffffff81002010","module":"[kernel]"}]}` + "\n"
 	if got := buf.String(); got != strings.Repeat(want, 3) {
 		t.Errorf("output %s", got)
 	}
