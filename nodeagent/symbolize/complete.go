@@ -17,17 +17,21 @@ var threadEntries = map[string]bool{
 	"runtime.goexit": true, "runtime.mstart": true, "runtime.mstart0": true, "runtime.rt0_go": true,
 }
 
-// TrimWalk drops the end of a frame-pointer walk that went astray: from the first ip below the first page
-// (a null or small value a frame without frame pointer left where the walk looked for a return address), which
-// is never code. It reports whether it dropped anything: the stack is then cut short.
+// TrimWalk drops the end of a frame-pointer walk that went astray: from the first ip that cannot be user code,
+// below the first page or above the largest user address of either architecture (a null, a small number or
+// bytes of a string that a frame without frame pointer left where the walk looked for a return address). It
+// reports whether it dropped anything: the stack is then cut short.
 func TrimWalk(ips []uint64) ([]uint64, bool) {
 	for i, ip := range ips {
-		if ip < minUserAddr {
+		if ip < minUserAddr || ip >= maxUserAddr {
 			return ips[:i], true
 		}
 	}
 	return ips, false
 }
+
+// maxUserAddr bounds user addresses: the user half of amd64's five-level paging has 56 bits, arm64's at most 52.
+const maxUserAddr = 1 << 56
 
 // Complete reports whether the outermost of frames (innermost first) is a thread's entry point, so that the
 // stack is whole; a stack that ends anywhere else was cut short by code without frame pointers (or by the
