@@ -3,6 +3,10 @@
 // Package serve runs one tracing session for the kubectl plugin over the exec stream: it reads protocol
 // commands (JSON lines) from the plugin, traces the containers it names and writes their events and notices as JSON lines.
 //
+// With OpStart's Stacks each event's stack is symbolized on the stack stage's goroutine (package stackstage)
+// before its line is written; in counting mode the counter names each row's caller. The stats and exit notices
+// then carry the symbol caches' state.
+//
 // The command stream is a dead-man switch (see package protocol): the session detaches everything and ends
 // on EOF, on OpStop, when no command arrived for the heartbeat timeout, or when its context is cancelled
 // (SIGTERM). Kernel access, decoding and container lookup are behind small interfaces so that the control

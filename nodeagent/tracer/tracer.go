@@ -22,6 +22,9 @@
 // The filter's decision for a task is cached in the task's state until the filter changes: every change of
 // targets or mode bumps the filter's generation (see bpf/filter.h).
 //
+// With Options.Stacks each record carries its call's user stack (and the kernel's) as a capture: bpf/stack.h
+// says where it is taken and what it costs; nothing of it runs without.
+//
 // Limitations: 32-bit compat system calls are skipped on amd64 (their numbers mean other calls); on arm64,
 // AArch32 tasks are not told apart and their calls would be decoded with the arm64 table. A per-CPU buffer
 // garbled by a preempting writer (possible on fully preemptible kernels) is detected and counted as lost.
