@@ -111,7 +111,7 @@ func setUpTracerUser(ctx context.Context) error {
 	if out, err := kubectl("apply", "-f", manifest).CombinedOutput(); err != nil {
 		return fmt.Errorf("kubectl apply -f %s: %v: %s", manifest, err, out)
 	}
-	for _, role := range []string{"swoll", "swoll-nodes"} {
+	for _, role := range []string{"swoll-targets", "swoll-agents", "swoll-nodes"} {
 		b := &rbacv1.ClusterRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: "e2e-" + tracerUser + "-" + role},
 			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role},

@@ -149,7 +149,7 @@ func TestFaultPreCreatedAgentName(t *testing.T) {
 // bindUser binds deploy/rbac.yaml's roles to user for the test's life.
 func (f *F) bindUser(user string, subject rbacv1.Subject) {
 	f.t.Helper()
-	for _, role := range []string{"swoll", "swoll-nodes"} {
+	for _, role := range []string{"swoll-targets", "swoll-agents", "swoll-nodes"} {
 		b := &rbacv1.ClusterRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: uniqueName("e2e-" + user + "-" + role)},
 			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role},
