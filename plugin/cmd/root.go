@@ -1,5 +1,5 @@
 // Package cmd is kubectl-swoll's root command: kubectl's connection flags, the commands (trace and top in
-// their own packages; report, cleanup, version and image here), shell completion, and how errors are printed.
+// their own packages; report, cleanup, rbac, version and image here), shell completion, and how errors are printed.
 package cmd
 
 import (
@@ -92,6 +92,7 @@ capabilities eBPF needs) per node that runs a target, streams from it, and remov
 		top.NewCommand(trace.NewOptions(configFlags, streams, force)),
 		NewReportCommand(streams),
 		NewCleanupCommand(configFlags, streams),
+		NewRBACCommand(configFlags, streams),
 		NewVersionCommand(streams),
 		NewImageCommand(streams),
 	)

@@ -62,12 +62,10 @@ func (g *Grant) Validate() error {
 	return nil
 }
 
-// AgentsBesideTargets reports whether the agents would run in a namespace with targets: there the subjects may
-// then exec into, create and delete any pod, which is what a namespace of the agents' own avoids.
+// AgentsBesideTargets reports whether the agents would run in one of the target namespaces named: there the
+// subjects may then exec into, create and delete any pod, which is what a namespace of the agents' own avoids.
+// (With AllNamespaces the targets role only reads, everywhere: the writes stay in the agent namespace.)
 func (g *Grant) AgentsBesideTargets() bool {
-	if g.AllNamespaces {
-		return true
-	}
 	for _, ns := range g.TargetNamespaces {
 		if ns == g.AgentNamespace {
 			return true
