@@ -73,8 +73,11 @@ capabilities eBPF needs) per node that runs a target, streams from it, and remov
   kubectl swoll image
   kubectl swoll version
 
-  # Remove what an interrupted session left behind
-  kubectl swoll cleanup -A`,
+  # The least-privilege Roles and bindings for alice to trace in shop, agents in the namespace swoll
+  kubectl swoll rbac shop --user alice --agent-namespace swoll | kubectl apply -f -
+
+  # Remove what an interrupted session left behind (in the agent namespace)
+  kubectl swoll cleanup`,
 		Annotations: map[string]string{
 			cobra.CommandDisplayNameAnnotation: "kubectl swoll",
 		},
