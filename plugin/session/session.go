@@ -140,7 +140,7 @@ func (s *session) run(ctx context.Context) (bool, error) {
 	defer func() { <-whoDone }()
 
 	// 1. preflight: nothing is created before every check passed
-	if err := preflight.CheckAccess(ctx, cfg.Client, preflight.NeededAccess(sel.ListNamespace(), cfg.AgentNamespace, cfg.DryRun)); err != nil {
+	if err := preflight.CheckAccess(ctx, cfg.Client, preflight.NeededAccess(sel.ListNamespace(), cfg.AgentNamespace, cfg.DryRun, cfg.CaptureData > 0)); err != nil {
 		return false, err
 	}
 	if !sel.AllNamespaces {
@@ -192,7 +192,7 @@ func (s *session) run(ctx context.Context) (bool, error) {
 	}
 
 	// 4. admission
-	if err := preflight.CheckPodSecurity(agentNS); err != nil {
+	if err := preflight.CheckPodSecurity(agentNS, sel.ListNamespace()); err != nil {
 		return false, err
 	}
 	if err := preflight.DryRunCreate(ctx, cfg.Client, jobs[0]); err != nil {
