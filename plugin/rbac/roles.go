@@ -160,7 +160,7 @@ func (r Role) ClusterRole() *rbacv1.ClusterRole {
 	cr.Name = r.Name
 	cr.Labels = copyMap(Label)
 	for _, rl := range r.Rules {
-		cr.Rules = append(cr.Rules, *rl.PolicyRule.DeepCopy())
+		cr.Rules = append(cr.Rules, *rl.DeepCopy())
 	}
 	return cr
 }

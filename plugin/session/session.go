@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/swoll-dev/swoll/plugin/agentpod"
+	"github.com/swoll-dev/swoll/plugin/audit"
 	"github.com/swoll-dev/swoll/plugin/nodes"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/preflight"
@@ -260,6 +261,9 @@ func (s *session) jobFor(node string, generation int) *batchv1.Job {
 		Deadline:      s.cfg.AgentDeadline,
 		HoldWait:      s.cfg.HoldWait,
 		RequestedBy:   s.requestedBy,
+		RequestedFrom: audit.Host(),
+		Syscalls:      s.cfg.Syscalls,
+		CaptureData:   s.cfg.CaptureData,
 		CreatedAt:     time.Now(),
 		Command:       s.cfg.Command,
 		CRISocket:     s.criSocket(node),
