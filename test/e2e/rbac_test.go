@@ -61,6 +61,15 @@ func (u *lpUser) grant(extra ...string) {
 	if out, err := apply.CombinedOutput(); err != nil {
 		u.f.t.Fatalf("kubectl apply -f - of kubectl swoll rbac's output: %v\n%s\n--- input:\n%s", err, out, r.stdout)
 	}
+	// the authorizer sees new bindings a moment later
+	err := within(auditTimeout, func(context.Context) (bool, error) {
+		reads, _ := canI(u.name, u.f.ns, "watch", "pods")
+		writes, _ := canI(u.name, u.agents, "create", "pods", "--subresource=exec")
+		return reads && writes, nil
+	}, "the rights of %s to take effect", u.name)
+	if err != nil {
+		u.f.t.Fatal(err)
+	}
 }
 
 // cmd is the plugin run as the user, with the user's agent namespace set once.
@@ -284,8 +293,14 @@ func TestRBACCaptureData(t *testing.T) {
 	}
 
 	u.grant("--capture")
-	if got, out := canI(u.name, f.ns, "capture", "pods.swoll.dev"); !got {
-		t.Fatalf("after kubectl swoll rbac --capture: can-i capture pods.swoll.dev: %s", out)
+	var out string
+	err := within(auditTimeout, func(context.Context) (bool, error) {
+		var ok bool
+		ok, out = canI(u.name, f.ns, "capture", "pods.swoll.dev")
+		return ok, nil
+	}, "the authorizer to see the new binding")
+	if err != nil {
+		t.Fatalf("after kubectl swoll rbac --capture: can-i capture pods.swoll.dev: %v: %s", err, out)
 	}
 	s := u.trace(args...)
 	s.waitEvents(3, firstEventTimeout, "from "+pod.Name, both(fromPod(pod), opened(page)))
@@ -317,6 +332,7 @@ func TestRBACNoAuditRight(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.bindRole(f.agents, rbac.AgentsRole, rbac.User(user))
+	f.bindClusterRole(user, rbac.NodesRole, rbac.User(user)) // this cluster's CRI sockets are where nodes say
 	pod := f.createPod(podSpec{name: "web", labels: labels("app", "web"), node: suite.nodes[1]})
 	f.traffic(pod, "web", openURL(webPort, page))
 

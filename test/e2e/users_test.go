@@ -112,14 +112,20 @@ func (f *F) bindRole(ns, role string, subject rbacv1.Subject) {
 func (f *F) bindUser(user string, subject rbacv1.Subject) {
 	f.t.Helper()
 	for _, role := range clusterRoles {
-		b := clusterBinding(role, subject)
-		b.Name = uniqueName("e2e-" + user + "-" + role)
-		if _, err := suite.cs.RbacV1().ClusterRoleBindings().Create(f.ctx, b, metav1.CreateOptions{}); err != nil {
-			f.t.Fatal(err)
-		}
-		f.t.Cleanup(func() {
-			_ = suite.cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), b.Name, metav1.DeleteOptions{})
-		})
+		f.bindClusterRole(user, role, subject)
 	}
 	f.bindRole(f.agents, rbac.AgentsRole, subject)
+}
+
+// bindClusterRole binds a shipped ClusterRole to subject cluster-wide for the test's life.
+func (f *F) bindClusterRole(user, role string, subject rbacv1.Subject) {
+	f.t.Helper()
+	b := clusterBinding(role, subject)
+	b.Name = uniqueName("e2e-" + user + "-" + role)
+	if _, err := suite.cs.RbacV1().ClusterRoleBindings().Create(f.ctx, b, metav1.CreateOptions{}); err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() {
+		_ = suite.cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), b.Name, metav1.DeleteOptions{})
+	})
 }
