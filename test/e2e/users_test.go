@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -104,6 +106,28 @@ func (f *F) bindRole(ns, role string, subject rbacv1.Subject) {
 	}
 	if _, err := suite.cs.RbacV1().RoleBindings(ns).Create(f.ctx, b, metav1.CreateOptions{}); err != nil {
 		f.t.Fatalf("binding %s to %s in %s: %v", role, subject.Name, ns, err)
+	}
+	if role == rbac.AgentsRole && subject.Kind == rbacv1.UserKind {
+		f.waitAllowed(subject.Name, ns, "create", "pods", "exec")
+	}
+}
+
+// bindingTimeout bounds the wait for the authorizer to see a new binding (its informers lag a little).
+const bindingTimeout = 30 * time.Second
+
+// waitAllowed waits until a SubjectAccessReview allows user verb resource[/subresource] in ns.
+func (f *F) waitAllowed(user, ns, verb, resource, subresource string) {
+	f.t.Helper()
+	review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: user, Groups: []string{"system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb, Resource: resource, Subresource: subresource},
+	}}
+	err := within(bindingTimeout, func(ctx context.Context) (bool, error) {
+		r, err := suite.cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		return err == nil && r.Status.Allowed, nil
+	}, "%s may %s %s/%s in %s", user, verb, resource, subresource, ns)
+	if err != nil {
+		f.t.Fatal(err)
 	}
 }
 
