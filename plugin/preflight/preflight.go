@@ -62,8 +62,17 @@ func where(namespace string) string {
 	return "in namespace " + namespace
 }
 
-// canI is the matching kubectl command, so that the message says how to check.
+// canI is the matching kubectl command, so that the message says how to check. kubectl auth can-i cannot name
+// a resource of a group no API server serves (it drops the group): data capture is checked in the list of
+// what one may do.
 func (a Access) canI() string {
+	if a.Role == rbac.CaptureRole {
+		s := "kubectl auth can-i --list"
+		if a.Namespace != "" {
+			s += " -n " + a.Namespace
+		}
+		return s + " shows " + a.resource() + " [" + a.Verb + "]"
+	}
 	s := "kubectl auth can-i " + a.Verb + " " + a.resource()
 	if a.Subresource != "" {
 		s += " --subresource=" + a.Subresource

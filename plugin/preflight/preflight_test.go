@@ -79,7 +79,7 @@ func TestCheckAccess(t *testing.T) {
 		{name: "no delete", denied: []string{"delete pods tools"}, wantErr: "not allowed to delete pods in namespace tools"},
 		{name: "no capture", denied: []string{"capture pods shop"}, capture: true, user: "system:serviceaccount:ci:bot",
 			wantErr: "--capture-data copies what processes read and write, which needs its own permission: system:serviceaccount:ci:bot may not capture pods.swoll.dev in namespace shop " +
-				"(check: kubectl auth can-i capture pods.swoll.dev -n shop): RBAC: no rule; an administrator grants what swoll needs with: " +
+				"(check: kubectl auth can-i --list -n shop shows pods.swoll.dev [capture]): RBAC: no rule; an administrator grants what swoll needs with: " +
 				"kubectl swoll rbac shop --serviceaccount ci:bot --agent-namespace tools --capture | kubectl apply -f -"},
 		{name: "no capture asked, none needed", denied: []string{"capture pods shop"}},
 		{name: "agents beside the targets: a namespace of their own is proposed", denied: []string{"create jobs shop"}, agentNS: "shop",

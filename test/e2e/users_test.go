@@ -108,19 +108,19 @@ func (f *F) bindRole(ns, role string, subject rbacv1.Subject) {
 		f.t.Fatalf("binding %s to %s in %s: %v", role, subject.Name, ns, err)
 	}
 	if role == rbac.AgentsRole && subject.Kind == rbacv1.UserKind {
-		f.waitAllowed(subject.Name, ns, "create", "pods", "exec")
+		f.waitAllowed(subject.Name, ns, "create", "pods", "exec", "")
 	}
 }
 
 // bindingTimeout bounds the wait for the authorizer to see a new binding (its informers lag a little).
 const bindingTimeout = 30 * time.Second
 
-// waitAllowed waits until a SubjectAccessReview allows user verb resource[/subresource] in ns.
-func (f *F) waitAllowed(user, ns, verb, resource, subresource string) {
+// waitAllowed waits until a SubjectAccessReview allows user verb resource[/subresource] (of group) in ns.
+func (f *F) waitAllowed(user, ns, verb, resource, subresource, group string) {
 	f.t.Helper()
 	review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 		User: user, Groups: []string{"system:authenticated"},
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb, Resource: resource, Subresource: subresource},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb, Group: group, Resource: resource, Subresource: subresource},
 	}}
 	err := within(bindingTimeout, func(ctx context.Context) (bool, error) {
 		r, err := suite.cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
