@@ -20,6 +20,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/swoll-dev/swoll/plugin/agentns"
@@ -163,12 +164,15 @@ func CheckAccess(ctx context.Context, client kubernetes.Interface, needs Needs) 
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			return &Error{Msg: fmt.Sprintf("cannot reach the Kubernetes API server at %s: %v (check --kubeconfig, --context and --server)",
-				hostOf(ue.URL), ue.Err)}
+				hostOf(ue.URL), ue.Err), Err: err}
 		}
 	}
 	for i, a := range need {
 		if !allowed[i] {
-			return &Error{Msg: denied(ctx, client, needs, a, reason[i])}
+			msg := denied(ctx, client, needs, a, reason[i])
+			// the API server's authorizer said no: to a Go caller, as if the request itself had been refused
+			forbidden := apierrors.NewForbidden(schema.GroupResource{Group: a.Group, Resource: a.Resource}, "", errors.New(msg))
+			return &Error{Msg: msg, Err: forbidden}
 		}
 	}
 	return nil
@@ -211,10 +215,16 @@ func hostOf(raw string) string {
 	return raw
 }
 
-// Error is a refusal found before anything was created.
-type Error struct{ Msg string }
+// Error is a refusal found before anything was created: Msg is the line for the user; Err, when set, is the API
+// server's answer behind it, which errors.Is, errors.As and apierrors.IsForbidden see through Unwrap.
+type Error struct {
+	Msg string
+	Err error
+}
 
 func (e *Error) Error() string { return e.Msg }
+
+func (e *Error) Unwrap() error { return e.Err }
 
 // CheckNamespace fails clearly when a namespace does not exist; it returns the namespace when it could read it
 // (nil when reading namespaces is not allowed, which is common and not an error).
@@ -225,9 +235,9 @@ func CheckNamespace(ctx context.Context, client kubernetes.Interface, name, role
 		return ns, nil
 	case apierrors.IsNotFound(err) && role == "agent":
 		return nil, &Error{Msg: fmt.Sprintf("agent namespace %q not found; create it for swoll's agents alone: "+
-			"kubectl create namespace %s && kubectl label namespace %s %s=%s", name, name, name, PodSecurityEnforceLabel, rbac.PrivilegedLevel)}
+			"kubectl create namespace %s && kubectl label namespace %s %s=%s", name, name, name, PodSecurityEnforceLabel, rbac.PrivilegedLevel), Err: err}
 	case apierrors.IsNotFound(err):
-		return nil, &Error{Msg: fmt.Sprintf("%s namespace %q not found", role, name)}
+		return nil, &Error{Msg: fmt.Sprintf("%s namespace %q not found", role, name), Err: err}
 	default:
 		return nil, nil
 	}
@@ -290,7 +300,7 @@ func DryRunCreate(ctx context.Context, client kubernetes.Interface, job *batchv1
 				job.Namespace, PodSecurityEnforceLabel, rbac.PrivilegedLevel)
 		}
 		return &Error{Msg: fmt.Sprintf("the agent pod was refused in namespace %q: %s; swoll's agents need a namespace of their own "+
-			"that admits Pod Security level privileged: %s", job.Namespace, msg, fix)}
+			"that admits Pod Security level privileged: %s", job.Namespace, msg, fix), Err: err}
 	}
-	return fmt.Errorf("checking the agent pod against admission (dry run): %s", msg)
+	return fmt.Errorf("checking the agent pod against admission (dry run): %w", err)
 }

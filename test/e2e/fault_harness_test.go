@@ -107,7 +107,7 @@ func nodeIP(ctx context.Context, node string) (string, error) {
 		}
 		addrs, err := net.DefaultResolver.LookupHost(ctx, a.Address)
 		if err != nil || len(addrs) == 0 {
-			return "", fmt.Errorf("resolving node %s's Hostname address %s: %v", node, a.Address, err)
+			return "", fmt.Errorf("resolving node %s's Hostname address %s: %w", node, a.Address, err)
 		}
 		return addrs[0], nil
 	}
@@ -117,7 +117,7 @@ func nodeIP(ctx context.Context, node string) (string, error) {
 func iptables(args ...string) error {
 	out, err := exec.Command("iptables", append([]string{"-w", "5"}, args...)...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("iptables %s: %v: %s", strings.Join(args, " "), err, out)
+		return fmt.Errorf("iptables %s: %w: %s", strings.Join(args, " "), err, out)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func setUpTracerUser(ctx context.Context) error {
 	}
 	manifest := filepath.Join(suite.root, "deploy", "rbac.yaml")
 	if out, err := kubectl("apply", "-f", manifest).CombinedOutput(); err != nil {
-		return fmt.Errorf("kubectl apply -f %s: %v: %s", manifest, err, out)
+		return fmt.Errorf("kubectl apply -f %s: %w: %s", manifest, err, out)
 	}
 	subject := rbac.User(tracerUser)
 	keep := map[string]bool{}
