@@ -36,8 +36,9 @@
 //     and later, Arch Linux since 2024. Complete, down to _start or the thread's clone3.
 //   - Everything else: Debian and images based on it (distroless included), Alpine (musl), RHEL/UBI 9 and
 //     older Ubuntu build their libc without frame pointers, and compilers omit them at -O2 by default. The
-//     first frame, the syscall wrapper in libc, is always right; the wrapper does not set up a frame, so the
-//     walk continues from its caller's frame pointer and the wrapper's direct caller is missing; past the
+//     first frame, the syscall wrapper in libc, is always right; the wrapper does not set up a frame (amd64;
+//     arm64's glibc saves a frame record in its cancellable wrappers), so the walk continues from its caller's
+//     frame pointer and the wrapper's direct caller is missing; past the
 //     first function built without frame pointers the walk stops or, where that function used the register
 //     for data, yields addresses in no mapping (bare frames). In practice: the first frame only.
 //
