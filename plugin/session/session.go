@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/swoll-dev/swoll/plugin/agentpod"
+	"github.com/swoll-dev/swoll/plugin/fleet"
 	"github.com/swoll-dev/swoll/plugin/nodes"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/preflight"
@@ -174,18 +175,16 @@ func (s *session) run(ctx context.Context) (bool, error) {
 	s.nodes.Lookup(ctx, nodeNames...)
 
 	// 3. system calls, per architecture of the nodes involved
-	starts := map[string]*protocol.Start{}
+	<-whoDone
+	plans := make([]fleet.Plan, 0, len(nodeNames))
+	jobs := make([]*batchv1.Job, 0, len(nodeNames))
 	for _, n := range nodeNames {
-		st, err := s.startFor(n)
+		p, err := s.planFor(n, 1)
 		if err != nil {
 			return false, err
 		}
-		starts[n] = st
-	}
-	<-whoDone
-	jobs := make([]*batchv1.Job, 0, len(nodeNames))
-	for _, n := range nodeNames {
-		jobs = append(jobs, s.jobFor(n, 1))
+		plans = append(plans, p)
+		jobs = append(jobs, p.Job)
 	}
 	if cfg.DryRun {
 		return false, agentpod.WriteYAML(cfg.DryRunOut, jobs)
@@ -198,7 +197,17 @@ func (s *session) run(ctx context.Context) (bool, error) {
 	if err := preflight.DryRunCreate(ctx, cfg.Client, jobs[0]); err != nil {
 		return false, err
 	}
-	return true, s.trace(ctx, src, res, jobs, starts)
+	return true, s.trace(ctx, src, res, plans)
+}
+
+// planFor plans a node's agent of a generation (> 1: a replacement): its start command, with the system calls
+// checked against the node's architecture, and its Job.
+func (s *session) planFor(node string, generation int) (fleet.Plan, error) {
+	start, err := s.startFor(node)
+	if err != nil {
+		return fleet.Plan{}, err
+	}
+	return fleet.Plan{Node: node, Start: start, Job: s.jobFor(node, generation), NotReady: s.nodes.Get(node).NotReady}, nil
 }
 
 // startFor builds the OpStart of a node's agent, checking the system calls against the node's architecture.
