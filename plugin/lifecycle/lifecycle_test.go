@@ -244,9 +244,9 @@ func TestJobOf(t *testing.T) {
 		object, job string
 		want        bool
 	}{
-		{"swoll-s1-abc", "swoll-s1-abc", true},         // the Job
-		{"swoll-s1-abc-x7k2p", "swoll-s1-abc", true},   // its pod
-		{"swoll-s1-abc-2", "swoll-s1-abc-2", true},     // a replacement's Job
+		{"swoll-s1-abc", "swoll-s1-abc", true},          // the Job
+		{"swoll-s1-abc-x7k2p", "swoll-s1-abc", true},    // its pod
+		{"swoll-s1-abc-2", "swoll-s1-abc-2", true},      // a replacement's Job
 		{"swoll-s1-abc-2-x7k2p", "swoll-s1-abc", false}, // the replacement's pod is not the first Job's
 		{"swoll-s1-abc-2-x7k2p", "swoll-s1-abc-2", true},
 		{"swoll-s1-abcd", "swoll-s1-abc", false},
