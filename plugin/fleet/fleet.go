@@ -1,7 +1,7 @@
 // Package fleet owns a session's node agents: for every node it runs one state machine (machine.go) that takes
 // its agent from a Job being created to a stream that ended, replaces an agent that failed after it had been
-// tracing, and sends the node's targets to it as they come and go (route.go). It also tells the person how the
-// start goes, when every agent is ready and when all have ended.
+// tracing, and sends the node's targets to it as they come and go (nodes.go, with package route's table). It
+// also tells the person how the start goes, when every agent is ready and when all have ended.
 //
 // One goroutine owns all of it: Run. Everything else reaches the state over channels: the targets watch
 // (Config.Changes), the agent pods watch (Config.Pods), and the goroutines Run starts for slow work (creating a
@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/swoll-dev/swoll/plugin/lifecycle"
+	"github.com/swoll-dev/swoll/plugin/route"
 	"github.com/swoll-dev/swoll/plugin/stream"
 	"github.com/swoll-dev/swoll/plugin/targets"
 	"github.com/swoll-dev/swoll/plugin/transport"
@@ -93,11 +94,10 @@ type Fleet struct {
 
 	// Run's goroutine alone reads and writes what follows.
 	ctx      context.Context
-	nodes    map[string]*node
-	attempts []*attempt          // by stream id
+	nodes    map[string]*node    // the node→agent map
+	attempts []*attempt          // every agent, by stream id
 	jobs     map[string]*attempt // by Job name
-	names    map[string]string   // container id (without runtime prefix) -> namespace/pod/container
-	initial  map[string]bool     // container ids (without runtime prefix) traced from the start
+	route    *route.Table        // targets by node, and their names
 	foreign  map[types.UID]bool  // pods with the session's labels but of no Job of it, reported
 	helpers  int                 // goroutines started and not yet heard back from
 	readyAll bool
@@ -126,8 +126,7 @@ func New(cfg Config) *Fleet {
 		finished: make(chan struct{}),
 		nodes:    map[string]*node{},
 		jobs:     map[string]*attempt{},
-		names:    map[string]string{},
-		initial:  map[string]bool{},
+		route:    route.New(cfg.Targets),
 		foreign:  map[types.UID]bool{},
 		waits:    waits{protocol.StatsInterval, silentAfter, podEndGrace, quietStart},
 	}
@@ -177,10 +176,6 @@ func (f *Fleet) Run(ctx context.Context) {
 	f.ctx = ctx
 	tick := time.NewTicker(f.waits.silenceCheck)
 	defer tick.Stop()
-	for _, t := range f.cfg.Targets {
-		f.track(&t, true)
-		f.initial[stripRuntime(t.ContainerID)] = true
-	}
 	for _, p := range f.cfg.Initial {
 		f.begin(f.node(p.Node), p, nil)
 	}

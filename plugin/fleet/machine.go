@@ -26,8 +26,8 @@ const (
 	// podEndGrace is how long the stream may outlive its pod's end (its last lines may still be in flight)
 	// before it is cut: a partitioned node's stream would otherwise hang until TCP gives up.
 	podEndGrace = 3 * time.Second
-	// maxHeld bounds the pods (by UID) and the events kept for an agent whose Job is still being created.
-	maxHeld = 8
+	// maxHeldPhrases bounds the events kept for an agent whose Job is still being created.
+	maxHeldPhrases = 8
 )
 
 // routinePhrases are the steps of a start that goes well.
@@ -114,15 +114,11 @@ type attempt struct {
 	cut    context.CancelFunc // cuts the stream only
 	timers []*time.Timer      // the start timeout, the cut after its pod ended
 
-	jobUID      types.UID     // the UID the API server gave the Job this session created
-	held        []*corev1.Pod // pods of its Job's name seen before that UID was known, the newest of each UID
-	heldPhrases []string
-	reported    bool        // a pod of another Job with this name was reported
-	pod         *corev1.Pod // the newest status of its pod
-	deletedLive bool        // its pod was seen being deleted before it finished
-	podEnded    bool
-	phrase      string // the last step of its start told
-	note        string // why it ended (ending), while the API server is read for a better word
+	job         lifecycle.Job // its Job and pod as the watch tells them
+	heldPhrases []string      // events about them before the Job's creation returned
+	cutting     bool          // its pod ended: its stream is cut after podEndGrace
+	phrase      string        // the last step of its start told
+	note        string        // why it ended (ending), while the API server is read for a better word
 
 	conn   *agent.Conn
 	heard  time.Time // when it last wrote a notice
@@ -188,6 +184,7 @@ func (f *Fleet) begin(n *node, plan Plan, old *attempt) {
 	f.to(a, creating)
 	a.plan, a.started, a.id, a.replaces = plan, time.Now(), len(f.attempts), old
 	n.tried = true
+	a.job.Spec = plan.Job
 	f.attempts = append(f.attempts, a)
 	f.jobs[plan.Job.Name] = a
 	if old != nil {
@@ -250,7 +247,7 @@ func (f *Fleet) created(a *attempt, uid types.UID, err error) {
 	case f.stopping:
 		f.to(a, gone)
 	default:
-		a.jobUID = uid
+		held := a.job.Created(uid)
 		f.to(a, created)
 		f.after(a, f.cfg.StartTimeout, func() {
 			if states[a.state].pod == progress {
@@ -261,8 +258,7 @@ func (f *Fleet) created(a *attempt, uid types.UID, err error) {
 		for _, p := range a.heldPhrases {
 			f.phrase(a, p)
 		}
-		held := a.held
-		a.held, a.heldPhrases = nil, nil
+		a.heldPhrases = nil
 		for _, p := range held {
 			f.podOf(a, p, false)
 		}
@@ -294,37 +290,20 @@ func (f *Fleet) podUpdate(u lifecycle.Update) {
 	f.podOf(a, pod, u.Deleted)
 }
 
-// podOf handles an update of a pod whose controller has a's Job's name: only when its UID is the one this
+// podOf handles an update of a pod whose controller bears a's Job's name: only when its UID is the one this
 // session's Job got is the pod a's.
 func (f *Fleet) podOf(a *attempt, pod *corev1.Pod, deleted bool) {
-	_, uid := lifecycle.Controller(pod)
-	switch {
-	case states[a.state].pod == held:
-		for i, p := range a.held {
-			if p.UID == pod.UID {
-				a.held[i] = pod
-				return
-			}
-		}
-		if len(a.held) < maxHeld {
-			a.held = append(a.held, pod)
-		}
-		return
-	case a.jobUID == "":
-		return // its creation failed
-	case uid != a.jobUID:
-		if !a.reported {
-			a.reported = true
-			f.cfg.Log.Printf("ignoring pod %s/%s (uid %s): its Job has this session's agent name but was not created by it",
-				pod.Namespace, pod.Name, pod.UID)
-		}
+	if states[a.state].pod == held {
+		a.job.Hold(pod)
 		return
 	}
-	finished := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
-	a.pod = pod
-	if pod.DeletionTimestamp != nil && !finished {
-		// deleted before it finished: by a client (or the Job's deadline), not by the TTL of a finished Job
-		a.deletedLive = true
+	switch a.job.See(pod, deleted) {
+	case lifecycle.Refused:
+		f.cfg.Log.Printf("ignoring pod %s/%s (uid %s): its Job has this session's agent name but was not created by it",
+			pod.Namespace, pod.Name, pod.UID)
+		return
+	case lifecycle.Ignored:
+		return
 	}
 	switch states[a.state].pod {
 	case progress:
@@ -333,8 +312,8 @@ func (f *Fleet) podOf(a *attempt, pod *corev1.Pod, deleted bool) {
 		}
 		f.startStep(a, pod, deleted)
 	case watched:
-		if (deleted || pod.DeletionTimestamp != nil || finished) && !a.podEnded {
-			a.podEnded = true
+		if a.job.Ended && !a.cutting {
+			a.cutting = true
 			f.cfg.Log.Debugf("%s: agent pod %s ended; cutting its stream in %s", a.node.name, pod.Name, f.waits.podEndGrace)
 			f.after(a, f.waits.podEndGrace, a.cut) // harmless once the stream ended
 		}
@@ -378,8 +357,8 @@ func (f *Fleet) startStep(a *attempt, pod *corev1.Pod, deleted bool) {
 
 func (f *Fleet) startTimedOut(a *attempt) {
 	what := "job/" + a.plan.Job.Name
-	if a.pod != nil {
-		what = "pod/" + a.pod.Name
+	if a.job.Pod != nil {
+		what = "pod/" + a.job.Pod.Name
 	}
 	f.fail(a, "agent %s not running after %s (last state: %s); see kubectl describe -n %s %s",
 		what, f.cfg.StartTimeout, a.phrase, a.plan.Job.Namespace, what)
@@ -390,7 +369,7 @@ func (f *Fleet) startTimedOut(a *attempt) {
 func (f *Fleet) podPhrase(a *attempt, p string) {
 	switch states[a.state].pod {
 	case held:
-		if len(a.heldPhrases) < maxHeld {
+		if len(a.heldPhrases) < maxHeldPhrases {
 			a.heldPhrases = append(a.heldPhrases, p)
 		}
 	case progress:
@@ -414,10 +393,10 @@ func (f *Fleet) attach(a *attempt) {
 		Notice: func(n *event.Notice) { f.post(func() { f.notice(a, n) }) },
 	})
 	a.conn.Send(protocol.Command{Op: protocol.OpStart, Start: a.plan.Start})
-	a.conn.Send(a.node.adds()...)
+	a.conn.Send(f.route.Adds(a.node.name)...)
 	streamCtx, cut := context.WithCancel(a.ctx)
 	a.cut = cut
-	seen, uid, conn := a.pod, a.jobUID, a.conn
+	seen, uid, conn := a.job.Pod, a.job.UID, a.conn
 	f.spawn(func() func() {
 		defer cut()
 		name, err := f.cfg.Jobs.Verify(a.ctx, seen, uid)
@@ -460,8 +439,8 @@ func (f *Fleet) notice(a *attempt, n *event.Notice) {
 		a.lost, a.limited = max(a.lost, n.LostTotal), max(a.limited, n.LimitedTotal)
 	case event.NoticeTargetAttached:
 		// the initial targets were announced in the session's first line; later ones are news
-		if f.readyAll && !f.initial[stripRuntime(n.ContainerID)] {
-			f.cfg.Log.Printf("%s: tracing %s", node, f.name(n.ContainerID))
+		if f.readyAll && !f.route.IsInitial(n.ContainerID) {
+			f.cfg.Log.Printf("%s: tracing %s", node, f.route.Name(n.ContainerID))
 		}
 	case event.NoticeTargetDetached:
 		if f.readyAll && !f.stopping {
@@ -469,10 +448,10 @@ func (f *Fleet) notice(a *attempt, n *event.Notice) {
 			if n.Message != "" {
 				msg = " (" + n.Message + ")"
 			}
-			f.cfg.Log.Printf("%s: no longer tracing %s%s", node, f.name(n.ContainerID), msg)
+			f.cfg.Log.Printf("%s: no longer tracing %s%s", node, f.route.Name(n.ContainerID), msg)
 		}
 	case event.NoticeTargetError:
-		f.cfg.Log.Printf("%s: cannot trace %s: %s", node, f.name(n.ContainerID), n.Message)
+		f.cfg.Log.Printf("%s: cannot trace %s: %s", node, f.route.Name(n.ContainerID), n.Message)
 	}
 }
 
@@ -484,17 +463,17 @@ func (f *Fleet) streamEnded(a *attempt, end agent.End) {
 	case end.Setup != nil:
 		f.fail(a, "%s", end.Failure(said))
 	case f.stopping:
-	case a.exit == nil && a.pod != nil:
+	case a.exit == nil && a.job.Pod != nil:
 		// what the stream says, unless the pod says more (read while a Stop would drop it)
 		a.note = end.Failure(said)
-		job, name, ctx := a.plan.Job, a.pod.Name, a.ctx
+		job, name, ctx := a.plan.Job, a.job.Pod.Name, a.ctx
 		f.spawn(func() func() {
 			read := f.cfg.Jobs.ReadEnd(ctx, job, name)
 			return func() {
 				if a.state != ending {
 					return
 				}
-				if why, removed := read.Reason(job, name, a.pod, a.deletedLive); why != "" {
+				if why, removed := a.job.Reason(read); why != "" {
 					a.removed, a.note = removed, why
 				}
 				if a.note != "" {

@@ -3,11 +3,11 @@
 // session), reads a pod again right before an exec into it, reads what a pod that ended under the session says
 // about why, and deletes the session's Jobs and pods at the end.
 //
-// Agents are ours by UID: Verify accepts only the pod seen, controlled by the Job this session created (the UID
-// Create returned). A Job name that exists already is refused, never adopted. Which pod belongs to which agent,
-// and what its status means for the agent, is decided by the one owner of the agents' state (package fleet);
-// this package keeps no state of its own beyond a count of the Jobs it was asked to create. Jobs is safe for
-// concurrent use.
+// Agents are ours by UID: a Job (the value) takes as its pod only one whose controller is the Job this session
+// created (the UID Create returned), and Verify reads it again before an exec. A Job name that exists already
+// is refused, never adopted. What the session knows of each agent is owned by one goroutine (package fleet's):
+// Jobs is stateless and safe for concurrent use (it counts the Jobs it was asked to create); a Job is a plain
+// value its owner alone uses.
 package lifecycle
 
 import (
@@ -189,6 +189,89 @@ func eventTime(e *corev1.Event) time.Time {
 	}
 }
 
+// Job is one agent Job as the session knows it from the watch: the UID the API server gave it, the pods of its
+// name seen before that was known, and its pod's newest status.
+type Job struct {
+	Spec *batchv1.Job
+	// UID is the UID the API server gave the Job this session created ("" before).
+	UID types.UID
+	// Pod is the newest status of its pod (nil before it is seen).
+	Pod *corev1.Pod
+	// DeletedLive: its pod was seen being deleted before it finished. Ended: it finished, is being deleted or is
+	// gone.
+	DeletedLive, Ended bool
+
+	held    []*corev1.Pod // seen before the UID was known, the newest of each UID
+	refused bool          // a pod of another Job of that name was refused
+}
+
+// maxHeld bounds the pods (by UID) held before the Job's UID is known.
+const maxHeld = 8
+
+// Claim is what a pod whose controller bears the Job's name is to the session.
+type Claim int
+
+// What a pod is.
+const (
+	// Ignored: nothing to do (held until the Job's UID is known, or refused before).
+	Ignored Claim = iota
+	// Ours: the pod of the Job this session created; its status is kept.
+	Ours
+	// Refused: the pod of another Job of that name; the first one is to be reported.
+	Refused
+)
+
+// Hold keeps a pod seen before the Job's UID is known.
+func (j *Job) Hold(pod *corev1.Pod) {
+	for i, p := range j.held {
+		if p.UID == pod.UID {
+			j.held[i] = pod
+			return
+		}
+	}
+	if len(j.held) < maxHeld {
+		j.held = append(j.held, pod)
+	}
+}
+
+// Created records the UID the API server gave the Job and returns the pods held until then, to be seen again.
+func (j *Job) Created(uid types.UID) []*corev1.Pod {
+	j.UID = uid
+	held := j.held
+	j.held = nil
+	return held
+}
+
+// See takes an update of a pod whose controller bears the Job's name (deleted: the pod is gone).
+func (j *Job) See(pod *corev1.Pod, deleted bool) Claim {
+	switch _, uid := Controller(pod); {
+	case j.UID == "": // its creation failed
+		return Ignored
+	case uid != j.UID:
+		if j.refused {
+			return Ignored
+		}
+		j.refused = true
+		return Refused
+	}
+	finished := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+	j.Pod = pod
+	if pod.DeletionTimestamp != nil && !finished {
+		// deleted before it finished: by a client (or the Job's deadline), not by the TTL of a finished Job
+		j.DeletedLive = true
+	}
+	j.Ended = j.Ended || deleted || finished || pod.DeletionTimestamp != nil
+	return Ours
+}
+
+// Reason explains the end of the Job's pod from what ReadEnd read (see End.Reason).
+func (j *Job) Reason(e End) (why string, removed bool) {
+	if j.Pod == nil {
+		return "", false
+	}
+	return e.Reason(j.Spec, j.Pod.Name, j.Pod, j.DeletedLive)
+}
+
 // Controller is the Job that controls pod: its name and UID ("" when no Job controls it).
 func Controller(pod *corev1.Pod) (name string, uid types.UID) {
 	if ref := metav1.GetControllerOf(pod); ref != nil && ref.Kind == "Job" {
@@ -285,7 +368,7 @@ func (j *Jobs) Verify(ctx context.Context, seen *corev1.Pod, jobUID types.UID) (
 
 // LastLogLine fetches the last line the agent container of pod logged (why it exited); "" when it cannot.
 func (j *Jobs) LastLogLine(ctx context.Context, pod string) string {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), logTimeout)
+	ctx, cancel := context.WithTimeout(ctx, logTimeout)
 	defer cancel()
 	tail := int64(logTail)
 	b, err := j.client.CoreV1().Pods(j.ns).GetLogs(pod, &corev1.PodLogOptions{

@@ -337,3 +337,67 @@ func TestLastLogLine(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+// TestJob: a Job takes as its pod only one its own Job (by UID) controls; pods seen before the UID is known are
+// held and seen again then; a pod of another Job of that name is refused, and reported once.
+func TestJob(t *testing.T) {
+	spec := job(1)
+	mine := ours(spec, "uid-job")
+	theirs := ours(spec, "uid-theirs")
+	theirs.Name, theirs.UID = spec.Name+"-zzzzz", "uid-their-pod"
+	deleting := mine.DeepCopy()
+	now := metav1.Now()
+	deleting.DeletionTimestamp = &now
+	finished := mine.DeepCopy()
+	finished.Status.Phase = corev1.PodSucceeded
+	type seen struct {
+		pod     *corev1.Pod
+		deleted bool
+	}
+	tests := []struct {
+		name   string
+		held   []*corev1.Pod // held before the create returned
+		uid    types.UID     // "": the create failed
+		seen   []seen
+		claims string
+		// what the Job knows at the end
+		pod                string
+		deletedLive, ended bool
+	}{
+		{name: "its own pod", uid: "uid-job", seen: []seen{{mine, false}}, claims: "ours", pod: mine.Name},
+		{name: "held, then its own", held: []*corev1.Pod{mine, theirs, mine}, uid: "uid-job", claims: "ours refused",
+			pod: mine.Name},
+		{name: "another Job's pods, twice", uid: "uid-job", seen: []seen{{theirs, false}, {theirs, false}},
+			claims: "refused ignored"},
+		{name: "its creation failed", held: []*corev1.Pod{mine}, seen: []seen{{mine, false}}, claims: "ignored ignored"},
+		{name: "deleted while it ran", uid: "uid-job", seen: []seen{{mine, false}, {deleting, false}}, claims: "ours ours",
+			pod: mine.Name, deletedLive: true, ended: true},
+		{name: "finished", uid: "uid-job", seen: []seen{{finished, false}}, claims: "ours", pod: mine.Name, ended: true},
+		{name: "gone", uid: "uid-job", seen: []seen{{mine, true}}, claims: "ours", pod: mine.Name, ended: true},
+	}
+	names := map[Claim]string{Ours: "ours", Refused: "refused", Ignored: "ignored"}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			j := Job{Spec: spec}
+			for _, p := range tc.held {
+				j.Hold(p)
+			}
+			var claims []string
+			for _, p := range j.Created(tc.uid) {
+				claims = append(claims, names[j.See(p, false)])
+			}
+			for _, s := range tc.seen {
+				claims = append(claims, names[j.See(s.pod, s.deleted)])
+			}
+			pod := ""
+			if j.Pod != nil {
+				pod = j.Pod.Name
+			}
+			if got := strings.Join(claims, " "); got != tc.claims || pod != tc.pod || j.DeletedLive != tc.deletedLive ||
+				j.Ended != tc.ended {
+				t.Fatalf("claims %q pod %q deletedLive %v ended %v; want %q %q %v %v", got, pod, j.DeletedLive, j.Ended,
+					tc.claims, tc.pod, tc.deletedLive, tc.ended)
+			}
+		})
+	}
+}

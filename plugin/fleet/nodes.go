@@ -2,22 +2,18 @@ package fleet
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/swoll-dev/swoll/plugin/route"
 	"github.com/swoll-dev/swoll/plugin/targets"
-	"github.com/swoll-dev/swoll/protocol"
 )
 
-// node is what the fleet knows of one node: its current agent and its targets.
+// node is one node of the session: its current agent (the node→agent map is the fleet's nodes).
 type node struct {
 	name string
 	// cur is its agent now (nil: none yet, or none could be started).
 	cur *attempt
-	// targets are its current targets, by container id without runtime prefix: an agent is given them all
-	// when it attaches (a replacement included), then each change.
-	targets map[string]targets.Target
-	// waiting are targets that asked for its first agent while that is being prepared (told if it cannot be).
+	// waiting are targets that asked for its first agent while that is being planned (told if it cannot be).
 	waiting      []targets.Target
 	replacements int
 	// tried: it has (had) an agent (it counts toward --max-nodes); untraced: its containers are not traced any
@@ -28,61 +24,31 @@ type node struct {
 func (f *Fleet) node(name string) *node {
 	n := f.nodes[name]
 	if n == nil {
-		n = &node{name: name, targets: map[string]targets.Target{}}
+		n = &node{name: name}
 		f.nodes[name] = n
 	}
 	return n
 }
 
-// adds are the commands that give an agent every current target of the node, in the session's order.
-func (n *node) adds() []protocol.Command {
-	ts := make([]targets.Target, 0, len(n.targets))
-	for _, t := range n.targets {
-		ts = append(ts, t)
-	}
-	targets.Sort(ts)
-	cmds := make([]protocol.Command, len(ts))
-	for i := range ts {
-		cmds[i] = protocol.Command{Op: protocol.OpAdd, Target: &ts[i].Target}
-	}
-	return cmds
-}
-
-// track records (add) or forgets a target of its node, and remembers its name.
-func (f *Fleet) track(t *targets.Target, add bool) *node {
-	id := stripRuntime(t.ContainerID)
-	f.names[id] = t.Namespace + "/" + t.Pod + "/" + t.Container
-	n := f.node(t.Node)
-	if add {
-		n.targets[id] = *t
-	} else {
-		delete(n.targets, id)
-	}
-	return n
-}
-
-// apply routes target changes to the agents of their nodes, starting an agent on a node that had none.
+// apply routes target changes to the agents of their nodes, starting an agent on a node that had none. An
+// agent still starting is given its node's targets as they are when it attaches.
 func (f *Fleet) apply(cs []targets.Change) {
-	for _, c := range cs {
-		t := c.Target
-		n := f.track(&t, c.Kind == targets.Added)
+	for i := range cs {
+		c, t := &cs[i], &cs[i].Target
+		f.route.Apply(*c)
+		n := f.node(t.Node)
 		a := n.cur
 		switch {
 		case f.stopping:
-		case c.Kind == targets.Removed:
-			if a != nil && a.conn != nil && a.state != gone {
-				a.conn.Send(protocol.Command{Op: protocol.OpRemove, ContainerID: t.ContainerID})
-			}
-		case n.untraced:
+		case c.Kind == targets.Added && n.untraced:
 			f.cfg.Log.Printf("%s: not tracing %s/%s: the node's agent failed (see above)", t.Node, t.Namespace, t.Pod)
-		case a == nil:
-			f.startLate(n, &t)
-		case a.state == preparing:
-			n.waiting = append(n.waiting, t) // sent when it attaches
-		case a.conn != nil && a.state != gone:
-			a.conn.Send(protocol.Command{Op: protocol.OpAdd, Target: &t.Target})
+		case c.Kind == targets.Added && a == nil:
+			f.startLate(n, t)
+		case c.Kind == targets.Added && a.state == preparing:
+			n.waiting = append(n.waiting, *t)
+		case a != nil && a.conn != nil && a.state != gone:
+			a.conn.Send(route.Command(c))
 		}
-		// an agent still starting is given the node's targets when it attaches
 	}
 }
 
@@ -112,7 +78,7 @@ func (f *Fleet) startLate(n *node, t *targets.Target) {
 // agent's failure said it already).
 func (f *Fleet) untraced(n *node, why string) {
 	if !n.untraced && why != "" {
-		f.cfg.Log.Printf("%s: its %d container(s) are no longer traced: %s", n.name, len(n.targets), why)
+		f.cfg.Log.Printf("%s: its %d container(s) are no longer traced: %s", n.name, f.route.Count(n.name), why)
 	}
 	n.untraced = true
 }
@@ -178,24 +144,4 @@ func (f *Fleet) readied(a *attempt) {
 	default:
 		f.cfg.Log.Printf("agents ready %d/%d; %s: ready after %s", ready, total, a.node.name, elapsed)
 	}
-}
-
-// name is "namespace/pod/container" of a container id seen in a target, "container <short id>" otherwise.
-func (f *Fleet) name(id string) string {
-	if n, ok := f.names[stripRuntime(id)]; ok {
-		return n
-	}
-	id = stripRuntime(id)
-	if len(id) > 12 {
-		id = id[:12]
-	}
-	return "container " + id
-}
-
-// stripRuntime drops the "containerd://" style prefix of a pod status's container id.
-func stripRuntime(id string) string {
-	if i := strings.Index(id, "://"); i >= 0 {
-		return id[i+3:]
-	}
-	return id
 }
