@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -65,7 +66,7 @@ func (f *Fleet) startLate(n *node, t *targets.Target) {
 	case f.cfg.MaxNodes > 0 && tried >= f.cfg.MaxNodes:
 		err = fmt.Errorf("the session has agents on %d nodes already (--max-nodes %d)", tried, f.cfg.MaxNodes)
 	case f.cfg.Prepare == nil:
-		err = fmt.Errorf("no agent can be started mid-session")
+		err = errors.New("no agent can be started mid-session")
 	default:
 		n.waiting = append(n.waiting, *t)
 		f.prepare(n, 1, nil)

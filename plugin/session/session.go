@@ -1,8 +1,8 @@
 // Package session runs one `kubectl swoll trace`, wiring the engine's parts in the order the data flows:
-// preflight (nothing is created before every check passed), targets (list, then watch), one agent per node that
-// hosts targets (package agent: its pod through package lifecycle, its stream through package transport),
-// route (targets to agents as they come and go), the merge loop (time order, to a sink) and teardown (stop,
-// delete, summary).
+// preflight (nothing is created before every check passed), targets (list, then watch), the fleet of agents,
+// one per node that hosts targets (package fleet owns their state: each agent's Job and pod through package
+// lifecycle, its stream through packages agent and transport, the targets routed to it as they come and go),
+// the merge loop (time order, to a sink) and teardown (stop, delete, summary).
 //
 // It is also the engine's library entry point: Run takes a Config (clients, selection, a Sink for events and
 // notices, a writer for messages) and a context from the caller, and returns when the session is over. Run may
