@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -123,7 +124,7 @@ func (a *Agent) Serve(ctx context.Context, _ transport.Request, stdio transport.
 				return
 			}
 		}
-		if err := sc.Err(); err != nil && err != io.ErrClosedPipe {
+		if err := sc.Err(); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			readErr <- err
 		}
 	}()
