@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/swoll-dev/swoll/plugin/audit"
 	"github.com/swoll-dev/swoll/plugin/fleet"
 	"github.com/swoll-dev/swoll/plugin/lifecycle"
 	"github.com/swoll-dev/swoll/plugin/merge"
@@ -20,8 +21,8 @@ const (
 	lateNodeTimeout = 10 * time.Second
 	// dropReportInterval is how often events the output dropped for a slow reader are reported.
 	dropReportInterval = 5 * time.Second
-	// changeQueue is how many target changes may wait for the fleet's loop; podQueue likewise for what the
-	// agent pods watch saw.
+	// changeQueue is how many target changes may wait for the session's loop, and then for the fleet's; podQueue
+	// likewise for what the agent pods watch saw.
 	changeQueue = 64
 	podQueue    = 64
 )
@@ -31,6 +32,9 @@ type tracing struct {
 	*session
 	loop  *merge.Loop
 	fleet *fleet.Fleet
+	trail *audit.Trail
+	// toFleet carries the target changes on to the fleet (the session's loop tells the audit trail first).
+	toFleet chan<- []targets.Change
 }
 
 // trace starts the agents and runs until the session ends, then tears down.
@@ -43,19 +47,23 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 	defer stopWatches()
 
 	jobs := lifecycle.New(cfg.Client, cfg.StreamClient, cfg.AgentNamespace, cfg.SessionID, s.log)
-	changes := make(chan []targets.Change, changeQueue)
+	changes, toFleet := make(chan []targets.Change, changeQueue), make(chan []targets.Change, changeQueue)
 	pods := make(chan lifecycle.Update, podQueue)
 	t := &tracing{
 		session: s,
+		toFleet: toFleet,
 		loop:    merge.NewLoop(merge.LoopConfig{Window: cfg.Window, Sink: cfg.Sink, MaxEvents: cfg.MaxEvents}),
 	}
 	t.fleet = fleet.New(fleet.Config{
 		Jobs: jobs, Transport: cfg.Transport, Batches: t.loop.Batches(), Log: s.log,
-		Initial: plans, Targets: res.Targets, Changes: changes, Pods: pods,
+		Initial: plans, Targets: res.Targets, Changes: toFleet, Pods: pods,
 		Prepare: t.prepare, StartTimeout: cfg.AgentTimeout, MaxNodes: cfg.MaxNodes,
 	})
 	s.log.Printf("session %s: tracing %d container(s) in %d pod(s) on %d node(s); starting %d agent(s) in namespace %s",
 		cfg.SessionID, len(res.Targets), targets.CountPods(res.Targets), len(plans), len(plans), cfg.AgentNamespace)
+	// the audit trail: an Event on every traced pod, now and at the end
+	t.trail = audit.Start(ctx, cfg.Client, audit.Record{Session: cfg.SessionID, User: s.requestedBy, Host: audit.Host(),
+		Syscalls: cfg.Syscalls, CaptureData: cfg.CaptureData, Count: cfg.Count}, res.Targets, s.log)
 
 	var watches sync.WaitGroup
 	watches.Add(2)
@@ -67,7 +75,7 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 	go t.loop.Run()
 	go t.fleet.Run(execCtx)
 
-	reason, outErr := t.wait(ctx)
+	reason, outErr := t.wait(ctx, changes)
 	stopping := time.Now()
 	err := teardown.Run(teardown.Steps{
 		Agents:     t.fleet,
@@ -85,6 +93,7 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 		Log:         s.log,
 		Namespace:   cfg.AgentNamespace,
 	})
+	t.trail.End(reason)
 	cutStreams()
 	if !errors.Is(err, teardown.ErrInterruptedTwice) {
 		sum := t.summary(reason, stopping)
@@ -105,7 +114,7 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 }
 
 // wait runs until the session should end and says why; outErr is the sink's error when it failed.
-func (t *tracing) wait(ctx context.Context) (reason string, outErr error) {
+func (t *tracing) wait(ctx context.Context, changes <-chan []targets.Change) (reason string, outErr error) {
 	// --duration is tracing time: it starts when the agents are ready, not while images are pulled
 	var deadline <-chan time.Time
 	allReady := t.fleet.AllReady()
@@ -138,6 +147,9 @@ func (t *tracing) wait(ctx context.Context) (reason string, outErr error) {
 			reason = fmt.Sprintf("--max-events %d reached", t.cfg.MaxEvents)
 		case outErr = <-t.loop.Failed():
 			reason = "output closed"
+		case cs := <-changes:
+			t.trail.Changes(cs)
+			t.toFleet <- cs // the fleet's loop never waits long
 		case <-t.fleet.Ended():
 			reason = "every agent ended"
 		}
