@@ -1,0 +1,163 @@
+// Package seccomp is swoll's seccomp profiles: the OCI runtime-spec profile a container runtime reads (runc,
+// crun, as a kubelet Localhost profile), learned from the calls containers made (advise: Recorder, Build), the
+// Security Profiles Operator's SeccompProfile resource (SPO), and the evaluation of a profile against calls
+// as the kernel would decide them under runc (Compile, Evaluator.Decide), arguments included. The container
+// runtime's own default profile is package runtimedefault.
+//
+// Types here are plain values; a Recorder or a Checker is fed by one goroutine (a session's merge loop) and
+// read once it is done. Compile's Evaluator is immutable and safe for concurrent use.
+package seccomp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Profile is an OCI seccomp profile (runtime-spec's LinuxSeccomp, the file a kubelet's Localhost profile
+// names) with swoll's record of where it was learned. Runtimes read the JSON into LinuxSeccomp and ignore
+// the other keys.
+type Profile struct {
+	specs.LinuxSeccomp
+	// Comment says in a sentence what the profile was learned from.
+	Comment string   `json:"comment,omitempty"`
+	Learned *Learned `json:"learned,omitempty"`
+}
+
+// Learned is what advise saw: the workload, its pods, when, and how often each call was made.
+type Learned struct {
+	Namespace string `json:"namespace"`
+	// Workload is the pods' owner, "Deployment/web" (a ReplicaSet's Deployment), or "Pod/name".
+	Workload  string    `json:"workload"`
+	Container string    `json:"container"`
+	Pods      []string  `json:"pods"`
+	From      time.Time `json:"from"`
+	To        time.Time `json:"to"`
+	Duration  string    `json:"duration"`
+	// Arches are the architectures the calls were seen on (Go's names).
+	Arches []string `json:"arches"`
+	// Calls counts each call seen, merged across pods and architectures.
+	Calls map[string]uint64 `json:"calls"`
+	// Runtime lists the calls allowed for the container runtime's start that the trace did not see (the
+	// documented set in runtime.go).
+	Runtime []string `json:"runtime,omitempty"`
+}
+
+// Actions a profile may use, and whether a call given it runs.
+var actions = map[specs.LinuxSeccompAction]bool{
+	specs.ActAllow: true, specs.ActLog: true, specs.ActErrno: false, specs.ActKill: false,
+	specs.ActKillProcess: false, specs.ActKillThread: false, specs.ActTrap: false, specs.ActTrace: false,
+	// a user-space agent decides; nothing swoll can predict
+	specs.ActNotify: true,
+}
+
+// operators a rule's argument condition may use.
+var operators = map[specs.LinuxSeccompOperator]bool{
+	specs.OpNotEqual: true, specs.OpLessThan: true, specs.OpLessEqual: true, specs.OpEqualTo: true,
+	specs.OpGreaterEqual: true, specs.OpGreaterThan: true, specs.OpMaskedEqual: true,
+}
+
+// maxArgs is how many arguments a system call has at most (what a condition's index may reach).
+const maxArgs = 6
+
+// maxProfileBytes bounds what Load reads: the largest real profiles are tens of kilobytes.
+const maxProfileBytes = 4 << 20
+
+// Load reads a profile from a JSON file ("-" for r) and checks it as runc would.
+func Load(path string, r io.Reader) (*Profile, error) {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(io.LimitReader(r, maxProfileBytes+1))
+	} else {
+		data, err = readFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the profile: %w", err)
+	}
+	if len(data) > maxProfileBytes {
+		return nil, fmt.Errorf("profile %s: larger than %d bytes", path, maxProfileBytes)
+	}
+	p, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w", path, err)
+	}
+	return p, nil
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	return io.ReadAll(io.LimitReader(f, maxProfileBytes+1))
+}
+
+// Parse decodes a profile and checks its actions, operators and argument indexes.
+func Parse(data []byte) (*Profile, error) {
+	var p Profile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&p); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return nil, fmt.Errorf("not JSON: %v (at byte %d)", err, syn.Offset)
+		}
+		return nil, fmt.Errorf("not a seccomp profile: %w", err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Validate checks what runc would refuse.
+func (p *Profile) Validate() error {
+	if p.DefaultAction == "" {
+		return errors.New("no defaultAction: not an OCI seccomp profile (a SeccompProfile resource? give its spec as JSON)")
+	}
+	if _, ok := actions[p.DefaultAction]; !ok {
+		return fmt.Errorf("unknown defaultAction %q", p.DefaultAction)
+	}
+	for i, s := range p.Syscalls {
+		if len(s.Names) == 0 {
+			return fmt.Errorf("syscalls[%d]: no names", i)
+		}
+		for _, n := range s.Names {
+			if strings.TrimSpace(n) == "" {
+				return fmt.Errorf("syscalls[%d]: an empty name", i)
+			}
+		}
+		if _, ok := actions[s.Action]; !ok {
+			return fmt.Errorf("syscalls[%d] (%s): unknown action %q", i, s.Names[0], s.Action)
+		}
+		for _, a := range s.Args {
+			if a.Index >= maxArgs {
+				return fmt.Errorf("syscalls[%d] (%s): argument index %d: a call has at most %d arguments", i, s.Names[0], a.Index, maxArgs)
+			}
+			if !operators[a.Op] {
+				return fmt.Errorf("syscalls[%d] (%s): unknown operator %q", i, s.Names[0], a.Op)
+			}
+		}
+	}
+	return nil
+}
+
+// JSON is the profile as the file a runtime reads, indented, with a final newline.
+func (p *Profile) JSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
