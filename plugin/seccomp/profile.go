@@ -107,8 +107,11 @@ func Parse(data []byte) (*Profile, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&p); err != nil {
 		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
+		switch {
+		case errors.As(err, &syn):
 			return nil, fmt.Errorf("not JSON: %v (at byte %d)", err, syn.Offset)
+		case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+			return nil, errors.New("not JSON: the text ends before the profile does")
 		}
 		return nil, fmt.Errorf("not a seccomp profile: %w", err)
 	}
