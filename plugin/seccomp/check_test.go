@@ -22,18 +22,14 @@ func TestChecker(t *testing.T) {
 	privileged := "web-privileged"
 	var live []string
 	var errs []error
-	c := NewChecker(func(ct Container, arch syscalls.Arch) (*Evaluator, error) {
+	c := NewChecker(func(ct Container, _ syscalls.Arch) (*Evaluator, error) {
 		switch ct.Pod {
 		case privileged:
 			return nil, nil
 		case "web-broken":
 			return nil, errors.New("no profile for web-broken")
 		}
-		p, err := runtimedefault.For(arch, defaults)
-		if err != nil {
-			return nil, err
-		}
-		return Compile(p), nil
+		return RuntimeDefault(defaults)
 	}, func(d *Denial) { live = append(live, LiveLine(d)) }, func(err error) { errs = append(errs, err) })
 	const t0 = int64(1_800_000_000_000_000_000)
 	thread := `{"flags":"CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID","stack":"0x7f"}`

@@ -23,7 +23,6 @@ import (
 //
 // It is immutable and safe for concurrent use.
 type Evaluator struct {
-	def     action
 	byArch  map[syscalls.Arch]*archRules
 	unknown []string // names neither table knows
 }
@@ -42,6 +41,7 @@ type action struct {
 
 type archRules struct {
 	table *syscalls.Table
+	def   action
 	rules map[string][]rule // by the table's name
 	maxNr int               // highest number the profile names (runc's ENOSYS stub above it)
 }
@@ -55,14 +55,28 @@ type rule struct {
 
 // Compile prepares p for Decide on every architecture swoll traces.
 func Compile(p *specs.LinuxSeccomp) *Evaluator {
-	e := &Evaluator{def: actionOf(p.DefaultAction, p.DefaultErrnoRet), byArch: map[syscalls.Arch]*archRules{}}
+	byArch := map[syscalls.Arch]*specs.LinuxSeccomp{}
+	for _, a := range syscalls.Arches {
+		byArch[a] = p
+	}
+	return CompileByArch(byArch)
+}
+
+// CompileByArch prepares a profile per architecture (runtime/default's differ), each for Decide on its own.
+func CompileByArch(byArch map[syscalls.Arch]*specs.LinuxSeccomp) *Evaluator {
+	e := &Evaluator{byArch: map[syscalls.Arch]*archRules{}}
 	unknown := map[string]bool{}
 	for _, a := range syscalls.Arches {
+		p, ok := byArch[a]
+		if !ok {
+			continue
+		}
 		t, err := syscalls.ForArch(a)
 		if err != nil {
 			continue
 		}
-		ar := &archRules{table: t, rules: map[string][]rule{}, maxNr: -1}
+		def := actionOf(p.DefaultAction, p.DefaultErrnoRet)
+		ar := &archRules{table: t, def: def, rules: map[string][]rule{}, maxNr: -1}
 		for _, s := range p.Syscalls {
 			r := rule{action: actionOf(s.Action, s.ErrnoRet), conds: s.Args, or: repeatsIndex(s.Args)}
 			for _, n := range s.Names {
@@ -74,7 +88,7 @@ func Compile(p *specs.LinuxSeccomp) *Evaluator {
 					continue
 				}
 				ar.maxNr = max(ar.maxNr, sc.Nr)
-				if r.action == e.def {
+				if r.action == def {
 					continue // runc: a redundant rule
 				}
 				ar.rules[sc.Name] = append(ar.rules[sc.Name], r)
@@ -188,7 +202,7 @@ func (e *Evaluator) Decide(arch syscalls.Arch, name string, args Args) Verdict {
 	if undecided != "" {
 		return Verdict{Outcome: Undecided, Why: undecided}
 	}
-	def := e.def
+	def := ar.def
 	why := "not in the profile"
 	if len(rules) > 0 {
 		why = "no rule of the profile matches its arguments"
@@ -351,4 +365,35 @@ func condString(c specs.LinuxSeccompArg) string {
 		return fmt.Sprintf("arg%d & %#x == %#x", c.Index, c.Value, c.ValueTwo)
 	}
 	return fmt.Sprintf("arg%d %s %#x", c.Index, ops[c.Op], c.Value)
+}
+
+// Outside tells, for a call by name whatever the architecture (counts do not say it), whether the profile
+// denies it whatever its arguments (fails) or whether they, or the architecture, decide (depends).
+func (e *Evaluator) Outside(name string) (fails, depends bool) {
+	seen, failing := 0, 0
+	for _, a := range syscalls.Arches {
+		t, err := syscalls.ForArch(a)
+		if err != nil {
+			continue
+		}
+		if _, ok := t.ByName(name); !ok {
+			continue
+		}
+		seen++
+		switch e.Classify(a, name) {
+		case Depends:
+			return false, true
+		case Fails:
+			failing++
+		}
+	}
+	switch {
+	case seen == 0:
+		return false, true
+	case failing == seen:
+		return true, false
+	case failing > 0:
+		return false, true
+	}
+	return false, false
 }

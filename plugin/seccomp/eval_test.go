@@ -22,13 +22,13 @@ func args(v ...uint64) Args {
 	}
 }
 
-func runtimeDefault(t *testing.T, arch syscalls.Arch, caps []string) *Evaluator {
+func runtimeDefault(t *testing.T, caps []string) *Evaluator {
 	t.Helper()
-	p, err := runtimedefault.For(arch, caps)
+	e, err := RuntimeDefault(caps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Compile(p)
+	return e
 }
 
 const (
@@ -71,7 +71,7 @@ func TestDecideRuntimeDefault(t *testing.T) {
 		{"bpf", syscalls.AMD64, defaults, "bpf", NoArgs, Denied, "EPERM"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := runtimeDefault(t, tc.arch, tc.caps).Decide(tc.arch, tc.call, tc.args)
+			v := runtimeDefault(t, tc.caps).Decide(tc.arch, tc.call, tc.args)
 			if v.Outcome != tc.outcome || v.Result() != tc.result {
 				t.Errorf("%s: %v %s (%s), want %v %s", tc.call, v.Outcome, v.Result(), v.Why, tc.outcome, tc.result)
 			}
@@ -130,7 +130,7 @@ func TestDecideRules(t *testing.T) {
 }
 
 func TestNotRunningRuntimeDefault(t *testing.T) {
-	e := runtimeDefault(t, syscalls.AMD64, nil)
+	e := runtimeDefault(t, nil)
 	not := e.NotRunning(syscalls.AMD64)
 	for _, n := range []string{"clone", "clone3", "personality", "mount", "unshare", "bpf"} {
 		if !slices.Contains(not, n) {

@@ -19,6 +19,9 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/swoll-dev/swoll/plugin/seccomp/runtimedefault"
+	"github.com/swoll-dev/swoll/syscalls"
 )
 
 // Profile is an OCI seccomp profile (runtime-spec's LinuxSeccomp, the file a kubelet's Localhost profile
@@ -163,4 +166,30 @@ func (p *Profile) JSON() ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// Open reads a profile by the name a user gives and compiles it: runtime/default (containerd's, for the
+// bounding capabilities caps, on each architecture), a JSON file, or "-" for r.
+func Open(name string, r io.Reader, caps []string) (*Evaluator, error) {
+	if name == runtimedefault.Name {
+		return RuntimeDefault(caps)
+	}
+	p, err := Load(name, r)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(&p.LinuxSeccomp), nil
+}
+
+// RuntimeDefault compiles runtime/default for the bounding capabilities caps: each architecture's own.
+func RuntimeDefault(caps []string) (*Evaluator, error) {
+	byArch := map[syscalls.Arch]*specs.LinuxSeccomp{}
+	for _, a := range syscalls.Arches {
+		p, err := runtimedefault.For(a, caps)
+		if err != nil {
+			return nil, err
+		}
+		byArch[a] = p
+	}
+	return CompileByArch(byArch), nil
 }

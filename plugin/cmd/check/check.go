@@ -107,16 +107,11 @@ func (o *Options) Validate() error {
 		return errors.New("-s/--syscalls does not apply: the profile decides which calls are traced")
 	}
 	if o.Profile == runtimedefault.Name {
-		base, err := runtimedefault.For(syscalls.AMD64, nil)
+		e, err := seccomp.RuntimeDefault(nil)
 		if err != nil {
 			return err
 		}
-		o.traced = seccomp.Compile(base)
-		for _, a := range syscalls.Arches[1:] {
-			if _, err := runtimedefault.For(a, nil); err != nil {
-				return err
-			}
-		}
+		o.traced = e
 	} else {
 		p, err := seccomp.Load(o.Profile, o.In)
 		if err != nil {
@@ -210,12 +205,12 @@ func (o *Options) client() (kubernetes.Interface, error) {
 
 // runtimeDefault decides each container's calls under the profile containerd would give it: from its
 // securityContext's capabilities (the pod is read once), none for a privileged container. The merge loop
-// calls it; evaluators are kept per architecture and capability set.
+// calls it; evaluators are kept per capability set.
 func runtimeDefault(ctx context.Context, pods *workload.Resolver, warnf func(string, ...any)) seccomp.EvaluatorFor {
 	var mu sync.Mutex
 	evaluators := map[string]*seccomp.Evaluator{}
 	warned := map[string]bool{}
-	return func(c seccomp.Container, arch syscalls.Arch) (*seccomp.Evaluator, error) {
+	return func(c seccomp.Container, _ syscalls.Arch) (*seccomp.Evaluator, error) {
 		pod := pods.Pod(ctx, c.Namespace, c.Pod)
 		caps, privileged, found := containerCapabilities(pod, c.Name)
 		mu.Lock()
@@ -227,15 +222,14 @@ func runtimeDefault(ctx context.Context, pods *workload.Resolver, warnf func(str
 		if privileged {
 			return nil, nil
 		}
-		key := string(arch) + " " + strings.Join(caps, ",")
+		key := strings.Join(caps, ",")
 		if e, ok := evaluators[key]; ok {
 			return e, nil
 		}
-		p, err := runtimedefault.For(arch, caps)
+		e, err := seccomp.RuntimeDefault(caps)
 		if err != nil {
 			return nil, err
 		}
-		e := seccomp.Compile(p)
 		evaluators[key] = e
 		return e, nil
 	}
