@@ -42,7 +42,7 @@ const (
 // is on. extra goes into the loop as is.
 func shellLoop(extra string) string {
 	return `i=0; while :; do i=$((i+1)); cat /etc/hostname >/dev/null; ls /bin >/dev/null; ` +
-		`wget -q -T 1 -O /dev/null http://127.0.0.1:9/ 2>/dev/null; ` + extra + `echo "round $i"; sleep 1; done`
+		`wget -q -O /dev/null http://127.0.0.1:9/ 2>/dev/null; ` + extra + `echo "round $i"; sleep 1; done`
 }
 
 // seccompDeployment creates a Deployment of replicas pods of c, one per node (spread), confined by the
@@ -280,18 +280,25 @@ func TestSeccompAdviseEnforce(t *testing.T) {
 	}
 }
 
-// TestSeccompAdviseWebserver: the e2e webserver, two replicas under traffic, recorded with advise seccomp -o spo:
-// the SeccompProfile resource validates against the Security Profiles Operator's CRD (server-side dry run), and
-// check seccomp runtime/default finds nothing to deny. Enforcing the profile on the webserver needs the trace to
-// see the container's first calls (the Go runtime's start, the listener): that part runs once the agents trace
-// from a container's first call.
+// TestSeccompAdviseWebserver: the e2e webserver, two replicas serving a client each, recorded with advise
+// seccomp -o spo: the SeccompProfile resource validates against the Security Profiles Operator's CRD
+// (server-side dry run), and check seccomp runtime/default finds nothing to deny. Enforcing the profile on the
+// webserver needs the trace to have seen the container's first calls (the Go runtime's start, the listener's
+// set-up): that part runs once the agents trace a container from its first call.
 func TestSeccompAdviseWebserver(t *testing.T) {
 	t.Parallel()
 	f := newF(t)
-	pods := f.seccompDeployment("web", 2, webContainer("web"), "")
-	for _, p := range pods {
-		f.traffic(p, "web", openURL(webPort, "/srv/index.html")).waitRequests()
+	clients := map[string]*corev1.Pod{}
+	for _, n := range suite.nodes[:2] {
+		clients[n] = f.createPod(podSpec{name: "client-" + n, node: n, containers: []corev1.Container{shellContainer("sh", "sleep 3600")}})
 	}
+	serve := func(f *F, pods []*corev1.Pod) {
+		for _, p := range pods {
+			url := fmt.Sprintf("http://%s:%d/open?path=/srv/index.html", p.Status.PodIP, webPort)
+			f.traffic(clients[p.Spec.NodeName], "sh", url).waitRequests()
+		}
+	}
+	serve(f, f.seccompDeployment("web", 2, webContainer("web"), ""))
 	r := f.advise("-l", "app=web", "-o", "spo")
 	var sp seccomp.SeccompProfile
 	if err := yaml.UnmarshalStrict([]byte(r.stdout), &sp); err != nil {
@@ -323,28 +330,25 @@ func TestSeccompAdviseWebserver(t *testing.T) {
 	}
 
 	t.Run("enforced", func(t *testing.T) {
-		// The entrypoint's execve is the container's first call: the webserver never makes another. Without
-		// it, the trace started after the Go runtime's start and the listener's set-up, which the profile then
-		// lacks, and the container could not start under it.
-		if calls["execve"] == 0 {
-			t.Skip("the agents do not trace a container from its first call yet (no execve seen): the profile misses the webserver's start")
+		// The webserver listens once, as it starts. Without its listen, the trace began after the Go runtime's
+		// start and the listener's set-up, which the profile then lacks: the container could not start under it.
+		if calls["listen"] == 0 {
+			t.Skip("the agents do not trace a container from its first call yet (no listen seen): the profile misses the webserver's start")
 		}
+		fs := &F{t: t, ns: f.ns, ctx: f.ctx}
 		p := seccomp.Profile{}
 		p.DefaultAction, p.Architectures, p.Syscalls = sp.Spec.DefaultAction, sp.Spec.Architectures, sp.Spec.Syscalls
 		data, err := p.JSON()
 		if err != nil {
 			t.Fatal(err)
 		}
-		local := f.installProfile(f.ns+"-web.json", data)
+		local := fs.installProfile(f.ns+"-web.json", data)
 		profileFile := filepath.Join(t.TempDir(), "web.json")
 		if err := os.WriteFile(profileFile, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		enforced := f.seccompDeployment("web-enforced", 2, webContainer("web"), local)
-		for _, p := range enforced {
-			f.traffic(p, "web", openURL(webPort, "/srv/index.html")).waitRequests()
-		}
-		if c := f.check(profileFile, "-l", "app=web-enforced"); c.code != 0 {
+		serve(fs, fs.seccompDeployment("web-enforced", 2, webContainer("web"), local))
+		if c := fs.check(profileFile, "-l", "app=web-enforced"); c.code != 0 {
 			t.Errorf("check seccomp on the enforced webserver: exit %d\n%s%s", c.code, c.stdout, c.stderr)
 		}
 	})
