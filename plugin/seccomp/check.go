@@ -128,7 +128,7 @@ func (c *Checker) Denials() []Denial {
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if a.Container != b.Container {
-			return a.Container.String() < b.Container.String()
+			return a.String() < b.String()
 		}
 		if a.Syscall != b.Syscall {
 			return a.Syscall < b.Syscall
@@ -140,7 +140,7 @@ func (c *Checker) Denials() []Denial {
 
 // LiveLine is the line the live report prints for a new denial.
 func LiveLine(d *Denial) string {
-	return fmt.Sprintf("%s: %s would get %s (%s), first at %s: %s", termesc.String(d.Container.String()),
+	return fmt.Sprintf("%s: %s would get %s (%s), first at %s: %s", termesc.String(d.String()),
 		termesc.String(d.Syscall), d.Result, d.Why, d.First.UTC().Format("15:04:05.000"), d.Example)
 }
 
@@ -151,13 +151,13 @@ func WriteReport(w io.Writer, denials []Denial, profile string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAMESPACE\tPOD\tCONTAINER\tSYSCALL\tRESULT\tCALLS\tFIRST\tEXAMPLE")
+	_, _ = fmt.Fprintln(tw, "NAMESPACE\tPOD\tCONTAINER\tSYSCALL\tRESULT\tCALLS\tFIRST\tEXAMPLE")
 	var calls uint64
 	containers := map[Container]bool{}
 	names := map[string]bool{}
 	undecided := 0
 	for _, d := range denials {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", termesc.String(d.Namespace), termesc.String(d.Pod),
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", termesc.String(d.Namespace), termesc.String(d.Pod),
 			termesc.String(d.Name), termesc.String(d.Syscall), d.Result, d.Count, d.First.UTC().Format(time.RFC3339),
 			d.Example)
 		calls += d.Count
