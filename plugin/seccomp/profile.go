@@ -1,11 +1,3 @@
-// Package seccomp is swoll's seccomp profiles: the OCI runtime-spec profile a container runtime reads (runc,
-// crun, as a kubelet Localhost profile), learned from the calls containers made (advise: Recorder, Build), the
-// Security Profiles Operator's SeccompProfile resource (SPO), and the evaluation of a profile against calls
-// as the kernel would decide them under runc (Compile, Evaluator.Decide), arguments included. The container
-// runtime's own default profile is package runtimedefault.
-//
-// Types here are plain values; a Recorder or a Checker is fed by one goroutine (a session's merge loop) and
-// read once it is done. Compile's Evaluator is immutable and safe for concurrent use.
 package seccomp
 
 import (
