@@ -68,3 +68,21 @@ func TestSeccompHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestSeccompCompletion: the profile argument offers runtime/default and files, advise's -o its formats.
+func TestSeccompCompletion(t *testing.T) {
+	kc := testutil.WriteFile(t, "config", testutil.Kubeconfig)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check", "seccomp", ""}, "runtime/default\n:0\n"},
+		{[]string{"top", "--seccomp-profile", ""}, "runtime/default\n:0\n"},
+		{[]string{"advise", "seccomp", "-o", ""}, "json\nspo\n:4\n"},
+	} {
+		code, stdout, _ := run(t, append([]string{"__completeNoDesc", "--kubeconfig", kc}, tc.args...)...)
+		if code != 0 || !strings.HasPrefix(stdout, tc.want) {
+			t.Errorf("%q: exit %d, %q, want %q", tc.args, code, stdout, tc.want)
+		}
+	}
+}

@@ -87,6 +87,7 @@ probes) during the session, and check it with kubectl swoll check seccomp before
 	o.AddSessionFlags(f)
 	_ = f.MarkHidden("syscalls") // a profile needs every call
 	f.StringVarP(&o.Format, "output", "o", o.Format, "Output format: json (OCI seccomp profiles) or spo (SeccompProfile resources, YAML)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{formatJSON, formatSPO}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

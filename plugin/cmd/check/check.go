@@ -88,6 +88,12 @@ calls the profile does not allow whatever their arguments are traced, so a profi
 			return nil
 		},
 		RunE: trace.RunE(o),
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) == 0 { // the profile: runtime/default or a file
+				return []cobra.Completion{runtimedefault.Name}, cobra.ShellCompDirectiveDefault
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		},
 	}
 	f := cmd.Flags()
 	o.AddSessionFlags(f)

@@ -92,6 +92,9 @@ style summary merged across replicas, with the replicas that stand out, is print
 	f.StringVar(&o.MetricsAddr, "metrics-addr", "", "Serve Prometheus /metrics and the live chart page /metrics/charts on HOST:PORT for the life of the session")
 	f.StringVar(&o.Replay, "replay", "", "Show a recording (what top -o json or trace -o json wrote; - for stdin) instead of counting: no cluster is contacted")
 	f.StringVar(&o.SeccompProfile, "seccomp-profile", "", "Add to the summary a column of the calls this seccomp profile would deny: a JSON file or runtime/default")
+	_ = cmd.RegisterFlagCompletionFunc("seccomp-profile", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return []cobra.Completion{runtimedefault.Name}, cobra.ShellCompDirectiveDefault
+	})
 	f.IntVar(&o.Entries, "count-entries", 0, "Size of each agent's kernel counter table (0: the agent's default)")
 	_ = f.MarkHidden("count-entries")
 	return cmd
