@@ -200,6 +200,14 @@ func TestBuildGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "web.spo.yaml", y)
+	// and check reads the resource back as the same profile
+	back, err := Parse(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(back.Syscalls[0].Names, p.Syscalls[0].Names) || back.DefaultAction != p.DefaultAction {
+		t.Fatalf("the SeccompProfile read back differs: %+v", back.LinuxSeccomp)
+	}
 }
 
 func TestResourceName(t *testing.T) {

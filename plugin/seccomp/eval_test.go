@@ -189,6 +189,8 @@ func TestParseRejects(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`nope`, "not JSON"},
 		{`{"syscalls":[]}`, "no defaultAction"},
+		{"kind: SeccompProfile\nmetadata: {name: x}\nspec:\n  defaultAction: SCMP_ACT_NOPE\n", `SeccompProfile x: unknown defaultAction "SCMP_ACT_NOPE"`},
+		{"just: yaml\n", "not JSON"},
 		{`{"defaultAction":"SCMP_ACT_MAYBE"}`, `unknown defaultAction "SCMP_ACT_MAYBE"`},
 		{`{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":[],"action":"SCMP_ACT_ALLOW"}]}`, "no names"},
 		{`{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"ALLOW"}]}`, `unknown action "ALLOW"`},

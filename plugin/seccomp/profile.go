@@ -11,6 +11,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"sigs.k8s.io/yaml"
 
 	"github.com/swoll-dev/swoll/plugin/seccomp/runtimedefault"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -96,8 +97,15 @@ func readFile(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, maxProfileBytes+1))
 }
 
-// Parse decodes a profile and checks its actions, operators and argument indexes.
+// Parse decodes a profile, OCI JSON or a SeccompProfile resource (YAML or JSON: its spec), and checks its
+// actions, operators and argument indexes.
 func Parse(data []byte) (*Profile, error) {
+	trimmed := bytes.TrimSpace(data)
+	if (len(trimmed) > 0 && trimmed[0] != '{') || bytes.Contains(data, []byte(SPOKind)) {
+		if p, ok, err := parseSPO(data); ok || err != nil {
+			return p, err
+		}
+	}
 	var p Profile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&p); err != nil {
@@ -116,10 +124,29 @@ func Parse(data []byte) (*Profile, error) {
 	return &p, nil
 }
 
+// parseSPO reads a Security Profiles Operator SeccompProfile (YAML or JSON) as the profile its spec is; ok
+// is false for anything else.
+func parseSPO(data []byte) (p *Profile, ok bool, err error) {
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, false, nil // not YAML either: the JSON decoder says why
+	}
+	var r SeccompProfile
+	if json.Unmarshal(j, &r) != nil || r.Kind != SPOKind {
+		return nil, false, nil
+	}
+	p = &Profile{LinuxSeccomp: specs.LinuxSeccomp{DefaultAction: r.Spec.DefaultAction,
+		Architectures: r.Spec.Architectures, Syscalls: r.Spec.Syscalls}}
+	if err := p.Validate(); err != nil {
+		return nil, true, fmt.Errorf("SeccompProfile %s: %w", r.Metadata.Name, err)
+	}
+	return p, true, nil
+}
+
 // Validate checks what runc would refuse.
 func (p *Profile) Validate() error {
 	if p.DefaultAction == "" {
-		return errors.New("no defaultAction: not an OCI seccomp profile (a SeccompProfile resource? give its spec as JSON)")
+		return errors.New("no defaultAction: neither an OCI seccomp profile nor a SeccompProfile resource")
 	}
 	if _, ok := actions[p.DefaultAction]; !ok {
 		return fmt.Errorf("unknown defaultAction %q", p.DefaultAction)

@@ -73,7 +73,7 @@ often, when first, and an example with its arguments decoded. Nothing is enforce
 when any call would be denied, so that it can gate turning the profile on.
 
 PROFILE is an OCI seccomp profile (JSON, as a kubelet Localhost profile, or kubectl swoll advise seccomp's
-output), - for stdin, or runtime/default: the profile the container runtime applies for RuntimeDefault
+output), a Security Profiles Operator SeccompProfile (YAML or JSON), - for stdin, or runtime/default: the profile the container runtime applies for RuntimeDefault
 (containerd's, as the version swoll pins ships it), computed for each container from its capabilities;
 privileged containers get none.
 
