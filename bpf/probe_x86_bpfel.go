@@ -13,23 +13,6 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type ProbeCall struct {
-	_        structs.HostLayout
-	Start    uint64
-	Args     [6]uint64
-	Nr       uint32
-	Target   uint32
-	Active   uint8
-	HasEntry uint8
-	HavePid  uint8
-	Pad      [5]uint8
-	Nsproxy  uint64
-	Nspid    uint32
-	Pidns    uint32
-	Utsns    uint32
-	Mntns    uint32
-}
-
 type ProbeCapHdr struct {
 	_     structs.HostLayout
 	Arg   uint8
@@ -101,21 +84,51 @@ type ProbeSysCfg struct {
 	}
 }
 
+type ProbeTaskState struct {
+	_    structs.HostLayout
+	Core struct {
+		_      structs.HostLayout
+		Filter struct {
+			_       structs.HostLayout
+			Gen     uint32
+			Target  uint32
+			Nsproxy uint64
+			Traced  uint8
+			Pad     [7]uint8
+		}
+		Call struct {
+			_     structs.HostLayout
+			Start uint64
+			Nr    uint32
+			Pad   uint32
+		}
+	}
+	Args     [6]uint64
+	HasEntry uint8
+	HavePid  uint8
+	Pad      [6]uint8
+	Nsproxy  uint64
+	Nspid    uint32
+	Pidns    uint32
+	Utsns    uint32
+	Mntns    uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	ProbeMapCalls            = "calls"
-	ProbeMapCallsByTask      = "calls_by_task"
-	ProbeMapEntryStashes     = "entry_stashes"
 	ProbeMapEvents           = "events"
 	ProbeMapIoctlSizes       = "ioctl_sizes"
 	ProbeMapLost             = "lost"
 	ProbeMapMntTargets       = "mnt_targets"
 	ProbeMapPidTargets       = "pid_targets"
 	ProbeMapScratches        = "scratches"
+	ProbeMapStashes          = "stashes"
 	ProbeMapStashesByTask    = "stashes_by_task"
 	ProbeMapSysCfgs          = "sys_cfgs"
+	ProbeMapTasks            = "tasks"
+	ProbeMapTasksByTask      = "tasks_by_task"
 	ProbeProgBtfExec         = "btf_exec"
 	ProbeProgBtfExecHash     = "btf_exec_hash"
 	ProbeProgBtfExit         = "btf_exit"
@@ -140,6 +153,7 @@ const (
 	ProbeVarCapHdr           = "_cap_hdr"
 	ProbeVarMntNsPair        = "_mnt_ns_pair"
 	ProbeVarRecHdr           = "_rec_hdr"
+	ProbeVarFilterGen        = "filter_gen"
 	ProbeVarFilterMode       = "filter_mode"
 	ProbeVarWakeBytes        = "wake_bytes"
 )
@@ -213,17 +227,17 @@ type ProbeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeMapSpecs struct {
-	Calls         *ebpf.MapSpec `ebpf:"calls"`
-	CallsByTask   *ebpf.MapSpec `ebpf:"calls_by_task"`
-	EntryStashes  *ebpf.MapSpec `ebpf:"entry_stashes"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	IoctlSizes    *ebpf.MapSpec `ebpf:"ioctl_sizes"`
 	Lost          *ebpf.MapSpec `ebpf:"lost"`
 	MntTargets    *ebpf.MapSpec `ebpf:"mnt_targets"`
 	PidTargets    *ebpf.MapSpec `ebpf:"pid_targets"`
 	Scratches     *ebpf.MapSpec `ebpf:"scratches"`
+	Stashes       *ebpf.MapSpec `ebpf:"stashes"`
 	StashesByTask *ebpf.MapSpec `ebpf:"stashes_by_task"`
 	SysCfgs       *ebpf.MapSpec `ebpf:"sys_cfgs"`
+	Tasks         *ebpf.MapSpec `ebpf:"tasks"`
+	TasksByTask   *ebpf.MapSpec `ebpf:"tasks_by_task"`
 }
 
 // ProbeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -233,6 +247,7 @@ type ProbeVariableSpecs struct {
 	CapHdr     *ebpf.VariableSpec `ebpf:"_cap_hdr"`
 	MntNsPair  *ebpf.VariableSpec `ebpf:"_mnt_ns_pair"`
 	RecHdr     *ebpf.VariableSpec `ebpf:"_rec_hdr"`
+	FilterGen  *ebpf.VariableSpec `ebpf:"filter_gen"`
 	FilterMode *ebpf.VariableSpec `ebpf:"filter_mode"`
 	WakeBytes  *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
@@ -257,32 +272,32 @@ func (o *ProbeObjects) Close() error {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbeMaps struct {
-	Calls         *ebpf.Map `ebpf:"calls"`
-	CallsByTask   *ebpf.Map `ebpf:"calls_by_task"`
-	EntryStashes  *ebpf.Map `ebpf:"entry_stashes"`
 	Events        *ebpf.Map `ebpf:"events"`
 	IoctlSizes    *ebpf.Map `ebpf:"ioctl_sizes"`
 	Lost          *ebpf.Map `ebpf:"lost"`
 	MntTargets    *ebpf.Map `ebpf:"mnt_targets"`
 	PidTargets    *ebpf.Map `ebpf:"pid_targets"`
 	Scratches     *ebpf.Map `ebpf:"scratches"`
+	Stashes       *ebpf.Map `ebpf:"stashes"`
 	StashesByTask *ebpf.Map `ebpf:"stashes_by_task"`
 	SysCfgs       *ebpf.Map `ebpf:"sys_cfgs"`
+	Tasks         *ebpf.Map `ebpf:"tasks"`
+	TasksByTask   *ebpf.Map `ebpf:"tasks_by_task"`
 }
 
 func (m *ProbeMaps) Close() error {
 	return _ProbeClose(
-		m.Calls,
-		m.CallsByTask,
-		m.EntryStashes,
 		m.Events,
 		m.IoctlSizes,
 		m.Lost,
 		m.MntTargets,
 		m.PidTargets,
 		m.Scratches,
+		m.Stashes,
 		m.StashesByTask,
 		m.SysCfgs,
+		m.Tasks,
+		m.TasksByTask,
 	)
 }
 
@@ -293,6 +308,7 @@ type ProbeVariables struct {
 	CapHdr     *ebpf.Variable `ebpf:"_cap_hdr"`
 	MntNsPair  *ebpf.Variable `ebpf:"_mnt_ns_pair"`
 	RecHdr     *ebpf.Variable `ebpf:"_rec_hdr"`
+	FilterGen  *ebpf.Variable `ebpf:"filter_gen"`
 	FilterMode *ebpf.Variable `ebpf:"filter_mode"`
 	WakeBytes  *ebpf.Variable `ebpf:"wake_bytes"`
 }

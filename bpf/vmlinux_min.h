@@ -45,9 +45,15 @@ enum {
 enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_ARRAY = 2,
+	BPF_MAP_TYPE_PERCPU_HASH = 5,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 	BPF_MAP_TYPE_RINGBUF = 27,
 	BPF_MAP_TYPE_TASK_STORAGE = 29,
+};
+
+/* include/uapi/asm-generic/errno-base.h */
+enum {
+	EEXIST = 17,
 };
 
 struct bpf_raw_tracepoint_args {

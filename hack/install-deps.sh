@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 apt_install clang-14 llvm-14 libbpf-dev bpftool \
   containerd runc etcd-server containernetworking-plugins busybox-static openssl curl iproute2 iptables \
-  strace bpftrace gcc libc6-dev \
+  strace bpftrace gcc g++ libc6-dev binutils xz-utils \
   qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
   docker-registry \
   prometheus chromium fonts-dejavu-core tmux

@@ -150,20 +150,49 @@ func startHelper(t *testing.T, kind string) (*exec.Cmd, func()) {
 	}
 }
 
-func newMode(t *testing.T, opts Options, raw bool) *Mode {
+// variants are the programs' variants (package bpf): every one must count the same.
+var variants = []struct {
+	name    string
+	without bpf.Features
+}{
+	{"tp_btf", 0},
+	{"raw_tracepoint", bpf.TpBTF},
+	{"no_task_storage", bpf.TaskStorage | bpf.Loop},
+	{"raw_no_task_storage", bpf.TpBTF | bpf.TaskStorage | bpf.Loop},
+}
+
+// forVariants runs fn as a subtest per variant, skipping those that load the same programs as an earlier one
+// on this kernel (an older kernel lacks the features some variants turn off).
+func forVariants(t *testing.T, fn func(t *testing.T, without bpf.Features)) {
+	seen := map[bpf.Features]bool{}
+	for _, v := range variants {
+		f := (tracer.ProbeFeatures() &^ v.without).Usable()
+		if seen[f] {
+			continue
+		}
+		seen[f] = true
+		t.Run(v.name, func(t *testing.T) { fn(t, v.without) })
+	}
+}
+
+// newMode loads counting mode without the given features: the tracer's filter, and a Counter in the same
+// variant.
+func newMode(t *testing.T, opts Options, without bpf.Features) *Mode {
 	t.Helper()
 	roottest.Require(t)
-	tr, err := tracer.New(tracer.Options{FilterOnly: true, RawTracepoints: raw, RingBytes: os.Getpagesize()})
+	tr, err := tracer.New(tracer.Options{FilterOnly: true, Without: without, RingBytes: os.Getpagesize()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.RawTracepoints = raw
 	m, err := NewMode(tr, opts)
 	if err != nil {
 		_ = tr.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Close() })
+	if m.Features() != tr.Features() {
+		t.Fatalf("counting programs loaded with %s, the tracer with %s", m.Features(), tr.Features())
+	}
 	return m
 }
 
@@ -177,55 +206,53 @@ func sc(t *testing.T, names ...string) []*syscalls.Syscall {
 }
 
 func TestExactCounts(t *testing.T) {
-	for _, raw := range []bool{false, true} {
-		t.Run(fmt.Sprintf("raw=%v", raw), func(t *testing.T) {
-			m := newMode(t, Options{}, raw)
-			if err := m.Select(sc(t, "openat", "close")); err != nil {
-				t.Fatal(err)
+	forVariants(t, func(t *testing.T, without bpf.Features) {
+		m := newMode(t, Options{}, without)
+		if err := m.Select(sc(t, "openat", "close")); err != nil {
+			t.Fatal(err)
+		}
+		cmd, run := startHelper(t, "open")
+		if err := m.AddPid(uint32(cmd.Process.Pid), 7); err != nil {
+			t.Fatal(err)
+		}
+		m.SetTarget(7, &protocol.Target{ContainerID: "c1", Pod: "p", Namespace: "ns", Container: "web"})
+		run()
+		snap, err := m.Snapshot("node-a", "s1", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]uint64{}
+		for _, r := range snap.Rows {
+			if r.Container == nil || r.Container.Pod != "p" {
+				t.Errorf("row without its container: %+v", r)
 			}
-			cmd, run := startHelper(t, "open")
-			if err := m.AddPid(uint32(cmd.Process.Pid), 7); err != nil {
-				t.Fatal(err)
+			got[r.Syscall.Name+" "+r.Error] += r.Calls
+			var h uint64
+			for _, n := range r.Hist {
+				h += n
 			}
-			m.SetTarget(7, &protocol.Target{ContainerID: "c1", Pod: "p", Namespace: "ns", Container: "web"})
-			run()
-			snap, err := m.Snapshot("node-a", "s1", time.Now())
-			if err != nil {
-				t.Fatal(err)
+			if h != r.Calls || r.TimeNs == 0 {
+				t.Errorf("%s %s: histogram holds %d of %d calls, time %d", r.Syscall.Name, r.Error, h, r.Calls, r.TimeNs)
 			}
-			got := map[string]uint64{}
-			for _, r := range snap.Rows {
-				if r.Container == nil || r.Container.Pod != "p" {
-					t.Errorf("row without its container: %+v", r)
-				}
-				got[r.Syscall.Name+" "+r.Error] += r.Calls
-				var h uint64
-				for _, n := range r.Hist {
-					h += n
-				}
-				if h != r.Calls || r.TimeNs == 0 {
-					t.Errorf("%s %s: histogram holds %d of %d calls, time %d", r.Syscall.Name, r.Error, h, r.Calls, r.TimeNs)
-				}
+		}
+		want := map[string]uint64{"openat ENOENT": 1000, "openat OK": 500, "close OK": 500}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %d calls, want %d (all: %v)", k, got[k], v, got)
 			}
-			want := map[string]uint64{"openat ENOENT": 1000, "openat OK": 500, "close OK": 500}
-			for k, v := range want {
-				if got[k] != v {
-					t.Errorf("%s: %d calls, want %d (all: %v)", k, got[k], v, got)
-				}
-			}
-			if snap.Overflow != 0 || snap.Node != "node-a" || snap.To <= snap.From {
-				t.Errorf("snapshot %+v", snap)
-			}
-			// The next snapshot holds only what changed since: nothing.
-			snap, err = m.Snapshot("node-a", "s1", time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(snap.Rows) != 0 {
-				t.Errorf("second snapshot has rows: %+v", snap.Rows)
-			}
-		})
-	}
+		}
+		if snap.Overflow != 0 || snap.Node != "node-a" || snap.To <= snap.From {
+			t.Errorf("snapshot %+v", snap)
+		}
+		// The next snapshot holds only what changed since: nothing.
+		snap, err = m.Snapshot("node-a", "s1", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap.Rows) != 0 {
+			t.Errorf("second snapshot has rows: %+v", snap.Rows)
+		}
+	})
 }
 
 // A thread that changes mount namespace is counted by the namespace it is in: the programs remember each
@@ -233,45 +260,43 @@ func TestExactCounts(t *testing.T) {
 // namespace, only its first and last moverCalls getppid calls count, not those made in between from another
 // namespace (a stale decision would count them too).
 func TestThreadChangesMountNamespace(t *testing.T) {
-	for _, raw := range []bool{false, true} {
-		t.Run(fmt.Sprintf("raw=%v", raw), func(t *testing.T) {
-			m := newMode(t, Options{}, raw)
-			if err := m.Select(sc(t, "getppid")); err != nil {
-				t.Fatal(err)
+	forVariants(t, func(t *testing.T, without bpf.Features) {
+		m := newMode(t, Options{}, without)
+		if err := m.Select(sc(t, "getppid")); err != nil {
+			t.Fatal(err)
+		}
+		cmd, run := startHelper(t, "mover")
+		ns, _, err := nsid.MountNSID(cmd.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host, _, err := nsid.MountNSID(0); err != nil || host == ns {
+			t.Fatalf("the helper is not in a mount namespace of its own (%d, host %d, %v)", ns, host, err)
+		}
+		if err := m.AddMountNS(ns, 9); err != nil {
+			t.Fatal(err)
+		}
+		run()
+		snap, err := m.Snapshot("n", "", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got uint64
+		for _, r := range snap.Rows {
+			if r.Syscall.Name != "getppid" || r.Error != "OK" {
+				t.Errorf("unexpected row %s %s: %d calls", r.Syscall.Name, r.Error, r.Calls)
 			}
-			cmd, run := startHelper(t, "mover")
-			ns, _, err := nsid.MountNSID(cmd.Process.Pid)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if host, _, err := nsid.MountNSID(0); err != nil || host == ns {
-				t.Fatalf("the helper is not in a mount namespace of its own (%d, host %d, %v)", ns, host, err)
-			}
-			if err := m.AddMountNS(ns, 9); err != nil {
-				t.Fatal(err)
-			}
-			run()
-			snap, err := m.Snapshot("n", "", time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got uint64
-			for _, r := range snap.Rows {
-				if r.Syscall.Name != "getppid" || r.Error != "OK" {
-					t.Errorf("unexpected row %s %s: %d calls", r.Syscall.Name, r.Error, r.Calls)
-				}
-				got += r.Calls
-			}
-			if got != 2*moverCalls {
-				t.Errorf("%d getppid calls counted, want %d (the first and last %d)", got, 2*moverCalls, moverCalls)
-			}
-		})
-	}
+			got += r.Calls
+		}
+		if got != 2*moverCalls {
+			t.Errorf("%d getppid calls counted, want %d (the first and last %d)", got, 2*moverCalls, moverCalls)
+		}
+	})
 }
 
 // TestOverflowIsReported fills a tiny counter table: what does not fit is counted as overflow.
 func TestOverflowIsReported(t *testing.T) {
-	m := newMode(t, Options{Entries: 3}, false)
+	m := newMode(t, Options{Entries: 3}, 0)
 	if err := m.Select(nil); err != nil {
 		t.Fatal(err)
 	}

@@ -10,37 +10,19 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/swoll-dev/swoll/nodeagent/cgroups"
 )
 
 // ProcScanner finds containers by the cgroup paths of processes: every runtime puts a container's processes
-// in a cgroup whose path contains the container id, whatever the cgroup version or driver:
+// in a cgroup whose path contains the container id, whatever the cgroup version or driver (package cgroups
+// knows the names):
 //
 //	cgroupfs:  /kubepods/burstable/pod<uid>/<id>
 //	systemd:   /kubepods.slice/.../cri-containerd-<id>.scope  (crio-<id>.scope, docker-<id>.scope)
 type ProcScanner struct {
 	// Root is the proc file system of the host's pid namespace ("/proc" in a hostPID pod).
 	Root string
-}
-
-// scopePrefixes are the unit-name prefixes the systemd cgroup driver puts in front of container ids.
-var scopePrefixes = []string{"cri-containerd-", "crio-", "docker-", "libpod-", "containerd-"}
-
-// idFromCgroupComponent returns the container id one path component names, or "".
-func idFromCgroupComponent(c string) string {
-	c = strings.TrimSuffix(c, ".scope")
-	if strings.HasPrefix(c, "crio-conmon-") {
-		return "" // CRI-O's monitor process, not the container
-	}
-	for _, p := range scopePrefixes {
-		if strings.HasPrefix(c, p) {
-			c = c[len(p):]
-			break
-		}
-	}
-	if len(c) != 64 || validID(c) != nil {
-		return ""
-	}
-	return c
 }
 
 // containerIDs returns the ids named in a /proc/PID/cgroup file (one per hierarchy at most; usually all equal).
@@ -52,7 +34,7 @@ func containerIDs(cgroupFile []byte, match func(string) bool, out map[string]str
 			continue
 		}
 		for _, comp := range strings.Split(string(parts[2]), "/") {
-			if id := idFromCgroupComponent(comp); id != "" && match(id) {
+			if id := cgroups.ContainerIDFromName(comp); id != "" && match(id) {
 				out[id] = struct{}{}
 			}
 		}

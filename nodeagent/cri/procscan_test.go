@@ -129,24 +129,6 @@ func TestFindInitDockerCgroupfs(t *testing.T) {
 	}
 }
 
-func TestIDFromCgroupComponent(t *testing.T) {
-	tests := map[string]string{
-		idA:                                idA,
-		"cri-containerd-" + idA + ".scope": idA,
-		"crio-" + idA + ".scope":           idA,
-		"docker-" + idA + ".scope":         idA,
-		"crio-conmon-" + idA + ".scope":    "",
-		"pod" + idA:                        "",
-		"kubepods.slice":                   "",
-		idA[:63]:                           "",
-	}
-	for in, want := range tests {
-		if got := idFromCgroupComponent(in); got != want {
-			t.Errorf("idFromCgroupComponent(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestFindInitMissingRoot(t *testing.T) {
 	_, _, err := (&ProcScanner{Root: filepath.Join(t.TempDir(), "nope")}).FindInit(idA)
 	if err == nil || !strings.Contains(err.Error(), "scanning") {

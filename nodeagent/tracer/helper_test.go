@@ -87,6 +87,12 @@ func runHelper() int {
 			return 3
 		case "getppid":
 			unix.Getppid()
+		case "pause":
+			// Until the test lets it go on (helper.resume).
+			fmt.Println("paused")
+			if _, err := in.ReadString('\n'); err != nil {
+				return 1
+			}
 		case "sh":
 			// A child process: forks, execs /bin/sh, which execs cat.
 			_ = exec.Command("/bin/sh", "-c", arg).Run()
@@ -153,6 +159,16 @@ func (h *helper) run() {
 		h.tb.Fatal(err)
 	}
 	h.expect("done")
+}
+
+// resume lets a helper stopped at a "pause" action go on, and waits until it has reached the next pause or
+// made its last call (want: "paused" or "done").
+func (h *helper) resume(want string) {
+	h.tb.Helper()
+	if _, err := h.in.WriteString("go\n"); err != nil {
+		h.tb.Fatal(err)
+	}
+	h.expect(want)
 }
 
 // end lets the helper exit and reaps it. PID 1 of a pid namespace ignores SIGTERM: close stdin instead,

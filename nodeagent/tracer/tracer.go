@@ -13,11 +13,14 @@
 // only once 64 KiB are pending, and Read polls every 50 ms, so slow streams still flow.
 //
 // Kernel requirements: BTF, ring buffer and task iterators (5.8). What newer kernels add is used where the
-// kernel has it, chosen at load time by probing (see Features): task-local storage (5.11; before it, hashes
-// keyed by the task), bpf_loop (5.17; before it, a bounded loop for execve's argv), unique mount namespace
-// ids (NS_GET_MNTNS_ID; before it, the probe's mnt_ids iterator translates inode numbers). The probe
-// attaches to tp_btf sys_enter/sys_exit, or raw tracepoints where tp_btf is refused. Every variant writes
+// kernel has it, chosen at load time from the features probed once (package bpf, shared with counting mode):
+// tp_btf (before it, raw tracepoints), task-local storage (5.11; before it, hashes keyed by the task),
+// bpf_loop (5.17; before it, a bounded loop for execve's argv); and unique mount namespace ids
+// (NS_GET_MNTNS_ID; before it, the probe's mnt_ids iterator translates inode numbers). Every variant writes
 // the same records.
+//
+// The filter's decision for a task is cached in the task's state until the filter changes: every change of
+// targets or mode bumps the filter's generation (see bpf/filter.h).
 //
 // Limitations: 32-bit compat system calls are skipped on amd64 (their numbers mean other calls); on arm64,
 // AArch32 tasks are not told apart and their calls would be decoded with the arm64 table. A per-CPU buffer
@@ -68,15 +71,14 @@ type Options struct {
 	RingBytes int
 	// Arch selects the syscall table (default: the running GOARCH).
 	Arch syscalls.Arch
-	// RawTracepoints forces the raw_tracepoint programs even where tp_btf works (tests of the fallback).
-	RawTracepoints bool
-	// Without turns off features the kernel has, to run the fallbacks of older kernels (tests, bench).
+	// Without turns off features the kernel has, to run the fallbacks of older kernels (tests, bench; TpBTF:
+	// the raw tracepoint programs).
 	Without Features
 	// CaptureData is how many bytes of the data that read, write, send and recv family calls transfer are
 	// copied (--capture-data); 0, the default, copies none: they may hold secrets.
 	CaptureData int
 	// FilterOnly attaches only what keeps the container filter current (fork and exit tracking), not the
-	// syscall programs: for counting mode (package count), which shares the filter's maps (FilterMaps).
+	// syscall programs: for counting mode (package countprobe), which shares the filter (FilterMaps).
 	FilterOnly bool
 }
 
@@ -88,6 +90,7 @@ type Tracer struct {
 	links      []link.Link
 	ring       *ringReader
 	filterMode *ebpf.Variable // the probe's filter_mode, memory-mapped
+	filterGen  *ebpf.Variable // filter_gen: tasks' cached decisions hold while it does
 	sysCfgs    *ebpf.Map
 	mntTargets *ebpf.Map
 	pidTargets *ebpf.Map
@@ -101,21 +104,25 @@ type Tracer struct {
 	byInode   bool
 	kernelIDs map[uint64]uint64
 
-	mu   sync.Mutex // guards the target counts and filter mode updates
+	mu   sync.Mutex // guards the target counts and the filter's state
 	mnts int
 	pids int
 	all  bool
+	gen  uint32
 
 	// Read's reused buffers: reading a record allocates nothing.
 	readMu     sync.Mutex
 	rec        record.Record
 	badRecords atomic.Uint64
-
-	attach string
 }
 
 // AttachType says which program type is attached: "tp_btf" or "raw_tracepoint".
-func (t *Tracer) AttachType() string { return t.attach }
+func (t *Tracer) AttachType() string {
+	if t.features&TpBTF != 0 {
+		return "tp_btf"
+	}
+	return "raw_tracepoint"
+}
 
 // Features says which optional kernel features the loaded probe uses.
 func (t *Tracer) Features() Features { return t.features }
@@ -147,47 +154,23 @@ func New(opts Options) (*Tracer, error) {
 	if opts.CaptureData < 0 || opts.CaptureData > syscalls.MaxDataBytes {
 		return nil, fmt.Errorf("capture data size %d is out of range (0 to %d bytes)", opts.CaptureData, syscalls.MaxDataBytes)
 	}
-	data := uint16(opts.CaptureData)
-	feats := ProbeFeatures() &^ opts.Without
-	t := &Tracer{table: table, dataBytes: data, filterOnly: opts.FilterOnly}
-	if !opts.RawTracepoints {
-		err = t.load(ring, true, feats)
-		if err == nil {
-			return t, nil
-		}
+	t := &Tracer{table: table, dataBytes: uint16(opts.CaptureData), filterOnly: opts.FilterOnly, gen: 1,
+		features: (bpf.KernelFeatures() &^ opts.Without).Usable()}
+	if err := t.load(ring); err != nil {
 		_ = t.Close()
-		t = &Tracer{table: table, dataBytes: data, filterOnly: opts.FilterOnly}
-	}
-	if err2 := t.load(ring, false, feats); err2 != nil {
-		_ = t.Close()
-		if err != nil {
-			return nil, fmt.Errorf("loading the probe: tp_btf: %v; raw_tracepoint: %w", err, err2)
-		}
-		return nil, fmt.Errorf("loading the probe: %w", err2)
+		return nil, fmt.Errorf("loading the probe (%s): %w", t.features, err)
 	}
 	return t, nil
 }
 
-func (t *Tracer) load(ring int, useBTF bool, feats Features) error {
+func (t *Tracer) load(ring int) error {
 	spec, err := bpf.LoadProbe()
 	if err != nil {
 		return fmt.Errorf("reading the embedded probe: %w", err)
 	}
-	prefix := "btf"
-	t.attach = "tp_btf"
-	if !useBTF {
-		prefix = "raw"
-		t.attach = "raw_tracepoint"
-	}
-	keep, unusedMaps := probeVariant(prefix, feats)
-	t.features = feats
-	for name := range spec.Programs {
-		if _, ok := keep[name]; !ok && name != bpf.ProbeProgMntIds {
-			delete(spec.Programs, name)
-		}
-	}
-	for _, name := range unusedMaps {
-		delete(spec.Maps, name)
+	attach, err := bpf.Choose(spec, bpf.ProbeVariants, t.features)
+	if err != nil {
+		return err
 	}
 	spec.Maps[bpf.ProbeMapEvents].MaxEntries = uint32(ring)
 	t.byInode = !nsid.HasUniqueIDs()
@@ -210,15 +193,16 @@ func (t *Tracer) load(ring int, useBTF bool, feats Features) error {
 	t.pidTargets = coll.Maps[bpf.ProbeMapPidTargets]
 	t.lost = coll.Maps[bpf.ProbeMapLost]
 	t.filterMode = coll.Variables[bpf.ProbeVarFilterMode]
+	t.filterGen = coll.Variables[bpf.ProbeVarFilterGen]
 	t.mntIter = coll.Programs[bpf.ProbeProgMntIds]
 
-	for name, tp := range keep {
-		if t.filterOnly && (tp == "sys_enter" || tp == "sys_exit") {
+	for _, a := range attach {
+		if a.Hook == "" || t.filterOnly && (a.Hook == bpf.HookSysEnter || a.Hook == bpf.HookSysExit) {
 			continue
 		}
-		l, err := Attach(coll.Programs[name], tp, useBTF)
+		l, err := bpf.Attach(coll.Programs[a.Program], a)
 		if err != nil {
-			return fmt.Errorf("attaching %s to %s: %w", name, tp, err)
+			return fmt.Errorf("attaching %s to %s: %w", a.Program, a.Hook, err)
 		}
 		t.links = append(t.links, l)
 	}
@@ -342,7 +326,7 @@ func (t *Tracer) AddMountNS(nsID uint64, targetID uint32) error {
 	if !exists {
 		t.mnts++
 	}
-	return t.updateMode()
+	return t.filterChanged()
 }
 
 // RemoveMountNS stops tracing a mount namespace.
@@ -364,7 +348,7 @@ func (t *Tracer) RemoveMountNS(nsID uint64) error {
 		return fmt.Errorf("removing mount namespace %d: %w", nsID, err)
 	}
 	t.mnts--
-	return t.updateMode()
+	return t.filterChanged()
 }
 
 // AddPid traces a process and, from now on, every process it forks (targetID non-zero). Descendants that
@@ -377,7 +361,7 @@ func (t *Tracer) AddPid(pid uint32, targetID uint32) error {
 	defer t.mu.Unlock()
 	// Fork tracking starts before the walk, so that a child forked meanwhile is caught by one or the other.
 	t.pids++
-	if err := t.updateMode(); err != nil {
+	if err := t.filterChanged(); err != nil {
 		return err
 	}
 	for _, p := range append([]uint32{pid}, descendants(pid)...) {
@@ -385,7 +369,7 @@ func (t *Tracer) AddPid(pid uint32, targetID uint32) error {
 			return fmt.Errorf("adding pid %d: %w", p, err)
 		}
 	}
-	return nil
+	return t.filterChanged()
 }
 
 // TraceAll traces every task on the host (targetID 0 on records).
@@ -393,10 +377,13 @@ func (t *Tracer) TraceAll(on bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.all = on
-	return t.updateMode()
+	return t.filterChanged()
 }
 
-func (t *Tracer) updateMode() error {
+// filterChanged sets the filter's mode from the targets and starts a new generation, so that every task decides
+// again at its next call: called with t.mu held after every change of the filter's maps (after, so that a task
+// deciding meanwhile keeps the old generation and decides again).
+func (t *Tracer) filterChanged() error {
 	var m uint32
 	if t.all {
 		m |= modeAll
@@ -410,27 +397,23 @@ func (t *Tracer) updateMode() error {
 	if err := t.filterMode.Set(m); err != nil {
 		return fmt.Errorf("setting the probe's filter mode: %w", err)
 	}
+	if t.gen++; t.gen == 0 {
+		t.gen = 1 // 0 marks a task not decided yet
+	}
+	if err := t.filterGen.Set(t.gen); err != nil {
+		return fmt.Errorf("starting the filter's generation %d: %w", t.gen, err)
+	}
 	return nil
 }
 
-// Attach attaches a program to a tracepoint: as tp_btf (useBTF) or as a raw tracepoint.
-func Attach(prog *ebpf.Program, tracepoint string, useBTF bool) (link.Link, error) {
-	if useBTF {
-		return link.AttachTracing(link.TracingOptions{Program: prog, AttachType: ebpf.AttachTraceRawTp})
+// FilterMaps are the container filter's maps and state (bpf/filter.h) by name, for another object to load with
+// in place of its own copies (ebpf.CollectionOptions.MapReplacements): it then sees every change made here.
+func (t *Tracer) FilterMaps() map[string]*ebpf.Map {
+	out := make(map[string]*ebpf.Map, len(bpf.FilterMaps))
+	for _, name := range bpf.FilterMaps {
+		out[name] = t.coll.Maps[name]
 	}
-	return link.AttachRawTracepoint(link.RawTracepointOptions{Name: tracepoint, Program: prog})
-}
-
-// FilterMaps are the container filter's maps (bpf/filter.h), for other programs to share.
-func (t *Tracer) FilterMaps() (mntTargets, pidTargets *ebpf.Map) { return t.mntTargets, t.pidTargets }
-
-// FilterMode is the filter's current mode, for other programs sharing the filter's maps.
-func (t *Tracer) FilterMode() (uint32, error) {
-	var m uint32
-	if err := t.filterMode.Get(&m); err != nil {
-		return 0, fmt.Errorf("reading the probe's filter mode: %w", err)
-	}
-	return m, nil
+	return out
 }
 
 // Read calls fn for every record until ctx is done or fn returns false. rec is reused between calls, and its

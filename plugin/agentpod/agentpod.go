@@ -15,9 +15,15 @@
 //     system is read-only (the hold lock lives in a small in-memory /tmp). Privileged is a fallback the user
 //     asks for (--privileged), for kernels without CAP_BPF (before 5.8) or runtimes that refuse the set.
 //   - hostPID lets it map container ids to host pids and pid namespaces; host /proc is therefore not mounted.
-//   - The only host path mounted is the node's CRI socket, read-only, and only a path on AllowedCRISockets (or
-//     one the user allowed): a node annotation can pick among them but never name another host path.
-//     /sys/kernel/btf comes with the container's own sysfs.
+//   - Two host paths are mounted, read-only. The node's CRI socket, and only a path on AllowedCRISockets (or
+//     one the user allowed): a node annotation can pick among them but never name another host path. And the
+//     node's cgroup hierarchies (/sys/fs/cgroup, at HostRoot/sys/fs/cgroup), where the agent finds a pod's
+//     cgroup from its UID the moment the kubelet makes it (nodeagent/cgroups): the container's own
+//     /sys/fs/cgroup shows only its own cgroup, and the host's through /proc/1/root is out of reach where
+//     the agent may not ptrace the host's init (AppArmor's default container profile, some sandboxes). It is
+//     read-only recursively where the runtime can (recursiveReadOnly IfPossible); where it cannot, the
+//     hierarchies below the top mount stay writable for root, which CAP_SYS_PTRACE with hostPID outweighs
+//     anyway. /sys/kernel/btf comes with the container's own sysfs.
 //   - The process is `swoll-agent hold`, which only waits for the plugin's exec of `swoll-agent session`; it
 //     exits on its own when no session arrives within HoldWait, and activeDeadlineSeconds bounds the life of
 //     the Job and its pod even if every other mechanism failed.
@@ -65,9 +71,11 @@ const (
 	// AgentBinary is the agent's path in its image.
 	AgentBinary = "/swoll-agent"
 
-	// HostRoot is where host paths (the CRI socket) appear in the agent's container: a host path P is
-	// mounted at HostRoot+P, which is where the agent looks for it first.
+	// HostRoot is where host paths (the CRI socket, the cgroup hierarchies) appear in the agent's container: a
+	// host path P is mounted at HostRoot+P, which is where the agent looks for it first.
 	HostRoot = "/host"
+	// CgroupHostPath is where nodes mount their cgroup hierarchies; the agent sees them at HostRoot+CgroupHostPath.
+	CgroupHostPath = "/sys/fs/cgroup"
 
 	// DefaultHoldWait is how long the pod waits for the plugin's exec after its container started. It bounds
 	// the life of a pod whose plugin died before it attached.
@@ -244,6 +252,12 @@ func podSpec(p Params, deadline int64) corev1.PodSpec {
 		volumes = append(volumes, corev1.Volume{Name: "cri-socket",
 			VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: sock, Type: &t}}})
 	}
+	dir := corev1.HostPathDirectory
+	rro := corev1.RecursiveReadOnlyIfPossible
+	mounts = append(mounts, corev1.VolumeMount{Name: "cgroup", MountPath: HostRoot + CgroupHostPath, ReadOnly: true,
+		RecursiveReadOnly: &rro})
+	volumes = append(volumes, corev1.Volume{Name: "cgroup",
+		VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: CgroupHostPath, Type: &dir}}})
 	sc := &corev1.SecurityContext{
 		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: capabilitiesFor(p.KernelVersion)},
 		ReadOnlyRootFilesystem:   &yes,

@@ -142,12 +142,15 @@ func TestSpecInvariants(t *testing.T) {
 			hostPaths = append(hostPaths, v.HostPath.Path+":"+string(*v.HostPath.Type))
 		}
 	}
-	if fmt.Sprint(hostPaths) != "[/run/crio/crio.sock:Socket]" {
-		t.Fatalf("host paths %v, want only the CRI socket", hostPaths)
+	if fmt.Sprint(hostPaths) != "[/run/crio/crio.sock:Socket /sys/fs/cgroup:Directory]" {
+		t.Fatalf("host paths %v, want only the CRI socket and the cgroup hierarchies", hostPaths)
 	}
 	for _, m := range c.VolumeMounts {
 		if !m.ReadOnly && m.MountPath != "/tmp" {
 			t.Fatalf("mount %s is writable", m.MountPath)
+		}
+		if m.MountPath == "/host/sys/fs/cgroup" && (m.RecursiveReadOnly == nil || *m.RecursiveReadOnly != corev1.RecursiveReadOnlyIfPossible) {
+			t.Fatalf("the cgroup hierarchies are not read-only recursively where the runtime can: %v", m.RecursiveReadOnly)
 		}
 	}
 	if got := job.Labels[LabelSession]; got != "k3x9ab" || job.Spec.Template.Labels[LabelSession] != "k3x9ab" {

@@ -61,8 +61,13 @@ func TestFaultAgentLeastPrivilege(t *testing.T) {
 		t.Error("the root file system is writable")
 	}
 	for _, v := range pod.Spec.Volumes {
-		if v.HostPath != nil && !strings.HasSuffix(v.HostPath.Path, ".sock") {
-			t.Errorf("host path %s mounted: only the CRI socket may be", v.HostPath.Path)
+		if v.HostPath != nil && !strings.HasSuffix(v.HostPath.Path, ".sock") && v.HostPath.Path != agentpod.CgroupHostPath {
+			t.Errorf("host path %s mounted: only the CRI socket and the cgroup hierarchies may be", v.HostPath.Path)
+		}
+	}
+	for _, m := range c.VolumeMounts {
+		if !m.ReadOnly && m.MountPath != "/tmp" {
+			t.Errorf("mount %s is writable", m.MountPath)
 		}
 	}
 	// the running session process: its effective capabilities are exactly the three
