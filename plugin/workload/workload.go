@@ -1,6 +1,6 @@
 // Package workload names the workload that owns a pod, so that what its replicas did can be merged: a
-// Deployment (through the ReplicaSet it owns the pod by), a StatefulSet, a DaemonSet, a Job, else the pod
-// itself. It reads the pod (its controller reference and its pod-template-hash label: no ReplicaSet read is
+// Deployment (through the ReplicaSet it owns the pod by), a StatefulSet, a DaemonSet, a Job (each run of a
+// CronJob is a Job of its own), else the pod itself. It reads the pod (its controller reference and its pod-template-hash label: no ReplicaSet read is
 // needed); a pod already gone is named from its name. A Resolver is safe for concurrent use.
 package workload
 
@@ -36,11 +36,6 @@ func Of(pod *corev1.Pod) Workload {
 		// a Deployment's ReplicaSet is named <deployment>-<pod-template-hash>, and so are its pods labelled
 		if h := pod.Labels["pod-template-hash"]; h != "" && strings.HasSuffix(ref.Name, "-"+h) {
 			return Workload{Kind: "Deployment", Name: strings.TrimSuffix(ref.Name, "-"+h)}
-		}
-	case "Job":
-		// a CronJob's Job: each run is its own Job, and the replicas that matter are the runs
-		if cj := pod.Labels["batch.kubernetes.io/cronjob-name"]; cj != "" {
-			return Workload{Kind: "CronJob", Name: cj}
 		}
 	}
 	return Workload{Kind: ref.Kind, Name: ref.Name}

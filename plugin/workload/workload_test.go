@@ -27,7 +27,6 @@ func TestOf(t *testing.T) {
 		{owned("db-0", "StatefulSet", "db", nil), "StatefulSet/db"},
 		{owned("agent-x7k2p", "DaemonSet", "agent", nil), "DaemonSet/agent"},
 		{owned("batch-abcde", "Job", "batch", nil), "Job/batch"},
-		{owned("nightly-29000000-abcde", "Job", "nightly-29000000", map[string]string{"batch.kubernetes.io/cronjob-name": "nightly"}), "CronJob/nightly"},
 		{owned("plain", "", "", nil), "Pod/plain"},
 	} {
 		if got := Of(tc.pod).String(); got != tc.want {
