@@ -61,6 +61,8 @@ var runtimeCalls = []runtimeCall{
 	{"statx", "runc 1.2+: procfs checks"},
 	{"readlinkat", "runc 1.2+: procfs checks"},
 	{"select", "crun: waiting on the exec fifo"},
+	{"pselect6", "crun: waiting on the exec fifo (glibc's select where it uses pselect6)"},
+	{"access", "crun: checking the executable (check_access)"},
 	{"lseek", "crun: stdout and stderr after startContainer hooks"},
 	{"rt_sigprocmask", "crun: unblocking signals; Go's runtime"},
 	{"rt_sigaction", "crun: resetting signal handlers; Go's runtime"},
