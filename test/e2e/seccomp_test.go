@@ -261,8 +261,8 @@ func TestSeccompAdviseEnforce(t *testing.T) {
 		t.Fatalf("the loop is not supposed to call %s, yet the profile allows it", extraCall)
 	}
 	onARM := checkNames(t, p)
-	t.Logf("shell loop: %d calls allowed (%d seen, %d for the runtime's start; %d valid on arm64): %s",
-		len(names), len(l.Calls), len(l.Runtime), onARM, p.Comment)
+	t.Logf("shell loop: %d calls allowed (%d seen, %d for the runtime's start; %d valid on arm64): %s\nseen: %v",
+		len(names), len(l.Calls), len(l.Runtime), onARM, p.Comment, l.Calls)
 
 	// the runtime's default profile would let the loop run
 	if c := f.check("runtime/default", "-l", "app=loop"); c.code != 0 || !strings.Contains(c.stdout, "no call") {
@@ -361,7 +361,8 @@ func TestSeccompAdviseWebserver(t *testing.T) {
 			t.Errorf("no %s counted for the webserver under traffic", want)
 		}
 	}
-	t.Logf("webserver: %d calls allowed, %d seen: %s", len(names), len(calls), sp.Metadata.Annotations[seccomp.AnnotationComment])
+	t.Logf("webserver: %d calls allowed, %d seen: %s\nseen: %v", len(names), len(calls),
+		sp.Metadata.Annotations[seccomp.AnnotationComment], calls)
 
 	f.applySPOCRD()
 	f.dryRunApply(r.stdout)
