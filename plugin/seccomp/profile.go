@@ -112,7 +112,7 @@ func Parse(data []byte) (*Profile, error) {
 		var syn *json.SyntaxError
 		switch {
 		case errors.As(err, &syn):
-			return nil, fmt.Errorf("not JSON: %v (at byte %d)", err, syn.Offset)
+			return nil, fmt.Errorf("not JSON: %w (at byte %d)", err, syn.Offset)
 		case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 			return nil, errors.New("not JSON: the text ends before the profile does")
 		}
