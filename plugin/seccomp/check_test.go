@@ -83,3 +83,25 @@ func TestChecker(t *testing.T) {
 		t.Errorf("empty report %q %v", b.String(), err)
 	}
 }
+
+// Text from the cluster and from traced processes reaches the terminal escaped.
+func TestLiveLineEscapes(t *testing.T) {
+	c := NewChecker(func(Container, syscalls.Arch) (*Evaluator, error) { return RuntimeDefault(nil) }, nil, nil)
+	var live []string
+	c.onNew = func(d *Denial) { live = append(live, LiveLine(d)) }
+	l := []byte(`{"syscall":{"name":"mount","arch":"amd64"},"start":1,"finish":2,"comm":"x\u001b[2J","error":"OK",` +
+		`"container":{"pod":"evil\u001b]0;title\u0007","name":"c\nd","namespace":"ns"},"args":{"source":"\u001b[31m"}}`)
+	if err := c.Event(l); err != nil {
+		t.Fatal(err)
+	}
+	if len(live) != 1 {
+		t.Fatalf("live %q", live)
+	}
+	if strings.ContainsAny(live[0], "\x1b\x07\n") {
+		t.Errorf("control bytes reach the terminal: %q", live[0])
+	}
+	var b bytes.Buffer
+	if err := WriteReport(&b, c.Denials(), "p"); err != nil || strings.ContainsAny(b.String(), "\x1b\x07") {
+		t.Errorf("report %q %v", b.String(), err)
+	}
+}
