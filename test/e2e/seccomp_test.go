@@ -165,7 +165,10 @@ func (f *F) installProfile(name string, data []byte) string {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			f.t.Fatal(err)
 		}
-		f.t.Cleanup(func() { _ = os.Remove(path) })
+		f.t.Cleanup(func() {
+			_ = os.Remove(path)
+			_ = os.Remove(filepath.Dir(path)) // once the last test's profile is gone
+		})
 	}
 	return rel
 }
