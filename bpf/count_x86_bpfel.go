@@ -13,6 +13,26 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type CountCgroupHierarchy uint32
+
+const (
+	CountCgroupHierarchyCGH_UNIFIED    CountCgroupHierarchy = 0
+	CountCgroupHierarchyCGH_CPUSET     CountCgroupHierarchy = 1
+	CountCgroupHierarchyCGH_CPU        CountCgroupHierarchy = 2
+	CountCgroupHierarchyCGH_CPUACCT    CountCgroupHierarchy = 3
+	CountCgroupHierarchyCGH_BLKIO      CountCgroupHierarchy = 4
+	CountCgroupHierarchyCGH_MEMORY     CountCgroupHierarchy = 5
+	CountCgroupHierarchyCGH_DEVICES    CountCgroupHierarchy = 6
+	CountCgroupHierarchyCGH_FREEZER    CountCgroupHierarchy = 7
+	CountCgroupHierarchyCGH_NET_CLS    CountCgroupHierarchy = 8
+	CountCgroupHierarchyCGH_PERF_EVENT CountCgroupHierarchy = 9
+	CountCgroupHierarchyCGH_NET_PRIO   CountCgroupHierarchy = 10
+	CountCgroupHierarchyCGH_HUGETLB    CountCgroupHierarchy = 11
+	CountCgroupHierarchyCGH_PIDS       CountCgroupHierarchy = 12
+	CountCgroupHierarchyCGH_RDMA       CountCgroupHierarchy = 13
+	CountCgroupHierarchyCGH_MISC       CountCgroupHierarchy = 14
+)
+
 type CountCountKey struct {
 	_      structs.HostLayout
 	Target uint32
@@ -41,19 +61,22 @@ type CountCountVal struct {
 	Hist   [32]uint64
 }
 
+type CountDecision struct {
+	_       structs.HostLayout
+	Gen     uint32
+	Target  uint32
+	Nsproxy uint64
+	CssSet  uint64
+	Traced  uint8
+	Pad     [7]uint8
+}
+
 type CountTaskState struct {
 	_    structs.HostLayout
 	Core struct {
 		_      structs.HostLayout
-		Filter struct {
-			_       structs.HostLayout
-			Gen     uint32
-			Target  uint32
-			Nsproxy uint64
-			Traced  uint8
-			Pad     [7]uint8
-		}
-		Call struct {
+		Filter CountDecision
+		Call   struct {
 			_     structs.HostLayout
 			Start uint64
 			Nr    uint32
@@ -66,31 +89,36 @@ type CountTaskState struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	CountMapCountStackBufs   = "count_stack_bufs"
-	CountMapCountStacks      = "count_stacks"
-	CountMapCounts           = "counts"
-	CountMapLost             = "lost"
-	CountMapMntTargets       = "mnt_targets"
-	CountMapPidTargets       = "pid_targets"
-	CountMapTasks            = "tasks"
-	CountMapTasksByTask      = "tasks_by_task"
-	CountProgBtfExitHash     = "btf_exit_hash"
-	CountProgBtfSysEnter     = "btf_sys_enter"
-	CountProgBtfSysEnterHash = "btf_sys_enter_hash"
-	CountProgBtfSysExit      = "btf_sys_exit"
-	CountProgBtfSysExitHash  = "btf_sys_exit_hash"
-	CountProgRawExitHash     = "raw_exit_hash"
-	CountProgRawSysEnter     = "raw_sys_enter"
-	CountProgRawSysEnterHash = "raw_sys_enter_hash"
-	CountProgRawSysExit      = "raw_sys_exit"
-	CountProgRawSysExitHash  = "raw_sys_exit_hash"
-	CountVarCountKey         = "_count_key"
-	CountVarCountVal         = "_count_val"
-	CountVarCountByStack     = "count_by_stack"
-	CountVarFilterGen        = "filter_gen"
-	CountVarFilterMode       = "filter_mode"
-	CountVarNoReturn         = "no_return"
-	CountVarSelected         = "selected"
+	CountMapCgroupTargets       = "cgroup_targets"
+	CountMapCountStackBufs      = "count_stack_bufs"
+	CountMapCountStacks         = "count_stacks"
+	CountMapCounts              = "counts"
+	CountMapDecisionsByTask     = "decisions_by_task"
+	CountMapLost                = "lost"
+	CountMapMntTargets          = "mnt_targets"
+	CountMapPidTargets          = "pid_targets"
+	CountMapTasks               = "tasks"
+	CountMapTasksByTask         = "tasks_by_task"
+	CountProgBtfExitHash        = "btf_exit_hash"
+	CountProgBtfSysEnter        = "btf_sys_enter"
+	CountProgBtfSysEnterHash    = "btf_sys_enter_hash"
+	CountProgBtfSysExit         = "btf_sys_exit"
+	CountProgBtfSysExitHash     = "btf_sys_exit_hash"
+	CountProgRawExitHash        = "raw_exit_hash"
+	CountProgRawSysEnter        = "raw_sys_enter"
+	CountProgRawSysEnterHash    = "raw_sys_enter_hash"
+	CountProgRawSysExit         = "raw_sys_exit"
+	CountProgRawSysExitHash     = "raw_sys_exit_hash"
+	CountVarCgroupHierarchyEnum = "_cgroup_hierarchy_enum"
+	CountVarCountKey            = "_count_key"
+	CountVarCountVal            = "_count_val"
+	CountVarCgroupHierarchy     = "cgroup_hierarchy"
+	CountVarCgroupLevels        = "cgroup_levels"
+	CountVarCountByStack        = "count_by_stack"
+	CountVarFilterGen           = "filter_gen"
+	CountVarFilterMode          = "filter_mode"
+	CountVarNoReturn            = "no_return"
+	CountVarSelected            = "selected"
 )
 
 // LoadCount returns the embedded CollectionSpec for Count.
@@ -151,27 +179,32 @@ type CountProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountMapSpecs struct {
-	CountStackBufs *ebpf.MapSpec `ebpf:"count_stack_bufs"`
-	CountStacks    *ebpf.MapSpec `ebpf:"count_stacks"`
-	Counts         *ebpf.MapSpec `ebpf:"counts"`
-	Lost           *ebpf.MapSpec `ebpf:"lost"`
-	MntTargets     *ebpf.MapSpec `ebpf:"mnt_targets"`
-	PidTargets     *ebpf.MapSpec `ebpf:"pid_targets"`
-	Tasks          *ebpf.MapSpec `ebpf:"tasks"`
-	TasksByTask    *ebpf.MapSpec `ebpf:"tasks_by_task"`
+	CgroupTargets   *ebpf.MapSpec `ebpf:"cgroup_targets"`
+	CountStackBufs  *ebpf.MapSpec `ebpf:"count_stack_bufs"`
+	CountStacks     *ebpf.MapSpec `ebpf:"count_stacks"`
+	Counts          *ebpf.MapSpec `ebpf:"counts"`
+	DecisionsByTask *ebpf.MapSpec `ebpf:"decisions_by_task"`
+	Lost            *ebpf.MapSpec `ebpf:"lost"`
+	MntTargets      *ebpf.MapSpec `ebpf:"mnt_targets"`
+	PidTargets      *ebpf.MapSpec `ebpf:"pid_targets"`
+	Tasks           *ebpf.MapSpec `ebpf:"tasks"`
+	TasksByTask     *ebpf.MapSpec `ebpf:"tasks_by_task"`
 }
 
 // CountVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountVariableSpecs struct {
-	CountKey     *ebpf.VariableSpec `ebpf:"_count_key"`
-	CountVal     *ebpf.VariableSpec `ebpf:"_count_val"`
-	CountByStack *ebpf.VariableSpec `ebpf:"count_by_stack"`
-	FilterGen    *ebpf.VariableSpec `ebpf:"filter_gen"`
-	FilterMode   *ebpf.VariableSpec `ebpf:"filter_mode"`
-	NoReturn     *ebpf.VariableSpec `ebpf:"no_return"`
-	Selected     *ebpf.VariableSpec `ebpf:"selected"`
+	CgroupHierarchyEnum *ebpf.VariableSpec `ebpf:"_cgroup_hierarchy_enum"`
+	CountKey            *ebpf.VariableSpec `ebpf:"_count_key"`
+	CountVal            *ebpf.VariableSpec `ebpf:"_count_val"`
+	CgroupHierarchy     *ebpf.VariableSpec `ebpf:"cgroup_hierarchy"`
+	CgroupLevels        *ebpf.VariableSpec `ebpf:"cgroup_levels"`
+	CountByStack        *ebpf.VariableSpec `ebpf:"count_by_stack"`
+	FilterGen           *ebpf.VariableSpec `ebpf:"filter_gen"`
+	FilterMode          *ebpf.VariableSpec `ebpf:"filter_mode"`
+	NoReturn            *ebpf.VariableSpec `ebpf:"no_return"`
+	Selected            *ebpf.VariableSpec `ebpf:"selected"`
 }
 
 // CountObjects contains all objects after they have been loaded into the kernel.
@@ -194,21 +227,25 @@ func (o *CountObjects) Close() error {
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountMaps struct {
-	CountStackBufs *ebpf.Map `ebpf:"count_stack_bufs"`
-	CountStacks    *ebpf.Map `ebpf:"count_stacks"`
-	Counts         *ebpf.Map `ebpf:"counts"`
-	Lost           *ebpf.Map `ebpf:"lost"`
-	MntTargets     *ebpf.Map `ebpf:"mnt_targets"`
-	PidTargets     *ebpf.Map `ebpf:"pid_targets"`
-	Tasks          *ebpf.Map `ebpf:"tasks"`
-	TasksByTask    *ebpf.Map `ebpf:"tasks_by_task"`
+	CgroupTargets   *ebpf.Map `ebpf:"cgroup_targets"`
+	CountStackBufs  *ebpf.Map `ebpf:"count_stack_bufs"`
+	CountStacks     *ebpf.Map `ebpf:"count_stacks"`
+	Counts          *ebpf.Map `ebpf:"counts"`
+	DecisionsByTask *ebpf.Map `ebpf:"decisions_by_task"`
+	Lost            *ebpf.Map `ebpf:"lost"`
+	MntTargets      *ebpf.Map `ebpf:"mnt_targets"`
+	PidTargets      *ebpf.Map `ebpf:"pid_targets"`
+	Tasks           *ebpf.Map `ebpf:"tasks"`
+	TasksByTask     *ebpf.Map `ebpf:"tasks_by_task"`
 }
 
 func (m *CountMaps) Close() error {
 	return _CountClose(
+		m.CgroupTargets,
 		m.CountStackBufs,
 		m.CountStacks,
 		m.Counts,
+		m.DecisionsByTask,
 		m.Lost,
 		m.MntTargets,
 		m.PidTargets,
@@ -221,13 +258,16 @@ func (m *CountMaps) Close() error {
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountVariables struct {
-	CountKey     *ebpf.Variable `ebpf:"_count_key"`
-	CountVal     *ebpf.Variable `ebpf:"_count_val"`
-	CountByStack *ebpf.Variable `ebpf:"count_by_stack"`
-	FilterGen    *ebpf.Variable `ebpf:"filter_gen"`
-	FilterMode   *ebpf.Variable `ebpf:"filter_mode"`
-	NoReturn     *ebpf.Variable `ebpf:"no_return"`
-	Selected     *ebpf.Variable `ebpf:"selected"`
+	CgroupHierarchyEnum *ebpf.Variable `ebpf:"_cgroup_hierarchy_enum"`
+	CountKey            *ebpf.Variable `ebpf:"_count_key"`
+	CountVal            *ebpf.Variable `ebpf:"_count_val"`
+	CgroupHierarchy     *ebpf.Variable `ebpf:"cgroup_hierarchy"`
+	CgroupLevels        *ebpf.Variable `ebpf:"cgroup_levels"`
+	CountByStack        *ebpf.Variable `ebpf:"count_by_stack"`
+	FilterGen           *ebpf.Variable `ebpf:"filter_gen"`
+	FilterMode          *ebpf.Variable `ebpf:"filter_mode"`
+	NoReturn            *ebpf.Variable `ebpf:"no_return"`
+	Selected            *ebpf.Variable `ebpf:"selected"`
 }
 
 // CountPrograms contains all programs after they have been loaded into the kernel.
