@@ -13,6 +13,26 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type CountCgroupHierarchy uint32
+
+const (
+	CountCgroupHierarchyCGH_UNIFIED    CountCgroupHierarchy = 0
+	CountCgroupHierarchyCGH_CPUSET     CountCgroupHierarchy = 1
+	CountCgroupHierarchyCGH_CPU        CountCgroupHierarchy = 2
+	CountCgroupHierarchyCGH_CPUACCT    CountCgroupHierarchy = 3
+	CountCgroupHierarchyCGH_BLKIO      CountCgroupHierarchy = 4
+	CountCgroupHierarchyCGH_MEMORY     CountCgroupHierarchy = 5
+	CountCgroupHierarchyCGH_DEVICES    CountCgroupHierarchy = 6
+	CountCgroupHierarchyCGH_FREEZER    CountCgroupHierarchy = 7
+	CountCgroupHierarchyCGH_NET_CLS    CountCgroupHierarchy = 8
+	CountCgroupHierarchyCGH_PERF_EVENT CountCgroupHierarchy = 9
+	CountCgroupHierarchyCGH_NET_PRIO   CountCgroupHierarchy = 10
+	CountCgroupHierarchyCGH_HUGETLB    CountCgroupHierarchy = 11
+	CountCgroupHierarchyCGH_PIDS       CountCgroupHierarchy = 12
+	CountCgroupHierarchyCGH_RDMA       CountCgroupHierarchy = 13
+	CountCgroupHierarchyCGH_MISC       CountCgroupHierarchy = 14
+)
+
 type CountCountKey struct {
 	_      structs.HostLayout
 	Target uint32
@@ -27,37 +47,58 @@ type CountCountVal struct {
 	Hist   [32]uint64
 }
 
-type CountInflight struct {
-	_      structs.HostLayout
-	Start  uint64
-	Nr     uint32
-	Target uint32
-	Gen    uint32
-	Traced uint32
+type CountTaskState struct {
+	_    structs.HostLayout
+	Core struct {
+		_      structs.HostLayout
+		Filter struct {
+			_       structs.HostLayout
+			Gen     uint32
+			Target  uint32
+			Nsproxy uint64
+			CssSet  uint64
+			Traced  uint8
+			Pad     [7]uint8
+		}
+		Call struct {
+			_     structs.HostLayout
+			Start uint64
+			Nr    uint32
+			Pad   uint32
+		}
+	}
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	CountMapCounts            = "counts"
-	CountMapInflights         = "inflights"
-	CountMapMntTargets        = "mnt_targets"
-	CountMapOverflow          = "overflow"
-	CountMapPidTargets        = "pid_targets"
-	CountMapTaskCalls         = "task_calls"
-	CountProgCountBtfEnter    = "count_btf_enter"
-	CountProgCountBtfExit     = "count_btf_exit"
-	CountProgCountRawEnter    = "count_raw_enter"
-	CountProgCountRawExec     = "count_raw_exec"
-	CountProgCountRawExit     = "count_raw_exit"
-	CountProgCountRawTaskExit = "count_raw_task_exit"
-	CountVarCountKey          = "_count_key"
-	CountVarCountVal          = "_count_val"
-	CountVarFilterGen         = "filter_gen"
-	CountVarFilterMode        = "filter_mode"
-	CountVarNoReturn          = "no_return"
-	CountVarSelected          = "selected"
+	CountMapCgroupTargets       = "cgroup_targets"
+	CountMapCounts              = "counts"
+	CountMapLost                = "lost"
+	CountMapMntTargets          = "mnt_targets"
+	CountMapPidTargets          = "pid_targets"
+	CountMapTasks               = "tasks"
+	CountMapTasksByTask         = "tasks_by_task"
+	CountProgBtfExitHash        = "btf_exit_hash"
+	CountProgBtfSysEnter        = "btf_sys_enter"
+	CountProgBtfSysEnterHash    = "btf_sys_enter_hash"
+	CountProgBtfSysExit         = "btf_sys_exit"
+	CountProgBtfSysExitHash     = "btf_sys_exit_hash"
+	CountProgRawExitHash        = "raw_exit_hash"
+	CountProgRawSysEnter        = "raw_sys_enter"
+	CountProgRawSysEnterHash    = "raw_sys_enter_hash"
+	CountProgRawSysExit         = "raw_sys_exit"
+	CountProgRawSysExitHash     = "raw_sys_exit_hash"
+	CountVarCgroupHierarchyEnum = "_cgroup_hierarchy_enum"
+	CountVarCountKey            = "_count_key"
+	CountVarCountVal            = "_count_val"
+	CountVarCgroupHierarchy     = "cgroup_hierarchy"
+	CountVarCgroupLevels        = "cgroup_levels"
+	CountVarFilterGen           = "filter_gen"
+	CountVarFilterMode          = "filter_mode"
+	CountVarNoReturn            = "no_return"
+	CountVarSelected            = "selected"
 )
 
 // LoadCount returns the embedded CollectionSpec for Count.
@@ -102,36 +143,44 @@ type CountSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountProgramSpecs struct {
-	CountBtfEnter    *ebpf.ProgramSpec `ebpf:"count_btf_enter"`
-	CountBtfExit     *ebpf.ProgramSpec `ebpf:"count_btf_exit"`
-	CountRawEnter    *ebpf.ProgramSpec `ebpf:"count_raw_enter"`
-	CountRawExec     *ebpf.ProgramSpec `ebpf:"count_raw_exec"`
-	CountRawExit     *ebpf.ProgramSpec `ebpf:"count_raw_exit"`
-	CountRawTaskExit *ebpf.ProgramSpec `ebpf:"count_raw_task_exit"`
+	BtfExitHash     *ebpf.ProgramSpec `ebpf:"btf_exit_hash"`
+	BtfSysEnter     *ebpf.ProgramSpec `ebpf:"btf_sys_enter"`
+	BtfSysEnterHash *ebpf.ProgramSpec `ebpf:"btf_sys_enter_hash"`
+	BtfSysExit      *ebpf.ProgramSpec `ebpf:"btf_sys_exit"`
+	BtfSysExitHash  *ebpf.ProgramSpec `ebpf:"btf_sys_exit_hash"`
+	RawExitHash     *ebpf.ProgramSpec `ebpf:"raw_exit_hash"`
+	RawSysEnter     *ebpf.ProgramSpec `ebpf:"raw_sys_enter"`
+	RawSysEnterHash *ebpf.ProgramSpec `ebpf:"raw_sys_enter_hash"`
+	RawSysExit      *ebpf.ProgramSpec `ebpf:"raw_sys_exit"`
+	RawSysExitHash  *ebpf.ProgramSpec `ebpf:"raw_sys_exit_hash"`
 }
 
 // CountMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountMapSpecs struct {
-	Counts     *ebpf.MapSpec `ebpf:"counts"`
-	Inflights  *ebpf.MapSpec `ebpf:"inflights"`
-	MntTargets *ebpf.MapSpec `ebpf:"mnt_targets"`
-	Overflow   *ebpf.MapSpec `ebpf:"overflow"`
-	PidTargets *ebpf.MapSpec `ebpf:"pid_targets"`
-	TaskCalls  *ebpf.MapSpec `ebpf:"task_calls"`
+	CgroupTargets *ebpf.MapSpec `ebpf:"cgroup_targets"`
+	Counts        *ebpf.MapSpec `ebpf:"counts"`
+	Lost          *ebpf.MapSpec `ebpf:"lost"`
+	MntTargets    *ebpf.MapSpec `ebpf:"mnt_targets"`
+	PidTargets    *ebpf.MapSpec `ebpf:"pid_targets"`
+	Tasks         *ebpf.MapSpec `ebpf:"tasks"`
+	TasksByTask   *ebpf.MapSpec `ebpf:"tasks_by_task"`
 }
 
 // CountVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountVariableSpecs struct {
-	CountKey   *ebpf.VariableSpec `ebpf:"_count_key"`
-	CountVal   *ebpf.VariableSpec `ebpf:"_count_val"`
-	FilterGen  *ebpf.VariableSpec `ebpf:"filter_gen"`
-	FilterMode *ebpf.VariableSpec `ebpf:"filter_mode"`
-	NoReturn   *ebpf.VariableSpec `ebpf:"no_return"`
-	Selected   *ebpf.VariableSpec `ebpf:"selected"`
+	CgroupHierarchyEnum *ebpf.VariableSpec `ebpf:"_cgroup_hierarchy_enum"`
+	CountKey            *ebpf.VariableSpec `ebpf:"_count_key"`
+	CountVal            *ebpf.VariableSpec `ebpf:"_count_val"`
+	CgroupHierarchy     *ebpf.VariableSpec `ebpf:"cgroup_hierarchy"`
+	CgroupLevels        *ebpf.VariableSpec `ebpf:"cgroup_levels"`
+	FilterGen           *ebpf.VariableSpec `ebpf:"filter_gen"`
+	FilterMode          *ebpf.VariableSpec `ebpf:"filter_mode"`
+	NoReturn            *ebpf.VariableSpec `ebpf:"no_return"`
+	Selected            *ebpf.VariableSpec `ebpf:"selected"`
 }
 
 // CountObjects contains all objects after they have been loaded into the kernel.
@@ -154,22 +203,24 @@ func (o *CountObjects) Close() error {
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountMaps struct {
-	Counts     *ebpf.Map `ebpf:"counts"`
-	Inflights  *ebpf.Map `ebpf:"inflights"`
-	MntTargets *ebpf.Map `ebpf:"mnt_targets"`
-	Overflow   *ebpf.Map `ebpf:"overflow"`
-	PidTargets *ebpf.Map `ebpf:"pid_targets"`
-	TaskCalls  *ebpf.Map `ebpf:"task_calls"`
+	CgroupTargets *ebpf.Map `ebpf:"cgroup_targets"`
+	Counts        *ebpf.Map `ebpf:"counts"`
+	Lost          *ebpf.Map `ebpf:"lost"`
+	MntTargets    *ebpf.Map `ebpf:"mnt_targets"`
+	PidTargets    *ebpf.Map `ebpf:"pid_targets"`
+	Tasks         *ebpf.Map `ebpf:"tasks"`
+	TasksByTask   *ebpf.Map `ebpf:"tasks_by_task"`
 }
 
 func (m *CountMaps) Close() error {
 	return _CountClose(
+		m.CgroupTargets,
 		m.Counts,
-		m.Inflights,
+		m.Lost,
 		m.MntTargets,
-		m.Overflow,
 		m.PidTargets,
-		m.TaskCalls,
+		m.Tasks,
+		m.TasksByTask,
 	)
 }
 
@@ -177,34 +228,45 @@ func (m *CountMaps) Close() error {
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountVariables struct {
-	CountKey   *ebpf.Variable `ebpf:"_count_key"`
-	CountVal   *ebpf.Variable `ebpf:"_count_val"`
-	FilterGen  *ebpf.Variable `ebpf:"filter_gen"`
-	FilterMode *ebpf.Variable `ebpf:"filter_mode"`
-	NoReturn   *ebpf.Variable `ebpf:"no_return"`
-	Selected   *ebpf.Variable `ebpf:"selected"`
+	CgroupHierarchyEnum *ebpf.Variable `ebpf:"_cgroup_hierarchy_enum"`
+	CountKey            *ebpf.Variable `ebpf:"_count_key"`
+	CountVal            *ebpf.Variable `ebpf:"_count_val"`
+	CgroupHierarchy     *ebpf.Variable `ebpf:"cgroup_hierarchy"`
+	CgroupLevels        *ebpf.Variable `ebpf:"cgroup_levels"`
+	FilterGen           *ebpf.Variable `ebpf:"filter_gen"`
+	FilterMode          *ebpf.Variable `ebpf:"filter_mode"`
+	NoReturn            *ebpf.Variable `ebpf:"no_return"`
+	Selected            *ebpf.Variable `ebpf:"selected"`
 }
 
 // CountPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountPrograms struct {
-	CountBtfEnter    *ebpf.Program `ebpf:"count_btf_enter"`
-	CountBtfExit     *ebpf.Program `ebpf:"count_btf_exit"`
-	CountRawEnter    *ebpf.Program `ebpf:"count_raw_enter"`
-	CountRawExec     *ebpf.Program `ebpf:"count_raw_exec"`
-	CountRawExit     *ebpf.Program `ebpf:"count_raw_exit"`
-	CountRawTaskExit *ebpf.Program `ebpf:"count_raw_task_exit"`
+	BtfExitHash     *ebpf.Program `ebpf:"btf_exit_hash"`
+	BtfSysEnter     *ebpf.Program `ebpf:"btf_sys_enter"`
+	BtfSysEnterHash *ebpf.Program `ebpf:"btf_sys_enter_hash"`
+	BtfSysExit      *ebpf.Program `ebpf:"btf_sys_exit"`
+	BtfSysExitHash  *ebpf.Program `ebpf:"btf_sys_exit_hash"`
+	RawExitHash     *ebpf.Program `ebpf:"raw_exit_hash"`
+	RawSysEnter     *ebpf.Program `ebpf:"raw_sys_enter"`
+	RawSysEnterHash *ebpf.Program `ebpf:"raw_sys_enter_hash"`
+	RawSysExit      *ebpf.Program `ebpf:"raw_sys_exit"`
+	RawSysExitHash  *ebpf.Program `ebpf:"raw_sys_exit_hash"`
 }
 
 func (p *CountPrograms) Close() error {
 	return _CountClose(
-		p.CountBtfEnter,
-		p.CountBtfExit,
-		p.CountRawEnter,
-		p.CountRawExec,
-		p.CountRawExit,
-		p.CountRawTaskExit,
+		p.BtfExitHash,
+		p.BtfSysEnter,
+		p.BtfSysEnterHash,
+		p.BtfSysExit,
+		p.BtfSysExitHash,
+		p.RawExitHash,
+		p.RawSysEnter,
+		p.RawSysEnterHash,
+		p.RawSysExit,
+		p.RawSysExitHash,
 	)
 }
 

@@ -1,30 +1,44 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Which tasks are traced: the container filter shared by every program that must agree with the probe on
- * what a target is (include it after vmlinux_min.h and the libbpf headers). User space fills the maps and
- * sets filter_mode through nodeagent/tracer; another BPF object can reuse the same maps by replacing its
- * own copies with the probe's (cilium/ebpf CollectionOptions.MapReplacements).
+ * Which tasks are traced: the container filter, shared by every object that includes this header. User space
+ * (nodeagent/tracer) fills the maps and sets the filter's state in the probe; another object shares both by
+ * loading with the probe's maps in place of its own copies (cilium/ebpf CollectionOptions.MapReplacements): the
+ * maps below and cgroup.h's, and the section .data.filter, which holds filter_mode, filter_gen and the cgroup
+ * mode's settings (package bpf lists them).
+ *
+ * A task is traced when, in the modes set: every task is (MODE_ALL); its process is in pid_targets (MODE_PID:
+ * a process and its descendants); its cgroup or an ancestor is in cgroup_targets (MODE_CGROUP, cgroup.h: every
+ * process of a pod from its first call); its mount namespace is in mnt_targets (MODE_MNT: containers found
+ * running, where no cgroup can be read).
  *
  * A mount namespace is identified by a 64-bit id the kernel never reuses where it has one (ns_common.ns_id
  * from 6.18, mnt_namespace.seq before): an inode number is recycled at once, and a stale entry would match
  * the next unrelated container. User space learns the id of a namespace from NS_GET_MNTNS_ID where the
  * kernel has it, or from the probe's mnt_ids iterator, which computes it with mnt_ns_id below.
  *
- * `direct` (a compile-time constant after inlining) says whether task is a BTF pointer the verifier lets the
- * program dereference, or a plain address read through CO-RE probe reads.
+ * The decision for a task is cached in its state (struct decision, task.h), so that a call of a traced task
+ * does not ask the filter's hashes again, and a selected call of an untraced one costs a look at its storage.
  */
 #ifndef SWOLL_FILTER_H
 #define SWOLL_FILTER_H
+
+#include "common.h"
+#include "variant.h"
+#include "cgroup.h"
 
 /* Filter modes, ORed into filter_mode. */
 enum filter_mode {
 	MODE_ALL = 1,
 	MODE_MNT = 2,
 	MODE_PID = 4,
+	MODE_CGROUP = 8,
 };
 
-/* Set by user space at run time (mmapped .bss). */
-__u32 filter_mode = 0;
+/* The filter's state, set by user space at run time (memory-mapped). */
+__u32 filter_mode SEC(".data.filter") = 0;
+/* The filter's generation: user space increments it after every change of the targets or the mode (never to 0,
+ * which marks a task not decided yet), and a decision made under another generation is made again. */
+__u32 filter_gen SEC(".data.filter") = 1;
 
 /* Mount namespace id (mnt_ns_id) -> target id. */
 struct {
@@ -58,10 +72,10 @@ static __always_inline __u64 mnt_ns_id(struct task_struct *task, bool direct)
 	return direct ? mnt->ns.inum : BPF_CORE_READ(mnt, ns.inum);
 }
 
-/* Returns whether the current task is traced and, if so, its target id. */
-static __always_inline bool target_of(struct task_struct *task, __u64 pid_tgid, __u32 *target, bool direct)
+/* Asks the filter's maps whether the task is traced and, if so, its target id (0 in trace-all mode). */
+static __always_inline bool target_of(struct task_struct *task, __u64 pid_tgid, __u32 mode, __u64 css_set,
+				      __u32 *target, bool direct)
 {
-	__u32 mode = filter_mode;
 	if (mode & MODE_ALL) {
 		*target = 0;
 		return true;
@@ -71,6 +85,13 @@ static __always_inline bool target_of(struct task_struct *task, __u64 pid_tgid, 
 		__u32 *t = bpf_map_lookup_elem(&pid_targets, &tgid);
 		if (t) {
 			*target = *t;
+			return true;
+		}
+	}
+	if (mode & MODE_CGROUP) {
+		__u64 t = cgroup_target(css_set);
+		if (t) {
+			*target = (__u32)t;
 			return true;
 		}
 	}
@@ -85,33 +106,45 @@ static __always_inline bool target_of(struct task_struct *task, __u64 pid_tgid, 
 	return false;
 }
 
-/* The traced call's number, read at sys_exit (the tracepoint does not pass it). */
-static __always_inline long syscall_nr(struct pt_regs *regs, bool direct)
-{
-#if defined(__TARGET_ARCH_x86)
-	return direct ? (long)regs->orig_ax : (long)BPF_CORE_READ(regs, orig_ax);
-#elif defined(__TARGET_ARCH_arm64)
-	return direct ? (long)regs->syscallno : (long)BPF_CORE_READ(regs, syscallno);
-#endif
-}
+/*
+ * The filter's decision for a task, kept in the task's state. It holds while filter_gen does and, in mount
+ * namespace mode, while the task keeps its nsproxy: setns and unshare (the only calls that move a running task
+ * to another mount namespace) install a new nsproxy allocated while the old one is still alive, so a change
+ * shows as a new address. Likewise in cgroup mode with its css_set: a task moved to another cgroup gets another
+ * css_set, found or allocated while the old one is still referenced. Pid mode needs no key: a process's
+ * children, which fork adds, are new tasks.
+ */
+struct decision {
+	__u32 gen; /* filter_gen it was made under; 0: none yet */
+	__u32 target;
+	__u64 nsproxy; /* with MODE_MNT: the task's nsproxy then; else 0 */
+	__u64 css_set; /* with MODE_CGROUP: the task's css_set then; else 0 */
+	__u8 traced;
+	__u8 pad[7];
+};
 
-/* A 32-bit compat call (its number means another call): not traced. */
-static __always_inline bool is_compat(struct task_struct *task, bool direct)
+/* Brings d up to date for the task (deciding again when it is stale) and returns whether the task is traced. */
+static __always_inline bool filter_decide(struct task_struct *task, __u64 pid_tgid, struct decision *d, int f)
 {
-#if defined(__TARGET_ARCH_x86)
-	/* TS_COMPAT: the task is in a 32-bit syscall, whose numbers mean other calls. */
-	__u32 status = direct ? task->thread_info.status : BPF_CORE_READ(task, thread_info.status);
-	return status & 0x0002;
-#else
-	/* arm64: compat (AArch32) tasks are not filtered out; see the tracer's package doc. */
-	return false;
-#endif
-}
-
-/* Whether the current task's call is traced (target_of, and not a compat call), and its target id. */
-static __always_inline bool traced(struct task_struct *task, __u64 pid_tgid, __u32 *target, bool direct)
-{
-	return target_of(task, pid_tgid, target, direct) && !is_compat(task, direct);
+	/* Generation and mode are read before the filter's maps: a change made meanwhile leaves a stale gen. */
+	__u32 gen = *(volatile __u32 *)&filter_gen;
+	__u32 mode = *(volatile __u32 *)&filter_mode;
+	__u64 nsp = 0, cgs = 0;
+	if (mode & MODE_MNT)
+		nsp = TASK_BTF(f) ? (__u64)task->nsproxy : (__u64)BPF_CORE_READ(task, nsproxy);
+	if (mode & MODE_CGROUP)
+		cgs = TASK_BTF(f) ? (__u64)task->cgroups : (__u64)BPF_CORE_READ(task, cgroups);
+	if (d->gen != gen || d->nsproxy != nsp || d->css_set != cgs) {
+		/* cgroup.h's functions take a plain number: a BTF pointer, even cast, is not one to the verifier. */
+		__u64 cgs_addr = cgs;
+		if ((mode & MODE_CGROUP) && TASK_BTF(f))
+			cgs_addr = (__u64)BPF_CORE_READ(task, cgroups);
+		d->traced = target_of(task, pid_tgid, mode, cgs_addr, &d->target, TASK_BTF(f));
+		d->gen = gen;
+		d->nsproxy = nsp;
+		d->css_set = cgs;
+	}
+	return d->traced;
 }
 
 #endif

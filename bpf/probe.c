@@ -5,32 +5,21 @@
  * swoll's kernel probe: one record per completed system call of the traced tasks, written to a ring buffer.
  *
  * Cost model (see the bench): every system call on the host runs sys_enter and sys_exit, so the path for an
- * unselected syscall is one inlined array lookup; a selected syscall of an untraced task adds one hash lookup
- * keyed by the task's mount-namespace id. Everything else runs only for traced calls.
+ * unselected syscall is one inlined array lookup; a selected syscall looks up its task's state, which keeps the
+ * filter's decision for the task (task.h). Everything else runs only for traced calls.
  *
- * Each program exists in variants that user space chooses between at load time by probing the kernel (see
- * nodeagent/tracer), deleting the others from the collection before loading. The shared logic is in
- * __always_inline functions taking a feature set `f`, a compile-time constant after inlining:
- *   F_BTF   tp_btf (direct BTF pointer loads of the tracepoint's arguments); without it raw_tracepoint.
- *   F_TS    task-local storage (5.11) holds the per-call state, and bpf_get_current_task_btf gives the task;
- *           without it a hash keyed by the task's address does, emptied when the task exits.
- *   F_LOOP  bpf_loop (5.17) walks execve's argv; without it a bounded loop the verifier unrolls.
- * Every variant writes the same records.
+ * Built on the core shared with counting mode (common.h lists its headers): program variants by kernel feature
+ * (variant.h; here F_LOOP walks execve's argv with bpf_loop, else a bounded loop the verifier unrolls), the
+ * filter and its cached decision, the call in flight, loss counting. Every variant writes the same records.
  */
-#include "vmlinux_min.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_tracing.h>
+#include "common.h"
+#include "variant.h"
+#include "loss.h"
 #include "filter.h"
-
-#ifndef barrier_var
-#define barrier_var(var) asm volatile("" : "+r"(var))
-#endif
+#include "task.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define NR_MAX 1024		/* syscall numbers at or above are ignored (x32 and compat land here too) */
-#define MAX_ARGS 6
 #define CAP_MAX 4096		/* bytes kept per captured argument (PATH_MAX) */
 #define CAP_HDR 4		/* struct cap_hdr */
 #define ARGV_MAX 64		/* strings kept per string array */
@@ -48,11 +37,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SCRATCH_SIZE (SCRATCH_POS_MASK + 1 + CAP_ROOM + 6)
 #define ENTRY_POS_MASK 0x1fff	/* entry captures start below 8 KiB of the stash */
 #define ENTRY_AREA (ENTRY_POS_MASK + 1 + CAP_ROOM + 6)
-
-/* Feature sets of the program variants (see the top of this file). */
-#define F_BTF 1
-#define F_TS 2
-#define F_LOOP 4
 
 /* Must match syscalls.CaptureKind. */
 enum cap_kind {
@@ -124,6 +108,7 @@ struct rec_hdr {
 	__u32 size;
 	__u16 ncaps;
 	__u16 flags;
+	__u64 cgroup; /* the task's own cgroup in the filter's hierarchy (cgroup.h), 0 when unknown */
 };
 
 struct cap_hdr {
@@ -132,16 +117,14 @@ struct cap_hdr {
 	__u16 len;
 };
 
-/* Per-call state between sys_enter and sys_exit. */
-struct call {
-	__u64 start;
+/* What the probe keeps per task: the core's decision and call in flight, the call's arguments, and the task's
+ * identity for its records. */
+struct task_state {
+	struct task_core core;
 	__u64 args[MAX_ARGS];
-	__u32 nr;
-	__u32 target;
-	__u8 active;
-	__u8 has_entry;
-	__u8 have_pid; /* nspid and pidns are cached: they never change for a task */
-	__u8 pad[5];
+	__u8 has_entry; /* the call in flight has entry captures in the task's stash */
+	__u8 have_pid;	/* nspid and pidns are cached: they never change for a task */
+	__u8 pad[6];
 	/* uts and mnt namespace inodes, cached while the task keeps this nsproxy. setns/unshare install a new
 	 * nsproxy allocated while the old one is still alive, so a change always shows as a new address. */
 	__u64 nsproxy;
@@ -149,6 +132,12 @@ struct call {
 	__u32 pidns;
 	__u32 utsns;
 	__u32 mntns;
+	/* The task's cgroup id, cached while it keeps this css_set (see struct decision) and the filter's
+	 * generation (the hierarchy may change with it). */
+	__u64 css_set;
+	__u64 cgroup;
+	__u32 cgroup_gen;
+	__u32 pad2;
 };
 
 struct entry_stash {
@@ -178,39 +167,11 @@ struct {
 	__type(value, struct sys_cfg);
 } sys_cfgs SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct call);
-} calls SEC(".maps");
+#include "tasks.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct entry_stash);
-} entry_stashes SEC(".maps");
-
-/*
- * Without task storage (before 5.11): the same state in hashes keyed by the task's address, which stays the
- * same through a multithreaded execve (unlike the thread id). Preallocated (run-time allocation in tracing
- * programs is unsafe and warned about on these kernels); the exit of a task deletes its entries. A stash is
- * only held while an execve runs, so a few suffice.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct call);
-} calls_by_task SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, __u64);
-	__type(value, struct entry_stash);
-} stashes_by_task SEC(".maps");
+/* Entry captures of the call in flight (execve's strings, read before the call replaces the address space). A
+ * stash is only held while such a call runs, so a few suffice in the hash. */
+TASK_MAP(stashes, struct entry_stash, 64)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -228,13 +189,6 @@ struct {
 } ioctl_sizes SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 24); /* user space sets the size */
 } events SEC(".maps");
@@ -249,14 +203,6 @@ static __always_inline __u64 wake_flags(__u64 pending, __u64 size)
 {
 	__u64 w = wake_bytes;
 	return (pending + size) / w != pending / w ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
-static __always_inline void count_lost(void)
-{
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
-	if (n)
-		*n += 1;
 }
 
 /* ---- reading the task and registers ---- */
@@ -298,76 +244,17 @@ static __always_inline void read_args(struct pt_regs *regs, __u64 *args, bool di
 #endif
 }
 
-#if defined(__TARGET_ARCH_x86)
-#define NR_EXECVE 59
-#define NR_EXECVEAT 322
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_EXECVE 221
-#define NR_EXECVEAT 281
-#endif
-
-/* ---- per-call state: task storage (F_TS) or a hash keyed by the task's address ---- */
-
-/* The current task: a BTF pointer with F_TS, else a plain address (read with CO-RE probe reads). */
-static __always_inline struct task_struct *current_task(int f)
+/* The task's stash, created when absent. In the hash, a new entry is a copy of this CPU's scratch buffer (a
+ * stash is too big for the stack; the caller resets what it uses). */
+static __always_inline struct entry_stash *stash_create(struct task_struct *task, int f)
 {
 	if (f & F_TS)
-		return bpf_get_current_task_btf();
-	return (struct task_struct *)bpf_get_current_task();
-}
-
-static __always_inline struct call *call_get(struct task_struct *task, bool create, int f)
-{
-	if (f & F_TS)
-		return bpf_task_storage_get(&calls, task, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	__u64 key = (__u64)task;
-	struct call *c = bpf_map_lookup_elem(&calls_by_task, &key);
-	if (c || !create)
-		return c;
-	struct call zero = {};
-	if (bpf_map_update_elem(&calls_by_task, &key, &zero, BPF_NOEXIST))
-		return 0;
-	return bpf_map_lookup_elem(&calls_by_task, &key);
-}
-
-static __always_inline struct entry_stash *stash_get(struct task_struct *task, bool create, int f)
-{
-	if (f & F_TS)
-		return bpf_task_storage_get(&entry_stashes, task, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	__u64 key = (__u64)task;
-	struct entry_stash *st = bpf_map_lookup_elem(&stashes_by_task, &key);
-	if (st || !create)
-		return st;
-	/* The new entry's content does not matter (the caller resets it): copy it from this CPU's scratch
-	 * buffer, as a stash is too big for the stack. */
+		return stashes_create(task, 0, f);
 	__u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratches, &zero);
-	if (!s || bpf_map_update_elem(&stashes_by_task, &key, s->buf, BPF_NOEXIST))
+	if (!s)
 		return 0;
-	return bpf_map_lookup_elem(&stashes_by_task, &key);
-}
-
-static __always_inline void stash_delete(struct task_struct *task, int f)
-{
-	if (f & F_TS) {
-		bpf_task_storage_delete(&entry_stashes, task);
-		return;
-	}
-	__u64 key = (__u64)task;
-	bpf_map_delete_elem(&stashes_by_task, &key);
-}
-
-/* A successful execveat leaves the exit tracepoint saying execve (the exec path rewrites the syscall
- * number in pt_regs), so the entry's number is the truth. Checked before the selection lookup, or an
- * execveat traced without execve would be dropped. */
-static __always_inline long exit_nr(struct task_struct *task, long id, int f)
-{
-	if (id != NR_EXECVE)
-		return id;
-	struct call *c = call_get(task, false, f);
-	if (c && c->active && c->nr == NR_EXECVEAT)
-		return NR_EXECVEAT;
-	return id;
+	return stashes_create(task, (const struct entry_stash *)s->buf, f);
 }
 
 /* The task's number and namespace in the pid namespace it lives in (not pid_ns_for_children). */
@@ -740,51 +627,62 @@ __attribute__((noinline)) int iov_capture(__u32 pos, __u32 nr, __s64 ret)
 
 /* ---- the programs' shared logic ---- */
 
-/* Refreshes the identity cached in c (see struct call). */
-static __always_inline void refresh_ids(struct task_struct *task, struct call *c, bool direct)
+/* Refreshes the identity cached in st (see struct task_state). */
+static __always_inline void refresh_ids(struct task_struct *task, struct task_state *st, bool direct)
 {
 	struct nsproxy *nsp = direct ? task->nsproxy : BPF_CORE_READ(task, nsproxy);
-	if ((__u64)nsp != c->nsproxy) {
-		c->nsproxy = (__u64)nsp;
+	if ((__u64)nsp != st->nsproxy) {
+		st->nsproxy = (__u64)nsp;
 		if (direct) {
-			c->utsns = nsp->uts_ns->ns.inum;
-			c->mntns = nsp->mnt_ns->ns.inum;
+			st->utsns = nsp->uts_ns->ns.inum;
+			st->mntns = nsp->mnt_ns->ns.inum;
 		} else {
-			c->utsns = BPF_CORE_READ(nsp, uts_ns, ns.inum);
-			c->mntns = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+			st->utsns = BPF_CORE_READ(nsp, uts_ns, ns.inum);
+			st->mntns = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
 		}
 	}
-	if (!c->have_pid) {
-		ns_pid(task, &c->nspid, &c->pidns);
-		c->have_pid = 1;
+	if (!st->have_pid) {
+		ns_pid(task, &st->nspid, &st->pidns);
+		st->have_pid = 1;
+	}
+	__u64 cgs = direct ? (__u64)task->cgroups : (__u64)BPF_CORE_READ(task, cgroups);
+	__u32 gen = *(volatile __u32 *)&filter_gen;
+	if (cgs != st->css_set || gen != st->cgroup_gen) {
+		st->css_set = cgs;
+		st->cgroup_gen = gen;
+		/* cgroup.h's functions take a plain number: a BTF pointer, even cast, is not one to the verifier. */
+		st->cgroup = cgroup_leaf_id(direct ? (__u64)BPF_CORE_READ(task, cgroups) : cgs);
 	}
 }
 
-static __always_inline void fill_header(struct rec_hdr *h, struct call *c, __u32 nr, long ret, __u64 pid_tgid)
+static __always_inline void fill_header(struct rec_hdr *h, struct task_state *st, __u32 nr, long ret, __u64 start,
+					__u64 pid_tgid)
 {
 	h->nr = nr;
-	h->target = c->target;
+	h->target = st->core.filter.target;
 	h->ret = ret;
 	for (int i = 0; i < MAX_ARGS; i++)
-		h->args[i] = c->args[i];
-	h->start = c->start;
+		h->args[i] = st->args[i];
+	h->start = start;
 	h->finish = bpf_ktime_get_ns();
 	h->pid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
 	__u64 ug = bpf_get_current_uid_gid();
 	h->uid = (__u32)ug;
 	h->gid = ug >> 32;
-	h->nspid = c->nspid;
-	h->pidns = c->pidns;
-	h->utsns = c->utsns;
-	h->mntns = c->mntns;
+	h->nspid = st->nspid;
+	h->pidns = st->pidns;
+	h->utsns = st->utsns;
+	h->mntns = st->mntns;
+	h->cgroup = st->cgroup;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 	h->ncaps = 0;
 	h->flags = 0;
 }
 
 /* Writes a record without captures straight into the ring. */
-static __always_inline void emit_fixed(struct call *c, __u32 nr, long ret, __u64 pid_tgid, __u16 flags)
+static __always_inline void emit_fixed(struct task_state *st, __u32 nr, long ret, __u64 start, __u64 pid_tgid,
+				       __u16 flags)
 {
 	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	struct rec_hdr *h = bpf_ringbuf_reserve(&events, sizeof(*h), 0);
@@ -792,7 +690,7 @@ static __always_inline void emit_fixed(struct call *c, __u32 nr, long ret, __u64
 		count_lost();
 		return;
 	}
-	fill_header(h, c, nr, ret, pid_tgid);
+	fill_header(h, st, nr, ret, start, pid_tgid);
 	h->size = sizeof(*h);
 	h->flags = flags;
 	bpf_ringbuf_submit(h, wake_flags(pending, sizeof(*h)));
@@ -800,8 +698,6 @@ static __always_inline void emit_fixed(struct call *c, __u32 nr, long ret, __u64
 
 static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 {
-	/* The task is a BTF pointer only with task storage (bpf_get_current_task_btf, 5.11). */
-	bool direct = (f & F_BTF) && (f & F_TS);
 	__u32 nr = id;
 	if (id < 0 || id >= NR_MAX)
 		return 0;
@@ -810,60 +706,51 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 		return 0;
 
 	struct task_struct *task = current_task(f);
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 target;
-	if (!traced(task, pid_tgid, &target, direct))
+	__u64 pid_tgid = current_pid_tgid(task, f);
+	struct task_state *st = task_traced(task, pid_tgid, f);
+	if (!st)
 		return 0;
-
-	struct call *c = call_get(task, true, f);
-	if (!c) {
-		count_lost();
-		return 0;
-	}
-	c->start = bpf_ktime_get_ns();
-	read_args(regs, c->args, f & F_BTF);
-	c->nr = nr;
-	c->target = target;
-	c->active = 1;
-	c->has_entry = 0;
+	__u64 now = bpf_ktime_get_ns();
+	read_args(regs, st->args, CTX_BTF(f));
+	st->has_entry = 0;
 
 	if (cfg->no_return) {
 		/* exit/exit_group: sys_exit never comes. */
-		c->active = 0;
-		refresh_ids(task, c, direct);
-		emit_fixed(c, nr, 0, pid_tgid, RECF_NO_RETURN);
+		refresh_ids(task, st, TASK_BTF(f));
+		emit_fixed(st, nr, 0, now, pid_tgid, RECF_NO_RETURN);
 		return 0;
 	}
+	task_begin(st, nr, now);
 
 	if (!cfg->entry_caps)
 		return 0;
 	/* Strings that must be read before the call replaces the address space (execve). */
-	struct entry_stash *st = stash_get(task, true, f);
-	if (!st) {
+	struct entry_stash *es = stash_create(task, f);
+	if (!es) {
 		count_lost();
 		return 0;
 	}
-	st->len = 0;
-	st->ncaps = 0;
-	st->flags = 0;
-	st->ok_mask = 0;
+	es->len = 0;
+	es->ncaps = 0;
+	es->flags = 0;
+	es->ok_mask = 0;
 	for (int i = 0; i < MAX_ARGS; i++) {
 		struct arg_cfg *ac = &cfg->args[i];
 		if (ac->kind == CAP_NONE || !(ac->flags & ARG_AT_ENTRY))
 			continue;
-		__u32 off = st->len;
+		__u32 off = es->len;
 		if (off > ENTRY_POS_MASK) {
-			st->flags |= RECF_CAPS_DROPPED;
+			es->flags |= RECF_CAPS_DROPPED;
 			break;
 		}
 		barrier_var(off);
 		off &= ENTRY_POS_MASK;
-		__u32 w = capture(st->data + off, i, ac, c->args, 0, false);
+		__u32 w = capture(es->data + off, i, ac, st->args, 0, false);
 		if (w) {
-			st->len = off + w;
-			st->ncaps++;
-			if (!(((struct cap_hdr *)(st->data + off))->flags & CAPF_FAULTED))
-				st->ok_mask |= 1 << i;
+			es->len = off + w;
+			es->ncaps++;
+			if (!(((struct cap_hdr *)(es->data + off))->flags & CAPF_FAULTED))
+				es->ok_mask |= 1 << i;
 		}
 	}
 	/* The string array last, at one place (user space sets argv_arg only for an argument after the other
@@ -874,27 +761,26 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 	barrier_var(idx);
 	idx &= 7;
 	if (cfg->argv_arg && idx < MAX_ARGS) {
-		__u32 off = st->len;
+		__u32 off = es->len;
 		if (off > ENTRY_POS_MASK) {
-			st->flags |= RECF_CAPS_DROPPED;
+			es->flags |= RECF_CAPS_DROPPED;
 		} else {
 			barrier_var(off);
 			off &= ENTRY_POS_MASK;
-			st->len = off + capture_strarray(st->data + off, idx, &cfg->args[idx], c->args, f);
-			st->ncaps++;
-			if (!(((struct cap_hdr *)(st->data + off))->flags & CAPF_FAULTED))
-				st->ok_mask |= 1 << idx;
+			es->len = off + capture_strarray(es->data + off, idx, &cfg->args[idx], st->args, f);
+			es->ncaps++;
+			if (!(((struct cap_hdr *)(es->data + off))->flags & CAPF_FAULTED))
+				es->ok_mask |= 1 << idx;
 		}
 	}
-	c->has_entry = 1;
+	st->has_entry = 1;
 	return 0;
 }
 
 static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 {
-	bool direct = (f & F_BTF) && (f & F_TS);
 	struct task_struct *task = current_task(f);
-	long id = exit_nr(task, syscall_nr(regs, f & F_BTF), f);
+	long id = task_exit_nr(task, syscall_nr(regs, CTX_BTF(f)), f);
 	__u32 nr = id;
 	if (id < 0 || id >= NR_MAX)
 		return 0;
@@ -902,17 +788,17 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 	if (!cfg || !cfg->selected)
 		return 0;
 
-	struct call *c = call_get(task, false, f);
-	if (!c || !c->active || c->nr != nr)
+	__u64 start;
+	struct task_state *st = task_end(task, nr, &start, f);
+	if (!st)
 		return 0;
-	c->active = 0;
 
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	refresh_ids(task, c, direct);
+	__u64 pid_tgid = current_pid_tgid(task, f);
+	refresh_ids(task, st, TASK_BTF(f));
 
-	if (!cfg->exit_caps && !c->has_entry) {
+	if (!cfg->exit_caps && !st->has_entry) {
 		/* Nothing captured: a fixed-size record, built in place. */
-		emit_fixed(c, nr, ret, pid_tgid, 0);
+		emit_fixed(st, nr, ret, start, pid_tgid, 0);
 		return 0;
 	}
 
@@ -922,7 +808,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 		return 0;
 	s->owner = pid_tgid;
 	struct rec_hdr *h = (struct rec_hdr *)s->buf;
-	fill_header(h, c, nr, ret, pid_tgid);
+	fill_header(h, st, nr, ret, start, pid_tgid);
 
 	__u32 off = sizeof(struct rec_hdr);
 	/* Entry captures that failed are tried again now: the kernel has faulted in the pages it read. Not after
@@ -931,22 +817,22 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 	__u8 ok_mask = 0;
 	if ((nr == NR_EXECVE || nr == NR_EXECVEAT) && ret == 0)
 		ok_mask = 0xff;
-	if (c->has_entry) {
-		c->has_entry = 0;
-		struct entry_stash *st = stash_get(task, false, f);
-		if (st) {
-			__u32 n = st->len;
+	if (st->has_entry) {
+		st->has_entry = 0;
+		struct entry_stash *es = stashes_lookup(task, f);
+		if (es) {
+			__u32 n = es->len;
 			/* Entry captures end before ENTRY_POS_MASK + CAP_ROOM; beyond SCRATCH_POS_MASK no exit
 			 * capture follows, which is fine: no system call captures at both entry and exit. */
 			if (n > ENTRY_AREA)
 				n = ENTRY_AREA;
-			if (n > 0 && !bpf_probe_read_kernel(s->buf + sizeof(struct rec_hdr), n, st->data)) {
+			if (n > 0 && !bpf_probe_read_kernel(s->buf + sizeof(struct rec_hdr), n, es->data)) {
 				off += n;
-				h->ncaps = st->ncaps;
+				h->ncaps = es->ncaps;
 			}
-			h->flags |= st->flags;
-			ok_mask |= st->ok_mask;
-			stash_delete(task, f);
+			h->flags |= es->flags;
+			ok_mask |= es->ok_mask;
+			stashes_delete(task, f);
 		}
 	}
 
@@ -1019,12 +905,11 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 /* Runs for every task (thread) that exits. */
 static __always_inline int on_task_exit(struct task_struct *p, int f)
 {
-	bool direct = f & F_BTF;
+	bool direct = CTX_BTF(f);
 	if (!(f & F_TS)) {
 		/* Task storage goes away with the task; the hashes must be emptied. */
-		__u64 key = (__u64)p;
-		bpf_map_delete_elem(&calls_by_task, &key);
-		bpf_map_delete_elem(&stashes_by_task, &key);
+		tasks_forget(p);
+		stashes_forget(p);
 	}
 	if (!(filter_mode & MODE_PID))
 		return 0;
@@ -1088,79 +973,75 @@ static __always_inline void stash_append(struct entry_stash *st, __u8 arg, const
 
 static __always_inline int on_exec(struct linux_binprm *bprm, int f)
 {
-	bool direct = (f & F_BTF) && (f & F_TS);
+	bool direct = TASK_BTF(f);
 	struct task_struct *task = current_task(f); /* the task execing */
-	struct call *c = call_get(task, false, f);
-	if (!c || !c->active || !c->has_entry || (c->nr != NR_EXECVE && c->nr != NR_EXECVEAT))
+	struct task_state *st = tasks_lookup(task, f);
+	if (!st || !st->core.call.start || !st->has_entry ||
+	    (st->core.call.nr != NR_EXECVE && st->core.call.nr != NR_EXECVEAT))
 		return 0;
-	struct entry_stash *st = stash_get(task, false, f);
-	if (!st)
+	struct entry_stash *es = stashes_lookup(task, f);
+	if (!es)
 		return 0;
-	__u8 path_arg = c->nr == NR_EXECVEAT ? 1 : 0;
+	__u8 path_arg = st->core.call.nr == NR_EXECVEAT ? 1 : 0;
 	__u8 argv_arg = path_arg + 1;
-	if (!(st->ok_mask & (1 << path_arg))) {
-		const char *name = (f & F_BTF) ? bprm->filename : BPF_CORE_READ(bprm, filename);
-		stash_append(st, path_arg, name, 0, true);
+	if (!(es->ok_mask & (1 << path_arg))) {
+		const char *name = CTX_BTF(f) ? bprm->filename : BPF_CORE_READ(bprm, filename);
+		stash_append(es, path_arg, name, 0, true);
 	}
-	if (!(st->ok_mask & (1 << argv_arg)) && c->args[argv_arg & 7]) {
+	if (!(es->ok_mask & (1 << argv_arg)) && st->args[argv_arg & 7]) {
 		struct mm_struct *mm = direct ? task->mm : BPF_CORE_READ(task, mm);
 		__u64 start = direct ? mm->arg_start : BPF_CORE_READ(mm, arg_start);
 		__u64 end = direct ? mm->arg_end : BPF_CORE_READ(mm, arg_end);
-		stash_append(st, argv_arg, (const void *)start, end > start ? end - start : 0, false);
+		stash_append(es, argv_arg, (const void *)start, end > start ? end - start : 0, false);
 	}
-	st->ok_mask = 0xff;
+	es->ok_mask = 0xff;
 	return 0;
 }
 
 /*
- * The programs. Names: <attach>_<hook>[_<variant>]. Variants of sys_enter: none (F_TS|F_LOOP), _ts (F_TS),
- * _hash (neither); of sys_exit, sched_process_exit and sched_process_exec: none (F_TS), _hash. nodeagent/tracer knows the names.
+ * The programs: <attach>_<hook>[_<variant>] (variant.h). Variants of sys_enter: none (F_TS|F_LOOP), _ts (F_TS),
+ * _hash (neither); of sys_exit, sched_process_exit (_exit) and sched_process_exec (_exec): none (F_TS), _hash;
+ * sched_process_fork (_fork) has one per attach type. bpf/variants.go lists them.
  */
-#define SYS_PROGS(attach, sec, sfx, f)                                                                      \
-	SEC(sec "/sys_enter")                                                                               \
-	int attach##_sys_enter##sfx(__u64 *ctx)                                                             \
+#define ENTER_PROGS(attach, sfx, f)                                                                         \
+	TP_PROG(attach, sys_enter, attach##_sys_enter##sfx)                                                 \
 	{                                                                                                   \
-		return on_enter((struct pt_regs *)ctx[0], (long)ctx[1], (f));                                \
+		return on_enter((struct pt_regs *)ctx[0], (long)ctx[1], (f));                               \
 	}
 
-#define EXIT_PROGS(attach, sec, sfx, f)                                                                     \
-	SEC(sec "/sys_exit")                                                                                \
-	int attach##_sys_exit##sfx(__u64 *ctx)                                                              \
+#define EXIT_PROGS(attach, sfx, f)                                                                          \
+	TP_PROG(attach, sys_exit, attach##_sys_exit##sfx)                                                   \
 	{                                                                                                   \
-		return on_exit((struct pt_regs *)ctx[0], (long)ctx[1], (f));                                 \
+		return on_exit((struct pt_regs *)ctx[0], (long)ctx[1], (f));                                \
 	}                                                                                                   \
-	SEC(sec "/sched_process_exit")                                                                      \
-	int attach##_exit##sfx(__u64 *ctx)                                                                  \
+	TP_PROG(attach, sched_process_exit, attach##_exit##sfx)                                             \
 	{                                                                                                   \
-		return on_task_exit((struct task_struct *)ctx[0], (f));                                      \
+		return on_task_exit((struct task_struct *)ctx[0], (f));                                     \
 	}                                                                                                   \
-	SEC(sec "/sched_process_exec")                                                                      \
-	int attach##_exec##sfx(__u64 *ctx)                                                                  \
+	TP_PROG(attach, sched_process_exec, attach##_exec##sfx)                                             \
 	{                                                                                                   \
-		return on_exec((struct linux_binprm *)ctx[2], (f));                                          \
+		return on_exec((struct linux_binprm *)ctx[2], (f));                                         \
 	}
 
-SYS_PROGS(btf, "tp_btf", , F_BTF | F_TS | F_LOOP)
-SYS_PROGS(btf, "tp_btf", _ts, F_BTF | F_TS)
-SYS_PROGS(btf, "tp_btf", _hash, F_BTF)
-EXIT_PROGS(btf, "tp_btf", , F_BTF | F_TS)
-EXIT_PROGS(btf, "tp_btf", _hash, F_BTF)
-SYS_PROGS(raw, "raw_tracepoint", , F_TS | F_LOOP)
-SYS_PROGS(raw, "raw_tracepoint", _ts, F_TS)
-SYS_PROGS(raw, "raw_tracepoint", _hash, 0)
-EXIT_PROGS(raw, "raw_tracepoint", , F_TS)
-EXIT_PROGS(raw, "raw_tracepoint", _hash, 0)
+ENTER_PROGS(btf, , F_BTF | F_TS | F_LOOP)
+ENTER_PROGS(btf, _ts, F_BTF | F_TS)
+ENTER_PROGS(btf, _hash, F_BTF)
+EXIT_PROGS(btf, , F_BTF | F_TS)
+EXIT_PROGS(btf, _hash, F_BTF)
+ENTER_PROGS(raw, , F_TS | F_LOOP)
+ENTER_PROGS(raw, _ts, F_TS)
+ENTER_PROGS(raw, _hash, 0)
+EXIT_PROGS(raw, , F_TS)
+EXIT_PROGS(raw, _hash, 0)
 
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(btf_fork, struct task_struct *parent, struct task_struct *child)
+TP_PROG(btf, sched_process_fork, btf_fork)
 {
-	return on_fork(parent, child, true);
+	return on_fork((struct task_struct *)ctx[0], (struct task_struct *)ctx[1], true);
 }
 
-SEC("raw_tracepoint/sched_process_fork")
-int raw_fork(struct bpf_raw_tracepoint_args *ctx)
+TP_PROG(raw, sched_process_fork, raw_fork)
 {
-	return on_fork((struct task_struct *)ctx->args[0], (struct task_struct *)ctx->args[1], false);
+	return on_fork((struct task_struct *)ctx[0], (struct task_struct *)ctx[1], false);
 }
 
 /* Mount namespace ids as the probe computes them (mnt_ns_id), for kernels without NS_GET_MNTNS_ID: one

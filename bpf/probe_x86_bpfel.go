@@ -13,29 +13,32 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type ProbeCall struct {
-	_        structs.HostLayout
-	Start    uint64
-	Args     [6]uint64
-	Nr       uint32
-	Target   uint32
-	Active   uint8
-	HasEntry uint8
-	HavePid  uint8
-	Pad      [5]uint8
-	Nsproxy  uint64
-	Nspid    uint32
-	Pidns    uint32
-	Utsns    uint32
-	Mntns    uint32
-}
-
 type ProbeCapHdr struct {
 	_     structs.HostLayout
 	Arg   uint8
 	Flags uint8
 	Len   uint16
 }
+
+type ProbeCgroupHierarchy uint32
+
+const (
+	ProbeCgroupHierarchyCGH_UNIFIED    ProbeCgroupHierarchy = 0
+	ProbeCgroupHierarchyCGH_CPUSET     ProbeCgroupHierarchy = 1
+	ProbeCgroupHierarchyCGH_CPU        ProbeCgroupHierarchy = 2
+	ProbeCgroupHierarchyCGH_CPUACCT    ProbeCgroupHierarchy = 3
+	ProbeCgroupHierarchyCGH_BLKIO      ProbeCgroupHierarchy = 4
+	ProbeCgroupHierarchyCGH_MEMORY     ProbeCgroupHierarchy = 5
+	ProbeCgroupHierarchyCGH_DEVICES    ProbeCgroupHierarchy = 6
+	ProbeCgroupHierarchyCGH_FREEZER    ProbeCgroupHierarchy = 7
+	ProbeCgroupHierarchyCGH_NET_CLS    ProbeCgroupHierarchy = 8
+	ProbeCgroupHierarchyCGH_PERF_EVENT ProbeCgroupHierarchy = 9
+	ProbeCgroupHierarchyCGH_NET_PRIO   ProbeCgroupHierarchy = 10
+	ProbeCgroupHierarchyCGH_HUGETLB    ProbeCgroupHierarchy = 11
+	ProbeCgroupHierarchyCGH_PIDS       ProbeCgroupHierarchy = 12
+	ProbeCgroupHierarchyCGH_RDMA       ProbeCgroupHierarchy = 13
+	ProbeCgroupHierarchyCGH_MISC       ProbeCgroupHierarchy = 14
+)
 
 type ProbeEntryStash struct {
 	_      structs.HostLayout
@@ -72,6 +75,7 @@ type ProbeRecHdr struct {
 	Size   uint32
 	Ncaps  uint16
 	Flags  uint16
+	Cgroup uint64
 }
 
 type ProbeScratch struct {
@@ -101,47 +105,87 @@ type ProbeSysCfg struct {
 	}
 }
 
+type ProbeTaskState struct {
+	_    structs.HostLayout
+	Core struct {
+		_      structs.HostLayout
+		Filter struct {
+			_       structs.HostLayout
+			Gen     uint32
+			Target  uint32
+			Nsproxy uint64
+			CssSet  uint64
+			Traced  uint8
+			Pad     [7]uint8
+		}
+		Call struct {
+			_     structs.HostLayout
+			Start uint64
+			Nr    uint32
+			Pad   uint32
+		}
+	}
+	Args      [6]uint64
+	HasEntry  uint8
+	HavePid   uint8
+	Pad       [6]uint8
+	Nsproxy   uint64
+	Nspid     uint32
+	Pidns     uint32
+	Utsns     uint32
+	Mntns     uint32
+	CssSet    uint64
+	Cgroup    uint64
+	CgroupGen uint32
+	Pad2      uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	ProbeMapCalls            = "calls"
-	ProbeMapCallsByTask      = "calls_by_task"
-	ProbeMapEntryStashes     = "entry_stashes"
-	ProbeMapEvents           = "events"
-	ProbeMapIoctlSizes       = "ioctl_sizes"
-	ProbeMapLost             = "lost"
-	ProbeMapMntTargets       = "mnt_targets"
-	ProbeMapPidTargets       = "pid_targets"
-	ProbeMapScratches        = "scratches"
-	ProbeMapStashesByTask    = "stashes_by_task"
-	ProbeMapSysCfgs          = "sys_cfgs"
-	ProbeProgBtfExec         = "btf_exec"
-	ProbeProgBtfExecHash     = "btf_exec_hash"
-	ProbeProgBtfExit         = "btf_exit"
-	ProbeProgBtfExitHash     = "btf_exit_hash"
-	ProbeProgBtfFork         = "btf_fork"
-	ProbeProgBtfSysEnter     = "btf_sys_enter"
-	ProbeProgBtfSysEnterHash = "btf_sys_enter_hash"
-	ProbeProgBtfSysEnterTs   = "btf_sys_enter_ts"
-	ProbeProgBtfSysExit      = "btf_sys_exit"
-	ProbeProgBtfSysExitHash  = "btf_sys_exit_hash"
-	ProbeProgMntIds          = "mnt_ids"
-	ProbeProgRawExec         = "raw_exec"
-	ProbeProgRawExecHash     = "raw_exec_hash"
-	ProbeProgRawExit         = "raw_exit"
-	ProbeProgRawExitHash     = "raw_exit_hash"
-	ProbeProgRawFork         = "raw_fork"
-	ProbeProgRawSysEnter     = "raw_sys_enter"
-	ProbeProgRawSysEnterHash = "raw_sys_enter_hash"
-	ProbeProgRawSysEnterTs   = "raw_sys_enter_ts"
-	ProbeProgRawSysExit      = "raw_sys_exit"
-	ProbeProgRawSysExitHash  = "raw_sys_exit_hash"
-	ProbeVarCapHdr           = "_cap_hdr"
-	ProbeVarMntNsPair        = "_mnt_ns_pair"
-	ProbeVarRecHdr           = "_rec_hdr"
-	ProbeVarFilterMode       = "filter_mode"
-	ProbeVarWakeBytes        = "wake_bytes"
+	ProbeMapCgroupTargets       = "cgroup_targets"
+	ProbeMapEvents              = "events"
+	ProbeMapIoctlSizes          = "ioctl_sizes"
+	ProbeMapLost                = "lost"
+	ProbeMapMntTargets          = "mnt_targets"
+	ProbeMapPidTargets          = "pid_targets"
+	ProbeMapScratches           = "scratches"
+	ProbeMapStashes             = "stashes"
+	ProbeMapStashesByTask       = "stashes_by_task"
+	ProbeMapSysCfgs             = "sys_cfgs"
+	ProbeMapTasks               = "tasks"
+	ProbeMapTasksByTask         = "tasks_by_task"
+	ProbeProgBtfExec            = "btf_exec"
+	ProbeProgBtfExecHash        = "btf_exec_hash"
+	ProbeProgBtfExit            = "btf_exit"
+	ProbeProgBtfExitHash        = "btf_exit_hash"
+	ProbeProgBtfFork            = "btf_fork"
+	ProbeProgBtfSysEnter        = "btf_sys_enter"
+	ProbeProgBtfSysEnterHash    = "btf_sys_enter_hash"
+	ProbeProgBtfSysEnterTs      = "btf_sys_enter_ts"
+	ProbeProgBtfSysExit         = "btf_sys_exit"
+	ProbeProgBtfSysExitHash     = "btf_sys_exit_hash"
+	ProbeProgMntIds             = "mnt_ids"
+	ProbeProgRawExec            = "raw_exec"
+	ProbeProgRawExecHash        = "raw_exec_hash"
+	ProbeProgRawExit            = "raw_exit"
+	ProbeProgRawExitHash        = "raw_exit_hash"
+	ProbeProgRawFork            = "raw_fork"
+	ProbeProgRawSysEnter        = "raw_sys_enter"
+	ProbeProgRawSysEnterHash    = "raw_sys_enter_hash"
+	ProbeProgRawSysEnterTs      = "raw_sys_enter_ts"
+	ProbeProgRawSysExit         = "raw_sys_exit"
+	ProbeProgRawSysExitHash     = "raw_sys_exit_hash"
+	ProbeVarCapHdr              = "_cap_hdr"
+	ProbeVarCgroupHierarchyEnum = "_cgroup_hierarchy_enum"
+	ProbeVarMntNsPair           = "_mnt_ns_pair"
+	ProbeVarRecHdr              = "_rec_hdr"
+	ProbeVarCgroupHierarchy     = "cgroup_hierarchy"
+	ProbeVarCgroupLevels        = "cgroup_levels"
+	ProbeVarFilterGen           = "filter_gen"
+	ProbeVarFilterMode          = "filter_mode"
+	ProbeVarWakeBytes           = "wake_bytes"
 )
 
 // LoadProbe returns the embedded CollectionSpec for Probe.
@@ -213,28 +257,33 @@ type ProbeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeMapSpecs struct {
-	Calls         *ebpf.MapSpec `ebpf:"calls"`
-	CallsByTask   *ebpf.MapSpec `ebpf:"calls_by_task"`
-	EntryStashes  *ebpf.MapSpec `ebpf:"entry_stashes"`
+	CgroupTargets *ebpf.MapSpec `ebpf:"cgroup_targets"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	IoctlSizes    *ebpf.MapSpec `ebpf:"ioctl_sizes"`
 	Lost          *ebpf.MapSpec `ebpf:"lost"`
 	MntTargets    *ebpf.MapSpec `ebpf:"mnt_targets"`
 	PidTargets    *ebpf.MapSpec `ebpf:"pid_targets"`
 	Scratches     *ebpf.MapSpec `ebpf:"scratches"`
+	Stashes       *ebpf.MapSpec `ebpf:"stashes"`
 	StashesByTask *ebpf.MapSpec `ebpf:"stashes_by_task"`
 	SysCfgs       *ebpf.MapSpec `ebpf:"sys_cfgs"`
+	Tasks         *ebpf.MapSpec `ebpf:"tasks"`
+	TasksByTask   *ebpf.MapSpec `ebpf:"tasks_by_task"`
 }
 
 // ProbeVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeVariableSpecs struct {
-	CapHdr     *ebpf.VariableSpec `ebpf:"_cap_hdr"`
-	MntNsPair  *ebpf.VariableSpec `ebpf:"_mnt_ns_pair"`
-	RecHdr     *ebpf.VariableSpec `ebpf:"_rec_hdr"`
-	FilterMode *ebpf.VariableSpec `ebpf:"filter_mode"`
-	WakeBytes  *ebpf.VariableSpec `ebpf:"wake_bytes"`
+	CapHdr              *ebpf.VariableSpec `ebpf:"_cap_hdr"`
+	CgroupHierarchyEnum *ebpf.VariableSpec `ebpf:"_cgroup_hierarchy_enum"`
+	MntNsPair           *ebpf.VariableSpec `ebpf:"_mnt_ns_pair"`
+	RecHdr              *ebpf.VariableSpec `ebpf:"_rec_hdr"`
+	CgroupHierarchy     *ebpf.VariableSpec `ebpf:"cgroup_hierarchy"`
+	CgroupLevels        *ebpf.VariableSpec `ebpf:"cgroup_levels"`
+	FilterGen           *ebpf.VariableSpec `ebpf:"filter_gen"`
+	FilterMode          *ebpf.VariableSpec `ebpf:"filter_mode"`
+	WakeBytes           *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // ProbeObjects contains all objects after they have been loaded into the kernel.
@@ -257,32 +306,34 @@ func (o *ProbeObjects) Close() error {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbeMaps struct {
-	Calls         *ebpf.Map `ebpf:"calls"`
-	CallsByTask   *ebpf.Map `ebpf:"calls_by_task"`
-	EntryStashes  *ebpf.Map `ebpf:"entry_stashes"`
+	CgroupTargets *ebpf.Map `ebpf:"cgroup_targets"`
 	Events        *ebpf.Map `ebpf:"events"`
 	IoctlSizes    *ebpf.Map `ebpf:"ioctl_sizes"`
 	Lost          *ebpf.Map `ebpf:"lost"`
 	MntTargets    *ebpf.Map `ebpf:"mnt_targets"`
 	PidTargets    *ebpf.Map `ebpf:"pid_targets"`
 	Scratches     *ebpf.Map `ebpf:"scratches"`
+	Stashes       *ebpf.Map `ebpf:"stashes"`
 	StashesByTask *ebpf.Map `ebpf:"stashes_by_task"`
 	SysCfgs       *ebpf.Map `ebpf:"sys_cfgs"`
+	Tasks         *ebpf.Map `ebpf:"tasks"`
+	TasksByTask   *ebpf.Map `ebpf:"tasks_by_task"`
 }
 
 func (m *ProbeMaps) Close() error {
 	return _ProbeClose(
-		m.Calls,
-		m.CallsByTask,
-		m.EntryStashes,
+		m.CgroupTargets,
 		m.Events,
 		m.IoctlSizes,
 		m.Lost,
 		m.MntTargets,
 		m.PidTargets,
 		m.Scratches,
+		m.Stashes,
 		m.StashesByTask,
 		m.SysCfgs,
+		m.Tasks,
+		m.TasksByTask,
 	)
 }
 
@@ -290,11 +341,15 @@ func (m *ProbeMaps) Close() error {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbeVariables struct {
-	CapHdr     *ebpf.Variable `ebpf:"_cap_hdr"`
-	MntNsPair  *ebpf.Variable `ebpf:"_mnt_ns_pair"`
-	RecHdr     *ebpf.Variable `ebpf:"_rec_hdr"`
-	FilterMode *ebpf.Variable `ebpf:"filter_mode"`
-	WakeBytes  *ebpf.Variable `ebpf:"wake_bytes"`
+	CapHdr              *ebpf.Variable `ebpf:"_cap_hdr"`
+	CgroupHierarchyEnum *ebpf.Variable `ebpf:"_cgroup_hierarchy_enum"`
+	MntNsPair           *ebpf.Variable `ebpf:"_mnt_ns_pair"`
+	RecHdr              *ebpf.Variable `ebpf:"_rec_hdr"`
+	CgroupHierarchy     *ebpf.Variable `ebpf:"cgroup_hierarchy"`
+	CgroupLevels        *ebpf.Variable `ebpf:"cgroup_levels"`
+	FilterGen           *ebpf.Variable `ebpf:"filter_gen"`
+	FilterMode          *ebpf.Variable `ebpf:"filter_mode"`
+	WakeBytes           *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // ProbePrograms contains all programs after they have been loaded into the kernel.

@@ -21,6 +21,9 @@
 #     kernel cannot load is shown as failed): ~4 min per table, the VM at nice -10 (KERNEL_BENCH_NICE).
 #   BENCH_PREBUILT=DIR: syscall-loop, emptyprobe, bin/swoll-agent and sysnr (NAME=NR lines) built beforehand
 #     (what the VM runs; no bpftrace there)
+#   BENCH_BASE=AGENT: another swoll-agent binary (say, main's: git worktree add /tmp/base main && make -C
+#     /tmp/base agent) measured side by side, interleaved with this one in the same runs: rows "base: ..." for
+#     its not selected, traced and counting scenarios (the targets are checked on this checkout's agent only)
 source "$(dirname "$0")/lib.sh"
 if [ -n "${BENCH_KERNEL:-}" ]; then
   KERNELS=$BENCH_KERNEL KERNEL_SUITES=bench KERNEL_JOBS=${KERNEL_JOBS:-1} KERNEL_VM_TIMEOUT=${KERNEL_VM_TIMEOUT:-1800} \
@@ -53,8 +56,11 @@ else
   make -s agent >/dev/null || die "building bin/swoll-agent failed"
   go build -o "$EMPTY" ./test/bench/emptyprobe || die "building test/bench/emptyprobe failed"
 fi
-agent_cmd() { echo "$AGENT" trace --pid "$1" -s "$2" -o json; }
-count_cmd() { echo "$AGENT" trace --pid "$1" -s "$2" --count; }
+BASE=${BENCH_BASE:-}
+[ -z "$BASE" ] || [ -x "$BASE" ] || die "BENCH_BASE=$BASE is not an executable agent"
+# agent_cmd PID LIST [AGENT], count_cmd PID LIST [AGENT]: the agent's command line, tracing or counting.
+agent_cmd() { echo "${3:-$AGENT}" trace --pid "$1" -s "$2" -o json; }
+count_cmd() { echo "${3:-$AGENT}" trace --pid "$1" -s "$2" --count; }
 
 TRACER_PID=
 # wait_traced PID: waits until the agent's pid filter holds PID (the agent is attached and filtering).
@@ -91,7 +97,8 @@ stop_tracer() {
 }
 trap 'stop_tracer' EXIT
 
-# run_once TRACER MODE N [SYSCALLS]: one loop run under TRACER (none, agent, strace, bpftrace); prints ns/call.
+# run_once TRACER MODE N [SYSCALLS]: one loop run under TRACER (none, empty, agent, count, base-agent, base-count,
+# strace, bpftrace); prints ns/call.
 run_once() {
   local tracer=$1 mode=$2 n=$3 list=${4:-} fifo=$W/go res=$W/result err=$W/tracer.err pid
   trap 'stop_tracer' EXIT # it runs in a subshell ($(run_once ...)): a tracer it started must not outlive it
@@ -110,12 +117,12 @@ run_once() {
       "$EMPTY" 2>"$err" &
       TRACER_PID=$!
       wait_for "$err" attached ;;
-    agent)
-      $(agent_cmd "$pid" "$list") >/dev/null 2>"$err" &
+    agent | base-agent)
+      $(agent_cmd "$pid" "$list" "$([ "$tracer" = agent ] || echo "$BASE")") >/dev/null 2>"$err" &
       TRACER_PID=$!
       wait_traced "$pid" ;;
-    count)
-      $(count_cmd "$pid" "$list") >/dev/null 2>"$err" &
+    count | base-count)
+      $(count_cmd "$pid" "$list" "$([ "$tracer" = count ] || echo "$BASE")") >/dev/null 2>"$err" &
       TRACER_PID=$!
       wait_traced "$pid" ;;
     bpftrace)
@@ -131,7 +138,7 @@ run_once() {
   echo go >&3
   exec 3>&-
   wait "$pid"
-  case $tracer in agent | count | empty) kernel_cost >"$W/kcost" ;; esac
+  case $tracer in agent | count | base-* | empty) kernel_cost >"$W/kcost" ;; esac
   stop_tracer
   cat "$res"
 }
@@ -142,7 +149,8 @@ sysnr() {
 }
 
 # kernel_cost: "enter+exit ns per call" of the tracer's programs (bpf_stats), read while it still runs. Its
-# programs are the ones it holds file descriptors of (of the programs or of their links).
+# programs are the ones it holds file descriptors of (of the programs or of their links); their names are
+# <attach>_sys_(enter|exit)[_variant] (count_(btf|raw)_(enter|exit) for an agent before the shared BPF core).
 kernel_cost() {
   local ids
   ids=$(grep -hs '^prog_id:' /proc/"$TRACER_PID"/fdinfo/* | awk '{ print $2 }' | sort -u | paste -sd, -)
@@ -154,11 +162,14 @@ kernel_cost() {
 SCENARIOS=(untraced "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, counting" "strace -f"
   "bpftrace printf")
 command -v bpftrace >/dev/null || unset 'SCENARIOS[6]' # a VM's initramfs has none
+[ -z "$BASE" ] || SCENARIOS+=("base: not selected" "base: traced, JSON" "base: counting")
 declare -A VALS CPU KCOST
 GETPPID_NR=$(sysnr getppid); OPENAT_NR=$(sysnr openat); CLOSE_NR=$(sysnr close)
 KEEP_GOING=${BENCH_KEEP_GOING:-}
 declare -A FAILED
 failed= # the failed scenarios' names (an empty associative array is "unbound" to set -u)
+# base_or TRACER SCENARIO: the base agent's tracer for a "base: ..." scenario, else TRACER.
+base_or() { case $2 in base:*) echo "base-$1" ;; *) echo "$1" ;; esac; }
 # measure SCENARIO LOOP: one run of one cell of the table.
 measure() {
   local s=$1 loop=$2 n sel args v
@@ -166,15 +177,15 @@ measure() {
   case $s in
     untraced) args=(none "$loop" "$n") ;;
     "empty programs attached") args=(empty "$loop" "$n") ;;
-    "agent, not selected")
+    "agent, not selected" | "base: not selected")
       if [ "$loop" = getppid ]; then sel=openat; else sel=getppid; fi
-      args=(agent "$loop" "$n" "$sel") ;;
-    "agent, traced, JSON")
+      args=("$(base_or agent "$s")" "$loop" "$n" "$sel") ;;
+    "agent, traced, JSON" | "base: traced, JSON")
       if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
-      args=(agent "$loop" "$n" "$sel") ;;
-    "agent, counting")
+      args=("$(base_or agent "$s")" "$loop" "$n" "$sel") ;;
+    "agent, counting" | "base: counting")
       if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
-      args=(count "$loop" "$n" "$sel") ;;
+      args=("$(base_or count "$s")" "$loop" "$n" "$sel") ;;
     "strace -f") args=(strace "$loop" $((n / 50))) ;;
     "bpftrace printf")
       if [ "$loop" = getppid ]; then sel=$GETPPID_NR; else sel="$OPENAT_NR $CLOSE_NR"; fi
@@ -203,7 +214,8 @@ done
 # from the kernel's own accounting, in separate runs: the accounting itself slows the programs down.
 log "in-kernel cost (bpf_stats)"
 sysctl -qw kernel.bpf_stats_enabled=1
-for s in "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, counting"; do
+for s in "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, counting" \
+  ${BASE:+"base: not selected" "base: traced, JSON" "base: counting"}; do
   for loop in getppid openat; do
     measure "$s" "$loop" >/dev/null
     KCOST[$s,$loop]=$(cat "$W/kcost")
@@ -228,7 +240,7 @@ done
 ratio() { if [ "$1" = - ] || [ "$2" = - ]; then echo -; else awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; fi; }
 # above_floor SCENARIO: wall ns per call the agent adds above the empty programs, getppid / openat+close.
 above_floor() {
-  case $1 in agent*) ;; *) return 0 ;; esac
+  case $1 in agent* | base:*) ;; *) return 0 ;; esac
   [ -z "${FAILED[$1]:-}" ] && [ -z "${FAILED[empty programs attached]:-}" ] || { echo -; return 0; }
   awk -v g="${NS[$1,getppid]}" -v fg="${NS[empty programs attached,getppid]}" \
       -v o="${NS[$1,openat]}" -v fo="${NS[empty programs attached,openat]}" \

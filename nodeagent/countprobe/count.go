@@ -5,13 +5,14 @@
 // turns the counters into snapshot lines (event.Snapshot) once per interval. Nothing per call crosses to user
 // space.
 //
-// The container filter is the probe's: a Counter shares the mnt_targets and pid_targets maps of a
-// tracer.Tracer (loaded with FilterOnly, so that the probe's syscall programs stay detached) and copies its
-// filter mode; targets are added and removed through the tracer as in tracing mode.
+// The container filter is the probe's: a Counter loads with the filter's maps and state of a tracer.Tracer
+// (loaded with FilterOnly, so that the probe's syscall programs stay detached), so that targets added and
+// removed through the tracer count at once, as in tracing mode. Its programs are built on the probe's BPF core
+// and load in the same variant as the tracer's (package bpf).
 //
 // Bounds: the counters live in a preallocated per-CPU hash sized from the number of CPUs (Options.Entries);
-// a call that finds no counter, or no room among the calls in flight, is counted as overflow and reported in
-// the snapshot, never dropped silently. The kernel's counters are totals since the session started; a
+// a call that finds no counter, or no room for its task's state, is counted as overflow (the programs' lost
+// counter) and reported in the snapshot, never dropped silently. The kernel's counters are totals since the session started; a
 // snapshot holds the difference from the previous one.
 package countprobe
 
@@ -28,7 +29,6 @@ import (
 
 	"github.com/swoll-dev/swoll/bpf"
 	"github.com/swoll-dev/swoll/event"
-	"github.com/swoll-dev/swoll/nodeagent/tracer"
 	"github.com/swoll-dev/swoll/protocol"
 	"github.com/swoll-dev/swoll/syscalls"
 )
@@ -44,13 +44,12 @@ const (
 
 // Options configure a Counter.
 type Options struct {
-	// MntTargets and PidTargets are the probe's filter maps (tracer.Tracer.FilterMaps); nil gives the counter
-	// maps of its own, which nothing fills (tests of the counter alone use TraceAll through SetFilterMode).
-	MntTargets, PidTargets *ebpf.Map
+	// Filter is the probe's filter (tracer.Tracer.FilterMaps), required.
+	Filter map[string]*ebpf.Map
 	// Entries is the size of the counter table (0: from the number of CPUs, within 256..16384).
 	Entries int
-	// RawTracepoints forces the raw_tracepoint programs.
-	RawTracepoints bool
+	// Without turns off kernel features, as tracer.Options.Without.
+	Without bpf.Features
 	// Table names the system calls (default: the running architecture's).
 	Table *syscalls.Table
 }
@@ -66,12 +65,10 @@ type Counter struct {
 	coll     *ebpf.Collection
 	links    []link.Link
 	counts   *ebpf.Map
-	overflow *ebpf.Map
-	mode     *ebpf.Variable
+	lost     *ebpf.Map
 	selected *ebpf.Variable
 	noReturn *ebpf.Variable
-	gen      *ebpf.Variable // filter_gen: threads' cached filter decisions are valid while it holds
-	attach   string
+	features bpf.Features
 
 	mu        sync.Mutex
 	targets   map[uint32]*event.Container
@@ -88,8 +85,8 @@ func Entries() int {
 	return min(max(memoryBudget/per, minEntries), maxEntries)
 }
 
-// New loads and attaches the counting programs. Nothing is counted until Select and a filter mode are set.
-func New(opts Options) (*Counter, error) {
+// New loads and attaches the counting programs. Nothing is counted until Select and a target are set.
+func New(opts Options) (c *Counter, err error) {
 	table := opts.Table
 	if table == nil {
 		table = syscalls.Native()
@@ -98,79 +95,41 @@ func New(opts Options) (*Counter, error) {
 	if entries <= 0 {
 		entries = Entries()
 	}
-	var errBTF error
-	if !opts.RawTracepoints {
-		c, err := load(opts, table, entries, true)
-		if err == nil {
-			return c, nil
+	for _, name := range bpf.FilterMaps {
+		if opts.Filter[name] == nil {
+			return nil, fmt.Errorf("loading the counting programs: the probe's filter map %s is missing", name)
 		}
-		errBTF = err
 	}
-	c, err := load(opts, table, entries, false)
-	if err != nil {
-		if errBTF != nil {
-			return nil, fmt.Errorf("loading the counting programs: tp_btf: %v; raw_tracepoint: %w", errBTF, err)
-		}
-		return nil, fmt.Errorf("loading the counting programs: %w", err)
-	}
-	return c, nil
-}
-
-// programs are the tracepoints of each variant's programs: tp_btf keeps the calls in flight in task storage
-// (freed by the kernel with the thread), raw_tracepoint in a hash that its own programs keep in step with the
-// threads' exits and execs.
-var programs = map[bool]map[string]string{
-	true: {bpf.CountProgCountBtfEnter: "sys_enter", bpf.CountProgCountBtfExit: "sys_exit"},
-	false: {bpf.CountProgCountRawEnter: "sys_enter", bpf.CountProgCountRawExit: "sys_exit",
-		bpf.CountProgCountRawTaskExit: "sched_process_exit", bpf.CountProgCountRawExec: "sched_process_exec"},
-}
-
-// inflightMap is each variant's map of calls in flight (the other one is not created: 5.10 has no task
-// storage).
-var inflightMap = map[bool]string{true: bpf.CountMapTaskCalls, false: bpf.CountMapInflights}
-
-func load(opts Options, table *syscalls.Table, entries int, useBTF bool) (c *Counter, err error) {
+	features := (bpf.KernelFeatures() &^ opts.Without).Usable()
 	spec, err := bpf.LoadCount()
 	if err != nil {
 		return nil, fmt.Errorf("reading the embedded counting programs: %w", err)
 	}
-	for name := range programs[!useBTF] {
-		delete(spec.Programs, name)
+	attach, err := bpf.Choose(spec, bpf.CountVariants, features)
+	if err != nil {
+		return nil, fmt.Errorf("loading the counting programs (%s): %w", features, err)
 	}
-	delete(spec.Maps, inflightMap[!useBTF])
 	spec.Maps[bpf.CountMapCounts].MaxEntries = uint32(entries)
-	var collOpts ebpf.CollectionOptions
-	if opts.MntTargets != nil && opts.PidTargets != nil {
-		collOpts.MapReplacements = map[string]*ebpf.Map{
-			bpf.CountMapMntTargets: opts.MntTargets,
-			bpf.CountMapPidTargets: opts.PidTargets,
-		}
-	}
-	coll, err := ebpf.NewCollectionWithOptions(spec, collOpts)
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: opts.Filter})
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
-			return nil, fmt.Errorf("the kernel's verifier rejected the counting programs: %v", ve)
+			return nil, fmt.Errorf("the kernel's verifier rejected the counting programs (%s): %w", features, ve)
 		}
-		return nil, err
+		return nil, fmt.Errorf("loading the counting programs (%s): %w", features, err)
 	}
 	c = &Counter{
 		table:    table,
 		coll:     coll,
 		counts:   coll.Maps[bpf.CountMapCounts],
-		overflow: coll.Maps[bpf.CountMapOverflow],
-		mode:     coll.Variables[bpf.CountVarFilterMode],
+		lost:     coll.Maps[bpf.CountMapLost],
 		selected: coll.Variables[bpf.CountVarSelected],
 		noReturn: coll.Variables[bpf.CountVarNoReturn],
-		gen:      coll.Variables[bpf.CountVarFilterGen],
-		attach:   "raw_tracepoint",
+		features: features,
 		targets:  map[uint32]*event.Container{},
 		removed:  map[uint32]bool{},
 		prev:     map[bpf.CountCountKey]total{},
 		last:     time.Now(),
-	}
-	if useBTF {
-		c.attach = "tp_btf"
 	}
 	defer func() {
 		if err != nil {
@@ -178,10 +137,10 @@ func load(opts Options, table *syscalls.Table, entries int, useBTF bool) (c *Cou
 			c = nil
 		}
 	}()
-	for name, tp := range programs[useBTF] {
-		l, err := tracer.Attach(coll.Programs[name], tp, useBTF)
+	for _, a := range attach {
+		l, err := bpf.Attach(coll.Programs[a.Program], a)
 		if err != nil {
-			return nil, fmt.Errorf("attaching %s to %s: %w", name, tp, err)
+			return nil, fmt.Errorf("attaching %s to %s: %w", a.Program, a.Hook, err)
 		}
 		c.links = append(c.links, l)
 	}
@@ -189,7 +148,15 @@ func load(opts Options, table *syscalls.Table, entries int, useBTF bool) (c *Cou
 }
 
 // AttachType says which program type is attached: "tp_btf" or "raw_tracepoint".
-func (c *Counter) AttachType() string { return c.attach }
+func (c *Counter) AttachType() string {
+	if c.features&bpf.TpBTF != 0 {
+		return "tp_btf"
+	}
+	return "raw_tracepoint"
+}
+
+// Features says which optional kernel features the loaded programs use.
+func (c *Counter) Features() bpf.Features { return c.features }
 
 // Select sets the system calls to count (nil or empty: all).
 func (c *Counter) Select(calls []*syscalls.Syscall) error {
@@ -217,26 +184,6 @@ func (c *Counter) Select(calls []*syscalls.Syscall) error {
 	}
 	if err := c.selected.Set(sel); err != nil {
 		return fmt.Errorf("selecting system calls: %w", err)
-	}
-	return nil
-}
-
-// SetFilterMode sets the filter mode (the probe's, which Tracer.FilterMode returns) and makes every thread ask
-// the filter again at its next call: call it after each change of the filter's targets too (Mode does), since
-// the programs remember each thread's decision.
-func (c *Counter) SetFilterMode(mode uint32) error {
-	if err := c.mode.Set(mode); err != nil {
-		return fmt.Errorf("setting the counting filter mode: %w", err)
-	}
-	var gen uint32
-	if err := c.gen.Get(&gen); err != nil {
-		return fmt.Errorf("reading the counting filter's generation: %w", err)
-	}
-	if gen++; gen == 0 {
-		gen = 1 // 0 marks a thread that has not asked
-	}
-	if err := c.gen.Set(gen); err != nil {
-		return fmt.Errorf("invalidating the threads' filter decisions: %w", err)
 	}
 	return nil
 }
@@ -290,7 +237,7 @@ func (c *Counter) Snapshot(node, session string, now time.Time) (*event.Snapshot
 		return nil, fmt.Errorf("reading the counters: %w", err)
 	}
 	var perCPU []uint64
-	if err := c.overflow.Lookup(uint32(0), &perCPU); err != nil {
+	if err := c.lost.Lookup(uint32(0), &perCPU); err != nil {
 		return nil, fmt.Errorf("reading the overflow counter: %w", err)
 	}
 	var over uint64

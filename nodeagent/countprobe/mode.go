@@ -9,6 +9,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/swoll-dev/swoll/bpf"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/syscalls"
 )
@@ -19,8 +20,11 @@ type Filter interface {
 	RemoveMountNS(nsID uint64) error
 	AddPid(pid uint32, targetID uint32) error
 	TraceAll(on bool) error
-	FilterMaps() (mntTargets, pidTargets *ebpf.Map)
-	FilterMode() (uint32, error)
+	SetCgroupHierarchy(controller string) error
+	AddCgroup(cgroupID uint64, level int, targetID uint32) error
+	RemoveCgroup(cgroupID uint64) error
+	FilterMaps() map[string]*ebpf.Map
+	Features() bpf.Features
 	Close() error
 }
 
@@ -31,9 +35,10 @@ type Mode struct {
 	filter Filter
 }
 
-// NewMode loads a Counter on f's filter maps.
+// NewMode loads a Counter on f's filter, in the variant f was loaded in.
 func NewMode(f Filter, opts Options) (*Mode, error) {
-	opts.MntTargets, opts.PidTargets = f.FilterMaps()
+	opts.Filter = f.FilterMaps()
+	opts.Without |= bpf.AllFeatures &^ f.Features()
 	c, err := New(opts)
 	if err != nil {
 		return nil, err
@@ -41,31 +46,32 @@ func NewMode(f Filter, opts Options) (*Mode, error) {
 	return &Mode{Counter: c, filter: f}, nil
 }
 
-// sync copies the filter's mode, after each change of targets.
-func (m *Mode) sync(err error) error {
-	if err != nil {
-		return err
-	}
-	mode, err := m.filter.FilterMode()
-	if err != nil {
-		return err
-	}
-	return m.SetFilterMode(mode)
-}
-
 // AddMountNS counts the tasks of a mount namespace as targetID.
 func (m *Mode) AddMountNS(nsID uint64, targetID uint32) error {
-	return m.sync(m.filter.AddMountNS(nsID, targetID))
+	return m.filter.AddMountNS(nsID, targetID)
 }
 
 // RemoveMountNS stops counting a mount namespace.
-func (m *Mode) RemoveMountNS(nsID uint64) error { return m.sync(m.filter.RemoveMountNS(nsID)) }
+func (m *Mode) RemoveMountNS(nsID uint64) error { return m.filter.RemoveMountNS(nsID) }
 
 // AddPid counts a process and its descendants as targetID.
-func (m *Mode) AddPid(pid, targetID uint32) error { return m.sync(m.filter.AddPid(pid, targetID)) }
+func (m *Mode) AddPid(pid, targetID uint32) error { return m.filter.AddPid(pid, targetID) }
+
+// SetCgroupHierarchy chooses the hierarchy of cgroup targets (tracer.Tracer.SetCgroupHierarchy).
+func (m *Mode) SetCgroupHierarchy(controller string) error {
+	return m.filter.SetCgroupHierarchy(controller)
+}
+
+// AddCgroup counts the tasks of a cgroup and the cgroups below it (a pod's) as targetID.
+func (m *Mode) AddCgroup(cgroupID uint64, level int, targetID uint32) error {
+	return m.filter.AddCgroup(cgroupID, level, targetID)
+}
+
+// RemoveCgroup stops counting a cgroup.
+func (m *Mode) RemoveCgroup(cgroupID uint64) error { return m.filter.RemoveCgroup(cgroupID) }
 
 // TraceAll counts every task on the host (target 0).
-func (m *Mode) TraceAll(on bool) error { return m.sync(m.filter.TraceAll(on)) }
+func (m *Mode) TraceAll(on bool) error { return m.filter.TraceAll(on) }
 
 // Select sets the system calls to count (empty: all).
 func (m *Mode) Select(calls []*syscalls.Syscall) error { return m.Counter.Select(calls) }

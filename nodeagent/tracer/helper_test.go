@@ -87,6 +87,12 @@ func runHelper() int {
 			return 3
 		case "getppid":
 			unix.Getppid()
+		case "pause":
+			// Until the test lets it go on (helper.resume).
+			fmt.Println("paused")
+			if _, err := in.ReadString('\n'); err != nil {
+				return 1
+			}
 		case "sh":
 			// A child process: forks, execs /bin/sh, which execs cat.
 			_ = exec.Command("/bin/sh", "-c", arg).Run()
@@ -114,9 +120,16 @@ type helper struct {
 // startHelper starts a helper in new namespaces (cloneflags) and waits until it is ready.
 func startHelper(tb testing.TB, cloneflags uintptr, actions ...string) *helper {
 	tb.Helper()
+	return startHelperWith(tb, &syscall.SysProcAttr{Cloneflags: cloneflags}, actions...)
+}
+
+// startHelperWith starts a helper with attr (a cgroup to start in, say) and waits until it is ready.
+func startHelperWith(tb testing.TB, attr *syscall.SysProcAttr, actions ...string) *helper {
+	tb.Helper()
 	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
 	cmd.Env = append(os.Environ(), "SWOLL_TRACER_HELPER=1", "SWOLL_HELPER_ACTIONS="+strings.Join(actions, ","))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: cloneflags, Pdeathsig: syscall.SIGKILL}
+	attr.Pdeathsig = syscall.SIGKILL
+	cmd.SysProcAttr = attr
 	cmd.Stderr = os.Stderr
 	inR, inW, err := os.Pipe()
 	if err != nil {
@@ -153,6 +166,16 @@ func (h *helper) run() {
 		h.tb.Fatal(err)
 	}
 	h.expect("done")
+}
+
+// resume lets a helper stopped at a "pause" action go on, and waits until it has reached the next pause or
+// made its last call (want: "paused" or "done").
+func (h *helper) resume(want string) {
+	h.tb.Helper()
+	if _, err := h.in.WriteString("go\n"); err != nil {
+		h.tb.Fatal(err)
+	}
+	h.expect(want)
 }
 
 // end lets the helper exit and reaps it. PID 1 of a pid namespace ignores SIGTERM: close stdin instead,

@@ -4,8 +4,11 @@
 // emits. It is the only package of the agent that talks to the kernel's BPF subsystem.
 //
 // Filtering happens in the kernel: a syscall that is not selected costs one array lookup; a selected syscall
-// of an untraced task one more hash lookup keyed by the task's mount-namespace id (see package nsid). Records
-// of untraced tasks and syscalls never reach user space.
+// looks up its task's state, which keeps the filter's decision for the task. Records of untraced tasks and
+// syscalls never reach user space. Targets are cgroups (AddCgroup: every process of a pod, from its first
+// call, whichever the host's cgroup layout: SetCgroupHierarchy), mount namespaces (AddMountNS, see package
+// nsid: containers found running, where no cgroup can be read), process trees (AddPid) or everything
+// (TraceAll). Each record carries its task's own cgroup (record.Record.Cgroup), which names its container.
 //
 // Per-call state lives in task-local storage (it follows a task through a multithreaded execve and goes away
 // with it, even after exit_group, which never returns). Records without captures are reserved in the ring at
@@ -13,11 +16,14 @@
 // only once 64 KiB are pending, and Read polls every 50 ms, so slow streams still flow.
 //
 // Kernel requirements: BTF, ring buffer and task iterators (5.8). What newer kernels add is used where the
-// kernel has it, chosen at load time by probing (see Features): task-local storage (5.11; before it, hashes
-// keyed by the task), bpf_loop (5.17; before it, a bounded loop for execve's argv), unique mount namespace
-// ids (NS_GET_MNTNS_ID; before it, the probe's mnt_ids iterator translates inode numbers). The probe
-// attaches to tp_btf sys_enter/sys_exit, or raw tracepoints where tp_btf is refused. Every variant writes
+// kernel has it, chosen at load time from the features probed once (package bpf, shared with counting mode):
+// tp_btf (before it, raw tracepoints), task-local storage (5.11; before it, hashes keyed by the task),
+// bpf_loop (5.17; before it, a bounded loop for execve's argv); and unique mount namespace ids
+// (NS_GET_MNTNS_ID; before it, the probe's mnt_ids iterator translates inode numbers). Every variant writes
 // the same records.
+//
+// The filter's decision for a task is cached in the task's state until the filter changes: every change of
+// targets or mode bumps the filter's generation (see bpf/filter.h).
 //
 // Limitations: 32-bit compat system calls are skipped on amd64 (their numbers mean other calls); on arm64,
 // AArch32 tasks are not told apart and their calls would be decoded with the arm64 table. A per-CPU buffer
@@ -54,12 +60,36 @@ const (
 	batchRecords = 4096
 )
 
-// Filter modes, as bpf/probe.c's enum filter_mode.
+// Filter modes, as bpf/filter.h's enum filter_mode.
 const (
-	modeAll uint32 = 1
-	modeMnt uint32 = 2
-	modePid uint32 = 4
+	modeAll    uint32 = 1
+	modeMnt    uint32 = 2
+	modePid    uint32 = 4
+	modeCgroup uint32 = 8
 )
+
+// MaxCgroupLevel is the deepest a cgroup target may sit (bpf/cgroup.h's CGROUP_LEVELS - 1; the root is at 0).
+const MaxCgroupLevel = 15
+
+// cgroupHierarchies are the hierarchies SetCgroupHierarchy takes, as bpf/cgroup.h's enum cgroup_hierarchy: ""
+// for the unified one, else a v1 controller, by the name /proc/cgroups gives it.
+var cgroupHierarchies = map[string]bpf.ProbeCgroupHierarchy{
+	"":           bpf.ProbeCgroupHierarchyCGH_UNIFIED,
+	"cpuset":     bpf.ProbeCgroupHierarchyCGH_CPUSET,
+	"cpu":        bpf.ProbeCgroupHierarchyCGH_CPU,
+	"cpuacct":    bpf.ProbeCgroupHierarchyCGH_CPUACCT,
+	"blkio":      bpf.ProbeCgroupHierarchyCGH_BLKIO,
+	"memory":     bpf.ProbeCgroupHierarchyCGH_MEMORY,
+	"devices":    bpf.ProbeCgroupHierarchyCGH_DEVICES,
+	"freezer":    bpf.ProbeCgroupHierarchyCGH_FREEZER,
+	"net_cls":    bpf.ProbeCgroupHierarchyCGH_NET_CLS,
+	"perf_event": bpf.ProbeCgroupHierarchyCGH_PERF_EVENT,
+	"net_prio":   bpf.ProbeCgroupHierarchyCGH_NET_PRIO,
+	"hugetlb":    bpf.ProbeCgroupHierarchyCGH_HUGETLB,
+	"pids":       bpf.ProbeCgroupHierarchyCGH_PIDS,
+	"rdma":       bpf.ProbeCgroupHierarchyCGH_RDMA,
+	"misc":       bpf.ProbeCgroupHierarchyCGH_MISC,
+}
 
 // Options configure a Tracer.
 type Options struct {
@@ -68,15 +98,14 @@ type Options struct {
 	RingBytes int
 	// Arch selects the syscall table (default: the running GOARCH).
 	Arch syscalls.Arch
-	// RawTracepoints forces the raw_tracepoint programs even where tp_btf works (tests of the fallback).
-	RawTracepoints bool
-	// Without turns off features the kernel has, to run the fallbacks of older kernels (tests, bench).
+	// Without turns off features the kernel has, to run the fallbacks of older kernels (tests, bench; TpBTF:
+	// the raw tracepoint programs).
 	Without Features
 	// CaptureData is how many bytes of the data that read, write, send and recv family calls transfer are
 	// copied (--capture-data); 0, the default, copies none: they may hold secrets.
 	CaptureData int
 	// FilterOnly attaches only what keeps the container filter current (fork and exit tracking), not the
-	// syscall programs: for counting mode (package count), which shares the filter's maps (FilterMaps).
+	// syscall programs: for counting mode (package countprobe), which shares the filter (FilterMaps).
 	FilterOnly bool
 }
 
@@ -88,9 +117,13 @@ type Tracer struct {
 	links      []link.Link
 	ring       *ringReader
 	filterMode *ebpf.Variable // the probe's filter_mode, memory-mapped
+	filterGen  *ebpf.Variable // filter_gen: tasks' cached decisions hold while it does
+	cgroupHier *ebpf.Variable // cgroup_hierarchy
+	cgroupLvls *ebpf.Variable // cgroup_levels: the depths cgroup targets sit at
 	sysCfgs    *ebpf.Map
 	mntTargets *ebpf.Map
 	pidTargets *ebpf.Map
+	cgTargets  *ebpf.Map
 	lost       *ebpf.Map
 	mntIter    *ebpf.Program
 	features   Features
@@ -101,21 +134,27 @@ type Tracer struct {
 	byInode   bool
 	kernelIDs map[uint64]uint64
 
-	mu   sync.Mutex // guards the target counts and filter mode updates
-	mnts int
-	pids int
-	all  bool
+	mu      sync.Mutex // guards the target counts and the filter's state
+	mnts    int
+	pids    int
+	all     bool
+	gen     uint32
+	cgroups map[uint64]int          // cgroup target id -> its level
+	atLevel [MaxCgroupLevel + 1]int // cgroup targets per level
 
 	// Read's reused buffers: reading a record allocates nothing.
 	readMu     sync.Mutex
 	rec        record.Record
 	badRecords atomic.Uint64
-
-	attach string
 }
 
 // AttachType says which program type is attached: "tp_btf" or "raw_tracepoint".
-func (t *Tracer) AttachType() string { return t.attach }
+func (t *Tracer) AttachType() string {
+	if t.features&TpBTF != 0 {
+		return "tp_btf"
+	}
+	return "raw_tracepoint"
+}
 
 // Features says which optional kernel features the loaded probe uses.
 func (t *Tracer) Features() Features { return t.features }
@@ -147,47 +186,23 @@ func New(opts Options) (*Tracer, error) {
 	if opts.CaptureData < 0 || opts.CaptureData > syscalls.MaxDataBytes {
 		return nil, fmt.Errorf("capture data size %d is out of range (0 to %d bytes)", opts.CaptureData, syscalls.MaxDataBytes)
 	}
-	data := uint16(opts.CaptureData)
-	feats := ProbeFeatures() &^ opts.Without
-	t := &Tracer{table: table, dataBytes: data, filterOnly: opts.FilterOnly}
-	if !opts.RawTracepoints {
-		err = t.load(ring, true, feats)
-		if err == nil {
-			return t, nil
-		}
+	t := &Tracer{table: table, dataBytes: uint16(opts.CaptureData), filterOnly: opts.FilterOnly, gen: 1,
+		features: (bpf.KernelFeatures() &^ opts.Without).Usable(), cgroups: map[uint64]int{}}
+	if err := t.load(ring); err != nil {
 		_ = t.Close()
-		t = &Tracer{table: table, dataBytes: data, filterOnly: opts.FilterOnly}
-	}
-	if err2 := t.load(ring, false, feats); err2 != nil {
-		_ = t.Close()
-		if err != nil {
-			return nil, fmt.Errorf("loading the probe: tp_btf: %v; raw_tracepoint: %w", err, err2)
-		}
-		return nil, fmt.Errorf("loading the probe: %w", err2)
+		return nil, fmt.Errorf("loading the probe (%s): %w", t.features, err)
 	}
 	return t, nil
 }
 
-func (t *Tracer) load(ring int, useBTF bool, feats Features) error {
+func (t *Tracer) load(ring int) error {
 	spec, err := bpf.LoadProbe()
 	if err != nil {
 		return fmt.Errorf("reading the embedded probe: %w", err)
 	}
-	prefix := "btf"
-	t.attach = "tp_btf"
-	if !useBTF {
-		prefix = "raw"
-		t.attach = "raw_tracepoint"
-	}
-	keep, unusedMaps := probeVariant(prefix, feats)
-	t.features = feats
-	for name := range spec.Programs {
-		if _, ok := keep[name]; !ok && name != bpf.ProbeProgMntIds {
-			delete(spec.Programs, name)
-		}
-	}
-	for _, name := range unusedMaps {
-		delete(spec.Maps, name)
+	attach, err := bpf.Choose(spec, bpf.ProbeVariants, t.features)
+	if err != nil {
+		return err
 	}
 	spec.Maps[bpf.ProbeMapEvents].MaxEntries = uint32(ring)
 	t.byInode = !nsid.HasUniqueIDs()
@@ -208,17 +223,21 @@ func (t *Tracer) load(ring int, useBTF bool, feats Features) error {
 	t.sysCfgs = coll.Maps[bpf.ProbeMapSysCfgs]
 	t.mntTargets = coll.Maps[bpf.ProbeMapMntTargets]
 	t.pidTargets = coll.Maps[bpf.ProbeMapPidTargets]
+	t.cgTargets = coll.Maps[bpf.ProbeMapCgroupTargets]
 	t.lost = coll.Maps[bpf.ProbeMapLost]
 	t.filterMode = coll.Variables[bpf.ProbeVarFilterMode]
+	t.filterGen = coll.Variables[bpf.ProbeVarFilterGen]
+	t.cgroupHier = coll.Variables[bpf.ProbeVarCgroupHierarchy]
+	t.cgroupLvls = coll.Variables[bpf.ProbeVarCgroupLevels]
 	t.mntIter = coll.Programs[bpf.ProbeProgMntIds]
 
-	for name, tp := range keep {
-		if t.filterOnly && (tp == "sys_enter" || tp == "sys_exit") {
+	for _, a := range attach {
+		if a.Hook == "" || t.filterOnly && (a.Hook == bpf.HookSysEnter || a.Hook == bpf.HookSysExit) {
 			continue
 		}
-		l, err := Attach(coll.Programs[name], tp, useBTF)
+		l, err := bpf.Attach(coll.Programs[a.Program], a)
 		if err != nil {
-			return fmt.Errorf("attaching %s to %s: %w", name, tp, err)
+			return fmt.Errorf("attaching %s to %s: %w", a.Program, a.Hook, err)
 		}
 		t.links = append(t.links, l)
 	}
@@ -342,7 +361,7 @@ func (t *Tracer) AddMountNS(nsID uint64, targetID uint32) error {
 	if !exists {
 		t.mnts++
 	}
-	return t.updateMode()
+	return t.filterChanged()
 }
 
 // RemoveMountNS stops tracing a mount namespace.
@@ -364,7 +383,64 @@ func (t *Tracer) RemoveMountNS(nsID uint64) error {
 		return fmt.Errorf("removing mount namespace %d: %w", nsID, err)
 	}
 	t.mnts--
-	return t.updateMode()
+	return t.filterChanged()
+}
+
+// SetCgroupHierarchy chooses the cgroup hierarchy cgroup targets are in and records' cgroups are read from:
+// "" for the unified one (cgroup v2 hosts, and hybrid hosts, whose tasks are all in it too), else the name of a
+// v1 controller whose hierarchy holds the pods (pure v1 hosts: "memory", "cpu", "pids"...). The default is the
+// unified hierarchy. Targets already added keep their ids: set the hierarchy first.
+func (t *Tracer) SetCgroupHierarchy(controller string) error {
+	h, ok := cgroupHierarchies[controller]
+	if !ok {
+		return fmt.Errorf("cgroup hierarchy of controller %q: not one the probe reads (want a v1 controller of /proc/cgroups, or \"\" for the unified hierarchy)", controller)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.cgroupHier.Set(uint32(h)); err != nil {
+		return fmt.Errorf("setting the cgroup hierarchy: %w", err)
+	}
+	return t.filterChanged()
+}
+
+// AddCgroup traces every task whose cgroup is the cgroup with id cgroupID (its directory's inode number, or
+// the handle name_to_handle_at gives) or one below it, tagging its records with targetID (non-zero). level is
+// the cgroup's depth in its hierarchy, the root's being 0 (at most MaxCgroupLevel). A task that enters the
+// cgroup later is traced from its next call; a process started in it, from its first.
+func (t *Tracer) AddCgroup(cgroupID uint64, level int, targetID uint32) error {
+	if targetID == 0 {
+		return errors.New("adding a cgroup: target id 0 is reserved for trace-all")
+	}
+	if level < 0 || level > MaxCgroupLevel {
+		return fmt.Errorf("adding cgroup %d: level %d is out of range (0 to %d)", cgroupID, level, MaxCgroupLevel)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.cgTargets.Update(cgroupID, targetID, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("adding cgroup %d: %w", cgroupID, err)
+	}
+	if old, ok := t.cgroups[cgroupID]; ok {
+		t.atLevel[old]--
+	}
+	t.cgroups[cgroupID] = level
+	t.atLevel[level]++
+	return t.filterChanged()
+}
+
+// RemoveCgroup stops tracing a cgroup (the tasks in it that other targets select stay traced).
+func (t *Tracer) RemoveCgroup(cgroupID uint64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	level, ok := t.cgroups[cgroupID]
+	if !ok {
+		return nil
+	}
+	if err := t.cgTargets.Delete(cgroupID); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("removing cgroup %d: %w", cgroupID, err)
+	}
+	delete(t.cgroups, cgroupID)
+	t.atLevel[level]--
+	return t.filterChanged()
 }
 
 // AddPid traces a process and, from now on, every process it forks (targetID non-zero). Descendants that
@@ -377,7 +453,7 @@ func (t *Tracer) AddPid(pid uint32, targetID uint32) error {
 	defer t.mu.Unlock()
 	// Fork tracking starts before the walk, so that a child forked meanwhile is caught by one or the other.
 	t.pids++
-	if err := t.updateMode(); err != nil {
+	if err := t.filterChanged(); err != nil {
 		return err
 	}
 	for _, p := range append([]uint32{pid}, descendants(pid)...) {
@@ -385,7 +461,7 @@ func (t *Tracer) AddPid(pid uint32, targetID uint32) error {
 			return fmt.Errorf("adding pid %d: %w", p, err)
 		}
 	}
-	return nil
+	return t.filterChanged()
 }
 
 // TraceAll traces every task on the host (targetID 0 on records).
@@ -393,10 +469,13 @@ func (t *Tracer) TraceAll(on bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.all = on
-	return t.updateMode()
+	return t.filterChanged()
 }
 
-func (t *Tracer) updateMode() error {
+// filterChanged sets the filter's mode from the targets and starts a new generation, so that every task decides
+// again at its next call: called with t.mu held after every change of the filter's maps (after, so that a task
+// deciding meanwhile keeps the old generation and decides again).
+func (t *Tracer) filterChanged() error {
 	var m uint32
 	if t.all {
 		m |= modeAll
@@ -407,30 +486,38 @@ func (t *Tracer) updateMode() error {
 	if t.pids > 0 {
 		m |= modePid
 	}
+	var levels uint32
+	for l, n := range t.atLevel {
+		if n > 0 {
+			levels |= 1 << l
+		}
+	}
+	if levels != 0 {
+		m |= modeCgroup
+	}
+	if err := t.cgroupLvls.Set(levels); err != nil {
+		return fmt.Errorf("setting the cgroup targets' levels: %w", err)
+	}
 	if err := t.filterMode.Set(m); err != nil {
 		return fmt.Errorf("setting the probe's filter mode: %w", err)
+	}
+	if t.gen++; t.gen == 0 {
+		t.gen = 1 // 0 marks a task not decided yet
+	}
+	if err := t.filterGen.Set(t.gen); err != nil {
+		return fmt.Errorf("starting the filter's generation %d: %w", t.gen, err)
 	}
 	return nil
 }
 
-// Attach attaches a program to a tracepoint: as tp_btf (useBTF) or as a raw tracepoint.
-func Attach(prog *ebpf.Program, tracepoint string, useBTF bool) (link.Link, error) {
-	if useBTF {
-		return link.AttachTracing(link.TracingOptions{Program: prog, AttachType: ebpf.AttachTraceRawTp})
+// FilterMaps are the container filter's maps and state (bpf/filter.h) by name, for another object to load with
+// in place of its own copies (ebpf.CollectionOptions.MapReplacements): it then sees every change made here.
+func (t *Tracer) FilterMaps() map[string]*ebpf.Map {
+	out := make(map[string]*ebpf.Map, len(bpf.FilterMaps))
+	for _, name := range bpf.FilterMaps {
+		out[name] = t.coll.Maps[name]
 	}
-	return link.AttachRawTracepoint(link.RawTracepointOptions{Name: tracepoint, Program: prog})
-}
-
-// FilterMaps are the container filter's maps (bpf/filter.h), for other programs to share.
-func (t *Tracer) FilterMaps() (mntTargets, pidTargets *ebpf.Map) { return t.mntTargets, t.pidTargets }
-
-// FilterMode is the filter's current mode, for other programs sharing the filter's maps.
-func (t *Tracer) FilterMode() (uint32, error) {
-	var m uint32
-	if err := t.filterMode.Get(&m); err != nil {
-		return 0, fmt.Errorf("reading the probe's filter mode: %w", err)
-	}
-	return m, nil
+	return out
 }
 
 // Read calls fn for every record until ctx is done or fn returns false. rec is reused between calls, and its

@@ -230,7 +230,7 @@ var variants = []struct {
 	opts Options
 }{
 	{"tp_btf", Options{}},
-	{"raw_tracepoint", Options{RawTracepoints: true}},
+	{"raw_tracepoint", Options{Without: TpBTF}},
 	{"no_bpf_loop", Options{Without: Loop}},
 	{"no_task_storage", Options{Without: TaskStorage | Loop}},
 }
@@ -240,7 +240,7 @@ var variants = []struct {
 func forVariants(t *testing.T, fn func(t *testing.T, opts Options)) {
 	seen := map[string]bool{}
 	for _, v := range variants {
-		key := strconv.FormatBool(v.opts.RawTracepoints) + (ProbeFeatures() &^ v.opts.Without).String()
+		key := (ProbeFeatures() &^ v.opts.Without).Usable().String()
 		if seen[key] {
 			continue
 		}
@@ -267,7 +267,7 @@ func TestTracerUsesTpBTF(t *testing.T) {
 	if _, err := fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &major, &minor); err != nil {
 		t.Fatal(err)
 	}
-	want := Features(0)
+	want := TpBTF
 	if major > 5 || minor >= 11 {
 		want |= TaskStorage
 	}
@@ -320,6 +320,41 @@ func TestOnlyTargetMountNamespace(t *testing.T) {
 		if int(r.Pid) != target.Pid || r.TargetID != 7 {
 			t.Errorf("untraced record: %v", describe([]owned{r}))
 		}
+	}
+}
+
+// A running task's cached decision follows the filter: a task decided untraced is traced once its namespace is
+// added, and no more once it is removed.
+func TestDecisionFollowsTheFilter(t *testing.T) {
+	forVariants(t, testDecisionFollowsTheFilter)
+}
+
+func testDecisionFollowsTheFilter(t *testing.T, opts Options) {
+	tr := newTracer(t, opts, "openat")
+	h := startHelper(t, syscall.CLONE_NEWNS, "openat:/etc/hostname-before", "pause", "openat:/etc/hostname-added",
+		"pause", "openat:/etc/hostname-removed")
+	marker := startHelper(t, syscall.CLONE_NEWNS, "openat:/etc/hostname-marker")
+	if err := tr.AddMountNS(mountNSID(t, marker.Pid), 2); err != nil {
+		t.Fatal(err)
+	}
+	id := mountNSID(t, h.Pid)
+	h.resume("paused") // decided: not traced
+	if err := tr.AddMountNS(id, 1); err != nil {
+		t.Fatal(err)
+	}
+	h.resume("paused")
+	if err := tr.RemoveMountNS(id); err != nil {
+		t.Fatal(err)
+	}
+	h.resume("done")
+	marker.run()
+	recs := collect(t, tr, hasPath(marker.Pid, "/etc/hostname-marker"))
+	var paths []string
+	for _, r := range find(recs, func(r owned) bool { return int(r.Pid) == h.Pid }) {
+		paths = append(paths, string(r.Captures[1].Data))
+	}
+	if len(paths) != 1 || paths[0] != "/etc/hostname-added" {
+		t.Errorf("the helper's traced opens: %q, want only /etc/hostname-added", paths)
 	}
 }
 
@@ -683,8 +718,8 @@ func TestReadDoesNotAllocatePerRecord(t *testing.T) {
 // Without task storage the per-call state is in hashes keyed by the task: a task's exit empties them.
 func TestHashEntriesGoWithTheTask(t *testing.T) {
 	tr := newTracer(t, Options{Without: TaskStorage | Loop}, "openat", "execve")
-	if tr.Features() != 0 {
-		t.Fatalf("features %s, want none", tr.Features())
+	if tr.Features()&TaskStorage != 0 {
+		t.Fatalf("features %s, want no task storage", tr.Features())
 	}
 	h := startHelper(t, syscall.CLONE_NEWNS, "openat:/etc/hostname-hash", "sh:exec /bin/true")
 	if err := tr.AddMountNS(mountNSID(t, h.Pid), 13); err != nil {
@@ -693,7 +728,7 @@ func TestHashEntriesGoWithTheTask(t *testing.T) {
 	h.run()
 	collect(t, tr, hasPath(h.Pid, "/etc/hostname-hash"))
 	h.end()
-	callsByTask := tr.coll.Maps[bpf.ProbeMapCallsByTask]
+	callsByTask := tr.coll.Maps[bpf.ProbeMapTasksByTask]
 	stashes := tr.coll.Maps[bpf.ProbeMapStashesByTask]
 	count := func(m *ebpf.Map) int {
 		n := 0

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +20,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/swoll-dev/swoll/nodeagent/countprobe"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
 	"github.com/swoll-dev/swoll/nodeagent/tracer"
 )
@@ -80,34 +80,46 @@ func loaded() (progs, maps int, err error) {
 	return progs, maps, nil
 }
 
-// loadAll loads each variant of the probe this kernel has the features for.
+// loadAll loads each variant of the probe and of the counting programs this kernel has the features for.
 func loadAll() bool {
 	ok := true
 	have := tracer.ProbeFeatures()
-	var seen []tracer.Features
-	for _, without := range []tracer.Features{0, tracer.Loop, tracer.TaskStorage | tracer.Loop} {
-		f := have &^ without
-		if slices.Contains(seen, f) {
-			continue
+	for f := have; ; f = (f - 1) & have { // every subset of have, have first
+		if f.Usable() == f {
+			ok = loadVariant(f, have&^f) && ok
 		}
-		seen = append(seen, f)
-		for _, raw := range []bool{false, true} {
-			t, err := tracer.New(tracer.Options{Without: without, RawTracepoints: raw})
-			if err != nil {
-				ok = false
-				var ve *ebpf.VerifierError
-				if errors.As(err, &ve) {
-					fmt.Printf("%s raw=%v: %+v\n", f, raw, ve)
-				} else {
-					fmt.Printf("%s raw=%v: %v\n", f, raw, err)
-				}
-				continue
-			}
-			fmt.Printf("%s raw=%v: loaded (%s)\n", f, raw, t.AttachType())
-			_ = t.Close()
+		if f == 0 {
+			break
 		}
 	}
 	return ok
+}
+
+// loadVariant loads the tracer and a counter on its filter without the given features.
+func loadVariant(f, without tracer.Features) bool {
+	report := func(what string, err error) {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			fmt.Printf("%s %s: %+v\n", f, what, ve)
+		} else {
+			fmt.Printf("%s %s: %v\n", f, what, err)
+		}
+	}
+	t, err := tracer.New(tracer.Options{Without: without})
+	if err != nil {
+		report("probe", err)
+		return false
+	}
+	fmt.Printf("%s probe: loaded (%s)\n", f, t.AttachType())
+	m, err := countprobe.NewMode(t, countprobe.Options{})
+	if err != nil {
+		report("count", err)
+		_ = t.Close()
+		return false
+	}
+	fmt.Printf("%s count: loaded (%s)\n", f, m.AttachType())
+	_ = m.Close()
+	return true
 }
 
 // capSets are the capability sets tried by "caps".

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Each task's struct task_state (task.h) in the map `tasks`, and what every system call program does with it.
+ * Include after declaring struct task_state; TASK_HASH_ENTRIES sizes the hash of kernels without task storage.
+ *
+ * A selected call's sys_enter asks task_traced for the current task's state (NULL: not traced) and begins the
+ * call in it (task_begin); its sys_exit ends it (task_end), which says when it began. With task storage every
+ * task that makes a selected call gets a state, which keeps the decision whichever it is; in the hash only
+ * traced tasks get one (an untraced task asks the filter at each selected call), so that the hash's room goes to
+ * the calls that must be recorded. The hash variant's sched_process_exit program deletes a task's entry
+ * (tasks_forget).
+ */
+#ifndef SWOLL_TASKS_H
+#define SWOLL_TASKS_H
+
+#include "task.h"
+#include "loss.h"
+
+#ifndef TASK_HASH_ENTRIES
+#define TASK_HASH_ENTRIES 16384
+#endif
+
+TASK_MAP(tasks, struct task_state, TASK_HASH_ENTRIES)
+
+/* The state of the current task if its call is to be traced, else NULL. */
+static __always_inline struct task_state *task_traced(struct task_struct *task, __u64 pid_tgid, int f)
+{
+	struct task_state *st;
+	if (f & F_TS) {
+		st = tasks_create(task, 0, f);
+		if (!st) {
+			/* no memory for the task's storage: a traced call is lost, and said so */
+			struct decision d = {};
+			if (filter_decide(task, pid_tgid, &d, f) && !is_compat(task, TASK_BTF(f)))
+				count_lost();
+			return 0;
+		}
+		if (!filter_decide(task, pid_tgid, &st->core.filter, f))
+			return 0;
+	} else {
+		st = tasks_lookup(task, f);
+		if (st) {
+			if (!filter_decide(task, pid_tgid, &st->core.filter, f))
+				return 0;
+		} else {
+			struct decision d = {};
+			if (!filter_decide(task, pid_tgid, &d, f))
+				return 0;
+			struct task_state zero = {};
+			st = tasks_create(task, &zero, f);
+			if (!st) {
+				if (!is_compat(task, TASK_BTF(f)))
+					count_lost(); /* the hash is full */
+				return 0;
+			}
+			st->core.filter = d;
+		}
+	}
+	if (is_compat(task, TASK_BTF(f)))
+		return 0;
+	return st;
+}
+
+static __always_inline void task_begin(struct task_state *st, __u32 nr, __u64 now)
+{
+	st->core.call.start = now;
+	st->core.call.nr = nr;
+}
+
+/* The number of the call a sys_exit of `id` ends: a successful execveat ends as execve (the exec rewrites the
+ * number in pt_regs), so the call in flight's number is the truth. Asked before the selection, or an execveat
+ * traced without execve would never end. */
+static __always_inline long task_exit_nr(struct task_struct *task, long id, int f)
+{
+	if (id != NR_EXECVE)
+		return id;
+	struct task_state *st = tasks_lookup(task, f);
+	if (st && st->core.call.start && st->core.call.nr == NR_EXECVEAT)
+		return NR_EXECVEAT;
+	return id;
+}
+
+/* Ends the current task's call nr: its state, with *start when the call began; NULL when the task is in no
+ * such traced call. */
+static __always_inline struct task_state *task_end(struct task_struct *task, __u32 nr, __u64 *start, int f)
+{
+	struct task_state *st = tasks_lookup(task, f);
+	if (!st)
+		return 0;
+	__u64 s = st->core.call.start;
+	if (!s || st->core.call.nr != nr)
+		return 0;
+	st->core.call.start = 0;
+	*start = s;
+	return st;
+}
+
+#endif
