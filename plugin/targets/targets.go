@@ -1,4 +1,6 @@
-// Package targets turns a selection (namespaces, selectors, pod names, container names, nodes) into the set of
+// Package targets turns a selection (namespaces, selectors, pod names, container names, nodes) into the pods to
+// trace from the moment they are bound to a node (Pod, PodTracker, Source.WatchPods, Source.Wait for a selection
+// that matches none yet) and, for the plugin of protocol 1, into the set of
 // running containers to trace, grouped by the node that runs them, and keeps that set current while a session
 // runs: new replicas, restarted containers and pods landing on new nodes are added, gone ones removed.
 package targets

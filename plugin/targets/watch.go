@@ -20,6 +20,8 @@ type Resolution struct {
 	Pods []*corev1.Pod
 	// Targets are the traceable containers, sorted.
 	Targets []Target
+	// Selected are the selected pods (bound to a node), sorted.
+	Selected []Pod
 	// ResourceVersion is where a watch continues from.
 	ResourceVersion string
 }
@@ -33,8 +35,10 @@ type Source struct {
 	WatchClient kubernetes.Interface
 	sel         *Selection
 	field       string
-	// tracker holds the current targets; only the goroutine running Watch uses it after Resolve.
+	// tracker holds the current targets and pods the selected pods; only the goroutine running Watch (or
+	// WatchPods) uses them after Resolve.
 	tracker *Tracker
+	pods    *PodTracker
 }
 
 // NewSource checks the selectors' syntax.
@@ -46,7 +50,7 @@ func NewSource(client kubernetes.Interface, sel *Selection) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{client: client, sel: sel, field: field, tracker: NewTracker(sel)}, nil
+	return &Source{client: client, sel: sel, field: field, tracker: NewTracker(sel), pods: NewPodTracker(sel)}, nil
 }
 
 func podsOf(list *corev1.PodList) []*corev1.Pod {
@@ -59,16 +63,16 @@ func podsOf(list *corev1.PodList) []*corev1.Pod {
 
 // Resolve lists the selection once and primes the tracker with it.
 func (s *Source) Resolve(ctx context.Context) (*Resolution, error) {
-	list, err := s.client.CoreV1().Pods(s.sel.ListNamespace()).List(ctx, metav1.ListOptions{
-		LabelSelector: s.sel.LabelSelector,
-		FieldSelector: s.field,
-	})
+	var opts metav1.ListOptions
+	s.listOptions(&opts)
+	list, err := s.client.CoreV1().Pods(s.sel.ListNamespace()).List(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("listing pods %s: %w", s.sel.Describe(), err)
 	}
 	pods := podsOf(list)
 	s.tracker.Resync(pods)
-	return &Resolution{Pods: pods, Targets: s.tracker.Targets(), ResourceVersion: list.ResourceVersion}, nil
+	s.pods.Resync(pods)
+	return &Resolution{Pods: pods, Targets: s.tracker.Targets(), Selected: s.pods.Pods(), ResourceVersion: list.ResourceVersion}, nil
 }
 
 // Watch follows the selection from resourceVersion until ctx ends, sending every change. Reconnects are
@@ -84,14 +88,7 @@ func (s *Source) Watch(ctx context.Context, resourceVersion string, changes chan
 		case <-ctx.Done():
 		}
 	}
-	wc := s.client
-	if s.WatchClient != nil {
-		wc = s.WatchClient
-	}
-	lw := kwatch.ListWatch(wc.CoreV1().Pods(s.sel.ListNamespace()), func(o *metav1.ListOptions) {
-		o.LabelSelector, o.FieldSelector = s.sel.LabelSelector, s.field
-	})
-	kwatch.Follow(ctx, lw, resourceVersion, kwatch.Handler{
+	s.follow(ctx, resourceVersion, kwatch.Handler{
 		Listed: func(list runtime.Object) {
 			if l, ok := list.(*corev1.PodList); ok {
 				send(s.tracker.Resync(podsOf(l)))
@@ -108,15 +105,26 @@ func (s *Source) Watch(ctx context.Context, resourceVersion string, changes chan
 				send(s.tracker.Update(pod))
 			}
 		},
-		Failed: func(err error) {
-			what := "watching"
-			var ke *kwatch.Error
-			if errors.As(err, &ke) && ke.Op == kwatch.List {
-				what, err = "re-listing", ke.Err
-			} else if ke != nil {
-				err = ke.Err
-			}
-			onError(fmt.Errorf("%s pods %s: %w", what, s.sel.Describe(), err))
-		},
-	})
+	}, onError)
+}
+
+// follow watches the selection's pods from resourceVersion until ctx ends (kwatch), reporting failures that
+// persist through onError.
+func (s *Source) follow(ctx context.Context, resourceVersion string, h kwatch.Handler, onError func(error)) {
+	wc := s.client
+	if s.WatchClient != nil {
+		wc = s.WatchClient
+	}
+	lw := kwatch.ListWatch(wc.CoreV1().Pods(s.sel.ListNamespace()), s.listOptions)
+	h.Failed = func(err error) {
+		what := "watching"
+		var ke *kwatch.Error
+		if errors.As(err, &ke) && ke.Op == kwatch.List {
+			what, err = "re-listing", ke.Err
+		} else if ke != nil {
+			err = ke.Err
+		}
+		onError(fmt.Errorf("%s pods %s: %w", what, s.sel.Describe(), err))
+	}
+	kwatch.Follow(ctx, lw, resourceVersion, h)
 }
