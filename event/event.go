@@ -49,7 +49,9 @@ type Event struct {
 	//   - integers, fds, pids, sizes: JSON numbers; dirfd -100 is "AT_FDCWD".
 	//   - flag sets and symbolic names: strings, "O_RDONLY|O_CLOEXEC", "SIGTERM", "AF_INET"; bits without a
 	//     name are appended in hex ("O_RDONLY|0x80000000"); an empty set is "0". Modes are octal strings
-	//     ("0644", "S_IFREG|0644"). open's mode is left out unless the flags hold O_CREAT or O_TMPFILE.
+	//     ("0644", "01777"), as strace prints them; a mode with its file type (st_mode, mknod's mode) names
+	//     the type and the set-ID and sticky bits ("S_IFDIR|S_ISVTX|0777"). open's mode is left out unless
+	//     the flags hold O_CREAT or O_TMPFILE.
 	//   - pointers without a decoding, and pointers whose memory could not be read: strings "0x7ffd1234";
 	//     a NULL pointer whose target would have been decoded is null.
 	//   - paths, strings and buffers: strings holding the captured bytes; bytes that are not UTF-8 become

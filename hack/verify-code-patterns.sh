@@ -39,6 +39,10 @@ rule "the plugin imports a linux-only agent package" \
 rule "the plugin imports the agent" '"github\.com/swoll-dev/swoll/(nodeagent|bpf)' "${libs[@]}" cmd/kubectl-swoll
 # what reaches a terminal is escaped by package render; Go's %q is not strace's quoting
 rule "the event schema imports the renderer (event is the schema only)" '"github\.com/swoll-dev/swoll/render"' event
+# an argument type is described once: syscalls' argInfos (capture, direction, printing) and the decoder's
+# argDecoders (rendering), not a switch arm per file
+rule "a switch on argument types: describe the type in syscalls/argtypes.go and nodeagent/decode/argtypes.go" \
+  'case (syscalls\.)?Arg[A-Z][A-Za-z]*[,:]' "${libs[@]}" nodeagent cmd
 
 # the names runtimes and the kubelet give cgroups are listed once, in nodeagent/cgroups/layout.go
 rule "a cgroup name pattern outside nodeagent/cgroups: use cgroups.ContainerIDFromName / ContainerIDFromPath" \

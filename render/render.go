@@ -200,30 +200,6 @@ func appendDuration(dst []byte, ns int64) []byte {
 	return append(dst, unit...)
 }
 
-// quoting says how a string argument prints: as a C string ("..."), bare (flags, names, pointers), or
-// decided from its text when the syscall's table is unknown.
-type quoting uint8
-
-const (
-	quoteGuess quoting = iota
-	quoteYes
-	quoteNo
-	quoteFdSet // an array of descriptors, which strace writes [3 4]
-)
-
-func quotingOf(t syscalls.ArgType) quoting {
-	switch t {
-	case syscalls.ArgPath, syscalls.ArgPathAtEntry, syscalls.ArgString, syscalls.ArgBufIn, syscalls.ArgBufOut,
-		syscalls.ArgStrArray, syscalls.ArgDataIn, syscalls.ArgDataOut, syscalls.ArgStringOut:
-		return quoteYes
-	case syscalls.ArgFdSet:
-		return quoteFdSet
-	case syscalls.ArgPrctlArg, syscalls.ArgSockOptVal, syscalls.ArgSockOptValOut:
-		return quoteGuess // a name, a number or a string, per the command
-	}
-	return quoteNo
-}
-
 // appendArgs renders the args object as "name=value, ...": in params order first, then any key params do not
 // name, in object order. Malformed args print as they are.
 func appendArgs(dst, args []byte, params []syscalls.Param) []byte {
@@ -242,7 +218,7 @@ func appendArgs(dst, args []byte, params []syscalls.Param) []byte {
 		if !ok {
 			continue
 		}
-		dst = appendArg(dst, start, args, []byte(p.Name), v, quotingOf(p.Type))
+		dst = appendArg(dst, start, args, []byte(p.Name), v, p.Type.Info().Print)
 	}
 	m = newMembers(args)
 	for {
@@ -253,19 +229,19 @@ func appendArgs(dst, args []byte, params []syscalls.Param) []byte {
 		if hasParam(params, k) || isMarker(args, k, event.TruncatedSuffix) || isMarker(args, k, event.UnreadableSuffix) {
 			continue
 		}
-		dst = appendArg(dst, start, args, k, v, quoteGuess)
+		dst = appendArg(dst, start, args, k, v, syscalls.PrintGuess)
 	}
 	return dst
 }
 
-func appendArg(dst []byte, start int, args, key, v []byte, q quoting) []byte {
+func appendArg(dst []byte, start int, args, key, v []byte, q syscalls.Print) []byte {
 	if len(dst) > start {
 		dst = append(dst, ',', ' ')
 	}
 	dst = appendEscaped(dst, key)
 	dst = append(dst, '=')
 	truncated := isTruncated(args, key)
-	if q == quoteFdSet && len(v) > 0 && v[0] == '[' {
+	if q == syscalls.PrintFdSet && len(v) > 0 && v[0] == '[' {
 		return appendFdSet(dst, v)
 	}
 	if truncated && len(v) > 0 && v[0] == '[' {
@@ -305,15 +281,16 @@ func isTruncated(args, key []byte) bool {
 	return ok && string(v) == "true"
 }
 
-// appendValue renders one JSON value strace-style.
-func appendValue(dst, v []byte, q quoting) []byte {
+// appendValue renders one JSON value strace-style; q is how its type prints (syscalls.ArgInfo.Print), PrintGuess
+// for a key no parameter names, where the text decides whether a string is quoted.
+func appendValue(dst, v []byte, q syscalls.Print) []byte {
 	if len(v) == 0 {
 		return dst
 	}
 	switch v[0] {
 	case '"':
 		body := v[1 : len(v)-1]
-		if q == quoteNo || isPointer(body) || (q == quoteGuess && (isSymbolic(body) || isStraceNotation(body))) {
+		if q == syscalls.PrintBare || isPointer(body) || (q == syscalls.PrintGuess && (isSymbolic(body) || isStraceNotation(body))) {
 			return appendUnquoted(dst, body)
 		}
 		dst = append(dst, '"')
@@ -334,11 +311,11 @@ func appendValue(dst, v []byte, q quoting) []byte {
 
 // appendArray renders an array of strings as ["a", "b"], with "..." before the bracket when it was truncated.
 func appendArray(dst, v []byte, truncated bool) []byte {
-	return appendList(dst, v, ", ", quoteYes, truncated)
+	return appendList(dst, v, ", ", syscalls.PrintQuoted, truncated)
 }
 
 // appendList renders the elements of a JSON array between brackets, separated by sep.
-func appendList(dst, v []byte, sep string, q quoting, truncated bool) []byte {
+func appendList(dst, v []byte, sep string, q syscalls.Print, truncated bool) []byte {
 	dst = append(dst, '[')
 	m := newMembers(v)
 	for n := 0; ; n++ {
@@ -371,7 +348,7 @@ func appendObject(dst, v []byte) []byte {
 		}
 		dst = appendEscaped(dst, k)
 		dst = append(dst, '=')
-		dst = appendValue(dst, e, quoteGuess)
+		dst = appendValue(dst, e, syscalls.PrintGuess)
 	}
 	return append(dst, '}')
 }
@@ -389,7 +366,7 @@ func appendSockaddr(dst, v, family []byte) []byte {
 	// num appends a numeric field, 0 when absent.
 	num := func(dst []byte, key string) []byte {
 		if x, ok := field(key); ok {
-			return appendValue(dst, x, quoteNo)
+			return appendValue(dst, x, syscalls.PrintBare)
 		}
 		return append(dst, '0')
 	}
@@ -399,7 +376,7 @@ func appendSockaddr(dst, v, family []byte) []byte {
 		dst = num(dst, "port")
 		dst = append(dst, "), sin_addr=inet_addr("...)
 		if a, ok := field("addr"); ok {
-			dst = appendValue(dst, a, quoteYes)
+			dst = appendValue(dst, a, syscalls.PrintQuoted)
 		}
 		dst = append(dst, ')')
 	case "AF_INET6":
@@ -409,7 +386,7 @@ func appendSockaddr(dst, v, family []byte) []byte {
 		dst = num(dst, "flowinfo")
 		dst = append(dst, "), inet_pton(AF_INET6, "...)
 		if a, ok := field("addr"); ok {
-			dst = appendValue(dst, a, quoteYes)
+			dst = appendValue(dst, a, syscalls.PrintQuoted)
 		}
 		dst = append(dst, ", &sin6_addr), sin6_scope_id="...)
 		dst = num(dst, "scope_id")
@@ -421,7 +398,7 @@ func appendSockaddr(dst, v, family []byte) []byte {
 				dst = appendUnquoted(dst, p[2:len(p)-1])
 				dst = append(dst, '"')
 			} else {
-				dst = appendValue(dst, p, quoteYes)
+				dst = appendValue(dst, p, syscalls.PrintQuoted)
 			}
 		}
 	case "AF_NETLINK":
@@ -456,7 +433,7 @@ func appendSockaddr(dst, v, family []byte) []byte {
 				dst = appendEscaped(dst, k)
 			}
 			dst = append(dst, '=')
-			dst = appendValue(dst, e, quoteNo)
+			dst = appendValue(dst, e, syscalls.PrintBare)
 		}
 	}
 	return append(dst, '}')
@@ -477,7 +454,7 @@ func isPointer(s []byte) bool {
 
 // appendFdSet renders an array of descriptors as strace does: [3 4].
 func appendFdSet(dst, v []byte) []byte {
-	return appendList(dst, v, " ", quoteNo, false)
+	return appendList(dst, v, " ", syscalls.PrintBare, false)
 }
 
 // isStraceNotation says whether s is written the way strace writes a value that is not a string: a signal

@@ -11,16 +11,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// argTypeWord is the reverse of argTypeKeywords, for readable golden files.
-func argTypeWord(t ArgType) string {
-	for w, at := range argTypeKeywords {
-		if at == t {
-			return w
-		}
-	}
-	return fmt.Sprintf("type%d", t)
-}
-
 // TestGoldenTables keeps a readable listing of each table under review: any change to a
 // number, name, class or parameter shows up as a diff of testdata/<arch>.golden.
 // Regenerate with: go test ./syscalls -run Golden -update
@@ -30,7 +20,7 @@ func TestGoldenTables(t *testing.T) {
 		for _, s := range mustTable(t, a).All() {
 			params := make([]string, len(s.Params))
 			for i, p := range s.Params {
-				params[i] = p.Name + ":" + argTypeWord(p.Type)
+				params[i] = p.Name + ":" + p.Type.String()
 				if p.Set != "" {
 					params[i] += "." + p.Set
 				}

@@ -176,11 +176,11 @@ func parseParams(spec string) ([]Param, error) {
 		if kind, s, ok := strings.Cut(typ, "."); ok {
 			typ, set = kind, s
 		}
-		at, ok := argTypeKeywords[typ]
+		at, ok := argTypeWords[typ]
 		if !ok {
 			return nil, fmt.Errorf("parameter %s: unknown type %q", name, typ)
 		}
-		if (at == ArgFlags || at == ArgEnum) != (set != "") {
+		if at.Info().Set != (set != "") {
 			return nil, fmt.Errorf("parameter %s: bits and enum take a table name (bits.open), other types none", name)
 		}
 		if set != "" && flagSets[AMD64][set] == nil {

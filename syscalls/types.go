@@ -30,7 +30,8 @@ type Param struct {
 	Set string
 }
 
-// ArgType says how an argument is captured in the kernel and rendered.
+// ArgType says how an argument is captured in the kernel and rendered: each is described once, by its
+// ArgInfo (argtypes.go), and rendered by the node agent's decoder's table.
 type ArgType uint8
 
 const (
@@ -48,31 +49,24 @@ const (
 	ArgStrArray                      // NULL-terminated array of strings (argv), read at entry
 	ArgPathAtEntry                   // path that must be read at entry (execve: the old mm is gone at exit)
 	ArgOpenFlags                     // O_* flags
-	ArgMode                          // file mode, octal (0644), with S_IF* type bits by name when present
+	ArgMode                          // permission bits (open, mkdir, chmod, umask): octal, the low 16 bits, as strace
 	ArgAccessMode                    // F_OK or R_OK|W_OK|X_OK
-	ArgAtFlags                       // AT_* flags
-	ArgRenameFlags                   // RENAME_* flags
 	ArgSockDomain                    // AF_*
 	ArgSockType                      // SOCK_* | SOCK_NONBLOCK | SOCK_CLOEXEC
 	ArgSockProto                     // protocol number (IPPROTO_* where the domain makes it one)
-	ArgSockFlags                     // SOCK_NONBLOCK|SOCK_CLOEXEC (accept4)
 	ArgSignal                        // SIG*
 	ArgCloneFlags                    // CLONE_* flags plus the exit signal in the low byte
 	ArgCloneArgs                     // struct clone_args * (clone3), captured as a buffer of size in the next param
-	ArgNsType                        // CLONE_NEW* (setns nstype, unshare flags)
 	ArgMountFlags                    // MS_*
-	ArgUmountFlags                   // MNT_* / UMOUNT_*
 	ArgPtraceRequest                 // PTRACE_*
 	ArgPid                           // pid_t
 	ArgSize                          // size_t, decimal
 	ArgOpenHow                       // struct open_how * (openat2), size in the next param
-	ArgModuleFlags                   // MODULE_INIT_* (finit_module)
-	ArgExecveatFlags                 // AT_EMPTY_PATH|AT_SYMLINK_NOFOLLOW
 	ArgFlags                         // bits named by the flag table Param.Set
 	ArgEnum                          // a value named by the value table Param.Set (decimal when unnamed)
 	ArgAddr                          // an address the kernel does not follow for the caller (mmap's hint); hex as strace
 	ArgUID                           // uid_t/gid_t: 32 bits, -1 as -1
-	ArgOctal                         // a mode without file type bits (umask)
+	ArgFileMode                      // a mode with its file type (mknod): S_IFIFO|S_ISVTX|0644, the low 16 bits, as strace
 	ArgFdPairOut                     // int[2] filled by the kernel (pipe, socketpair)
 	ArgWaitStatusOut                 // int * filled with a wait status (wait4)
 	ArgIntOut                        // int * filled by the kernel (getsockopt's optlen)
@@ -120,6 +114,9 @@ const (
 	ArgIovecOut                      // struct iovec[count] the kernel fills (readv): the data, up to the return value
 	ArgEpollEventsOut                // struct epoll_event[] the kernel fills: as many as the return value
 	ArgIoctlArg                      // ioctl's argument, per the request: a struct, an int, a value, or an address
+
+	// NumArgTypes counts the types: new ones go above it, with their ArgInfo.
+	NumArgTypes
 )
 
 // CaptureKind is what the kernel probe copies from user memory for an argument.

@@ -236,6 +236,25 @@ func goldenCases(t testing.TB, arch syscalls.Arch) []goldenCase {
 		{"fstat", mk(t, arch, "fstat", 0, 3, ptr).cap(1, statBuf(arch, 0o100644, 14)).r()},
 		{"fstat_chr", mk(t, arch, "fstat", 0, 0, ptr).cap(1, statBuf(arch, 0o20620, 0)).r()},
 		{"fstat_ebadf", mk(t, arch, "fstat", neg(9), 99, ptr).cap(1, statBuf(arch, 0, 0)).r()},
+		// Set-ID and sticky bits as strace names them in st_mode and mknod's mode, and prints them in octal
+		// where a call takes permission bits (issue 17).
+		{"newfstatat_sticky_dir", mk(t, arch, "newfstatat", 0, u(-100), ptr, ptr+8, 0).cap(1, "/tmp").
+			cap(2, statBuf(arch, 0o41777, 4096)).r()},
+		{"fstat_setuid_setgid", mk(t, arch, "fstat", 0, 3, ptr).cap(1, statBuf(arch, 0o106755, 0)).r()},
+		{"statx_sticky_dir", mk(t, arch, "statx", 0, u(-100), ptr, 0, 0x3, ptr+8).cap(1, "/tmp").
+			cap(4, statxBuf(0x3, 0o41777, 4096)).r()},
+		{"mknodat_fifo_sticky", mk(t, arch, "mknodat", 0, u(-100), ptr, 0o11644, 0).cap(1, "p").r()},
+		{"mknodat_setid_without_type", mk(t, arch, "mknodat", 0, u(-100), ptr, 0o6600, 0).cap(1, "r").r()},
+		{"mknodat_unnamed_type", mk(t, arch, "mknodat", neg(22), u(-100), ptr, 0o170600, 0).cap(1, "x").r()},
+		{"mknodat_high_bits", mk(t, arch, "mknodat", 0, u(-100), ptr, 0x10000|0o10600, 0).cap(1, "q").r()},
+		{"fchmodat_sticky", mk(t, arch, "fchmodat", 0, u(-100), ptr, 0o1777).cap(1, "d").r()},
+		{"fchmodat_type_bits", mk(t, arch, "fchmodat", 0, u(-100), ptr, 0o100644).cap(1, "f").r()},
+		{"fchmod_setuid_setgid", mk(t, arch, "fchmod", 0, 3, 0o6755).r()},
+		{"mkdirat_sticky", mk(t, arch, "mkdirat", 0, u(-100), ptr, 0o1777).cap(1, "d").r()},
+		{"umask_high_bits", mk(t, arch, "umask", 0o22, 0o17022).r()},
+		{"openat_setuid", mk(t, arch, "openat", 3, u(-100), ptr, oWRONLY|oCREAT, 0x10000|0o104755).cap(1, "g").r()},
+		{"openat2_mode_type_bits", mk(t, arch, "openat2", neg(22), u(-100), ptr, ptr+64, 24).cap(1, "g").
+			cap(2, u64s(oWRONLY|oCREAT, 0o104644, 0)).r()},
 		{"statx", mk(t, arch, "statx", 0, u(-100), ptr, 0x100, 0x7ff, ptr+8).cap(1, "/etc").
 			cap(4, statxBuf(0x17ff, 0o40755, 4096)).r()},
 		{"nanosleep", mk(t, arch, "nanosleep", 0, ptr, ptr+16).cap(0, u64s(1, 500)).cap(1, u64s(0, 0)).r()},

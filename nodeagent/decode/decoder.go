@@ -1,7 +1,9 @@
 // Package decode turns raw probe records into swoll events: JSON lines for the plugin and strace-like lines
 // for people. It is the agent's per-event hot path: it appends into caller-owned buffers and does not use
 // encoding/json or allocate per event. Everything that does not change per event (the syscall object, the
-// container object, key names) is rendered once, when the Decoder is made or a target is set.
+// container object, key names) is rendered once, when the Decoder is made or a target is set. An argument
+// renders by its type's entry in argDecoders (argtypes.go), beside its syscalls.ArgInfo; the few calls that
+// show only the arguments their command takes are in callShows.
 package decode
 
 import (
@@ -138,32 +140,20 @@ type call struct {
 	// prefix is `{"syscall":{...},"start":`, everything a line holds before its first per-event value.
 	prefix []byte
 	params []param
-	limit  argLimit // arguments left out per the call's command, as strace does
+	// shows, for the calls in callShows, says how many of the n params a record shows.
+	shows func(d *Decoder, rec *record.Record, n int) int
 }
-
-// argLimit names the calls that show only the arguments their command uses.
-type argLimit uint8
-
-const (
-	limitNone argLimit = iota
-	limitFutex
-	limitFcntl
-	limitPrctl
-	limitIoctl
-	limitMknod
-	limitMremap
-)
 
 // param is what a Decoder precomputes for one argument.
 type param struct {
-	typ       syscalls.ArgType
-	key       []byte     // `"name":`
-	truncKey  []byte     // `,"name_truncated":true`
-	unreadKey []byte     // `,"name_unreadable":true`
-	flags     []flagName // the flag table of flag-typed args
-	tab       *table     // the flag or value table of ArgFlags and ArgEnum args
+	dec       *argDecoder  // how its type renders (argDecoders)
+	dir       syscalls.Dir // its type's direction
+	key       []byte       // `"name":`
+	truncKey  []byte       // `,"name_truncated":true`
+	unreadKey []byte       // `,"name_unreadable":true`
+	tab       *table       // the flag or value table of ArgFlags and ArgEnum args
 	// related is the index of the argument this one's rendering depends on (the domain of a protocol, the
-	// flags of an open mode), or -1.
+	// flags of an open mode: argDecoder.related), or -1.
 	related int
 }
 
@@ -216,21 +206,7 @@ func newDecoder(opts Options, specs []*syscalls.Syscall) *Decoder {
 const maxTableNr = 4096
 
 func (d *Decoder) compile(s *syscalls.Syscall) *call {
-	c := &call{spec: s}
-	switch s.Name {
-	case "futex":
-		c.limit = limitFutex
-	case "fcntl":
-		c.limit = limitFcntl
-	case "prctl":
-		c.limit = limitPrctl
-	case "ioctl":
-		c.limit = limitIoctl
-	case "mknod", "mknodat":
-		c.limit = limitMknod
-	case "mremap":
-		c.limit = limitMremap
-	}
+	c := &call{spec: s, shows: callShows[s.Name]}
 	c.prefix = append(c.prefix, `{"syscall":{"nr":`...)
 	c.prefix = strconv.AppendInt(c.prefix, int64(s.Nr), 10)
 	c.prefix = append(c.prefix, `,"name":`...)
@@ -246,7 +222,8 @@ func (d *Decoder) compile(s *syscalls.Syscall) *call {
 		if i >= record.MaxArgs {
 			break
 		}
-		p := param{typ: sp.Type, related: -1}
+		p := param{dec: decoderOf(sp.Type), dir: sp.Type.Info().Dir}
+		p.related = p.dec.related.index(s, i)
 		p.key = appendJSONString(nil, []byte(sp.Name))
 		p.key = append(p.key, ':')
 		p.truncKey = append([]byte{','}, appendJSONString(nil, []byte(sp.Name+event.TruncatedSuffix))...)
@@ -256,64 +233,44 @@ func (d *Decoder) compile(s *syscalls.Syscall) *call {
 		if sp.Set != "" {
 			p.tab = d.t.all.add(d.opts.Arch, sp.Set)
 		}
-		switch sp.Type {
-		case syscalls.ArgAtFlags:
-			switch {
-			case strings.HasPrefix(s.Name, "faccessat"):
-				p.flags = atFlagsAccess
-			case s.Name == "unlinkat":
-				p.flags = atFlagsUnlink
-			default:
-				p.flags = atFlags
-			}
-		case syscalls.ArgExecveatFlags:
-			p.flags = execveatFlags
-		case syscalls.ArgRenameFlags:
-			p.flags = renameFlags
-		case syscalls.ArgSockFlags:
-			p.flags = sockFlags
-		case syscalls.ArgUmountFlags:
-			p.flags = umountFlags
-		case syscalls.ArgModuleFlags:
-			p.flags = moduleFlags
-		case syscalls.ArgNsType:
-			p.flags = unshareFlags
-			if s.Name == "setns" {
-				p.flags = setnsTypes
-			}
-		case syscalls.ArgOpenFlags:
-			switch s.Name {
-			case "dup3", "pipe2", "delete_module": // O_* flags without an access mode
-				p.flags = d.flags.open
-			}
-		case syscalls.ArgSockProto:
-			p.related = paramIndex(s, syscalls.ArgSockDomain)
-		case syscalls.ArgMode:
-			p.related = paramIndex(s, syscalls.ArgOpenFlags)
-		case syscalls.ArgSockOptName, syscalls.ArgFcntlArg, syscalls.ArgPrctlArg:
-			p.related = i - 1
-			if sp.Type == syscalls.ArgPrctlArg {
-				p.related = 0
-			}
-		case syscalls.ArgPollFds, syscalls.ArgSockOptVal:
-			p.related = i + 1
-		case syscalls.ArgSockOptValOut:
-			p.related = i + 1
-		case syscalls.ArgFdSet:
-			p.related = 0
-		}
 		c.params = append(c.params, p)
 	}
 	return c
 }
 
-func paramIndex(s *syscalls.Syscall, t syscalls.ArgType) int {
-	for i, p := range s.Params {
-		if p.Type == t && i < record.MaxArgs {
-			return i
+// callShows holds the calls whose records show only the arguments their command takes, as strace shows
+// them: how many of the call's n parameters a record shows.
+var callShows = map[string]func(d *Decoder, rec *record.Record, n int) int{
+	"futex": func(_ *Decoder, rec *record.Record, n int) int { return min(n, futexArgs(rec.Args[1])) },
+	"fcntl": func(_ *Decoder, rec *record.Record, n int) int {
+		if !fcntlTakesArg(rec.Args[1]) {
+			return min(n, 2)
 		}
+		return n
+	},
+	"prctl": func(_ *Decoder, rec *record.Record, n int) int { return min(n, 1+prctlArgs(rec.Args[0])) },
+	"ioctl": func(d *Decoder, rec *record.Record, n int) int {
+		if !d.ioctlTakesArg(rec.Args[1]) {
+			return min(n, 2)
+		}
+		return n
+	},
+	"mremap": func(_ *Decoder, rec *record.Record, n int) int {
+		if rec.Args[3]&mremapFixed == 0 { // new_address counts only with MREMAP_FIXED
+			return min(n, 4)
+		}
+		return n
+	},
+	"mknod":   mknodShows,
+	"mknodat": mknodShows,
+}
+
+// mknodShows leaves out mknod's dev unless the mode (the param before it) makes a device.
+func mknodShows(_ *Decoder, rec *record.Record, n int) int {
+	if m := n - 2; m >= 0 && !mknodTakesDev(rec.Args[m]) {
+		return n - 1
 	}
-	return -1
+	return n
 }
 
 // SetTarget registers (or replaces) the container metadata stamped on records carrying targetID.

@@ -102,19 +102,45 @@ var fileTypes = [...]flagName{
 	{0o40000, "S_IFDIR"}, {0o20000, "S_IFCHR"}, {0o10000, "S_IFIFO"},
 }
 
-// appendMode renders a file mode as strace does: "0644", "S_IFREG|0644".
+// modeBits are the set-user-ID, set-group-ID and sticky bits, in strace's order.
+var modeBits = [...]flagName{{0o4000, "S_ISUID"}, {0o2000, "S_ISGID"}, {0o1000, "S_ISVTX"}}
+
+const sIFMT = 0o170000
+
+// appendMode renders a mode with its file type (struct stat's st_mode, mknod's mode) as strace's
+// print_symbolic_mode_t does: the type and the set-ID and sticky bits by name, then the permission bits in
+// octal: "S_IFDIR|S_ISVTX|0777", "S_IFREG|0644", "S_ISUID|0755", "0644". A type strace has no name for prints
+// the whole mode in octal.
 func appendMode(dst []byte, v uint64) []byte {
-	if t := v & 0o170000; t != 0 {
+	typ, special := v&sIFMT, v&0o7000
+	name := ""
+	if typ != 0 {
 		for _, f := range fileTypes {
-			if f.mask == t {
-				dst = append(dst, f.name...)
-				dst = append(dst, '|')
-				v &^= 0o170000
+			if f.mask == typ {
+				name = f.name
 				break
 			}
 		}
 	}
-	// strace's "%#03o": 0644, 02775, 007, 000
+	if (typ != 0 && name == "") || (typ == 0 && special == 0) {
+		return appendOctal(dst, v)
+	}
+	if name != "" {
+		dst = append(dst, name...)
+		dst = append(dst, '|')
+	}
+	for _, f := range modeBits {
+		if special&f.mask != 0 {
+			dst = append(dst, f.name...)
+			dst = append(dst, '|')
+		}
+	}
+	return appendOctal(dst, v&^(typ|special))
+}
+
+// appendOctal renders v as strace's "%#03o" (its print_numeric_umode_t: open's, chmod's, mkdir's mode,
+// umask's mask): 0644, 02775, 0100644, 007, 000.
+func appendOctal(dst []byte, v uint64) []byte {
 	switch {
 	case v == 0:
 		return append(dst, '0', '0', '0')
@@ -136,17 +162,8 @@ func appendAccessMode(dst []byte, v uint64) []byte {
 }
 
 var (
-	atFlags = generated(syscalls.AMD64, "at")
-	// 0x200 means AT_REMOVEDIR to unlinkat and AT_EACCESS to faccessat.
-	atFlagsUnlink = []flagName{{0x200, "AT_REMOVEDIR"}}
-	atFlagsAccess = []flagName{{0x100, "AT_SYMLINK_NOFOLLOW"}, {0x200, "AT_EACCESS"}, {0x1000, "AT_EMPTY_PATH"}}
-	execveatFlags = []flagName{{0x100, "AT_SYMLINK_NOFOLLOW"}, {0x1000, "AT_EMPTY_PATH"}}
-	renameFlags   = generated(syscalls.AMD64, "rename")
-	sockFlags     = []flagName{{oNonblock, "SOCK_NONBLOCK"}, {oCloexec, "SOCK_CLOEXEC"}}
-	umountFlags   = generated(syscalls.AMD64, "umount")
-	moduleFlags   = []flagName{
-		{1, "MODULE_INIT_IGNORE_MODVERSIONS"}, {2, "MODULE_INIT_IGNORE_VERMAGIC"}, {4, "MODULE_INIT_COMPRESSED_FILE"},
-	}
+	atFlags      = generated(syscalls.AMD64, "at")
+	sockFlags    = []flagName{{oNonblock, "SOCK_NONBLOCK"}, {oCloexec, "SOCK_CLOEXEC"}}
 	resolveFlags = generated(syscalls.AMD64, "resolve")
 )
 
@@ -164,21 +181,6 @@ var cloneFlags = []flagName{
 
 // nsFlags are clone3's flags: clone flags, where 0x80 is CLONE_NEWTIME rather than a signal.
 var nsFlags = append([]flagName{{0x80, "CLONE_NEWTIME"}}, cloneFlags...)
-
-// unshareFlags and setnsTypes name only the bits each call takes, as strace does; other bits stay hex.
-var (
-	unshareFlags = []flagName{
-		{0x80, "CLONE_NEWTIME"}, {0x100, "CLONE_VM"}, {0x200, "CLONE_FS"}, {0x400, "CLONE_FILES"},
-		{0x800, "CLONE_SIGHAND"}, {0x10000, "CLONE_THREAD"}, {0x20000, "CLONE_NEWNS"}, {0x40000, "CLONE_SYSVSEM"},
-		{0x2000000, "CLONE_NEWCGROUP"}, {0x4000000, "CLONE_NEWUTS"}, {0x8000000, "CLONE_NEWIPC"},
-		{0x10000000, "CLONE_NEWUSER"}, {0x20000000, "CLONE_NEWPID"}, {0x40000000, "CLONE_NEWNET"},
-	}
-	setnsTypes = []flagName{
-		{0x80, "CLONE_NEWTIME"}, {0x20000, "CLONE_NEWNS"}, {0x2000000, "CLONE_NEWCGROUP"},
-		{0x4000000, "CLONE_NEWUTS"}, {0x8000000, "CLONE_NEWIPC"}, {0x10000000, "CLONE_NEWUSER"},
-		{0x20000000, "CLONE_NEWPID"}, {0x40000000, "CLONE_NEWNET"},
-	}
-)
 
 // appendCloneFlags renders clone(2) flags with the exit signal of the low byte: "CLONE_VM|CLONE_FS|SIGCHLD".
 func appendCloneFlags(dst []byte, v uint64) []byte {

@@ -722,7 +722,7 @@ type decTables struct {
 	saFlags, statxMask, statxAttrs, pollEvents, epollEvents *table
 	capVersion, caps, so, tcp, ip, ipv6, sol, futex         *table
 	fdFlags, lease, seals, mmapType, mmap, ioctl, prctl     *table
-	msg, scm                                                *table
+	msg, scm, fcntlCmd                                      *table
 	termTables
 }
 
@@ -737,133 +737,7 @@ func newDecTables(arch syscalls.Arch) decTables {
 		fdFlags: all.add(arch, "fd_flags"), lease: all.add(arch, "lease"), seals: all.add(arch, "seals"),
 		mmapType: all.add(arch, "mmap_type"), mmap: all.add(arch, "mmap"), ioctl: all.add(arch, "ioctl"),
 		prctl: all.add(arch, "prctl"), msg: all.add(arch, "msg"), scm: all.add(arch, "scm"),
+		fcntlCmd:   all.add(arch, "fcntl_cmd"),
 		termTables: newTermTables(arch, all),
 	}
-}
-
-// appendTyped renders the argument types that are neither captured strings nor simple flags: tables,
-// structs read at entry or exit, and arguments that depend on another one. ok is false for types it does
-// not handle.
-func (d *Decoder) appendTyped(dst []byte, p *param, i int, rec *record.Record) ([]byte, bool) {
-	v := rec.Args[i]
-	c := &rec.Captures[i]
-	ok := captured(v, c)
-	switch p.typ {
-	case syscalls.ArgFlags:
-		return p.tab.appendBitsJSON(dst, v), true
-	case syscalls.ArgEnum:
-		return p.tab.appendEnumJSON(dst, v, false), true
-	case syscalls.ArgAddr:
-		return appendPointer(dst, v), true
-	case syscalls.ArgUID:
-		return strconv.AppendInt(dst, int64(int32(v)), 10), true
-	case syscalls.ArgOctal:
-		dst = append(dst, '"')
-		dst = appendMode(dst, v&0o7777)
-		return append(dst, '"'), true
-	case syscalls.ArgMmapFlags:
-		return d.appendMmapFlags(dst, v), true
-	case syscalls.ArgIoctlReq:
-		return d.appendIoctlReq(dst, v), true
-	case syscalls.ArgFutexOp:
-		return d.appendFutexOp(dst, v), true
-	case syscalls.ArgFcntlCmd:
-		return d.t.all.add(d.opts.Arch, "fcntl_cmd").appendEnumJSON(dst, v, true), true
-	case syscalls.ArgFcntlArg:
-		return d.appendFcntlArg(dst, rec.Args[1], v), true
-	case syscalls.ArgDev:
-		dst = appendMakedev(dst, v)
-		return dst, true
-	case syscalls.ArgStatxFlags:
-		return d.appendStatxFlags(dst, v), true
-	case syscalls.ArgPrctlOption:
-		return d.t.prctl.appendEnumJSON(dst, v, true), true
-	case syscalls.ArgPrctlArg:
-		return d.appendPrctlArg(dst, rec.Args[0], i, rec, rec.Ret), true
-	case syscalls.ArgSockLevel:
-		return d.t.sol.appendEnumJSON(dst, v, true), true
-	case syscalls.ArgSockOptName:
-		if tb := d.optNames(rec.Args[p.related]); tb != nil {
-			return tb.appendEnumJSON(dst, v, true), true
-		}
-		return strconv.AppendInt(dst, int64(int32(v)), 10), true
-	case syscalls.ArgIoctlArg:
-		return d.appendIoctlArg(dst, rec.Args[1], v, c, rec.Ret), true
-	}
-	// Pointers to what the probe copied: input structs at entry, output structs at exit, which the
-	// kernel filled only when the call succeeded.
-	out := false
-	switch p.typ {
-	case syscalls.ArgTimespecOut, syscalls.ArgSigsetOut, syscalls.ArgSigactionOut, syscalls.ArgStatOut,
-		syscalls.ArgStatxOut, syscalls.ArgCapDataOut, syscalls.ArgRlimitOut, syscalls.ArgUtsnameOut,
-		syscalls.ArgFdPairOut, syscalls.ArgSockOptValOut, syscalls.ArgEpollEventsOut:
-		out = true
-	case syscalls.ArgIntOut, syscalls.ArgMsghdrOut:
-		// value-result arguments: what the caller passed when the call fails
-	case syscalls.ArgWaitStatusOut:
-		out = true
-		ok = ok && rec.Ret > 0
-	case syscalls.ArgTimespecRem:
-		// filled only when a sleep is interrupted
-		ok = ok && rec.Ret == -4
-	case syscalls.ArgTimespec, syscalls.ArgTimespecPair, syscalls.ArgTimeval, syscalls.ArgItimerspec,
-		syscalls.ArgSigset, syscalls.ArgSigaction, syscalls.ArgPollFds, syscalls.ArgEpollEvent,
-		syscalls.ArgFdSet, syscalls.ArgCapHeader, syscalls.ArgCapData, syscalls.ArgRlimit, syscalls.ArgSockOptVal,
-		syscalls.ArgMsghdr, syscalls.ArgIovec, syscalls.ArgIovecOut:
-		// readv's iovecs show their addresses when it fails, their data (up to the return value) when not
-	default:
-		return dst, false
-	}
-	if !ok || (out && rec.Ret < 0) {
-		return appendPointer(dst, v), true
-	}
-	b := c.Data
-	switch p.typ {
-	case syscalls.ArgTimespec, syscalls.ArgTimespecOut, syscalls.ArgTimespecRem:
-		return appendTimespec(dst, b, "tv_nsec"), true
-	case syscalls.ArgTimeval:
-		return appendTimespec(dst, b, "tv_usec"), true
-	case syscalls.ArgTimespecPair:
-		return appendUtimes(dst, b), true
-	case syscalls.ArgItimerspec:
-		return appendItimerspec(dst, b), true
-	case syscalls.ArgSigset, syscalls.ArgSigsetOut:
-		return appendSigset(dst, u64(b, 0), 64), true
-	case syscalls.ArgSigaction, syscalls.ArgSigactionOut:
-		return d.appendSigaction(dst, b), true
-	case syscalls.ArgStatOut:
-		return d.appendStat(dst, b), true
-	case syscalls.ArgStatxOut:
-		return d.appendStatx(dst, b), true
-	case syscalls.ArgPollFds:
-		out, _ := d.appendPollFds(dst, b, rec.Args[p.related])
-		return out, true
-	case syscalls.ArgEpollEvent:
-		return d.appendEpollEvent(dst, b), true
-	case syscalls.ArgFdSet:
-		return appendFdSet(dst, b, int64(int32(rec.Args[p.related]))), true
-	case syscalls.ArgCapHeader:
-		return d.appendCapHeader(dst, b), true
-	case syscalls.ArgCapData, syscalls.ArgCapDataOut:
-		return d.appendCapData(dst, b), true
-	case syscalls.ArgRlimit, syscalls.ArgRlimitOut:
-		return appendRlimit(dst, b), true
-	case syscalls.ArgUtsnameOut:
-		return appendUtsname(dst, b), true
-	case syscalls.ArgFdPairOut:
-		return appendIntArray(dst, b, 2), true
-	case syscalls.ArgWaitStatusOut:
-		return appendWaitStatus(dst, u32(b, 0)), true
-	case syscalls.ArgIntOut:
-		return appendIntArray(dst, b, 1), true
-	case syscalls.ArgSockOptVal, syscalls.ArgSockOptValOut:
-		return appendOptVal(dst, b), true
-	case syscalls.ArgMsghdr, syscalls.ArgMsghdrOut:
-		return d.appendMsghdrSegs(dst, b), true
-	case syscalls.ArgIovec, syscalls.ArgIovecOut:
-		return appendIovArg(dst, v, c), true
-	case syscalls.ArgEpollEventsOut:
-		return d.appendEpollEvents(dst, b, rec.Ret), true
-	}
-	return dst, false
 }

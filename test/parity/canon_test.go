@@ -416,7 +416,7 @@ func (c *canon) straceArg(key string, t syscalls.ArgType, v sval) arg {
 			}
 		}
 		a.val = structText(t, fields)
-	case syscalls.ArgMode, syscalls.ArgOctal:
+	case syscalls.ArgMode, syscalls.ArgFileMode:
 		a.val = v.text
 	case syscalls.ArgIoctlArg: // a value, a name, an address, or what it points to
 		switch v.kind {
@@ -669,7 +669,7 @@ func (c *canon) swollArg(key string, t syscalls.ArgType, raw json.RawMessage, tr
 		default:
 			a.val = "?" + string(raw)
 		}
-	case syscalls.ArgMode, syscalls.ArgOctal:
+	case syscalls.ArgMode, syscalls.ArgFileMode:
 		a.val = s
 	case syscalls.ArgIoctlArg:
 		d := json.NewDecoder(bytes.NewReader(raw))

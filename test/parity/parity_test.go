@@ -59,7 +59,7 @@ var programs = []program{
 		"fchownat", "linkat", "symlinkat", "readlinkat", "readlink", "link", "symlink", "unlink", "rename",
 		"mkdir", "rmdir", "access", "truncate", "ftruncate", "fsync", "fdatasync", "sync_file_range", "syncfs",
 		"fallocate", "fadvise64", "lseek", "flock", "mkdirat", "fchdir", "getcwd", "chdir", "getdents64", "umask",
-		"mknodat", "utimensat", "inotify_init1", "inotify_add_watch", "inotify_rm_watch", "memfd_create", "fcntl",
+		"mknodat", "mknod", "utimensat", "inotify_init1", "inotify_add_watch", "inotify_rm_watch", "memfd_create", "fcntl",
 		"pipe2", "pipe", "dup", "dup2", "dup3", "ioctl", "close_range", "sync"}},
 	{name: "mem", syscalls: []string{"openat", "close", "mmap", "mremap", "mprotect", "madvise", "mlock", "munlock",
 		"mlock2", "msync", "munmap", "mlockall", "munlockall", "brk", "rt_sigaction", "rt_sigprocmask",

@@ -26,6 +26,11 @@ var setDefs = []setDef{
 		O_LARGEFILE=amd64:0x8000,arm64:0x20000 O_NOFOLLOW O_NOATIME O_CLOEXEC O_PATH O_TMPFILE O_DIRECTORY FASYNC=O_ASYNC`},
 	{name: "at", entries: `AT_SYMLINK_NOFOLLOW AT_SYMLINK_FOLLOW AT_NO_AUTOMOUNT AT_EMPTY_PATH
 		AT_STATX_FORCE_SYNC AT_STATX_DONT_SYNC AT_RECURSIVE`},
+	// The AT_* bits a call takes where one value means another thing to it (0x200: AT_REMOVEDIR to unlinkat,
+	// AT_EACCESS to faccessat); strace names only those, the rest stays hex.
+	{name: "at_unlink", entries: "AT_REMOVEDIR"},
+	{name: "at_access", entries: "AT_SYMLINK_NOFOLLOW AT_EACCESS AT_EMPTY_PATH"},
+	{name: "at_execve", entries: "AT_SYMLINK_NOFOLLOW AT_EMPTY_PATH"},
 	{name: "seek_whence", enum: true, entries: "SEEK_SET SEEK_CUR SEEK_END SEEK_DATA SEEK_HOLE"},
 	{name: "fcntl_cmd", enum: true, entries: `F_DUPFD F_GETFD F_SETFD F_GETFL F_SETFL F_GETLK F_SETLK F_SETLKW
 		F_SETOWN F_GETOWN F_SETSIG F_GETSIG F_SETOWN_EX F_GETOWN_EX F_OFD_GETLK F_OFD_SETLK F_OFD_SETLKW
@@ -112,6 +117,12 @@ var setDefs = []setDef{
 		MEMBARRIER_CMD_GET_REGISTRATIONS=512`}, // include/uapi/linux/membarrier.h
 
 	// Processes, credentials, scheduling.
+	// unshare's flags and setns's nstype: only the CLONE_* bits each call takes, as strace names them.
+	{name: "unshare", entries: `CLONE_NEWTIME CLONE_VM CLONE_FS CLONE_FILES CLONE_SIGHAND CLONE_THREAD CLONE_NEWNS
+		CLONE_SYSVSEM CLONE_NEWCGROUP CLONE_NEWUTS CLONE_NEWIPC CLONE_NEWUSER CLONE_NEWPID CLONE_NEWNET`},
+	{name: "setns", entries: `CLONE_NEWTIME CLONE_NEWNS CLONE_NEWCGROUP CLONE_NEWUTS CLONE_NEWIPC CLONE_NEWUSER
+		CLONE_NEWPID CLONE_NEWNET`},
+	{name: "module_init", entries: "MODULE_INIT_IGNORE_MODVERSIONS MODULE_INIT_IGNORE_VERMAGIC MODULE_INIT_COMPRESSED_FILE"},
 	{name: "wait4_options", entries: "WNOHANG WUNTRACED WCONTINUED __WNOTHREAD=0x20000000 __WALL=WALL __WCLONE=WCLONE"},
 	{name: "waitid_options", entries: `WNOHANG WEXITED WSTOPPED WCONTINUED WNOWAIT __WNOTHREAD=0x20000000
 		__WALL=WALL __WCLONE=WCLONE`},
@@ -210,6 +221,7 @@ var setDefs = []setDef{
 	{name: "msg", entries: `MSG_OOB MSG_PEEK MSG_DONTROUTE MSG_CTRUNC MSG_PROXY MSG_TRUNC MSG_DONTWAIT MSG_EOR
 		MSG_WAITALL MSG_FIN MSG_SYN MSG_CONFIRM MSG_RST MSG_ERRQUEUE MSG_NOSIGNAL MSG_MORE MSG_WAITFORONE
 		MSG_BATCH MSG_ZEROCOPY MSG_FASTOPEN MSG_CMSG_CLOEXEC`},
+	{name: "sock_flags", entries: "SOCK_NONBLOCK SOCK_CLOEXEC"},
 	{name: "shutdown", enum: true, entries: "SHUT_RD SHUT_WR SHUT_RDWR"},
 	{name: "sol", enum: true, entries: `SOL_IP SOL_SOCKET SOL_TCP SOL_UDP SOL_IPV6 SOL_ICMPV6 SOL_SCTP=132 SOL_RAW
 		SOL_PACKET SOL_NETLINK SOL_TLS SOL_XDP SOL_MPTCP`},

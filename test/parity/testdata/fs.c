@@ -113,6 +113,29 @@ int main(int argc, char **argv)
 	syscall(SYS_umask, 077);
 	syscall(SYS_mknodat, AT_FDCWD, "fifo", S_IFIFO | 0600, 0);
 
+	/* Set-ID and sticky bits: strace names them in st_mode and in mknod's mode (S_IFDIR|S_ISVTX|0777) and
+	 * prints them in octal where a call takes permission bits (01777), as it does type bits (0100644). */
+	syscall(SYS_mkdirat, AT_FDCWD, "sticky", 01777);
+	syscall(SYS_fchmodat, AT_FDCWD, "sticky", 01777); /* the umask cleared what mkdirat asked for */
+	syscall(SYS_newfstatat, AT_FDCWD, "sticky", &st, 0);
+	syscall(SYS_statx, AT_FDCWD, "sticky", 0, STATX_TYPE | STATX_MODE, &stx);
+	syscall(SYS_fchmodat, AT_FDCWD, "f", 06755);
+	syscall(SYS_newfstatat, AT_FDCWD, "f", &st, 0);
+	syscall(SYS_fchmod, fd, 02711);
+	syscall(SYS_fstat, fd, &st);
+	syscall(SYS_fchmodat, AT_FDCWD, "f", S_IFREG | 0644);
+	syscall(SYS_mknodat, AT_FDCWD, "fifo2", S_IFIFO | S_ISVTX | 0644, 0);
+	syscall(SYS_mknodat, AT_FDCWD, "setid", S_ISUID | S_ISGID | 0600, 0); /* no type: a regular file */
+	syscall(SYS_newfstatat, AT_FDCWD, "setid", &st, 0);
+	syscall(SYS_umask, 017022);
+	syscall(SYS_umask, 077);
+#ifdef SYS_mkdir
+	syscall(SYS_mkdir, "sticky2", 01755);
+	syscall(SYS_chmod, "sticky2", 03777);
+	syscall(SYS_stat, "sticky2", &st);
+	syscall(SYS_mknod, "fifo3", S_IFIFO | S_ISUID | 0600, 0);
+#endif
+
 	struct timespec ts[2] = {{.tv_sec = 0, .tv_nsec = UTIME_NOW}, {.tv_sec = 1000000000, .tv_nsec = 5}};
 	syscall(SYS_utimensat, AT_FDCWD, "f", ts, 0);
 	syscall(SYS_utimensat, AT_FDCWD, "f", NULL, AT_SYMLINK_NOFOLLOW);
