@@ -155,7 +155,8 @@ type Notice struct {
 	Reason    string `json:"reason,omitempty"`
 	// TracedFromNs is set when the run had started before the agent selected its pod (container_started): the
 	// trace holds its calls from that many nanoseconds after its start on, not its first ones. Time is the
-	// run's start in container_started and its end in container_ended, when the runtime says.
+	// run's creation in container_started (before its first call) and its end in container_ended, when the
+	// runtime says, so that the notices sort among the run's calls by time.
 	TracedFromNs int64 `json:"traced_from_ns,omitempty"`
 	// Dropped counts the events of a container the agent could not name in time and left out (kind
 	// "unattributed": a -c selection could not tell whether it selects the container).

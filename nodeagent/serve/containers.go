@@ -276,8 +276,10 @@ func (s *session) startedNotice(c *ctr, st *cri.Status) {
 	}
 	c.started = true
 	n := s.containerNotice(c, event.NoticeContainerStarted)
+	if st != nil && !st.CreatedAt.IsZero() {
+		n.Time = st.CreatedAt.UnixNano() // before its first call, which a reader sees after the notice
+	}
 	if st != nil && !st.StartedAt.IsZero() {
-		n.Time = st.StartedAt.UnixNano()
 		if late := c.since.Sub(st.StartedAt); late > 0 {
 			n.TracedFromNs = late.Nanoseconds()
 			n.Message = fmt.Sprintf("it started %s before its pod was traced: traced from its %s second", late.Round(time.Millisecond), ordinal(int(late/time.Second)+1))

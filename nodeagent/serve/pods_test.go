@@ -166,12 +166,13 @@ func TestPodIsTracedFromItsCgroup(t *testing.T) {
 		{"main", 1, 137, protocol.KindRegular, "SIGKILL"},
 	} {
 		id := ctrID(i + 1)
-		h.runtime.set(id, cri.Status{Name: c.name, RestartCount: c.restarts, PodUID: testPodUID, State: cri.StateRunning, StartedAt: started})
+		h.runtime.set(id, cri.Status{Name: c.name, RestartCount: c.restarts, PodUID: testPodUID, State: cri.StateRunning,
+			CreatedAt: started.Add(-time.Millisecond), StartedAt: started})
 		cg := podCgroup(testPodUID) + "/" + id
 		cgID := tree.mkdir(cg)
 		n := h.expectNotice(event.NoticeContainerStarted)
 		if n.ContainerID != id || n.Container != c.name || n.ContainerKind != string(c.kind) || restarts(n.RestartCount) != fmt.Sprint(c.restarts) ||
-			n.PodUID != testPodUID || n.TracedFromNs != 0 || n.Time != started.UnixNano() {
+			n.PodUID != testPodUID || n.TracedFromNs != 0 || n.Time != started.Add(-time.Millisecond).UnixNano() {
 			t.Fatalf("run %d: started notice %+v (restarts %s)", i, n, restarts(n.RestartCount))
 		}
 		own := h.kernelTarget(cgID)
