@@ -129,7 +129,7 @@ var ErrNoRuntime = errors.New("no CRI socket: containers cannot be named")
 func (r *Resolver) Status(ctx context.Context, id string) (*Status, error) {
 	if r.client == nil {
 		if r.socketErr != nil {
-			return nil, fmt.Errorf("%w (%v)", ErrNoRuntime, r.socketErr)
+			return nil, fmt.Errorf("%w (%w)", ErrNoRuntime, r.socketErr)
 		}
 		return nil, ErrNoRuntime
 	}
