@@ -64,6 +64,7 @@ type ctr struct {
 	// answered: the runtime answered about its start; started, ended: its notices were written.
 	answered, started, ended bool
 	gone                     time.Time // its cgroup was removed (or, by mount namespace, it exited)
+	end                      *lookup   // how it ended, when the runtime said so before it named it
 }
 
 // lookup is the runtime's answer about a container, for the control loop.
@@ -142,10 +143,21 @@ func (s *session) onLookup(l lookup) {
 		return // its pod was forgotten meanwhile
 	}
 	if l.end {
+		if c.phase == phaseResolving {
+			c.end = &l // said once it is named
+			s.logf("container %s of pod %s/%s ended before the runtime named it", short(c.id), c.pod.pod.Namespace, c.pod.pod.Name)
+			return
+		}
 		s.ended(c, l.st, l.err)
 		return
 	}
 	c.answered = true
+	defer func() {
+		if c.end != nil && c.phase != phaseResolving {
+			s.ended(c, c.end.st, c.end.err)
+			c.end = nil
+		}
+	}()
 	switch {
 	case l.err != nil:
 		s.logf("container %s of pod %s/%s: %v", short(c.id), c.pod.pod.Namespace, c.pod.pod.Name, l.err)

@@ -5,6 +5,7 @@ package serve
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/swoll-dev/swoll/event"
@@ -110,8 +111,16 @@ func (s *session) addPod(ctx context.Context, p *protocol.Pod) {
 		s.pods[p.UID] = ps
 		s.podByID[ps.id] = ps
 	}
+	relabel := ok && !maps.Equal(ps.pod.Labels, pod.Labels)
 	ps.pod = pod
 	s.setTarget(ps.id, &protocol.Target{Pod: pod.Name, Namespace: pod.Namespace, Labels: pod.Labels})
+	if relabel {
+		for _, c := range s.ctrs {
+			if c.pod == ps && c.phase == phaseTraced && c.name != "" {
+				s.named(c, c.name, c.restarts, nil) // its events carry the new labels (it started already)
+			}
+		}
+	}
 	if s.cg == nil {
 		s.attachRunning(ctx, ps)
 		return

@@ -101,6 +101,18 @@ func (h *harness) kernelTarget(id uint64) cgroupTarget {
 	return cgroupTarget{}
 }
 
+// waitStderr waits until the session's diagnostics say want.
+func (h *harness) waitStderr(want string) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(h.stderr.String(), want) {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("stderr lacks %q:\n%s", want, h.stderr.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func (h *harness) expectEvent() *event.Event {
 	h.t.Helper()
 	l := h.next()
@@ -237,7 +249,7 @@ func TestRecordsWaitForTheirContainersName(t *testing.T) {
 	pod := h.kernelTarget(podID)
 
 	web, proxy := ctrID(1), ctrID(2)
-	release := h.runtime.hold(web)
+	release, _ := h.runtime.hold(web)
 	h.runtime.set(web, cri.Status{Name: "web", RestartCount: 2, State: cri.StateRunning})
 	h.runtime.set(proxy, cri.Status{Name: "proxy", State: cri.StateRunning})
 	webCg, proxyCg := tree.mkdir(podCg+"/"+web), tree.mkdir(podCg+"/"+proxy)
@@ -299,6 +311,55 @@ func TestUnnamedContainerAfterTheHold(t *testing.T) {
 				t.Fatalf("unattributed notice %+v, want 1 of %s", n, id)
 			}
 		})
+	}
+}
+
+// Pass: a container whose run is over before the runtime named it is said to start, then to end; a pod whose
+// labels change has its containers' events carry the new ones.
+func TestContainerEndsBeforeItIsNamed(t *testing.T) {
+	tree := newCgroupTree(t)
+	podCg := podCgroup(testPodUID)
+	podID := tree.mkdir(podCg)
+	h := newPodHarness(t, tree, nil)
+	h.start("")
+	pod := protocol.Pod{UID: testPodUID, Name: "job", Namespace: "ns", Labels: map[string]string{"v": "1"}}
+	h.sendPod(pod)
+	h.expectNotice(event.NoticeTargetAttached)
+	target := h.kernelTarget(podID).target
+	id := ctrID(5)
+	release, asked := h.runtime.hold(id) // the start's lookup waits
+	h.runtime.set(id, cri.Status{Name: "step", State: cri.StateExited, ExitCode: 3})
+	cg := tree.mkdir(podCg + "/" + id)
+	<-asked // the session knows its cgroup
+	h.feed(record.Record{Nr: 231, Pid: 1, TargetID: target, Cgroup: cg})
+	endRelease, endAsked := h.runtime.hold(id)
+	tree.rmdir(podCg + "/" + id) // the end's lookup answers first
+	<-endAsked
+	endRelease()
+	h.waitStderr("ended before the runtime named it")
+	release()
+	if n := h.expectNotice(event.NoticeContainerStarted); n.Container != "step" {
+		t.Fatalf("started notice %+v", n)
+	}
+	if ev := h.expectEvent(); ev.Pid != 1 || ev.Container == nil || ev.Container.Name != "step" {
+		t.Fatalf("event %+v of %+v, want the held one, named", ev, ev.Container)
+	}
+	if n := h.expectNotice(event.NoticeContainerEnded); n.Container != "step" || n.ExitCode == nil || *n.ExitCode != 3 {
+		t.Fatalf("ended notice %+v, want step's, status 3", n)
+	}
+
+	// Its labels change: the events of a traced container say so.
+	other := ctrID(6)
+	h.runtime.set(other, cri.Status{Name: "web", State: cri.StateRunning})
+	otherCg := tree.mkdir(podCg + "/" + other)
+	h.expectNotice(event.NoticeContainerStarted)
+	own := h.kernelTarget(otherCg).target
+	pod.Labels = map[string]string{"v": "2"}
+	h.sendPod(pod)
+	h.send(`{"op":"ping"}`)
+	h.feed(record.Record{Nr: 257, Pid: 2, TargetID: own, Cgroup: otherCg})
+	if ev := h.expectEvent(); ev.Container == nil || ev.Container.Name != "web" {
+		t.Fatalf("event container %+v", ev.Container)
 	}
 }
 

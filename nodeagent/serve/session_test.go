@@ -186,8 +186,8 @@ type fakeResolver struct {
 type statusTable struct {
 	mu sync.Mutex
 	m  map[string]cri.Status
-	// a lookup of an id with a gate waits for it
-	gates map[string]chan struct{}
+	// the next lookup of an id with a gate waits for it
+	gates map[string]gate
 }
 
 func (t *statusTable) set(id string, st cri.Status) {
@@ -197,22 +197,26 @@ func (t *statusTable) set(id string, st cri.Status) {
 	t.m[id] = st
 }
 
-// hold makes the lookups of id wait until the returned function is called.
-func (t *statusTable) hold(id string) (release func()) {
+// hold makes the next lookup of id wait until release is called; asked is closed when that lookup begins.
+func (t *statusTable) hold(id string) (release func(), asked <-chan struct{}) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	gate := make(chan struct{})
-	t.gates[id] = gate
-	return func() { close(gate) }
+	g := gate{release: make(chan struct{}), asked: make(chan struct{})}
+	t.gates[id] = g
+	return func() { close(g.release) }, g.asked
 }
+
+type gate struct{ release, asked chan struct{} }
 
 func (t *statusTable) get(ctx context.Context, id string) (*cri.Status, bool) {
 	t.mu.Lock()
-	gate := t.gates[id]
+	g, gated := t.gates[id]
+	delete(t.gates, id)
 	t.mu.Unlock()
-	if gate != nil {
+	if gated {
+		close(g.asked)
 		select {
-		case <-gate:
+		case <-g.release:
 		case <-ctx.Done():
 			return nil, false
 		}
@@ -275,7 +279,7 @@ type harness struct {
 func newHarness(t *testing.T, tweak func(*Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, tracer: newFakeTracer(), lines: make(chan event.Line, 100), stderr: &syncBuffer{}, done: make(chan error, 1),
-		runtime: &statusTable{m: map[string]cri.Status{}, gates: map[string]chan struct{}{}}}
+		runtime: &statusTable{m: map[string]cri.Status{}, gates: map[string]gate{}}}
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	h.stdin = inW
