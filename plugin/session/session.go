@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/swoll-dev/swoll/plugin/agentpod"
+	"github.com/swoll-dev/swoll/plugin/audit"
 	"github.com/swoll-dev/swoll/plugin/nodes"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/preflight"
@@ -140,7 +141,7 @@ func (s *session) run(ctx context.Context) (bool, error) {
 	defer func() { <-whoDone }()
 
 	// 1. preflight: nothing is created before every check passed
-	if err := preflight.CheckAccess(ctx, cfg.Client, preflight.NeededAccess(sel.ListNamespace(), cfg.AgentNamespace, cfg.DryRun)); err != nil {
+	if err := preflight.CheckAccess(ctx, cfg.Client, preflight.NeededAccess(sel.ListNamespace(), cfg.AgentNamespace, cfg.DryRun, cfg.CaptureData > 0)); err != nil {
 		return false, err
 	}
 	if !sel.AllNamespaces {
@@ -192,7 +193,7 @@ func (s *session) run(ctx context.Context) (bool, error) {
 	}
 
 	// 4. admission
-	if err := preflight.CheckPodSecurity(agentNS); err != nil {
+	if err := preflight.CheckPodSecurity(agentNS, sel.ListNamespace()); err != nil {
 		return false, err
 	}
 	if err := preflight.DryRunCreate(ctx, cfg.Client, jobs[0]); err != nil {
@@ -260,6 +261,9 @@ func (s *session) jobFor(node string, generation int) *batchv1.Job {
 		Deadline:      s.cfg.AgentDeadline,
 		HoldWait:      s.cfg.HoldWait,
 		RequestedBy:   s.requestedBy,
+		RequestedFrom: audit.Host(),
+		Syscalls:      s.cfg.Syscalls,
+		CaptureData:   s.cfg.CaptureData,
 		CreatedAt:     time.Now(),
 		Command:       s.cfg.Command,
 		CRISocket:     s.criSocket(node),

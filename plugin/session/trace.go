@@ -10,6 +10,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 
 	"github.com/swoll-dev/swoll/plugin/agent"
+	"github.com/swoll-dev/swoll/plugin/audit"
 	"github.com/swoll-dev/swoll/plugin/fleet"
 	"github.com/swoll-dev/swoll/plugin/lifecycle"
 	"github.com/swoll-dev/swoll/plugin/merge"
@@ -36,6 +37,7 @@ type tracing struct {
 	loop    *merge.Loop
 	router  *route.Router
 	fleet   *fleet.Fleet
+	trail   *audit.Trail
 	execCtx context.Context
 }
 
@@ -61,6 +63,9 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 	t.fleet = fleet.New(s.log, t.router, t.replace, 0)
 	s.log.Printf("session %s: tracing %d container(s) in %d pod(s) on %d node(s); starting %d agent(s) in namespace %s",
 		cfg.SessionID, len(res.Targets), targets.CountPods(res.Targets), len(jobs), len(jobs), cfg.AgentNamespace)
+	// the audit trail: an Event on every traced pod, now and at the end
+	t.trail = audit.Start(ctx, cfg.Client, audit.Record{Session: cfg.SessionID, User: s.requestedBy, Host: audit.Host(),
+		Syscalls: cfg.Syscalls, CaptureData: cfg.CaptureData, Count: cfg.Count}, res.Targets, s.log)
 
 	var watches sync.WaitGroup
 	watches.Add(1)
@@ -106,6 +111,7 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 		steps.Agents = append(steps.Agents, a)
 	}
 	err := teardown.Run(steps)
+	t.trail.End(reason)
 	if !errors.Is(err, teardown.ErrInterruptedTwice) {
 		sum := t.summary(reason, stopping)
 		sum.Write(s.log)
@@ -155,6 +161,7 @@ func (t *tracing) wait(ctx context.Context, changes <-chan []targets.Change) (re
 			reason = "output closed"
 		case cs := <-changes:
 			t.router.Apply(cs)
+			t.trail.Changes(cs)
 		case <-t.fleet.Exited:
 			if t.fleet.AllDone() {
 				reason = "every agent ended"

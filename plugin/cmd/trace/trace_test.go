@@ -11,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/swoll-dev/swoll/internal/testutil"
+	"github.com/swoll-dev/swoll/plugin/agentns"
 )
 
 func TestSyscallSuggestion(t *testing.T) {
@@ -132,6 +133,28 @@ func TestCommandLineLeavesOutConnectionFlags(t *testing.T) {
 	for _, want := range []string{"web-1", "--syscalls=openat", "--syscalls=connect", "--duration=30s"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("command line %q lacks %q", got, want)
+		}
+	}
+}
+
+// The agent namespace set once (the environment here; the kubeconfig extension is package agentns's) comes
+// between --agent-namespace and the targets' namespace.
+func TestAgentNamespaceSetOnce(t *testing.T) {
+	kc := testutil.WriteFile(t, "kubeconfig", testutil.Kubeconfig)
+	tests := []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"", []string{"-l", "a=b"}, "shop"},
+		{"tracing", []string{"-l", "a=b"}, "tracing"},
+		{"tracing", []string{"-l", "a=b", "--agent-namespace", "tools"}, "tools"},
+	}
+	for _, tc := range tests {
+		t.Setenv(agentns.EnvVar, tc.env)
+		o := completeOnly(t, append([]string{"--kubeconfig", kc}, tc.args...))
+		if o.AgentNamespace != tc.want {
+			t.Errorf("$%s=%q %v: agent namespace %q, want %q", agentns.EnvVar, tc.env, tc.args, o.AgentNamespace, tc.want)
 		}
 	}
 }
