@@ -294,7 +294,7 @@ func (s *session) startedNotice(c *ctr, st *cri.Status) {
 	if st != nil && !st.StartedAt.IsZero() {
 		if late := c.since.Sub(st.StartedAt); late > 0 {
 			n.TracedFromNs = late.Nanoseconds()
-			n.Message = fmt.Sprintf("it started %s before its pod was traced: traced from its %s second", late.Round(time.Millisecond), ordinal(int(late/time.Second)+1))
+			n.Message = fmt.Sprintf("started %s before its pod was traced: traced from its %s second", late.Round(time.Millisecond), ordinal(int(late/time.Second)+1))
 		}
 	}
 	s.notice(n)
