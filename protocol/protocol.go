@@ -47,8 +47,8 @@ const (
 	OpPod Op = "pod"
 	// OpForget stops tracing a pod. PodUID is set.
 	OpForget Op = "forget"
-	// OpAdd adds a container to trace (or updates its metadata). Target is set. Deprecated: a plugin sends
-	// pods (OpPod); the agent still takes containers, selected by mount namespace.
+	// OpAdd adds one running container by id, without its pod (or updates its names), selected by its mount
+	// namespace: a tool's or a test's way to trace a single container; the plugin sends pods. Target is set.
 	OpAdd Op = "add"
 	// OpRemove stops tracing a container added with OpAdd. ContainerID is set.
 	OpRemove Op = "remove"
@@ -178,8 +178,7 @@ type Container struct {
 	Running bool `json:"running,omitempty"`
 }
 
-// Target is one container and the Kubernetes names stamped on its events. A plugin of protocol 1 sent it with
-// OpAdd; the agent stamps its events with one (package decode).
+// Target is one container and the Kubernetes names stamped on its events (package decode), which OpAdd sends.
 type Target struct {
 	// ContainerID is the runtime's id, with or without the "containerd://" style prefix of the pod status.
 	ContainerID string            `json:"container_id"`

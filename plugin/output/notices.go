@@ -15,7 +15,7 @@ import (
 //	shop/crash/main run #3 started 4.2s before its pod was traced: traced from its 5th second
 //	shop/crash/main run #3 ended: exit status 1 (Error)
 //	shop/crash/main run #3 ended: killed by SIGKILL (exit status 137), OOM-killed
-//	pods selected by cgroup (cgroup hybrid: ...)
+//	pods selected by cgroup: traced from their first call
 func Describe(n *event.Notice) string {
 	switch n.Kind {
 	case event.NoticeContainerStarted:
@@ -37,7 +37,7 @@ func Describe(n *event.Notice) string {
 	case event.NoticeReady:
 		switch n.Selection {
 		case event.SelectionCgroup:
-			return "pods selected by cgroup, from their first call (" + n.Message + ")"
+			return "pods selected by cgroup: traced from their first call"
 		case event.SelectionMountNS:
 			return "pods selected by the mount namespaces of their running containers, which are traced from when they are found, not from their first call: " + n.Message
 		}

@@ -51,7 +51,7 @@ func TestDescribe(t *testing.T) {
 		}, "7 event(s) of shop/crash's container 0123456789ab left out: the runtime did not name its container in time"},
 		{"by cgroup", func() event.Notice {
 			return event.Notice{Kind: event.NoticeReady, Selection: event.SelectionCgroup, Message: "cgroup v2"}
-		}, "pods selected by cgroup, from their first call (cgroup v2)"},
+		}, "pods selected by cgroup: traced from their first call"},
 		{"by mount namespace", func() event.Notice {
 			return event.Notice{Kind: event.NoticeReady, Selection: event.SelectionMountNS, Message: "no kubepods cgroup found"}
 		}, "pods selected by the mount namespaces of their running containers, which are traced from when they are found, not from their first call: no kubepods cgroup found"},

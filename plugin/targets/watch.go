@@ -16,12 +16,10 @@ import (
 
 // Resolution is the outcome of the first list of a selection.
 type Resolution struct {
-	// Pods are every pod the server returned for the selection (before container filtering).
+	// Pods are every pod the server returned for the selection (before the client-side filtering).
 	Pods []*corev1.Pod
-	// Targets are the traceable containers, sorted.
+	// Targets are the selected pods (bound to a node), sorted.
 	Targets []Target
-	// Selected are the selected pods (bound to a node), sorted.
-	Selected []Pod
 	// ResourceVersion is where a watch continues from.
 	ResourceVersion string
 }
@@ -35,10 +33,8 @@ type Source struct {
 	WatchClient kubernetes.Interface
 	sel         *Selection
 	field       string
-	// tracker holds the current targets and pods the selected pods; only the goroutine running Watch (or
-	// WatchPods) uses them after Resolve.
+	// tracker holds the selected pods; only the goroutine running Watch uses it after Resolve.
 	tracker *Tracker
-	pods    *PodTracker
 }
 
 // NewSource checks the selectors' syntax.
@@ -50,7 +46,7 @@ func NewSource(client kubernetes.Interface, sel *Selection) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{client: client, sel: sel, field: field, tracker: NewTracker(sel), pods: NewPodTracker(sel)}, nil
+	return &Source{client: client, sel: sel, field: field, tracker: NewTracker(sel)}, nil
 }
 
 func podsOf(list *corev1.PodList) []*corev1.Pod {
@@ -71,8 +67,7 @@ func (s *Source) Resolve(ctx context.Context) (*Resolution, error) {
 	}
 	pods := podsOf(list)
 	s.tracker.Resync(pods)
-	s.pods.Resync(pods)
-	return &Resolution{Pods: pods, Targets: s.tracker.Targets(), Selected: s.pods.Pods(), ResourceVersion: list.ResourceVersion}, nil
+	return &Resolution{Pods: pods, Targets: s.tracker.Targets(), ResourceVersion: list.ResourceVersion}, nil
 }
 
 // Watch follows the selection from resourceVersion until ctx ends, sending every change. Reconnects are
@@ -106,6 +101,43 @@ func (s *Source) Watch(ctx context.Context, resourceVersion string, changes chan
 			}
 		},
 	}, onError)
+}
+
+// Wait follows the selection from resourceVersion until a pod is selected (bound to a node), then lists it
+// again and returns that resolution, or ctx's error.
+func (s *Source) Wait(ctx context.Context, resourceVersion string, onError func(error)) (*Resolution, error) {
+	wctx, found := context.WithCancel(ctx)
+	defer found()
+	m := newMatcher(s.sel)
+	check := func(pods ...*corev1.Pod) {
+		for _, p := range pods {
+			if _, ok := m.targetOf(p); ok {
+				found()
+				return
+			}
+		}
+	}
+	s.follow(wctx, resourceVersion, kwatch.Handler{
+		Listed: func(list runtime.Object) {
+			if l, ok := list.(*corev1.PodList); ok {
+				check(podsOf(l)...)
+			}
+		},
+		Event: func(ev watch.Event) {
+			if pod, ok := ev.Object.(*corev1.Pod); ok && ev.Type != watch.Deleted {
+				check(pod)
+			}
+		},
+	}, onError)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.Resolve(ctx)
+}
+
+// listOptions are the selection's server-side selectors.
+func (s *Source) listOptions(o *metav1.ListOptions) {
+	o.LabelSelector, o.FieldSelector = s.sel.LabelSelector, s.field
 }
 
 // follow watches the selection's pods from resourceVersion until ctx ends (kwatch), reporting failures that

@@ -20,7 +20,7 @@ import (
 const waitTimeout = 30 * time.Second
 
 // podSummary renders a selected pod: node:ns/name [containers kind:name=id#restarts(+running)] select.
-func podSummary(p Pod) string {
+func podSummary(p Target) string {
 	var cs []string
 	for _, c := range p.Containers {
 		s := fmt.Sprintf("%s:%s", c.Kind, c.Name)
@@ -57,7 +57,7 @@ func crashLooping(node string) *corev1.Pod {
 	return p
 }
 
-func TestPodOf(t *testing.T) {
+func TestTargetOf(t *testing.T) {
 	pending := pod("d", "pulling", "n1", nil, ctr{"web", "", false}) // ContainerCreating: no id yet
 	pending.Status.Phase = corev1.PodPending
 	unbound := pod("d", "unbound", "", nil, ctr{"web", "", false})
@@ -92,7 +92,7 @@ func TestPodOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, ok := PodOf(tt.pod, &tt.sel)
+			p, ok := TargetOf(tt.pod, &tt.sel)
 			got := ""
 			if ok {
 				got = podSummary(p)
@@ -105,24 +105,24 @@ func TestPodOf(t *testing.T) {
 			}
 		})
 	}
-	p, _ := PodOf(crashLooping("n1"), &Selection{})
+	p, _ := TargetOf(crashLooping("n1"), &Selection{})
 	if p.QoS != "BestEffort" || p.Labels["tier"] != "crash" || p.Container("main").Image != "busybox" {
 		t.Errorf("pod %+v: QoS, labels or image missing", p.Pod)
 	}
 }
 
-func podChangeKeys(cs []PodChange) []string {
+func changeKeys(cs []Change) []string {
 	var out []string
 	for _, c := range cs {
-		k := map[PodChangeKind]string{PodAdded: "+", PodUpdated: "~", PodRemoved: "-"}[c.Kind]
-		out = append(out, k+podSummary(c.Pod))
+		k := map[ChangeKind]string{Added: "+", Updated: "~", Removed: "-"}[c.Kind]
+		out = append(out, k+podSummary(c.Target))
 	}
 	sort.Strings(out)
 	return out
 }
 
-func TestPodTracker(t *testing.T) {
-	tr := NewPodTracker(&Selection{})
+func TestTracker(t *testing.T) {
+	tr := NewTracker(&Selection{})
 	crash := crashLooping("n1")
 	restarted := crashLooping("n1")
 	restarted.Status.ContainerStatuses[0].ContainerID = "containerd://m5"
@@ -134,46 +134,46 @@ func TestPodTracker(t *testing.T) {
 	bound := pod("d", "web", "n2", nil, ctr{"web", "", false})
 	steps := []struct {
 		name  string
-		apply func() []PodChange
+		apply func() []Change
 		want  []string
 		pods  int
 	}{
-		{"created, not bound", func() []PodChange { return tr.Update(unbound) }, nil, 0},
-		{"bound: selected before its containers exist", func() []PodChange { return tr.Update(bound) }, []string{"+n2:d/web [regular:web]"}, 1},
-		{"crash-looping pod", func() []PodChange { return tr.Update(crash) }, []string{
+		{"created, not bound", func() []Change { return tr.Update(unbound) }, nil, 0},
+		{"bound: selected before its containers exist", func() []Change { return tr.Update(bound) }, []string{"+n2:d/web [regular:web]"}, 1},
+		{"crash-looping pod", func() []Change { return tr.Update(crash) }, []string{
 			"+n1:d/crash [init:setup=containerd://i1 regular:main=containerd://m4#4 ephemeral:debug]"}, 2},
-		{"no change", func() []PodChange { return tr.Update(crashLooping("n1")) }, nil, 2},
-		{"its next run", func() []PodChange { return tr.Update(restarted) }, []string{
+		{"no change", func() []Change { return tr.Update(crashLooping("n1")) }, nil, 2},
+		{"its next run", func() []Change { return tr.Update(restarted) }, []string{
 			"~n1:d/crash [init:setup=containerd://i1 regular:main=containerd://m5#5+ ephemeral:debug]"}, 2},
-		{"over", func() []PodChange { return tr.Update(over) }, []string{
+		{"over", func() []Change { return tr.Update(over) }, []string{
 			"-n1:d/crash [init:setup=containerd://i1 regular:main=containerd://m5#5+ ephemeral:debug]"}, 1},
-		{"deleted", func() []PodChange { return tr.Delete(bound) }, []string{"-n2:d/web [regular:web]"}, 0},
-		{"deleted again", func() []PodChange { return tr.Delete(bound) }, nil, 0},
-		{"resync", func() []PodChange {
+		{"deleted", func() []Change { return tr.Delete(bound) }, []string{"-n2:d/web [regular:web]"}, 0},
+		{"deleted again", func() []Change { return tr.Delete(bound) }, nil, 0},
+		{"resync", func() []Change {
 			return tr.Resync([]*corev1.Pod{bound})
 		}, []string{"+n2:d/web [regular:web]"}, 1},
-		{"resync: gone", func() []PodChange { return tr.Resync(nil) }, []string{"-n2:d/web [regular:web]"}, 0},
+		{"resync: gone", func() []Change { return tr.Resync(nil) }, []string{"-n2:d/web [regular:web]"}, 0},
 	}
 	for _, st := range steps {
-		got := podChangeKeys(st.apply())
+		got := changeKeys(st.apply())
 		if !reflect.DeepEqual(got, st.want) {
 			t.Fatalf("%s: changes %v, want %v", st.name, got, st.want)
 		}
-		if n := len(tr.Pods()); n != st.pods {
+		if n := len(tr.Targets()); n != st.pods {
 			t.Fatalf("%s: %d pods, want %d", st.name, n, st.pods)
 		}
 	}
 }
 
-func TestPodsFromAndByNode(t *testing.T) {
+func TestFromPodsByNode(t *testing.T) {
 	pods := []*corev1.Pod{crashLooping("n2"), pod("d", "web", "n1", nil, ctr{"web", "", false}), pod("d", "x", "", nil)}
-	got := PodsFrom(pods, &Selection{})
+	got := FromPods(pods, &Selection{})
 	if len(got) != 2 || got[0].Name != "web" || got[1].Name != "crash" {
-		t.Fatalf("PodsFrom = %v", got)
+		t.Fatalf("FromPods = %v", got)
 	}
-	by := PodsByNode(got)
+	by := ByNode(got)
 	if len(by["n1"]) != 1 || len(by["n2"]) != 1 {
-		t.Fatalf("PodsByNode = %v", by)
+		t.Fatalf("ByNode = %v", by)
 	}
 }
 
@@ -189,8 +189,8 @@ func TestWaitForAPod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Selected) != 0 {
-		t.Fatalf("selected %v before the pod exists", res.Selected)
+	if len(res.Targets) != 0 {
+		t.Fatalf("selected %v before the pod exists", res.Targets)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
 	defer cancel()
@@ -216,11 +216,11 @@ func TestWaitForAPod(t *testing.T) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	if len(r.res.Selected) != 1 || r.res.Selected[0].Name != "crash" || r.res.Selected[0].Node != "n2" {
-		t.Fatalf("selected %v, want the crash pod on n2", r.res.Selected)
+	if len(r.res.Targets) != 1 || r.res.Targets[0].Name != "crash" || r.res.Targets[0].Node != "n2" {
+		t.Fatalf("selected %v, want the crash pod on n2", r.res.Targets)
 	}
 	// The source's tracker has it: a watch from the new resolution reports only what changes after.
-	if got := src.pods.Pods(); len(got) != 1 {
+	if got := src.tracker.Targets(); len(got) != 1 {
 		t.Fatalf("tracker holds %v", got)
 	}
 
