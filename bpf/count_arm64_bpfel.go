@@ -47,20 +47,22 @@ type CountCountVal struct {
 	Hist   [32]uint64
 }
 
+type CountDecision struct {
+	_       structs.HostLayout
+	Gen     uint32
+	Target  uint32
+	Nsproxy uint64
+	CssSet  uint64
+	Traced  uint8
+	Pad     [7]uint8
+}
+
 type CountTaskState struct {
 	_    structs.HostLayout
 	Core struct {
 		_      structs.HostLayout
-		Filter struct {
-			_       structs.HostLayout
-			Gen     uint32
-			Target  uint32
-			Nsproxy uint64
-			CssSet  uint64
-			Traced  uint8
-			Pad     [7]uint8
-		}
-		Call struct {
+		Filter CountDecision
+		Call   struct {
 			_     structs.HostLayout
 			Start uint64
 			Nr    uint32
@@ -75,6 +77,7 @@ type CountTaskState struct {
 const (
 	CountMapCgroupTargets       = "cgroup_targets"
 	CountMapCounts              = "counts"
+	CountMapDecisionsByTask     = "decisions_by_task"
 	CountMapLost                = "lost"
 	CountMapMntTargets          = "mnt_targets"
 	CountMapPidTargets          = "pid_targets"
@@ -159,13 +162,14 @@ type CountProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountMapSpecs struct {
-	CgroupTargets *ebpf.MapSpec `ebpf:"cgroup_targets"`
-	Counts        *ebpf.MapSpec `ebpf:"counts"`
-	Lost          *ebpf.MapSpec `ebpf:"lost"`
-	MntTargets    *ebpf.MapSpec `ebpf:"mnt_targets"`
-	PidTargets    *ebpf.MapSpec `ebpf:"pid_targets"`
-	Tasks         *ebpf.MapSpec `ebpf:"tasks"`
-	TasksByTask   *ebpf.MapSpec `ebpf:"tasks_by_task"`
+	CgroupTargets   *ebpf.MapSpec `ebpf:"cgroup_targets"`
+	Counts          *ebpf.MapSpec `ebpf:"counts"`
+	DecisionsByTask *ebpf.MapSpec `ebpf:"decisions_by_task"`
+	Lost            *ebpf.MapSpec `ebpf:"lost"`
+	MntTargets      *ebpf.MapSpec `ebpf:"mnt_targets"`
+	PidTargets      *ebpf.MapSpec `ebpf:"pid_targets"`
+	Tasks           *ebpf.MapSpec `ebpf:"tasks"`
+	TasksByTask     *ebpf.MapSpec `ebpf:"tasks_by_task"`
 }
 
 // CountVariableSpecs contains global variables before they are loaded into the kernel.
@@ -203,19 +207,21 @@ func (o *CountObjects) Close() error {
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountMaps struct {
-	CgroupTargets *ebpf.Map `ebpf:"cgroup_targets"`
-	Counts        *ebpf.Map `ebpf:"counts"`
-	Lost          *ebpf.Map `ebpf:"lost"`
-	MntTargets    *ebpf.Map `ebpf:"mnt_targets"`
-	PidTargets    *ebpf.Map `ebpf:"pid_targets"`
-	Tasks         *ebpf.Map `ebpf:"tasks"`
-	TasksByTask   *ebpf.Map `ebpf:"tasks_by_task"`
+	CgroupTargets   *ebpf.Map `ebpf:"cgroup_targets"`
+	Counts          *ebpf.Map `ebpf:"counts"`
+	DecisionsByTask *ebpf.Map `ebpf:"decisions_by_task"`
+	Lost            *ebpf.Map `ebpf:"lost"`
+	MntTargets      *ebpf.Map `ebpf:"mnt_targets"`
+	PidTargets      *ebpf.Map `ebpf:"pid_targets"`
+	Tasks           *ebpf.Map `ebpf:"tasks"`
+	TasksByTask     *ebpf.Map `ebpf:"tasks_by_task"`
 }
 
 func (m *CountMaps) Close() error {
 	return _CountClose(
 		m.CgroupTargets,
 		m.Counts,
+		m.DecisionsByTask,
 		m.Lost,
 		m.MntTargets,
 		m.PidTargets,

@@ -908,7 +908,7 @@ static __always_inline int on_task_exit(struct task_struct *p, int f)
 	bool direct = CTX_BTF(f);
 	if (!(f & F_TS)) {
 		/* Task storage goes away with the task; the hashes must be emptied. */
-		tasks_forget(p);
+		task_forget(p);
 		stashes_forget(p);
 	}
 	if (!(filter_mode & MODE_PID))

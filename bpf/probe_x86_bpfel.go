@@ -40,6 +40,16 @@ const (
 	ProbeCgroupHierarchyCGH_MISC       ProbeCgroupHierarchy = 14
 )
 
+type ProbeDecision struct {
+	_       structs.HostLayout
+	Gen     uint32
+	Target  uint32
+	Nsproxy uint64
+	CssSet  uint64
+	Traced  uint8
+	Pad     [7]uint8
+}
+
 type ProbeEntryStash struct {
 	_      structs.HostLayout
 	Len    uint32
@@ -109,16 +119,8 @@ type ProbeTaskState struct {
 	_    structs.HostLayout
 	Core struct {
 		_      structs.HostLayout
-		Filter struct {
-			_       structs.HostLayout
-			Gen     uint32
-			Target  uint32
-			Nsproxy uint64
-			CssSet  uint64
-			Traced  uint8
-			Pad     [7]uint8
-		}
-		Call struct {
+		Filter ProbeDecision
+		Call   struct {
 			_     structs.HostLayout
 			Start uint64
 			Nr    uint32
@@ -145,6 +147,7 @@ type ProbeTaskState struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	ProbeMapCgroupTargets       = "cgroup_targets"
+	ProbeMapDecisionsByTask     = "decisions_by_task"
 	ProbeMapEvents              = "events"
 	ProbeMapIoctlSizes          = "ioctl_sizes"
 	ProbeMapLost                = "lost"
@@ -257,18 +260,19 @@ type ProbeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeMapSpecs struct {
-	CgroupTargets *ebpf.MapSpec `ebpf:"cgroup_targets"`
-	Events        *ebpf.MapSpec `ebpf:"events"`
-	IoctlSizes    *ebpf.MapSpec `ebpf:"ioctl_sizes"`
-	Lost          *ebpf.MapSpec `ebpf:"lost"`
-	MntTargets    *ebpf.MapSpec `ebpf:"mnt_targets"`
-	PidTargets    *ebpf.MapSpec `ebpf:"pid_targets"`
-	Scratches     *ebpf.MapSpec `ebpf:"scratches"`
-	Stashes       *ebpf.MapSpec `ebpf:"stashes"`
-	StashesByTask *ebpf.MapSpec `ebpf:"stashes_by_task"`
-	SysCfgs       *ebpf.MapSpec `ebpf:"sys_cfgs"`
-	Tasks         *ebpf.MapSpec `ebpf:"tasks"`
-	TasksByTask   *ebpf.MapSpec `ebpf:"tasks_by_task"`
+	CgroupTargets   *ebpf.MapSpec `ebpf:"cgroup_targets"`
+	DecisionsByTask *ebpf.MapSpec `ebpf:"decisions_by_task"`
+	Events          *ebpf.MapSpec `ebpf:"events"`
+	IoctlSizes      *ebpf.MapSpec `ebpf:"ioctl_sizes"`
+	Lost            *ebpf.MapSpec `ebpf:"lost"`
+	MntTargets      *ebpf.MapSpec `ebpf:"mnt_targets"`
+	PidTargets      *ebpf.MapSpec `ebpf:"pid_targets"`
+	Scratches       *ebpf.MapSpec `ebpf:"scratches"`
+	Stashes         *ebpf.MapSpec `ebpf:"stashes"`
+	StashesByTask   *ebpf.MapSpec `ebpf:"stashes_by_task"`
+	SysCfgs         *ebpf.MapSpec `ebpf:"sys_cfgs"`
+	Tasks           *ebpf.MapSpec `ebpf:"tasks"`
+	TasksByTask     *ebpf.MapSpec `ebpf:"tasks_by_task"`
 }
 
 // ProbeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -306,23 +310,25 @@ func (o *ProbeObjects) Close() error {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbeMaps struct {
-	CgroupTargets *ebpf.Map `ebpf:"cgroup_targets"`
-	Events        *ebpf.Map `ebpf:"events"`
-	IoctlSizes    *ebpf.Map `ebpf:"ioctl_sizes"`
-	Lost          *ebpf.Map `ebpf:"lost"`
-	MntTargets    *ebpf.Map `ebpf:"mnt_targets"`
-	PidTargets    *ebpf.Map `ebpf:"pid_targets"`
-	Scratches     *ebpf.Map `ebpf:"scratches"`
-	Stashes       *ebpf.Map `ebpf:"stashes"`
-	StashesByTask *ebpf.Map `ebpf:"stashes_by_task"`
-	SysCfgs       *ebpf.Map `ebpf:"sys_cfgs"`
-	Tasks         *ebpf.Map `ebpf:"tasks"`
-	TasksByTask   *ebpf.Map `ebpf:"tasks_by_task"`
+	CgroupTargets   *ebpf.Map `ebpf:"cgroup_targets"`
+	DecisionsByTask *ebpf.Map `ebpf:"decisions_by_task"`
+	Events          *ebpf.Map `ebpf:"events"`
+	IoctlSizes      *ebpf.Map `ebpf:"ioctl_sizes"`
+	Lost            *ebpf.Map `ebpf:"lost"`
+	MntTargets      *ebpf.Map `ebpf:"mnt_targets"`
+	PidTargets      *ebpf.Map `ebpf:"pid_targets"`
+	Scratches       *ebpf.Map `ebpf:"scratches"`
+	Stashes         *ebpf.Map `ebpf:"stashes"`
+	StashesByTask   *ebpf.Map `ebpf:"stashes_by_task"`
+	SysCfgs         *ebpf.Map `ebpf:"sys_cfgs"`
+	Tasks           *ebpf.Map `ebpf:"tasks"`
+	TasksByTask     *ebpf.Map `ebpf:"tasks_by_task"`
 }
 
 func (m *ProbeMaps) Close() error {
 	return _ProbeClose(
 		m.CgroupTargets,
+		m.DecisionsByTask,
 		m.Events,
 		m.IoctlSizes,
 		m.Lost,

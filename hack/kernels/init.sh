@@ -5,8 +5,8 @@
 # host parses:
 #   SWOLL-SUITE name=NAME rc=N pass=N fail=N skip=N secs=N
 # cgroups: the suites run on a cgroup v2 host (only the unified hierarchy is mounted, at /sys/fs/cgroup), then
-# cgroupv1 runs the cgroup tests again on a pure v1 one (the unified hierarchy unmounted, the memory controller's
-# v1 hierarchy mounted instead; the tests never enable a controller in the unified one, so memory can move).
+# cgroupv1 runs the cgroup tests again on a pure v1 one (the unified hierarchy unmounted, a controller's v1
+# hierarchy mounted instead; the tests never enable a controller in the unified one, so it can move).
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin:/sbin:/usr/sbin
 mount -t proc proc /proc
@@ -50,19 +50,25 @@ floor() {
 }
 
 # cgroupv1 [REGEXP]: the tracer's and counting mode's cgroup tests (-test.run, default Cgroup) on a pure cgroup v1
-# host: the unified hierarchy unmounted, the memory controller's mounted (internal/cgrouptest).
+# host: the unified hierarchy unmounted, a controller's v1 hierarchy mounted (memory's; pids' where the kernel
+# has no v1 memory controller, as 6.12 builds by default; internal/cgrouptest).
 cgroupv1() {
   start=$(date +%s)
-  rc=0
+  rc=0 ctl=
   : > /tmp/cgroupv1.log
-  if ! { umount /sys/fs/cgroup && mount -t tmpfs cgroup /sys/fs/cgroup && mkdir /sys/fs/cgroup/memory &&
-    mount -t cgroup -o memory memory /sys/fs/cgroup/memory; } >> /tmp/cgroupv1.log 2>&1; then
-    echo "mounting the v1 memory hierarchy failed" >> /tmp/cgroupv1.log
+  umount /sys/fs/cgroup >> /tmp/cgroupv1.log 2>&1 && mount -t tmpfs cgroup /sys/fs/cgroup >> /tmp/cgroupv1.log 2>&1
+  for c in memory pids; do
+    mkdir -p /sys/fs/cgroup/$c
+    if mount -t cgroup -o $c $c /sys/fs/cgroup/$c >> /tmp/cgroupv1.log 2>&1; then ctl=$c; break; fi
+  done
+  if [ -z "$ctl" ]; then
+    echo "mounting a v1 hierarchy failed" >> /tmp/cgroupv1.log
     rc=1
   fi
+  echo "the v1 $ctl hierarchy" >> /tmp/cgroupv1.log
   for b in tracer count; do
     [ $rc -eq 0 ] || break
-    (cd /swoll && SWOLL_CGROUPS=memory "./$b.test" -test.v -test.count=1 -test.timeout=20m -test.run="${1:-Cgroup}") \
+    (cd /swoll && SWOLL_CGROUPS=$ctl "./$b.test" -test.v -test.count=1 -test.timeout=20m -test.run="${1:-Cgroup}") \
       >> /tmp/cgroupv1.log 2>&1 || rc=1
   done
   sed "s/^/[cgroupv1] /" /tmp/cgroupv1.log

@@ -1,10 +1,11 @@
 //go:build linux
 
 // Package cgrouptest makes cgroups for the root tests of selection by cgroup: in the unified hierarchy (cgroup
-// v2, and hybrid hosts' /sys/fs/cgroup/unified) and in a v1 controller's (the memory controller's, as on pure
-// v1 hosts), wherever this machine mounts them. SWOLL_CGROUPS names the hierarchies a run must find
-// ("unified,memory"; make test-kernels' VMs mount one at a time): a missing one fails the test. Without it, the
-// tests use those mounted, and fail when none is and root tests are required (roottest).
+// v2, and hybrid hosts' /sys/fs/cgroup/unified) and in a v1 controller's (memory's, else pids' or cpu's: Linux
+// 6.12 builds without the v1 memory controller by default), wherever this machine mounts them. SWOLL_CGROUPS
+// names the hierarchies a run must find ("unified,memory"; make test-kernels' VMs mount one at a time): a
+// missing one fails the test. Without it, the tests use the unified hierarchy and the first v1 one mounted, and
+// fail when none is and root tests are required (roottest).
 package cgrouptest
 
 import (
@@ -26,8 +27,8 @@ import (
 // Env names the hierarchies a run must find.
 const Env = "SWOLL_CGROUPS"
 
-// v1Controller is the v1 controller whose hierarchy the tests use.
-const v1Controller = "memory"
+// v1Controllers are the v1 controllers whose hierarchy the tests use, by preference.
+var v1Controllers = []string{"memory", "pids", "cpu"}
 
 // rmdirWait bounds the wait for a test's cgroups to empty (a reaped process leaves its cgroup asynchronously).
 const rmdirWait = 10 * time.Second
@@ -69,21 +70,25 @@ func Hierarchies(t testing.TB) []Hierarchy {
 		return out
 	}
 	var out []Hierarchy
-	for _, name := range []string{"unified", v1Controller} {
+	if h, ok := mounted["unified"]; ok {
+		out = append(out, h)
+	}
+	for _, name := range v1Controllers {
 		if h, ok := mounted[name]; ok {
 			out = append(out, h)
+			break
 		}
 	}
 	if len(out) == 0 {
 		if roottest.Required() {
-			t.Fatal("no cgroup hierarchy is mounted (neither cgroup2 nor the v1 " + v1Controller + " controller)")
+			t.Fatalf("no cgroup hierarchy is mounted (neither cgroup2 nor the v1 hierarchy of %s)", strings.Join(v1Controllers, ", "))
 		}
 		t.Skip("no cgroup hierarchy is mounted")
 	}
 	return out
 }
 
-// mounts reads the unified hierarchy's and the v1 controller's mounts from /proc/self/mountinfo.
+// mounts reads the unified hierarchy's and the v1 controllers' mounts from /proc/self/mountinfo.
 func mounts() (map[string]Hierarchy, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
@@ -103,15 +108,17 @@ func mounts() (map[string]Hierarchy, error) {
 			continue
 		}
 		h := Hierarchy{Dir: fields[4], level: depth(fields[3])}
-		switch {
-		case rest[0] == "cgroup2":
+		switch rest[0] {
+		case "cgroup2":
 			if _, seen := out["unified"]; !seen {
 				out["unified"] = h
 			}
-		case rest[0] == "cgroup" && hasOption(rest[2], v1Controller):
-			if _, seen := out[v1Controller]; !seen {
-				h.Controller = v1Controller
-				out[v1Controller] = h
+		case "cgroup":
+			for _, c := range v1Controllers {
+				if _, seen := out[c]; !seen && hasOption(rest[2], c) {
+					h.Controller = c
+					out[c] = h
+				}
 			}
 		}
 	}

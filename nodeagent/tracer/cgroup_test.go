@@ -3,10 +3,12 @@
 package tracer
 
 import (
+	"os"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/swoll-dev/swoll/bpf"
 	"github.com/swoll-dev/swoll/internal/cgrouptest"
 )
 
@@ -89,5 +91,30 @@ func testCgroupAncestry(t *testing.T, h cgrouptest.Hierarchy, opts Options) {
 		if len(first) != 1 || first[0].Ret != 0 {
 			t.Errorf("the exec that started the helper in the cgroup: %v", describe(first))
 		}
+	}
+}
+
+// SetCgroupHierarchy knows every controller of this kernel by the name /proc/cgroups gives it (what
+// nodeagent/cgroups names a pure v1 host's hierarchy by).
+func TestCgroupHierarchiesNameEveryController(t *testing.T) {
+	data, err := os.ReadFile("/proc/cgroups")
+	if err != nil {
+		t.Skipf("no /proc/cgroups: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
+			continue
+		}
+		if _, ok := cgroupHierarchies[fields[0]]; !ok {
+			t.Errorf("controller %s of /proc/cgroups is not one SetCgroupHierarchy takes", fields[0])
+		}
+	}
+	seen := map[bpf.ProbeCgroupHierarchy]string{}
+	for name, h := range cgroupHierarchies {
+		if other, ok := seen[h]; ok {
+			t.Errorf("%q and %q name the same hierarchy %d", name, other, h)
+		}
+		seen[h] = name
 	}
 }
