@@ -58,6 +58,7 @@ var flagOptions = []struct {
 	{"max-rate", []string{"--max-rate", "500"}, func(o *Options) { o.MaxRate = 500 }},
 	{"stack-trace", []string{"-k"}, func(o *Options) { o.Stacks = 1 }},
 	{"stack-trace", []string{"-kk"}, func(o *Options) { o.Stacks = 2 }},
+	{"wait", []string{"--wait"}, func(o *Options) { o.Wait = true }},
 }
 
 // Every flag of `kubectl swoll trace` has an Options field, or is listed in cliOnly with the reason.

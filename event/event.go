@@ -16,12 +16,18 @@ import (
 	"github.com/swoll-dev/swoll/event/stack"
 )
 
-// SchemaVersion is bumped whenever a field changes meaning or disappears. Adding fields does not bump it.
-//
-// Fields added within version 1: "stack", "stack_truncated" and "kernel_stack" of an Event (trace -k, -kk),
-// "caller" of a Count (top --by caller), "symbols" of a Notice. A stack frame's keys are package event/stack's
-// and follow the same rule.
+// SchemaVersion is bumped whenever a field changes meaning or disappears. Adding fields does not bump it:
+// SchemaRevision counts those additions within a version.
 const SchemaVersion = 1
+
+// SchemaRevision counts the additions to SchemaVersion; a field added in revision N is absent from lines
+// written before it (by older agents and in older recordings). Revision 2 added Container.RestartCount, the
+// notice kinds container_started, container_ended and unattributed with their fields (PodUID, Pod,
+// Namespace, Container, ContainerKind, RestartCount, ExitCode, Signal, OOMKilled, Reason, TracedFromNs,
+// Dropped), and the ready notice's Selection. Revision 3 added "stack", "stack_truncated" and "kernel_stack"
+// of an Event (trace -k, -kk), "caller" of a Count (top --by caller) and "symbols" of a Notice; a stack
+// frame's keys are package event/stack's and follow the same rule.
+const SchemaRevision = 3
 
 // Event is one completed system call of one thread.
 type Event struct {
@@ -91,14 +97,19 @@ type Syscall struct {
 	Arch  string `json:"arch,omitempty"`
 }
 
-// Container says where the call came from in Kubernetes terms.
+// Container says where the call came from in Kubernetes terms. A call of a pod's process whose container is
+// not known has the pod's names only (no ID, Name, RestartCount).
 type Container struct {
-	ID        string            `json:"id,omitempty"`
-	Pod       string            `json:"pod,omitempty"`
-	Name      string            `json:"name,omitempty"`
-	Image     string            `json:"image,omitempty"`
-	Namespace string            `json:"namespace,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty"`
+	ID        string `json:"id,omitempty"`
+	Pod       string `json:"pod,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Image     string `json:"image,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	// RestartCount is the container's restart count during the run that made the call (as the pod status
+	// counts it: 0 for its first run), so that a reader tells a crash-looping container's runs apart. Set
+	// whenever Name is (revision 2).
+	RestartCount *int              `json:"restart_count,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
 }
 
 // Line is what one line of an agent's stream decodes into: exactly one of the three is set.
@@ -135,6 +146,38 @@ type Notice struct {
 	// Symbols is the state of the agent's symbol caches in a session with stacks (kinds "stats" and "exit").
 	Symbols *SymbolStats `json:"symbols,omitempty"`
 	Message string       `json:"message,omitempty"`
+
+	// Selection says how the agent selects the processes of its pods (kind "ready"): SelectionCgroup or
+	// SelectionMountNS, with Message saying why or where.
+	Selection string `json:"selection,omitempty"`
+
+	// The pod of pod and container notices (target_attached, target_detached and target_error of a pod;
+	// container_started, container_ended, unattributed).
+	PodUID    string `json:"pod_uid,omitempty"`
+	Pod       string `json:"pod,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	// Container is the container's name and ContainerKind its list in the pod spec ("init", "regular",
+	// "ephemeral") in container notices; ContainerID is its id (the run's).
+	Container     string `json:"container,omitempty"`
+	ContainerKind string `json:"container_kind,omitempty"`
+	// RestartCount is the run's restart count (container notices): 0 for the first run.
+	RestartCount *int `json:"restart_count,omitempty"`
+	// ExitCode is the run's exit status as the runtime reports it (container_ended; absent when the runtime
+	// could not say); Signal names the signal that ended it when the status is 128+N (Kubernetes' convention
+	// for a killed process); OOMKilled is set when the kernel's OOM killer ended it; Reason is the runtime's
+	// word ("Error", "Completed", "OOMKilled").
+	ExitCode  *int   `json:"exit_code,omitempty"`
+	Signal    string `json:"signal,omitempty"`
+	OOMKilled bool   `json:"oom_killed,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	// TracedFromNs is set when the run had started before the agent selected its pod (container_started): the
+	// trace holds its calls from that many nanoseconds after its start on, not its first ones. Time is the
+	// run's creation in container_started (before its first call) and its end in container_ended, when the
+	// runtime says, so that the notices sort among the run's calls by time.
+	TracedFromNs int64 `json:"traced_from_ns,omitempty"`
+	// Dropped counts the events of a container the agent could not name in time and left out (kind
+	// "unattributed": a -c selection could not tell whether it selects the container).
+	Dropped uint64 `json:"dropped,omitempty"`
 }
 
 // SymbolStats is what an agent holds to symbolize stacks (trace -k, top --by caller): the symbol tables of
@@ -153,6 +196,15 @@ type SymbolStats struct {
 	Misses    uint64 `json:"misses"`
 	Evictions uint64 `json:"evictions,omitempty"`
 }
+
+// How an agent selects the processes of the pods it traces (Notice.Selection).
+const (
+	// SelectionCgroup: by the pod's cgroup, in the kernel, from the pod's first call.
+	SelectionCgroup = "cgroup"
+	// SelectionMountNS: by the mount namespaces of running containers, found through the runtime (the
+	// fallback where the node's cgroups cannot be read): a container is traced from when it was found.
+	SelectionMountNS = "mount_namespace"
+)
 
 // NoticeKind tells what a notice reports.
 type NoticeKind string
@@ -177,4 +229,11 @@ const (
 	NoticeError NoticeKind = "error"
 	// NoticeExit: the agent is done; Events and LostTotal hold the totals.
 	NoticeExit NoticeKind = "exit"
+	// NoticeContainerStarted: a run of a traced pod's container started (or was found running: TracedFromNs
+	// says how late its trace began). It names the container, its kind and its restart count.
+	NoticeContainerStarted NoticeKind = "container_started"
+	// NoticeContainerEnded: a run ended: ExitCode, Signal, OOMKilled, Reason, RestartCount.
+	NoticeContainerEnded NoticeKind = "container_ended"
+	// NoticeUnattributed: events of a container the agent could not name in time were left out (Dropped).
+	NoticeUnattributed NoticeKind = "unattributed"
 )

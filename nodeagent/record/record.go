@@ -48,6 +48,9 @@ type Stack struct {
 // Len is the number of frames.
 func (s *Stack) Len() int { return len(s.Data) / 8 }
 
+// IP is frame i's instruction pointer.
+func (s *Stack) IP(i int) uint64 { return le.Uint64(s.Data[8*i:]) }
+
 // AppendIPs appends the frames' instruction pointers to dst.
 func (s *Stack) AppendIPs(dst []uint64) []uint64 {
 	for i := 0; i+8 <= len(s.Data); i += 8 {

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/nodeagent/cri"
 	"github.com/swoll-dev/swoll/nodeagent/record"
+	"github.com/swoll-dev/swoll/protocol"
 )
 
 // ownStackRecord is a record of this process whose user stack is this goroutine's, as the probe gives one,
@@ -88,5 +90,58 @@ func TestNoStacks(t *testing.T) {
 	}
 	if n := h.expectNotice(event.NoticeExit); n.Symbols != nil {
 		t.Errorf("exit notice with symbols: %+v", n.Symbols)
+	}
+}
+
+// The records of a container not named yet keep their stacks while they wait (the hold copies them out of the
+// ring's memory, which the reader reuses) and are symbolized like the others once the container is named.
+func TestHeldRecordsKeepTheirStacks(t *testing.T) {
+	tree := newCgroupTree(t)
+	podCg := podCgroup(testPodUID)
+	podID := tree.mkdir(podCg)
+	h := newPodHarness(t, tree, nil)
+	h.start(`,"stacks":1`)
+	h.sendPod(protocol.Pod{UID: testPodUID, Name: "web", Namespace: "shop",
+		Containers: []protocol.Container{{Name: "web", Kind: protocol.KindRegular}}})
+	h.expectNotice(event.NoticeTargetAttached)
+	pod := h.kernelTarget(podID)
+
+	web := ctrID(1)
+	release, _ := h.runtime.hold(web)
+	h.runtime.set(web, cri.Status{Name: "web", State: cri.StateRunning})
+	webCg := tree.mkdir(podCg + "/" + web)
+	rec, names := ownStackRecord(t)
+	rec.TargetID, rec.Cgroup = pod.target, webCg
+	ring := make([][]byte, 3)
+	for i := range ring {
+		r := rec
+		r.Nr = 300 + uint32(i) // the order, which the test's decoder writes
+		ring[i] = append([]byte(nil), rec.UserStack.Data...)
+		r.UserStack.Data = ring[i]
+		h.feed(r)
+	}
+	h.feed(record.Record{Nr: 39, Pid: 1, TargetID: pod.target, Cgroup: webCg}) // the feeds before it are held
+	for _, b := range ring {
+		clear(b) // the ring's memory, written over
+	}
+	release()
+	h.expectNotice(event.NoticeContainerStarted)
+	for i := range ring {
+		ev := h.expectEvent()
+		if ev.Syscall.Nr != 300+i || len(ev.Stack) != len(names) || ev.StackTruncated {
+			t.Fatalf("event %d: nr %d, %d frames (truncated %v), want %d", i, ev.Syscall.Nr, len(ev.Stack), ev.StackTruncated, len(names))
+		}
+		for j, f := range ev.Stack {
+			if f.Symbol != names[j] {
+				t.Errorf("event %d frame %d: %+v, want %s", i, j, f, names[j])
+			}
+		}
+	}
+	if ev := h.expectEvent(); ev.Syscall.Nr != 39 || len(ev.Stack) != 0 || !ev.StackTruncated {
+		t.Errorf("the stackless call: %+v (stack %v, truncated %v), want an empty stack marked truncated", ev.Syscall, ev.Stack, ev.StackTruncated)
+	}
+	h.send(`{"op":"stop"}`)
+	if n := h.expectNotice(event.NoticeExit); n.Events != 4 {
+		t.Fatalf("exit notice %+v, want 4 events", n)
 	}
 }

@@ -79,8 +79,10 @@ type slot struct {
 	hasKernel bool
 }
 
-// Stage symbolizes the stacks of events on its own goroutine. Slot, Submit and Put are called by one goroutine,
-// the decoder's (the event reader); Close by the session once the reader has returned; Stats by any.
+// Stage symbolizes the stacks of events on its own goroutine. Take, TryTake, Release and Submit may be called by
+// several goroutines (the event reader's, and the session's control loop that writes held records), each with
+// the slots it took; lines leave in the order of Submit. Close is called once nothing submits any more; Stats
+// by any.
 type Stage struct {
 	cfg  Config
 	free chan *slot
@@ -124,11 +126,47 @@ func New(cfg Config) *Stage {
 // Slot is an event's place in the stage: the decoder appends its line to Line()'s buffer.
 type Slot struct{ s *slot }
 
-// Take waits for a free slot (all in flight: the stage is behind) and returns it.
+// Take waits for a free slot (all in flight: the stage is behind) and returns it. The caller must not hold
+// Config.Out's lock, which the stage's goroutine needs to give slots back: one that does uses TryTake.
 func (s *Stage) Take() Slot { return Slot{<-s.free} }
+
+// TryTake returns a free slot without waiting, for a writer that holds Config.Out's lock; ok is false when
+// every slot is in flight (then AppendBare writes the event without symbols).
+func (s *Stage) TryTake() (sl Slot, ok bool) {
+	select {
+	case p := <-s.free:
+		return Slot{p}, true
+	default:
+		return Slot{}, false
+	}
+}
+
+// Release gives back a slot that carries no event after all (its record was held or dropped). A zero Slot or a
+// nil Stage is nothing to give back.
+func (s *Stage) Release(sl Slot) {
+	if s != nil && sl.s != nil {
+		s.free <- sl.s
+	}
+}
 
 // Line is the slot's line buffer, emptied: append the event's line to it and pass the result to Submit.
 func (sl Slot) Line() []byte { return sl.s.line[:0] }
+
+// AppendBare closes a line of Format JSON with rec's stacks unsymbolized (each frame its address only, the user
+// stack marked truncated: without symbols nothing says that it reaches the thread's entry), for a writer that
+// holds Config.Out's lock and found no free slot. frames is a buffer for the frames, returned for reuse.
+func AppendBare(dst []byte, rec *record.Record, frames []stack.Frame) ([]byte, []stack.Frame) {
+	frames = frames[:0]
+	for i := 0; i < rec.UserStack.Len(); i++ {
+		frames = append(frames, stack.Frame{IP: stack.Addr(rec.UserStack.IP(i))})
+	}
+	user := len(frames)
+	for i := 0; i < rec.KernelStack.Len(); i++ {
+		frames = append(frames, stack.Frame{IP: stack.Addr(rec.KernelStack.IP(i))})
+	}
+	dst = stack.AppendKeys(dst, frames[:user], true, frames[user:])
+	return append(dst, '}', '\n'), frames
+}
 
 // Submit hands the slot to the stage with its line and the record's stacks (copied: the record may go).
 // It returns the output's error once writing failed (the event is then dropped).

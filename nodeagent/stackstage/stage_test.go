@@ -251,3 +251,46 @@ func TestNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per event", n)
 	}
 }
+
+// A writer that holds the output's lock takes a slot only if one is free, gives back one it did not use, and
+// without one closes the line itself with the stacks' bare addresses (the user stack marked truncated).
+func TestTryTakeAndBare(t *testing.T) {
+	s, out, buf, _ := newStage(t, JSON, 1, fakeKallsyms)
+	ips, _ := ownStack(t)
+	sl, ok := s.TryTake()
+	if !ok {
+		t.Fatal("no free slot in an idle stage")
+	}
+	if _, ok := s.TryTake(); ok {
+		t.Fatal("a second slot out of one")
+	}
+	s.Release(sl)
+	s.Release(Slot{})         // nothing
+	(*Stage)(nil).Release(sl) // a session without stacks
+	sl, ok = s.TryTake()
+	if !ok {
+		t.Fatal("the released slot is not free again")
+	}
+	s.Release(sl)
+
+	line, frames := AppendBare([]byte(`{"n":1`), stackRecord(ips[:2], []uint64{0xffffffff81002010}, false), nil)
+	var ev event.Event
+	if err := json.Unmarshal(line, &ev); err != nil || line[len(line)-1] != '\n' {
+		t.Fatalf("line %q: %v", line, err)
+	}
+	if len(ev.Stack) != 2 || uint64(ev.Stack[0].IP) != ips[0] || ev.Stack[0].Symbol != "" || !ev.StackTruncated ||
+		len(ev.KernelStack) != 1 || uint64(ev.KernelStack[0].IP) != 0xffffffff81002010 {
+		t.Errorf("bare line %s", line)
+	}
+	rec := stackRecord(ips, nil, false)
+	if n := testing.AllocsPerRun(100, func() {
+		line, frames = AppendBare(line[:0], rec, frames)
+	}); n != 0 {
+		t.Errorf("%v allocations per bare line", n)
+	}
+	s.Close()
+	_ = out.Close()
+	if buf.String() != "" {
+		t.Errorf("the stage wrote %q", buf.String())
+	}
+}
