@@ -37,7 +37,7 @@ func TestTraceStacks(t *testing.T) {
 	pod := f.createPod(podSpec{name: "stk", labels: labels("app", "stk")})
 	f.traffic(pod, "web", openURL(webPort, page))
 
-	s := f.trace("-n", f.ns, "-l", "app=stk", "-s", "openat", "-k", "--agent-namespace", f.ns)
+	s := f.trace("-n", f.ns, "-l", "app=stk", "-s", "openat", "-k", "--agent-namespace", f.agents)
 	s.waitEvents(3, firstEventTimeout, "opens of "+page+" with their stacks", both(both(fromPod(pod), opened(page)), withStack))
 	s.stop(syscall.SIGINT)
 
@@ -65,7 +65,7 @@ func TestTraceStacks(t *testing.T) {
 
 	// -o cli: strace -k's lines under the call
 	r := f.run(3*time.Minute, "trace", "-n", f.ns, "-l", "app=stk", "-s", "openat", "-k", "-o", "cli", "--max-events", "2",
-		"--agent-namespace", f.ns)
+		"--agent-namespace", f.agents)
 	if r.code != 0 {
 		t.Fatalf("trace -k -o cli exited %d:\n%s", r.code, r.stderr)
 	}
@@ -84,7 +84,7 @@ func TestTopByCaller(t *testing.T) {
 	pod := f.createPod(podSpec{name: "stk", labels: labels("app", "stk")})
 	tr := f.traffic(pod, "web", openURL(webPort, page))
 
-	r := f.top("-n", f.ns, "-l", "app=stk", "-s", "openat", "--by", "caller", "--interval", "1s", "--agent-namespace", f.ns)
+	r := f.top("-n", f.ns, "-l", "app=stk", "-s", "openat", "--by", "caller", "--interval", "1s", "--agent-namespace", f.agents)
 	tr.waitRequests()
 	err := within(countTimeout, func(context.Context) (bool, error) {
 		select {
