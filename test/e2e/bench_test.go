@@ -85,7 +85,7 @@ func countTraceEnv(f *F, untilFirst bool, env []string, args ...string) benchRun
 	br := bufio.NewReaderSize(stdout, 1<<20)
 	for {
 		line, err := br.ReadSlice('\n')
-		if len(line) > 0 && line[0] == '{' {
+		if bytes.HasPrefix(line, eventStart) {
 			now := time.Now()
 			if r.events == 0 {
 				r.first, r.firstAfter = now, now.Sub(start)
@@ -113,6 +113,9 @@ func countTraceEnv(f *F, untilFirst bool, env []string, args ...string) benchRun
 	}
 	return r
 }
+
+// eventStart starts an event line (the JSON output also holds container notices).
+var eventStart = []byte(`{"syscall":`)
 
 // readBytesEvery is how often the plugin's read bytes are sampled.
 const readBytesEvery = 100 * time.Millisecond
