@@ -99,6 +99,10 @@ type Start struct {
 	CountIntervalMs int64 `json:"count_interval_ms,omitempty"`
 	// CountEntries sizes the kernel's counter table (0: the agent's default for its number of CPUs).
 	CountEntries int `json:"count_entries,omitempty"`
+	// Framings are the framings of the event stream the plugin reads, preferred first (package wire); the
+	// agent writes the first it knows after its ready notice, which names it (event.Notice.Framing). Empty (a
+	// plugin older than the binary framing): JSON lines. An agent that knows none of them refuses the session.
+	Framings []string `json:"framings,omitempty"`
 }
 
 // MarshalJSON writes s with Version.
