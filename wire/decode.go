@@ -49,6 +49,10 @@ func NewDecoder(r *bufio.Reader) *Decoder { return &Decoder{r: r} }
 // Parts is the event of the last Next that returned Event: valid until the next call.
 func (d *Decoder) Parts() *eventline.Parts { return &d.parts }
 
+// Buffered reports whether another op may be read without blocking: the frame holds more, or more of the
+// stream was read.
+func (d *Decoder) Buffered() bool { return d.pos < len(d.payload) || d.r.Buffered() > 0 }
+
 // Line is the line of the last Next that returned Line: valid until the next call.
 func (d *Decoder) Line() []byte { return d.line }
 

@@ -98,6 +98,9 @@ type Config struct {
 	Count         bool
 	CountInterval time.Duration
 	CountEntries  int
+	// Framings are the framings of the event stream the agents may write, preferred first (package wire; the
+	// start command's): empty, JSON lines.
+	Framings []string
 }
 
 // Run runs a session until ctx ends (interrupt), the duration or event limit is reached, or every agent ended.
@@ -249,6 +252,7 @@ func (s *session) startFor(node string) (*protocol.Start, error) {
 		// rounded up to a millisecond, so that a small interval is not taken for the default
 		CountIntervalMs: (s.cfg.CountInterval + time.Millisecond - 1).Milliseconds(),
 		CountEntries:    s.cfg.CountEntries,
+		Framings:        s.cfg.Framings,
 	}, nil
 }
 

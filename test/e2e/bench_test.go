@@ -21,6 +21,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/swoll-dev/swoll/wire"
 )
 
 // loopImage runs test/workloads/syscall-loop (built and loaded by hack/e2e/bench.sh).
@@ -321,17 +323,18 @@ type rateRow struct {
 }
 
 // framingEnv, when set in the plugin's environment, names the only framing it offers the agents.
-const framingEnv = "SWOLL_FRAMING"
+const framingEnv = wire.EnvVar
 
 // defaultFraming is the row label of a run that leaves the choice to the plugin.
 const defaultFraming = "default"
 
-// benchFramings are the framings measured: E2E_BENCH_FRAMINGS (space-separated), else the plugin's choice.
+// benchFramings are the framings measured: E2E_BENCH_FRAMINGS (space-separated; "default" leaves the choice
+// to the plugin), else JSON lines (before the binary framing) and the binary framing without and with zstd.
 func benchFramings() []string {
 	if v := strings.Fields(os.Getenv("E2E_BENCH_FRAMINGS")); len(v) > 0 {
 		return v
 	}
-	return []string{defaultFraming}
+	return []string{wire.JSON, wire.Binary, wire.BinaryZstd}
 }
 
 // lossless: nothing lost in the kernel, nothing dropped by the plugin, and every event the plugin received
