@@ -17,7 +17,7 @@ rule() {
   fi
 }
 
-libs=(plugin event render protocol syscalls)
+libs=(plugin event render protocol syscalls eventline wire)
 
 # contexts come from the caller; only main (and the agent's command) starts one
 rule "context.Background()/TODO() outside cmd/: take the caller's context (context.WithoutCancel to outlive it)" \
