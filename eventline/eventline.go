@@ -47,6 +47,12 @@ type Joiner struct {
 
 // Append appends p's line, ending in '\n'. It does not allocate beyond growing dst.
 func (j *Joiner) Append(dst []byte, p *Parts) []byte {
+	return append(j.AppendOpen(dst, p), '}', '\n')
+}
+
+// AppendOpen appends p's line without its closing brace and newline, for a writer that adds keys of its own
+// after the parts' before it closes the line.
+func (j *Joiner) AppendOpen(dst []byte, p *Parts) []byte {
 	dst = append(dst, p.Prefix...)
 	dst = j.ts.appendTime(dst, p.Start)
 	dst = append(dst, `,"finish":`...)
@@ -61,8 +67,7 @@ func (j *Joiner) Append(dst []byte, p *Parts) []byte {
 	dst = append(dst, p.Target...)
 	dst = append(dst, `,"args":`...)
 	dst = append(dst, p.Args...)
-	dst = append(dst, p.AfterArgs...)
-	return append(dst, '}', '\n')
+	return append(dst, p.AfterArgs...)
 }
 
 // timeCache holds the digits of the last second a timestamp fell in: consecutive events mostly fall in the
