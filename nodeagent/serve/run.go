@@ -249,6 +249,7 @@ func Run(ctx context.Context, cfg Config) error {
 	s.stopReading = stopReading
 	readDone := make(chan error, 1)
 	go func() { readDone <- s.tracer.Read(readCtx, s.onRecord) }()
+	s.framing = s.chooseFraming()
 	s.notice(event.Notice{Kind: event.NoticeReady, Selection: s.selection, Message: s.selectionWhy, Framing: s.framing})
 	s.logf("session %q ready on node %q; pods selected by %s: %s; events in %s", s.start.Session, s.start.Node,
 		s.selection, s.selectionWhy, s.framing)
@@ -437,7 +438,6 @@ func (s *session) setUp() error {
 		return err
 	}
 	s.dec = s.cfg.NewDecoder(s.start.Node, s.start.Session)
-	s.framing = s.chooseFraming()
 	if s.start.Count {
 		var ct CountTracer
 		if s.cfg.NewCounter == nil {
