@@ -399,7 +399,7 @@ type SessionMode struct {
 // RunSession runs a live session on the cluster, its events and snapshots to sink.
 func (o *Options) RunSession(ctx context.Context, sink output.Sink, mode SessionMode) error {
 	cfg := o.SessionConfig(sink, mode)
-	framings, err := wire.Offer(os.Getenv(wire.EnvVar))
+	framings, err := wire.Offer(os.Getenv(wire.EnvVar)) // wire.Known unless a bench or a test names one
 	if err != nil {
 		return err
 	}
@@ -454,6 +454,7 @@ func (o *Options) SessionConfig(sink output.Sink, mode SessionMode) session.Conf
 		Privileged:     o.Privileged,
 		CRISocket:      o.CRISocket,
 		MaxRate:        o.MaxRate,
+		Framings:       wire.Known,
 		MaxNodes:       o.MaxNodes,
 		Wait:           o.Wait,
 		Force:          o.Force,
