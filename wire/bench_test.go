@@ -8,8 +8,9 @@ import (
 	"github.com/swoll-dev/swoll/eventline"
 )
 
-// benchBatch is about what an agent writes at once when its output is busy (half its 256 KiB buffer in JSON).
-const benchBatch = 256
+// benchBatch is about what an agent writes at once when its output is busy: its 256 KiB buffer is written when
+// half full, some 6,000 getppid events in the binary framing (and at the latest every flush interval).
+const benchBatch = 4096
 
 // BenchmarkFraming reports, for a stream of getppid and one of openat (paths, errors, a few threads), the
 // bytes per event on the wire of JSON lines and of the binary framing with and without zstd, and the agent's

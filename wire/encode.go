@@ -129,7 +129,7 @@ func NewFramer(compress bool) *Framer {
 	if compress {
 		// Options that cannot fail: a single goroutine, the fastest level, no checksum (the stream is TLS).
 		f.zenc, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest),
-			zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
+			zstd.WithEncoderCRC(false))
 	}
 	return f
 }
