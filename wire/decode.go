@@ -38,6 +38,7 @@ type Decoder struct {
 	pos     int
 
 	tabs      [numTables][][]byte
+	tabBytes  [numTables]int
 	prevStart int64
 	parts     eventline.Parts
 	line      []byte
@@ -73,9 +74,10 @@ func (d *Decoder) Next() (Kind, error) {
 			if err != nil {
 				return 0, err
 			}
-			if len(d.tabs[tab]) >= MaxTable {
+			if len(d.tabs[tab]) >= MaxTable || d.tabBytes[tab]+len(s) > MaxTableBytes {
 				return 0, fmt.Errorf("%w: table %d defined past its bound", ErrCorrupt, tab)
 			}
+			d.tabBytes[tab] += len(s)
 			// the table keeps its strings: copied out of the frame, which the next frame overwrites
 			d.tabs[tab] = append(d.tabs[tab], append([]byte(nil), s...))
 		case opReset:
@@ -83,7 +85,7 @@ func (d *Decoder) Next() (Kind, error) {
 			if err != nil {
 				return 0, err
 			}
-			d.tabs[tab] = d.tabs[tab][:0]
+			d.tabs[tab], d.tabBytes[tab] = d.tabs[tab][:0], 0
 		case opEvent:
 			return Event, d.event()
 		case opLine:

@@ -17,7 +17,8 @@ type Encoder struct {
 }
 
 type encTable struct {
-	ids map[string]uint64
+	ids   map[string]uint64
+	bytes int // the strings' total length
 	// last and lastID are the string last referred to: consecutive events mostly share their parts, and
 	// comparing is cheaper than hashing
 	last   []byte
@@ -93,13 +94,15 @@ func (e *Encoder) refString(dst []byte, tab int, s string) ([]byte, uint64) {
 
 func (e *Encoder) define(dst []byte, tab int, s string) ([]byte, uint64) {
 	t := &e.tabs[tab]
-	if len(t.ids) >= MaxTable {
+	if len(t.ids) >= MaxTable || t.bytes+len(s) > MaxTableBytes {
 		clear(t.ids)
+		t.bytes = 0
 		t.last = t.last[:0:0] // its number is gone with the table
 		dst = append(dst, opReset, byte(tab))
 	}
 	id := uint64(len(t.ids))
 	t.ids[s] = id
+	t.bytes += len(s)
 	dst = append(dst, opDefine, byte(tab))
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...), id

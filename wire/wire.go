@@ -121,9 +121,12 @@ const (
 	numTables
 )
 
-// MaxTable bounds each table: the writer empties a full table (opReset) before it adds to it, so that a
-// long session with many threads holds at most this many strings per table at either end.
-const MaxTable = 1 << 14
+// MaxTable and MaxTableBytes bound each table: the writer empties a full table (opReset) before it adds to it,
+// so that a long session with many threads holds at most this many strings, and bytes, per table at either end.
+const (
+	MaxTable      = 1 << 14
+	MaxTableBytes = 8 << 20
+)
 
 // MaxFrame bounds a frame's payload, compressed and not (the agent writes at most its output buffer, 256 KiB
 // by default, and one event, at once).

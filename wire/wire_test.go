@@ -169,6 +169,29 @@ func TestTablesBounded(t *testing.T) {
 	}
 }
 
+// TestTablesBoundedInBytes: long strings (labels) empty a table by its bytes before its count.
+func TestTablesBoundedInBytes(t *testing.T) {
+	var events []eventline.Parts
+	var want []string
+	var j eventline.Joiner
+	for i := range 3 * MaxTableBytes / (1 << 20) {
+		p := getppid(i)
+		p.Target = []byte(fmt.Sprintf(`,"container":{"pod":"p%d","labels":{"x":"%s"}}`, i, strings.Repeat("y", 1<<20)))
+		events = append(events, p)
+		want = append(want, string(j.Append(nil, &p)))
+		if i%10 == 9 {
+			want = append(want, `{"notice":{"kind":"stats","events":`+fmt.Sprint(i+1)+"}}\n")
+		}
+	}
+	got, err := lines(t, stream(t, false, 1, events))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %d lines, want %d", len(got), len(want))
+	}
+}
+
 func TestBrokenStreams(t *testing.T) {
 	good := stream(t, false, 4, []eventline.Parts{getppid(0), getppid(1), openat(2)})
 	for _, tc := range []struct {
