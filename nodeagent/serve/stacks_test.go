@@ -11,8 +11,11 @@ import (
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/nodeagent/cri"
+	"github.com/swoll-dev/swoll/nodeagent/decode"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/protocol"
+	"github.com/swoll-dev/swoll/syscalls"
+	"github.com/swoll-dev/swoll/wire"
 )
 
 // ownStackRecord is a record of this process whose user stack is this goroutine's, as the probe gives one,
@@ -144,4 +147,25 @@ func TestHeldRecordsKeepTheirStacks(t *testing.T) {
 	if n := h.expectNotice(event.NoticeExit); n.Events != 4 {
 		t.Fatalf("exit notice %+v, want 4 events", n)
 	}
+}
+
+// With stacks the session writes JSON lines whatever framing the plugin prefers (its ready notice says so): the
+// stage closes each event's line with its stack keys, which the binary framing's parts do not carry.
+func TestStacksWriteJSONLines(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.NewDecoder = func(node, session string) Decoder {
+			return decode.New(decode.Options{Arch: syscalls.Native().Arch(), Node: node, Session: session})
+		}
+	})
+	h.send(`{"op":"start","start":{"version":2,"node":"node-a","session":"s1","syscalls":["openat"],"stacks":1,"max_events":1,"framings":["` +
+		wire.Binary + `","` + wire.JSON + `"]}}`)
+	if n := h.expectNotice(event.NoticeReady); n.Framing != wire.JSON {
+		t.Fatalf("ready notice names %q, want %q", n.Framing, wire.JSON)
+	}
+	rec, names := ownStackRecord(t)
+	h.feed(rec)
+	if ev := h.expectEvent(); len(ev.Stack) != len(names) || ev.Stack[0].Symbol != names[0] {
+		t.Fatalf("stack %+v, want %d frames from %s", ev.Stack, len(names), names[0])
+	}
+	h.expectNotice(event.NoticeExit)
 }
