@@ -42,6 +42,7 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/swoll-dev/swoll/bpf"
+	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -80,6 +81,9 @@ type Options struct {
 	// FilterOnly attaches only what keeps the container filter current (fork and exit tracking), not the
 	// syscall programs: for counting mode (package countprobe), which shares the filter (FilterMaps).
 	FilterOnly bool
+	// Calls are the incident filters decided in the kernel at each call's exit (what they drop is counted:
+	// Filtered) and -y's fd display (records carry what each fd is); the zero Spec keeps every call.
+	Calls callfilter.Spec
 }
 
 // Tracer owns the loaded programs and maps. Close detaches everything.
@@ -95,6 +99,7 @@ type Tracer struct {
 	mntTargets *ebpf.Map
 	pidTargets *ebpf.Map
 	lost       *ebpf.Map
+	filtered   *ebpf.Map // calls the incident filters dropped (bpf/exitfilter.h)
 	mntIter    *ebpf.Program
 	features   Features
 	filterOnly bool
@@ -156,20 +161,27 @@ func New(opts Options) (*Tracer, error) {
 	}
 	t := &Tracer{table: table, dataBytes: uint16(opts.CaptureData), filterOnly: opts.FilterOnly, gen: 1,
 		features: (bpf.KernelFeatures() &^ opts.Without).Usable()}
-	if err := t.load(ring); err != nil {
+	if err := t.load(ring, opts.Calls); err != nil {
 		_ = t.Close()
 		return nil, fmt.Errorf("loading the probe (%s): %w", t.features, err)
 	}
 	return t, nil
 }
 
-func (t *Tracer) load(ring int) error {
+func (t *Tracer) load(ring int, calls callfilter.Spec) error {
 	spec, err := bpf.LoadProbe()
 	if err != nil {
 		return fmt.Errorf("reading the embedded probe: %w", err)
 	}
 	attach, err := bpf.Choose(spec, bpf.ProbeVariants, t.features)
 	if err != nil {
+		return err
+	}
+	cf, err := bpf.NewCallFilter(calls, t.table)
+	if err != nil {
+		return err
+	}
+	if err := cf.Prepare(spec); err != nil {
 		return err
 	}
 	spec.Maps[bpf.ProbeMapEvents].MaxEntries = uint32(ring)
@@ -192,6 +204,10 @@ func (t *Tracer) load(ring int) error {
 	t.mntTargets = coll.Maps[bpf.ProbeMapMntTargets]
 	t.pidTargets = coll.Maps[bpf.ProbeMapPidTargets]
 	t.lost = coll.Maps[bpf.ProbeMapLost]
+	t.filtered = coll.Maps[bpf.MapFiltered]
+	if err := cf.Fill(coll); err != nil {
+		return err
+	}
 	t.filterMode = coll.Variables[bpf.ProbeVarFilterMode]
 	t.filterGen = coll.Variables[bpf.ProbeVarFilterGen]
 	t.mntIter = coll.Programs[bpf.ProbeProgMntIds]
@@ -480,6 +496,15 @@ func (t *Tracer) Lost() uint64 {
 		sum += n
 	}
 	return sum + t.badRecords.Load()
+}
+
+// Filtered is the number of calls the incident filters (Options.Calls) dropped since New, summed over CPUs.
+func (t *Tracer) Filtered() uint64 {
+	n, err := bpf.Filtered(t.filtered)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // Close detaches the programs and frees the maps.
