@@ -83,8 +83,8 @@ func (s *Spec) IsZero() bool { return !s.Filters() && s.Fds == 0 }
 
 // Validate checks s. Errors name the flag a user gives.
 func (s *Spec) Validate() error {
-	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	var errs []string
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 	if s.Failed && s.Succeeded {
 		bad("--failed (-Z) and --succeeded (-z) exclude each other")
 	}
@@ -138,7 +138,10 @@ func (s *Spec) Validate() error {
 	if s.Fds < FdsNone || s.Fds > FdsAll {
 		bad("-y: give it once (paths) or twice, -yy (sockets and devices too); got level %d", s.Fds)
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; ")) // one line
+	}
+	return nil
 }
 
 func checkPath(p string) error {

@@ -158,8 +158,11 @@ type Notice struct {
 	Limited      uint64 `json:"limited,omitempty"`
 	LimitedTotal uint64 `json:"limited_total,omitempty"`
 	// Events counts events written so far (kind "stats" and "exit").
-	Events  uint64 `json:"events,omitempty"`
-	Message string `json:"message,omitempty"`
+	Events uint64 `json:"events,omitempty"`
+	// FilteredTotal counts the calls the session's incident filters (--failed, --errno, -P...) dropped in the
+	// kernel since start (kinds "stats" and "exit"). Never counted in Lost: they were not asked for.
+	FilteredTotal uint64 `json:"filtered_total,omitempty"`
+	Message       string `json:"message,omitempty"`
 }
 
 // NoticeKind tells what a notice reports.

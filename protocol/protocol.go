@@ -5,7 +5,11 @@
 // reaches EOF, when it receives OpStop, or when no command (OpPing included) arrived for HeartbeatTimeout.
 package protocol
 
-import "time"
+import (
+	"time"
+
+	"github.com/swoll-dev/swoll/callfilter"
+)
 
 const (
 	// HeartbeatInterval is how often the plugin sends OpPing.
@@ -68,6 +72,11 @@ type Start struct {
 	CountIntervalMs int64 `json:"count_interval_ms,omitempty"`
 	// CountEntries sizes the kernel's counter table (0: the agent's default for its number of CPUs).
 	CountEntries int `json:"count_entries,omitempty"`
+
+	// Filter is the incident filters, decided in the kernel at each call's exit (--failed, --errno, -P...;
+	// what they drop is counted apart from what is lost, notices' filtered_total), and the fd display (-y).
+	// The zero Spec keeps every call, and is left out of the line.
+	Filter callfilter.Spec `json:"filter,omitzero"`
 }
 
 // DefaultMaxLabelBytes is the default bound on the label bytes (keys and values) stamped per event.

@@ -95,7 +95,9 @@ const (
 	sockfsMagic = 0x534f434b
 )
 
-func fdPath(p string) record.Fd { return record.Fd{Kind: record.FdPath, Data: []byte(p), Mode: 0o100644, Ino: 12} }
+func fdPath(p string) record.Fd {
+	return record.Fd{Kind: record.FdPath, Data: []byte(p), Mode: 0o100644, Ino: 12}
+}
 
 func fdNamed(magic uint32, ino uint64, name string) record.Fd {
 	return record.Fd{Kind: record.FdNamed, Magic: magic, Ino: ino, Data: []byte(name)}
