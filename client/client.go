@@ -23,7 +23,7 @@
 // privileged for the agent namespace, and nodes with a BTF-enabled kernel, 5.10 or newer (see the README).
 //
 // This package is a thin layer over the plugin's engine (plugin/session): the options map one to one onto
-// kubectl swoll trace's flags.
+// kubectl swoll trace's session flags, with the same defaults (package plugin/defaults holds them for both).
 package client
 
 import (
@@ -41,23 +41,20 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/swoll-dev/swoll/event"
-	"github.com/swoll-dev/swoll/internal/version"
+	"github.com/swoll-dev/swoll/plugin/defaults"
 	"github.com/swoll-dev/swoll/plugin/session"
 	"github.com/swoll-dev/swoll/plugin/targets"
 	"github.com/swoll-dev/swoll/syscalls"
 )
 
 const (
-	// deadlineMargin is the room a bounded session's agents get to start and stop beyond Duration.
-	deadlineMargin = 5 * time.Minute
-	// unboundedDeadline bounds the agents' life when the session has no Duration.
-	unboundedDeadline = time.Hour
 	// drainTimeout is how long, once the caller's context has ended, Start waits for its reader to take each
 	// remaining message before it drops the rest (so that an abandoned channel cannot hold the teardown).
 	drainTimeout = 2 * time.Second
 )
 
-// Options say what to trace and how; they mirror kubectl swoll trace's flags. Only Config is required.
+// Options say what to trace and how; they mirror kubectl swoll trace's session flags, and a zero field takes
+// the flag's default. Only Config is required.
 type Options struct {
 	// Config reaches the cluster: clientcmd.BuildConfigFromFlags, rest.InClusterConfig, ... Required.
 	Config *rest.Config
@@ -90,8 +87,26 @@ type Options struct {
 	// make dist, else by the module's release tag).
 	Image      string
 	PullPolicy corev1.PullPolicy // default IfNotPresent
-	// AgentTimeout bounds an agent pod's start, image pull included (default 2 minutes).
+	// AgentTimeout bounds an agent pod's start, image pull included (0: defaults.AgentTimeout, 2 minutes).
 	AgentTimeout time.Duration
+	// AgentDeadline is a hard limit on an agent pod's life (activeDeadlineSeconds). 0: Duration plus
+	// defaults.DeadlineMargin, or defaults.UnboundedDeadline when Duration is 0.
+	AgentDeadline time.Duration
+	// Privileged runs the agents privileged instead of with only the capabilities they need (BPF, PERFMON,
+	// SYS_PTRACE): a fallback for kernels before 5.8 or runtimes that refuse them.
+	Privileged bool
+	// CRISocket is the nodes' CRI socket (host path), when it is not where their runtime usually puts it nor on
+	// swoll's allow-list. Empty: each node's own.
+	CRISocket string
+	// MaxNodes is the fan-out guard: a selection whose pods run on more nodes than this starts nothing and Run
+	// fails. 0: defaults.MaxNodes (10); a negative value: no limit.
+	MaxNodes int
+	// MaxRate caps the events per second of each node; the agents drop what is over it and count it apart from
+	// the kernel's drops (NoticeLost). 0: no cap.
+	MaxRate uint64
+	// DryRun, when set, receives the agent Jobs the session would create, as YAML; nothing is created and Run
+	// returns without tracing.
+	DryRun io.Writer
 
 	// Log receives the messages kubectl swoll prints on stderr: progress, lost events, per-node news and the
 	// closing summary. nil discards them.
@@ -110,7 +125,10 @@ type Handler struct {
 
 // Run traces until ctx ends, Duration has passed, MaxEvents have arrived or every agent has ended. It removes
 // the agent pods before it returns, also when ctx was cancelled; nothing is created when the options, the
-// caller's permissions or the selection are wrong (the error says which).
+// caller's permissions or the selection are wrong (the error says which, in the line kubectl swoll prints). The
+// error wraps its cause: apierrors.IsForbidden(err) holds when the caller lacks a permission, whether the API
+// server refused a request or its access review did before anything was created, and errors.As finds the
+// API server's status.
 func Run(ctx context.Context, opts Options, h Handler) error {
 	if h.Event == nil {
 		return errors.New("client: Handler.Event is nil")
@@ -200,9 +218,15 @@ func (o *Options) session() (session.Config, error) {
 		AgentNamespace: o.AgentNamespace,
 		Image:          o.Image,
 		PullPolicy:     o.PullPolicy,
-		AgentDeadline:  unboundedDeadline,
+		AgentDeadline:  defaults.AgentDeadline(o.AgentDeadline, o.Duration),
 		AgentTimeout:   o.AgentTimeout,
+		DryRun:         o.DryRun != nil,
+		DryRunOut:      o.DryRun,
 		Command:        "go: " + filepath.Base(os.Args[0]),
+		Privileged:     o.Privileged,
+		CRISocket:      o.CRISocket,
+		MaxRate:        o.MaxRate,
+		MaxNodes:       o.MaxNodes,
 	}
 	if cfg.Stderr == nil {
 		cfg.Stderr = io.Discard
@@ -211,13 +235,19 @@ func (o *Options) session() (session.Config, error) {
 		cfg.AgentNamespace = ns
 	}
 	if cfg.Image == "" {
-		cfg.Image = version.AgentImage()
+		cfg.Image = defaults.Image()
 	}
 	if cfg.PullPolicy == "" {
-		cfg.PullPolicy = corev1.PullIfNotPresent
+		cfg.PullPolicy = defaults.PullPolicy
 	}
-	if o.Duration > 0 {
-		cfg.AgentDeadline = o.Duration + deadlineMargin
+	if cfg.AgentTimeout == 0 {
+		cfg.AgentTimeout = defaults.AgentTimeout
+	}
+	switch {
+	case cfg.MaxNodes == 0:
+		cfg.MaxNodes = defaults.MaxNodes
+	case cfg.MaxNodes < 0:
+		cfg.MaxNodes = 0 // the engine's "no limit"
 	}
 	var err error
 	if cfg.Client, err = kubernetes.NewForConfig(o.Config); err != nil {

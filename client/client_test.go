@@ -10,7 +10,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/swoll-dev/swoll/event"
-	"github.com/swoll-dev/swoll/internal/version"
+	"github.com/swoll-dev/swoll/plugin/defaults"
 )
 
 func TestOptionsDefaults(t *testing.T) {
@@ -26,13 +26,13 @@ func TestOptionsDefaults(t *testing.T) {
 		wantErrSub string
 	}{
 		{name: "defaults", opts: Options{Config: rc}, wantNS: "default", wantAgent: "default",
-			wantImage: version.AgentImage(), wantPull: corev1.PullIfNotPresent, wantLimit: unboundedDeadline},
+			wantImage: defaults.Image(), wantPull: corev1.PullIfNotPresent, wantLimit: defaults.UnboundedDeadline},
 		{name: "given", opts: Options{Config: rc, Namespace: "shop", AgentNamespace: "swoll", Image: "r.internal/a@sha256:1",
 			PullPolicy: corev1.PullAlways, Duration: time.Minute},
 			wantNS: "shop", wantAgent: "swoll", wantImage: "r.internal/a@sha256:1", wantPull: corev1.PullAlways,
-			wantLimit: time.Minute + deadlineMargin},
+			wantLimit: time.Minute + defaults.DeadlineMargin},
 		{name: "agents beside the pods", opts: Options{Config: rc, Namespace: "shop"}, wantNS: "shop", wantAgent: "shop",
-			wantImage: version.AgentImage(), wantPull: corev1.PullIfNotPresent, wantLimit: unboundedDeadline},
+			wantImage: defaults.Image(), wantPull: corev1.PullIfNotPresent, wantLimit: defaults.UnboundedDeadline},
 		{name: "no config", opts: Options{}, wantErrSub: "Options.Config is nil"},
 	}
 	for _, tt := range tests {

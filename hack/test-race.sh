@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# go test -race over every package with in-process concurrency: the plugin's engine, the agent, the shared
+# go test -race over every package with in-process concurrency: the Go API, the plugin's engine, the agent, the shared
 # packages and the test helpers (the end-to-end suite drives binaries and is left out). The race detector needs
 # cgo, so this run, unlike the others, has CGO_ENABLED=1 (and a C compiler). As root, the agent's BPF tests run
 # under the detector too.
@@ -8,7 +8,7 @@ cd "$ROOT"
 command -v gcc >/dev/null || apt_install gcc libc6-dev
 export CGO_ENABLED=1
 if [ "$(id -u)" = 0 ]; then export SWOLL_REQUIRE_ROOT=1; fi
-pkgs=$(go list ./plugin/... ./nodeagent/... ./event/... ./render/... ./protocol/... ./syscalls/... ./internal/...)
+pkgs=$(go list ./client/... ./plugin/... ./nodeagent/... ./event/... ./render/... ./protocol/... ./syscalls/... ./internal/...)
 go test -race -count=1 -timeout 20m $pkgs 2>&1 | tee "$OUT/race.log" | grep -E '^(FAIL|ok|panic|WARNING: DATA RACE)' || true
 ! grep -qE '^(FAIL|panic:|--- FAIL|WARNING: DATA RACE)' "$OUT/race.log" || die "race tests failed (log: $OUT/race.log)"
 log "race: ok"

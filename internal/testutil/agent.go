@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -117,7 +118,7 @@ func (a *Agent) Serve(ctx context.Context, _ transport.Request, stdio transport.
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil && err != io.ErrClosedPipe {
+	if err := sc.Err(); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 		return err
 	}
 	return notice(event.Notice{Kind: event.NoticeExit, Node: node, Events: events})

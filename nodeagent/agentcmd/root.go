@@ -91,10 +91,21 @@ func cleanFlagError(err error) error {
 		if why == "invalid syntax" {
 			why = "not a valid number"
 		}
-		return fmt.Errorf("%s %s: %s", m[2], m[1], why)
+		return &flagError{msg: fmt.Sprintf("%s %s: %s", m[2], m[1], why), err: err}
 	}
 	return err
 }
+
+// flagError is a flag value that does not parse, said without the parser's internals; it unwraps to pflag's
+// error (and through it strconv's or time's).
+type flagError struct {
+	msg string
+	err error
+}
+
+func (e *flagError) Error() string { return e.msg }
+
+func (e *flagError) Unwrap() error { return e.err }
 
 // exitError carries an exit code; a nil err exits quietly (the command reported already).
 type exitError struct {

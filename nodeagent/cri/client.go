@@ -115,17 +115,22 @@ func (c *Client) wrap(call string, err error) error {
 		if s.Code() == codes.Unavailable {
 			msg = "runtime unavailable: " + msg
 		}
-		return &CallError{Socket: c.socket, Call: call, Msg: msg}
+		return &CallError{Socket: c.socket, Call: call, Msg: msg, Err: err}
 	}
-	return &CallError{Socket: c.socket, Call: call, Msg: err.Error()}
+	return &CallError{Socket: c.socket, Call: call, Msg: err.Error(), Err: err}
 }
 
-// CallError is a failed CRI call (the runtime is down, or refused), as opposed to an unknown container.
+// CallError is a failed CRI call (the runtime is down, or refused), as opposed to an unknown container. Msg is
+// the runtime's message; Err is the call's error, a gRPC status that status.FromError and status.Code find
+// through the chain.
 type CallError struct {
 	Socket, Call, Msg string
+	Err               error
 }
 
 func (e *CallError) Error() string { return fmt.Sprintf("CRI %s on %s: %s", e.Call, e.Socket, e.Msg) }
+
+func (e *CallError) Unwrap() error { return e.Err }
 
 // pidFromInfo reads the init pid from a verbose status: containerd and CRI-O both put a JSON document with a
 // top-level "pid" under the key "info".

@@ -93,7 +93,7 @@ func (r *Resolver) ContainerPID(ctx context.Context, id string) (int, error) {
 		return pid, nil
 	}
 	if IsNotFound(err) && criErr != nil && !IsNotFound(criErr) {
-		return 0, fmt.Errorf("%w (%v)", err, criErr)
+		return 0, fmt.Errorf("%w (%w)", err, criErr)
 	}
 	return 0, err
 }

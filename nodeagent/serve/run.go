@@ -622,7 +622,7 @@ func (s *session) readCommands() {
 		}
 		var in incoming
 		if err := json.Unmarshal(line, &in.cmd); err != nil {
-			in.err = fmt.Errorf("malformed command %q: %v", truncate(line, 80), err)
+			in.err = fmt.Errorf("malformed command %q: %w", truncate(line, 80), err)
 		}
 		s.in.put(in)
 	}

@@ -23,7 +23,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	watchtools "k8s.io/client-go/tools/watch"
 
-	"github.com/swoll-dev/swoll/plugin/apierr"
 	"github.com/swoll-dev/swoll/plugin/kwatch"
 )
 
@@ -42,7 +41,7 @@ func DeleteAndWait(ctx context.Context, client kubernetes.Interface, namespace, 
 	pods := client.CoreV1().Pods(namespace)
 	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
-		return nil, fmt.Errorf("listing agent pods: %s", apierr.Message(err))
+		return nil, fmt.Errorf("listing agent pods: %w", err)
 	}
 	removed := make([]string, 0, len(list.Items))
 	for _, p := range list.Items {
@@ -108,7 +107,7 @@ func ForceDelete(ctx context.Context, client kubernetes.Interface, namespace, se
 func deleteJobs(ctx context.Context, client kubernetes.Interface, namespace, selector string) error {
 	jobs, err := client.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
-		return fmt.Errorf("listing agent jobs: %s", apierr.Message(err))
+		return fmt.Errorf("listing agent jobs: %w", err)
 	}
 	background := metav1.DeletePropagationBackground
 	return inParallel(jobs.Items, func(j *batchv1.Job) error {
@@ -140,7 +139,7 @@ func wrapDelete(err error, kind, namespace, name string) error {
 	if err == nil || apierrors.IsNotFound(err) {
 		return nil
 	}
-	return fmt.Errorf("deleting %s %s/%s: %s", kind, namespace, name, apierr.Message(err))
+	return fmt.Errorf("deleting %s %s/%s: %w", kind, namespace, name, err)
 }
 
 func key(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }

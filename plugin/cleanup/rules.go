@@ -12,7 +12,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/swoll-dev/swoll/plugin/agentpod"
-	"github.com/swoll-dev/swoll/plugin/apierr"
 )
 
 // Options say whose sessions Cleanup may end.
@@ -87,11 +86,11 @@ func listSessions(ctx context.Context, client kubernetes.Interface, namespace st
 	list := metav1.ListOptions{LabelSelector: agentpod.AllAgentsSelector}
 	jobs, err := client.BatchV1().Jobs(namespace).List(ctx, list)
 	if err != nil {
-		return nil, fmt.Errorf("listing agent jobs: %s", apierr.Message(err))
+		return nil, fmt.Errorf("listing agent jobs: %w", err)
 	}
 	pods, err := client.CoreV1().Pods(namespace).List(ctx, list)
 	if err != nil {
-		return nil, fmt.Errorf("listing agent pods: %s", apierr.Message(err))
+		return nil, fmt.Errorf("listing agent pods: %w", err)
 	}
 	byKey := map[string]*sessionState{}
 	get := func(meta *metav1.ObjectMeta) *sessionState {

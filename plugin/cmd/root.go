@@ -84,7 +84,7 @@ capabilities eBPF needs) per node that runs a target, streams from it, and remov
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())
+		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
 	trace.AddConfigFlags(root.PersistentFlags(), configFlags)
 	root.AddCommand(

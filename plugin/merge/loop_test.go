@@ -2,9 +2,10 @@ package merge
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,7 +105,9 @@ func TestLoopPassesNoticesToTheSink(t *testing.T) {
 
 type failingWriter struct{}
 
-func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("write |1: broken pipe") }
+func (failingWriter) Write([]byte) (int, error) {
+	return 0, &os.PathError{Op: "write", Path: "|1", Err: syscall.EPIPE} // what a write to a closed pipe returns
+}
 
 func TestLoopReportsOutputErrors(t *testing.T) {
 	w, _ := output.New(output.JSON, failingWriter{}, false)

@@ -11,7 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"syscall"
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/render"
@@ -45,9 +45,10 @@ type SnapshotSink interface {
 	Snapshot(s *event.Snapshot) error
 }
 
-// IsBrokenPipe tells an error from a closed reader (`| head`), which ends a session quietly.
+// IsBrokenPipe tells an error from a closed reader (`| head`: EPIPE, in the write's *os.PathError), which ends a
+// session quietly.
 func IsBrokenPipe(err error) bool {
-	return err != nil && (errors.Is(err, io.ErrClosedPipe) || strings.Contains(err.Error(), "broken pipe"))
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrClosedPipe)
 }
 
 // New returns the stdout sink for a format. colour adds ANSI colours per pod (only for CLI, only when w is a

@@ -2,10 +2,11 @@ package output
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -107,7 +108,7 @@ func TestQueuePassesEverythingToAReader(t *testing.T) {
 // The reader's error (a closed pipe) comes back from a later Write; Close with a stalled reader returns in time
 // and counts what was left.
 func TestQueueErrorAndStalledClose(t *testing.T) {
-	g := &gatedWriter{open: make(chan struct{}), err: errors.New("broken pipe")}
+	g := &gatedWriter{open: make(chan struct{}), err: &os.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.EPIPE}}
 	close(g.open)
 	q := NewQueue(g, 0)
 	if _, err := q.Write([]byte("a\n")); err != nil {

@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/swoll-dev/swoll/plugin/agentpod"
@@ -122,7 +123,7 @@ func CheckAccess(ctx context.Context, client kubernetes.Interface, need []Access
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			return &Error{Msg: fmt.Sprintf("cannot reach the Kubernetes API server at %s: %v (check --kubeconfig, --context and --server)",
-				hostOf(ue.URL), ue.Err)}
+				hostOf(ue.URL), ue.Err), Err: err}
 		}
 	}
 	for i, a := range need {
@@ -131,7 +132,9 @@ func CheckAccess(ctx context.Context, client kubernetes.Interface, need []Access
 			if reason[i] != "" {
 				msg += ": " + reason[i]
 			}
-			return &Error{Msg: msg}
+			// the API server's authorizer said no: to a Go caller, as if the request itself had been refused
+			forbidden := apierrors.NewForbidden(schema.GroupResource{Group: a.Group, Resource: a.Resource}, "", errors.New(msg))
+			return &Error{Msg: msg, Err: forbidden}
 		}
 	}
 	return nil
@@ -144,10 +147,16 @@ func hostOf(raw string) string {
 	return raw
 }
 
-// Error is a refusal found before anything was created.
-type Error struct{ Msg string }
+// Error is a refusal found before anything was created: Msg is the line for the user; Err, when set, is the API
+// server's answer behind it, which errors.Is, errors.As and apierrors.IsForbidden see through Unwrap.
+type Error struct {
+	Msg string
+	Err error
+}
 
 func (e *Error) Error() string { return e.Msg }
+
+func (e *Error) Unwrap() error { return e.Err }
 
 // CheckNamespace fails clearly when a namespace does not exist; it returns the namespace when it could read it
 // (nil when reading namespaces is not allowed, which is common and not an error).
@@ -157,7 +166,7 @@ func CheckNamespace(ctx context.Context, client kubernetes.Interface, name, role
 	case err == nil:
 		return ns, nil
 	case apierrors.IsNotFound(err):
-		return nil, &Error{Msg: fmt.Sprintf("%s namespace %q not found", role, name)}
+		return nil, &Error{Msg: fmt.Sprintf("%s namespace %q not found", role, name), Err: err}
 	default:
 		return nil, nil
 	}
@@ -198,7 +207,7 @@ func DryRunCreate(ctx context.Context, client kubernetes.Interface, job *batchv1
 	msg := apierr.Message(err)
 	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || strings.Contains(msg, "violates PodSecurity") {
 		return &Error{Msg: fmt.Sprintf("the agent pod was refused in namespace %q: %s; "+
-			"use --agent-namespace NAME with a namespace whose Pod Security level is privileged (e.g. kube-system)", job.Namespace, msg)}
+			"use --agent-namespace NAME with a namespace whose Pod Security level is privileged (e.g. kube-system)", job.Namespace, msg), Err: err}
 	}
-	return fmt.Errorf("checking the agent pod against admission (dry run): %s", msg)
+	return fmt.Errorf("checking the agent pod against admission (dry run): %w", err)
 }

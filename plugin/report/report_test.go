@@ -10,6 +10,7 @@ import (
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/internal/browsertest"
+	"github.com/swoll-dev/swoll/plugin/report/reporttest"
 	"github.com/swoll-dev/swoll/plugin/tally"
 )
 
@@ -69,5 +70,5 @@ func TestPageRenders(t *testing.T) {
 		artifacts = filepath.Join("..", "..", "_output", "test-artifacts")
 	}
 	p := browsertest.Open(t, "file://"+path, artifacts, "report")
-	CheckDrawn(t, p.DOM, "shop/web-1", "shop/web-2", "openat", "ENOENT")
+	reporttest.CheckDrawn(t, p.DOM, "shop/web-1", "shop/web-2", "openat", "ENOENT")
 }

@@ -61,7 +61,7 @@ func Pump(r io.Reader, id int, out chan<- Batch, h Handler) error {
 				continue
 			}
 			send(true)
-			if err == io.EOF || errors.Is(err, io.ErrClosedPipe) {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) {
 				return nil
 			}
 			return err

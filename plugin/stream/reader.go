@@ -47,7 +47,7 @@ func (r *LineReader) Next() ([]byte, error) {
 	if err == nil {
 		return r.keep(frag[:len(frag)-1]), nil
 	}
-	if err != bufio.ErrBufferFull {
+	if !errors.Is(err, bufio.ErrBufferFull) {
 		if len(frag) > 0 {
 			return r.keep(frag), nil
 		}
@@ -65,11 +65,11 @@ func (r *LineReader) Next() ([]byte, error) {
 				r.long = r.long[:0]
 			}
 		}
-		if err == bufio.ErrBufferFull {
+		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
 		if tooLong {
-			if err != nil && err != io.EOF {
+			if err != nil && !errors.Is(err, io.EOF) {
 				return nil, err
 			}
 			return nil, ErrLineTooLong

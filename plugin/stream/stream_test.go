@@ -25,7 +25,7 @@ func TestLineReader(t *testing.T) {
 			var keep [][]byte
 			for {
 				l, err := lr.Next()
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					break
 				}
 				if err != nil {
@@ -54,7 +54,7 @@ func TestLineReaderDropsHugeLines(t *testing.T) {
 	tooLong := 0
 	for {
 		l, err := lr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if errors.Is(err, ErrLineTooLong) {

@@ -109,7 +109,7 @@ func setUpTracerUser(ctx context.Context) error {
 	}
 	manifest := filepath.Join(suite.root, "deploy", "rbac.yaml")
 	if out, err := kubectl("apply", "-f", manifest).CombinedOutput(); err != nil {
-		return fmt.Errorf("kubectl apply -f %s: %v: %s", manifest, err, out)
+		return fmt.Errorf("kubectl apply -f %s: %w: %s", manifest, err, out)
 	}
 	for _, role := range []string{"swoll", "swoll-nodes"} {
 		b := &rbacv1.ClusterRoleBinding{
@@ -143,7 +143,7 @@ func nodeIP(ctx context.Context, node string) (string, error) {
 		}
 		addrs, err := net.DefaultResolver.LookupHost(ctx, a.Address)
 		if err != nil || len(addrs) == 0 {
-			return "", fmt.Errorf("resolving node %s's Hostname address %s: %v", node, a.Address, err)
+			return "", fmt.Errorf("resolving node %s's Hostname address %s: %w", node, a.Address, err)
 		}
 		return addrs[0], nil
 	}
@@ -153,7 +153,7 @@ func nodeIP(ctx context.Context, node string) (string, error) {
 func iptables(args ...string) error {
 	out, err := exec.Command("iptables", append([]string{"-w", "5"}, args...)...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("iptables %s: %v: %s", strings.Join(args, " "), err, out)
+		return fmt.Errorf("iptables %s: %w: %s", strings.Join(args, " "), err, out)
 	}
 	return nil
 }

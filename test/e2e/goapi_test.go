@@ -4,11 +4,18 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/rest"
+
+	"github.com/swoll-dev/swoll/client"
+	"github.com/swoll-dev/swoll/event"
 )
 
 const (
@@ -54,6 +61,29 @@ func TestGoAPIExample(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "files opened most, per container") || !strings.Contains(stderr.String(), "ended") {
 		t.Error("no closing table on stdout or no session summary on stderr")
+	}
+	f.waitNoAgents(f.ns, time.Minute)
+}
+
+// TestGoAPIForbidden runs a session through package client as a user who may only read pods: the error Run returns
+// is a Forbidden to apierrors.IsForbidden (the chain from the API server's answer to the caller is kept), reads as
+// the line kubectl swoll prints, and nothing was created.
+func TestGoAPIForbidden(t *testing.T) {
+	t.Parallel()
+	f := newF(t)
+	f.createPod(podSpec{name: "web", labels: labels("app", "forbidden")})
+	cfg := rest.CopyConfig(suite.config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: f.podListerAccount()}
+	ctx, cancel := context.WithTimeout(f.ctx, exampleTimeout)
+	defer cancel()
+	err := client.Run(ctx, client.Options{Config: cfg, Namespace: f.ns, LabelSelector: "app=forbidden", AgentNamespace: f.ns},
+		client.Handler{Event: func(*event.Event) error { return errors.New("an event reached a session that must not start") }})
+	t.Logf("client.Run: %v", err)
+	if !apierrors.IsForbidden(err) {
+		t.Errorf("apierrors.IsForbidden(%v) is false", err)
+	}
+	if want := "not allowed to create jobs.batch in namespace " + f.ns; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("the error does not say %q", want)
 	}
 	f.waitNoAgents(f.ns, time.Minute)
 }

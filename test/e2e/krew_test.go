@@ -127,7 +127,7 @@ func TestKrewInstall(t *testing.T) {
 		t.Errorf("kubectl __complete swoll tr (through kubectl_complete-swoll) = %q, want trace", got)
 	}
 
-	removeAgentImage(t, repo)
+	removeAgentImage(t, repo, digest)
 	logStart := registryLogSize(t)
 	pod := f.createPod(podSpec{name: "web", node: suite.nodes[0], labels: labels("app", "krew", "tier", "front")})
 	checkCompletion(t, u, f.ns, pod.Name)
@@ -152,14 +152,20 @@ func TestKrewInstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pulled []string
+	var pulled, present []string
 	for _, e := range evs.Items {
-		if strings.Contains(e.Message, "Successfully pulled image \""+image+"\"") {
+		switch {
+		case strings.Contains(e.Message, "Successfully pulled image \""+image+"\""):
 			pulled = append(pulled, e.InvolvedObject.Name+": "+e.Message)
+		case strings.Contains(e.Message, "\""+image+"\" already present on machine"):
+			present = append(present, e.InvolvedObject.Name+": "+e.Message)
 		}
 	}
 	if len(pulled) == 0 {
 		t.Errorf("no agent pod event says it pulled %s", image)
+	}
+	if len(present) > 0 {
+		t.Errorf("the kubelet found the agent image already on the node, although the test removed it: %v", present)
 	}
 	t.Logf("pulled: %v", pulled)
 }
@@ -192,30 +198,70 @@ func distImage(t *testing.T) (dir, image string) {
 	return dir, image
 }
 
-// removeAgentImage removes every name of the agent repository from every node (ctr, by name: crictl rmi would also
-// remove other names of the same image), and waits for containerd's garbage collection, so the next agent pulls
-// manifest and blobs again.
-func removeAgentImage(t *testing.T, repo string) {
+// removeAgentImage removes the agent image from every node, so that the next agent pulls its manifest and blobs
+// from the registry: every image record of the agent repository, and every other record with the same target (the
+// CRI names each image it pulled by its ID too, "sha256:<config>", and that record alone keeps the content: the
+// next pull then only asks the registry whether the manifest exists). ctr removes by record (crictl rmi would be
+// the CRI's way, but the nodes have no crictl); --sync waits for containerd's garbage collection. It then checks
+// that no node still holds the manifest digest, and fails the test when one does: a session would not pull it.
+func removeAgentImage(t *testing.T, repo, digest string) {
 	t.Helper()
-	for _, sock := range strings.Fields(os.Getenv("CONTAINERD_SOCKS")) {
-		ls, err := exec.Command("ctr", "-a", sock, "-n", "k8s.io", "images", "ls", "-q").Output()
-		if err != nil {
-			t.Fatalf("listing the images of %s: %v", sock, err)
-		}
-		var names []string
-		for _, n := range strings.Fields(string(ls)) {
-			if strings.HasPrefix(n, repo+"@") || strings.HasPrefix(n, repo+":") {
-				names = append(names, n)
+	socks := strings.Fields(os.Getenv("CONTAINERD_SOCKS"))
+	if len(socks) == 0 {
+		t.Fatal("CONTAINERD_SOCKS is not set: run make e2e (it exports the nodes' containerd sockets)")
+	}
+	for _, sock := range socks {
+		refs := agentImageRefs(t, sock, repo, digest)
+		if len(refs) > 0 {
+			args := append([]string{"-a", sock, "-n", "k8s.io", "images", "rm", "--sync"}, refs...)
+			if out, err := exec.Command("ctr", args...).CombinedOutput(); err != nil {
+				t.Fatalf("removing the agent image (%v) from %s: %v: %s", refs, sock, err, out)
 			}
+			t.Logf("%s: removed %v", sock, refs)
 		}
-		if len(names) == 0 {
-			continue
+		if left := agentImageRefs(t, sock, repo, digest); len(left) > 0 {
+			t.Fatalf("%s still names the agent image after removing it: %v", sock, left)
 		}
-		args := append([]string{"-a", sock, "-n", "k8s.io", "images", "rm", "--sync"}, names...)
-		if out, err := exec.Command("ctr", args...).CombinedOutput(); err != nil {
-			t.Fatalf("removing %v from %s: %v: %s", names, sock, err, out)
+		content, err := exec.Command("ctr", "-a", sock, "-n", "k8s.io", "content", "ls", "-q").Output()
+		if err != nil {
+			t.Fatalf("listing the content of %s: %v", sock, err)
+		}
+		if slices.Contains(strings.Fields(string(content)), digest) {
+			t.Fatalf("%s still holds the agent image's manifest %s after its image records were removed (a lease or "+
+				"another record keeps it): its next agent would not pull from the registry, which this test checks", sock, digest)
 		}
 	}
+}
+
+// agentImageRefs lists the image records of a node's containerd (the CRI's namespace) that are the agent image:
+// named after its repository, or pointing at the same target as one of those or as the pinned digest.
+func agentImageRefs(t *testing.T, sock, repo, digest string) []string {
+	t.Helper()
+	ls, err := exec.Command("ctr", "-a", sock, "-n", "k8s.io", "images", "ls").Output()
+	if err != nil {
+		t.Fatalf("listing the images of %s: %v", sock, err)
+	}
+	type record struct{ ref, target string }
+	var records []record
+	targets := map[string]bool{digest: true}
+	for i, line := range strings.Split(strings.TrimSpace(string(ls)), "\n") {
+		f := strings.Fields(line)
+		if i == 0 || len(f) < 3 { // the header: REF TYPE DIGEST SIZE PLATFORMS LABELS
+			continue
+		}
+		r := record{ref: f[0], target: f[2]}
+		records = append(records, r)
+		if strings.HasPrefix(r.ref, repo+"@") || strings.HasPrefix(r.ref, repo+":") {
+			targets[r.target] = true
+		}
+	}
+	var refs []string
+	for _, r := range records {
+		if targets[r.target] || strings.HasPrefix(r.ref, repo+"@") || strings.HasPrefix(r.ref, repo+":") {
+			refs = append(refs, r.ref)
+		}
+	}
+	return refs
 }
 
 func registryLogFile(t *testing.T) string {

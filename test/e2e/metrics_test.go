@@ -26,7 +26,7 @@ import (
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/internal/browsertest"
 	"github.com/swoll-dev/swoll/internal/promtest"
-	"github.com/swoll-dev/swoll/plugin/report"
+	"github.com/swoll-dev/swoll/plugin/report/reporttest"
 )
 
 const (
@@ -259,7 +259,7 @@ func TestCountingExact(t *testing.T) {
 
 	artifacts := filepath.Join(suite.artifacts, "charts")
 	page := browsertest.Open(t, "http://"+addr+"/metrics/charts", artifacts, "metrics-charts")
-	report.CheckDrawn(t, page.DOM, f.ns+"/"+web.Name, "openat", "ENOENT", "OK")
+	reporttest.CheckDrawn(t, page.DOM, f.ns+"/"+web.Name, "openat", "ENOENT", "OK")
 
 	stderr := top.stop()
 	total := missingCalls + warm + presentCalls
@@ -281,7 +281,7 @@ func TestCountingExact(t *testing.T) {
 		t.Fatalf("report: %d\n%s", r.code, r.stderr)
 	}
 	page = browsertest.Open(t, "file://"+html, artifacts, "report")
-	report.CheckDrawn(t, page.DOM, f.ns+"/"+web.Name, "openat", "ENOENT")
+	reporttest.CheckDrawn(t, page.DOM, f.ns+"/"+web.Name, "openat", "ENOENT")
 	if r := f.run(time.Minute, "trace", "--replay", rec, "--summary"); r.code != 0 ||
 		!strings.Contains(r.stderr, fmt.Sprintf("%d      %d openat", total, missingCalls)) {
 		t.Errorf("trace --replay --summary: %d\n%s", r.code, r.stderr)

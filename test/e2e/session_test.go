@@ -138,7 +138,7 @@ func (s *session) decode(line []byte) error {
 	if bytes.HasPrefix(line, []byte(event.NoticePrefix)) {
 		var l event.Line
 		if err := json.Unmarshal(line, &l); err != nil || l.Notice == nil {
-			return fmt.Errorf("bad notice: %v", err)
+			return fmt.Errorf("bad notice: %w", err)
 		}
 		s.notices = append(s.notices, *l.Notice)
 		return nil

@@ -329,7 +329,7 @@ func runSwoll(t *testing.T, agent, bin, work string, list []string) (int, [][]by
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
 			err := <-agentDone
-			return fmt.Errorf("did not stop within 20 s of SIGINT; killed (%v)", err)
+			return fmt.Errorf("did not stop within 20 s of SIGINT; killed (%w)", err)
 		}
 	}
 	defer func() { _ = stop() }()

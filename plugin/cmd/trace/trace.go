@@ -21,7 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/swoll-dev/swoll/internal/version"
+	"github.com/swoll-dev/swoll/plugin/defaults"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/session"
 	"github.com/swoll-dev/swoll/plugin/tally"
@@ -99,9 +99,11 @@ func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericioopt
 		configFlags:  configFlags,
 		IOStreams:    streams,
 		Output:       output.JSON,
-		Image:        version.AgentImage(),
-		PullPolicy:   string(corev1.PullIfNotPresent),
-		AgentTimeout: session.DefaultAgentTimeout,
+		Image:        defaults.Image(),
+		PullPolicy:   string(defaults.PullPolicy),
+		AgentTimeout: defaults.AgentTimeout,
+		MaxNodes:     defaults.MaxNodes,
+		MaxRate:      defaults.MaxRate,
 		Force:        force,
 		changed:      func(string) bool { return false },
 	}
@@ -171,12 +173,13 @@ func (o *Options) AddSessionFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.PullPolicy, "image-pull-policy", o.PullPolicy, "Agent image pull policy: Always, IfNotPresent or Never")
 	f.BoolVar(&o.DryRun, "dry-run", false, "Print the agent pods as YAML and exit; nothing is created")
 	f.StringVarP(&o.Filename, "filename", "f", "", "Read the selection and system calls from a Trace spec (YAML; - for stdin)")
-	f.DurationVar(&o.AgentDeadline, "agent-deadline", 0, "Hard limit on an agent pod's life (activeDeadlineSeconds; default: --duration + 5m, or 1h when unbounded)")
+	f.DurationVar(&o.AgentDeadline, "agent-deadline", 0, fmt.Sprintf("Hard limit on an agent pod's life (activeDeadlineSeconds; default: --duration + %s, or %s when unbounded)",
+		shortDuration(defaults.DeadlineMargin), shortDuration(defaults.UnboundedDeadline)))
 	f.DurationVar(&o.AgentTimeout, "agent-timeout", o.AgentTimeout, "How long an agent pod may take to start (image pull included)")
 	f.BoolVar(&o.Privileged, "privileged", false, "Run the agents privileged instead of with only the capabilities they need (BPF, PERFMON, SYS_PTRACE): a fallback for kernels before 5.8 or runtimes that refuse them")
 	f.StringVar(&o.CRISocket, "cri-socket", "", "The nodes' CRI socket (host path), when it is not where their runtime usually puts it nor on swoll's allow-list")
-	f.IntVar(&o.MaxNodes, "max-nodes", defaultMaxNodes, "Refuse a selection that would start agents on more nodes than this (0: no limit)")
-	f.Uint64Var(&o.MaxRate, "max-rate", 0, "Cap on the events per second of each node; events over it are dropped and counted apart from kernel drops (0: no cap)")
+	f.IntVar(&o.MaxNodes, "max-nodes", o.MaxNodes, "Refuse a selection that would start agents on more nodes than this (0: no limit)")
+	f.Uint64Var(&o.MaxRate, "max-rate", o.MaxRate, "Cap on the events per second of each node; events over it are dropped and counted apart from kernel drops (0: no cap)")
 }
 
 // Complete merges the Trace file with the flags (flags win) and fills in namespaces from the kubeconfig.
@@ -261,10 +264,10 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("pod names cannot be combined with --all-namespaces: pod names are looked up in one namespace (-n)")
 	}
 	if _, err := labels.Parse(o.LabelSelector); err != nil {
-		return fmt.Errorf("invalid -l/--selector %q: %v", o.LabelSelector, err)
+		return fmt.Errorf("invalid -l/--selector %q: %w", o.LabelSelector, err)
 	}
 	if _, err := fields.ParseSelector(o.FieldSelector); err != nil {
-		return fmt.Errorf("invalid --field-selector %q: %v", o.FieldSelector, err)
+		return fmt.Errorf("invalid --field-selector %q: %w", o.FieldSelector, err)
 	}
 	switch o.Output {
 	case output.JSON, output.CLI:
@@ -311,26 +314,16 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-const (
-	// deadlineMargin is the room a bounded session's agents get to start and stop.
-	deadlineMargin = 5 * time.Minute
-	// unboundedDeadline is the agents' life when the session has no --duration.
-	unboundedDeadline = time.Hour
-	// defaultMaxNodes is the fan-out guard: agents on more nodes than this at once take an explicit --max-nodes.
-	defaultMaxNodes = 10
-)
-
-// agentDeadline is the pods' activeDeadlineSeconds: a bounded session gets its duration plus room to start
-// and stop; an unbounded one an hour (raise it with --agent-deadline).
-func (o *Options) agentDeadline() time.Duration {
-	switch {
-	case o.AgentDeadline > 0:
-		return o.AgentDeadline
-	case o.Duration > 0:
-		return o.Duration + deadlineMargin
-	default:
-		return unboundedDeadline
+// shortDuration is d as a flag's help says it: 5m rather than 5m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
 	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // selection is the target selection the options describe.
@@ -387,6 +380,7 @@ type SessionMode struct {
 
 // RunSession runs a live session on the cluster, its events and snapshots to sink.
 func (o *Options) RunSession(ctx context.Context, sink output.Sink, mode SessionMode) error {
+	cfg := o.SessionConfig(sink, mode)
 	restConfig, err := o.configFlags.ToRESTConfig()
 	if err != nil {
 		return fmt.Errorf("reading kubeconfig: %w", err)
@@ -402,14 +396,18 @@ func (o *Options) RunSession(ctx context.Context, sink output.Sink, mode Session
 	if err != nil {
 		return fmt.Errorf("creating a Kubernetes client: %w", err)
 	}
+	cfg.Client, cfg.StreamClient, cfg.REST = client, streamClient, streamConfig
+	return session.Run(ctx, cfg)
+}
+
+// SessionConfig is the session the completed options describe, without its clients (RunSession adds them from
+// the kubeconfig).
+func (o *Options) SessionConfig(sink output.Sink, mode SessionMode) session.Config {
 	stderr := o.ErrOut
 	if mode.Stderr != nil {
 		stderr = mode.Stderr
 	}
-	return session.Run(ctx, session.Config{
-		Client:         client,
-		StreamClient:   streamClient,
-		REST:           streamConfig,
+	return session.Config{
 		Selection:      o.selection(),
 		Syscalls:       o.Syscalls,
 		CheckSyscalls:  resolveSyscalls,
@@ -421,7 +419,7 @@ func (o *Options) RunSession(ctx context.Context, sink output.Sink, mode Session
 		AgentNamespace: o.AgentNamespace,
 		Image:          o.Image,
 		PullPolicy:     corev1.PullPolicy(o.PullPolicy),
-		AgentDeadline:  o.agentDeadline(),
+		AgentDeadline:  defaults.AgentDeadline(o.AgentDeadline, o.Duration),
 		AgentTimeout:   o.AgentTimeout,
 		DryRun:         o.DryRun,
 		DryRunOut:      o.Out,
@@ -436,7 +434,7 @@ func (o *Options) RunSession(ctx context.Context, sink output.Sink, mode Session
 		CountInterval:  mode.CountInterval,
 		CountEntries:   mode.CountEntries,
 		OutputDropped:  o.outputDropped(),
-	})
+	}
 }
 
 // outputDrainTimeout bounds the wait for a slow reader to take the last of the output at exit.

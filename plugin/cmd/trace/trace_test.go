@@ -98,18 +98,12 @@ spec:
 	}
 }
 
-func TestAgentDeadline(t *testing.T) {
-	tests := []struct {
-		duration, flag, want time.Duration
-	}{
-		{0, 0, time.Hour},
-		{10 * time.Minute, 0, 15 * time.Minute},
-		{10 * time.Minute, 20 * time.Minute, 20 * time.Minute},
-	}
-	for _, tc := range tests {
-		o := &Options{Duration: tc.duration, AgentDeadline: tc.flag}
-		if got := o.agentDeadline(); got != tc.want {
-			t.Errorf("duration %s flag %s: %s, want %s", tc.duration, tc.flag, got, tc.want)
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		5 * time.Minute: "5m", time.Hour: "1h", 90 * time.Second: "1m30s", 90 * time.Minute: "1h30m", 30 * time.Second: "30s",
+	} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%s) = %q, want %q", d, got, want)
 		}
 	}
 }

@@ -1,4 +1,7 @@
-package report
+// Package reporttest checks a rendered chart page (package report's, and the live /metrics/charts page) in tests.
+// It imports package testing, so only tests may import it: the shipped binaries never link testing (make verify
+// checks their dependencies).
+package reporttest
 
 import (
 	"regexp"
