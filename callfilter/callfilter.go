@@ -73,16 +73,16 @@ type Spec struct {
 }
 
 // Filters reports whether s drops any call.
-func (s *Spec) Filters() bool {
+func (s Spec) Filters() bool {
 	return s.Failed || s.Succeeded || len(s.Errnos) > 0 || s.SlowerThan > 0 || len(s.Paths) > 0 ||
 		len(s.PathsUnder) > 0 || len(s.Comms) > 0 || len(s.Pids) > 0
 }
 
 // IsZero reports whether s is the zero Spec: every call kept, fds as numbers.
-func (s *Spec) IsZero() bool { return !s.Filters() && s.Fds == 0 }
+func (s Spec) IsZero() bool { return !s.Filters() && s.Fds == 0 }
 
 // Validate checks s. Errors name the flag a user gives.
-func (s *Spec) Validate() error {
+func (s Spec) Validate() error {
 	var errs []string
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 	if s.Failed && s.Succeeded {
@@ -157,7 +157,7 @@ func checkPath(p string) error {
 }
 
 // ErrnoNumbers returns the numbers of s.Errnos, sorted and without duplicates (Validate first).
-func (s *Spec) ErrnoNumbers() []int {
+func (s Spec) ErrnoNumbers() []int {
 	var out []int
 	for _, e := range s.Errnos {
 		if n, ok := syscalls.ErrnoByName(e); ok {
@@ -169,7 +169,7 @@ func (s *Spec) ErrnoNumbers() []int {
 }
 
 // Dirs returns s.PathsUnder without trailing slashes ("/" stays "/").
-func (s *Spec) Dirs() []string {
+func (s Spec) Dirs() []string {
 	out := make([]string, 0, len(s.PathsUnder))
 	for _, d := range s.PathsUnder {
 		if t := strings.TrimRight(d, "/"); t != "" {
@@ -184,7 +184,7 @@ func (s *Spec) Dirs() []string {
 
 // String describes s in the flags that give it ("--failed --errno ENOENT -P /etc/hostname -y"); "" for the
 // zero Spec. For progress messages and the agents' command-line annotation.
-func (s *Spec) String() string {
+func (s Spec) String() string {
 	var parts []string
 	if s.Failed {
 		parts = append(parts, "--failed")

@@ -96,6 +96,9 @@ type State struct {
 	Lost uint64
 	// Limited counts events the agent dropped over --max-rate (never counted in Lost).
 	Limited uint64
+	// Filtered counts the calls the session's incident filters dropped in the kernel (--failed, -P...): asked
+	// for, never counted in Lost.
+	Filtered uint64
 	// Malformed counts lines that were neither events nor notices.
 	Malformed int
 	// Removed: another client deleted the agent (cleanup); it is not to be replaced.
@@ -450,6 +453,11 @@ func (a *Agent) Notice(n *event.Notice) {
 		a.st.Exit = n
 		a.st.Lost = max(a.st.Lost, n.LostTotal)
 		a.st.Limited = max(a.st.Limited, n.LimitedTotal)
+		a.st.Filtered = max(a.st.Filtered, n.FilteredTotal)
+		a.mu.Unlock()
+	case event.NoticeStats:
+		a.mu.Lock()
+		a.st.Filtered = max(a.st.Filtered, n.FilteredTotal)
 		a.mu.Unlock()
 	}
 	a.cfg.Observer.Notice(a, n)
@@ -458,6 +466,9 @@ func (a *Agent) Notice(n *event.Notice) {
 // Snapshot implements stream.Handler: a counting agent's counts go to the sink; what its counter table had no
 // room for is said at once.
 func (a *Agent) Snapshot(snap *event.Snapshot) {
+	a.mu.Lock()
+	a.st.Filtered = max(a.st.Filtered, snap.FilteredTotal)
+	a.mu.Unlock()
 	if snap.Overflow > 0 {
 		a.cfg.Log.Printf("%s: %d calls not counted in the last interval: the agent's counter table is full (total %d)",
 			a.cfg.Node, snap.Overflow, snap.OverflowTotal)

@@ -95,6 +95,7 @@ func TestAgentStreamsEventsAndKeepsNotices(t *testing.T) {
 		[]byte(`{"syscall":{"name":"read"},"start":1,"finish":2}`),
 		[]byte(`not json`),
 		[]byte(`{"notice":{"kind":"lost","lost":5,"lost_total":5}}`),
+		[]byte(`{"notice":{"kind":"stats","events":2,"filtered_total":9}}`),
 		[]byte(`{"syscall":{"name":"read"},"start":3,"finish":4}`),
 	}}
 	serve := func(a *Agent) func(context.Context, transport.Request, transport.Stdio) error {
@@ -108,10 +109,10 @@ func TestAgentStreamsEventsAndKeepsNotices(t *testing.T) {
 	}
 	a, obs, log, batches := run(t, serve)
 	st := a.State()
-	if !st.Ready || st.Failure != "" || st.Exit == nil || st.Lost != 5 || st.Malformed != 1 {
+	if !st.Ready || st.Failure != "" || st.Exit == nil || st.Lost != 5 || st.Malformed != 1 || st.Filtered != 9 {
 		t.Fatalf("state %+v; log:\n%s", st, log)
 	}
-	if got := obs.String(); !strings.Contains(got, "ready, notice ready, notice lost, notice exit, finished") {
+	if got := obs.String(); !strings.Contains(got, "ready, notice ready, notice lost, notice stats, notice exit, finished") {
 		t.Fatalf("observer: %s", got)
 	}
 	var finishes []int64
@@ -127,7 +128,7 @@ func TestAgentStreamsEventsAndKeepsNotices(t *testing.T) {
 			notices++
 		}
 	}
-	if fmt.Sprint(finishes) != "[2 4]" || notices != 3 || !batches[len(batches)-1].EOF {
+	if fmt.Sprint(finishes) != "[2 4]" || notices != 4 || !batches[len(batches)-1].EOF {
 		t.Fatalf("batches: finishes %v, %d notices, last %+v", finishes, notices, batches[len(batches)-1])
 	}
 	if !strings.Contains(log, "node-a: 5 events lost in the kernel (total 5)") || !strings.Contains(log, "ignoring a malformed line from the agent") {

@@ -227,7 +227,7 @@ func (t *tracing) summary(reason string, stopping time.Time) *teardown.Summary {
 		as := a.State()
 		replaced := t.fleet.Replaced(a)
 		sum.Agents = append(sum.Agents, teardown.AgentSummary{
-			Node: a.Node(), Events: st.Received[a.ID()], Lost: as.Lost, Limited: as.Limited,
+			Node: a.Node(), Events: st.Received[a.ID()], Lost: as.Lost, Limited: as.Limited, Filtered: as.Filtered,
 			Failed: as.Failure != "" && !replaced, Replaced: replaced,
 		})
 	}
