@@ -47,6 +47,7 @@ struct count_val {
 
 struct count_key _count_key __attribute__((unused));
 struct count_val _count_val __attribute__((unused));
+const struct count_val count_zero = {};
 
 /* What counting keeps per task: only the core's decision and call in flight. */
 struct task_state {
@@ -100,8 +101,9 @@ static __always_inline void count_call(__u32 target, __u32 nr, long ret, __u64 n
 		key.err = -ret;
 	struct count_val *v = bpf_map_lookup_elem(&counts, &key);
 	if (!v) {
-		struct count_val zero = {};
-		long err = bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST);
+		/* a new counter starts from count_zero (read-only data): 272 bytes of stack would leave too little to
+		 * the entry's fd resolution (exitfilter.h) */
+		long err = bpf_map_update_elem(&counts, &key, &count_zero, BPF_NOEXIST);
 		if (err && err != -EEXIST) {
 			count_lost(); /* the table is full */
 			return;

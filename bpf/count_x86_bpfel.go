@@ -36,6 +36,31 @@ type CountCountVal struct {
 	Hist   [32]uint64
 }
 
+type CountFdCacheEntry struct {
+	_       structs.HostLayout
+	Seq     uint64
+	Dentry  uint64
+	Mnt     uint64
+	Root    uint64
+	Rootmnt uint64
+	Parent  uint64
+	HashLen uint64
+	Born    uint64
+	Info    struct {
+		_     structs.HostLayout
+		Kind  uint8
+		Flags uint8
+		Pad   uint16
+		Magic uint32
+		Ino   uint64
+		Mode  uint32
+		Rdev  uint32
+	}
+	Len  uint32
+	Path [192]uint8
+	_    [4]byte
+}
+
 type CountFdInfo struct {
 	_     structs.HostLayout
 	Kind  uint8
@@ -50,6 +75,40 @@ type CountFdInfo struct {
 type CountFdScratch struct {
 	_     structs.HostLayout
 	Owner uint64
+	V     struct {
+		_ structs.HostLayout
+		P struct {
+			_      structs.HostLayout
+			Mnt    uint64
+			Dentry uint64
+		}
+		Root struct {
+			_      structs.HostLayout
+			Mnt    uint64
+			Dentry uint64
+		}
+		H struct {
+			_       structs.HostLayout
+			Pprev   uint64
+			Parent  uint64
+			HashLen uint64
+			Name    uint64
+			Inode   uint64
+		}
+		Wh struct {
+			_       structs.HostLayout
+			Pprev   uint64
+			Parent  uint64
+			HashLen uint64
+			Name    uint64
+			Inode   uint64
+		}
+		T struct {
+			_   structs.HostLayout
+			Max uint64
+			Fd  uint64
+		}
+	}
 	Build [1280]uint8
 	Info  struct {
 		_     structs.HostLayout
@@ -127,6 +186,7 @@ type CountXfPathKey struct {
 const (
 	CountMapCallFds          = "call_fds"
 	CountMapCounts           = "counts"
+	CountMapFdCache          = "fd_cache"
 	CountMapFdScratches      = "fd_scratches"
 	CountMapFdstash          = "fdstash"
 	CountMapFdstashByTask    = "fdstash_by_task"
@@ -155,6 +215,7 @@ const (
 	CountVarCountVal         = "_count_val"
 	CountVarFdInfo           = "_fd_info"
 	CountVarFdSock           = "_fd_sock"
+	CountVarCountZero        = "count_zero"
 	CountVarFdLevel          = "fd_level"
 	CountVarFilterGen        = "filter_gen"
 	CountVarFilterMode       = "filter_mode"
@@ -225,6 +286,7 @@ type CountProgramSpecs struct {
 type CountMapSpecs struct {
 	CallFds       *ebpf.MapSpec `ebpf:"call_fds"`
 	Counts        *ebpf.MapSpec `ebpf:"counts"`
+	FdCache       *ebpf.MapSpec `ebpf:"fd_cache"`
 	FdScratches   *ebpf.MapSpec `ebpf:"fd_scratches"`
 	Fdstash       *ebpf.MapSpec `ebpf:"fdstash"`
 	FdstashByTask *ebpf.MapSpec `ebpf:"fdstash_by_task"`
@@ -249,6 +311,7 @@ type CountVariableSpecs struct {
 	CountVal   *ebpf.VariableSpec `ebpf:"_count_val"`
 	FdInfo     *ebpf.VariableSpec `ebpf:"_fd_info"`
 	FdSock     *ebpf.VariableSpec `ebpf:"_fd_sock"`
+	CountZero  *ebpf.VariableSpec `ebpf:"count_zero"`
 	FdLevel    *ebpf.VariableSpec `ebpf:"fd_level"`
 	FilterGen  *ebpf.VariableSpec `ebpf:"filter_gen"`
 	FilterMode *ebpf.VariableSpec `ebpf:"filter_mode"`
@@ -281,6 +344,7 @@ func (o *CountObjects) Close() error {
 type CountMaps struct {
 	CallFds       *ebpf.Map `ebpf:"call_fds"`
 	Counts        *ebpf.Map `ebpf:"counts"`
+	FdCache       *ebpf.Map `ebpf:"fd_cache"`
 	FdScratches   *ebpf.Map `ebpf:"fd_scratches"`
 	Fdstash       *ebpf.Map `ebpf:"fdstash"`
 	FdstashByTask *ebpf.Map `ebpf:"fdstash_by_task"`
@@ -300,6 +364,7 @@ func (m *CountMaps) Close() error {
 	return _CountClose(
 		m.CallFds,
 		m.Counts,
+		m.FdCache,
 		m.FdScratches,
 		m.Fdstash,
 		m.FdstashByTask,
@@ -325,6 +390,7 @@ type CountVariables struct {
 	CountVal   *ebpf.Variable `ebpf:"_count_val"`
 	FdInfo     *ebpf.Variable `ebpf:"_fd_info"`
 	FdSock     *ebpf.Variable `ebpf:"_fd_sock"`
+	CountZero  *ebpf.Variable `ebpf:"count_zero"`
 	FdLevel    *ebpf.Variable `ebpf:"fd_level"`
 	FilterGen  *ebpf.Variable `ebpf:"filter_gen"`
 	FilterMode *ebpf.Variable `ebpf:"filter_mode"`

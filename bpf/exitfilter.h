@@ -235,7 +235,7 @@ static __always_inline void xf_enter(struct task_struct *task, struct xf_task *x
 		if (fd == FD_CWD && (role != FDR_DIRFD || !fds))
 			continue; /* strace's -P does not match AT_FDCWD; -y shows it as the working directory */
 		s->owner = pid_tgid;
-		int n = fd_resolve(fd, want);
+		int n = fd_resolve(fd, want, f);
 		if (n < 0)
 			continue;
 		if (path && !x->match && fd != FD_CWD && xf_out_match(s, n))

@@ -110,8 +110,35 @@ struct call_fds _call_fds __attribute__((unused));
 #define FD_OUT_DATA (FD_PATH_MAX + FD_NAME_MAX + 1)
 #define FD_OUT_MAX (sizeof(struct fd_info) + FD_PATH_MAX) /* the most fd_resolve hands out */
 
+struct dhead {
+	__u64 pprev; /* d_hash.pprev: NULL when unhashed */
+	__u64 parent;
+	__u64 hash_len;
+	__u64 name;
+	__u64 inode;
+};
+
+/* A struct path, mnt then dentry (in that order in every kernel); addresses as numbers (bpf2go's types). */
+struct fd_path {
+	__u64 mnt;
+	__u64 dentry;
+};
+
+/* fd_resolve's and fd_walk's working variables: in the per-CPU buffer rather than on the stack, which the
+ * programs that call them share with them (512 bytes in all). */
+struct fd_vars {
+	struct fd_path p, root;
+	struct dhead h;	 /* fd_resolve's */
+	struct dhead wh; /* fd_walk's */
+	struct {
+		__u64 max; /* max_fds, and what pads it */
+		__u64 fd;  /* struct file ** */
+	} t;
+};
+
 struct fd_scratch {
 	__u64 owner; /* pid_tgid of the task using it (see fd_resolve) */
+	struct fd_vars v;
 	__u8 build[FD_PATH_MAX + FD_NAME_MAX + 1]; /* paths are built backwards, ending at FD_PATH_MAX */
 	struct fd_info info;			   /* what fd_resolve hands out: info, then out */
 	__u8 out[FD_OUT_DATA];
@@ -147,32 +174,75 @@ static __always_inline struct mount *real_mount(struct vfsmount *vm)
 	return (struct mount *)((void *)vm - bpf_core_field_offset(struct mount, mnt));
 }
 
-/* Walks dentry d of mount vm up to the task's root (rd, rm) into s->build, backwards from FD_PATH_MAX; returns
- * where the path starts. */
-static __always_inline __u32 fd_walk(struct fd_scratch *s, struct dentry *d, struct vfsmount *vm, struct dentry *rd,
-				     struct vfsmount *rm, __u8 *flags)
+/*
+ * Reads are the cost of a resolution: fields that are next to each other in every kernel (a path's mnt and
+ * dentry, a dentry's hash link, parent, name and inode) are read in one probe read, at offsets CO-RE gives; where
+ * a kernel's layout differs, one read per field.
+ */
+
+/* Returns non-zero when d could not be read. */
+static __always_inline long read_dhead(struct dentry *d, struct dhead *h)
 {
+	__u32 base = bpf_core_field_offset(d->d_hash.pprev);
+	if (bpf_core_field_offset(d->d_parent) == base + 8 && bpf_core_field_offset(d->d_name.hash_len) == base + 16 &&
+	    bpf_core_field_offset(d->d_name.name) == base + 24 && bpf_core_field_offset(d->d_inode) == base + 32)
+		return bpf_probe_read_kernel(h, sizeof(*h), (void *)d + base);
+	h->pprev = (__u64)BPF_CORE_READ(d, d_hash.pprev);
+	h->parent = (__u64)BPF_CORE_READ(d, d_parent);
+	h->hash_len = BPF_CORE_READ(d, d_name.hash_len);
+	h->name = (__u64)BPF_CORE_READ(d, d_name.name);
+	h->inode = (__u64)BPF_CORE_READ(d, d_inode);
+	return 0;
+}
+
+/* A struct path's mnt and dentry (in that order in every kernel). */
+static __always_inline void read_path(void *at, struct fd_path *p)
+{
+	if (bpf_probe_read_kernel(p, sizeof(*p), at))
+		__builtin_memset(p, 0, sizeof(*p));
+}
+
+/*
+ * Walks dentry d of mount vm up to the task's root (rd, rm) into this CPU's fd_scratch build buffer, backwards
+ * from FD_PATH_MAX. Returns where the path starts | its flags (FDF_TRUNCATED) << 16; -1 without a buffer. A
+ * global function: the verifier checks its loop once, not once per state of the caller.
+ */
+__attribute__((noinline)) int fd_walk(__u64 dentry, __u64 vfsmnt, __u64 root, __u64 rootmnt)
+{
+	__u32 zero = 0;
+	struct fd_scratch *s = bpf_map_lookup_elem(&fd_scratches, &zero);
+	if (!s)
+		return -1;
+	struct dentry *d = (struct dentry *)dentry, *rd = (struct dentry *)root;
+	struct vfsmount *vm = (struct vfsmount *)vfsmnt, *rm = (struct vfsmount *)rootmnt;
 	struct mount *m = real_mount(vm);
-	__u32 pos = FD_PATH_MAX;
+	struct dentry *mroot = BPF_CORE_READ(vm, mnt_root);
+	struct dhead *hp = &s->v.wh;
+	if (read_dhead(d, hp))
+		return -1;
+	__u32 pos = FD_PATH_MAX, flags = 0;
 	int i;
 	for (i = 0; i < FD_DEPTH_MAX; i++) {
 		if (d == rd && vm == rm)
 			break;
-		struct dentry *parent = BPF_CORE_READ(d, d_parent);
-		if (d == BPF_CORE_READ(vm, mnt_root) || d == parent) {
+		if (d == mroot || (__u64)d == hp->parent) {
 			struct mount *mp = BPF_CORE_READ(m, mnt_parent);
 			if (mp == m || !mp)
 				break; /* the root of the namespace, or of an internal mount (a memfd's) */
 			d = BPF_CORE_READ(m, mnt_mountpoint);
 			m = mp;
 			vm = (struct vfsmount *)((void *)mp + bpf_core_field_offset(struct mount, mnt));
+			mroot = BPF_CORE_READ(vm, mnt_root);
+			if (read_dhead(d, hp)) {
+				flags |= FDF_TRUNCATED;
+				break;
+			}
 			continue;
 		}
-		__u64 len = BPF_CORE_READ(d, d_name.len);
-		const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+		__u64 len = (__u32)(hp->hash_len >> 32);
 		clamp_var(len, FD_NAME_MAX);
 		if (len + 1 > pos) {
-			*flags |= FDF_TRUNCATED;
+			flags |= FDF_TRUNCATED;
 			break;
 		}
 		pos -= len + 1;
@@ -180,16 +250,56 @@ static __always_inline __u32 fd_walk(struct fd_scratch *s, struct dentry *d, str
 		pos &= FD_PATH_MAX - 1; /* no change (pos < FD_PATH_MAX), a bound the verifier sees */
 		s->build[pos] = '/';
 		clamp_var(len, FD_NAME_MAX);
-		bpf_probe_read_kernel(s->build + pos + 1, len, name);
-		d = parent;
+		bpf_probe_read_kernel(s->build + pos + 1, len, (const void *)hp->name);
+		d = (struct dentry *)hp->parent;
+		if (read_dhead(d, hp)) {
+			flags |= FDF_TRUNCATED;
+			break;
+		}
 	}
 	if (i == FD_DEPTH_MAX)
-		*flags |= FDF_TRUNCATED;
+		flags |= FDF_TRUNCATED;
 	if (pos == FD_PATH_MAX) {
 		pos = FD_PATH_MAX - 1;
 		s->build[pos] = '/'; /* the root itself */
 	}
-	return pos;
+	return pos | flags << 16;
+}
+
+/*
+ * The paths of files resolved lately, per CPU, by dentry: a program that opens, reads and closes one file makes
+ * the kernel resolve it once. An entry holds while its dentry keeps its parent and name (a rename of the file
+ * changes them) and for FD_CACHE_JIFFIES at most (a renamed directory above it shows within that time).
+ */
+#define FD_CACHE_SLOTS 64
+#define FD_CACHE_PATH 192
+#define FD_CACHE_JIFFIES 25 /* 25 to 100 ms, by CONFIG_HZ */
+
+struct fd_cache_entry {
+	__u64 seq; /* odd while being written */
+	__u64 dentry; /* the key: the dentry, its mount, the task's root */
+	__u64 mnt;
+	__u64 root;
+	__u64 rootmnt;
+	__u64 parent; /* what the dentry's parent and name were */
+	__u64 hash_len;
+	__u64 born; /* jiffies */
+	struct fd_info info;
+	__u32 len;
+	__u8 path[FD_CACHE_PATH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FD_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fd_cache_entry);
+} fd_cache SEC(".maps");
+
+static __always_inline __u32 fd_cache_slot(struct dentry *d)
+{
+	__u64 v = (__u64)d;
+	return (v >> 6 ^ v >> 14) & (FD_CACHE_SLOTS - 1);
 }
 
 /* A socket's details into s->out. Returns the bytes written. */
@@ -256,42 +366,82 @@ static __always_inline __u32 fd_socket(struct fd_scratch *s, struct file *file)
 /*
  * Describes fd (FD_CWD: the working directory) of the current task into this CPU's fd_scratch: s->info, then
  * the data its kind says in s->out. Returns the bytes of data (at least 0), or -1 when fd is not open. want:
- * enum fd_want. A global function: the verifier checks it once. The caller sets s->owner first and checks it
- * once it copied what it needs: a task preempted meanwhile may find the buffer rewritten by another.
+ * enum fd_want. btf: the task is read with plain loads of BTF pointers (TASK_BTF variants), else with probe
+ * reads. The caller sets s->owner first and checks it once it copied what it needs: a task preempted meanwhile
+ * may find the buffer rewritten by another.
  */
-__attribute__((noinline)) int fd_resolve(int fd, __u32 want)
+static __always_inline int fd_resolve_body(int fd, __u32 want, bool btf)
 {
 	__u32 zero = 0;
 	struct fd_scratch *s = bpf_map_lookup_elem(&fd_scratches, &zero);
 	if (!s)
 		return -1;
-	struct task_struct___fd *task = (struct task_struct___fd *)bpf_get_current_task();
+	struct task_struct___fd *task = btf ? (struct task_struct___fd *)bpf_get_current_task_btf()
+					    : (struct task_struct___fd *)bpf_get_current_task();
+	struct fs_struct *fs = btf ? task->fs : BPF_CORE_READ(task, fs);
 	struct file *file = 0;
-	struct dentry *d;
-	struct vfsmount *vm;
+	struct fd_vars *v = &s->v;
+	/* Probe reads in both variants: the pointers are compared, hashed and stored, which BTF pointers may not. */
+	read_path((void *)fs + bpf_core_field_offset(fs->root), &v->root);
 	if (fd == FD_CWD) {
-		struct fs_struct *fs = BPF_CORE_READ(task, fs);
-		d = BPF_CORE_READ(fs, pwd.dentry);
-		vm = BPF_CORE_READ(fs, pwd.mnt);
+		read_path((void *)fs + bpf_core_field_offset(fs->pwd), &v->p);
 	} else {
 		if (fd < 0)
 			return -1;
-		struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-		if ((unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		if (btf) {
+			struct fdtable *fdt = task->files->fdt;
+			v->t.max = fdt->max_fds;
+			v->t.fd = (__u64)fdt->fd;
+		} else {
+			struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+			if (bpf_core_field_offset(fdt->fd) == bpf_core_field_offset(fdt->max_fds) + 8) {
+				if (bpf_probe_read_kernel(&v->t, sizeof(v->t), (void *)fdt + bpf_core_field_offset(fdt->max_fds)))
+					return -1;
+				v->t.max = (__u32)v->t.max;
+			} else {
+				v->t.max = BPF_CORE_READ(fdt, max_fds);
+				v->t.fd = (__u64)BPF_CORE_READ(fdt, fd);
+			}
+		}
+		if ((__u64)fd >= v->t.max)
 			return -1;
-		struct file **fds = BPF_CORE_READ(fdt, fd);
-		if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		if (bpf_probe_read_kernel(&file, sizeof(file), (struct file **)v->t.fd + fd) || !file)
 			return -1;
-		d = BPF_CORE_READ(file, f_path.dentry);
-		vm = BPF_CORE_READ(file, f_path.mnt);
+		read_path((void *)file + bpf_core_field_offset(file->f_path), &v->p);
 	}
+	struct fd_path *pp = &v->p, *root = &v->root;
+	struct dentry *d = (struct dentry *)pp->dentry;
 	if (!d)
 		return -1;
-	struct inode *ino = BPF_CORE_READ(d, d_inode);
+	struct dhead *hp = &v->h;
+	if (read_dhead(d, hp))
+		return -1;
 	struct fd_info *info = &s->info;
-	info->kind = FDK_PATH;
 	info->flags = 0;
 	info->pad = 0;
+	/* d_unlinked: unhashed and not a root */
+	bool deleted = !hp->pprev && hp->parent != (__u64)d;
+
+	__u32 slot = fd_cache_slot(d);
+	struct fd_cache_entry *c = bpf_map_lookup_elem(&fd_cache, &slot);
+	__u64 now = bpf_jiffies64();
+	if (c && c->dentry == (__u64)d && c->mnt == pp->mnt && c->root == root->dentry &&
+	    c->rootmnt == root->mnt && c->parent == hp->parent && c->hash_len == hp->hash_len &&
+	    now - c->born < FD_CACHE_JIFFIES && !(c->seq & 1)) {
+		__u64 seq = c->seq;
+		__u64 len = c->len;
+		clamp_var(len, FD_CACHE_PATH);
+		*info = c->info;
+		bpf_probe_read_kernel(s->out, len, c->path);
+		if (c->seq == seq) {
+			if (deleted)
+				info->flags |= FDF_DELETED;
+			return len;
+		}
+	}
+
+	struct inode *ino = (struct inode *)hp->inode;
+	info->kind = FDK_PATH;
 	info->magic = BPF_CORE_READ(ino, i_sb, s_magic);
 	info->ino = BPF_CORE_READ(ino, i_ino);
 	info->mode = BPF_CORE_READ(ino, i_mode);
@@ -303,27 +453,60 @@ __attribute__((noinline)) int fd_resolve(int fd, __u32 want)
 	const struct dentry_operations *op = BPF_CORE_READ(d, d_op);
 	if (op && BPF_CORE_READ(op, d_dname)) {
 		info->kind = FDK_NAMED;
-		__u64 len = BPF_CORE_READ(d, d_name.len);
-		const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+		__u64 len = (__u32)(hp->hash_len >> 32);
 		clamp_var(len, FD_NAME_MAX);
-		bpf_probe_read_kernel(s->out, len, name);
+		bpf_probe_read_kernel(s->out, len, (const void *)hp->name);
 		return len;
 	}
-	/* d_unlinked: unhashed and not a root */
-	if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d)
-		info->flags |= FDF_DELETED;
-	struct fs_struct *fs = BPF_CORE_READ(task, fs);
-	struct dentry *rd = BPF_CORE_READ(fs, root.dentry);
-	struct vfsmount *rm = BPF_CORE_READ(fs, root.mnt);
-	__u8 flags = 0;
-	__u32 pos = fd_walk(s, d, vm, rd, rm, &flags);
-	info->flags |= flags;
+	int w = fd_walk((__u64)d, pp->mnt, root->dentry, root->mnt);
+	if (w < 0)
+		return -1;
+	__u32 pos = w & 0xffff, flags = w >> 16;
+	if (pos > FD_PATH_MAX)
+		pos = FD_PATH_MAX;
+	info->flags = flags;
 	__u64 len = FD_PATH_MAX - pos;
 	clamp_var(len, FD_PATH_MAX);
 	barrier_var(pos);
 	pos &= FD_PATH_MAX - 1;
 	bpf_probe_read_kernel(s->out, len, s->build + pos);
+	if (c && !flags && len <= FD_CACHE_PATH) {
+		/* sockets and pseudo files are not cached: their state changes, and they cost no walk */
+		c->seq |= 1;
+		c->dentry = (__u64)d;
+		c->mnt = pp->mnt;
+		c->root = root->dentry;
+		c->rootmnt = root->mnt;
+		c->parent = hp->parent;
+		c->hash_len = hp->hash_len;
+		c->born = now;
+		c->info = *info;
+		c->len = len;
+		clamp_var(len, FD_CACHE_PATH);
+		bpf_probe_read_kernel(c->path, len, s->out);
+		c->seq++;
+	}
+	if (deleted)
+		info->flags |= FDF_DELETED;
 	return len;
+}
+
+/* fd_resolve_body as global functions (the verifier checks each once, on its own): with plain loads of BTF
+ * pointers, for the TASK_BTF variants (bpf_get_current_task_btf; a kernel without it never loads this one), and
+ * with probe reads for the others. fd_resolve picks one for the variant f. */
+__attribute__((noinline)) int fd_resolve_btf(int fd, __u32 want)
+{
+	return fd_resolve_body(fd, want, true);
+}
+
+__attribute__((noinline)) int fd_resolve_raw(int fd, __u32 want)
+{
+	return fd_resolve_body(fd, want, false);
+}
+
+static __always_inline int fd_resolve(int fd, __u32 want, int f)
+{
+	return TASK_BTF(f) ? fd_resolve_btf(fd, want) : fd_resolve_raw(fd, want);
 }
 
 #endif

@@ -72,10 +72,10 @@ static __always_inline __u32 fd_record_one(__u8 *buf, __u32 pos, struct fd_scrat
 
 /*
  * Appends the descriptions of the fds call nr returned (ret, or the pair an FDR_FDPAIR argument points to) to
- * the record in this CPU's scratch at pos. Returns the bytes written | the captures added << 16. A global
- * function (see iov_capture).
+ * the record in this CPU's scratch at pos. Returns the bytes written | the captures added << 16. As global
+ * functions (see iov_capture), one per way fd_resolve reads the task (f: the variant's features).
  */
-__attribute__((noinline)) int fd_record_exit(__u32 pos, __u32 nr, __s64 ret)
+static __always_inline int fd_record_exit_body(__u32 pos, __u32 nr, __s64 ret, int f)
 {
 	__u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratches, &zero);
@@ -91,7 +91,7 @@ __attribute__((noinline)) int fd_record_exit(__u32 pos, __u32 nr, __s64 ret)
 		if (pos > SCRATCH_POS_MASK)
 			return 0;
 		fsc->owner = owner;
-		int n = fd_resolve((int)ret, want);
+		int n = fd_resolve((int)ret, want, f);
 		if (n >= 0) {
 			pos += fd_record_one(s->buf, pos, fsc, FD_SLOT_RET, n);
 			caps++;
@@ -107,7 +107,7 @@ __attribute__((noinline)) int fd_record_exit(__u32 pos, __u32 nr, __s64 ret)
 					break;
 				}
 				fsc->owner = owner;
-				int n = fd_resolve(fds[j], want);
+				int n = fd_resolve(fds[j], want, f);
 				if (n >= 0) {
 					pos += fd_record_one(s->buf, pos, fsc, FD_SLOT_PAIR + j, n);
 					caps++;
@@ -118,6 +118,21 @@ __attribute__((noinline)) int fd_record_exit(__u32 pos, __u32 nr, __s64 ret)
 	if (fsc->owner != owner)
 		count_lost(); /* garbled by a preempting writer; the record's owner check catches its own buffer */
 	return (pos - start) | caps << 16;
+}
+
+__attribute__((noinline)) int fd_record_exit_btf(__u32 pos, __u32 nr, __s64 ret)
+{
+	return fd_record_exit_body(pos, nr, ret, F_BTF | F_TS);
+}
+
+__attribute__((noinline)) int fd_record_exit_raw(__u32 pos, __u32 nr, __s64 ret)
+{
+	return fd_record_exit_body(pos, nr, ret, 0);
+}
+
+static __always_inline int fd_record_exit(__u32 pos, __u32 nr, __s64 ret, int f)
+{
+	return TASK_BTF(f) ? fd_record_exit_btf(pos, nr, ret) : fd_record_exit_raw(pos, nr, ret);
 }
 
 #endif

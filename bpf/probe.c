@@ -839,7 +839,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 		if (off > SCRATCH_POS_MASK) {
 			h->flags |= RECF_CAPS_DROPPED;
 		} else {
-			__u32 w = fd_record_exit(off, nr, ret);
+			__u32 w = fd_record_exit(off, nr, ret, f);
 			if ((w & 0xffff) <= 3 * CAP_ROOM) {
 				off += w & 0xffff;
 				h->ncaps += w >> 16;

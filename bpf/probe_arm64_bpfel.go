@@ -38,6 +38,31 @@ type ProbeEntryStash struct {
 	Data   [16396]uint8
 }
 
+type ProbeFdCacheEntry struct {
+	_       structs.HostLayout
+	Seq     uint64
+	Dentry  uint64
+	Mnt     uint64
+	Root    uint64
+	Rootmnt uint64
+	Parent  uint64
+	HashLen uint64
+	Born    uint64
+	Info    struct {
+		_     structs.HostLayout
+		Kind  uint8
+		Flags uint8
+		Pad   uint16
+		Magic uint32
+		Ino   uint64
+		Mode  uint32
+		Rdev  uint32
+	}
+	Len  uint32
+	Path [192]uint8
+	_    [4]byte
+}
+
 type ProbeFdInfo struct {
 	_     structs.HostLayout
 	Kind  uint8
@@ -52,6 +77,40 @@ type ProbeFdInfo struct {
 type ProbeFdScratch struct {
 	_     structs.HostLayout
 	Owner uint64
+	V     struct {
+		_ structs.HostLayout
+		P struct {
+			_      structs.HostLayout
+			Mnt    uint64
+			Dentry uint64
+		}
+		Root struct {
+			_      structs.HostLayout
+			Mnt    uint64
+			Dentry uint64
+		}
+		H struct {
+			_       structs.HostLayout
+			Pprev   uint64
+			Parent  uint64
+			HashLen uint64
+			Name    uint64
+			Inode   uint64
+		}
+		Wh struct {
+			_       structs.HostLayout
+			Pprev   uint64
+			Parent  uint64
+			HashLen uint64
+			Name    uint64
+			Inode   uint64
+		}
+		T struct {
+			_   structs.HostLayout
+			Max uint64
+			Fd  uint64
+		}
+	}
 	Build [1280]uint8
 	Info  struct {
 		_     structs.HostLayout
@@ -193,6 +252,7 @@ type ProbeXfPathKey struct {
 const (
 	ProbeMapCallFds          = "call_fds"
 	ProbeMapEvents           = "events"
+	ProbeMapFdCache          = "fd_cache"
 	ProbeMapFdScratches      = "fd_scratches"
 	ProbeMapFdstash          = "fdstash"
 	ProbeMapFdstashByTask    = "fdstash_by_task"
@@ -318,6 +378,7 @@ type ProbeProgramSpecs struct {
 type ProbeMapSpecs struct {
 	CallFds       *ebpf.MapSpec `ebpf:"call_fds"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
+	FdCache       *ebpf.MapSpec `ebpf:"fd_cache"`
 	FdScratches   *ebpf.MapSpec `ebpf:"fd_scratches"`
 	Fdstash       *ebpf.MapSpec `ebpf:"fdstash"`
 	FdstashByTask *ebpf.MapSpec `ebpf:"fdstash_by_task"`
@@ -379,6 +440,7 @@ func (o *ProbeObjects) Close() error {
 type ProbeMaps struct {
 	CallFds       *ebpf.Map `ebpf:"call_fds"`
 	Events        *ebpf.Map `ebpf:"events"`
+	FdCache       *ebpf.Map `ebpf:"fd_cache"`
 	FdScratches   *ebpf.Map `ebpf:"fd_scratches"`
 	Fdstash       *ebpf.Map `ebpf:"fdstash"`
 	FdstashByTask *ebpf.Map `ebpf:"fdstash_by_task"`
@@ -403,6 +465,7 @@ func (m *ProbeMaps) Close() error {
 	return _ProbeClose(
 		m.CallFds,
 		m.Events,
+		m.FdCache,
 		m.FdScratches,
 		m.Fdstash,
 		m.FdstashByTask,

@@ -212,6 +212,31 @@ func cwd(t *testing.T) string {
 	return wd
 }
 
+// What an fd is is found when the call begins: a file renamed between two calls shows under each name, however
+// its path was cached.
+func TestFdPathAfterRename(t *testing.T) {
+	forVariants(t, func(t *testing.T, opts Options) {
+		opts.Calls = callfilter.Spec{Fds: callfilter.FdsPaths}
+		tr := newTracer(t, opts, "fsync", "getppid")
+		h := startHelper(t, 0, "rename", "getppid")
+		if err := tr.AddPid(uint32(h.Pid), 7); err != nil {
+			t.Fatal(err)
+		}
+		h.run()
+		getppid := nr(t, "getppid")
+		recs := collect(t, tr, func(recs []owned) bool {
+			return len(find(recs, func(r owned) bool { return int(r.Pid) == h.Pid && r.Nr == getppid })) > 0
+		})
+		var got []string
+		for _, r := range find(recs, func(r owned) bool { return int(r.Pid) == h.Pid && r.Nr == nr(t, "fsync") }) {
+			got = append(got, fdText(r.Fds[0]))
+		}
+		if strings.Join(got, " ") != fdRenamedA+" "+fdRenamedB {
+			t.Errorf("fsync's fd: %q, want %s then %s", got, fdRenamedA, fdRenamedB)
+		}
+	})
+}
+
 // fdText describes an Fd for TestFdPaths.
 func fdText(f record.Fd) string {
 	var b strings.Builder

@@ -73,3 +73,22 @@ func fdKinds() {
 	}
 	_, _ = unix.Read(999, make([]byte, 1))
 }
+
+// fdRenamed are the names of fdRename's file.
+const (
+	fdRenamedA = "/tmp/swoll-fds-a"
+	fdRenamedB = "/tmp/swoll-fds-b"
+)
+
+// fdRename: an fsync on a file, the file renamed, an fsync on the same fd again.
+func fdRename() {
+	fd, err := unix.Open(fdRenamedA, unix.O_CREAT|unix.O_RDWR, 0o600)
+	if err != nil {
+		return
+	}
+	_ = unix.Fsync(fd)
+	_ = unix.Rename(fdRenamedA, fdRenamedB)
+	_ = unix.Fsync(fd)
+	_ = unix.Close(fd)
+	_ = unix.Unlink(fdRenamedB)
+}

@@ -93,6 +93,8 @@ func runHelper() int {
 			_ = unix.ClockNanosleep(unix.CLOCK_MONOTONIC, 0, &unix.Timespec{Nsec: d.Nanoseconds()}, nil)
 		case "fds":
 			fdKinds()
+		case "rename":
+			fdRename()
 		case "pause":
 			// Until the test lets it go on (helper.resume).
 			fmt.Println("paused")
