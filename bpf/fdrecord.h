@@ -115,7 +115,7 @@ static __always_inline int fd_record_exit_body(__u32 pos, __u32 nr, __s64 ret, i
 			}
 		}
 	}
-	if (fsc->owner != owner)
+	if (caps && fsc->owner != owner)
 		count_lost(); /* garbled by a preempting writer; the record's owner check catches its own buffer */
 	return (pos - start) | caps << 16;
 }

@@ -148,7 +148,7 @@ func appendBody(dst []byte, c *Call) []byte {
 	default:
 		dst = strconv.AppendInt(dst, c.Return, 10)
 		if len(c.ReturnFile) > 0 {
-			dst = appendFdFile(dst, c.ReturnFile)
+			dst = AppendFdFile(dst, c.ReturnFile)
 		}
 	}
 	dst = append(dst, ' ', '<')
@@ -228,7 +228,7 @@ func appendArgs(dst, args []byte, params []syscalls.Param) []byte {
 		case syscalls.FdArg, syscalls.FdDir:
 			dst = appendArg(dst, start, args, []byte(p.Name), v, p.Type.Info().Print)
 			if f, ok := lookupSuffixed(args, p.Name, event.FdFileSuffix); ok && len(f) > 0 && f[0] == '{' {
-				dst = appendFdFile(dst, f)
+				dst = AppendFdFile(dst, f)
 			}
 		case syscalls.FdPair:
 			if fs, ok := lookupSuffixed(args, p.Name, event.FdFilesSuffix); ok && len(v) > 0 && v[0] == '[' {
@@ -286,9 +286,9 @@ func lookupSuffixed(args []byte, name, suffix string) ([]byte, bool) {
 	return lookup(args, string(append(append(buf[:0], name...), suffix...)))
 }
 
-// appendFdFile appends an fd's description (event.FdFile) as strace -y and -yy show it after the fd:
+// AppendFdFile appends an fd's description (an event.FdFile object) as strace -y and -yy show it after the fd:
 // </etc/hosts>, <pipe:[12]>, </dev/null<char 1:3>>, <TCP:[10.0.0.1:80->10.0.0.2:4242]>, then (deleted).
-func appendFdFile(dst, obj []byte) []byte {
+func AppendFdFile(dst, obj []byte) []byte {
 	dst = append(dst, '<')
 	if s, ok := lookup(obj, "socket"); ok && isJSONString(s) {
 		dst = appendSocketText(dst, s[1:len(s)-1])
@@ -369,7 +369,7 @@ func appendFdPair(dst, fds, files []byte) []byte {
 		}
 		dst = appendValue(dst, v, syscalls.PrintBare)
 		if _, f, ok := fm.next(); ok && len(f) > 0 && f[0] == '{' {
-			dst = appendFdFile(dst, f)
+			dst = AppendFdFile(dst, f)
 		}
 	}
 	return append(dst, ']')

@@ -146,6 +146,7 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 		return failure(err)
 	}
 
+	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: tracing (%s)\n", t.AttachType())
 	out := lineout.New(io.stdout, 256<<10, 50*time.Millisecond)
 	appendLine := dec.AppendJSON
 	if output == "cli" {
