@@ -143,7 +143,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 	}
 	__u64 now = bpf_ktime_get_ns();
 	task_begin(st, nr, now);
-	xf_enter(task, &st->xf, nr, args, pid_tgid, false, f); /* swoll:filters: -P on fds */
+	xf_enter(task, &st->xf, 0, nr, args, pid_tgid, f); /* swoll:filters: -P on fds */
 	return 0;
 }
 

@@ -194,6 +194,7 @@ const (
 	CountMapLost             = "lost"
 	CountMapMntTargets       = "mnt_targets"
 	CountMapPidTargets       = "pid_targets"
+	CountMapTaskZero         = "task_zero"
 	CountMapTasks            = "tasks"
 	CountMapTasksByTask      = "tasks_by_task"
 	CountMapXfComms          = "xf_comms"
@@ -294,6 +295,7 @@ type CountMapSpecs struct {
 	Lost          *ebpf.MapSpec `ebpf:"lost"`
 	MntTargets    *ebpf.MapSpec `ebpf:"mnt_targets"`
 	PidTargets    *ebpf.MapSpec `ebpf:"pid_targets"`
+	TaskZero      *ebpf.MapSpec `ebpf:"task_zero"`
 	Tasks         *ebpf.MapSpec `ebpf:"tasks"`
 	TasksByTask   *ebpf.MapSpec `ebpf:"tasks_by_task"`
 	XfComms       *ebpf.MapSpec `ebpf:"xf_comms"`
@@ -352,6 +354,7 @@ type CountMaps struct {
 	Lost          *ebpf.Map `ebpf:"lost"`
 	MntTargets    *ebpf.Map `ebpf:"mnt_targets"`
 	PidTargets    *ebpf.Map `ebpf:"pid_targets"`
+	TaskZero      *ebpf.Map `ebpf:"task_zero"`
 	Tasks         *ebpf.Map `ebpf:"tasks"`
 	TasksByTask   *ebpf.Map `ebpf:"tasks_by_task"`
 	XfComms       *ebpf.Map `ebpf:"xf_comms"`
@@ -372,6 +375,7 @@ func (m *CountMaps) Close() error {
 		m.Lost,
 		m.MntTargets,
 		m.PidTargets,
+		m.TaskZero,
 		m.Tasks,
 		m.TasksByTask,
 		m.XfComms,

@@ -14,8 +14,8 @@
  * drops the checks a session does not use); the sets are maps filled after loading. A call dropped here is
  * counted per CPU in `filtered`, apart from `lost`: user space reports both.
  *
- * The same entry step (xf_enter) resolves fd arguments for -y into the task's fd stash (fdpath.h), which the
- * probe copies into the call's record; counting mode has no stash.
+ * The same entry step (xf_enter) resolves fd arguments for -y into the task's state (the first short one) and
+ * fd stash (the others), which the probe copies into the call's record; counting mode has neither.
  *
  * An object includes this header after declaring its struct task_state, which has a struct xf_task named xf.
  */
@@ -94,8 +94,21 @@ struct {
 /* What the entry step found for the call in flight. */
 struct xf_task {
 	__u8 match;   /* an fd argument (or an at-entry path) is in xf_paths */
-	__u8 has_fds; /* the task's fd stash holds the call's fd arguments (-y) */
+	__u8 has_fds; /* FDS_INLINE | FDS_STASH: where the call's fd arguments are (-y) */
 	__u8 pad[6];
+};
+
+enum {
+	FDS_INLINE = 1, /* in the task state's struct fd_inline */
+	FDS_STASH = 2,	/* in the task's fd stash */
+};
+
+/* -y: the first fd argument of the call in flight whose description is short (most calls have one fd, of a
+ * short path), kept in the probe's task state: no stash to find. */
+#define FD_INLINE_DATA 100
+
+struct fd_inline {
+	__u8 raw[sizeof(struct fd_cap) + sizeof(struct fd_info) + FD_INLINE_DATA]; /* as in a record */
 };
 
 /* -y: the fd arguments of the call in flight, as records hold them (fdpath.h's struct fd_cap entries). A stash
@@ -193,13 +206,13 @@ static __always_inline void fd_stash_append(struct fd_stash *st, struct fd_scrat
  * A traced call's entry: resolves its fd arguments for -y into the task's fd stash (stash: the probe; counting
  * mode passes false), and for -P matches them and the at-entry paths (x->match).
  */
-static __always_inline void xf_enter(struct task_struct *task, struct xf_task *x, __u32 nr, const __u64 *args,
-				     __u64 pid_tgid, bool stash, int f)
+static __always_inline void xf_enter(struct task_struct *task, struct xf_task *x, struct fd_inline *fi, __u32 nr,
+				     const __u64 *args, __u64 pid_tgid, int f)
 {
 	x->match = 0;
 	x->has_fds = 0;
 	bool path = xf_flags & XF_PATH;
-	bool fds = stash && fd_level;
+	bool fds = fi && fd_level;
 	if (!path && !fds)
 		return;
 	struct call_fds *cf = bpf_map_lookup_elem(&call_fds, &nr);
@@ -210,17 +223,6 @@ static __always_inline void xf_enter(struct task_struct *task, struct xf_task *x
 	if (!s)
 		return;
 	struct fd_stash *st = 0;
-	if (fds) {
-		st = fdstash_create(task, (const struct fd_stash *)s, f);
-		if (!st) {
-			count_lost(); /* no room for the call's fds: its record would lack them */
-			fds = false;
-		} else {
-			st->len = 0;
-			st->n = 0;
-			st->dropped = 0;
-		}
-	}
 	__u32 want = fd_level > 1 ? FDW_SOCK : 0;
 	for (int i = 0; i < MAX_ARGS; i++) {
 		__u8 role = cf->role[i];
@@ -240,8 +242,30 @@ static __always_inline void xf_enter(struct task_struct *task, struct xf_task *x
 			continue;
 		if (path && !x->match && fd != FD_CWD && xf_out_match(s, n))
 			x->match = 1;
-		if (fds && st)
+		if (fds && fi && !(x->has_fds & FDS_INLINE) && n <= FD_INLINE_DATA) {
+			__u64 len = sizeof(struct fd_info) + n;
+			clamp_var(len, sizeof(struct fd_info) + FD_INLINE_DATA);
+			struct fd_cap *h = (struct fd_cap *)fi->raw;
+			h->arg = FD_SLOT + i;
+			h->flags = 0;
+			h->len = len;
+			bpf_probe_read_kernel(fi->raw + sizeof(struct fd_cap), len, &s->info);
+			x->has_fds |= FDS_INLINE;
+		} else if (fds) {
+			if (!st) {
+				st = fdstash_create(task, (const struct fd_stash *)s, f);
+				if (!st) {
+					count_lost(); /* no room for the call's fds: its record would lack them */
+					fds = false;
+					continue;
+				}
+				st->len = 0;
+				st->n = 0;
+				st->dropped = 0;
+				x->has_fds |= FDS_STASH;
+			}
 			fd_stash_append(st, s, FD_SLOT + i, n);
+		}
 		if (s->owner != pid_tgid) {
 			/* preempted by a task that used this CPU's buffer: what was copied may be garbled */
 			count_lost();
@@ -249,8 +273,6 @@ static __always_inline void xf_enter(struct task_struct *task, struct xf_task *x
 				st->dropped = 1;
 		}
 	}
-	if (fds && st)
-		x->has_fds = 1;
 }
 
 /* The tgid of the task in its own pid namespace (the container's pid). */
@@ -321,11 +343,9 @@ drop:
  * hash. */
 static __always_inline void xf_done(struct task_struct *task, struct xf_task *x, int f)
 {
-	if (x->has_fds) {
-		x->has_fds = 0;
-		if (!(f & F_TS))
-			fdstash_delete(task, f);
-	}
+	if (x->has_fds & FDS_STASH && !(f & F_TS))
+		fdstash_delete(task, f);
+	x->has_fds = 0;
 }
 
 #endif

@@ -27,30 +27,46 @@ static __always_inline bool fd_record_needed(struct xf_task *x, __u32 nr, long r
 	return (cf->ret_fd && ret >= 0) || (cf->pair && ret == 0);
 }
 
-/* Copies the task's fd stash into the record at off (a position of s->buf); returns the bytes copied. */
-static __always_inline __u32 fd_record_stash(struct task_struct *task, struct xf_task *x, struct scratch *s,
-					     __u32 off, int f)
+/* Copies the call's fd arguments (the task state's inline one, then the task's fd stash) into the record at off
+ * (a position of s->buf); returns the bytes copied. */
+static __always_inline __u32 fd_record_stash(struct task_struct *task, struct xf_task *x, struct fd_inline *fi,
+					     struct scratch *s, __u32 off, int f)
 {
 	struct rec_hdr *h = (struct rec_hdr *)s->buf;
-	if (!x->has_fds)
-		return 0;
+	__u32 start = off;
+	if (x->has_fds & FDS_INLINE) {
+		if (off > SCRATCH_POS_MASK) {
+			h->flags |= RECF_CAPS_DROPPED;
+			return 0;
+		}
+		barrier_var(off);
+		off &= SCRATCH_POS_MASK;
+		__u64 n = sizeof(struct fd_cap) + ((struct fd_cap *)fi->raw)->len;
+		clamp_var(n, sizeof(struct fd_inline));
+		if (!bpf_probe_read_kernel(s->buf + off, n, fi)) {
+			off += n;
+			h->ncaps++;
+		}
+	}
+	if (!(x->has_fds & FDS_STASH))
+		return off - start;
 	struct fd_stash *fs = fdstash_lookup(task, f);
 	if (!fs)
-		return 0;
+		return off - start;
 	__u64 n = fs->len;
 	if (fs->dropped)
 		h->flags |= RECF_CAPS_DROPPED;
 	if (off > SCRATCH_POS_MASK) {
 		h->flags |= RECF_CAPS_DROPPED;
-		return 0;
+		return off - start;
 	}
 	barrier_var(off);
 	off &= SCRATCH_POS_MASK;
 	clamp_var(n, FD_STASH_AREA);
 	if (n == 0 || bpf_probe_read_kernel(s->buf + off, n, fs->data))
-		return 0;
+		return off - start;
 	h->ncaps += fs->n;
-	return n;
+	return off + n - start;
 }
 
 /* Appends what fd_resolve handed out as capture slot at pos of buf; returns the bytes written. */

@@ -122,7 +122,8 @@ struct cap_hdr {
  * identity for its records. */
 struct task_state {
 	struct task_core core;
-	struct xf_task xf; /* swoll:filters (exitfilter.h) */
+	struct xf_task xf;     /* swoll:filters (exitfilter.h) */
+	struct fd_inline fdi; /* swoll:filters: -y's first fd argument of the call in flight */
 	__u64 args[MAX_ARGS];
 	__u8 has_entry; /* the call in flight has entry captures in the task's stash */
 	__u8 have_pid;	/* nspid and pidns are cached: they never change for a task */
@@ -675,7 +676,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 		return 0;
 	}
 	task_begin(st, nr, now);
-	xf_enter(task, &st->xf, nr, st->args, pid_tgid, true, f); /* swoll:filters: -P on fds, -y's fd stash */
+	xf_enter(task, &st->xf, &st->fdi, nr, st->args, pid_tgid, f); /* swoll:filters: -P on fds, -y's fds */
 
 	if (!cfg->entry_caps)
 		return 0;
@@ -834,7 +835,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 	}
 	/* swoll:filters: -y's fd descriptions: the arguments' from the fd stash, then the returned fds' */
 	if (fd_level) {
-		off += fd_record_stash(task, &st->xf, s, off, f);
+		off += fd_record_stash(task, &st->xf, &st->fdi, s, off, f);
 		xf_done(task, &st->xf, f);
 		if (off > SCRATCH_POS_MASK) {
 			h->flags |= RECF_CAPS_DROPPED;

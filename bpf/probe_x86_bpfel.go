@@ -229,6 +229,10 @@ type ProbeTaskState struct {
 		HasFds uint8
 		Pad    [6]uint8
 	}
+	Fdi struct {
+		_   structs.HostLayout
+		Raw [128]uint8
+	}
 	Args     [6]uint64
 	HasEntry uint8
 	HavePid  uint8
@@ -265,6 +269,7 @@ const (
 	ProbeMapStashes          = "stashes"
 	ProbeMapStashesByTask    = "stashes_by_task"
 	ProbeMapSysCfgs          = "sys_cfgs"
+	ProbeMapTaskZero         = "task_zero"
 	ProbeMapTasks            = "tasks"
 	ProbeMapTasksByTask      = "tasks_by_task"
 	ProbeMapXfComms          = "xf_comms"
@@ -391,6 +396,7 @@ type ProbeMapSpecs struct {
 	Stashes       *ebpf.MapSpec `ebpf:"stashes"`
 	StashesByTask *ebpf.MapSpec `ebpf:"stashes_by_task"`
 	SysCfgs       *ebpf.MapSpec `ebpf:"sys_cfgs"`
+	TaskZero      *ebpf.MapSpec `ebpf:"task_zero"`
 	Tasks         *ebpf.MapSpec `ebpf:"tasks"`
 	TasksByTask   *ebpf.MapSpec `ebpf:"tasks_by_task"`
 	XfComms       *ebpf.MapSpec `ebpf:"xf_comms"`
@@ -453,6 +459,7 @@ type ProbeMaps struct {
 	Stashes       *ebpf.Map `ebpf:"stashes"`
 	StashesByTask *ebpf.Map `ebpf:"stashes_by_task"`
 	SysCfgs       *ebpf.Map `ebpf:"sys_cfgs"`
+	TaskZero      *ebpf.Map `ebpf:"task_zero"`
 	Tasks         *ebpf.Map `ebpf:"tasks"`
 	TasksByTask   *ebpf.Map `ebpf:"tasks_by_task"`
 	XfComms       *ebpf.Map `ebpf:"xf_comms"`
@@ -478,6 +485,7 @@ func (m *ProbeMaps) Close() error {
 		m.Stashes,
 		m.StashesByTask,
 		m.SysCfgs,
+		m.TaskZero,
 		m.Tasks,
 		m.TasksByTask,
 		m.XfComms,
