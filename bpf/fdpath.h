@@ -8,11 +8,13 @@
  * number and dentry name, which user space formats as d_dname would (nodeagent/record). With -yy a socket also
  * hands out its protocol, addresses and ports (inet), peer and bound path (unix), or port id (netlink).
  *
- * Every read is a CO-RE probe read, so one code path serves every program variant. The walk is bounded: at most
- * FD_DEPTH_MAX dentries and mounts, FD_PATH_MAX bytes of path (a longer path is handed out as its last
- * FD_PATH_MAX bytes, marked truncated). It is a global function (verified once, on its own) that writes into a
- * per-CPU buffer; callers copy what it wrote: into the task's fd stash at entry (arguments: what the fd was
- * when the call began, as strace shows it, even for close), into the record at exit (returned fds, pipe and
+ * Reads are CO-RE probe reads, fields that sit together read at once, and plain loads of BTF pointers for the
+ * task's fs, files and fdtable where the variant has a BTF task (fd_resolve_btf; fd_resolve_raw elsewhere). The
+ * walk is bounded: at most FD_DEPTH_MAX dentries and mounts, FD_PATH_MAX bytes of path (a longer path is handed
+ * out as its last FD_PATH_MAX bytes, marked truncated), and a global function of its own; paths are cached per
+ * CPU by dentry (fd_cache). The resolution is a global function (verified once, on its own) that writes into a
+ * per-CPU buffer; callers copy what it wrote: into the task's state or fd stash at entry (arguments: what the fd
+ * was when the call began, as strace shows it, even for close), into the record at exit (returned fds, pipe and
  * socketpair's pair).
  *
  * Which arguments of a call are fds, dirfds and paths is user space's table (syscalls' argument types), written
