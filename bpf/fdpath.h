@@ -383,10 +383,21 @@ static __always_inline int fd_resolve_body(int fd, __u32 want, bool btf)
 	struct fs_struct *fs = btf ? task->fs : BPF_CORE_READ(task, fs);
 	struct file *file = 0;
 	struct fd_vars *v = &s->v;
-	/* Probe reads in both variants: the pointers are compared, hashed and stored, which BTF pointers may not. */
-	read_path((void *)fs + bpf_core_field_offset(fs->root), &v->root);
+	/* The paths' pointers go through the per-CPU buffer, which makes numbers of BTF pointers: they are hashed
+	 * and handed to fd_walk, which BTF pointers may not be (the agent's CAP_PERFMON lets it store them). */
+	if (btf) {
+		v->root.mnt = (__u64)fs->root.mnt;
+		v->root.dentry = (__u64)fs->root.dentry;
+	} else {
+		read_path((void *)fs + bpf_core_field_offset(fs->root), &v->root);
+	}
 	if (fd == FD_CWD) {
-		read_path((void *)fs + bpf_core_field_offset(fs->pwd), &v->p);
+		if (btf) {
+			v->p.mnt = (__u64)fs->pwd.mnt;
+			v->p.dentry = (__u64)fs->pwd.dentry;
+		} else {
+			read_path((void *)fs + bpf_core_field_offset(fs->pwd), &v->p);
+		}
 	} else {
 		if (fd < 0)
 			return -1;
@@ -411,6 +422,7 @@ static __always_inline int fd_resolve_body(int fd, __u32 want, bool btf)
 			return -1;
 		read_path((void *)file + bpf_core_field_offset(file->f_path), &v->p);
 	}
+	asm volatile("" ::: "memory"); /* read them back from the buffer, as numbers */
 	struct fd_path *pp = &v->p, *root = &v->root;
 	struct dentry *d = (struct dentry *)pp->dentry;
 	if (!d)
