@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/swoll-dev/swoll/event"
@@ -40,13 +41,16 @@ func (t *Transport) Execs() []transport.Request {
 }
 
 // Agent is a scripted node agent: it answers OpStart with a ready notice and writes its Events, announces
-// each OpAdd with a target_attached notice, and on OpStop or the end of stdin writes an exit notice and
-// returns. It records the commands it received.
+// each OpAdd with a target_attached notice and each OpRemove with a target_detached one, and on OpStop or the end
+// of stdin writes an exit notice and returns. It records the commands it received.
 type Agent struct {
 	// Events are written after the ready notice, each as one line.
 	Events [][]byte
 	// Gate, when set, holds the Events until it is closed (so that a test can connect every agent first).
 	Gate <-chan struct{}
+	// Break, when set, ends the stream with the error it receives, without an exit notice (the connection
+	// broke, the agent was killed).
+	Break <-chan error
 
 	mu       sync.Mutex
 	commands []protocol.Command
@@ -59,31 +63,90 @@ func (a *Agent) Commands() []protocol.Command {
 	return append([]protocol.Command(nil), a.commands...)
 }
 
+// Ops lists the commands received as "op" or "op id" (OpAdd, OpRemove), joined by spaces.
+func (a *Agent) Ops() string {
+	var out []string
+	for _, c := range a.Commands() {
+		switch {
+		case c.Target != nil:
+			out = append(out, string(c.Op)+" "+c.Target.ContainerID)
+		case c.ContainerID != "":
+			out = append(out, string(c.Op)+" "+c.ContainerID)
+		default:
+			out = append(out, string(c.Op))
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// WriteLine writes v as one JSON line.
+func WriteLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// WriteNotice writes n as the agent writes a notice.
+func WriteNotice(w io.Writer, n event.Notice) error {
+	return WriteLine(w, struct {
+		Notice event.Notice `json:"notice"`
+	}{n})
+}
+
 // Serve plays the agent for one exec (Transport.Serve).
 func (a *Agent) Serve(ctx context.Context, _ transport.Request, stdio transport.Stdio) error {
 	out := bufio.NewWriter(stdio.Stdout)
-	write := func(v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		if _, err := out.Write(append(b, '\n')); err != nil {
+	notice := func(n event.Notice) error {
+		if err := WriteNotice(out, n); err != nil {
 			return err
 		}
 		return out.Flush()
 	}
-	notice := func(n event.Notice) error {
-		return write(struct {
-			Notice event.Notice `json:"notice"`
-		}{n})
-	}
-	sc := bufio.NewScanner(stdio.Stdin)
+	cmds := make(chan protocol.Command)
+	readErr := make(chan error, 1)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		defer close(cmds)
+		sc := bufio.NewScanner(stdio.Stdin)
+		for sc.Scan() {
+			var c protocol.Command
+			if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+				readErr <- fmt.Errorf("fake agent: bad command %q: %w", sc.Text(), err)
+				return
+			}
+			select {
+			case cmds <- c:
+			case <-done:
+				return
+			}
+		}
+		if err := sc.Err(); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+			readErr <- err
+		}
+	}()
 	node := ""
 	var events uint64
-	for sc.Scan() {
+	for {
 		var c protocol.Command
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			return fmt.Errorf("fake agent: bad command %q: %w", sc.Text(), err)
+		var ok bool
+		select {
+		case c, ok = <-cmds:
+		case err := <-a.Break:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !ok {
+			select {
+			case err := <-readErr:
+				return err
+			default:
+			}
+			return notice(event.Notice{Kind: event.NoticeExit, Node: node, Events: events})
 		}
 		a.mu.Lock()
 		a.commands = append(a.commands, c)
@@ -111,6 +174,8 @@ func (a *Agent) Serve(ctx context.Context, _ transport.Request, stdio transport.
 			err = out.Flush()
 		case protocol.OpAdd:
 			err = notice(event.Notice{Kind: event.NoticeTargetAttached, Node: node, ContainerID: c.Target.ContainerID})
+		case protocol.OpRemove:
+			err = notice(event.Notice{Kind: event.NoticeTargetDetached, Node: node, ContainerID: c.ContainerID})
 		case protocol.OpStop:
 			return notice(event.Notice{Kind: event.NoticeExit, Node: node, Events: events})
 		}
@@ -118,10 +183,6 @@ func (a *Agent) Serve(ctx context.Context, _ transport.Request, stdio transport.
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-		return err
-	}
-	return notice(event.Notice{Kind: event.NoticeExit, Node: node, Events: events})
 }
 
 // Buffer is a bytes.Buffer safe for concurrent writers (a session's stderr).

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"testing"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -81,10 +83,55 @@ func Clientset(objs ...runtime.Object) *fake.Clientset {
 	return c
 }
 
-// RunAgentPods makes c behave like the Job controller and a kubelet for agents: every Job and pod created gets a
-// UID; each agent Job created gets its pod (named after it, controlled by it, created just after); each agent
-// pod created is stored already running.
-func RunAgentPods(c *fake.Clientset) {
+// Kubelet decides what becomes of an agent Job's pod: it sets the pod's status before the pod is stored, and
+// returns false for a pod that never comes (the Job controller or the node is down).
+type Kubelet func(pod *corev1.Pod) bool
+
+// Running is a healthy node's kubelet: the agent container runs at once.
+func Running(pod *corev1.Pod) bool {
+	SetRunning(pod)
+	return true
+}
+
+// Pending is a node's kubelet that has bound the pod and pulls its image; the test moves it on (UpdatePod).
+func Pending(pod *corev1.Pod) bool {
+	pod.Status.Phase = corev1.PodPending
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
+		Name:  agentpod.ContainerName,
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}},
+	}}
+	return true
+}
+
+// Absent is the kubelet of a node whose Job controller never creates the pod.
+func Absent(*corev1.Pod) bool { return false }
+
+// SetRunning gives pod the status of a running agent.
+func SetRunning(pod *corev1.Pod) {
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
+		Name:  agentpod.ContainerName,
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}},
+	}}
+}
+
+// SetTerminated gives pod the status of an agent that exited with code (restartPolicy Never: the pod failed).
+func SetTerminated(pod *corev1.Pod, code int32, message string) {
+	pod.Status.Phase = corev1.PodFailed
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
+		Name:  agentpod.ContainerName,
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Message: message}},
+	}}
+}
+
+// RunAgentPods makes c behave like the Job controller and a kubelet for agents whose containers run at once
+// (RunAgentPodsWith Running).
+func RunAgentPods(c *fake.Clientset) { RunAgentPodsWith(c, Running) }
+
+// RunAgentPodsWith makes c behave like the Job controller and kubelets for agents: every Job and pod created
+// gets a UID; each agent Job created gets its pod (named after it, controlled by it, created just after the
+// Job's create returned), with the status kubelet gives it.
+func RunAgentPodsWith(c *fake.Clientset, kubelet Kubelet) {
 	var uids atomic.Int64
 	c.PrependReactor("create", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		ca, ok := a.(k8stesting.CreateActionImpl)
@@ -95,28 +142,76 @@ func RunAgentPods(c *fake.Clientset) {
 			m.SetUID(types.UID("uid-" + strconv.FormatInt(uids.Add(1), 10)))
 		}
 		job, ok := ca.GetObject().(*batchv1.Job)
-		if ok && job.Labels[agentpod.LabelName] == agentpod.NameValue {
-			pod := agentpod.Pod(job)
-			pod.Name = job.Name + "-" + strconv.FormatInt(1e4+uids.Add(1), 36)
-			pod.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(job, batchv1.SchemeGroupVersion.WithKind("Job"))}
-			// after the Job's create returned, as a controller would (reactors run under the fake's lock)
-			go func() {
-				_, _ = c.CoreV1().Pods(job.Namespace).Create(context.Background(), pod, metav1.CreateOptions{})
-			}()
+		if !ok || job.Labels[agentpod.LabelName] != agentpod.NameValue {
+			return false, nil, nil
 		}
+		pod := agentpod.Pod(job)
+		pod.Name = job.Name + "-" + strconv.FormatInt(1e4+uids.Add(1), 36)
+		pod.UID = types.UID("uid-" + strconv.FormatInt(uids.Add(1), 10))
+		pod.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(job, batchv1.SchemeGroupVersion.WithKind("Job"))}
+		if !kubelet(pod) {
+			return false, nil, nil
+		}
+		// after the Job's create returned, as a controller would (reactors run under the fake's lock)
+		go func() {
+			_, _ = c.CoreV1().Pods(job.Namespace).Create(context.Background(), pod, metav1.CreateOptions{})
+		}()
 		return false, nil, nil
 	})
-	c.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		pod, ok := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
-		if ok && pod.Labels[agentpod.LabelName] == agentpod.NameValue {
-			pod.Status.Phase = corev1.PodRunning
-			pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
-				Name:  agentpod.ContainerName,
-				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}},
-			}}
+}
+
+// AgentPod waits until the pod of the agent Job named job exists and returns it.
+func AgentPod(t testing.TB, c *fake.Clientset, namespace, job string) *corev1.Pod {
+	t.Helper()
+	var found *corev1.Pod
+	WaitFor(t, "the pod of job "+job, func() bool {
+		list, err := c.CoreV1().Pods(namespace).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return false
 		}
-		return false, nil, nil
+		for i := range list.Items {
+			if ref := metav1.GetControllerOf(&list.Items[i]); ref != nil && ref.Name == job {
+				found = &list.Items[i]
+				return true
+			}
+		}
+		return false
 	})
+	return found
+}
+
+// UpdatePod reads a pod, changes it with change and stores it (the watches see the update).
+func UpdatePod(t testing.TB, c *fake.Clientset, pod *corev1.Pod, change func(*corev1.Pod)) *corev1.Pod {
+	t.Helper()
+	got, err := c.CoreV1().Pods(pod.Namespace).Get(context.Background(), pod.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("reading pod %s: %v", pod.Name, err)
+	}
+	change(got)
+	got, err = c.CoreV1().Pods(pod.Namespace).Update(context.Background(), got, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatalf("updating pod %s: %v", pod.Name, err)
+	}
+	return got
+}
+
+// WaitBound bounds every WaitFor: a condition that does not hold by then is taken to never hold.
+const WaitBound = 30 * time.Second
+
+// WaitFor waits until cond holds (it is polled), failing the test after WaitBound with what was awaited.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(WaitBound)
+	defer deadline.Stop()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("waited %s for %s", WaitBound, what)
+		case <-tick.C:
+		}
+	}
 }
 
 // history is what the fake server stored, with versions.

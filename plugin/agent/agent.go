@@ -1,10 +1,11 @@
-// Package agent is the plugin's side of one node agent. An Agent creates its Job and waits until the Job's pod
-// runs (package lifecycle), connects to `swoll-agent session` in it (package transport), writes its commands (start,
-// targets as they come and go, a heartbeat, stop) to the agent's stdin, and pumps the agent's stdout into the
-// merge loop's batches (package stream), keeping what the notices say: ready, events lost, exit, failure.
+// Package agent is the plugin's end of one node agent's connection: it runs `swoll-agent session` in the
+// agent's pod (package transport), writes the commands it is given to the agent's stdin (a heartbeat between
+// them; on Stop, OpStop and the end of stdin, which both tell the agent to detach and exit), and pumps the
+// agent's stdout into the merge loop's batches (package stream), handing every notice to its caller as it comes.
+// What the notices mean for the agent is the caller's to decide (package fleet owns every agent's state).
 //
-// Run is called once, from a goroutine of its own. Enqueue, Stop, Done, State, Node and ID are safe for
-// concurrent use.
+// Run is called once, from a goroutine of its own; it calls Config.Notice from the goroutine that reads the
+// agent's output, in stream order. Send and Stop are safe for concurrent use while Run runs.
 package agent
 
 import (
@@ -14,361 +15,133 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	utilexec "k8s.io/client-go/util/exec"
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/plugin/agentpod"
-	"github.com/swoll-dev/swoll/plugin/lifecycle"
 	"github.com/swoll-dev/swoll/plugin/stream"
 	"github.com/swoll-dev/swoll/plugin/transport"
 	"github.com/swoll-dev/swoll/plugin/userlog"
 	"github.com/swoll-dev/swoll/protocol"
 )
 
-const (
-	// maxShownMalformed malformed lines of an agent are shown; later ones are only counted.
-	maxShownMalformed = 3
-	// quietStart: the routine steps of a start are shown only when the start takes longer than this, so that a
-	// normal session prints one line per agent rather than eight.
-	quietStart = time.Second
-	// silentAfter is how long an agent may say nothing (it writes a stats notice every
-	// protocol.StatsInterval) before its node is named as silent.
-	silentAfter = 3 * protocol.StatsInterval
-	// podEndGrace is how long the stream may outlive its pod's end (its last lines may still be in flight)
-	// before it is cut: a partitioned node's stream would otherwise hang until TCP gives up.
-	podEndGrace = 3 * time.Second
-)
+// maxShownMalformed malformed lines of an agent are shown; later ones are only counted.
+const maxShownMalformed = 3
 
-// routinePhrases are the steps of a start that goes well.
-var routinePhrases = map[string]bool{
-	"pod created": true, "pod pending": true, "creating container": true, "image pulled": true,
-	"container created": true, "container started": true, "attaching": true, "running": true,
-}
-
-// Observer hears about an agent. Calls for one agent never overlap: Phrase and Finished come from the Run
-// goroutine, Ready and Notice from the goroutine reading the agent's output while Run waits for it.
-type Observer interface {
-	// Phrase reports a step of the agent's start worth showing ("pulling image", "ImagePullBackOff: ...").
-	Phrase(a *Agent, phrase string)
-	// Ready: the agent's probes are attached and it traces its targets.
-	Ready(a *Agent)
-	// Notice is called with every notice the agent sends, after the agent recorded what it says.
-	Notice(a *Agent, n *event.Notice)
-	// Finished: Run returned (the agent ended, failed or was stopped); Done is closed.
-	Finished(a *Agent)
-}
-
-// Config is what one agent needs.
+// Config is what one connection needs.
 type Config struct {
 	// ID is the agent's stream in the merge loop.
-	ID   int
-	Node string
-	// Start is the first command: what to trace.
-	Start *protocol.Start
-	// NotReady, when set, is why the node cannot run an agent: the agent fails at once.
-	NotReady string
-	// Pods are the session's agents on the API server; Job is this agent's, as built by package agentpod.
-	Pods *lifecycle.Pods
-	Job  *batchv1.Job
-	// Replacement: this agent takes over from a failed one on the same node.
-	Replacement bool
-	// StartTimeout bounds the wait until the pod runs (image pull included).
-	StartTimeout time.Duration
-	Transport    transport.Transport
+	ID        int
+	Node      string
+	Namespace string
+	Transport transport.Transport
 	// Batches is the merge loop's input.
-	Batches  chan<- stream.Batch
-	Log      *userlog.Logger
-	Observer Observer
+	Batches chan<- stream.Batch
+	Log     *userlog.Logger
+	// Notice receives every notice the agent writes, after the events before it went to Batches.
+	Notice func(*event.Notice)
 }
 
-// State is what an agent's notices and its end said so far.
-type State struct {
-	Ready bool
-	// Failure says why the agent failed, "" when it did not.
-	Failure string
-	// Exit is the agent's exit notice, nil before it ended cleanly.
-	Exit *event.Notice
-	// Lost counts events the kernel dropped.
-	Lost uint64
-	// Limited counts events the agent dropped over --max-rate (never counted in Lost).
-	Limited uint64
-	// Filtered counts the calls the session's incident filters dropped in the kernel (--failed, -P...): asked
-	// for, never counted in Lost.
-	Filtered uint64
-	// Malformed counts lines that were neither events nor notices.
-	Malformed int
-	// Removed: another client deleted the agent (cleanup); it is not to be replaced.
-	Removed bool
-}
-
-// Agent is one node agent.
-type Agent struct {
+// Conn is the connection to one node agent.
+type Conn struct {
 	cfg     Config
-	pod     *lifecycle.Pod
-	started time.Time
-	stopCh  chan struct{}
+	stop    chan struct{}
 	stopped sync.Once
-	done    chan struct{}
 	wake    chan struct{}
 
-	// heard is when the agent last wrote a notice (Unix ns; it writes a stats notice every few seconds).
-	heard atomic.Int64
+	// mu guards the mailbox of commands not written yet (Send's side and the writer's).
+	mu    sync.Mutex
+	queue []protocol.Command
 
-	mu     sync.Mutex
-	queue  []protocol.Command
-	phrase string
-	st     State
-	silent bool // its silence was reported
+	malformed int // the reading goroutine's
 }
 
-// New prepares an agent; Run starts it. The start command is queued first.
-func New(cfg Config) *Agent {
-	a := &Agent{
-		cfg:     cfg,
-		started: time.Now(),
-		stopCh:  make(chan struct{}),
-		done:    make(chan struct{}),
-		wake:    make(chan struct{}, 1),
-	}
-	a.pod = cfg.Pods.Add(cfg.Job, a.setPhrase)
-	a.Enqueue(protocol.Command{Op: protocol.OpStart, Start: cfg.Start})
-	return a
+// New prepares a connection; Run opens it.
+func New(cfg Config) *Conn {
+	return &Conn{cfg: cfg, stop: make(chan struct{}), wake: make(chan struct{}, 1)}
 }
 
-// ID is the agent's stream id.
-func (a *Agent) ID() int { return a.cfg.ID }
-
-// Node is the node the agent runs on.
-func (a *Agent) Node() string { return a.cfg.Node }
-
-// PodName is the agent's pod once seen, else its Job's name.
-func (a *Agent) PodName() string {
-	if n := a.pod.PodName(); n != "" {
-		return n
-	}
-	return a.cfg.Job.Name
-}
-
-// Started is when the agent was created.
-func (a *Agent) Started() time.Time { return a.started }
-
-// LastHeard is when the agent last said anything (zero before it streamed).
-func (a *Agent) LastHeard() time.Time {
-	if ns := a.heard.Load(); ns != 0 {
-		return time.Unix(0, ns)
-	}
-	return time.Time{}
-}
-
-// Done is closed when Run returned.
-func (a *Agent) Done() <-chan struct{} { return a.done }
-
-// State returns a copy of what the agent knows about itself.
-func (a *Agent) State() State {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.st
-}
-
-// Enqueue adds a command for the agent; commands wait until the connection is up.
-func (a *Agent) Enqueue(c protocol.Command) {
-	a.mu.Lock()
-	a.queue = append(a.queue, c)
-	a.mu.Unlock()
+// Send queues commands for the agent; they are written in order once the stream is up. Never blocks.
+func (c *Conn) Send(cmds ...protocol.Command) {
+	c.mu.Lock()
+	c.queue = append(c.queue, cmds...)
+	c.mu.Unlock()
 	select {
-	case a.wake <- struct{}{}:
+	case c.wake <- struct{}{}:
 	default:
 	}
 }
 
-// Stop asks the agent to detach and exit (OpStop, then stdin closed); a start still waiting stops waiting.
-func (a *Agent) Stop() { a.stopped.Do(func() { close(a.stopCh) }) }
+// Stop asks the agent to detach and exit: what is queued, then OpStop, then the end of its stdin.
+func (c *Conn) Stop() { c.stopped.Do(func() { close(c.stop) }) }
 
-// Stopping tells whether Stop was called.
-func (a *Agent) Stopping() bool {
-	select {
-	case <-a.stopCh:
-		return true
-	default:
-		return false
-	}
+func (c *Conn) take() []protocol.Command {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cmds := c.queue
+	c.queue = nil
+	return cmds
 }
 
-func (a *Agent) fail(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	a.mu.Lock()
-	a.st.Failure = msg
-	a.mu.Unlock()
-	a.cfg.Log.Printf("%s: %s", a.cfg.Node, msg)
+// End is how a stream ended.
+type End struct {
+	// Pod is the pod exec'd into.
+	Pod string
+	// Setup: the exec could not even be prepared (a bad request; nothing reached the agent).
+	Setup error
+	// Exec is the exec's own error (the connection broke, the agent exited non-zero); Read the output's.
+	Exec, Read error
 }
 
-func (a *Agent) setPhrase(p string) {
-	if p == "" {
-		return
-	}
-	a.mu.Lock()
-	changed := p != a.phrase
-	a.phrase = p
-	a.mu.Unlock()
-	if changed && (!routinePhrases[p] || time.Since(a.started) >= quietStart) {
-		a.cfg.Observer.Phrase(a, p)
-	}
-}
-
-// Run creates the Job, waits until its pod runs, and streams until the agent ends or is stopped. ctx carries the
-// connection: cancelling it cuts the stream (the teardown's last resort after Stop).
-func (a *Agent) Run(ctx context.Context) {
-	defer func() {
-		close(a.done)
-		a.cfg.Observer.Finished(a)
-	}()
-	if why := a.cfg.NotReady; why != "" {
-		// a pod bound to a node that is down would only wait for the start timeout
-		a.fail("%s; its containers are not traced", why)
-		return
-	}
-	if err := a.pod.Create(ctx, a.cfg.Replacement); err != nil {
-		a.fail("%v", err)
-		return
-	}
-	waitCtx, cancel := context.WithCancel(ctx)
-	go func() {
-		select {
-		case <-a.stopCh:
-			cancel()
-		case <-waitCtx.Done():
-		}
-	}()
-	err := a.pod.WaitRunning(waitCtx, a.cfg.StartTimeout)
-	cancel()
+// Failure says why a stream that nobody asked to end failed; said tells whether the agent said goodbye (its
+// exit notice) or a failure was told already. "" when the end is no failure.
+func (e End) Failure(said bool) string {
 	switch {
-	case errors.Is(err, lifecycle.ErrStopped):
-		return
-	case err != nil:
-		a.fail("%v", err)
-		return
+	case e.Setup != nil:
+		return fmt.Sprintf("preparing exec into %s: %v", e.Pod, e.Setup)
+	case e.Exec != nil:
+		return "the agent's session ended: " + describe(e.Exec)
+	case e.Read != nil:
+		return fmt.Sprintf("reading the agent's output: %v", e.Read)
+	case !said:
+		return "the agent's session ended without saying why"
 	}
-	a.stream(ctx)
+	return ""
 }
 
-// stream runs `swoll-agent session` in the pod and pumps its output until it ends.
-func (a *Agent) stream(ctx context.Context) {
-	a.setPhrase("attaching")
-	podName, err := a.pod.Verify(ctx)
-	if err != nil {
-		a.fail("%v", err)
-		return
-	}
+// Run runs `swoll-agent session` in pod and pumps its output until it ends. ctx carries the connection:
+// cancelling it cuts the stream (the teardown's last resort after Stop).
+func (c *Conn) Run(ctx context.Context, pod string) End {
 	stdinR, stdinW := io.Pipe()
 	stdoutR, stdoutW := io.Pipe()
-	stderr := userlog.NewPrefixWriter(a.cfg.Log, "swoll-agent["+a.cfg.Node+"]: ")
-	writerDone := make(chan struct{})
+	stderr := userlog.NewPrefixWriter(c.cfg.Log, "swoll-agent["+c.cfg.Node+"]: ")
+	writerDone, execDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(writerDone)
-		a.writeCommands(stdinW)
+		c.writeCommands(stdinW, execDone)
 	}()
-	a.cfg.Batches <- stream.Batch{Stream: a.cfg.ID} // registers the stream with the merger
+	c.cfg.Batches <- stream.Batch{Stream: c.cfg.ID} // registers the stream with the merger
 	pumpDone := make(chan error, 1)
-	go func() { pumpDone <- stream.Pump(stdoutR, a.cfg.ID, a.cfg.Batches, a) }()
-	streamCtx, cut := context.WithCancel(ctx)
-	defer cut()
-	a.heard.Store(time.Now().UnixNano())
-	watchDone := make(chan struct{})
-	defer close(watchDone)
-	go a.watchStreaming(cut, watchDone)
+	go func() { pumpDone <- stream.Pump(stdoutR, c.cfg.ID, c.cfg.Batches, c) }()
 
-	err = a.cfg.Transport.Exec(streamCtx, transport.Request{
-		Namespace: a.cfg.Job.Namespace, Pod: podName, Container: agentpod.ContainerName,
+	err := c.cfg.Transport.Exec(ctx, transport.Request{
+		Namespace: c.cfg.Namespace, Pod: pod, Container: agentpod.ContainerName,
 		Command: []string{agentpod.AgentBinary, "session"},
 	}, transport.Stdio{Stdin: stdinR, Stdout: stdoutW, Stderr: stderr})
+	close(execDone)
 	_ = stdoutW.Close()
 	_ = stderr.Close()
 	_ = stdinW.Close() // ends the transport's stdin copy cleanly (EOF) and unblocks a command write in flight
-	perr := <-pumpDone
+	end := End{Pod: pod, Read: <-pumpDone}
 	<-writerDone
-	var setup *transport.SetupError
-	if errors.As(err, &setup) {
-		a.fail("preparing exec into %s: %v", podName, setup.Err)
-		return
+	if setup := (*transport.SetupError)(nil); errors.As(err, &setup) {
+		end.Setup = setup.Err
+	} else {
+		end.Exec = err
 	}
-	if a.Stopping() {
-		return
-	}
-	st := a.State()
-	if st.Exit == nil {
-		if why, removed := a.pod.EndReason(ctx); why != "" {
-			a.mu.Lock()
-			a.st.Removed = removed
-			a.mu.Unlock()
-			a.fail("%s", why)
-			return
-		}
-	}
-	switch {
-	case err != nil:
-		a.fail("the agent's session ended: %s", describe(err))
-	case perr != nil:
-		a.fail("reading the agent's output: %v", perr)
-	case st.Exit == nil && st.Failure == "":
-		a.fail("the agent's session ended without saying why")
-	}
-}
-
-// watchStreaming runs beside the exec stream: it names the node when its agent goes silent (Notice says when
-// it is heard from again), and cuts the stream when the pod ended or is being deleted, whatever the connection
-// does.
-func (a *Agent) watchStreaming(cut context.CancelFunc, done <-chan struct{}) {
-	tick := time.NewTicker(protocol.StatsInterval)
-	defer tick.Stop()
-	podEnded := a.pod.Ended()
-	warnings := a.pod.Warnings()
-	var cutAt <-chan time.Time
-	for {
-		select {
-		case <-done:
-			return
-		case <-podEnded:
-			podEnded = nil
-			a.cfg.Log.Debugf("%s: agent pod %s ended; cutting its stream in %s", a.cfg.Node, a.PodName(), podEndGrace)
-			t := time.NewTimer(podEndGrace)
-			defer t.Stop()
-			cutAt = t.C
-		case <-cutAt:
-			cut()
-			return
-		case w := <-warnings:
-			if !routinePhrases[w] && w != "pulling image" { // a late event of the start is no news
-				a.cfg.Log.Printf("%s: %s", a.cfg.Node, w) // eviction, OOM, ...; the logger escapes it
-			}
-		case <-tick.C:
-			quiet := time.Since(a.LastHeard())
-			a.mu.Lock()
-			was := a.silent
-			a.silent = quiet >= silentAfter
-			now := a.silent
-			a.mu.Unlock()
-			if now && !was {
-				a.cfg.Log.Printf("%s: silent for %s: nothing from its agent (node or network trouble?)", a.cfg.Node, quiet.Round(time.Second))
-			}
-		}
-	}
-}
-
-// heardFrom notes a sign of life, and says so when the node had been named as silent.
-func (a *Agent) heardFrom() {
-	now := time.Now()
-	before := a.heard.Swap(now.UnixNano())
-	a.mu.Lock()
-	was := a.silent
-	a.silent = false
-	a.mu.Unlock()
-	if was {
-		a.cfg.Log.Printf("%s: its agent is heard from again after %s of silence", a.cfg.Node, now.Sub(time.Unix(0, before)).Round(time.Second))
-	}
+	return end
 }
 
 // describe says in a few words why a stream ended: the agent's exit code, a closed connection, or the error.
@@ -383,9 +156,9 @@ func describe(err error) string {
 	return err.Error()
 }
 
-// writeCommands writes queued commands to the agent's stdin and pings it every heartbeat interval. On stop it
-// sends OpStop and closes stdin: both tell the agent to detach and exit.
-func (a *Agent) writeCommands(w *io.PipeWriter) {
+// writeCommands writes queued commands to the agent's stdin and pings it every heartbeat interval, until the
+// exec returned (done). On stop it sends what is queued and OpStop, and closes stdin.
+func (c *Conn) writeCommands(w *io.PipeWriter, done <-chan struct{}) {
 	defer func() { _ = w.Close() }()
 	ping := time.NewTicker(protocol.HeartbeatInterval)
 	defer ping.Stop()
@@ -403,85 +176,40 @@ func (a *Agent) writeCommands(w *io.PipeWriter) {
 		return err == nil
 	}
 	for {
-		a.mu.Lock()
-		cmds := a.queue
-		a.queue = nil
-		a.mu.Unlock()
-		if len(cmds) > 0 && !write(cmds) {
+		if cmds := c.take(); len(cmds) > 0 && !write(cmds) {
 			return
 		}
 		select {
-		case <-a.wake:
+		case <-done:
+			return
+		case <-c.wake:
 		case <-ping.C:
 			if !write([]protocol.Command{{Op: protocol.OpPing}}) {
 				return
 			}
-		case <-a.stopCh:
-			a.mu.Lock()
-			cmds := append(a.queue, protocol.Command{Op: protocol.OpStop})
-			a.queue = nil
-			a.mu.Unlock()
-			write(cmds)
+		case <-c.stop:
+			write(append(c.take(), protocol.Command{Op: protocol.OpStop}))
 			return
 		}
 	}
 }
 
 // Notice implements stream.Handler.
-func (a *Agent) Notice(n *event.Notice) {
-	a.heardFrom()
-	switch n.Kind {
-	case event.NoticeReady:
-		a.mu.Lock()
-		a.st.Ready = true
-		a.mu.Unlock()
-		a.cfg.Observer.Ready(a)
-	case event.NoticeLost:
-		a.mu.Lock()
-		a.st.Lost = n.LostTotal
-		a.mu.Unlock()
-		a.cfg.Log.Printf("%s: %d events lost in the kernel (total %d)", a.cfg.Node, n.Lost, n.LostTotal)
-	case event.NoticeRateLimited:
-		a.mu.Lock()
-		a.st.Limited = n.LimitedTotal
-		a.mu.Unlock()
-		a.cfg.Log.Printf("%s: %d events over --max-rate dropped (total %d)", a.cfg.Node, n.Limited, n.LimitedTotal)
-	case event.NoticeError:
-		a.fail("agent error: %s", n.Message)
-	case event.NoticeExit:
-		a.mu.Lock()
-		a.st.Exit = n
-		a.st.Lost = max(a.st.Lost, n.LostTotal)
-		a.st.Limited = max(a.st.Limited, n.LimitedTotal)
-		a.st.Filtered = max(a.st.Filtered, n.FilteredTotal)
-		a.mu.Unlock()
-	case event.NoticeStats:
-		a.mu.Lock()
-		a.st.Filtered = max(a.st.Filtered, n.FilteredTotal)
-		a.mu.Unlock()
-	}
-	a.cfg.Observer.Notice(a, n)
-}
+func (c *Conn) Notice(n *event.Notice) { c.cfg.Notice(n) }
 
 // Snapshot implements stream.Handler: a counting agent's counts go to the sink; what its counter table had no
 // room for is said at once.
-func (a *Agent) Snapshot(snap *event.Snapshot) {
-	a.mu.Lock()
-	a.st.Filtered = max(a.st.Filtered, snap.FilteredTotal)
-	a.mu.Unlock()
+func (c *Conn) Snapshot(snap *event.Snapshot) {
 	if snap.Overflow > 0 {
-		a.cfg.Log.Printf("%s: %d calls not counted in the last interval: the agent's counter table is full (total %d)",
-			a.cfg.Node, snap.Overflow, snap.OverflowTotal)
+		c.cfg.Log.Printf("%s: %d calls not counted in the last interval: the agent's counter table is full (total %d)",
+			c.cfg.Node, snap.Overflow, snap.OverflowTotal)
 	}
 }
 
 // Malformed implements stream.Handler: shown, never silently dropped (a few times, then counted).
-func (a *Agent) Malformed(line []byte, err error) {
-	a.mu.Lock()
-	a.st.Malformed++
-	n := a.st.Malformed
-	a.mu.Unlock()
-	if n <= maxShownMalformed {
-		a.cfg.Log.Printf("%s: ignoring a malformed line from the agent (%v): %.200s", a.cfg.Node, err, line)
+func (c *Conn) Malformed(line []byte, err error) {
+	c.malformed++
+	if c.malformed <= maxShownMalformed {
+		c.cfg.Log.Printf("%s: ignoring a malformed line from the agent (%v): %.200s", c.cfg.Node, err, line)
 	}
 }

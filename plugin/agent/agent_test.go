@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,12 +11,10 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/internal/testutil"
 	"github.com/swoll-dev/swoll/plugin/agentpod"
-	"github.com/swoll-dev/swoll/plugin/lifecycle"
 	"github.com/swoll-dev/swoll/plugin/stream"
 	"github.com/swoll-dev/swoll/plugin/transport"
 	"github.com/swoll-dev/swoll/plugin/userlog"
@@ -26,160 +23,152 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// observer records what an agent reports.
-type observer struct {
-	mu       sync.Mutex
-	calls    []string
-	finished chan struct{}
-}
-
-func (o *observer) add(s string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.calls = append(o.calls, s)
-}
-func (o *observer) Phrase(_ *Agent, p string)        { o.add("phrase " + p) }
-func (o *observer) Ready(*Agent)                     { o.add("ready") }
-func (o *observer) Notice(_ *Agent, n *event.Notice) { o.add("notice " + string(n.Kind)) }
-func (o *observer) Finished(*Agent)                  { o.add("finished"); close(o.finished) }
-
-func (o *observer) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return strings.Join(o.calls, ", ")
-}
-
-// run starts one agent whose transport is serve, collects its batches until it finished, and returns it.
-func run(t *testing.T, serve func(a *Agent) func(context.Context, transport.Request, transport.Stdio) error) (*Agent, *observer, string, []stream.Batch) {
+// run opens a connection whose far end is serve, with cmds sent first, and collects what comes out until Run
+// returns; stopWhen, when set, stops the connection once it returns true for a notice.
+func run(t *testing.T, ctx context.Context, serve func(context.Context, transport.Request, transport.Stdio) error,
+	cmds []protocol.Command, stopWhen func(*event.Notice) bool) (End, []stream.Batch, []string, string) {
 	t.Helper()
-	client := testutil.Clientset()
-	testutil.RunAgentPods(client)
-	var logBuf testutil.Buffer
-	log := userlog.New(&logBuf, false)
-	pods := lifecycle.New(client, nil, "swoll", "s1", log)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	watched := make(chan struct{})
-	go func() { defer close(watched); pods.Watch(ctx) }()
-	defer func() { cancel(); <-watched }()
-
+	var log testutil.Buffer
 	batches := make(chan stream.Batch, 64)
-	obs := &observer{finished: make(chan struct{})}
-	pod := agentpod.Build(agentpod.Params{Session: "s1", Node: "node-a", Namespace: "swoll", Image: "i"})
-	tr := &testutil.Transport{}
-	a := New(Config{
-		ID: 7, Node: "node-a", Start: &protocol.Start{Node: "node-a", Session: "s1"},
-		Pods: pods, Job: pod, StartTimeout: 10 * time.Second,
-		Transport: tr, Batches: batches, Log: log, Observer: obs,
-	})
-	tr.Serve = serve(a)
-	go a.Run(ctx)
-	var got []stream.Batch
-	for {
-		select {
-		case b := <-batches:
-			got = append(got, b)
-		case <-obs.finished:
-			for len(batches) > 0 {
-				got = append(got, <-batches)
+	var mu sync.Mutex
+	var notices []string
+	tr := &testutil.Transport{Serve: serve}
+	var c *Conn
+	c = New(Config{ID: 7, Node: "node-a", Namespace: "swoll", Transport: tr, Batches: batches,
+		Log: userlog.New(&log, false), Notice: func(n *event.Notice) {
+			mu.Lock()
+			notices = append(notices, string(n.Kind))
+			mu.Unlock()
+			if stopWhen != nil && stopWhen(n) {
+				c.Stop()
 			}
-			return a, obs, logBuf.String(), got
-		case <-time.After(20 * time.Second):
-			t.Fatalf("the agent did not finish; log:\n%s", logBuf.String())
-		}
+		}})
+	c.Send(cmds...)
+	end := c.Run(ctx, "swoll-s1-abc-x7k2p")
+	close(batches)
+	var got []stream.Batch
+	for b := range batches {
+		got = append(got, b)
 	}
+	if execs := tr.Execs(); len(execs) != 1 || execs[0].Pod != "swoll-s1-abc-x7k2p" || execs[0].Namespace != "swoll" ||
+		execs[0].Container != agentpod.ContainerName || strings.Join(execs[0].Command, " ") != agentpod.AgentBinary+" session" {
+		t.Errorf("execs %+v", execs)
+	}
+	return end, got, notices, log.String()
 }
 
-func TestAgentStreamsEventsAndKeepsNotices(t *testing.T) {
-	fake := &testutil.Agent{Events: [][]byte{
+// TestConnStreams: the commands go to the agent in order and OpStop last; events go to the merge loop in
+// batches of the agent's stream; notices come out in order; malformed lines are told, then only counted.
+func TestConnStreams(t *testing.T) {
+	agent := &testutil.Agent{Events: [][]byte{
 		[]byte(`{"syscall":{"name":"read"},"start":1,"finish":2}`),
-		[]byte(`not json`),
+		[]byte(`not json 1`), []byte(`not json 2`), []byte(`not json 3`), []byte(`not json 4`),
 		[]byte(`{"notice":{"kind":"lost","lost":5,"lost_total":5}}`),
-		[]byte(`{"notice":{"kind":"stats","events":2,"filtered_total":9}}`),
 		[]byte(`{"syscall":{"name":"read"},"start":3,"finish":4}`),
+		[]byte(`{"notice":{"kind":"stats"}}`),
 	}}
-	serve := func(a *Agent) func(context.Context, transport.Request, transport.Stdio) error {
-		return func(ctx context.Context, req transport.Request, stdio transport.Stdio) error {
-			if req.Pod != a.PodName() || req.Container != agentpod.ContainerName || req.Command[1] != "session" {
-				return fmt.Errorf("unexpected exec %+v", req)
-			}
-			time.AfterFunc(50*time.Millisecond, a.Stop) // the session ends
-			return fake.Serve(ctx, req, stdio)
-		}
+	start := protocol.Command{Op: protocol.OpStart, Start: &protocol.Start{Node: "node-a"}}
+	add := protocol.Command{Op: protocol.OpAdd, Target: &protocol.Target{ContainerID: "containerd://a1"}}
+	end, batches, notices, log := run(t, t.Context(), agent.Serve, []protocol.Command{start, add},
+		func(n *event.Notice) bool { return n.Kind == event.NoticeStats })
+	if end != (End{Pod: "swoll-s1-abc-x7k2p"}) || end.Failure(true) != "" {
+		t.Fatalf("end %+v", end)
 	}
-	a, obs, log, batches := run(t, serve)
-	st := a.State()
-	if !st.Ready || st.Failure != "" || st.Exit == nil || st.Lost != 5 || st.Malformed != 1 || st.Filtered != 9 {
-		t.Fatalf("state %+v; log:\n%s", st, log)
+	if got := agent.Ops(); got != "start add containerd://a1 stop" {
+		t.Errorf("the agent received %q", got)
 	}
-	if got := obs.String(); !strings.Contains(got, "ready, notice ready, notice lost, notice stats, notice exit, finished") {
-		t.Fatalf("observer: %s", got)
+	if got := strings.Join(notices, " "); got != "ready lost stats target_attached exit" {
+		t.Errorf("notices %q", got)
 	}
 	var finishes []int64
-	notices := 0
 	for _, b := range batches {
 		if b.Stream != 7 {
-			t.Fatalf("batch of stream %d", b.Stream)
+			t.Fatalf("a batch of stream %d", b.Stream)
 		}
 		for _, it := range b.Items {
 			finishes = append(finishes, it.Finish)
 		}
-		if b.Notice != nil {
-			notices++
-		}
 	}
-	if fmt.Sprint(finishes) != "[2 4]" || notices != 4 || !batches[len(batches)-1].EOF {
-		t.Fatalf("batches: finishes %v, %d notices, last %+v", finishes, notices, batches[len(batches)-1])
+	if fmt.Sprint(finishes) != "[2 4]" || !batches[len(batches)-1].EOF || len(batches[0].Items) != 0 || batches[0].Notice != nil {
+		t.Errorf("batches: finishes %v, first %+v, last %+v", finishes, batches[0], batches[len(batches)-1])
 	}
-	if !strings.Contains(log, "node-a: 5 events lost in the kernel (total 5)") || !strings.Contains(log, "ignoring a malformed line from the agent") {
-		t.Fatalf("log:\n%s", log)
-	}
-	cmds := fake.Commands()
-	if len(cmds) < 2 || cmds[0].Op != protocol.OpStart || cmds[len(cmds)-1].Op != protocol.OpStop {
-		t.Fatalf("commands %+v", cmds)
+	if n := strings.Count(log, "node-a: ignoring a malformed line from the agent"); n != maxShownMalformed ||
+		strings.Contains(log, "not json 4") {
+		t.Errorf("malformed lines told %d times:\n%s", n, log)
 	}
 }
 
-func TestAgentBrokenTransport(t *testing.T) {
+// TestConnEnds: how a stream ended, and what that says of the agent.
+func TestConnEnds(t *testing.T) {
+	cut, cancel := context.WithCancel(t.Context())
 	tests := []struct {
-		name string
-		err  error
-		want string
+		name    string
+		ctx     context.Context
+		serve   func(context.Context, transport.Request, transport.Stdio) error
+		failure string // with no goodbye from the agent
 	}{
-		{"connection refused", errors.New("error dialing backend: connection refused"), "node-a: the agent's session ended: error dialing backend: connection refused"},
-		{"stream cut", io.ErrUnexpectedEOF, "node-a: the agent's session ended: the connection to the agent closed"},
-		{"bad request", &transport.SetupError{Err: errors.New("no host")}, "node-a: preparing exec into swoll-s1-"},
+		{"the agent said goodbye", t.Context(), func(_ context.Context, _ transport.Request, s transport.Stdio) error {
+			return testutil.WriteNotice(s.Stdout, event.Notice{Kind: event.NoticeExit})
+		}, "the agent's session ended without saying why"},
+		{"the connection was refused", t.Context(), func(context.Context, transport.Request, transport.Stdio) error {
+			return errors.New("error dialing backend: connection refused")
+		}, "the agent's session ended: error dialing backend: connection refused"},
+		{"the connection closed", t.Context(), func(context.Context, transport.Request, transport.Stdio) error {
+			return io.ErrUnexpectedEOF
+		}, "the agent's session ended: the connection to the agent closed"},
+		{"the exec could not be prepared", t.Context(), func(context.Context, transport.Request, transport.Stdio) error {
+			return &transport.SetupError{Err: errors.New("no host")}
+		}, "preparing exec into swoll-s1-abc-x7k2p: no host"},
+		{"the stream was cut", cut, func(ctx context.Context, _ transport.Request, _ transport.Stdio) error {
+			cancel()
+			<-ctx.Done()
+			return ctx.Err()
+		}, "the agent's session ended: context canceled"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a, obs, log, _ := run(t, func(*Agent) func(context.Context, transport.Request, transport.Stdio) error {
-				return func(context.Context, transport.Request, transport.Stdio) error { return tc.err }
-			})
-			if a.State().Failure == "" || !strings.Contains(log, tc.want) {
-				t.Fatalf("failure %q; log:\n%s", a.State().Failure, log)
+			end, _, _, _ := run(t, tc.ctx, tc.serve, nil, nil)
+			if got := end.Failure(false); got != tc.failure {
+				t.Fatalf("failure %q, want %q", got, tc.failure)
 			}
-			if !strings.HasSuffix(obs.String(), "finished") {
-				t.Fatalf("observer: %s", obs)
+			if end.Setup == nil && end.Exec == nil && end.Failure(true) != "" {
+				t.Fatalf("a said goodbye is a failure: %q", end.Failure(true))
 			}
 		})
 	}
 }
 
-func TestAgentOnANodeThatIsNotReady(t *testing.T) {
-	var logBuf bytes.Buffer
-	obs := &observer{finished: make(chan struct{})}
-	client := testutil.Clientset()
-	a := New(Config{
-		Node: "node-a", NotReady: "node is not Ready (NodeStatusUnknown)",
-		Pods: lifecycle.New(client, nil, "swoll", "s1", userlog.New(&logBuf, false)),
-		Job:  agentpod.Build(agentpod.Params{Session: "s1", Node: "node-a", Namespace: "swoll", Image: "i"}),
-		Log:  userlog.New(&logBuf, false), Observer: obs,
-	})
-	a.Run(t.Context())
-	if !strings.Contains(logBuf.String(), "node-a: node is not Ready (NodeStatusUnknown); its containers are not traced") {
-		t.Fatal(logBuf.String())
+// TestConnOverflow: a counting agent's full counter table is said at once.
+func TestConnOverflow(t *testing.T) {
+	serve := func(_ context.Context, _ transport.Request, s transport.Stdio) error {
+		return testutil.WriteLine(s.Stdout, event.Line{Snapshot: &event.Snapshot{Overflow: 3, OverflowTotal: 9}})
 	}
-	if list, _ := client.CoreV1().Pods("swoll").List(t.Context(), metav1.ListOptions{}); len(list.Items) != 0 {
-		t.Fatal("a pod was created on a node that is not ready")
+	_, batches, _, log := run(t, t.Context(), serve, nil, nil)
+	if !strings.Contains(log, "node-a: 3 calls not counted in the last interval: the agent's counter table is full (total 9)") {
+		t.Fatalf("log:\n%s", log)
+	}
+	if len(batches) < 2 || batches[1].Snapshot == nil {
+		t.Fatalf("batches %+v", batches)
+	}
+}
+
+// TestConnSendAfterStop: commands sent before the stop are written before OpStop; the writer never blocks the
+// sender.
+func TestConnSendAfterStop(t *testing.T) {
+	agent := &testutil.Agent{}
+	c := New(Config{Node: "node-a", Transport: &testutil.Transport{Serve: agent.Serve}, Batches: make(chan stream.Batch, 64),
+		Log: userlog.New(io.Discard, false), Notice: func(*event.Notice) {}})
+	c.Send(protocol.Command{Op: protocol.OpStart, Start: &protocol.Start{}})
+	c.Stop()
+	c.Stop()
+	done := make(chan End, 1)
+	go func() { done <- c.Run(t.Context(), "p") }()
+	select {
+	case <-done:
+	case <-time.After(testutil.WaitBound):
+		t.Fatal("a stopped connection did not end")
+	}
+	if got := agent.Ops(); got != "start stop" {
+		t.Fatalf("the agent received %q", got)
 	}
 }

@@ -65,6 +65,12 @@ const (
 	AnnotationCommand     = "swoll.dev/command"
 	// AnnotationExpires is when the agent's deadline passes (RFC 3339): `cleanup` removes anything past it.
 	AnnotationExpires = "swoll.dev/expires"
+	// AnnotationRequestedFrom, AnnotationSyscalls and AnnotationCaptureData complete the audit record the
+	// traced pods' Events hold too (package audit): the host the session runs on, the system calls it traces
+	// ("all" for every one) and how many bytes of data it copies from each read or write ("0": none).
+	AnnotationRequestedFrom = "swoll.dev/requested-from"
+	AnnotationSyscalls      = "swoll.dev/syscalls"
+	AnnotationCaptureData   = "swoll.dev/capture-data"
 
 	// ContainerName is the agent's container in the pod.
 	ContainerName = "agent"
@@ -134,7 +140,12 @@ type Params struct {
 	// (DefaultHoldWait when zero).
 	HoldWait    time.Duration
 	RequestedBy string
-	CreatedAt   time.Time
+	// RequestedFrom is the host the session runs on; Syscalls what it traces as the user gave it (empty: all);
+	// CaptureData the bytes of data it copies from each read or write (0: none).
+	RequestedFrom string
+	Syscalls      []string
+	CaptureData   int
+	CreatedAt     time.Time
 	// Command is the trace's command line as the user typed it, without connection flags.
 	Command string
 	// CRISocket is the node's CRI socket, a host path already checked against the allow-list (see
@@ -202,6 +213,11 @@ func Build(p Params) *batchv1.Job {
 		AnnotationCreatedAt:   p.CreatedAt.UTC().Format(time.RFC3339),
 		AnnotationExpires:     p.CreatedAt.Add(time.Duration(deadline) * time.Second).UTC().Format(time.RFC3339),
 		AnnotationCommand:     cmd,
+		AnnotationSyscalls:    SyscallsAnnotation(p.Syscalls),
+		AnnotationCaptureData: fmt.Sprint(p.CaptureData),
+	}
+	if p.RequestedFrom != "" {
+		annotations[AnnotationRequestedFrom] = p.RequestedFrom
 	}
 	return &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
@@ -221,6 +237,19 @@ func Build(p Params) *batchv1.Job {
 			},
 		},
 	}
+}
+
+// SyscallsAnnotation is the system calls as the annotation (and the audit Events) show them: as given,
+// comma-separated, "all" when none was named, cut to a readable length.
+func SyscallsAnnotation(syscalls []string) string {
+	if len(syscalls) == 0 {
+		return "all"
+	}
+	s := strings.Join(syscalls, ",")
+	if len(s) > maxCommandAnnotation {
+		s = s[:maxCommandAnnotation-3] + "..."
+	}
+	return s
 }
 
 // Pod is the pod the Job's controller creates (its template as a pod), for admission dry runs.

@@ -35,16 +35,18 @@ func golden(t *testing.T, name string, got []byte) {
 
 func params() Params {
 	return Params{
-		Session:     "k3x9ab",
-		Node:        "node-a",
-		Namespace:   "kube-system",
-		Image:       "ghcr.io/swoll-dev/swoll-agent:v0.1.0",
-		PullPolicy:  corev1.PullIfNotPresent,
-		Deadline:    time.Hour,
-		HoldWait:    60 * time.Second,
-		RequestedBy: "alice",
-		CreatedAt:   time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC),
-		Command:     "kubectl swoll trace -l app=nginx -s openat",
+		Session:       "k3x9ab",
+		Node:          "node-a",
+		Namespace:     "kube-system",
+		Image:         "ghcr.io/swoll-dev/swoll-agent:v0.1.0",
+		PullPolicy:    corev1.PullIfNotPresent,
+		Deadline:      time.Hour,
+		HoldWait:      60 * time.Second,
+		RequestedBy:   "alice",
+		RequestedFrom: "laptop-7",
+		Syscalls:      []string{"openat", "class:Network"},
+		CreatedAt:     time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC),
+		Command:       "kubectl swoll trace -l app=nginx -s openat",
 	}
 }
 
@@ -60,6 +62,9 @@ func TestGolden(t *testing.T) {
 			p.PullPolicy = corev1.PullNever
 			p.Deadline = 90 * time.Second
 			p.Privileged = true
+			p.Syscalls = nil
+			p.CaptureData = 64
+			p.RequestedFrom = ""
 		}},
 	}
 	for _, tc := range tests {

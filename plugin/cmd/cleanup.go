@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/swoll-dev/swoll/internal/termesc"
+	"github.com/swoll-dev/swoll/plugin/agentns"
 	"github.com/swoll-dev/swoll/plugin/cleanup"
 	"github.com/swoll-dev/swoll/plugin/preflight"
 )
@@ -23,24 +24,38 @@ func NewCleanupCommand(configFlags *genericclioptions.ConfigFlags, streams gener
 	cmd := &cobra.Command{
 		Use:   "cleanup [--all-namespaces] [--force]",
 		Short: "Delete the agents that swoll sessions left behind",
-		Long: `Delete swoll agents (their Jobs and pods) in the namespace, or in every namespace with -A, and wait
-until they are gone. Agents are found by their labels:
-app.kubernetes.io/name=swoll-agent,app.kubernetes.io/managed-by=kubectl-swoll.
+		Long: `Delete swoll agents (their Jobs and pods) in the agent namespace, or in every namespace with -A, and wait
+until they are gone. The agent namespace is -n, else the one set once ($` + agentns.EnvVar + ` or the
+kubeconfig context's ` + agentns.Extension + ` extension), else the kubeconfig's namespace. Agents are found by their labels: app.kubernetes.io/name=swoll-agent,
+app.kubernetes.io/managed-by=kubectl-swoll.
 
 Agents of a session that is over, or past its deadline, are removed whoever started it. Agents of a live
 session are removed only when it is one of yours (it ends); other users' live sessions are left alone and
 named, unless --force. Agents remove themselves even when kubectl swoll is killed, so cleanup is rarely
 needed.`,
-		Example: `  # Agents in the current namespace
+		Example: `  # Agents in the agent namespace
   kubectl swoll cleanup
+
+  # Agents in the namespace swoll
+  kubectl swoll cleanup -n swoll
 
   # Everywhere, other users' live sessions included
   kubectl swoll cleanup -A --force`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			ns, _, err := configFlags.ToRawKubeConfigLoader().Namespace()
+			ns, explicit, err := configFlags.ToRawKubeConfigLoader().Namespace()
 			if err != nil {
 				return fmt.Errorf("reading kubeconfig: %w", err)
+			}
+			if !explicit {
+				// where the agents are: the agent namespace set once, unless -n says otherwise
+				set, err := agentns.FromFlags(configFlags)
+				if err != nil {
+					return err
+				}
+				if set != "" {
+					ns = set
+				}
 			}
 			if all {
 				ns = ""

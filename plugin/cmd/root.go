@@ -1,5 +1,5 @@
 // Package cmd is kubectl-swoll's root command: kubectl's connection flags, the commands (trace and top in
-// their own packages; report, cleanup, version and image here), shell completion, and how errors are printed.
+// their own packages; report, cleanup, rbac, version and image here), shell completion, and how errors are printed.
 package cmd
 
 import (
@@ -73,8 +73,11 @@ capabilities eBPF needs) per node that runs a target, streams from it, and remov
   kubectl swoll image
   kubectl swoll version
 
-  # Remove what an interrupted session left behind
-  kubectl swoll cleanup -A`,
+  # The least-privilege Roles and bindings for alice to trace in shop, agents in the namespace swoll
+  kubectl swoll rbac shop --user alice --agent-namespace swoll | kubectl apply -f -
+
+  # Remove what an interrupted session left behind (in the agent namespace)
+  kubectl swoll cleanup`,
 		Annotations: map[string]string{
 			cobra.CommandDisplayNameAnnotation: "kubectl swoll",
 		},
@@ -92,6 +95,7 @@ capabilities eBPF needs) per node that runs a target, streams from it, and remov
 		top.NewCommand(trace.NewOptions(configFlags, streams, force)),
 		NewReportCommand(streams),
 		NewCleanupCommand(configFlags, streams),
+		NewRBACCommand(configFlags, streams),
 		NewVersionCommand(streams),
 		NewImageCommand(streams),
 	)

@@ -1,283 +1,243 @@
-// Package fleet is a session's set of agents: it counts them ready, tells the person how the start goes, says
-// when all have ended, and replaces an agent that fails after it had been tracing (its pod killed, its stream
-// broken, the API server restarted): a new agent (a new Job) takes over the node's current targets, up to
-// MaxReplacements times per node, and the untraced gap is reported when it is ready. An agent that failed before
-// it was ready, or that another client deleted, is not replaced: its node is reported untraced, once.
+// Package fleet owns a session's node agents: for every node it runs one state machine (machine.go) that takes
+// its agent from a Job being created to a stream that ended, replaces an agent that failed after it had been
+// tracing, and sends the node's targets to it as they come and go (nodes.go, with package route's table). It
+// also tells the person how the start goes, when every agent is ready and when all have ended.
 //
-// A Fleet is the agents' Observer; its methods are safe for concurrent use. Replace is called from the failed
-// agent's goroutine, without the fleet's lock. An agent counts as done once the fleet heard its Finished (its
-// replacement, if any, is in the fleet by then), not when its Done channel closes, which comes just before.
+// One goroutine owns all of it: Run. Everything else reaches the state over channels: the targets watch
+// (Config.Changes), the agent pods watch (Config.Pods), and the goroutines Run starts for slow work (creating a
+// Job, reading a pod, an exec stream, whose notices and end come back the same way). No lock guards agent
+// state, no callback crosses packages: a replacement is a transition of its node's machine, and the node→agent
+// map is the nodes map below, kept once.
+//
+// Run is called once. Stop, Done, AllReady, Ended, Finished and Reports are safe for concurrent use.
 package fleet
 
 import (
-	"fmt"
+	"context"
 	"sync"
 	"time"
 
-	"github.com/swoll-dev/swoll/event"
-	"github.com/swoll-dev/swoll/plugin/agent"
+	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/swoll-dev/swoll/plugin/lifecycle"
 	"github.com/swoll-dev/swoll/plugin/route"
+	"github.com/swoll-dev/swoll/plugin/stream"
+	"github.com/swoll-dev/swoll/plugin/targets"
+	"github.com/swoll-dev/swoll/plugin/transport"
 	"github.com/swoll-dev/swoll/plugin/userlog"
+	"github.com/swoll-dev/swoll/protocol"
 )
 
 // DefaultMaxReplacements bounds how many times a node's failed agent is replaced in one session.
 const DefaultMaxReplacements = 3
 
-// ReplaceFunc starts an agent on node that takes over from a failed one (generation 2, 3, ...): it adds it to
-// the fleet (Add), gives it the node's targets and runs it.
-type ReplaceFunc func(node string, generation int) (*agent.Agent, error)
+// Plan is what one agent runs.
+type Plan struct {
+	Node string
+	// Start is the agent's first command; the node's targets follow it.
+	Start *protocol.Start
+	// Job is the agent's Job, as built by package agentpod.
+	Job *batchv1.Job
+	// NotReady, when set, is why the node cannot run an agent: the agent fails at once.
+	NotReady string
+}
 
-// Fleet is the session's set of agents.
+// Config is what a fleet needs.
+type Config struct {
+	Jobs      *lifecycle.Jobs
+	Transport transport.Transport
+	// Batches is the merge loop's input.
+	Batches chan<- stream.Batch
+	Log     *userlog.Logger
+	// Initial are the agents to start at once (one per node) and Targets the containers found at the start.
+	Initial []Plan
+	Targets []targets.Target
+	// Changes are the targets watch's changes; Pods what the agent pods watch sees (lifecycle.Jobs.Watch).
+	Changes <-chan []targets.Change
+	Pods    <-chan lifecycle.Update
+	// Prepare plans the agent of a node that gained targets during the session (generation 1) or a replacement
+	// (generation 2, 3, ...); nil: neither is started. It runs in a goroutine of its own and may read the API
+	// server.
+	Prepare func(ctx context.Context, node string, generation int) (Plan, error)
+	// StartTimeout bounds the wait until an agent's pod runs (image pull included).
+	StartTimeout time.Duration
+	// MaxReplacements per node (DefaultMaxReplacements when 0); MaxNodes bounds the nodes with an agent (0: no
+	// bound).
+	MaxReplacements, MaxNodes int
+}
+
+// Report is one agent's part of the summary.
+type Report struct {
+	// ID is the agent's stream in the merge loop.
+	ID   int
+	Node string
+	// Lost counts events the kernel dropped; Limited those the agent dropped over --max-rate; Filtered the calls
+	// the incident filters left out (asked for: not lost).
+	Lost, Limited, Filtered uint64
+	// Failed: the agent failed and nothing took over; Replaced: it failed and a replacement took over.
+	Failed, Replaced bool
+}
+
+// Fleet is a session's set of agents.
 type Fleet struct {
-	log     *userlog.Logger
-	names   *route.Router
-	replace ReplaceFunc
-	max     int
+	cfg Config
 	// Started is when the fleet was made (the session's tracing start).
 	Started time.Time
-	// AllReady is closed when every agent that did not fail is ready: --duration counts from there.
-	AllReady chan struct{}
-	// Exited gets a token whenever an agent finished (after its replacement, if any, was added).
-	Exited chan struct{}
 
-	mu           sync.Mutex
-	agents       []*agent.Agent // by stream id
-	current      map[string]*agent.Agent
-	replaces     map[*agent.Agent]*agent.Agent // replacement -> the failed agent it took over from
-	replaced     map[*agent.Agent]bool
-	pending      map[string]*agent.Agent // by node: the failed agent whose replacement is being added
-	finished     map[*agent.Agent]bool   // Finished was heard (and any replacement added)
-	replacements map[string]int          // by node
-	replacing    sync.WaitGroup          // replacements being started
-	readyAll     bool
-	ending       bool
+	in       chan func() // results of the goroutines Run started, run on Run's goroutine
+	stop     chan struct{}
+	stopOnce sync.Once
+	allReady chan struct{}
+	ended    chan struct{}
+	done     chan struct{}
+	finished chan struct{}
+
+	// Run's goroutine alone reads and writes what follows.
+	ctx      context.Context
+	nodes    map[string]*node    // the node→agent map
+	attempts []*attempt          // every agent, by stream id
+	jobs     map[string]*attempt // by Job name
+	route    *route.Table        // targets by node, and their names
+	foreign  map[types.UID]bool  // pods with the session's labels but of no Job of it, reported
+	helpers  int                 // goroutines started and not yet heard back from
+	readyAll bool
+	stopping bool
+	// waits are the constants of machine.go; tests shorten them.
+	waits waits
+	// onTransition, when set (tests), hears every transition, and a new agent (from and to preparing).
+	onTransition func(node string, generation int, from, to state)
 }
 
-// New returns an empty fleet. names is the session's router (container names, untraced nodes); replace starts
-// replacements (nil: none), at most maxReplacements per node (DefaultMaxReplacements when 0).
-func New(log *userlog.Logger, names *route.Router, replace ReplaceFunc, maxReplacements int) *Fleet {
-	if maxReplacements <= 0 {
-		maxReplacements = DefaultMaxReplacements
+type waits struct{ silenceCheck, silentAfter, podEndGrace, quietStart time.Duration }
+
+// New returns a fleet; Run starts its agents.
+func New(cfg Config) *Fleet {
+	if cfg.MaxReplacements <= 0 {
+		cfg.MaxReplacements = DefaultMaxReplacements
 	}
 	return &Fleet{
-		log:          log,
-		names:        names,
-		replace:      replace,
-		max:          maxReplacements,
-		Started:      time.Now(),
-		AllReady:     make(chan struct{}),
-		Exited:       make(chan struct{}, 64),
-		current:      map[string]*agent.Agent{},
-		replaces:     map[*agent.Agent]*agent.Agent{},
-		replaced:     map[*agent.Agent]bool{},
-		pending:      map[string]*agent.Agent{},
-		finished:     map[*agent.Agent]bool{},
-		replacements: map[string]int{},
+		cfg:      cfg,
+		Started:  time.Now(),
+		in:       make(chan func()),
+		stop:     make(chan struct{}),
+		allReady: make(chan struct{}),
+		ended:    make(chan struct{}),
+		done:     make(chan struct{}),
+		finished: make(chan struct{}),
+		nodes:    map[string]*node{},
+		jobs:     map[string]*attempt{},
+		route:    route.New(cfg.Targets),
+		foreign:  map[types.UID]bool{},
+		waits:    waits{protocol.StatsInterval, silentAfter, podEndGrace, quietStart},
 	}
 }
 
-// Add creates an agent with the next stream id and keeps it as its node's agent. A replacement is known as
-// one from here, before it runs (ReplaceFunc adds, then runs).
-func (f *Fleet) Add(create func(id int) *agent.Agent) *agent.Agent {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	a := create(len(f.agents))
-	f.agents = append(f.agents, a)
-	f.current[a.Node()] = a
-	if old := f.pending[a.Node()]; old != nil {
-		f.replaces[a] = old
-		f.replaced[old] = true
-		delete(f.pending, a.Node())
-	}
-	return a
-}
+// AllReady is closed when every agent that did not fail is ready: --duration counts from there.
+func (f *Fleet) AllReady() <-chan struct{} { return f.allReady }
 
-// Nodes counts the nodes that have (or had) an agent of the session.
-func (f *Fleet) Nodes() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.current)
-}
+// Ended is closed when every agent ended on its own (none left to wait for) before Stop.
+func (f *Fleet) Ended() <-chan struct{} { return f.ended }
 
-// Ending stops replacements: the session is being torn down. It returns once the replacements already being
-// started are in the fleet (starting one is quick: no API call), so that List then holds every agent to stop.
-func (f *Fleet) Ending() {
-	f.mu.Lock()
-	f.ending = true
-	f.mu.Unlock()
-	f.replacing.Wait()
-}
+// Stop ends the fleet: no agent starts or is replaced after it, those being started stop waiting, streaming
+// ones are told to detach and exit (OpStop, then their stdin closed).
+func (f *Fleet) Stop() { f.stopOnce.Do(func() { close(f.stop) }) }
 
-// Replaced tells whether a replacement took over from a (which failed).
-func (f *Fleet) Replaced(a *agent.Agent) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.replaced[a]
-}
+// Done is closed once Stop was called and every agent is gone (its stream ended, its start given up).
+func (f *Fleet) Done() <-chan struct{} { return f.done }
 
-// List returns the agents by stream id.
-func (f *Fleet) List() []*agent.Agent {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*agent.Agent(nil), f.agents...)
-}
+// Finished is closed when Run returned: after Done, once the last request it started came back (cancelling
+// Run's context cuts what is still running).
+func (f *Fleet) Finished() <-chan struct{} { return f.finished }
 
-func (f *Fleet) ready() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.readyAll
-}
-
-// counts counts agents that reported ready, and those that have not failed (mu held).
-func (f *Fleet) counts() (ready, total int) {
-	for _, a := range f.agents {
-		st := a.State()
-		if st.Ready {
-			ready++
-		}
-		if st.Failure == "" || st.Ready {
-			total++
-		}
-	}
-	return ready, total
-}
-
-// recount closes allReady when every agent that did not fail is ready (mu held); it says whether it did.
-func (f *Fleet) recount() (first bool, ready, total int) {
-	ready, total = f.counts()
-	if !f.readyAll && total > 0 && ready == total {
-		f.readyAll = true
-		close(f.AllReady)
-		return true, ready, total
-	}
-	return false, ready, total
-}
-
-// Phrase implements agent.Observer: progress with the overall count while the agents start.
-func (f *Fleet) Phrase(a *agent.Agent, phrase string) {
-	f.mu.Lock()
-	ready, total := f.counts()
-	quiet := f.readyAll
-	f.mu.Unlock()
-	switch {
-	case quiet && phrase != "pod created":
-		f.log.Printf("%s: %s", a.Node(), phrase)
-	case !quiet:
-		f.log.Printf("agents ready %d/%d; %s: %s", ready, total, a.Node(), phrase)
-	}
-}
-
-// Ready implements agent.Observer; a replacement's readiness reports the gap it closes.
-func (f *Fleet) Ready(a *agent.Agent) {
-	f.mu.Lock()
-	was := f.readyAll
-	first, ready, total := f.recount()
-	f.mu.Unlock()
-	elapsed := time.Since(f.Started).Round(10 * time.Millisecond)
-	f.mu.Lock()
-	old := f.replaces[a]
-	f.mu.Unlock()
-	if old != nil {
-		from, now := old.LastHeard(), time.Now()
-		f.log.Printf("%s: replacement agent ready; the node was not traced from %s to %s (%s)", a.Node(),
-			from.Format("15:04:05"), now.Format("15:04:05"), now.Sub(from).Round(100*time.Millisecond))
-		return
-	}
-	switch {
-	case first:
-		f.log.Printf("agents ready %d/%d after %s; tracing (Ctrl-C to stop)", ready, total, elapsed)
-	case was:
-		f.log.Printf("%s: agent ready after %s", a.Node(), time.Since(a.Started()).Round(10*time.Millisecond))
-	default:
-		f.log.Printf("agents ready %d/%d; %s: ready after %s", ready, total, a.Node(), elapsed)
-	}
-}
-
-// Notice implements agent.Observer: news about targets once the session runs.
-func (f *Fleet) Notice(a *agent.Agent, n *event.Notice) {
-	switch n.Kind {
-	case event.NoticeTargetAttached:
-		// the initial targets were announced in the session's first line; later ones are news
-		if f.ready() && !f.names.IsInitial(n.ContainerID) {
-			f.log.Printf("%s: tracing %s", a.Node(), f.names.Name(n.ContainerID))
-		}
-	case event.NoticeTargetDetached:
-		if f.ready() && !a.Stopping() {
-			msg := ""
-			if n.Message != "" {
-				msg = " (" + n.Message + ")"
-			}
-			f.log.Printf("%s: no longer tracing %s%s", a.Node(), f.names.Name(n.ContainerID), msg)
-		}
-	case event.NoticeTargetError:
-		f.log.Printf("%s: cannot trace %s: %s", a.Node(), f.names.Name(n.ContainerID), n.Message)
-	}
-}
-
-// Finished implements agent.Observer.
-func (f *Fleet) Finished(a *agent.Agent) {
-	f.failed(a)
-	f.mu.Lock()
-	f.finished[a] = true
-	// a failed agent no longer counts toward readiness: the others may now all be ready
-	first, ready, total := f.recount()
-	f.mu.Unlock()
-	if first {
-		f.log.Printf("agents ready %d/%d; tracing (Ctrl-C to stop)", ready, total)
-	}
+// Reports returns every agent's part of the summary, by stream id.
+func (f *Fleet) Reports() []Report {
+	reply := make(chan []Report, 1)
 	select {
-	case f.Exited <- struct{}{}:
-	default:
+	case f.in <- func() { reply <- f.reports() }:
+		return <-reply
+	case <-f.finished:
+		return f.reports() // Run returned: its state is final
 	}
 }
 
-// failed replaces an agent that failed after it had been tracing, or says its node is untraced.
-func (f *Fleet) failed(a *agent.Agent) {
-	st := a.State()
-	node := a.Node()
-	// decided under the lock Ending takes: no replacement starts after it, and Ending waits for those before
-	f.mu.Lock()
-	skip := st.Failure == "" || a.Stopping() || f.ending || f.current[node] != a
-	n := f.replacements[node]
-	replace := !skip && !st.Removed && st.Ready && f.replace != nil && n < f.max
-	if replace {
-		f.replacements[node] = n + 1
-		f.pending[node] = a
-		f.replacing.Add(1)
+func (f *Fleet) reports() []Report {
+	out := make([]Report, 0, len(f.attempts))
+	for _, a := range f.attempts {
+		out = append(out, Report{ID: a.id, Node: a.node.name, Lost: a.lost, Limited: a.limited, Filtered: a.filtered,
+			Failed: a.failure != "" && !a.replaced, Replaced: a.replaced})
 	}
-	f.mu.Unlock()
-	switch {
-	case skip:
-		return
-	case st.Removed:
-		f.names.Untraced(node, "its agent was deleted by another client")
-		return
-	case !st.Ready || f.replace == nil:
-		f.names.Untraced(node, "") // its failure said why
-		return
-	case n >= f.max:
-		f.names.Untraced(node, fmt.Sprintf("its agent failed %d times", n+1))
-		return
-	}
-	defer f.replacing.Done()
-	f.log.Printf("%s: starting a replacement agent (%d of at most %d)", node, n+1, f.max)
-	if _, err := f.replace(node, n+2); err != nil {
-		f.mu.Lock()
-		delete(f.pending, node)
-		f.mu.Unlock()
-		f.names.Untraced(node, err.Error())
-	}
+	return out
 }
 
-// AllDone tells whether every agent finished: its Finished was heard, so any replacement of it is in the fleet
-// (and counted here).
-func (f *Fleet) AllDone() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, a := range f.agents {
-		if !f.finished[a] {
-			return false
+// Run starts the initial agents and runs every node's machine until Stop (or ctx's end) and the end of every
+// agent. ctx carries the agents' connections and requests: cancelling it cuts them.
+func (f *Fleet) Run(ctx context.Context) {
+	defer close(f.finished)
+	f.ctx = ctx
+	tick := time.NewTicker(f.waits.silenceCheck)
+	defer tick.Stop()
+	for _, p := range f.cfg.Initial {
+		f.begin(f.node(p.Node), p, nil)
+	}
+	stop, cancelled := f.stop, ctx.Done()
+	for !f.stopping || f.helpers > 0 || !f.allGone() {
+		select {
+		case fn := <-f.in:
+			fn()
+		case u := <-f.cfg.Pods:
+			f.podUpdate(u)
+		case cs := <-f.cfg.Changes:
+			f.apply(cs)
+		case <-tick.C:
+			f.checkSilence()
+		case <-stop:
+			stop = nil
+			f.stopAll()
+		case <-cancelled:
+			cancelled = nil
+			f.stopAll()
 		}
+		f.settle()
 	}
-	return true
+}
+
+// post hands a result to Run's goroutine.
+func (f *Fleet) post(fn func()) {
+	select {
+	case f.in <- fn:
+	case <-f.finished:
+	}
+}
+
+// spawn runs work in a goroutine of its own; what it returns runs on Run's goroutine. Run returns only once
+// every such goroutine came back.
+func (f *Fleet) spawn(work func() func()) {
+	f.helpers++
+	go func() {
+		then := work()
+		f.post(func() {
+			f.helpers--
+			then()
+		})
+	}()
+}
+
+// settle closes the channels whose condition now holds.
+func (f *Fleet) settle() {
+	gone := f.allGone()
+	switch {
+	case gone && f.stopping:
+		closeOnce(f.done)
+	case gone && len(f.attempts) > 0:
+		closeOnce(f.ended)
+	}
+}
+
+func closeOnce(c chan struct{}) {
+	select {
+	case <-c:
+	default:
+		close(c)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -43,30 +44,62 @@ func ssarClient(denied ...string) *fake.Clientset {
 	return c
 }
 
+// whoAmI makes c answer SelfSubjectReviews with user.
+func whoAmI(c *fake.Clientset, user string) *fake.Clientset {
+	c.PrependReactor("create", "selfsubjectreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		r := &authenticationv1.SelfSubjectReview{}
+		r.Status.UserInfo.Username = user
+		return true, r, nil
+	})
+	return c
+}
+
 func TestCheckAccess(t *testing.T) {
+	const grant = "; an administrator grants what swoll needs with: kubectl swoll rbac shop --user alice --agent-namespace tools | kubectl apply -f -"
 	tests := []struct {
 		name    string
 		denied  []string
 		dryRun  bool
+		capture bool
 		allNS   bool
+		agentNS string
+		user    string
 		wantErr string
 	}{
 		{name: "all granted"},
+		{name: "all granted, with capture", capture: true},
 		{name: "no exec", denied: []string{"create pods/exec tools"},
-			wantErr: `not allowed to create pods/exec in namespace tools (check: kubectl auth can-i create pods --subresource=exec -n tools): RBAC: no rule`},
+			wantErr: `not allowed to create pods/exec in namespace tools (check: kubectl auth can-i create pods --subresource=exec -n tools): RBAC: no rule` + grant},
 		{name: "cannot watch targets", denied: []string{"watch pods shop"}, wantErr: "not allowed to watch pods in namespace shop"},
-		{name: "cannot list cluster-wide", denied: []string{"list pods "}, allNS: true, wantErr: "not allowed to list pods cluster-wide (check: kubectl auth can-i list pods -A)"},
+		{name: "cannot list cluster-wide", denied: []string{"list pods "}, allNS: true,
+			wantErr: "not allowed to list pods cluster-wide (check: kubectl auth can-i list pods -A): RBAC: no rule; an administrator grants what swoll needs with: kubectl swoll rbac -A --user alice --agent-namespace tools | kubectl apply -f -"},
 		{name: "dry run needs no create", denied: []string{"create pods tools"}, dryRun: true},
+		{name: "dry run needs no capture", denied: []string{"capture pods shop"}, dryRun: true, capture: true},
 		{name: "no create", denied: []string{"create pods tools"}, wantErr: "not allowed to create pods in namespace tools"},
 		{name: "no delete", denied: []string{"delete pods tools"}, wantErr: "not allowed to delete pods in namespace tools"},
+		{name: "no capture", denied: []string{"capture pods shop"}, capture: true, user: "system:serviceaccount:ci:bot",
+			wantErr: "--capture-data copies what processes read and write, which needs its own permission: system:serviceaccount:ci:bot may not capture pods.swoll.dev in namespace shop " +
+				"(check: kubectl auth can-i --list -n shop shows pods.swoll.dev [capture]): RBAC: no rule; an administrator grants what swoll needs with: " +
+				"kubectl swoll rbac shop --serviceaccount ci:bot --agent-namespace tools --capture | kubectl apply -f -"},
+		{name: "no capture asked, none needed", denied: []string{"capture pods shop"}},
+		{name: "agents beside the targets: a namespace of their own is proposed", denied: []string{"create jobs shop"}, agentNS: "shop",
+			wantErr: "not allowed to create jobs.batch in namespace shop (check: kubectl auth can-i create jobs.batch -n shop): RBAC: no rule; " +
+				"the agents run in the targets' namespace unless told otherwise: give them one of their own " +
+				"(an administrator runs kubectl swoll rbac shop --user alice --agent-namespace swoll | kubectl apply -f -), then pass --agent-namespace swoll or export SWOLL_AGENT_NAMESPACE=swoll"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ns := "shop"
+			ns, agentNS, user := "shop", "tools", "alice"
 			if tc.allNS {
 				ns = ""
 			}
-			err := CheckAccess(t.Context(), ssarClient(tc.denied...), NeededAccess(ns, "tools", tc.dryRun))
+			if tc.agentNS != "" {
+				agentNS = tc.agentNS
+			}
+			if tc.user != "" {
+				user = tc.user
+			}
+			err := CheckAccess(t.Context(), whoAmI(ssarClient(tc.denied...), user), NeededAccess(ns, agentNS, tc.dryRun, tc.capture))
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -74,7 +107,7 @@ func TestCheckAccess(t *testing.T) {
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("error %v, want %q", err, tc.wantErr)
+				t.Fatalf("error\n%v\nwant\n%s", err, tc.wantErr)
 			}
 			var pe *Error
 			if !errors.As(err, &pe) {
@@ -84,12 +117,24 @@ func TestCheckAccess(t *testing.T) {
 	}
 }
 
+// Data capture is checked by nothing but this review: one that cannot be answered refuses it.
+func TestCaptureRefusedWhenReviewsFail(t *testing.T) {
+	c := fake.NewClientset()
+	c.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "authorization.k8s.io", Resource: "selfsubjectaccessreviews"}, "", errors.New("no"))
+	})
+	err := CheckAccess(t.Context(), whoAmI(c, "alice"), NeededAccess("a", "b", false, true))
+	if err == nil || !strings.Contains(err.Error(), "--capture-data") {
+		t.Fatalf("%v", err)
+	}
+}
+
 func TestCheckAccessSkipsWhenReviewsFail(t *testing.T) {
 	c := fake.NewClientset()
 	c.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "authorization.k8s.io", Resource: "selfsubjectaccessreviews"}, "", errors.New("no"))
 	})
-	if err := CheckAccess(t.Context(), c, NeededAccess("a", "b", false)); err != nil {
+	if err := CheckAccess(t.Context(), c, NeededAccess("a", "b", false, false)); err != nil {
 		t.Fatalf("a server that cannot answer must not block the session: %v", err)
 	}
 }
@@ -99,7 +144,7 @@ func TestCheckAccessUnreachableServer(t *testing.T) {
 	c.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, &url.Error{Op: "Post", URL: "https://10.0.0.1:6443/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", Err: errors.New("connect: connection refused")}
 	})
-	err := CheckAccess(t.Context(), c, NeededAccess("a", "b", false))
+	err := CheckAccess(t.Context(), c, NeededAccess("a", "b", false, false))
 	if err == nil || err.Error() != "cannot reach the Kubernetes API server at https://10.0.0.1:6443: connect: connection refused (check --kubeconfig, --context and --server)" {
 		t.Fatalf("%v", err)
 	}
@@ -111,7 +156,8 @@ func TestCheckNamespace(t *testing.T) {
 		t.Fatalf("existing namespace: %v %v", ns, err)
 	}
 	_, err := CheckNamespace(t.Context(), c, "nope", "agent")
-	if err == nil || err.Error() != `agent namespace "nope" not found` {
+	if err == nil || err.Error() != `agent namespace "nope" not found; create it for swoll's agents alone: `+
+		`kubectl create namespace nope && kubectl label namespace nope pod-security.kubernetes.io/enforce=privileged` {
 		t.Fatalf("missing namespace: %v", err)
 	}
 	c.PrependReactor("get", "namespaces", func(k8stesting.Action) (bool, runtime.Object, error) {
@@ -124,25 +170,39 @@ func TestCheckNamespace(t *testing.T) {
 
 func TestCheckPodSecurity(t *testing.T) {
 	tests := []struct {
-		labels  map[string]string
-		wantErr bool
+		name, ns string
+		labels   map[string]string
+		target   string
+		want     string // "" when admitted
 	}{
-		{nil, false},
-		{map[string]string{PodSecurityEnforceLabel: "privileged"}, false},
-		{map[string]string{PodSecurityEnforceLabel: "baseline"}, true},
-		{map[string]string{PodSecurityEnforceLabel: "restricted"}, true},
-		{map[string]string{"pod-security.kubernetes.io/warn": "restricted"}, false},
+		{name: "no label", ns: "swoll"},
+		{name: "privileged", ns: "swoll", labels: map[string]string{PodSecurityEnforceLabel: "privileged"}},
+		{name: "only warn", ns: "swoll", labels: map[string]string{"pod-security.kubernetes.io/warn": "restricted"}},
+		{name: "the suggested namespace, baseline", ns: "swoll", target: "shop", labels: map[string]string{PodSecurityEnforceLabel: "baseline"},
+			want: `agent namespace "swoll" enforces Pod Security level "baseline", but swoll's agents need privileged (hostPID, the CRI socket, BPF capabilities); ` +
+				"if it is the agents' own: kubectl label namespace swoll pod-security.kubernetes.io/enforce=privileged --overwrite"},
+		{name: "another namespace, restricted", ns: "tools", target: "shop", labels: map[string]string{PodSecurityEnforceLabel: "restricted"},
+			want: "if it is the agents' own: kubectl label namespace tools pod-security.kubernetes.io/enforce=privileged --overwrite; " +
+				"else give them one: kubectl create namespace swoll && kubectl label namespace swoll pod-security.kubernetes.io/enforce=privileged, " +
+				"then --agent-namespace swoll (or export SWOLL_AGENT_NAMESPACE=swoll)"},
+		{name: "the targets' namespace is never asked", ns: "shop", target: "shop", labels: map[string]string{PodSecurityEnforceLabel: "baseline"},
+			want: `the agents would run in the targets' namespace "shop", whose Pod Security level "baseline" refuses them ` +
+				"(they need privileged: hostPID, the CRI socket, BPF capabilities); leave it as it is and give the agents a namespace of their own: " +
+				"kubectl create namespace swoll && kubectl label namespace swoll pod-security.kubernetes.io/enforce=privileged, " +
+				"then --agent-namespace swoll (or export SWOLL_AGENT_NAMESPACE=swoll)"},
 	}
 	for _, tc := range tests {
-		err := CheckPodSecurity(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps", Labels: tc.labels}})
-		if (err != nil) != tc.wantErr {
-			t.Errorf("%v: %v", tc.labels, err)
-		}
-		if err != nil && !strings.Contains(err.Error(), "--agent-namespace") {
-			t.Errorf("the message must say how to fix it: %v", err)
+		err := CheckPodSecurity(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tc.ns, Labels: tc.labels}}, tc.target)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s:\n%v\nwant\n%s", tc.name, err, tc.want)
+		case tc.ns == tc.target && err != nil && strings.Contains(err.Error(), "label namespace "+tc.ns):
+			t.Errorf("%s: the targets' namespace is asked to admit privileged pods: %v", tc.name, err)
 		}
 	}
-	if err := CheckPodSecurity(nil); err != nil {
+	if err := CheckPodSecurity(nil, "shop"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -164,7 +224,7 @@ func TestDryRunCreate(t *testing.T) {
 	if !sawDryRun || !jobDryRun {
 		t.Fatal("create was not a dry run")
 	}
-	if err == nil || !strings.Contains(err.Error(), "violates PodSecurity") || !strings.Contains(err.Error(), "--agent-namespace") {
+	if err == nil || !strings.Contains(err.Error(), "violates PodSecurity") || !strings.Contains(err.Error(), "--agent-namespace swoll") {
 		t.Fatalf("error: %v", err)
 	}
 	if pods, _ := c.CoreV1().Pods("apps").List(t.Context(), metav1.ListOptions{}); len(pods.Items) != 0 {

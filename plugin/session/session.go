@@ -1,8 +1,8 @@
 // Package session runs one `kubectl swoll trace`, wiring the engine's parts in the order the data flows:
-// preflight (nothing is created before every check passed), targets (list, then watch), one agent per node that
-// hosts targets (package agent: its pod through package lifecycle, its stream through package transport),
-// route (targets to agents as they come and go), the merge loop (time order, to a sink) and teardown (stop,
-// delete, summary).
+// preflight (nothing is created before every check passed), targets (list, then watch), the fleet of agents,
+// one per node that hosts targets (package fleet owns their state: each agent's Job and pod through package
+// lifecycle, its stream through packages agent and transport, the targets routed to it as they come and go),
+// the merge loop (time order, to a sink) and teardown (stop, delete, summary).
 //
 // It is also the engine's library entry point: Run takes a Config (clients, selection, a Sink for events and
 // notices, a writer for messages) and a context from the caller, and returns when the session is over. Run may
@@ -24,6 +24,8 @@ import (
 
 	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/plugin/agentpod"
+	"github.com/swoll-dev/swoll/plugin/audit"
+	"github.com/swoll-dev/swoll/plugin/fleet"
 	"github.com/swoll-dev/swoll/plugin/nodes"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/preflight"
@@ -144,7 +146,7 @@ func (s *session) run(ctx context.Context) (bool, error) {
 	defer func() { <-whoDone }()
 
 	// 1. preflight: nothing is created before every check passed
-	if err := preflight.CheckAccess(ctx, cfg.Client, preflight.NeededAccess(sel.ListNamespace(), cfg.AgentNamespace, cfg.DryRun)); err != nil {
+	if err := preflight.CheckAccess(ctx, cfg.Client, preflight.NeededAccess(sel.ListNamespace(), cfg.AgentNamespace, cfg.DryRun, cfg.CaptureData > 0)); err != nil {
 		return false, err
 	}
 	if !sel.AllNamespaces {
@@ -178,31 +180,39 @@ func (s *session) run(ctx context.Context) (bool, error) {
 	s.nodes.Lookup(ctx, nodeNames...)
 
 	// 3. system calls, per architecture of the nodes involved
-	starts := map[string]*protocol.Start{}
+	<-whoDone
+	plans := make([]fleet.Plan, 0, len(nodeNames))
+	jobs := make([]*batchv1.Job, 0, len(nodeNames))
 	for _, n := range nodeNames {
-		st, err := s.startFor(n)
+		p, err := s.planFor(n, 1)
 		if err != nil {
 			return false, err
 		}
-		starts[n] = st
-	}
-	<-whoDone
-	jobs := make([]*batchv1.Job, 0, len(nodeNames))
-	for _, n := range nodeNames {
-		jobs = append(jobs, s.jobFor(n, 1))
+		plans = append(plans, p)
+		jobs = append(jobs, p.Job)
 	}
 	if cfg.DryRun {
 		return false, agentpod.WriteYAML(cfg.DryRunOut, jobs)
 	}
 
 	// 4. admission
-	if err := preflight.CheckPodSecurity(agentNS); err != nil {
+	if err := preflight.CheckPodSecurity(agentNS, sel.ListNamespace()); err != nil {
 		return false, err
 	}
 	if err := preflight.DryRunCreate(ctx, cfg.Client, jobs[0]); err != nil {
 		return false, err
 	}
-	return true, s.trace(ctx, src, res, jobs, starts)
+	return true, s.trace(ctx, src, res, plans)
+}
+
+// planFor plans a node's agent of a generation (> 1: a replacement): its start command, with the system calls
+// checked against the node's architecture, and its Job.
+func (s *session) planFor(node string, generation int) (fleet.Plan, error) {
+	start, err := s.startFor(node)
+	if err != nil {
+		return fleet.Plan{}, err
+	}
+	return fleet.Plan{Node: node, Start: start, Job: s.jobFor(node, generation), NotReady: s.nodes.Get(node).NotReady}, nil
 }
 
 // startFor builds the OpStart of a node's agent, checking the system calls against the node's architecture.
@@ -265,6 +275,9 @@ func (s *session) jobFor(node string, generation int) *batchv1.Job {
 		Deadline:      s.cfg.AgentDeadline,
 		HoldWait:      s.cfg.HoldWait,
 		RequestedBy:   s.requestedBy,
+		RequestedFrom: audit.Host(),
+		Syscalls:      s.cfg.Syscalls,
+		CaptureData:   s.cfg.CaptureData,
 		CreatedAt:     time.Now(),
 		Command:       s.cfg.Command,
 		CRISocket:     s.criSocket(node),

@@ -7,17 +7,13 @@ import (
 	"sync"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
-
-	"github.com/swoll-dev/swoll/plugin/agent"
+	"github.com/swoll-dev/swoll/plugin/audit"
 	"github.com/swoll-dev/swoll/plugin/fleet"
 	"github.com/swoll-dev/swoll/plugin/lifecycle"
 	"github.com/swoll-dev/swoll/plugin/merge"
 	"github.com/swoll-dev/swoll/plugin/output"
-	"github.com/swoll-dev/swoll/plugin/route"
 	"github.com/swoll-dev/swoll/plugin/targets"
 	"github.com/swoll-dev/swoll/plugin/teardown"
-	"github.com/swoll-dev/swoll/protocol"
 )
 
 const (
@@ -25,23 +21,24 @@ const (
 	lateNodeTimeout = 10 * time.Second
 	// dropReportInterval is how often events the output dropped for a slow reader are reported.
 	dropReportInterval = 5 * time.Second
-	// changeQueue is how many target changes may wait for the session's loop.
+	// changeQueue is how many target changes may wait for the session's loop, and then for the fleet's; podQueue
+	// likewise for what the agent pods watch saw.
 	changeQueue = 64
+	podQueue    = 64
 )
 
-// tracing is the live part of a session: its agents, their pods, the router and the merge loop.
+// tracing is the live part of a session: its agents (the fleet, which owns their state) and the merge loop.
 type tracing struct {
 	*session
-	pods    *lifecycle.Pods
-	loop    *merge.Loop
-	router  *route.Router
-	fleet   *fleet.Fleet
-	execCtx context.Context
+	loop  *merge.Loop
+	fleet *fleet.Fleet
+	trail *audit.Trail
+	// toFleet carries the target changes on to the fleet (the session's loop tells the audit trail first).
+	toFleet chan<- []targets.Change
 }
 
 // trace starts the agents and runs until the session ends, then tears down.
-func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.Resolution, jobs []*batchv1.Job,
-	starts map[string]*protocol.Start) error {
+func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.Resolution, plans []fleet.Plan) error {
 	cfg := s.cfg
 	// the agents' streams and the watches outlive an interrupt: teardown ends them, in order
 	execCtx, cutStreams := context.WithCancel(context.WithoutCancel(ctx))
@@ -49,68 +46,65 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 	watchCtx, stopWatches := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWatches()
 
+	jobs := lifecycle.New(cfg.Client, cfg.StreamClient, cfg.AgentNamespace, cfg.SessionID, s.log)
+	changes, toFleet := make(chan []targets.Change, changeQueue), make(chan []targets.Change, changeQueue)
+	pods := make(chan lifecycle.Update, podQueue)
 	t := &tracing{
 		session: s,
-		pods:    lifecycle.New(cfg.Client, cfg.StreamClient, cfg.AgentNamespace, cfg.SessionID, s.log),
+		toFleet: toFleet,
 		loop:    merge.NewLoop(merge.LoopConfig{Window: cfg.Window, Sink: cfg.Sink, MaxEvents: cfg.MaxEvents}),
-		execCtx: execCtx,
 	}
-	t.router = route.New(t.startLate, func(tg *targets.Target, err error) {
-		s.log.Printf("%s: cannot trace %s/%s there: %v", tg.Node, tg.Namespace, tg.Pod, err)
-	}, s.log)
-	t.fleet = fleet.New(s.log, t.router, t.replace, 0)
+	t.fleet = fleet.New(fleet.Config{
+		Jobs: jobs, Transport: cfg.Transport, Batches: t.loop.Batches(), Log: s.log,
+		Initial: plans, Targets: res.Targets, Changes: toFleet, Pods: pods,
+		Prepare: t.prepare, StartTimeout: cfg.AgentTimeout, MaxNodes: cfg.MaxNodes,
+	})
 	s.log.Printf("session %s: tracing %d container(s) in %d pod(s) on %d node(s); starting %d agent(s) in namespace %s",
-		cfg.SessionID, len(res.Targets), targets.CountPods(res.Targets), len(jobs), len(jobs), cfg.AgentNamespace)
+		cfg.SessionID, len(res.Targets), targets.CountPods(res.Targets), len(plans), len(plans), cfg.AgentNamespace)
+	// the audit trail: an Event on every traced pod, now and at the end
+	t.trail = audit.Start(ctx, cfg.Client, audit.Record{Session: cfg.SessionID, User: s.requestedBy, Host: audit.Host(),
+		Syscalls: cfg.Syscalls, CaptureData: cfg.CaptureData, Count: cfg.Count}, res.Targets, s.log)
 
 	var watches sync.WaitGroup
-	watches.Add(1)
-	go func() { defer watches.Done(); t.pods.Watch(watchCtx) }()
-	go t.loop.Run()
-	agents := make([]*agent.Agent, 0, len(jobs))
-	for _, j := range jobs {
-		node := j.Spec.Template.Spec.NodeName
-		a := t.newAgent(node, j, starts[node], false)
-		t.router.Add(node, a)
-		agents = append(agents, a)
-	}
-	t.router.Initial(res.Targets)
-	for _, a := range agents {
-		go a.Run(execCtx)
-	}
-	changes := make(chan []targets.Change, changeQueue)
-	watches.Add(1)
+	watches.Add(2)
+	go func() { defer watches.Done(); jobs.Watch(watchCtx, pods) }()
 	go func() {
 		defer watches.Done()
 		src.Watch(watchCtx, res.ResourceVersion, changes, func(err error) { s.log.Printf("%v (retrying)", err) })
 	}()
+	go t.loop.Run()
+	go t.fleet.Run(execCtx)
 
 	reason, outErr := t.wait(ctx, changes)
 	stopping := time.Now()
-	t.fleet.Ending()
-	steps := teardown.Steps{
+	err := teardown.Run(teardown.Steps{
+		Agents:     t.fleet,
 		CutStreams: cutStreams,
 		StopWatches: func() {
 			stopWatches()
 			watches.Wait()
 		},
 		DeletePods: func(forced bool) error {
-			return t.pods.Delete(context.WithoutCancel(ctx), forced, cfg.Force)
+			return jobs.Delete(context.WithoutCancel(ctx), forced, cfg.Force)
 		},
-		ForceDelete: func() int { return t.pods.ForceDelete(context.WithoutCancel(ctx)) },
+		ForceDelete: func() int { return jobs.ForceDelete(context.WithoutCancel(ctx)) },
 		Merge:       t.loop,
 		Force:       cfg.Force,
 		Log:         s.log,
 		Namespace:   cfg.AgentNamespace,
-	}
-	for _, a := range t.fleet.List() {
-		steps.Agents = append(steps.Agents, a)
-	}
-	err := teardown.Run(steps)
+	})
+	t.trail.End(reason)
+	cutStreams()
 	if !errors.Is(err, teardown.ErrInterruptedTwice) {
 		sum := t.summary(reason, stopping)
 		sum.Write(s.log)
 		if err == nil {
 			err = sum.Failures()
+		}
+		select {
+		case <-t.fleet.Done():
+			<-t.fleet.Finished() // what is left are requests, cut above
+		default: // a stream that ignored the cut: not waited for
 		}
 	}
 	if outErr != nil && !output.IsBrokenPipe(outErr) {
@@ -123,7 +117,7 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 func (t *tracing) wait(ctx context.Context, changes <-chan []targets.Change) (reason string, outErr error) {
 	// --duration is tracing time: it starts when the agents are ready, not while images are pulled
 	var deadline <-chan time.Time
-	allReady := t.fleet.AllReady
+	allReady := t.fleet.AllReady()
 	var drops <-chan time.Time
 	var reported uint64
 	if t.cfg.OutputDropped != nil {
@@ -154,64 +148,24 @@ func (t *tracing) wait(ctx context.Context, changes <-chan []targets.Change) (re
 		case outErr = <-t.loop.Failed():
 			reason = "output closed"
 		case cs := <-changes:
-			t.router.Apply(cs)
-		case <-t.fleet.Exited:
-			if t.fleet.AllDone() {
-				reason = "every agent ended"
-			}
+			t.trail.Changes(cs)
+			t.toFleet <- cs // the fleet's loop never waits long
+		case <-t.fleet.Ended():
+			reason = "every agent ended"
 		}
 	}
 	return reason, outErr
 }
 
-func (t *tracing) newAgent(node string, job *batchv1.Job, start *protocol.Start, replacement bool) *agent.Agent {
-	return t.fleet.Add(func(id int) *agent.Agent {
-		return agent.New(agent.Config{
-			ID:           id,
-			Node:         node,
-			Start:        start,
-			NotReady:     t.nodes.Get(node).NotReady,
-			Pods:         t.pods,
-			Job:          job,
-			Replacement:  replacement,
-			StartTimeout: t.cfg.AgentTimeout,
-			Transport:    t.cfg.Transport,
-			Batches:      t.loop.Batches(),
-			Log:          t.log,
-			Observer:     t.fleet,
-		})
-	})
-}
-
-// startLate starts an agent on a node that gained targets during the session (route.StartFunc).
-func (t *tracing) startLate(node string) (route.Agent, error) {
-	if n := t.fleet.Nodes(); t.cfg.MaxNodes > 0 && n >= t.cfg.MaxNodes {
-		return nil, fmt.Errorf("the session has agents on %d nodes already (--max-nodes %d)", n, t.cfg.MaxNodes)
+// prepare plans the agent of a node that gained targets during the session (generation 1: the node is read
+// first) or of a replacement (fleet.Config.Prepare).
+func (t *tracing) prepare(ctx context.Context, node string, generation int) (fleet.Plan, error) {
+	if generation == 1 {
+		ctx, cancel := context.WithTimeout(ctx, lateNodeTimeout)
+		defer cancel()
+		t.nodes.Lookup(ctx, node)
 	}
-	ctx, cancel := context.WithTimeout(t.execCtx, lateNodeTimeout)
-	defer cancel()
-	t.nodes.Lookup(ctx, node)
-	start, err := t.startFor(node)
-	if err != nil {
-		return nil, err
-	}
-	a := t.newAgent(node, t.jobFor(node, 1), start, false)
-	t.log.Printf("%s: new node with targets; starting an agent", node)
-	go a.Run(t.execCtx)
-	return a, nil
-}
-
-// replace starts an agent that takes over from a failed one on node, with the node's current targets
-// (fleet.ReplaceFunc).
-func (t *tracing) replace(node string, generation int) (*agent.Agent, error) {
-	start, err := t.startFor(node)
-	if err != nil {
-		return nil, err
-	}
-	a := t.newAgent(node, t.jobFor(node, generation), start, true)
-	t.router.Replace(node, a)
-	go a.Run(t.execCtx)
-	return a, nil
+	return t.planFor(node, generation)
 }
 
 func (t *tracing) summary(reason string, stopping time.Time) *teardown.Summary {
@@ -223,12 +177,10 @@ func (t *tracing) summary(reason string, stopping time.Time) *teardown.Summary {
 	if t.cfg.OutputDropped != nil {
 		sum.Dropped = t.cfg.OutputDropped()
 	}
-	for _, a := range t.fleet.List() {
-		as := a.State()
-		replaced := t.fleet.Replaced(a)
+	for _, r := range t.fleet.Reports() {
 		sum.Agents = append(sum.Agents, teardown.AgentSummary{
-			Node: a.Node(), Events: st.Received[a.ID()], Lost: as.Lost, Limited: as.Limited, Filtered: as.Filtered,
-			Failed: as.Failure != "" && !replaced, Replaced: replaced,
+			Node: r.Node, Events: st.Received[r.ID], Lost: r.Lost, Limited: r.Limited, Filtered: r.Filtered,
+			Failed: r.Failed, Replaced: r.Replaced,
 		})
 	}
 	return sum

@@ -28,9 +28,11 @@ const (
 // ErrInterruptedTwice is returned when a second interrupt cut the teardown short.
 var ErrInterruptedTwice = errors.New("interrupted twice")
 
-// Agent is what teardown needs of an agent.
-type Agent interface {
+// Agents is what teardown needs of the session's agents (package fleet).
+type Agents interface {
+	// Stop tells every agent to detach and exit, and no agent to start.
 	Stop()
+	// Done is closed when every agent is gone.
 	Done() <-chan struct{}
 }
 
@@ -42,8 +44,8 @@ type Merge interface {
 
 // Steps are the parts of a session that teardown stops, in this order.
 type Steps struct {
-	Agents []Agent
-	// CutStreams cancels the agents' connections (the agents' Run then returns).
+	Agents Agents
+	// CutStreams cancels the agents' connections and requests (their streams then end).
 	CutStreams func()
 	// StopWatches ends the session's watches (targets, agent pods).
 	StopWatches func()
@@ -62,24 +64,20 @@ type Steps struct {
 // Run tears down. It returns the deletion's error, or ErrInterruptedTwice after a second interrupt (the summary
 // is then not printed: the person asked to leave at once).
 func Run(s Steps) error {
-	for _, a := range s.Agents {
-		a.Stop()
-	}
+	s.Agents.Stop()
 	forced := false
 	waitAll := func(d time.Duration) bool {
 		t := time.NewTimer(d)
 		defer t.Stop()
-		for _, a := range s.Agents {
-			select {
-			case <-a.Done():
-			case <-t.C:
-				return false
-			case <-s.Force:
-				forced = true
-				return false
-			}
+		select {
+		case <-s.Agents.Done():
+			return true
+		case <-t.C:
+			return false
+		case <-s.Force:
+			forced = true
+			return false
 		}
-		return true
 	}
 	if !waitAll(stopGrace) {
 		s.CutStreams()

@@ -29,21 +29,21 @@ func (r *recorder) String() string {
 	return strings.Join(r.steps, " ")
 }
 
-type fakeAgent struct {
-	name string
+// fakeAgents are a session's agents.
+type fakeAgents struct {
 	rec  *recorder
 	done chan struct{}
-	// obeys: the agent exits when stopped (an agent that does not must be cut)
-	obeys bool
+	// obey: the agents exit when stopped (agents that do not must be cut)
+	obey bool
 }
 
-func (a *fakeAgent) Stop() {
-	a.rec.add("stop:" + a.name)
-	if a.obeys {
+func (a *fakeAgents) Stop() {
+	a.rec.add("stop")
+	if a.obey {
 		close(a.done)
 	}
 }
-func (a *fakeAgent) Done() <-chan struct{} { return a.done }
+func (a *fakeAgents) Done() <-chan struct{} { return a.done }
 
 type fakeMerge struct {
 	rec  *recorder
@@ -53,14 +53,13 @@ type fakeMerge struct {
 func (m *fakeMerge) Stop()                 { m.rec.add("merge-stop"); close(m.done) }
 func (m *fakeMerge) Done() <-chan struct{} { return m.done }
 
-func steps(rec *recorder, agents []*fakeAgent, force chan struct{}) Steps {
-	s := Steps{
+func steps(rec *recorder, agents *fakeAgents, force chan struct{}) Steps {
+	return Steps{
+		Agents: agents,
 		CutStreams: func() {
 			rec.add("cut")
-			for _, a := range agents {
-				if !a.obeys {
-					close(a.done)
-				}
+			if !agents.obey {
+				close(agents.done)
 			}
 		},
 		StopWatches: func() { rec.add("watches") },
@@ -77,28 +76,21 @@ func steps(rec *recorder, agents []*fakeAgent, force chan struct{}) Steps {
 		Force:       force,
 		Log:         userlog.New(&bytes.Buffer{}, false),
 	}
-	for _, a := range agents {
-		s.Agents = append(s.Agents, a)
-	}
-	return s
 }
 
 func TestTeardownOrder(t *testing.T) {
 	tests := []struct {
-		name  string
-		obeys bool
-		want  string
+		name string
+		obey bool
+		want string
 	}{
-		{"agents exit when stopped", true, "stop:a stop:b watches"},
-		{"streams that linger are cut", false, "stop:a stop:b cut watches"},
+		{"agents exit when stopped", true, "stop watches"},
+		{"streams that linger are cut", false, "stop cut watches"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
-			agents := []*fakeAgent{
-				{name: "a", rec: rec, done: make(chan struct{}), obeys: tc.obeys},
-				{name: "b", rec: rec, done: make(chan struct{}), obeys: tc.obeys},
-			}
+			agents := &fakeAgents{rec: rec, done: make(chan struct{}), obey: tc.obey}
 			if err := Run(steps(rec, agents, nil)); err != nil {
 				t.Fatal(err)
 			}
@@ -115,8 +107,7 @@ func TestTeardownForced(t *testing.T) {
 	rec := &recorder{}
 	force := make(chan struct{})
 	close(force)
-	agents := []*fakeAgent{{name: "a", rec: rec, done: make(chan struct{})}}
-	s := steps(rec, agents, force)
+	s := steps(rec, &fakeAgents{rec: rec, done: make(chan struct{})}, force)
 	block := make(chan struct{})
 	defer close(block)
 	s.DeletePods = func(bool) error { <-block; return nil } // the API server does not answer
@@ -133,7 +124,7 @@ func TestTeardownForced(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("a forced teardown waited for the pods to go")
 	}
-	if got := rec.String(); !strings.HasPrefix(got, "stop:a cut watches") || !strings.HasSuffix(got, "force-delete") {
+	if got := rec.String(); !strings.HasPrefix(got, "stop cut watches") || !strings.HasSuffix(got, "force-delete") {
 		t.Fatalf("steps %q", got)
 	}
 	if !strings.Contains(out.String(), "deletion of 2 agent pod(s) requested without waiting; `kubectl swoll cleanup -n swoll` removes leftovers") {

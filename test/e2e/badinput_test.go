@@ -11,6 +11,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/swoll-dev/swoll/plugin/rbac"
 )
 
 // Bad input gives one clear line on stderr, a non-zero exit, and creates nothing: no agent pod appears anywhere,
@@ -20,6 +22,10 @@ func TestBadInput(t *testing.T) {
 	f.createPod(podSpec{name: "web", labels: labels("app", "web")})
 	restricted := f.createNamespace(uniqueName("e2e-restricted"),
 		labels("pod-security.kubernetes.io/enforce", "restricted", "pod-security.kubernetes.io/enforce-version", "latest"))
+	if tracerUser != "" {
+		// the right to run agents there: what refuses them is the namespace's Pod Security level
+		f.bindRole(restricted, rbac.AgentsRole, rbac.User(tracerUser))
+	}
 	lister := f.podListerAccount()
 
 	cases := []struct {

@@ -60,7 +60,7 @@ func (r benchRun) rate() float64 {
 func countTrace(f *F, untilFirst bool, args ...string) benchRun {
 	f.t.Helper()
 	args = append(append([]string{"trace"}, args...), "-o", "json")
-	cmd := pluginCmd(context.Background(), args...)
+	cmd := f.pluginCmd(context.Background(), args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
@@ -156,7 +156,7 @@ func TestBenchE2E(t *testing.T) {
 	f := newF(t)
 	node := suite.nodes[0]
 	common := func(app string) []string {
-		return []string{"-n", f.ns, "-l", "app=" + app, "-s", "getppid", "--agent-namespace", f.ns}
+		return []string{"-n", f.ns, "-l", "app=" + app, "-s", "getppid", "--agent-namespace", f.agents}
 	}
 
 	// 1. Time to first event: a workload calling getppid 1000 times a second; a fresh agent pod each time.
@@ -165,7 +165,7 @@ func TestBenchE2E(t *testing.T) {
 	for range 3 {
 		r := countTrace(f, true, common("slow")...)
 		ttfe = append(ttfe, r.firstAfter)
-		f.waitNoAgents(f.ns, time.Minute)
+		f.waitNoAgents(f.agents, time.Minute)
 	}
 	sort.Slice(ttfe, func(i, j int) bool { return ttfe[i] < ttfe[j] })
 	f.deletePod(slow)
@@ -189,7 +189,7 @@ func TestBenchE2E(t *testing.T) {
 		written, lost, ok := summary(r.stderr)
 		rows = append(rows, rateRow{name: tc.name, run: r, workload: f.loopRate(pod, r.first, r.last),
 			written: written, lost: lost, summarized: ok})
-		f.waitNoAgents(f.ns, time.Minute)
+		f.waitNoAgents(f.agents, time.Minute)
 		f.deletePod(pod)
 	}
 

@@ -18,8 +18,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -89,40 +87,6 @@ func printFaultTable(w io.Writer) {
 	if suite.root != "" {
 		_ = os.WriteFile(filepath.Join(suite.root, "_output", "fault-table.md"), []byte(b.String()), 0o644)
 	}
-}
-
-// ---------------------------------------------------------------------------------------------- RBAC user
-
-// tracerUser is the user the plugin runs as (--as) in the whole suite: bound to deploy/rbac.yaml's roles
-// only, so that every test also checks that the shipped manifest holds what the plugin needs.
-// SWOLL_E2E_AS overrides it ("-": no impersonation, the suite's admin).
-var tracerUser = "swoll-e2e-tracer"
-
-// setUpTracerUser applies deploy/rbac.yaml and binds its roles to tracerUser.
-func setUpTracerUser(ctx context.Context) error {
-	if v := os.Getenv("SWOLL_E2E_AS"); v != "" {
-		tracerUser = v
-	}
-	if tracerUser == "-" {
-		tracerUser = ""
-		return nil
-	}
-	manifest := filepath.Join(suite.root, "deploy", "rbac.yaml")
-	if out, err := kubectl("apply", "-f", manifest).CombinedOutput(); err != nil {
-		return fmt.Errorf("kubectl apply -f %s: %w: %s", manifest, err, out)
-	}
-	for _, role := range []string{"swoll", "swoll-nodes"} {
-		b := &rbacv1.ClusterRoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "e2e-" + tracerUser + "-" + role},
-			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role},
-			Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: tracerUser}},
-		}
-		_, err := suite.cs.RbacV1().ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("binding %s to %s: %w", role, tracerUser, err)
-		}
-	}
-	return nil
 }
 
 // ------------------------------------------------------------------------------------ network partition

@@ -32,7 +32,7 @@ type rawPlugin struct {
 func (f *F) startRaw(stdout io.Writer, args ...string) *rawPlugin {
 	f.t.Helper()
 	p := &rawPlugin{done: make(chan struct{})}
-	p.cmd = pluginCmd(context.Background(), append([]string{"trace"}, args...)...)
+	p.cmd = f.pluginCmd(context.Background(), append([]string{"trace"}, args...)...)
 	p.cmd.Stdout = stdout
 	p.cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
 	if err := p.cmd.Start(); err != nil {
@@ -89,5 +89,5 @@ func TestFaultSIGSTOP(t *testing.T) {
 	s.signal(syscall.SIGCONT)
 	s.signal(syscall.SIGINT)
 	s.waitExit(exitTimeout)
-	f.noSwollLeft(f.ns, "", goneTimeout)
+	f.noSwollLeft(f.agents, "", goneTimeout)
 }

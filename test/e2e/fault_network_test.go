@@ -46,7 +46,7 @@ func TestFaultPluginLosesNetwork(t *testing.T) {
 	f := newF(t)
 	pod := f.createPod(podSpec{name: "web", labels: labels("app", "web"), node: suite.nodes[0]})
 	f.traffic(pod, "web", openURL(webPort, page))
-	agents := f.watchAgents(f.ns)
+	agents := f.watchAgents(f.agents)
 	home, err := os.MkdirTemp("", "swoll-offline-")
 	if err != nil {
 		t.Fatal(err)
@@ -56,12 +56,12 @@ func TestFaultPluginLosesNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	asOffline := func(ctx context.Context, args ...string) *exec.Cmd {
-		cmd := pluginCmd(ctx, args...)
+		cmd := f.pluginCmd(ctx, args...)
 		cmd.Env = append(cmd.Env, "HOME="+home) // kubectl's caches
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: offlineUID, Gid: offlineUID}}
 		return cmd
 	}
-	s := f.traceWith(asOffline, "-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns)
+	s := f.traceWith(asOffline, "-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.agents)
 	s.waitEvents(3, firstEventTimeout, "from "+pod.Name, both(fromPod(pod), opened(page)))
 	seen := agents.seen()
 	if len(seen) != 1 {
@@ -74,7 +74,7 @@ func TestFaultPluginLosesNetwork(t *testing.T) {
 	cut := time.Now()
 	f.waitProgramsGone(progs, detachedAfterStop)
 	t.Logf("programs detached %s after the cut", time.Since(cut).Round(100*time.Millisecond))
-	f.noSwollLeft(f.ns, session, nothingLeftAfter-time.Since(cut))
+	f.noSwollLeft(f.agents, session, nothingLeftAfter-time.Since(cut))
 	t.Logf("nothing of session %s left %s after the cut", session, time.Since(cut).Round(time.Second))
 	s.signal(syscall.SIGKILL) // the plugin itself never heard: it is the laptop that went away
 	s.waitExit(exitTimeout)

@@ -90,7 +90,7 @@ func TestFaultSIGKILLAtRandomMoments(t *testing.T) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			g := &F{t: t, ctx: f.ctx}
-			agentNS := g.createNamespace(uniqueName("e2e-kill"), nil)
+			agentNS := g.createAgentNamespace(uniqueName("e2e-kill"))
 			delay := time.Duration(rand.Int64N(int64(killWindow)))
 			s := g.trace("-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", agentNS)
 			time.Sleep(delay) // the fault's random moment is what the case is about, not a wait for a condition
@@ -117,7 +117,7 @@ func TestFaultReaderNeverReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = r.Close(); _ = w.Close() })
-	p := f.startRaw(w, "-n", f.ns, "-l", "app=web", "--agent-namespace", f.ns, "-o", "json")
+	p := f.startRaw(w, "-n", f.ns, "-l", "app=web", "--agent-namespace", f.agents, "-o", "json")
 	p.waitStderr(t, tracingStarted, firstEventTimeout)
 	maxRSS := 0
 	tick := time.NewTicker(time.Second) // sampling the memory, not waiting for a condition
@@ -130,7 +130,7 @@ func TestFaultReaderNeverReads(t *testing.T) {
 		t.Errorf("plugin RSS %d MiB with an unread stdout: memory is not bounded", maxRSS>>20)
 	}
 	p.stop(t)
-	f.noSwollLeft(f.ns, "", goneTimeout)
+	f.noSwollLeft(f.agents, "", goneTimeout)
 }
 
 // slowReader reads at a fixed rate, checking that every complete line is valid JSON.
@@ -200,7 +200,7 @@ func TestFaultSlowReader(t *testing.T) {
 	t.Cleanup(func() { _ = r.Close(); _ = w.Close() })
 	reader := &slowReader{}
 	go reader.run(r, slowReaderRate)
-	p := f.startRaw(w, "-n", f.ns, "-l", "app=busy", "--agent-namespace", f.ns, "-o", "json")
+	p := f.startRaw(w, "-n", f.ns, "-l", "app=busy", "--agent-namespace", f.agents, "-o", "json")
 	p.waitStderr(t, tracingStarted, firstEventTimeout)
 	span := slowReaderFor
 	if v, err := time.ParseDuration(os.Getenv("SWOLL_E2E_SLOW_READER")); err == nil && v > 0 {
@@ -237,5 +237,5 @@ func TestFaultSlowReader(t *testing.T) {
 		t.Errorf("a node was said silent while only the reader was slow:\n%s", stderr)
 	}
 	t.Logf("stderr:\n%s", stderr)
-	f.noSwollLeft(f.ns, "", goneTimeout)
+	f.noSwollLeft(f.agents, "", goneTimeout)
 }

@@ -102,7 +102,7 @@ func TestFaultPreCreatedAgentName(t *testing.T) {
 	f := newF(t)
 	a := f.createPod(podSpec{name: "web-a", labels: labels("app", "web"), node: suite.nodes[0]})
 	f.traffic(a, "web", openURL(webPort, page))
-	s := f.trace("-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns)
+	s := f.trace("-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.agents)
 	s.waitEvents(3, firstEventTimeout, "from "+a.Name, both(fromPod(a), opened(page)))
 	session := sessionOf(t, s.Events())
 
@@ -110,25 +110,25 @@ func TestFaultPreCreatedAgentName(t *testing.T) {
 	impostor := shellContainer("agent", "sleep 3600")
 	grace := int64(1)
 	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: agentpod.Name(session, suite.nodes[1]), Namespace: f.ns},
+		ObjectMeta: metav1.ObjectMeta{Name: agentpod.Name(session, suite.nodes[1]), Namespace: f.agents},
 		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 			NodeName: suite.nodes[1], RestartPolicy: corev1.RestartPolicyNever, TerminationGracePeriodSeconds: &grace,
 			Containers: []corev1.Container{impostor},
 		}}},
 	}
-	if _, err := suite.cs.BatchV1().Jobs(f.ns).Create(f.ctx, job, metav1.CreateOptions{}); err != nil {
+	if _, err := suite.cs.BatchV1().Jobs(f.agents).Create(f.ctx, job, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	fake := podSpec{name: agentpod.Name(session, suite.nodes[1]) + "-zzzzz", node: suite.nodes[1],
 		labels: map[string]string{agentpod.LabelName: agentpod.NameValue, agentpod.LabelManagedBy: agentpod.ManagedByValue,
 			agentpod.LabelSession: session},
 		containers: []corev1.Container{impostor}}
-	f.createPod(fake)
+	f.createPodsIn(f.agents, fake)
 
 	// a target on the other node: the session wants an agent there now
 	b := f.createPod(podSpec{name: "web-b", labels: labels("app", "web"), node: suite.nodes[1]})
 	f.traffic(b, "web", openURL(webPort, page))
-	for _, want := range []string{"refusing to use it", "ignoring pod " + f.ns + "/" + fake.name} {
+	for _, want := range []string{"refusing to use it", "ignoring pod " + f.agents + "/" + fake.name} {
 		err := within(firstEventTimeout, func(context.Context) (bool, error) { return strings.Contains(s.Stderr(), want), nil },
 			"the plugin to say %q", want)
 		if err != nil {
@@ -141,32 +141,14 @@ func TestFaultPreCreatedAgentName(t *testing.T) {
 		t.Errorf("%d events from %s: something was traced through an impostor", got, b.Name)
 	}
 	// the impostor Job is still what it was: not adopted, not deleted
-	if _, err := suite.cs.BatchV1().Jobs(f.ns).Get(f.ctx, job.Name, metav1.GetOptions{}); err != nil {
+	if _, err := suite.cs.BatchV1().Jobs(f.agents).Get(f.ctx, job.Name, metav1.GetOptions{}); err != nil {
 		t.Errorf("the pre-created Job: %v", err)
 	}
 	s.signal(syscall.SIGINT)
 	if code := s.waitExit(exitTimeout); code != 1 {
 		t.Errorf("exit %d, want 1 (a node could not be traced)", code)
 	}
-	f.noSwollLeft(f.ns, session, goneTimeout)
-}
-
-// bindUser binds deploy/rbac.yaml's roles to user for the test's life.
-func (f *F) bindUser(user string, subject rbacv1.Subject) {
-	f.t.Helper()
-	for _, role := range []string{"swoll", "swoll-nodes"} {
-		b := &rbacv1.ClusterRoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: uniqueName("e2e-" + user + "-" + role)},
-			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role},
-			Subjects:   []rbacv1.Subject{subject},
-		}
-		if _, err := suite.cs.RbacV1().ClusterRoleBindings().Create(f.ctx, b, metav1.CreateOptions{}); err != nil {
-			f.t.Fatal(err)
-		}
-		f.t.Cleanup(func() {
-			_ = suite.cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), b.Name, metav1.DeleteOptions{})
-		})
-	}
+	f.noSwollLeft(f.agents, session, goneTimeout)
 }
 
 // TestFaultCleanupBySecondUser: pass = `cleanup` run by another user (bound to the same Role) during a live
@@ -183,18 +165,18 @@ func TestFaultCleanupBySecondUser(t *testing.T) {
 	f.bindUser(other, rbacv1.Subject{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: other})
 	pod := f.createPod(podSpec{name: "web", labels: labels("app", "web"), node: suite.nodes[0]})
 	f.traffic(pod, "web", openURL(webPort, page))
-	s := f.trace("-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns)
+	s := f.trace("-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.agents)
 	ours := both(fromPod(pod), opened(page))
 	s.waitEvents(3, firstEventTimeout, "from "+pod.Name, ours)
 
-	r := f.run(time.Minute, "cleanup", "-n", f.ns, "--as", other)
+	r := f.run(time.Minute, "cleanup", "-n", f.agents, "--as", other)
 	if r.code != 0 || !strings.Contains(r.stderr, "left alone") || strings.Contains(r.stdout, "removed") {
 		t.Fatalf("cleanup by %s: exit %d\nstdout:\n%s\nstderr:\n%s", other, r.code, r.stdout, r.stderr)
 	}
 	n := count(s.Events(), ours)
 	s.waitEvents(n+3, 30*time.Second, "after another user's cleanup", ours)
 
-	r = f.run(time.Minute, "cleanup", "-n", f.ns, "--as", other, "--force")
+	r = f.run(time.Minute, "cleanup", "-n", f.agents, "--as", other, "--force")
 	if r.code != 0 || !strings.Contains(r.stdout, "removed") {
 		t.Fatalf("cleanup --force by %s: exit %d\nstdout:\n%s\nstderr:\n%s", other, r.code, r.stdout, r.stderr)
 	}
@@ -208,7 +190,7 @@ func TestFaultCleanupBySecondUser(t *testing.T) {
 	if code := s.waitExit(exitTimeout); code != 1 {
 		t.Errorf("exit %d after its agent was removed, want 1\nstderr:\n%s", code, s.Stderr())
 	}
-	f.noSwollLeft(f.ns, "", goneTimeout)
+	f.noSwollLeft(f.agents, "", goneTimeout)
 }
 
 // TestFaultCredentialsStayLocal: pass = a session run with --token (a real ServiceAccount token bound to the
@@ -248,17 +230,17 @@ func TestFaultCredentialsStayLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r := f.run(time.Minute, "trace", "--as=", "--kubeconfig", kc, "--username", "someone", "--password", password,
-		"-n", f.ns, "-l", "app=web", "--agent-namespace", f.ns); r.code == 0 {
+		"-n", f.ns, "-l", "app=web", "--agent-namespace", f.agents); r.code == 0 {
 		t.Errorf("a session with a refused password succeeded:\n%s", r.stderr)
 	}
 	// --as= undoes the suite's impersonation: the token is who runs this session
-	s := f.trace("--as=", "--kubeconfig", kc, "--token", token, "-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns)
+	s := f.trace("--as=", "--kubeconfig", kc, "--token", token, "-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.agents)
 	s.waitEvents(3, firstEventTimeout, "from "+pod.Name, both(fromPod(pod), opened(page)))
-	jobs, err := suite.cs.BatchV1().Jobs(f.ns).List(f.ctx, metav1.ListOptions{LabelSelector: agentLabel})
+	jobs, err := suite.cs.BatchV1().Jobs(f.agents).List(f.ctx, metav1.ListOptions{LabelSelector: agentLabel})
 	if err != nil || len(jobs.Items) == 0 {
 		t.Fatalf("agent jobs: %v (%d)", err, len(jobs.Items))
 	}
-	pods, err := agentPods(f.ctx, f.ns, "")
+	pods, err := agentPods(f.ctx, f.agents, "")
 	if err != nil || len(pods) == 0 {
 		t.Fatalf("agent pods: %v (%d)", err, len(pods))
 	}
@@ -316,11 +298,11 @@ func TestFaultHostileText(t *testing.T) {
 		`while :; do cat "/tmp/$H.conf" 2>/dev/null; "/tmp/$H" true 2>/dev/null; sleep 0.2; done`
 	pod := f.createPod(podSpec{name: "hostile", labels: labels("app", "hostile"), node: suite.nodes[0],
 		containers: []corev1.Container{shellContainer("sh", script)}})
-	agents := f.watchAgents(f.ns)
+	agents := f.watchAgents(f.agents)
 	var cliMu sync.Mutex
 	var cliOut bytes.Buffer
-	cli := f.startRaw(lockedWriter{&cliMu, &cliOut}, "-n", f.ns, "-l", "app=hostile", "--agent-namespace", f.ns, "-o", "cli")
-	s := f.trace("-n", f.ns, "-l", "app=hostile", "--agent-namespace", f.ns)
+	cli := f.startRaw(lockedWriter{&cliMu, &cliOut}, "-n", f.ns, "-l", "app=hostile", "--agent-namespace", f.agents, "-o", "cli")
+	s := f.trace("-n", f.ns, "-l", "app=hostile", "--agent-namespace", f.agents)
 	s.waitFor(firstEventTimeout, "an event with the hostile path", func(evs []event.Event) bool {
 		for i := range evs {
 			if strings.Contains(string(evs[i].Args), "bidi") && fromPod(pod)(&evs[i]) {
@@ -333,13 +315,13 @@ func TestFaultHostileText(t *testing.T) {
 	agents.waitSeen(firstEventTimeout, "two agent pods", func(p []*corev1.Pod) bool { return len(p) >= 2 })
 	for _, a := range agents.seen() {
 		ev := &corev1.Event{
-			ObjectMeta:     metav1.ObjectMeta{GenerateName: "hostile-", Namespace: f.ns},
-			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: a.Name, Namespace: f.ns, UID: a.UID},
+			ObjectMeta:     metav1.ObjectMeta{GenerateName: "hostile-", Namespace: f.agents},
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: a.Name, Namespace: f.agents, UID: a.UID},
 			Type:           corev1.EventTypeWarning, Reason: "Hostile", Message: "event " + hostile,
 			FirstTimestamp: metav1.Now(), LastTimestamp: metav1.Now(), Count: 1,
 			Source: corev1.EventSource{Component: "e2e"},
 		}
-		if _, err := suite.cs.CoreV1().Events(f.ns).Create(f.ctx, ev, metav1.CreateOptions{}); err != nil {
+		if _, err := suite.cs.CoreV1().Events(f.agents).Create(f.ctx, ev, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -33,12 +33,16 @@ const (
 	nsDeleteTimeout = 3 * time.Minute
 )
 
-// F is one test's view of the shared cluster: a namespace of its own, deleted (and awaited) when the test ends,
-// and everything the test started, saved to an artifacts folder when it fails.
+// F is one test's view of the shared cluster: a namespace of its own for its pods and one for the agents of its
+// sessions, deleted (and awaited) when the test ends, and everything the test started, saved to an artifacts
+// folder when it fails.
 type F struct {
-	t   *testing.T
-	ns  string
-	ctx context.Context
+	t  *testing.T
+	ns string
+	// agents is the agent namespace of the test's sessions (SWOLL_AGENT_NAMESPACE of its plugin runs): the
+	// tracer user may write there and only there.
+	agents string
+	ctx    context.Context
 
 	mu       sync.Mutex
 	sessions []*session
@@ -49,6 +53,7 @@ func newF(t *testing.T) *F {
 	t.Helper()
 	f := &F{t: t, ctx: context.Background()}
 	f.ns = f.createNamespace(uniqueName("e2e-"+t.Name()), nil)
+	f.agents = f.createAgentNamespace(f.ns + "-agents")
 	t.Cleanup(func() {
 		if t.Failed() {
 			dir := saveArtifacts(f)

@@ -27,8 +27,8 @@ func tracedSession(f *F, node string) (s *session, agent *corev1.Pod, progs []in
 	f.t.Helper()
 	pod := f.createPod(podSpec{name: "web", labels: labels("app", "web"), node: node})
 	f.traffic(pod, "web", openURL(webPort, page))
-	agents := f.watchAgents(f.ns)
-	s = f.trace("-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns)
+	agents := f.watchAgents(f.agents)
+	s = f.trace("-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.agents)
 	s.waitEvents(3, firstEventTimeout, "from "+pod.Name, both(fromPod(pod), opened(page)))
 	seen := agents.seen()
 	if len(seen) != 1 {
@@ -47,7 +47,7 @@ func TestStopLeavesNothing(t *testing.T) {
 			f := newF(t)
 			s, _, progs := tracedSession(f, suite.nodes[0])
 			s.stop(sig)
-			f.waitNoAgents(f.ns, goneTimeout)
+			f.waitNoAgents(f.agents, goneTimeout)
 			f.waitProgramsGone(progs, goneTimeout)
 		})
 	}
@@ -64,9 +64,9 @@ func TestPluginKilled(t *testing.T) {
 	killed := time.Now()
 	s.waitExit(exitTimeout)
 	f.waitProgramsGone(progs, deadManTimeout)
-	f.noSwollLeft(f.ns, "", nothingLeftAfter-time.Since(killed))
+	f.noSwollLeft(f.agents, "", nothingLeftAfter-time.Since(killed))
 	// and cleanup finds nothing to do
-	if r := f.run(time.Minute, "cleanup", "-n", f.ns); r.code != 0 || !strings.Contains(r.stdout, "no swoll agent") {
+	if r := f.run(time.Minute, "cleanup", "-n", f.agents); r.code != 0 || !strings.Contains(r.stdout, "no swoll agent") {
 		t.Errorf("kubectl swoll cleanup after the agents removed themselves: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
@@ -78,7 +78,7 @@ func TestConcurrentSessions(t *testing.T) {
 	f := newF(t)
 	pod := f.createPod(podSpec{name: "web", labels: labels("app", "web"), node: suite.nodes[0]})
 	f.traffic(pod, "web", openURL(webPort, page))
-	args := []string{"-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns}
+	args := []string{"-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.agents}
 	a, b := f.trace(args...), f.trace(args...)
 	ours := both(fromPod(pod), opened(page))
 	a.waitEvents(3, firstEventTimeout, "in session a", ours)

@@ -26,6 +26,7 @@ import (
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/internal/browsertest"
 	"github.com/swoll-dev/swoll/internal/promtest"
+	"github.com/swoll-dev/swoll/plugin/agentns"
 	"github.com/swoll-dev/swoll/plugin/report/reporttest"
 )
 
@@ -53,7 +54,7 @@ type topRun struct {
 func (f *F) top(args ...string) *topRun {
 	f.t.Helper()
 	r := &topRun{t: f.t, counts: map[string]uint64{}, exited: make(chan struct{})}
-	r.cmd = pluginCmd(context.Background(), append([]string{"top", "-o", "json"}, args...)...)
+	r.cmd = f.pluginCmd(context.Background(), append([]string{"top", "-o", "json"}, args...)...)
 	r.cmd.Stderr = lockedWriter{&r.mu, &r.stderr}
 	stdout, err := r.cmd.StdoutPipe()
 	if err != nil {
@@ -286,7 +287,7 @@ func TestCountingExact(t *testing.T) {
 		!strings.Contains(r.stderr, fmt.Sprintf("%d      %d openat", total, missingCalls)) {
 		t.Errorf("trace --replay --summary: %d\n%s", r.code, r.stderr)
 	}
-	f.waitNoAgents(f.ns, time.Minute)
+	f.waitNoAgents(f.agents, time.Minute)
 }
 
 // checkPrometheus starts Debian's Prometheus on loopback, scraping the session every second, and asks it the
@@ -401,8 +402,8 @@ func topUnderTmux(t *testing.T, quitKey string) {
 	app := uniqueName("tui")
 	web, _ := f.countingPods(app)
 	name := uniqueName("swoll-top")
-	script := fmt.Sprintf("KUBECONFIG=%s PATH=%s:$PATH %s top -n %s -l app=%s --interval 1s; echo TOP-EXIT=$?; sleep 600",
-		suite.kubeconfig, suite.clusterBin, suite.plugin, f.ns, app)
+	script := fmt.Sprintf("KUBECONFIG=%s %s=%s PATH=%s:$PATH %s top --as=%s -n %s -l app=%s --interval 1s; echo TOP-EXIT=$?; sleep 600",
+		suite.kubeconfig, agentns.EnvVar, f.agents, suite.clusterBin, suite.plugin, tracerUser, f.ns, app)
 	tmux := func(args ...string) string {
 		out, err := exec.Command("tmux", args...).CombinedOutput()
 		if err != nil {
@@ -465,7 +466,7 @@ func topUnderTmux(t *testing.T, quitKey string) {
 	if alt := strings.TrimSpace(tmux("display-message", "-p", "-t", name, "#{alternate_on} #{cursor_flag}")); alt != "0 1" {
 		t.Errorf("after %s: alternate screen and cursor flags %q, want the normal screen and a visible cursor (0 1)", quitKey, alt)
 	}
-	f.waitNoAgents(f.ns, time.Minute)
+	f.waitNoAgents(f.agents, time.Minute)
 }
 
 // tableRows are the table's row lines on a screen.
@@ -518,7 +519,7 @@ func TestCountingOverflowBounded(t *testing.T) {
 		t.Errorf("agent RSS %d KiB: want bounded (<= 128 MiB)", peak)
 	}
 	t.Logf("overflow %d calls; agent peak RSS %d KiB", over, peak)
-	f.waitNoAgents(f.ns, time.Minute)
+	f.waitNoAgents(f.agents, time.Minute)
 }
 
 // agentRSSKiB is the largest resident set of the swoll-agent session processes on this machine.
@@ -600,5 +601,5 @@ func TestSummaryFlagsReplica(t *testing.T) {
 	if strings.Contains(stderr, f.ns+"/web-1 (web):") {
 		t.Errorf("the summary flags web-1:\n%s", stderr)
 	}
-	f.waitNoAgents(f.ns, time.Minute)
+	f.waitNoAgents(f.agents, time.Minute)
 }

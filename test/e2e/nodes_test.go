@@ -19,8 +19,8 @@ func TestOneNodeOneAgent(t *testing.T) {
 	for _, p := range pods {
 		f.traffic(p, "web", openURL(webPort, page))
 	}
-	agents := f.watchAgents(f.ns)
-	s := f.trace("-n", f.ns, "-l", "app=one", "-s", "openat", "--agent-namespace", f.ns)
+	agents := f.watchAgents(f.agents)
+	s := f.trace("-n", f.ns, "-l", "app=one", "-s", "openat", "--agent-namespace", f.agents)
 	for _, p := range pods {
 		s.waitEvents(3, firstEventTimeout, "from "+p.Name, both(fromPod(p), opened(page)))
 	}
@@ -40,8 +40,8 @@ func TestTwoNodesOneStream(t *testing.T) {
 	for _, p := range pods {
 		f.traffic(p, "web", openURL(webPort, page))
 	}
-	agents := f.watchAgents(f.ns)
-	s := f.trace("-n", f.ns, "-l", "app=both", "-s", "openat", "--agent-namespace", f.ns)
+	agents := f.watchAgents(f.agents)
+	s := f.trace("-n", f.ns, "-l", "app=both", "-s", "openat", "--agent-namespace", f.agents)
 	for _, p := range pods {
 		s.waitEvents(10, firstEventTimeout, "from "+p.Name+" on "+p.Spec.NodeName, both(fromPod(p), opened(page)))
 	}
@@ -64,9 +64,9 @@ func TestReplicaAddedMidSession(t *testing.T) {
 	depLabels := labels("app", "mid", "tier", "deployed") // the bare pod below must not be adopted by the ReplicaSet
 	initial := f.createDeployment("mid", depLabels, 1, first)
 	f.traffic(initial[0], "web", openURL(webPort, page))
-	agents := f.watchAgents(f.ns)
+	agents := f.watchAgents(f.agents)
 
-	s := f.trace("-n", f.ns, "-l", "app=mid", "-s", "openat", "--agent-namespace", f.ns)
+	s := f.trace("-n", f.ns, "-l", "app=mid", "-s", "openat", "--agent-namespace", f.agents)
 	s.waitEvents(3, firstEventTimeout, "from the first replica", both(fromPod(initial[0]), opened(page)))
 	if n := agents.nodes()[second]; n != 0 {
 		t.Fatalf("%d agents on %s before any target ran there", n, second)

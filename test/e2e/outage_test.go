@@ -31,7 +31,7 @@ func twoNodeSession(f *F) (*session, []*corev1.Pod) {
 	for _, p := range pods {
 		f.traffic(p, "web", openURL(webPort, page))
 	}
-	s := f.trace("-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.ns)
+	s := f.trace("-n", f.ns, "-l", "app=web", "-s", "openat", "--agent-namespace", f.agents)
 	for _, p := range pods {
 		s.waitEvents(3, firstEventTimeout, "from "+p.Name, both(fromPod(p), opened(page)))
 	}
@@ -73,7 +73,7 @@ func TestFaultPartitionOneKubelet(t *testing.T) {
 	s.signal(syscall.SIGINT)
 	s.waitExit(exitTimeout + 20*time.Second)
 	t.Logf("stderr:\n%s", s.Stderr())
-	f.noSwollLeft(f.ns, "", nothingLeftAfter-time.Since(healed))
+	f.noSwollLeft(f.agents, "", nothingLeftAfter-time.Since(healed))
 }
 
 // TestFaultAPIServerRestart: pass = after a kube-apiserver restart mid-session (down 3 s) the session either
@@ -110,7 +110,7 @@ func TestFaultAPIServerRestart(t *testing.T) {
 	if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic:") {
 		t.Errorf("a stack trace on stderr")
 	}
-	f.noSwollLeft(f.ns, "", nothingLeftAfter-time.Since(restarted))
+	f.noSwollLeft(f.agents, "", nothingLeftAfter-time.Since(restarted))
 }
 
 // TestFaultAgentKilledThenReplica: pass = when the agent process is killed (SIGKILL) on one node, the session
@@ -120,7 +120,7 @@ func TestFaultAgentKilledThenReplica(t *testing.T) {
 	t.Parallel()
 	faultCase(t, "agent process SIGKILLed on one node, then a replica scheduled there: agent replaced with the gap reported, replica traced")
 	f := newF(t)
-	agents := f.watchAgents(f.ns)
+	agents := f.watchAgents(f.agents)
 	s, _ := twoNodeSession(f)
 	victim := suite.nodes[1]
 	var agent *corev1.Pod
@@ -152,7 +152,7 @@ func TestFaultAgentKilledThenReplica(t *testing.T) {
 		t.Errorf("the gap is not reported:\n%s", s.Stderr())
 	}
 	s.stop(syscall.SIGINT)
-	f.noSwollLeft(f.ns, "", goneTimeout)
+	f.noSwollLeft(f.agents, "", goneTimeout)
 	if !strings.Contains(agent.Name, agentpod.Name(sessionOf(t, s.Events()), victim)) {
 		t.Errorf("agent pod %s is not named after its session's Job", agent.Name)
 	}

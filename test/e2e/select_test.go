@@ -40,7 +40,7 @@ func TestTraceLabelSelectorReplicas(t *testing.T) {
 	otherTraffic := f.traffic(other, "web", openURL(webPort, page))
 
 	const duration = 20 * time.Second
-	s := f.trace("-n", f.ns, "-l", "app=nginx", "-s", "openat", "--duration", duration.String(), "--agent-namespace", f.ns)
+	s := f.trace("-n", f.ns, "-l", "app=nginx", "-s", "openat", "--duration", duration.String(), "--agent-namespace", f.agents)
 	for _, p := range nginx {
 		s.waitEvents(3, firstEventTimeout, "opening "+page+" in "+p.Name, both(fromPod(p), opened(page)))
 	}
@@ -74,7 +74,7 @@ func TestTraceContainerFlag(t *testing.T) {
 	f.traffic(pod, "web", openURL(webPort, page))
 	side := f.traffic(pod, "side", openURL(webPort+1, page))
 
-	s := f.trace("-n", f.ns, "-l", "app=two", "-c", "web", "-s", "openat", "--agent-namespace", f.ns)
+	s := f.trace("-n", f.ns, "-l", "app=two", "-c", "web", "-s", "openat", "--agent-namespace", f.agents)
 	s.waitEvents(5, firstEventTimeout, "opens in container web", both(fromContainer(pod, "web"), opened(page)))
 	side.waitRequests()
 	s.stop(syscall.SIGINT)
@@ -107,7 +107,7 @@ func TestTraceHostPIDPodOnlyItsContainer(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = host.Process.Kill(); _ = host.Wait() })
 
-	s := f.trace("-n", f.ns, "-l", "role=target", "-s", "openat,open", "--agent-namespace", f.ns)
+	s := f.trace("-n", f.ns, "-l", "role=target", "-s", "openat,open", "--agent-namespace", f.agents)
 	s.waitEvents(20, firstEventTimeout, "opens of /etc/hostname", opened("/etc/hostname"))
 	s.stop(syscall.SIGINT)
 
@@ -138,8 +138,8 @@ func TestTraceFieldSelector(t *testing.T) {
 	for _, p := range pods {
 		tr = append(tr, f.traffic(p, "web", openURL(webPort, page)))
 	}
-	byName := f.trace("-n", f.ns, "-l", "app=fs", "--field-selector", "metadata.name="+pods[0].Name, "-s", "openat", "--agent-namespace", f.ns)
-	byNode := f.trace("-n", f.ns, "-l", "app=fs", "--field-selector", "spec.nodeName="+suite.nodes[1], "-s", "openat", "--agent-namespace", f.ns)
+	byName := f.trace("-n", f.ns, "-l", "app=fs", "--field-selector", "metadata.name="+pods[0].Name, "-s", "openat", "--agent-namespace", f.agents)
+	byNode := f.trace("-n", f.ns, "-l", "app=fs", "--field-selector", "spec.nodeName="+suite.nodes[1], "-s", "openat", "--agent-namespace", f.agents)
 	byName.waitEvents(3, firstEventTimeout, "from "+pods[0].Name, both(fromPod(pods[0]), opened(page)))
 	byNode.waitEvents(3, firstEventTimeout, "from "+pods[1].Name, both(fromPod(pods[1]), opened(page)))
 	tr[0].waitRequests()
@@ -164,7 +164,7 @@ func TestTraceAllNamespaces(t *testing.T) {
 	}
 	ctr := f.traffic(c, "web", openURL(webPort, page))
 
-	s := f.trace("-A", "-l", key+"="+f.ns, "-s", "openat", "--agent-namespace", f.ns)
+	s := f.trace("-A", "-l", key+"="+f.ns, "-s", "openat", "--agent-namespace", f.agents)
 	s.waitEvents(3, firstEventTimeout, "from "+a.Namespace+"/a", both(fromPod(a), opened(page)))
 	s.waitEvents(3, firstEventTimeout, "from "+b.Namespace+"/b", both(fromPod(b), opened(page)))
 	ctr.waitRequests()
@@ -181,7 +181,7 @@ func TestTracePodNames(t *testing.T) {
 	for _, p := range pods {
 		tr = append(tr, f.traffic(p, "web", openURL(webPort, page)))
 	}
-	s := f.trace("-n", f.ns, pods[0].Name, pods[2].Name, "-s", "openat", "--agent-namespace", f.ns)
+	s := f.trace("-n", f.ns, pods[0].Name, pods[2].Name, "-s", "openat", "--agent-namespace", f.agents)
 	s.waitEvents(3, firstEventTimeout, "from "+pods[0].Name, both(fromPod(pods[0]), opened(page)))
 	s.waitEvents(3, firstEventTimeout, "from "+pods[2].Name, both(fromPod(pods[2]), opened(page)))
 	tr[1].waitRequests()
@@ -214,7 +214,7 @@ spec:
 	if err := os.WriteFile(spec, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := f.trace("-f", spec, "--agent-namespace", f.ns)
+	s := f.trace("-f", spec, "--agent-namespace", f.agents)
 	s.waitEvents(3, firstEventTimeout, "from tf", both(fromPod(pods[0]), opened(page)))
 	other.waitRequests()
 	s.stop(syscall.SIGINT)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/plugin/agentns"
 )
 
 const (
@@ -51,8 +52,10 @@ type session struct {
 }
 
 // pluginCmd is the binary under test with the suite's kubeconfig and the cluster's tools on PATH, run as
-// tracerUser (bound to deploy/rbac.yaml only); a test's own --as comes later and wins.
-func pluginCmd(ctx context.Context, args ...string) *exec.Cmd {
+// tracerUser (bound to the shipped roles the least-privilege way: reads where the targets are, writes in the
+// test's agent namespace), with that namespace set once as a user would (SWOLL_AGENT_NAMESPACE); a test's own
+// --as and --agent-namespace come later and win.
+func (f *F) pluginCmd(ctx context.Context, args ...string) *exec.Cmd {
 	if tracerUser != "" && len(args) > 0 {
 		args = append([]string{args[0], "--as", tracerUser}, args[1:]...)
 	}
@@ -60,13 +63,16 @@ func pluginCmd(ctx context.Context, args ...string) *exec.Cmd {
 	cmd.Env = append(os.Environ(),
 		"KUBECONFIG="+suite.kubeconfig,
 		"PATH="+suite.clusterBin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if f.agents != "" {
+		cmd.Env = append(cmd.Env, agentns.EnvVar+"="+f.agents)
+	}
 	return cmd
 }
 
 // trace starts `kubectl-swoll trace ARGS -o json`. The session is killed (if still running) when the test ends.
 func (f *F) trace(args ...string) *session {
 	f.t.Helper()
-	return f.traceWith(pluginCmd, args...)
+	return f.traceWith(f.pluginCmd, args...)
 }
 
 // traceWith is trace with the plugin started by command (the krew test runs it through kubectl).
@@ -294,7 +300,7 @@ func (f *F) run(timeout time.Duration, args ...string) result {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := pluginCmd(ctx, args...)
+	cmd := f.pluginCmd(ctx, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/swoll-dev/swoll/callfilter"
+	"github.com/swoll-dev/swoll/plugin/agentns"
 	"github.com/swoll-dev/swoll/plugin/defaults"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/session"
@@ -187,7 +188,7 @@ func (o *Options) AddSessionFlags(f *pflag.FlagSet) {
 	f.StringSliceVarP(&o.Syscalls, "syscalls", "s", nil, "System calls to trace: names, class:NAME or group:NAME (repeatable, comma-separated; default: all)")
 	f.DurationVar(&o.Duration, "duration", 0, "Stop after tracing this long, counted from when the agents are ready (e.g. 30s, 5m; 0: until Ctrl-C)")
 	f.StringVar(&o.Image, "image", o.Image, "Agent image")
-	f.StringVar(&o.AgentNamespace, "agent-namespace", "", "Namespace for the agent pods; it must admit privileged pods (default: -n, or the kubeconfig's namespace)")
+	f.StringVar(&o.AgentNamespace, "agent-namespace", "", "Namespace for the agent pods, best one of their own; it must admit privileged pods (default: $"+agentns.EnvVar+", the kubeconfig context's "+agentns.Extension+" extension, else -n)")
 	f.StringVar(&o.PullPolicy, "image-pull-policy", o.PullPolicy, "Agent image pull policy: Always, IfNotPresent or Never")
 	f.BoolVar(&o.DryRun, "dry-run", false, "Print the agent pods as YAML and exit; nothing is created")
 	f.StringVarP(&o.Filename, "filename", "f", "", "Read the selection and system calls from a Trace spec (YAML; - for stdin)")
@@ -219,6 +220,12 @@ func (o *Options) Complete(c *cobra.Command, args []string) error {
 			return err
 		}
 		if err := o.mergeTrace(t, explicit); err != nil {
+			return err
+		}
+	}
+	if o.AgentNamespace == "" {
+		// set once: SWOLL_AGENT_NAMESPACE or the kubeconfig context's extension
+		if o.AgentNamespace, err = agentns.FromFlags(o.configFlags); err != nil {
 			return err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/internal/testutil"
+	"github.com/swoll-dev/swoll/plugin/agentns"
 )
 
 func TestSyscallSuggestion(t *testing.T) {
@@ -165,5 +166,27 @@ spec:
 	o.Calls.Succeeded = true
 	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "invalid filter") {
 		t.Errorf("--failed --succeeded: %v", err)
+	}
+}
+
+// The agent namespace set once (the environment here; the kubeconfig extension is package agentns's) comes
+// between --agent-namespace and the targets' namespace.
+func TestAgentNamespaceSetOnce(t *testing.T) {
+	kc := testutil.WriteFile(t, "kubeconfig", testutil.Kubeconfig)
+	tests := []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"", []string{"-l", "a=b"}, "shop"},
+		{"tracing", []string{"-l", "a=b"}, "tracing"},
+		{"tracing", []string{"-l", "a=b", "--agent-namespace", "tools"}, "tools"},
+	}
+	for _, tc := range tests {
+		t.Setenv(agentns.EnvVar, tc.env)
+		o := completeOnly(t, append([]string{"--kubeconfig", kc}, tc.args...))
+		if o.AgentNamespace != tc.want {
+			t.Errorf("$%s=%q %v: agent namespace %q, want %q", agentns.EnvVar, tc.env, tc.args, o.AgentNamespace, tc.want)
+		}
 	}
 }
