@@ -133,7 +133,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 	struct task_state *st = task_traced(task, pid_tgid, f);
 	if (!st)
 		return 0;
-	__u64 args[MAX_ARGS] = {}; /* swoll:filters: read only for -P */
+	__u64 args[MAX_ARGS]; /* swoll:filters: read (and read by the filters) only for -P */
 	if (xf_flags & XF_PATH)
 		read_args(regs, args, CTX_BTF(f));
 	if (no_return[nr & (NR_MAX - 1)]) {
@@ -160,7 +160,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 	struct task_state *st = task_end(task, nr, &start, f);
 	if (!st)
 		return 0;
-	__u64 args[MAX_ARGS] = {}; /* swoll:filters: the incident filters; arguments only for -P */
+	__u64 args[MAX_ARGS]; /* swoll:filters: the incident filters; arguments only for -P */
 	if (xf_flags & XF_PATH)
 		read_args(regs, args, CTX_BTF(f));
 	if (!xf_keep(task, &st->xf, nr, ret, start, args, false))
