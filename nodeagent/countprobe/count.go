@@ -10,6 +10,9 @@
 // removed through the tracer count at once, as in tracing mode. Its programs are built on the probe's BPF core
 // and load in the same variant as the tracer's (package bpf).
 //
+// The incident filters (Options.Calls) are the probe's, from the same kernel code: only the calls they keep are
+// counted, the others in a snapshot's Filtered.
+//
 // Bounds: the counters live in a preallocated per-CPU hash sized from the number of CPUs (Options.Entries);
 // a call that finds no counter, or no room for its task's state, is counted as overflow (the programs' lost
 // counter) and reported in the snapshot, never dropped silently. The kernel's counters are totals since the session started; a

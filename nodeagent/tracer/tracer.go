@@ -22,6 +22,11 @@
 // The filter's decision for a task is cached in the task's state until the filter changes: every change of
 // targets or mode bumps the filter's generation (see bpf/filter.h).
 //
+// The incident filters (Options.Calls: --failed, --errno, --slower-than, -P, --comm, --container-pid) are decided
+// at each call's exit, before its record is reserved (bpf/exitfilter.h); what they drop is counted (Filtered),
+// apart from Lost. With -y the probe resolves what each fd argument was as the call began and what each returned
+// fd is (bpf/fdpath.h), and records carry it (record.Record.Fds).
+//
 // Limitations: 32-bit compat system calls are skipped on amd64 (their numbers mean other calls); on arm64,
 // AArch32 tasks are not told apart and their calls would be decoded with the arm64 table. A per-CPU buffer
 // garbled by a preempting writer (possible on fully preemptible kernels) is detected and counted as lost.
