@@ -136,6 +136,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 	__u64 args[MAX_ARGS]; /* swoll:filters: read (and read by the filters) only for -P */
 	if (xf_flags & XF_PATH)
 		read_args(regs, args, CTX_BTF(f));
+	xf_args_opaque(args);
 	if (no_return[nr & (NR_MAX - 1)]) {
 		if (xf_keep(task, &st->xf, nr, 0, 0, args, true)) /* swoll:filters */
 			count_call(st->core.filter.target, nr, 0, 0); /* exit, exit_group: sys_exit never comes */
@@ -163,6 +164,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 	__u64 args[MAX_ARGS]; /* swoll:filters: the incident filters; arguments only for -P */
 	if (xf_flags & XF_PATH)
 		read_args(regs, args, CTX_BTF(f));
+	xf_args_opaque(args);
 	if (!xf_keep(task, &st->xf, nr, ret, start, args, false))
 		return 0;
 	count_call(st->core.filter.target, nr, ret, bpf_ktime_get_ns() - start);

@@ -203,6 +203,13 @@ static __always_inline void fd_stash_append(struct fd_stash *st, struct fd_scrat
 }
 
 /*
+ * For a caller that reads the arguments only when a filter needs them (counting mode: only for -P): makes them
+ * opaque to the compiler, which would otherwise take the unread array as undefined and, once the filters' loops
+ * are unrolled, hand the verifier registers never written ("R3 !read_ok"). No instruction.
+ */
+#define xf_args_opaque(args) asm volatile("" : : "r"(args) : "memory")
+
+/*
  * A traced call's entry: resolves its fd arguments for -y into the task's fd stash (stash: the probe; counting
  * mode passes false), and for -P matches them and the at-entry paths (x->match).
  */
@@ -224,6 +231,9 @@ static __always_inline void xf_enter(struct task_struct *task, struct xf_task *x
 		return;
 	struct fd_stash *st = 0;
 	__u32 want = fd_level > 1 ? FDW_SOCK : 0;
+	/* Unrolled: a loop whose back edge enters its header by fall-through is refused by 5.10 to 6.1's
+	 * check_cfg ("back-edge from insn"), and clang lays this one out that way. */
+#pragma unroll
 	for (int i = 0; i < MAX_ARGS; i++) {
 		__u8 role = cf->role[i];
 		if (role == FDR_EPATH) {
@@ -326,8 +336,9 @@ static __always_inline bool xf_keep(struct task_struct *task, struct xf_task *x,
 		if (!cf)
 			goto drop;
 		bool m = false;
-		for (int i = 0; i < MAX_ARGS && !m; i++) {
-			if (cf->role[i] == FDR_PATH)
+#pragma unroll /* see xf_enter */
+		for (int i = 0; i < MAX_ARGS; i++) {
+			if (!m && cf->role[i] == FDR_PATH)
 				m = xf_upath_match(args[i]);
 		}
 		if (!m)

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -204,8 +205,12 @@ func TestFdPaths(t *testing.T) {
 	})
 }
 
+// cwd is the working directory as the kernel names it.
 func cwd(t *testing.T) string {
 	wd, err := os.Getwd()
+	if err == nil {
+		wd, err = filepath.EvalSymlinks(wd) // the kernel shows the directory, not the link that led there
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
