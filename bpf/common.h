@@ -8,6 +8,7 @@
  *   variant.h   program variants by kernel feature (tp_btf, task storage, bpf_loop), per-task maps
  *   loss.h      what could not be recorded or counted, per CPU
  *   filter.h    which tasks are traced, and each task's cached decision
+ *   cgroup.h    the filter's selection by cgroup ancestry, and a task's own cgroup
  *   task.h      what the core keeps per task: the decision and the call the task is in
  *   tasks.h     each task's state in a map, and the steps of every system call program (include it after
  *               declaring the object's struct task_state)

@@ -17,8 +17,8 @@
  * counter.
  *
  * Bounds: counters live in a preallocated per-CPU hash of fixed size. A call that finds no room (counters, or a
- * task's state where there is no task storage) is counted in `lost` (per CPU), which user space reports as
- * overflow: never silently dropped.
+ * traced task's state where there is no task storage) is counted in `lost` (per CPU), which user space reports
+ * as overflow: never silently dropped.
  */
 #include "common.h"
 #include "variant.h"
@@ -193,12 +193,12 @@ COUNT_PROGS(raw, _hash, 0)
 
 TP_PROG(btf, sched_process_exit, btf_exit_hash)
 {
-	tasks_forget((struct task_struct *)ctx[0]);
+	task_forget((struct task_struct *)ctx[0]);
 	return 0;
 }
 
 TP_PROG(raw, sched_process_exit, raw_exit_hash)
 {
-	tasks_forget((struct task_struct *)ctx[0]);
+	task_forget((struct task_struct *)ctx[0]);
 	return 0;
 }

@@ -22,6 +22,26 @@ type CountCallFds struct {
 	Pad   uint8
 }
 
+type CountCgroupHierarchy uint32
+
+const (
+	CountCgroupHierarchyCGH_UNIFIED    CountCgroupHierarchy = 0
+	CountCgroupHierarchyCGH_CPUSET     CountCgroupHierarchy = 1
+	CountCgroupHierarchyCGH_CPU        CountCgroupHierarchy = 2
+	CountCgroupHierarchyCGH_CPUACCT    CountCgroupHierarchy = 3
+	CountCgroupHierarchyCGH_BLKIO      CountCgroupHierarchy = 4
+	CountCgroupHierarchyCGH_MEMORY     CountCgroupHierarchy = 5
+	CountCgroupHierarchyCGH_DEVICES    CountCgroupHierarchy = 6
+	CountCgroupHierarchyCGH_FREEZER    CountCgroupHierarchy = 7
+	CountCgroupHierarchyCGH_NET_CLS    CountCgroupHierarchy = 8
+	CountCgroupHierarchyCGH_PERF_EVENT CountCgroupHierarchy = 9
+	CountCgroupHierarchyCGH_NET_PRIO   CountCgroupHierarchy = 10
+	CountCgroupHierarchyCGH_HUGETLB    CountCgroupHierarchy = 11
+	CountCgroupHierarchyCGH_PIDS       CountCgroupHierarchy = 12
+	CountCgroupHierarchyCGH_RDMA       CountCgroupHierarchy = 13
+	CountCgroupHierarchyCGH_MISC       CountCgroupHierarchy = 14
+)
+
 type CountCountKey struct {
 	_      structs.HostLayout
 	Target uint32
@@ -34,6 +54,16 @@ type CountCountVal struct {
 	Calls  uint64
 	TimeNs uint64
 	Hist   [32]uint64
+}
+
+type CountDecision struct {
+	_       structs.HostLayout
+	Gen     uint32
+	Target  uint32
+	Nsproxy uint64
+	CssSet  uint64
+	Traced  uint8
+	Pad     [7]uint8
 }
 
 type CountFdCacheEntry struct {
@@ -151,15 +181,8 @@ type CountTaskState struct {
 	_    structs.HostLayout
 	Core struct {
 		_      structs.HostLayout
-		Filter struct {
-			_       structs.HostLayout
-			Gen     uint32
-			Target  uint32
-			Nsproxy uint64
-			Traced  uint8
-			Pad     [7]uint8
-		}
-		Call struct {
+		Filter CountDecision
+		Call   struct {
 			_     structs.HostLayout
 			Start uint64
 			Nr    uint32
@@ -184,47 +207,52 @@ type CountXfPathKey struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	CountMapCallFds          = "call_fds"
-	CountMapCounts           = "counts"
-	CountMapFdCache          = "fd_cache"
-	CountMapFdScratches      = "fd_scratches"
-	CountMapFdstash          = "fdstash"
-	CountMapFdstashByTask    = "fdstash_by_task"
-	CountMapFiltered         = "filtered"
-	CountMapLost             = "lost"
-	CountMapMntTargets       = "mnt_targets"
-	CountMapPidTargets       = "pid_targets"
-	CountMapTaskZero         = "task_zero"
-	CountMapTasks            = "tasks"
-	CountMapTasksByTask      = "tasks_by_task"
-	CountMapXfComms          = "xf_comms"
-	CountMapXfKeys           = "xf_keys"
-	CountMapXfPaths          = "xf_paths"
-	CountMapXfPids           = "xf_pids"
-	CountProgBtfExitHash     = "btf_exit_hash"
-	CountProgBtfSysEnter     = "btf_sys_enter"
-	CountProgBtfSysEnterHash = "btf_sys_enter_hash"
-	CountProgBtfSysExit      = "btf_sys_exit"
-	CountProgBtfSysExitHash  = "btf_sys_exit_hash"
-	CountProgRawExitHash     = "raw_exit_hash"
-	CountProgRawSysEnter     = "raw_sys_enter"
-	CountProgRawSysEnterHash = "raw_sys_enter_hash"
-	CountProgRawSysExit      = "raw_sys_exit"
-	CountProgRawSysExitHash  = "raw_sys_exit_hash"
-	CountVarCallFds          = "_call_fds"
-	CountVarCountKey         = "_count_key"
-	CountVarCountVal         = "_count_val"
-	CountVarFdInfo           = "_fd_info"
-	CountVarFdSock           = "_fd_sock"
-	CountVarCountZero        = "count_zero"
-	CountVarFdLevel          = "fd_level"
-	CountVarFilterGen        = "filter_gen"
-	CountVarFilterMode       = "filter_mode"
-	CountVarNoReturn         = "no_return"
-	CountVarSelected         = "selected"
-	CountVarXfErrnos         = "xf_errnos"
-	CountVarXfFlags          = "xf_flags"
-	CountVarXfMinNs          = "xf_min_ns"
+	CountMapCallFds             = "call_fds"
+	CountMapCgroupTargets       = "cgroup_targets"
+	CountMapCounts              = "counts"
+	CountMapDecisionsByTask     = "decisions_by_task"
+	CountMapFdCache             = "fd_cache"
+	CountMapFdScratches         = "fd_scratches"
+	CountMapFdstash             = "fdstash"
+	CountMapFdstashByTask       = "fdstash_by_task"
+	CountMapFiltered            = "filtered"
+	CountMapLost                = "lost"
+	CountMapMntTargets          = "mnt_targets"
+	CountMapPidTargets          = "pid_targets"
+	CountMapTaskZero            = "task_zero"
+	CountMapTasks               = "tasks"
+	CountMapTasksByTask         = "tasks_by_task"
+	CountMapXfComms             = "xf_comms"
+	CountMapXfKeys              = "xf_keys"
+	CountMapXfPaths             = "xf_paths"
+	CountMapXfPids              = "xf_pids"
+	CountProgBtfExitHash        = "btf_exit_hash"
+	CountProgBtfSysEnter        = "btf_sys_enter"
+	CountProgBtfSysEnterHash    = "btf_sys_enter_hash"
+	CountProgBtfSysExit         = "btf_sys_exit"
+	CountProgBtfSysExitHash     = "btf_sys_exit_hash"
+	CountProgRawExitHash        = "raw_exit_hash"
+	CountProgRawSysEnter        = "raw_sys_enter"
+	CountProgRawSysEnterHash    = "raw_sys_enter_hash"
+	CountProgRawSysExit         = "raw_sys_exit"
+	CountProgRawSysExitHash     = "raw_sys_exit_hash"
+	CountVarCallFds             = "_call_fds"
+	CountVarCgroupHierarchyEnum = "_cgroup_hierarchy_enum"
+	CountVarCountKey            = "_count_key"
+	CountVarCountVal            = "_count_val"
+	CountVarFdInfo              = "_fd_info"
+	CountVarFdSock              = "_fd_sock"
+	CountVarCgroupHierarchy     = "cgroup_hierarchy"
+	CountVarCgroupLevels        = "cgroup_levels"
+	CountVarCountZero           = "count_zero"
+	CountVarFdLevel             = "fd_level"
+	CountVarFilterGen           = "filter_gen"
+	CountVarFilterMode          = "filter_mode"
+	CountVarNoReturn            = "no_return"
+	CountVarSelected            = "selected"
+	CountVarXfErrnos            = "xf_errnos"
+	CountVarXfFlags             = "xf_flags"
+	CountVarXfMinNs             = "xf_min_ns"
 )
 
 // LoadCount returns the embedded CollectionSpec for Count.
@@ -285,43 +313,48 @@ type CountProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountMapSpecs struct {
-	CallFds       *ebpf.MapSpec `ebpf:"call_fds"`
-	Counts        *ebpf.MapSpec `ebpf:"counts"`
-	FdCache       *ebpf.MapSpec `ebpf:"fd_cache"`
-	FdScratches   *ebpf.MapSpec `ebpf:"fd_scratches"`
-	Fdstash       *ebpf.MapSpec `ebpf:"fdstash"`
-	FdstashByTask *ebpf.MapSpec `ebpf:"fdstash_by_task"`
-	Filtered      *ebpf.MapSpec `ebpf:"filtered"`
-	Lost          *ebpf.MapSpec `ebpf:"lost"`
-	MntTargets    *ebpf.MapSpec `ebpf:"mnt_targets"`
-	PidTargets    *ebpf.MapSpec `ebpf:"pid_targets"`
-	TaskZero      *ebpf.MapSpec `ebpf:"task_zero"`
-	Tasks         *ebpf.MapSpec `ebpf:"tasks"`
-	TasksByTask   *ebpf.MapSpec `ebpf:"tasks_by_task"`
-	XfComms       *ebpf.MapSpec `ebpf:"xf_comms"`
-	XfKeys        *ebpf.MapSpec `ebpf:"xf_keys"`
-	XfPaths       *ebpf.MapSpec `ebpf:"xf_paths"`
-	XfPids        *ebpf.MapSpec `ebpf:"xf_pids"`
+	CallFds         *ebpf.MapSpec `ebpf:"call_fds"`
+	CgroupTargets   *ebpf.MapSpec `ebpf:"cgroup_targets"`
+	Counts          *ebpf.MapSpec `ebpf:"counts"`
+	DecisionsByTask *ebpf.MapSpec `ebpf:"decisions_by_task"`
+	FdCache         *ebpf.MapSpec `ebpf:"fd_cache"`
+	FdScratches     *ebpf.MapSpec `ebpf:"fd_scratches"`
+	Fdstash         *ebpf.MapSpec `ebpf:"fdstash"`
+	FdstashByTask   *ebpf.MapSpec `ebpf:"fdstash_by_task"`
+	Filtered        *ebpf.MapSpec `ebpf:"filtered"`
+	Lost            *ebpf.MapSpec `ebpf:"lost"`
+	MntTargets      *ebpf.MapSpec `ebpf:"mnt_targets"`
+	PidTargets      *ebpf.MapSpec `ebpf:"pid_targets"`
+	TaskZero        *ebpf.MapSpec `ebpf:"task_zero"`
+	Tasks           *ebpf.MapSpec `ebpf:"tasks"`
+	TasksByTask     *ebpf.MapSpec `ebpf:"tasks_by_task"`
+	XfComms         *ebpf.MapSpec `ebpf:"xf_comms"`
+	XfKeys          *ebpf.MapSpec `ebpf:"xf_keys"`
+	XfPaths         *ebpf.MapSpec `ebpf:"xf_paths"`
+	XfPids          *ebpf.MapSpec `ebpf:"xf_pids"`
 }
 
 // CountVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountVariableSpecs struct {
-	CallFds    *ebpf.VariableSpec `ebpf:"_call_fds"`
-	CountKey   *ebpf.VariableSpec `ebpf:"_count_key"`
-	CountVal   *ebpf.VariableSpec `ebpf:"_count_val"`
-	FdInfo     *ebpf.VariableSpec `ebpf:"_fd_info"`
-	FdSock     *ebpf.VariableSpec `ebpf:"_fd_sock"`
-	CountZero  *ebpf.VariableSpec `ebpf:"count_zero"`
-	FdLevel    *ebpf.VariableSpec `ebpf:"fd_level"`
-	FilterGen  *ebpf.VariableSpec `ebpf:"filter_gen"`
-	FilterMode *ebpf.VariableSpec `ebpf:"filter_mode"`
-	NoReturn   *ebpf.VariableSpec `ebpf:"no_return"`
-	Selected   *ebpf.VariableSpec `ebpf:"selected"`
-	XfErrnos   *ebpf.VariableSpec `ebpf:"xf_errnos"`
-	XfFlags    *ebpf.VariableSpec `ebpf:"xf_flags"`
-	XfMinNs    *ebpf.VariableSpec `ebpf:"xf_min_ns"`
+	CallFds             *ebpf.VariableSpec `ebpf:"_call_fds"`
+	CgroupHierarchyEnum *ebpf.VariableSpec `ebpf:"_cgroup_hierarchy_enum"`
+	CountKey            *ebpf.VariableSpec `ebpf:"_count_key"`
+	CountVal            *ebpf.VariableSpec `ebpf:"_count_val"`
+	FdInfo              *ebpf.VariableSpec `ebpf:"_fd_info"`
+	FdSock              *ebpf.VariableSpec `ebpf:"_fd_sock"`
+	CgroupHierarchy     *ebpf.VariableSpec `ebpf:"cgroup_hierarchy"`
+	CgroupLevels        *ebpf.VariableSpec `ebpf:"cgroup_levels"`
+	CountZero           *ebpf.VariableSpec `ebpf:"count_zero"`
+	FdLevel             *ebpf.VariableSpec `ebpf:"fd_level"`
+	FilterGen           *ebpf.VariableSpec `ebpf:"filter_gen"`
+	FilterMode          *ebpf.VariableSpec `ebpf:"filter_mode"`
+	NoReturn            *ebpf.VariableSpec `ebpf:"no_return"`
+	Selected            *ebpf.VariableSpec `ebpf:"selected"`
+	XfErrnos            *ebpf.VariableSpec `ebpf:"xf_errnos"`
+	XfFlags             *ebpf.VariableSpec `ebpf:"xf_flags"`
+	XfMinNs             *ebpf.VariableSpec `ebpf:"xf_min_ns"`
 }
 
 // CountObjects contains all objects after they have been loaded into the kernel.
@@ -344,29 +377,33 @@ func (o *CountObjects) Close() error {
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountMaps struct {
-	CallFds       *ebpf.Map `ebpf:"call_fds"`
-	Counts        *ebpf.Map `ebpf:"counts"`
-	FdCache       *ebpf.Map `ebpf:"fd_cache"`
-	FdScratches   *ebpf.Map `ebpf:"fd_scratches"`
-	Fdstash       *ebpf.Map `ebpf:"fdstash"`
-	FdstashByTask *ebpf.Map `ebpf:"fdstash_by_task"`
-	Filtered      *ebpf.Map `ebpf:"filtered"`
-	Lost          *ebpf.Map `ebpf:"lost"`
-	MntTargets    *ebpf.Map `ebpf:"mnt_targets"`
-	PidTargets    *ebpf.Map `ebpf:"pid_targets"`
-	TaskZero      *ebpf.Map `ebpf:"task_zero"`
-	Tasks         *ebpf.Map `ebpf:"tasks"`
-	TasksByTask   *ebpf.Map `ebpf:"tasks_by_task"`
-	XfComms       *ebpf.Map `ebpf:"xf_comms"`
-	XfKeys        *ebpf.Map `ebpf:"xf_keys"`
-	XfPaths       *ebpf.Map `ebpf:"xf_paths"`
-	XfPids        *ebpf.Map `ebpf:"xf_pids"`
+	CallFds         *ebpf.Map `ebpf:"call_fds"`
+	CgroupTargets   *ebpf.Map `ebpf:"cgroup_targets"`
+	Counts          *ebpf.Map `ebpf:"counts"`
+	DecisionsByTask *ebpf.Map `ebpf:"decisions_by_task"`
+	FdCache         *ebpf.Map `ebpf:"fd_cache"`
+	FdScratches     *ebpf.Map `ebpf:"fd_scratches"`
+	Fdstash         *ebpf.Map `ebpf:"fdstash"`
+	FdstashByTask   *ebpf.Map `ebpf:"fdstash_by_task"`
+	Filtered        *ebpf.Map `ebpf:"filtered"`
+	Lost            *ebpf.Map `ebpf:"lost"`
+	MntTargets      *ebpf.Map `ebpf:"mnt_targets"`
+	PidTargets      *ebpf.Map `ebpf:"pid_targets"`
+	TaskZero        *ebpf.Map `ebpf:"task_zero"`
+	Tasks           *ebpf.Map `ebpf:"tasks"`
+	TasksByTask     *ebpf.Map `ebpf:"tasks_by_task"`
+	XfComms         *ebpf.Map `ebpf:"xf_comms"`
+	XfKeys          *ebpf.Map `ebpf:"xf_keys"`
+	XfPaths         *ebpf.Map `ebpf:"xf_paths"`
+	XfPids          *ebpf.Map `ebpf:"xf_pids"`
 }
 
 func (m *CountMaps) Close() error {
 	return _CountClose(
 		m.CallFds,
+		m.CgroupTargets,
 		m.Counts,
+		m.DecisionsByTask,
 		m.FdCache,
 		m.FdScratches,
 		m.Fdstash,
@@ -389,20 +426,23 @@ func (m *CountMaps) Close() error {
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountVariables struct {
-	CallFds    *ebpf.Variable `ebpf:"_call_fds"`
-	CountKey   *ebpf.Variable `ebpf:"_count_key"`
-	CountVal   *ebpf.Variable `ebpf:"_count_val"`
-	FdInfo     *ebpf.Variable `ebpf:"_fd_info"`
-	FdSock     *ebpf.Variable `ebpf:"_fd_sock"`
-	CountZero  *ebpf.Variable `ebpf:"count_zero"`
-	FdLevel    *ebpf.Variable `ebpf:"fd_level"`
-	FilterGen  *ebpf.Variable `ebpf:"filter_gen"`
-	FilterMode *ebpf.Variable `ebpf:"filter_mode"`
-	NoReturn   *ebpf.Variable `ebpf:"no_return"`
-	Selected   *ebpf.Variable `ebpf:"selected"`
-	XfErrnos   *ebpf.Variable `ebpf:"xf_errnos"`
-	XfFlags    *ebpf.Variable `ebpf:"xf_flags"`
-	XfMinNs    *ebpf.Variable `ebpf:"xf_min_ns"`
+	CallFds             *ebpf.Variable `ebpf:"_call_fds"`
+	CgroupHierarchyEnum *ebpf.Variable `ebpf:"_cgroup_hierarchy_enum"`
+	CountKey            *ebpf.Variable `ebpf:"_count_key"`
+	CountVal            *ebpf.Variable `ebpf:"_count_val"`
+	FdInfo              *ebpf.Variable `ebpf:"_fd_info"`
+	FdSock              *ebpf.Variable `ebpf:"_fd_sock"`
+	CgroupHierarchy     *ebpf.Variable `ebpf:"cgroup_hierarchy"`
+	CgroupLevels        *ebpf.Variable `ebpf:"cgroup_levels"`
+	CountZero           *ebpf.Variable `ebpf:"count_zero"`
+	FdLevel             *ebpf.Variable `ebpf:"fd_level"`
+	FilterGen           *ebpf.Variable `ebpf:"filter_gen"`
+	FilterMode          *ebpf.Variable `ebpf:"filter_mode"`
+	NoReturn            *ebpf.Variable `ebpf:"no_return"`
+	Selected            *ebpf.Variable `ebpf:"selected"`
+	XfErrnos            *ebpf.Variable `ebpf:"xf_errnos"`
+	XfFlags             *ebpf.Variable `ebpf:"xf_flags"`
+	XfMinNs             *ebpf.Variable `ebpf:"xf_min_ns"`
 }
 
 // CountPrograms contains all programs after they have been loaded into the kernel.

@@ -3,7 +3,13 @@
  * Which tasks are traced: the container filter, shared by every object that includes this header. User space
  * (nodeagent/tracer) fills the maps and sets the filter's state in the probe; another object shares both by
  * loading with the probe's maps in place of its own copies (cilium/ebpf CollectionOptions.MapReplacements): the
- * maps below and the section .data.filter, which holds filter_mode and filter_gen (package bpf lists them).
+ * maps below and cgroup.h's, and the section .data.filter, which holds filter_mode, filter_gen and the cgroup
+ * mode's settings (package bpf lists them).
+ *
+ * A task is traced when, in the modes set: every task is (MODE_ALL); its process is in pid_targets (MODE_PID:
+ * a process and its descendants); its cgroup or an ancestor is in cgroup_targets (MODE_CGROUP, cgroup.h: every
+ * process of a pod from its first call); its mount namespace is in mnt_targets (MODE_MNT: containers found
+ * running, where no cgroup can be read).
  *
  * A mount namespace is identified by a 64-bit id the kernel never reuses where it has one (ns_common.ns_id
  * from 6.18, mnt_namespace.seq before): an inode number is recycled at once, and a stale entry would match
@@ -18,12 +24,14 @@
 
 #include "common.h"
 #include "variant.h"
+#include "cgroup.h"
 
 /* Filter modes, ORed into filter_mode. */
 enum filter_mode {
 	MODE_ALL = 1,
 	MODE_MNT = 2,
 	MODE_PID = 4,
+	MODE_CGROUP = 8,
 };
 
 /* The filter's state, set by user space at run time (memory-mapped). */
@@ -65,8 +73,8 @@ static __always_inline __u64 mnt_ns_id(struct task_struct *task, bool direct)
 }
 
 /* Asks the filter's maps whether the task is traced and, if so, its target id (0 in trace-all mode). */
-static __always_inline bool target_of(struct task_struct *task, __u64 pid_tgid, __u32 mode, __u32 *target,
-				      bool direct)
+static __always_inline bool target_of(struct task_struct *task, __u64 pid_tgid, __u32 mode, __u64 css_set,
+				      __u32 *target, bool direct)
 {
 	if (mode & MODE_ALL) {
 		*target = 0;
@@ -77,6 +85,13 @@ static __always_inline bool target_of(struct task_struct *task, __u64 pid_tgid, 
 		__u32 *t = bpf_map_lookup_elem(&pid_targets, &tgid);
 		if (t) {
 			*target = *t;
+			return true;
+		}
+	}
+	if (mode & MODE_CGROUP) {
+		__u64 t = cgroup_target(css_set);
+		if (t) {
+			*target = (__u32)t;
 			return true;
 		}
 	}
@@ -95,12 +110,15 @@ static __always_inline bool target_of(struct task_struct *task, __u64 pid_tgid, 
  * The filter's decision for a task, kept in the task's state. It holds while filter_gen does and, in mount
  * namespace mode, while the task keeps its nsproxy: setns and unshare (the only calls that move a running task
  * to another mount namespace) install a new nsproxy allocated while the old one is still alive, so a change
- * shows as a new address. Pid mode needs no key: a process's children, which fork adds, are new tasks.
+ * shows as a new address. Likewise in cgroup mode with its css_set: a task moved to another cgroup gets another
+ * css_set, found or allocated while the old one is still referenced. Pid mode needs no key: a process's
+ * children, which fork adds, are new tasks.
  */
 struct decision {
 	__u32 gen; /* filter_gen it was made under; 0: none yet */
 	__u32 target;
 	__u64 nsproxy; /* with MODE_MNT: the task's nsproxy then; else 0 */
+	__u64 css_set; /* with MODE_CGROUP: the task's css_set then; else 0 */
 	__u8 traced;
 	__u8 pad[7];
 };
@@ -111,13 +129,20 @@ static __always_inline bool filter_decide(struct task_struct *task, __u64 pid_tg
 	/* Generation and mode are read before the filter's maps: a change made meanwhile leaves a stale gen. */
 	__u32 gen = *(volatile __u32 *)&filter_gen;
 	__u32 mode = *(volatile __u32 *)&filter_mode;
-	__u64 nsp = 0;
+	__u64 nsp = 0, cgs = 0;
 	if (mode & MODE_MNT)
 		nsp = TASK_BTF(f) ? (__u64)task->nsproxy : (__u64)BPF_CORE_READ(task, nsproxy);
-	if (d->gen != gen || d->nsproxy != nsp) {
-		d->traced = target_of(task, pid_tgid, mode, &d->target, TASK_BTF(f));
+	if (mode & MODE_CGROUP)
+		cgs = TASK_BTF(f) ? (__u64)task->cgroups : (__u64)BPF_CORE_READ(task, cgroups);
+	if (d->gen != gen || d->nsproxy != nsp || d->css_set != cgs) {
+		/* cgroup.h's functions take a plain number: a BTF pointer, even cast, is not one to the verifier. */
+		__u64 cgs_addr = cgs;
+		if ((mode & MODE_CGROUP) && TASK_BTF(f))
+			cgs_addr = (__u64)BPF_CORE_READ(task, cgroups);
+		d->traced = target_of(task, pid_tgid, mode, cgs_addr, &d->target, TASK_BTF(f));
 		d->gen = gen;
 		d->nsproxy = nsp;
+		d->css_set = cgs;
 	}
 	return d->traced;
 }

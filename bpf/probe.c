@@ -110,6 +110,7 @@ struct rec_hdr {
 	__u32 size;
 	__u16 ncaps;
 	__u16 flags;
+	__u64 cgroup; /* the task's own cgroup in the filter's hierarchy (cgroup.h), 0 when unknown */
 };
 
 struct cap_hdr {
@@ -135,6 +136,12 @@ struct task_state {
 	__u32 pidns;
 	__u32 utsns;
 	__u32 mntns;
+	/* The task's cgroup id, cached while it keeps this css_set (see struct decision) and the filter's
+	 * generation (the hierarchy may change with it). */
+	__u64 css_set;
+	__u64 cgroup;
+	__u32 cgroup_gen;
+	__u32 pad2;
 };
 
 struct entry_stash {
@@ -607,6 +614,14 @@ static __always_inline void refresh_ids(struct task_struct *task, struct task_st
 		ns_pid(task, &st->nspid, &st->pidns);
 		st->have_pid = 1;
 	}
+	__u64 cgs = direct ? (__u64)task->cgroups : (__u64)BPF_CORE_READ(task, cgroups);
+	__u32 gen = *(volatile __u32 *)&filter_gen;
+	if (cgs != st->css_set || gen != st->cgroup_gen) {
+		st->css_set = cgs;
+		st->cgroup_gen = gen;
+		/* cgroup.h's functions take a plain number: a BTF pointer, even cast, is not one to the verifier. */
+		st->cgroup = cgroup_leaf_id(direct ? (__u64)BPF_CORE_READ(task, cgroups) : cgs);
+	}
 }
 
 static __always_inline void fill_header(struct rec_hdr *h, struct task_state *st, __u32 nr, long ret, __u64 start,
@@ -628,6 +643,7 @@ static __always_inline void fill_header(struct rec_hdr *h, struct task_state *st
 	h->pidns = st->pidns;
 	h->utsns = st->utsns;
 	h->mntns = st->mntns;
+	h->cgroup = st->cgroup;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 	h->ncaps = 0;
 	h->flags = 0;
@@ -888,7 +904,7 @@ static __always_inline int on_task_exit(struct task_struct *p, int f)
 	bool direct = CTX_BTF(f);
 	if (!(f & F_TS)) {
 		/* Task storage goes away with the task; the hashes must be emptied. */
-		tasks_forget(p);
+		task_forget(p);
 		stashes_forget(p);
 		fdstash_forget(p); /* swoll:filters */
 	}

@@ -29,6 +29,36 @@ type ProbeCapHdr struct {
 	Len   uint16
 }
 
+type ProbeCgroupHierarchy uint32
+
+const (
+	ProbeCgroupHierarchyCGH_UNIFIED    ProbeCgroupHierarchy = 0
+	ProbeCgroupHierarchyCGH_CPUSET     ProbeCgroupHierarchy = 1
+	ProbeCgroupHierarchyCGH_CPU        ProbeCgroupHierarchy = 2
+	ProbeCgroupHierarchyCGH_CPUACCT    ProbeCgroupHierarchy = 3
+	ProbeCgroupHierarchyCGH_BLKIO      ProbeCgroupHierarchy = 4
+	ProbeCgroupHierarchyCGH_MEMORY     ProbeCgroupHierarchy = 5
+	ProbeCgroupHierarchyCGH_DEVICES    ProbeCgroupHierarchy = 6
+	ProbeCgroupHierarchyCGH_FREEZER    ProbeCgroupHierarchy = 7
+	ProbeCgroupHierarchyCGH_NET_CLS    ProbeCgroupHierarchy = 8
+	ProbeCgroupHierarchyCGH_PERF_EVENT ProbeCgroupHierarchy = 9
+	ProbeCgroupHierarchyCGH_NET_PRIO   ProbeCgroupHierarchy = 10
+	ProbeCgroupHierarchyCGH_HUGETLB    ProbeCgroupHierarchy = 11
+	ProbeCgroupHierarchyCGH_PIDS       ProbeCgroupHierarchy = 12
+	ProbeCgroupHierarchyCGH_RDMA       ProbeCgroupHierarchy = 13
+	ProbeCgroupHierarchyCGH_MISC       ProbeCgroupHierarchy = 14
+)
+
+type ProbeDecision struct {
+	_       structs.HostLayout
+	Gen     uint32
+	Target  uint32
+	Nsproxy uint64
+	CssSet  uint64
+	Traced  uint8
+	Pad     [7]uint8
+}
+
 type ProbeEntryStash struct {
 	_      structs.HostLayout
 	Len    uint32
@@ -175,6 +205,7 @@ type ProbeRecHdr struct {
 	Size   uint32
 	Ncaps  uint16
 	Flags  uint16
+	Cgroup uint64
 }
 
 type ProbeScratch struct {
@@ -208,15 +239,8 @@ type ProbeTaskState struct {
 	_    structs.HostLayout
 	Core struct {
 		_      structs.HostLayout
-		Filter struct {
-			_       structs.HostLayout
-			Gen     uint32
-			Target  uint32
-			Nsproxy uint64
-			Traced  uint8
-			Pad     [7]uint8
-		}
-		Call struct {
+		Filter ProbeDecision
+		Call   struct {
 			_     structs.HostLayout
 			Start uint64
 			Nr    uint32
@@ -233,15 +257,19 @@ type ProbeTaskState struct {
 		_   structs.HostLayout
 		Raw [128]uint8
 	}
-	Args     [6]uint64
-	HasEntry uint8
-	HavePid  uint8
-	Pad      [6]uint8
-	Nsproxy  uint64
-	Nspid    uint32
-	Pidns    uint32
-	Utsns    uint32
-	Mntns    uint32
+	Args      [6]uint64
+	HasEntry  uint8
+	HavePid   uint8
+	Pad       [6]uint8
+	Nsproxy   uint64
+	Nspid     uint32
+	Pidns     uint32
+	Utsns     uint32
+	Mntns     uint32
+	CssSet    uint64
+	Cgroup    uint64
+	CgroupGen uint32
+	Pad2      uint32
 }
 
 type ProbeXfPathKey struct {
@@ -254,62 +282,67 @@ type ProbeXfPathKey struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	ProbeMapCallFds          = "call_fds"
-	ProbeMapEvents           = "events"
-	ProbeMapFdCache          = "fd_cache"
-	ProbeMapFdScratches      = "fd_scratches"
-	ProbeMapFdstash          = "fdstash"
-	ProbeMapFdstashByTask    = "fdstash_by_task"
-	ProbeMapFiltered         = "filtered"
-	ProbeMapIoctlSizes       = "ioctl_sizes"
-	ProbeMapLost             = "lost"
-	ProbeMapMntTargets       = "mnt_targets"
-	ProbeMapPidTargets       = "pid_targets"
-	ProbeMapScratches        = "scratches"
-	ProbeMapStashes          = "stashes"
-	ProbeMapStashesByTask    = "stashes_by_task"
-	ProbeMapSysCfgs          = "sys_cfgs"
-	ProbeMapTaskZero         = "task_zero"
-	ProbeMapTasks            = "tasks"
-	ProbeMapTasksByTask      = "tasks_by_task"
-	ProbeMapXfComms          = "xf_comms"
-	ProbeMapXfKeys           = "xf_keys"
-	ProbeMapXfPaths          = "xf_paths"
-	ProbeMapXfPids           = "xf_pids"
-	ProbeProgBtfExec         = "btf_exec"
-	ProbeProgBtfExecHash     = "btf_exec_hash"
-	ProbeProgBtfExit         = "btf_exit"
-	ProbeProgBtfExitHash     = "btf_exit_hash"
-	ProbeProgBtfFork         = "btf_fork"
-	ProbeProgBtfSysEnter     = "btf_sys_enter"
-	ProbeProgBtfSysEnterHash = "btf_sys_enter_hash"
-	ProbeProgBtfSysEnterTs   = "btf_sys_enter_ts"
-	ProbeProgBtfSysExit      = "btf_sys_exit"
-	ProbeProgBtfSysExitHash  = "btf_sys_exit_hash"
-	ProbeProgMntIds          = "mnt_ids"
-	ProbeProgRawExec         = "raw_exec"
-	ProbeProgRawExecHash     = "raw_exec_hash"
-	ProbeProgRawExit         = "raw_exit"
-	ProbeProgRawExitHash     = "raw_exit_hash"
-	ProbeProgRawFork         = "raw_fork"
-	ProbeProgRawSysEnter     = "raw_sys_enter"
-	ProbeProgRawSysEnterHash = "raw_sys_enter_hash"
-	ProbeProgRawSysEnterTs   = "raw_sys_enter_ts"
-	ProbeProgRawSysExit      = "raw_sys_exit"
-	ProbeProgRawSysExitHash  = "raw_sys_exit_hash"
-	ProbeVarCallFds          = "_call_fds"
-	ProbeVarCapHdr           = "_cap_hdr"
-	ProbeVarFdInfo           = "_fd_info"
-	ProbeVarFdSock           = "_fd_sock"
-	ProbeVarMntNsPair        = "_mnt_ns_pair"
-	ProbeVarRecHdr           = "_rec_hdr"
-	ProbeVarFdLevel          = "fd_level"
-	ProbeVarFilterGen        = "filter_gen"
-	ProbeVarFilterMode       = "filter_mode"
-	ProbeVarWakeBytes        = "wake_bytes"
-	ProbeVarXfErrnos         = "xf_errnos"
-	ProbeVarXfFlags          = "xf_flags"
-	ProbeVarXfMinNs          = "xf_min_ns"
+	ProbeMapCallFds             = "call_fds"
+	ProbeMapCgroupTargets       = "cgroup_targets"
+	ProbeMapDecisionsByTask     = "decisions_by_task"
+	ProbeMapEvents              = "events"
+	ProbeMapFdCache             = "fd_cache"
+	ProbeMapFdScratches         = "fd_scratches"
+	ProbeMapFdstash             = "fdstash"
+	ProbeMapFdstashByTask       = "fdstash_by_task"
+	ProbeMapFiltered            = "filtered"
+	ProbeMapIoctlSizes          = "ioctl_sizes"
+	ProbeMapLost                = "lost"
+	ProbeMapMntTargets          = "mnt_targets"
+	ProbeMapPidTargets          = "pid_targets"
+	ProbeMapScratches           = "scratches"
+	ProbeMapStashes             = "stashes"
+	ProbeMapStashesByTask       = "stashes_by_task"
+	ProbeMapSysCfgs             = "sys_cfgs"
+	ProbeMapTaskZero            = "task_zero"
+	ProbeMapTasks               = "tasks"
+	ProbeMapTasksByTask         = "tasks_by_task"
+	ProbeMapXfComms             = "xf_comms"
+	ProbeMapXfKeys              = "xf_keys"
+	ProbeMapXfPaths             = "xf_paths"
+	ProbeMapXfPids              = "xf_pids"
+	ProbeProgBtfExec            = "btf_exec"
+	ProbeProgBtfExecHash        = "btf_exec_hash"
+	ProbeProgBtfExit            = "btf_exit"
+	ProbeProgBtfExitHash        = "btf_exit_hash"
+	ProbeProgBtfFork            = "btf_fork"
+	ProbeProgBtfSysEnter        = "btf_sys_enter"
+	ProbeProgBtfSysEnterHash    = "btf_sys_enter_hash"
+	ProbeProgBtfSysEnterTs      = "btf_sys_enter_ts"
+	ProbeProgBtfSysExit         = "btf_sys_exit"
+	ProbeProgBtfSysExitHash     = "btf_sys_exit_hash"
+	ProbeProgMntIds             = "mnt_ids"
+	ProbeProgRawExec            = "raw_exec"
+	ProbeProgRawExecHash        = "raw_exec_hash"
+	ProbeProgRawExit            = "raw_exit"
+	ProbeProgRawExitHash        = "raw_exit_hash"
+	ProbeProgRawFork            = "raw_fork"
+	ProbeProgRawSysEnter        = "raw_sys_enter"
+	ProbeProgRawSysEnterHash    = "raw_sys_enter_hash"
+	ProbeProgRawSysEnterTs      = "raw_sys_enter_ts"
+	ProbeProgRawSysExit         = "raw_sys_exit"
+	ProbeProgRawSysExitHash     = "raw_sys_exit_hash"
+	ProbeVarCallFds             = "_call_fds"
+	ProbeVarCapHdr              = "_cap_hdr"
+	ProbeVarCgroupHierarchyEnum = "_cgroup_hierarchy_enum"
+	ProbeVarFdInfo              = "_fd_info"
+	ProbeVarFdSock              = "_fd_sock"
+	ProbeVarMntNsPair           = "_mnt_ns_pair"
+	ProbeVarRecHdr              = "_rec_hdr"
+	ProbeVarCgroupHierarchy     = "cgroup_hierarchy"
+	ProbeVarCgroupLevels        = "cgroup_levels"
+	ProbeVarFdLevel             = "fd_level"
+	ProbeVarFilterGen           = "filter_gen"
+	ProbeVarFilterMode          = "filter_mode"
+	ProbeVarWakeBytes           = "wake_bytes"
+	ProbeVarXfErrnos            = "xf_errnos"
+	ProbeVarXfFlags             = "xf_flags"
+	ProbeVarXfMinNs             = "xf_min_ns"
 )
 
 // LoadProbe returns the embedded CollectionSpec for Probe.
@@ -381,47 +414,52 @@ type ProbeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeMapSpecs struct {
-	CallFds       *ebpf.MapSpec `ebpf:"call_fds"`
-	Events        *ebpf.MapSpec `ebpf:"events"`
-	FdCache       *ebpf.MapSpec `ebpf:"fd_cache"`
-	FdScratches   *ebpf.MapSpec `ebpf:"fd_scratches"`
-	Fdstash       *ebpf.MapSpec `ebpf:"fdstash"`
-	FdstashByTask *ebpf.MapSpec `ebpf:"fdstash_by_task"`
-	Filtered      *ebpf.MapSpec `ebpf:"filtered"`
-	IoctlSizes    *ebpf.MapSpec `ebpf:"ioctl_sizes"`
-	Lost          *ebpf.MapSpec `ebpf:"lost"`
-	MntTargets    *ebpf.MapSpec `ebpf:"mnt_targets"`
-	PidTargets    *ebpf.MapSpec `ebpf:"pid_targets"`
-	Scratches     *ebpf.MapSpec `ebpf:"scratches"`
-	Stashes       *ebpf.MapSpec `ebpf:"stashes"`
-	StashesByTask *ebpf.MapSpec `ebpf:"stashes_by_task"`
-	SysCfgs       *ebpf.MapSpec `ebpf:"sys_cfgs"`
-	TaskZero      *ebpf.MapSpec `ebpf:"task_zero"`
-	Tasks         *ebpf.MapSpec `ebpf:"tasks"`
-	TasksByTask   *ebpf.MapSpec `ebpf:"tasks_by_task"`
-	XfComms       *ebpf.MapSpec `ebpf:"xf_comms"`
-	XfKeys        *ebpf.MapSpec `ebpf:"xf_keys"`
-	XfPaths       *ebpf.MapSpec `ebpf:"xf_paths"`
-	XfPids        *ebpf.MapSpec `ebpf:"xf_pids"`
+	CallFds         *ebpf.MapSpec `ebpf:"call_fds"`
+	CgroupTargets   *ebpf.MapSpec `ebpf:"cgroup_targets"`
+	DecisionsByTask *ebpf.MapSpec `ebpf:"decisions_by_task"`
+	Events          *ebpf.MapSpec `ebpf:"events"`
+	FdCache         *ebpf.MapSpec `ebpf:"fd_cache"`
+	FdScratches     *ebpf.MapSpec `ebpf:"fd_scratches"`
+	Fdstash         *ebpf.MapSpec `ebpf:"fdstash"`
+	FdstashByTask   *ebpf.MapSpec `ebpf:"fdstash_by_task"`
+	Filtered        *ebpf.MapSpec `ebpf:"filtered"`
+	IoctlSizes      *ebpf.MapSpec `ebpf:"ioctl_sizes"`
+	Lost            *ebpf.MapSpec `ebpf:"lost"`
+	MntTargets      *ebpf.MapSpec `ebpf:"mnt_targets"`
+	PidTargets      *ebpf.MapSpec `ebpf:"pid_targets"`
+	Scratches       *ebpf.MapSpec `ebpf:"scratches"`
+	Stashes         *ebpf.MapSpec `ebpf:"stashes"`
+	StashesByTask   *ebpf.MapSpec `ebpf:"stashes_by_task"`
+	SysCfgs         *ebpf.MapSpec `ebpf:"sys_cfgs"`
+	TaskZero        *ebpf.MapSpec `ebpf:"task_zero"`
+	Tasks           *ebpf.MapSpec `ebpf:"tasks"`
+	TasksByTask     *ebpf.MapSpec `ebpf:"tasks_by_task"`
+	XfComms         *ebpf.MapSpec `ebpf:"xf_comms"`
+	XfKeys          *ebpf.MapSpec `ebpf:"xf_keys"`
+	XfPaths         *ebpf.MapSpec `ebpf:"xf_paths"`
+	XfPids          *ebpf.MapSpec `ebpf:"xf_pids"`
 }
 
 // ProbeVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeVariableSpecs struct {
-	CallFds    *ebpf.VariableSpec `ebpf:"_call_fds"`
-	CapHdr     *ebpf.VariableSpec `ebpf:"_cap_hdr"`
-	FdInfo     *ebpf.VariableSpec `ebpf:"_fd_info"`
-	FdSock     *ebpf.VariableSpec `ebpf:"_fd_sock"`
-	MntNsPair  *ebpf.VariableSpec `ebpf:"_mnt_ns_pair"`
-	RecHdr     *ebpf.VariableSpec `ebpf:"_rec_hdr"`
-	FdLevel    *ebpf.VariableSpec `ebpf:"fd_level"`
-	FilterGen  *ebpf.VariableSpec `ebpf:"filter_gen"`
-	FilterMode *ebpf.VariableSpec `ebpf:"filter_mode"`
-	WakeBytes  *ebpf.VariableSpec `ebpf:"wake_bytes"`
-	XfErrnos   *ebpf.VariableSpec `ebpf:"xf_errnos"`
-	XfFlags    *ebpf.VariableSpec `ebpf:"xf_flags"`
-	XfMinNs    *ebpf.VariableSpec `ebpf:"xf_min_ns"`
+	CallFds             *ebpf.VariableSpec `ebpf:"_call_fds"`
+	CapHdr              *ebpf.VariableSpec `ebpf:"_cap_hdr"`
+	CgroupHierarchyEnum *ebpf.VariableSpec `ebpf:"_cgroup_hierarchy_enum"`
+	FdInfo              *ebpf.VariableSpec `ebpf:"_fd_info"`
+	FdSock              *ebpf.VariableSpec `ebpf:"_fd_sock"`
+	MntNsPair           *ebpf.VariableSpec `ebpf:"_mnt_ns_pair"`
+	RecHdr              *ebpf.VariableSpec `ebpf:"_rec_hdr"`
+	CgroupHierarchy     *ebpf.VariableSpec `ebpf:"cgroup_hierarchy"`
+	CgroupLevels        *ebpf.VariableSpec `ebpf:"cgroup_levels"`
+	FdLevel             *ebpf.VariableSpec `ebpf:"fd_level"`
+	FilterGen           *ebpf.VariableSpec `ebpf:"filter_gen"`
+	FilterMode          *ebpf.VariableSpec `ebpf:"filter_mode"`
+	WakeBytes           *ebpf.VariableSpec `ebpf:"wake_bytes"`
+	XfErrnos            *ebpf.VariableSpec `ebpf:"xf_errnos"`
+	XfFlags             *ebpf.VariableSpec `ebpf:"xf_flags"`
+	XfMinNs             *ebpf.VariableSpec `ebpf:"xf_min_ns"`
 }
 
 // ProbeObjects contains all objects after they have been loaded into the kernel.
@@ -444,33 +482,37 @@ func (o *ProbeObjects) Close() error {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbeMaps struct {
-	CallFds       *ebpf.Map `ebpf:"call_fds"`
-	Events        *ebpf.Map `ebpf:"events"`
-	FdCache       *ebpf.Map `ebpf:"fd_cache"`
-	FdScratches   *ebpf.Map `ebpf:"fd_scratches"`
-	Fdstash       *ebpf.Map `ebpf:"fdstash"`
-	FdstashByTask *ebpf.Map `ebpf:"fdstash_by_task"`
-	Filtered      *ebpf.Map `ebpf:"filtered"`
-	IoctlSizes    *ebpf.Map `ebpf:"ioctl_sizes"`
-	Lost          *ebpf.Map `ebpf:"lost"`
-	MntTargets    *ebpf.Map `ebpf:"mnt_targets"`
-	PidTargets    *ebpf.Map `ebpf:"pid_targets"`
-	Scratches     *ebpf.Map `ebpf:"scratches"`
-	Stashes       *ebpf.Map `ebpf:"stashes"`
-	StashesByTask *ebpf.Map `ebpf:"stashes_by_task"`
-	SysCfgs       *ebpf.Map `ebpf:"sys_cfgs"`
-	TaskZero      *ebpf.Map `ebpf:"task_zero"`
-	Tasks         *ebpf.Map `ebpf:"tasks"`
-	TasksByTask   *ebpf.Map `ebpf:"tasks_by_task"`
-	XfComms       *ebpf.Map `ebpf:"xf_comms"`
-	XfKeys        *ebpf.Map `ebpf:"xf_keys"`
-	XfPaths       *ebpf.Map `ebpf:"xf_paths"`
-	XfPids        *ebpf.Map `ebpf:"xf_pids"`
+	CallFds         *ebpf.Map `ebpf:"call_fds"`
+	CgroupTargets   *ebpf.Map `ebpf:"cgroup_targets"`
+	DecisionsByTask *ebpf.Map `ebpf:"decisions_by_task"`
+	Events          *ebpf.Map `ebpf:"events"`
+	FdCache         *ebpf.Map `ebpf:"fd_cache"`
+	FdScratches     *ebpf.Map `ebpf:"fd_scratches"`
+	Fdstash         *ebpf.Map `ebpf:"fdstash"`
+	FdstashByTask   *ebpf.Map `ebpf:"fdstash_by_task"`
+	Filtered        *ebpf.Map `ebpf:"filtered"`
+	IoctlSizes      *ebpf.Map `ebpf:"ioctl_sizes"`
+	Lost            *ebpf.Map `ebpf:"lost"`
+	MntTargets      *ebpf.Map `ebpf:"mnt_targets"`
+	PidTargets      *ebpf.Map `ebpf:"pid_targets"`
+	Scratches       *ebpf.Map `ebpf:"scratches"`
+	Stashes         *ebpf.Map `ebpf:"stashes"`
+	StashesByTask   *ebpf.Map `ebpf:"stashes_by_task"`
+	SysCfgs         *ebpf.Map `ebpf:"sys_cfgs"`
+	TaskZero        *ebpf.Map `ebpf:"task_zero"`
+	Tasks           *ebpf.Map `ebpf:"tasks"`
+	TasksByTask     *ebpf.Map `ebpf:"tasks_by_task"`
+	XfComms         *ebpf.Map `ebpf:"xf_comms"`
+	XfKeys          *ebpf.Map `ebpf:"xf_keys"`
+	XfPaths         *ebpf.Map `ebpf:"xf_paths"`
+	XfPids          *ebpf.Map `ebpf:"xf_pids"`
 }
 
 func (m *ProbeMaps) Close() error {
 	return _ProbeClose(
 		m.CallFds,
+		m.CgroupTargets,
+		m.DecisionsByTask,
 		m.Events,
 		m.FdCache,
 		m.FdScratches,
@@ -499,19 +541,22 @@ func (m *ProbeMaps) Close() error {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbeVariables struct {
-	CallFds    *ebpf.Variable `ebpf:"_call_fds"`
-	CapHdr     *ebpf.Variable `ebpf:"_cap_hdr"`
-	FdInfo     *ebpf.Variable `ebpf:"_fd_info"`
-	FdSock     *ebpf.Variable `ebpf:"_fd_sock"`
-	MntNsPair  *ebpf.Variable `ebpf:"_mnt_ns_pair"`
-	RecHdr     *ebpf.Variable `ebpf:"_rec_hdr"`
-	FdLevel    *ebpf.Variable `ebpf:"fd_level"`
-	FilterGen  *ebpf.Variable `ebpf:"filter_gen"`
-	FilterMode *ebpf.Variable `ebpf:"filter_mode"`
-	WakeBytes  *ebpf.Variable `ebpf:"wake_bytes"`
-	XfErrnos   *ebpf.Variable `ebpf:"xf_errnos"`
-	XfFlags    *ebpf.Variable `ebpf:"xf_flags"`
-	XfMinNs    *ebpf.Variable `ebpf:"xf_min_ns"`
+	CallFds             *ebpf.Variable `ebpf:"_call_fds"`
+	CapHdr              *ebpf.Variable `ebpf:"_cap_hdr"`
+	CgroupHierarchyEnum *ebpf.Variable `ebpf:"_cgroup_hierarchy_enum"`
+	FdInfo              *ebpf.Variable `ebpf:"_fd_info"`
+	FdSock              *ebpf.Variable `ebpf:"_fd_sock"`
+	MntNsPair           *ebpf.Variable `ebpf:"_mnt_ns_pair"`
+	RecHdr              *ebpf.Variable `ebpf:"_rec_hdr"`
+	CgroupHierarchy     *ebpf.Variable `ebpf:"cgroup_hierarchy"`
+	CgroupLevels        *ebpf.Variable `ebpf:"cgroup_levels"`
+	FdLevel             *ebpf.Variable `ebpf:"fd_level"`
+	FilterGen           *ebpf.Variable `ebpf:"filter_gen"`
+	FilterMode          *ebpf.Variable `ebpf:"filter_mode"`
+	WakeBytes           *ebpf.Variable `ebpf:"wake_bytes"`
+	XfErrnos            *ebpf.Variable `ebpf:"xf_errnos"`
+	XfFlags             *ebpf.Variable `ebpf:"xf_flags"`
+	XfMinNs             *ebpf.Variable `ebpf:"xf_min_ns"`
 }
 
 // ProbePrograms contains all programs after they have been loaded into the kernel.

@@ -5,10 +5,10 @@
  *
  * A selected call's sys_enter asks task_traced for the current task's state (NULL: not traced) and begins the
  * call in it (task_begin); its sys_exit ends it (task_end), which says when it began. With task storage every
- * task that makes a selected call gets a state, which keeps the decision whichever it is; in the hash only
- * traced tasks get one (an untraced task asks the filter at each selected call), so that the hash's room goes to
- * the calls that must be recorded. The hash variant's sched_process_exit program deletes a task's entry
- * (tasks_forget).
+ * task that makes a selected call gets a state, which keeps the decision whichever it is. Without, only traced
+ * tasks get one in the hash, so that its room goes to the calls that must be recorded; an untraced task's
+ * decision is kept in an LRU hash (decisions_by_task), where losing one to a busier task only means deciding
+ * again. The hash variant's sched_process_exit program deletes an exiting task's entries (task_forget).
  */
 #ifndef SWOLL_TASKS_H
 #define SWOLL_TASKS_H
@@ -31,6 +31,22 @@ struct {
 	__type(value, struct task_state);
 } task_zero SEC(".maps");
 
+/* Without task storage: the decisions of untraced tasks, by the task's address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TASK_HASH_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct decision);
+} decisions_by_task SEC(".maps");
+
+/* The hash variant's cleanup when a task exits (task storage goes away with the task). */
+static __always_inline void task_forget(struct task_struct *task)
+{
+	__u64 key = (__u64)task;
+	tasks_forget(task);
+	bpf_map_delete_elem(&decisions_by_task, &key);
+}
+
 /* The state of the current task if its call is to be traced, else NULL. */
 static __always_inline struct task_state *task_traced(struct task_struct *task, __u64 pid_tgid, int f)
 {
@@ -52,9 +68,19 @@ static __always_inline struct task_state *task_traced(struct task_struct *task, 
 			if (!filter_decide(task, pid_tgid, &st->core.filter, f))
 				return 0;
 		} else {
+			__u64 key = (__u64)task;
+			struct decision *known = bpf_map_lookup_elem(&decisions_by_task, &key);
+			if (known && !filter_decide(task, pid_tgid, known, f))
+				return 0; /* still untraced */
 			struct decision d = {};
-			if (!filter_decide(task, pid_tgid, &d, f))
+			if (!known && !filter_decide(task, pid_tgid, &d, f)) {
+				bpf_map_update_elem(&decisions_by_task, &key, &d, BPF_ANY);
 				return 0;
+			}
+			if (known) {
+				d = *known; /* traced now */
+				bpf_map_delete_elem(&decisions_by_task, &key);
+			}
 			__u32 z = 0;
 			struct task_state *zero = bpf_map_lookup_elem(&task_zero, &z);
 			if (!zero)

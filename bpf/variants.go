@@ -184,12 +184,13 @@ var CountVariants = []Program{
 	{CountProgRawExitHash, HookTaskExit, 0, stateVaries},
 }
 
-// FilterSection is the data section of bpf/filter.h's state (filter_mode, filter_gen).
+// FilterSection is the data section of bpf/filter.h's state (filter_mode, filter_gen, cgroup_hierarchy,
+// cgroup_levels).
 const FilterSection = ".data.filter"
 
 // FilterMaps are the maps bpf/filter.h declares: an object that includes it shares the probe's filter by
 // loading with the probe's maps of these names in place of its own (ebpf.CollectionOptions.MapReplacements).
-var FilterMaps = []string{ProbeMapMntTargets, ProbeMapPidTargets, FilterSection}
+var FilterMaps = []string{ProbeMapMntTargets, ProbeMapPidTargets, ProbeMapCgroupTargets, FilterSection}
 
 // Attachment is a program Choose kept and where it attaches.
 type Attachment struct {

@@ -47,6 +47,7 @@ enum bpf_map_type {
 	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_HASH = 5,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_LRU_HASH = 9,
 	BPF_MAP_TYPE_RINGBUF = 27,
 	BPF_MAP_TYPE_TASK_STORAGE = 29,
 };
@@ -142,6 +143,34 @@ struct linux_binprm {
 	const char *filename;
 };
 
+/* cgroups (kernel/cgroup): a task's css_set names its cgroup in every hierarchy. */
+struct kernfs_node {
+	__u64 id; /* 5.5+: the cgroup's id (its directory's inode number on 64-bit kernels) */
+};
+
+struct cgroup;
+
+struct cgroup_subsys_state {
+	struct cgroup *cgroup;
+};
+
+struct cgroup {
+	int level; /* the root's is 0 */
+	struct kernfs_node *kn;
+	struct cgroup *ancestors[]; /* 6.1+: ancestors[level] is the cgroup itself */
+};
+
+/* Before 6.1: the ancestors' ids instead of pointers (a flavor of struct cgroup: CO-RE ignores ___ids). */
+struct cgroup___ids {
+	int level;
+	__u64 ancestor_ids[];
+};
+
+struct css_set {
+	struct cgroup_subsys_state *subsys[1]; /* [CGROUP_SUBSYS_COUNT], by enum cgroup_subsys_id */
+	struct cgroup *dfl_cgrp;		/* the task's cgroup in the unified hierarchy */
+};
+
 struct task_struct {
 	struct thread_info thread_info;
 	struct mm_struct *mm;
@@ -151,6 +180,7 @@ struct task_struct {
 	struct pid *thread_pid;
 	const struct cred *cred;
 	struct nsproxy *nsproxy;
+	struct css_set *cgroups;
 };
 
 struct seq_file;
@@ -168,5 +198,24 @@ struct bpf_iter__task {
 };
 
 #pragma clang attribute pop
+
+/* The cgroup v1 controllers (include/linux/cgroup_subsys.h), whose values depend on the kernel's configuration:
+ * read with bpf_core_enum_value. */
+enum cgroup_subsys_id {
+	cpuset_cgrp_id,
+	cpu_cgrp_id,
+	cpuacct_cgrp_id,
+	io_cgrp_id,
+	memory_cgrp_id,
+	devices_cgrp_id,
+	freezer_cgrp_id,
+	net_cls_cgrp_id,
+	perf_event_cgrp_id,
+	net_prio_cgrp_id,
+	hugetlb_cgrp_id,
+	pids_cgrp_id,
+	rdma_cgrp_id,
+	misc_cgrp_id,
+};
 
 #endif

@@ -4,6 +4,10 @@
 # agent, runs them inside (hack/kernels/init.sh) and prints a table kernel x tests passed. The host kernel's
 # row runs the same test binaries here.
 #
+# cgroups: in a VM the suites run on a cgroup v2 host (only the unified hierarchy mounted), then the suite
+# cgroupv1 runs the cgroup tests again on a pure v1 one (hack/kernels/init.sh); the host's row runs them in
+# whatever layout this machine has (hybrid here: both).
+#
 # Kernels come from Debian's archive, through a private apt directory (the machine's apt configuration is
 # untouched); the newest package of each series is resolved at run time, downloads are kept in
 # $SWOLL_CACHE/kernels, and when the archive cannot be reached the newest cached kernel of a series is used.
@@ -34,7 +38,7 @@ USERLAND=(busybox-static strace libc6 libunwind8 liblzma5
 # (msghdr, sockaddrs, epoll_event, rlimits, capabilities, wait statuses), iov the iovec, msghdr, epoll_wait and
 # ioctl captures; proc (clone's argument order on arm64 among others) passes but for those: KERNEL_SUITES=parity
 # runs it.
-SUITES=${KERNEL_SUITES:-tracer,agentcmd,count,parity:/(files|net|cred|iov|fds-y|files-Z|files-z|files-P|fds-P)$,floor,caps,leftover}
+SUITES=${KERNEL_SUITES:-tracer,agentcmd,count,parity:/(files|net|cred|iov|fds-y|files-Z|files-z|files-P|fds-P)$,floor,caps,cgroupv1,leftover}
 JOBS=${KERNEL_JOBS:-2}
 VM_TIMEOUT=${KERNEL_VM_TIMEOUT:-1500}
 WANT=${KERNELS:-$(for m in "${MATRIX[@]}"; do set -- $m; printf '%s ' "$1"; done) host}
@@ -274,7 +278,7 @@ for name in $WANT; do
   printf '%-34s %-6s %-28s' "${rel:-$name (no boot)}" "${arch:--}" "${feats:--}"
   for s in $NAMES; do
     line=$(grep -a "SWOLL-SUITE name=$s " "$log" | tr -d '\r' | tail -1 || true)
-    if [ "$name" = host ] && [[ " floor caps leftover bench " == *" $s "* ]]; then printf ' %-10s' "n/a"; continue; fi
+    if [ "$name" = host ] && [[ " floor caps cgroupv1 leftover bench " == *" $s "* ]]; then printf ' %-10s' "n/a"; continue; fi
     if [ -z "$line" ]; then printf ' %-10s' "missing"; status=1; continue; fi
     pass=$(sed 's/.* pass=\([0-9]*\).*/\1/' <<<"$line"); fail=$(sed 's/.* fail=\([0-9]*\).*/\1/' <<<"$line")
     rc=$(sed 's/.* rc=\([0-9]*\).*/\1/' <<<"$line")

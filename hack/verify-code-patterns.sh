@@ -73,5 +73,22 @@ deps_rule() {
 for os in linux darwin windows; do deps_rule "$os" ./cmd/kubectl-swoll; done
 deps_rule linux ./cmd/swoll-agent
 
+# pinned seccomp data is what its pinned module makes (hack/seccomp/generate.sh): the versions agree
+pinned() { awk -v m="$1" '$1 == m || $2 == m {print ($1 == "require" ? $3 : $2); exit}' "$2"; }
+containerd=$(pinned github.com/containerd/containerd hack/seccomp/containerd/go.mod)
+for f in plugin/seccomp/runtimedefault/*.json; do
+  if ! grep -q "\"containerd\": \"$containerd\"" "$f"; then
+    echo "$f: not containerd $containerd's (hack/seccomp/containerd/go.mod)"
+    echo "verify: runtime/default data out of date: run hack/seccomp/generate.sh" >&2
+    failed=1
+  fi
+done
+spo=$(pinned sigs.k8s.io/security-profiles-operator hack/seccomp/spo/go.mod)
+if ! head -n1 test/e2e/testdata/spo-seccompprofile-crd.yaml | grep -q " $spo "; then
+  echo "test/e2e/testdata/spo-seccompprofile-crd.yaml: not from security-profiles-operator $spo (hack/seccomp/spo/go.mod)"
+  echo "verify: the SPO CRD is out of date: run hack/seccomp/generate.sh" >&2
+  failed=1
+fi
+
 [ $failed -eq 0 ] || die "code patterns: see above"
 log "verify: code patterns ok"

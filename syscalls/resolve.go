@@ -110,6 +110,13 @@ func (t *Table) explainUnknown(name string) string {
 	return msg
 }
 
+// Replacement names the call that does a legacy call's job on architectures (arm64) that only provide the
+// modern *at / *2 variants ("open" -> "openat"), and false for a call that is not such a legacy one.
+func Replacement(name string) (string, bool) {
+	r, ok := legacyReplacements[normalizeName(name)]
+	return r, ok
+}
+
 // legacyReplacements names the call that replaces a legacy one on architectures (arm64) that
 // only provide the modern *at / *2 variants.
 var legacyReplacements = map[string]string{

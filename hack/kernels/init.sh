@@ -1,8 +1,12 @@
 #!/bin/busybox sh
 # /init of the initramfs that hack/test-kernels.sh boots under qemu: mounts what the tests need, runs the
-# suites named on the kernel command line (swoll.suites=tracer,agentcmd,count,parity,floor,caps,leftover,bench) and powers
-# off (a go test suite may be given as NAME:REGEXP, its -test.run). Each suite ends with one line the host parses:
+# suites named on the kernel command line (swoll.suites=tracer,agentcmd,count,parity,floor,caps,cgroupv1,leftover,bench)
+# and powers off (a go test suite may be given as NAME:REGEXP, its -test.run). Each suite ends with one line the
+# host parses:
 #   SWOLL-SUITE name=NAME rc=N pass=N fail=N skip=N secs=N
+# cgroups: the suites run on a cgroup v2 host (only the unified hierarchy is mounted, at /sys/fs/cgroup), then
+# cgroupv1 runs the cgroup tests again on a pure v1 one (the unified hierarchy unmounted, a controller's v1
+# hierarchy mounted instead; the tests never enable a controller in the unified one, so it can move).
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin:/sbin:/usr/sbin
 mount -t proc proc /proc
@@ -12,6 +16,7 @@ mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
 ip link set lo up
 hostname swoll-vm
 echo swoll-vm > /etc/hostname
@@ -19,7 +24,7 @@ echo "SWOLL-KERNEL release=$(uname -r) arch=$(uname -m) features=$(/swoll/vmchec
 
 suites=$(sed -n 's/.*swoll\.suites=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
 run=$(sed -n 's/.*swoll\.run=\([^ ]*\).*/\1/p' /proc/cmdline) # -test.run of the go test suites
-export SWOLL_REQUIRE_ROOT=1 SWOLL_PARITY_PREBUILT=/swoll HOME=/tmp
+export SWOLL_REQUIRE_ROOT=1 SWOLL_PARITY_PREBUILT=/swoll HOME=/tmp SWOLL_CGROUPS=unified
 
 # gotest NAME BINARY: a go test binary, verbose; counts the verdicts of tests and subtests.
 gotest() {
@@ -42,6 +47,32 @@ floor() {
   pass=0
   if [ $rc -ne 0 ] && [ "$(wc -l < /tmp/floor.err)" -eq 1 ] && grep -q BTF /tmp/floor.err; then pass=1; fi
   echo "SWOLL-SUITE name=floor rc=$((1 - pass)) pass=$pass fail=$((1 - pass)) skip=0 secs=$(( $(date +%s) - start ))"
+}
+
+# cgroupv1 [REGEXP]: the tracer's and counting mode's cgroup tests (-test.run, default Cgroup) on a pure cgroup v1
+# host: the unified hierarchy unmounted, a controller's v1 hierarchy mounted (memory's; pids' where the kernel
+# has no v1 memory controller, as 6.12 builds by default; internal/cgrouptest).
+cgroupv1() {
+  start=$(date +%s)
+  rc=0 ctl=
+  : > /tmp/cgroupv1.log
+  umount /sys/fs/cgroup >> /tmp/cgroupv1.log 2>&1 && mount -t tmpfs cgroup /sys/fs/cgroup >> /tmp/cgroupv1.log 2>&1
+  for c in memory pids; do
+    mkdir -p /sys/fs/cgroup/$c
+    if mount -t cgroup -o $c $c /sys/fs/cgroup/$c >> /tmp/cgroupv1.log 2>&1; then ctl=$c; break; fi
+  done
+  if [ -z "$ctl" ]; then
+    echo "mounting a v1 hierarchy failed" >> /tmp/cgroupv1.log
+    rc=1
+  fi
+  echo "the v1 $ctl hierarchy" >> /tmp/cgroupv1.log
+  for b in tracer count; do
+    [ $rc -eq 0 ] || break
+    (cd /swoll && SWOLL_CGROUPS=$ctl "./$b.test" -test.v -test.count=1 -test.timeout=20m -test.run="${1:-Cgroup}") \
+      >> /tmp/cgroupv1.log 2>&1 || rc=1
+  done
+  sed "s/^/[cgroupv1] /" /tmp/cgroupv1.log
+  echo "SWOLL-SUITE name=cgroupv1 rc=$rc pass=$(grep -c -- '^ *--- PASS' /tmp/cgroupv1.log) fail=$(grep -c -- '^ *--- FAIL' /tmp/cgroupv1.log) skip=$(grep -c -- '^ *--- SKIP' /tmp/cgroupv1.log) secs=$(( $(date +%s) - start ))"
 }
 
 # leftover: after everything, no BPF program or map is loaded.
@@ -95,6 +126,7 @@ for spec in $suites; do
   [ "$s" != "$spec" ] && filter=${spec#*:}
   case $s in
     tracer | agentcmd | count | parity) run=$filter gotest "$s" "/swoll/$s.test" ;;
+    cgroupv1) if [ "$s" != "$spec" ]; then cgroupv1 "${spec#*:}"; else cgroupv1; fi ;;
     floor) floor ;;
     leftover) leftover ;;
     load) /swoll/vmcheck load ;;

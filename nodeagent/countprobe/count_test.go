@@ -5,6 +5,8 @@ package countprobe
 import (
 	"bufio"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"runtime"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/swoll-dev/swoll/bpf"
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/internal/cgrouptest"
 	"github.com/swoll-dev/swoll/internal/roottest"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
 	"github.com/swoll-dev/swoll/nodeagent/tracer"
@@ -35,6 +38,8 @@ func TestMain(m *testing.M) {
 		helperMany()
 	case "mover":
 		helperMover()
+	case "pauser":
+		helperPauser()
 	}
 	os.Exit(0)
 }
@@ -110,6 +115,25 @@ func helperMover() {
 	getppids()
 }
 
+// pauserCalls is how many getppid calls helperPauser makes in each of its three steps.
+const pauserCalls = 100
+
+// helperPauser: three times, pauserCalls getppid calls, then "paused" and a wait for the next go line (the test
+// moves it to another cgroup meanwhile).
+func helperPauser() {
+	in := bufio.NewReader(os.Stdin)
+	_, _ = os.Stdout.WriteString("ready\n")
+	for range 3 {
+		if _, err := in.ReadString('\n'); err != nil {
+			fail("reading the go line: %v", err)
+		}
+		for range pauserCalls {
+			_, _, _ = unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+		}
+		_, _ = os.Stdout.WriteString("paused\n")
+	}
+}
+
 func fail(format string, args ...any) {
 	_, _ = fmt.Fprintf(os.Stderr, format+"\n", args...)
 	os.Exit(1)
@@ -119,12 +143,50 @@ func fail(format string, args ...any) {
 // for it to exit.
 func startHelper(t *testing.T, kind string) (*exec.Cmd, func()) {
 	t.Helper()
+	var attr *unix.SysProcAttr
+	if kind == "mover" {
+		attr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}
+	}
+	h := startHelperWith(t, kind, attr)
+	return h.cmd, func() {
+		h.send("go")
+		if err := h.cmd.Wait(); err != nil {
+			t.Fatalf("helper: %v", err)
+		}
+	}
+}
+
+// countHelper is a running helper.
+type countHelper struct {
+	t   *testing.T
+	cmd *exec.Cmd
+	in  io.Writer
+	out *bufio.Reader
+}
+
+// send writes a line to the helper.
+func (h *countHelper) send(line string) {
+	h.t.Helper()
+	if _, err := fmt.Fprintln(h.in, line); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// expect waits for a line from the helper.
+func (h *countHelper) expect(want string) {
+	h.t.Helper()
+	if line, err := h.out.ReadString('\n'); err != nil || line != want+"\n" {
+		h.t.Fatalf("helper: want %q, got %q (%v)", want, line, err)
+	}
+}
+
+// startHelperWith starts a helper with attr (nil: none) and waits until it is ready.
+func startHelperWith(t *testing.T, kind string, attr *unix.SysProcAttr) *countHelper {
+	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "COUNT_HELPER="+kind)
 	cmd.Stderr = os.Stderr
-	if kind == "mover" {
-		cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}
-	}
+	cmd.SysProcAttr = attr
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -137,17 +199,9 @@ func startHelper(t *testing.T, kind string) (*exec.Cmd, func()) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
-		t.Fatalf("helper did not get ready: %q, %v", line, err)
-	}
-	return cmd, func() {
-		if _, err := fmt.Fprintln(in, "go"); err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("helper: %v", err)
-		}
-	}
+	h := &countHelper{t: t, cmd: cmd, in: in, out: bufio.NewReader(out)}
+	h.expect("ready")
+	return h
 }
 
 // variants are the programs' variants (package bpf): every one must count the same.
@@ -326,5 +380,64 @@ func TestEntries(t *testing.T) {
 	var v bpf.CountCountVal
 	if len(v.Hist) != event.HistBuckets {
 		t.Errorf("kernel histogram has %d buckets, event.HistBuckets is %d", len(v.Hist), event.HistBuckets)
+	}
+}
+
+// Counting by cgroup ancestry, in each cgroup hierarchy this machine mounts (internal/cgrouptest): the calls of
+// a task below a target cgroup count, exactly, those of a task beside it do not, and a task moved in and out
+// counts only while it is in.
+func TestCgroupCounts(t *testing.T) {
+	for _, h := range cgrouptest.Hierarchies(t) {
+		t.Run(h.Name(), func(t *testing.T) {
+			forVariants(t, func(t *testing.T, without bpf.Features) { testCgroupCounts(t, h, without) })
+		})
+	}
+}
+
+func testCgroupCounts(t *testing.T, h cgrouptest.Hierarchy, without bpf.Features) {
+	m := newMode(t, Options{}, without)
+	if err := m.Select(sc(t, "openat", "close", "getppid")); err != nil {
+		t.Fatal(err)
+	}
+	cgs := cgrouptest.Tree(t, h, "pod", "pod/ctr", "decoy")
+	pod, ctr, decoy := cgs[0], cgs[1], cgs[2]
+	in := startHelperWith(t, "open", nil)
+	ctr.Move(t, in.cmd.Process.Pid)
+	beside := startHelperWith(t, "open", nil)
+	decoy.Move(t, beside.cmd.Process.Pid)
+	mover := startHelperWith(t, "pauser", nil)
+	decoy.Move(t, mover.cmd.Process.Pid)
+	// Once the helpers are ready (their runtime's own opens done), so that the counts are exact.
+	if err := m.SetCgroupHierarchy(h.Controller); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddCgroup(pod.ID, pod.Level, 7); err != nil {
+		t.Fatal(err)
+	}
+	mover.send("go")
+	mover.expect("paused")
+	ctr.Move(t, mover.cmd.Process.Pid)
+	mover.send("go")
+	mover.expect("paused")
+	decoy.Move(t, mover.cmd.Process.Pid)
+	mover.send("go")
+	mover.expect("paused")
+	for _, hl := range []*countHelper{beside, in} {
+		hl.send("go")
+		if err := hl.cmd.Wait(); err != nil {
+			t.Fatalf("helper: %v", err)
+		}
+	}
+	snap, err := m.Snapshot("n", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint64{}
+	for _, r := range snap.Rows {
+		got[r.Syscall.Name+" "+r.Error] += r.Calls
+	}
+	want := map[string]uint64{"openat ENOENT": 1000, "openat OK": 500, "close OK": 500, "getppid OK": pauserCalls}
+	if !maps.Equal(got, want) {
+		t.Errorf("counted %v, want %v", got, want)
 	}
 }

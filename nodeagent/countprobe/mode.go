@@ -20,6 +20,9 @@ type Filter interface {
 	RemoveMountNS(nsID uint64) error
 	AddPid(pid uint32, targetID uint32) error
 	TraceAll(on bool) error
+	SetCgroupHierarchy(controller string) error
+	AddCgroup(cgroupID uint64, level int, targetID uint32) error
+	RemoveCgroup(cgroupID uint64) error
 	FilterMaps() map[string]*ebpf.Map
 	Features() bpf.Features
 	Close() error
@@ -53,6 +56,19 @@ func (m *Mode) RemoveMountNS(nsID uint64) error { return m.filter.RemoveMountNS(
 
 // AddPid counts a process and its descendants as targetID.
 func (m *Mode) AddPid(pid, targetID uint32) error { return m.filter.AddPid(pid, targetID) }
+
+// SetCgroupHierarchy chooses the hierarchy of cgroup targets (tracer.Tracer.SetCgroupHierarchy).
+func (m *Mode) SetCgroupHierarchy(controller string) error {
+	return m.filter.SetCgroupHierarchy(controller)
+}
+
+// AddCgroup counts the tasks of a cgroup and the cgroups below it (a pod's) as targetID.
+func (m *Mode) AddCgroup(cgroupID uint64, level int, targetID uint32) error {
+	return m.filter.AddCgroup(cgroupID, level, targetID)
+}
+
+// RemoveCgroup stops counting a cgroup.
+func (m *Mode) RemoveCgroup(cgroupID uint64) error { return m.filter.RemoveCgroup(cgroupID) }
 
 // TraceAll counts every task on the host (target 0).
 func (m *Mode) TraceAll(on bool) error { return m.filter.TraceAll(on) }

@@ -27,7 +27,8 @@ const (
 	offSize    = 128
 	offNCaps   = 132
 	offFlags   = 134
-	HeaderSize = 136
+	offCgroup  = 136
+	HeaderSize = 144
 
 	capHeaderSize = 4
 	capFaulted    = 1
@@ -78,6 +79,7 @@ func Parse(b []byte, r *Record) error {
 	r.PidNS = le.Uint32(b[offPidNS:])
 	r.UtsNS = le.Uint32(b[offUtsNS:])
 	r.MntNS = le.Uint32(b[offMntNS:])
+	r.Cgroup = le.Uint64(b[offCgroup:])
 	copy(r.Comm[:], b[offComm:offComm+len(r.Comm)])
 	flags := le.Uint16(b[offFlags:])
 	r.CapsDropped = flags&flagCapsDropped != 0

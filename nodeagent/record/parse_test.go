@@ -26,6 +26,7 @@ func build(nr uint32, ret int64, caps ...testCap) []byte {
 	for i, v := range []uint32{11, 12, 13, 14, 15, 16, 17, 18} {
 		le.PutUint32(b[offPid+4*i:], v)
 	}
+	le.PutUint64(b[offCgroup:], 0x1234_5678_9abc)
 	copy(b[offComm:], "cat")
 	le.PutUint16(b[offNCaps:], uint16(len(caps)))
 	for _, c := range caps {
@@ -49,7 +50,7 @@ func TestParse(t *testing.T) {
 		t.Errorf("header fields: %+v", r)
 	}
 	if r.Pid != 11 || r.Tid != 12 || r.NsPid != 13 || r.UID != 14 || r.GID != 15 || r.PidNS != 16 ||
-		r.UtsNS != 17 || r.MntNS != 18 {
+		r.UtsNS != 17 || r.MntNS != 18 || r.Cgroup != 0x1234_5678_9abc {
 		t.Errorf("ids: %+v", r)
 	}
 	if got := r.CommString(); got != "cat" {

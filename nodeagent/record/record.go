@@ -20,7 +20,11 @@ type Record struct {
 	PidNS         uint32 // namespace inode numbers
 	UtsNS         uint32
 	MntNS         uint32
-	Comm          [16]byte
+	// Cgroup is the id of the task's own cgroup (a container's, whose name holds its id) in the hierarchy the
+	// filter reads (tracer.Tracer.SetCgroupHierarchy; the unified one by default): its directory's inode
+	// number. 0 when the probe could not read it.
+	Cgroup uint64
+	Comm   [16]byte
 	// Captures holds what the probe copied from user memory for argument i, per the syscall's capture spec.
 	Captures [MaxArgs]Capture
 	// Fds holds what the fds of the call were, with -y: Fds[i] for argument i (an fd or dirfd, as the call

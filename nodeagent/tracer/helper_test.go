@@ -128,9 +128,16 @@ type helper struct {
 // startHelper starts a helper in new namespaces (cloneflags) and waits until it is ready.
 func startHelper(tb testing.TB, cloneflags uintptr, actions ...string) *helper {
 	tb.Helper()
+	return startHelperWith(tb, &syscall.SysProcAttr{Cloneflags: cloneflags}, actions...)
+}
+
+// startHelperWith starts a helper with attr (a cgroup to start in, say) and waits until it is ready.
+func startHelperWith(tb testing.TB, attr *syscall.SysProcAttr, actions ...string) *helper {
+	tb.Helper()
 	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
 	cmd.Env = append(os.Environ(), "SWOLL_TRACER_HELPER=1", "SWOLL_HELPER_ACTIONS="+strings.Join(actions, ","))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: cloneflags, Pdeathsig: syscall.SIGKILL}
+	attr.Pdeathsig = syscall.SIGKILL
+	cmd.SysProcAttr = attr
 	cmd.Stderr = os.Stderr
 	inR, inW, err := os.Pipe()
 	if err != nil {

@@ -17,6 +17,7 @@ func TestRecordLayoutMatchesProbe(t *testing.T) {
 	h := bpf.ProbeRecHdr{
 		Nr: 1, Target: 2, Ret: -3, Args: [6]uint64{4, 5, 6, 7, 8, 9}, Start: 10, Finish: 11,
 		Pid: 12, Tid: 13, Nspid: 14, Uid: 15, Gid: 16, Pidns: 17, Utsns: 18, Mntns: 19, Ncaps: 1, Flags: 3,
+		Cgroup: 20,
 	}
 	copy(h.Comm[:], []int8{'s', 'h'})
 	capHdr := bpf.ProbeCapHdr{Arg: 1, Flags: 2, Len: 3}
@@ -36,7 +37,8 @@ func TestRecordLayoutMatchesProbe(t *testing.T) {
 	}
 	want := record.Record{
 		Nr: 1, TargetID: 2, Ret: -3, Args: [6]uint64{4, 5, 6, 7, 8, 9}, Start: 10, Finish: 11,
-		Pid: 12, Tid: 13, NsPid: 14, UID: 15, GID: 16, PidNS: 17, UtsNS: 18, MntNS: 19, CapsDropped: true, NoReturn: true,
+		Pid: 12, Tid: 13, NsPid: 14, UID: 15, GID: 16, PidNS: 17, UtsNS: 18, MntNS: 19, Cgroup: 20, CapsDropped: true,
+		NoReturn: true,
 	}
 	copy(want.Comm[:], "sh")
 	got := r

@@ -4,8 +4,11 @@
 // emits. It is the only package of the agent that talks to the kernel's BPF subsystem.
 //
 // Filtering happens in the kernel: a syscall that is not selected costs one array lookup; a selected syscall
-// of an untraced task one more hash lookup keyed by the task's mount-namespace id (see package nsid). Records
-// of untraced tasks and syscalls never reach user space.
+// looks up its task's state, which keeps the filter's decision for the task. Records of untraced tasks and
+// syscalls never reach user space. Targets are cgroups (AddCgroup: every process of a pod, from its first
+// call, whichever the host's cgroup layout: SetCgroupHierarchy), mount namespaces (AddMountNS, see package
+// nsid: containers found running, where no cgroup can be read), process trees (AddPid) or everything
+// (TraceAll). Each record carries its task's own cgroup (record.Record.Cgroup), which names its container.
 //
 // Per-call state lives in task-local storage (it follows a task through a multithreaded execve and goes away
 // with it, even after exit_group, which never returns). Records without captures are reserved in the ring at
@@ -63,12 +66,36 @@ const (
 	batchRecords = 4096
 )
 
-// Filter modes, as bpf/probe.c's enum filter_mode.
+// Filter modes, as bpf/filter.h's enum filter_mode.
 const (
-	modeAll uint32 = 1
-	modeMnt uint32 = 2
-	modePid uint32 = 4
+	modeAll    uint32 = 1
+	modeMnt    uint32 = 2
+	modePid    uint32 = 4
+	modeCgroup uint32 = 8
 )
+
+// MaxCgroupLevel is the deepest a cgroup target may sit (bpf/cgroup.h's CGROUP_LEVELS - 1; the root is at 0).
+const MaxCgroupLevel = 15
+
+// cgroupHierarchies are the hierarchies SetCgroupHierarchy takes, as bpf/cgroup.h's enum cgroup_hierarchy: ""
+// for the unified one, else a v1 controller, by the name /proc/cgroups gives it.
+var cgroupHierarchies = map[string]bpf.ProbeCgroupHierarchy{
+	"":           bpf.ProbeCgroupHierarchyCGH_UNIFIED,
+	"cpuset":     bpf.ProbeCgroupHierarchyCGH_CPUSET,
+	"cpu":        bpf.ProbeCgroupHierarchyCGH_CPU,
+	"cpuacct":    bpf.ProbeCgroupHierarchyCGH_CPUACCT,
+	"blkio":      bpf.ProbeCgroupHierarchyCGH_BLKIO,
+	"memory":     bpf.ProbeCgroupHierarchyCGH_MEMORY,
+	"devices":    bpf.ProbeCgroupHierarchyCGH_DEVICES,
+	"freezer":    bpf.ProbeCgroupHierarchyCGH_FREEZER,
+	"net_cls":    bpf.ProbeCgroupHierarchyCGH_NET_CLS,
+	"perf_event": bpf.ProbeCgroupHierarchyCGH_PERF_EVENT,
+	"net_prio":   bpf.ProbeCgroupHierarchyCGH_NET_PRIO,
+	"hugetlb":    bpf.ProbeCgroupHierarchyCGH_HUGETLB,
+	"pids":       bpf.ProbeCgroupHierarchyCGH_PIDS,
+	"rdma":       bpf.ProbeCgroupHierarchyCGH_RDMA,
+	"misc":       bpf.ProbeCgroupHierarchyCGH_MISC,
+}
 
 // Options configure a Tracer.
 type Options struct {
@@ -100,9 +127,12 @@ type Tracer struct {
 	ring       *ringReader
 	filterMode *ebpf.Variable // the probe's filter_mode, memory-mapped
 	filterGen  *ebpf.Variable // filter_gen: tasks' cached decisions hold while it does
+	cgroupHier *ebpf.Variable // cgroup_hierarchy
+	cgroupLvls *ebpf.Variable // cgroup_levels: the depths cgroup targets sit at
 	sysCfgs    *ebpf.Map
 	mntTargets *ebpf.Map
 	pidTargets *ebpf.Map
+	cgTargets  *ebpf.Map
 	lost       *ebpf.Map
 	filtered   *ebpf.Map // calls the incident filters dropped (bpf/exitfilter.h)
 	mntIter    *ebpf.Program
@@ -114,11 +144,13 @@ type Tracer struct {
 	byInode   bool
 	kernelIDs map[uint64]uint64
 
-	mu   sync.Mutex // guards the target counts and the filter's state
-	mnts int
-	pids int
-	all  bool
-	gen  uint32
+	mu      sync.Mutex // guards the target counts and the filter's state
+	mnts    int
+	pids    int
+	all     bool
+	gen     uint32
+	cgroups map[uint64]int          // cgroup target id -> its level
+	atLevel [MaxCgroupLevel + 1]int // cgroup targets per level
 
 	// Read's reused buffers: reading a record allocates nothing.
 	readMu     sync.Mutex
@@ -165,7 +197,7 @@ func New(opts Options) (*Tracer, error) {
 		return nil, fmt.Errorf("capture data size %d is out of range (0 to %d bytes)", opts.CaptureData, syscalls.MaxDataBytes)
 	}
 	t := &Tracer{table: table, dataBytes: uint16(opts.CaptureData), filterOnly: opts.FilterOnly, gen: 1,
-		features: (bpf.KernelFeatures() &^ opts.Without).Usable()}
+		features: (bpf.KernelFeatures() &^ opts.Without).Usable(), cgroups: map[uint64]int{}}
 	if err := t.load(ring, opts.Calls); err != nil {
 		_ = t.Close()
 		return nil, fmt.Errorf("loading the probe (%s): %w", t.features, err)
@@ -208,6 +240,7 @@ func (t *Tracer) load(ring int, calls callfilter.Spec) error {
 	t.sysCfgs = coll.Maps[bpf.ProbeMapSysCfgs]
 	t.mntTargets = coll.Maps[bpf.ProbeMapMntTargets]
 	t.pidTargets = coll.Maps[bpf.ProbeMapPidTargets]
+	t.cgTargets = coll.Maps[bpf.ProbeMapCgroupTargets]
 	t.lost = coll.Maps[bpf.ProbeMapLost]
 	t.filtered = coll.Maps[bpf.MapFiltered]
 	if err := cf.Fill(coll); err != nil {
@@ -215,6 +248,8 @@ func (t *Tracer) load(ring int, calls callfilter.Spec) error {
 	}
 	t.filterMode = coll.Variables[bpf.ProbeVarFilterMode]
 	t.filterGen = coll.Variables[bpf.ProbeVarFilterGen]
+	t.cgroupHier = coll.Variables[bpf.ProbeVarCgroupHierarchy]
+	t.cgroupLvls = coll.Variables[bpf.ProbeVarCgroupLevels]
 	t.mntIter = coll.Programs[bpf.ProbeProgMntIds]
 
 	for _, a := range attach {
@@ -372,6 +407,63 @@ func (t *Tracer) RemoveMountNS(nsID uint64) error {
 	return t.filterChanged()
 }
 
+// SetCgroupHierarchy chooses the cgroup hierarchy cgroup targets are in and records' cgroups are read from:
+// "" for the unified one (cgroup v2 hosts, and hybrid hosts, whose tasks are all in it too), else the name of a
+// v1 controller whose hierarchy holds the pods (pure v1 hosts: "memory", "cpu", "pids"...). The default is the
+// unified hierarchy. Targets already added keep their ids: set the hierarchy first.
+func (t *Tracer) SetCgroupHierarchy(controller string) error {
+	h, ok := cgroupHierarchies[controller]
+	if !ok {
+		return fmt.Errorf("cgroup hierarchy of controller %q: not one the probe reads (want a v1 controller of /proc/cgroups, or \"\" for the unified hierarchy)", controller)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.cgroupHier.Set(uint32(h)); err != nil {
+		return fmt.Errorf("setting the cgroup hierarchy: %w", err)
+	}
+	return t.filterChanged()
+}
+
+// AddCgroup traces every task whose cgroup is the cgroup with id cgroupID (its directory's inode number, or
+// the handle name_to_handle_at gives) or one below it, tagging its records with targetID (non-zero). level is
+// the cgroup's depth in its hierarchy, the root's being 0 (at most MaxCgroupLevel). A task that enters the
+// cgroup later is traced from its next call; a process started in it, from its first.
+func (t *Tracer) AddCgroup(cgroupID uint64, level int, targetID uint32) error {
+	if targetID == 0 {
+		return errors.New("adding a cgroup: target id 0 is reserved for trace-all")
+	}
+	if level < 0 || level > MaxCgroupLevel {
+		return fmt.Errorf("adding cgroup %d: level %d is out of range (0 to %d)", cgroupID, level, MaxCgroupLevel)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.cgTargets.Update(cgroupID, targetID, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("adding cgroup %d: %w", cgroupID, err)
+	}
+	if old, ok := t.cgroups[cgroupID]; ok {
+		t.atLevel[old]--
+	}
+	t.cgroups[cgroupID] = level
+	t.atLevel[level]++
+	return t.filterChanged()
+}
+
+// RemoveCgroup stops tracing a cgroup (the tasks in it that other targets select stay traced).
+func (t *Tracer) RemoveCgroup(cgroupID uint64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	level, ok := t.cgroups[cgroupID]
+	if !ok {
+		return nil
+	}
+	if err := t.cgTargets.Delete(cgroupID); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("removing cgroup %d: %w", cgroupID, err)
+	}
+	delete(t.cgroups, cgroupID)
+	t.atLevel[level]--
+	return t.filterChanged()
+}
+
 // AddPid traces a process and, from now on, every process it forks (targetID non-zero). Descendants that
 // already exist are added too.
 func (t *Tracer) AddPid(pid uint32, targetID uint32) error {
@@ -414,6 +506,18 @@ func (t *Tracer) filterChanged() error {
 	}
 	if t.pids > 0 {
 		m |= modePid
+	}
+	var levels uint32
+	for l, n := range t.atLevel {
+		if n > 0 {
+			levels |= 1 << l
+		}
+	}
+	if levels != 0 {
+		m |= modeCgroup
+	}
+	if err := t.cgroupLvls.Set(levels); err != nil {
+		return fmt.Errorf("setting the cgroup targets' levels: %w", err)
 	}
 	if err := t.filterMode.Set(m); err != nil {
 		return fmt.Errorf("setting the probe's filter mode: %w", err)

@@ -17,6 +17,8 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/swoll-dev/swoll/internal/termesc"
+	"github.com/swoll-dev/swoll/plugin/cmd/advise"
+	"github.com/swoll-dev/swoll/plugin/cmd/check"
 	"github.com/swoll-dev/swoll/plugin/cmd/top"
 	"github.com/swoll-dev/swoll/plugin/cmd/trace"
 	"github.com/swoll-dev/swoll/plugin/complete"
@@ -69,6 +71,10 @@ capabilities eBPF needs) per node that runs a target, streams from it, and remov
   # Live counts, errors and latency per pod and system call, counted in the kernel
   kubectl swoll top -l app=nginx
 
+  # A seccomp profile learned from what the pods do, and a check of one before enforcing it
+  kubectl swoll advise seccomp -l app=nginx --duration 5m > nginx.json
+  kubectl swoll check seccomp runtime/default -l app=nginx
+
   # The agent image this plugin runs (what to mirror), and its version
   kubectl swoll image
   kubectl swoll version
@@ -93,6 +99,8 @@ capabilities eBPF needs) per node that runs a target, streams from it, and remov
 	root.AddCommand(
 		trace.NewCommand(trace.NewOptions(configFlags, streams, force)),
 		top.NewCommand(trace.NewOptions(configFlags, streams, force)),
+		advise.NewCommand(trace.NewOptions(configFlags, streams, force), configFlags),
+		check.NewCommand(trace.NewOptions(configFlags, streams, force), configFlags),
 		NewReportCommand(streams),
 		NewCleanupCommand(configFlags, streams),
 		NewRBACCommand(configFlags, streams),

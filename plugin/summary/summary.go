@@ -53,6 +53,30 @@ type Summary struct {
 	Total    Line
 	Outliers []Outlier
 	Pods     int
+	// Outside, when set, adds the column "outside": how many calls of each system call a seccomp profile
+	// would deny.
+	Outside *Outside
+}
+
+// Outside is a seccomp profile as the summary's column sees it.
+type Outside struct {
+	// Profile names it in the note under the table.
+	Profile string
+	// Classify tells whether the profile denies a system call whatever its arguments (fails), or its
+	// arguments decide (depends: counts do not carry them, so the column shows "?").
+	Classify func(syscall string) (fails, depends bool)
+}
+
+// column is the "outside" cell of a line: the calls denied, "?" when arguments decide, blank otherwise.
+func (o *Outside) column(l Line) string {
+	fails, depends := o.Classify(l.Syscall)
+	switch {
+	case fails:
+		return fmt.Sprint(l.Calls)
+	case depends:
+		return "?"
+	}
+	return ""
 }
 
 // Build merges rows into a summary.
@@ -101,17 +125,38 @@ func Build(rows []tally.Row) *Summary {
 func (s *Summary) Write(w io.Writer, losses map[string]tally.Losses) error {
 	var b strings.Builder
 	rule := "------ ----------- ----------- --------- --------- ----------------\n"
-	b.WriteString("% time     seconds  usecs/call     calls    errors syscall\n")
+	head := "% time     seconds  usecs/call     calls    errors syscall\n"
+	outside := func(Line) string { return "" }
+	if s.Outside != nil {
+		rule = "------ ----------- ----------- --------- --------- --------- ----------------\n"
+		head = "% time     seconds  usecs/call     calls    errors   outside syscall\n"
+		outside = func(l Line) string { return fmt.Sprintf("%9s ", s.Outside.column(l)) }
+	}
+	b.WriteString(head)
 	b.WriteString(rule)
+	var denied uint64
 	for _, l := range s.Lines {
-		fmt.Fprintf(&b, "%6.2f %11.6f %11d %9d %9s %s\n", pct(l.TimeNs, s.Total.TimeNs), float64(l.TimeNs)/1e9,
-			avgMicros(l.TimeNs, l.Calls), l.Calls, blankZero(l.Errors), escape(l.Syscall))
+		fmt.Fprintf(&b, "%6.2f %11.6f %11d %9d %9s %s%s\n", pct(l.TimeNs, s.Total.TimeNs), float64(l.TimeNs)/1e9,
+			avgMicros(l.TimeNs, l.Calls), l.Calls, blankZero(l.Errors), outside(l), escape(l.Syscall))
+		if s.Outside != nil {
+			if fails, _ := s.Outside.Classify(l.Syscall); fails {
+				denied += l.Calls
+			}
+		}
 	}
 	b.WriteString(rule)
-	fmt.Fprintf(&b, "%6.2f %11.6f %11d %9d %9s %s\n", 100.0, float64(s.Total.TimeNs)/1e9,
-		avgMicros(s.Total.TimeNs, s.Total.Calls), s.Total.Calls, blankZero(s.Total.Errors), "total")
+	total := ""
+	if s.Outside != nil {
+		total = fmt.Sprintf("%9s ", blankZero(denied))
+	}
+	fmt.Fprintf(&b, "%6.2f %11.6f %11d %9d %9s %s%s\n", 100.0, float64(s.Total.TimeNs)/1e9,
+		avgMicros(s.Total.TimeNs, s.Total.Calls), s.Total.Calls, blankZero(s.Total.Errors), total, "total")
 	if s.Pods > 1 {
 		fmt.Fprintf(&b, "(merged across %d pods)\n", s.Pods)
+	}
+	if s.Outside != nil {
+		fmt.Fprintf(&b, "(outside: calls %s would deny; ? where their arguments decide: kubectl swoll check seccomp decides those)\n",
+			escape(s.Outside.Profile))
 	}
 	if s.Total.Errors > 0 {
 		b.WriteString("\nerrors by errno:\n")

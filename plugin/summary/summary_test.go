@@ -77,3 +77,38 @@ func TestEscape(t *testing.T) {
 		t.Errorf("escape = %q", got)
 	}
 }
+
+func TestOutsideColumn(t *testing.T) {
+	rows := []tally.Row{
+		row("web-7d9f8c6b5-aaaaa", "read", "OK", 100, 1_000_000),
+		row("web-7d9f8c6b5-aaaaa", "mount", "EPERM", 3, 30_000),
+		row("web-7d9f8c6b5-bbbbb", "mount", "EPERM", 2, 20_000),
+		row("web-7d9f8c6b5-aaaaa", "clone", "OK", 10, 500_000),
+	}
+	s := Build(rows)
+	s.Outside = &Outside{Profile: "runtime/default", Classify: func(sc string) (bool, bool) {
+		return sc == "mount", sc == "clone"
+	}}
+	var buf bytes.Buffer
+	if err := s.Write(&buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "outside.golden")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != string(want) {
+		t.Errorf("summary differs from %s (go test -update rewrites it):\n%s", golden, buf.String())
+	}
+	for _, w := range []string{"        5 mount", "        ? clone", "        5 total", "calls runtime/default would deny"} {
+		if !strings.Contains(buf.String(), w) {
+			t.Errorf("no %q in\n%s", w, buf.String())
+		}
+	}
+}

@@ -21,6 +21,9 @@ import (
 	"github.com/swoll-dev/swoll/plugin/cmd/trace"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/recording"
+	"github.com/swoll-dev/swoll/plugin/seccomp"
+	"github.com/swoll-dev/swoll/plugin/seccomp/runtimedefault"
+	"github.com/swoll-dev/swoll/plugin/summary"
 	"github.com/swoll-dev/swoll/plugin/tally"
 	topui "github.com/swoll-dev/swoll/plugin/top"
 )
@@ -35,7 +38,10 @@ const topExample = `  # Live table of the calls of the pods labelled app=nginx, 
   kubectl swoll top -l app=db -o json --metrics-addr 127.0.0.1:9095 > db.jsonl
 
   # Replay a recording, no cluster needed
-  kubectl swoll top --replay db.jsonl --no-ui`
+  kubectl swoll top --replay db.jsonl --no-ui
+
+  # How many calls the runtime's default seccomp profile would deny, in the summary
+  kubectl swoll top -l app=web --seccomp-profile runtime/default --duration 1m --no-ui`
 
 // Top -o values.
 const (
@@ -54,6 +60,9 @@ type Options struct {
 	Rows     int
 	// Entries sizes the agents' counter tables (hidden; tests of the overflow).
 	Entries int
+	// SeccompProfile adds the summary's column of the calls it would deny (a JSON file or runtime/default).
+	SeccompProfile string
+	outside        *summary.Outside
 }
 
 // NewCommand builds `kubectl swoll top` on trace's options to.
@@ -86,6 +95,10 @@ only the calls they keep, decided in the kernel; the summary says how many each 
 	f.IntVar(&o.Rows, "rows", o.Rows, "Rows per plain table (0: all)")
 	f.StringVar(&o.MetricsAddr, "metrics-addr", "", "Serve Prometheus /metrics and the live chart page /metrics/charts on HOST:PORT for the life of the session")
 	f.StringVar(&o.Replay, "replay", "", "Show a recording (what top -o json or trace -o json wrote; - for stdin) instead of counting: no cluster is contacted")
+	f.StringVar(&o.SeccompProfile, "seccomp-profile", "", "Add to the summary a column of the calls this seccomp profile would deny: a JSON file or runtime/default")
+	_ = cmd.RegisterFlagCompletionFunc("seccomp-profile", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return []cobra.Completion{runtimedefault.Name}, cobra.ShellCompDirectiveDefault
+	})
 	f.IntVar(&o.Entries, "count-entries", 0, "Size of each agent's kernel counter table (0: the agent's default)")
 	_ = f.MarkHidden("count-entries")
 	return cmd
@@ -106,6 +119,13 @@ func (o *Options) Validate() error {
 	}
 	if o.Calls.Fds > 0 {
 		return errors.New("-y shows what fds are in events: top counts calls (use trace -y)")
+	}
+	if o.SeccompProfile != "" {
+		e, err := seccomp.Open(o.SeccompProfile, o.In, runtimedefault.DefaultCapabilities())
+		if err != nil {
+			return fmt.Errorf("--seccomp-profile: %w", err)
+		}
+		o.outside = &summary.Outside{Profile: o.SeccompProfile, Classify: e.Outside}
 	}
 	saved := o.Output
 	o.Output = output.JSON // trace's own check of -o does not apply
@@ -148,9 +168,22 @@ func (o *Options) Run(parent context.Context) error {
 		w = o.ErrOut
 	}
 	if _, perr := fmt.Fprintln(w); perr == nil {
-		o.PrintSummary(w, tap)
+		o.printSummary(w, tap)
 	}
 	return err
+}
+
+// printSummary is trace's summary, with the column of --seccomp-profile.
+func (o *Options) printSummary(w io.Writer, tap *tally.Tap) {
+	if o.outside == nil {
+		o.PrintSummary(w, tap)
+		return
+	}
+	s := summary.Build(tap.Table.Totals())
+	s.Outside = o.outside
+	if err := s.Write(w, tap.Table.Losses()); err != nil {
+		_, _ = fmt.Fprintf(o.ErrOut, "swoll: writing the summary: %v\n", err)
+	}
 }
 
 // display picks the display: the live UI on a terminal, else plain tables or JSON lines.

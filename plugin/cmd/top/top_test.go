@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -99,5 +101,30 @@ func TestValidate(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestSeccompProfileColumn: --seccomp-profile adds the summary's column of the calls the profile would deny.
+func TestSeccompProfileColumn(t *testing.T) {
+	profile := filepath.Join(t.TempDir(), "p.json")
+	if err := os.WriteFile(profile, []byte(`{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["openat"],"action":"SCMP_ACT_ALLOW"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := run(t, "--replay", recorded, "--no-ui", "--interval", "1s", "--seccomp-profile", profile)
+	if err != nil {
+		t.Fatalf("%v (stderr %q)", err, stderr)
+	}
+	for _, want := range []string{"errors   outside syscall", "140        40       140 connect", "(outside: calls " + profile + " would deny"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if out, _, err := run(t, "--replay", recorded, "--no-ui", "--seccomp-profile", "runtime/default"); err != nil ||
+		!strings.Contains(out, "(outside: calls runtime/default would deny") {
+		t.Errorf("runtime/default: %v\n%s", err, out)
+	}
+	if _, _, err := run(t, "--replay", recorded, "--no-ui", "--seccomp-profile", "/nonexistent.json"); err == nil ||
+		!strings.Contains(err.Error(), "--seccomp-profile: reading the profile") {
+		t.Errorf("a missing profile: %v", err)
 	}
 }

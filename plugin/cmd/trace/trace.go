@@ -430,6 +430,10 @@ type SessionMode struct {
 	CountInterval time.Duration
 	CountEntries  int
 	Stderr        io.Writer // nil: the options' ErrOut
+	// Syscalls and CheckSyscalls, when CheckSyscalls is set, replace -s and its check: the names to trace
+	// for an agent of each architecture (check seccomp traces what its profile does not let run).
+	Syscalls      []string
+	CheckSyscalls func(arch string, names []string) ([]string, error)
 }
 
 // RunSession runs a live session on the cluster, its events and snapshots to sink.
@@ -461,10 +465,14 @@ func (o *Options) SessionConfig(sink output.Sink, mode SessionMode) session.Conf
 	if mode.Stderr != nil {
 		stderr = mode.Stderr
 	}
+	names, check := o.Syscalls, resolveSyscalls
+	if mode.CheckSyscalls != nil {
+		names, check = mode.Syscalls, mode.CheckSyscalls
+	}
 	return session.Config{
 		Selection:      o.selection(),
-		Syscalls:       o.Syscalls,
-		CheckSyscalls:  resolveSyscalls,
+		Syscalls:       names,
+		CheckSyscalls:  check,
 		Sink:           sink,
 		Stderr:         stderr,
 		MaxEvents:      o.MaxEvents,
