@@ -179,13 +179,13 @@ func TestFdPaths(t *testing.T) {
 			"eventfd2 = named anon:[eventfd]",
 			"memfd_create = named tmpfs:memfd:swoll-memfd",
 			"write fd0 /tmp/swoll-fds-deleted (deleted)",
-			"socketpair fd7 socket UNIX-STREAM family 1 peer",
+			"socketpair fd7 socket " + unixStream(t) + " family 1 peer",
 			"socket = socket TCP family 2 0->0",
 			"listen fd0 socket TCP family 2 45871->0",
 			"connect fd0 socket TCP family 2 0->0", // as the call began
 			"socket = socket UDPv6 family 10",
 			"socket = socket NETLINK family 16",
-			"listen fd0 socket UNIX-STREAM family 1 path /tmp/swoll-fds.sock",
+			"listen fd0 socket " + unixStream(t) + " family 1 path /tmp/swoll-fds.sock",
 		} {
 			if !strings.Contains(log, want) {
 				t.Errorf("no %q in\n%s", want, log)
@@ -203,6 +203,21 @@ func TestFdPaths(t *testing.T) {
 			t.Errorf("%d lost", tr.Lost())
 		}
 	})
+}
+
+// unixStream is the kernel's name of a Unix stream socket's protocol (what -yy shows, and strace too): the
+// stream sockets have their own, UNIX-STREAM, since 5.15; before, every Unix socket is UNIX.
+func unixStream(t *testing.T) string {
+	b, err := os.ReadFile("/proc/net/protocols")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "UNIX-STREAM ") {
+			return "UNIX-STREAM"
+		}
+	}
+	return "UNIX"
 }
 
 // cwd is the working directory as the kernel names it.
@@ -271,7 +286,7 @@ func fdText(f record.Fd) string {
 				b.WriteString(" peer")
 			}
 			if len(s.Path) > 0 {
-				b.WriteString(" path " + string(s.Path))
+				b.WriteString(" path " + strings.TrimRight(string(s.Path), "\x00"))
 			}
 		}
 	}
