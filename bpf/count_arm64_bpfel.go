@@ -193,7 +193,8 @@ type CountTaskState struct {
 		_      structs.HostLayout
 		Match  uint8
 		HasFds uint8
-		Pad    [6]uint8
+		RetFds uint8
+		Pad    [5]uint8
 	}
 }
 

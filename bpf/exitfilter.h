@@ -95,12 +95,18 @@ struct {
 struct xf_task {
 	__u8 match;   /* an fd argument (or an at-entry path) is in xf_paths */
 	__u8 has_fds; /* FDS_INLINE | FDS_STASH: where the call's fd arguments are (-y) */
-	__u8 pad[6];
+	__u8 ret_fds; /* RET_FD | RET_PAIR: the call returns fds (-y; from call_fds, found at entry) */
+	__u8 pad[5];
 };
 
 enum {
 	FDS_INLINE = 1, /* in the task state's struct fd_inline */
 	FDS_STASH = 2,	/* in the task's fd stash */
+};
+
+enum {
+	RET_FD = 1,   /* the return value is an fd */
+	RET_PAIR = 2, /* an argument points to two fds when the call returns 0 */
 };
 
 /* -y: the first fd argument of the call in flight whose description is short (most calls have one fd, of a
@@ -218,12 +224,17 @@ static __always_inline void xf_enter(struct task_struct *task, struct xf_task *x
 {
 	x->match = 0;
 	x->has_fds = 0;
+	x->ret_fds = 0;
 	bool path = xf_flags & XF_PATH;
 	bool fds = fi && fd_level;
 	if (!path && !fds)
 		return;
 	struct call_fds *cf = bpf_map_lookup_elem(&call_fds, &nr);
-	if (!cf || !cf->entry)
+	if (!cf)
+		return;
+	if (fds)
+		x->ret_fds = (cf->ret_fd ? RET_FD : 0) | (cf->pair ? RET_PAIR : 0);
+	if (!cf->entry)
 		return;
 	__u32 zero = 0;
 	struct fd_scratch *s = bpf_map_lookup_elem(&fd_scratches, &zero);
@@ -297,6 +308,20 @@ static __always_inline __u32 xf_nspid(struct task_struct *task)
 }
 
 /*
+ * Whether ret is an error (-MAX_ERRNO to -1), from bits of copies of it: a comparison of ret itself would tell the
+ * verifier its range, and what follows the filters would be verified once more for each range (past 6.1's limit
+ * of a million instructions with -P and -y together).
+ */
+static __always_inline bool xf_failed(long ret)
+{
+	_Static_assert(MAX_ERRNO == 4095, "xf_failed's bit test assumes MAX_ERRNO is 4095");
+	__u64 hi = ~(__u64)ret >> 12, lo = (__u64)ret & 0xfff;
+	barrier_var(hi);
+	barrier_var(lo);
+	return !hi && lo;
+}
+
+/*
  * Whether a traced call that ended with ret (started at start, arguments args; no_return: exit and exit_group,
  * decided at entry, which neither fail nor succeed nor take time) is kept. A call dropped is counted.
  */
@@ -306,7 +331,7 @@ static __always_inline bool xf_keep(struct task_struct *task, struct xf_task *x,
 	__u32 fl = xf_flags;
 	if (!fl)
 		return true;
-	bool failed = ret < 0 && ret >= -MAX_ERRNO;
+	bool failed = xf_failed(ret);
 	if (no_return && (fl & (XF_FAILED | XF_SUCCEEDED | XF_ERRNO | XF_SLOW | XF_PATH)))
 		goto drop;
 	if ((fl & XF_FAILED) && !failed)

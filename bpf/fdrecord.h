@@ -14,17 +14,33 @@
 _Static_assert(FD_STASH_AREA <= CAP_ROOM, "the fd stash does not fit in a capture's room");
 _Static_assert(sizeof(struct fd_cap) + FD_OUT_MAX <= CAP_ROOM, "an fd description does not fit in a capture's room");
 
-/* Whether the record of call nr needs the scratch buffer for its fd descriptions. */
-static __always_inline bool fd_record_needed(struct xf_task *x, __u32 nr, long ret)
+/* Whether the record of the call that returned ret needs the scratch buffer for its fd descriptions. */
+static __always_inline bool fd_record_needed(struct xf_task *x, long ret)
 {
 	if (!fd_level)
 		return false;
 	if (x->has_fds)
 		return true;
-	struct call_fds *cf = bpf_map_lookup_elem(&call_fds, &nr);
-	if (!cf)
-		return false;
-	return (cf->ret_fd && ret >= 0) || (cf->pair && ret == 0);
+	/* The tests of ret are arithmetic, on copies: a branch on ret itself would tell the verifier its range, and
+	 * the capture paths that follow would be verified once more for each range (see xf_failed). */
+	__u64 r = ret, minus = -r;
+	barrier_var(minus);
+	__u64 neg = r >> 63, nonzero = (r | minus) >> 63;
+	barrier_var(neg);
+	barrier_var(nonzero);
+	__u8 k = x->ret_fds;
+	return ((k & RET_FD) && !neg) || ((k & RET_PAIR) && !nonzero);
+}
+
+/*
+ * off as a number the verifier knows nothing of (it goes through the record header's size, which is written again
+ * when the record is complete): every capture path arrives at -y's step with its own off, and each would verify
+ * what follows again; from here on they are one state. Costs a store and a load.
+ */
+static __always_inline __u32 fd_record_launder(struct rec_hdr *h, __u32 off)
+{
+	*(volatile __u32 *)&h->size = off;
+	return *(volatile __u32 *)&h->size;
 }
 
 /* Copies the call's fd arguments (the task state's inline one, then the task's fd stash) into the record at off

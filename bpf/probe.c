@@ -778,7 +778,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 	__u64 pid_tgid = current_pid_tgid(task, f);
 	refresh_ids(task, st, TASK_BTF(f));
 
-	if (!cfg->exit_caps && !st->has_entry && !fd_record_needed(&st->xf, nr, ret)) {
+	if (!cfg->exit_caps && !st->has_entry && !fd_record_needed(&st->xf, ret)) {
 		/* Nothing captured: a fixed-size record, built in place. */
 		emit_fixed(st, nr, ret, start, pid_tgid, 0);
 		return 0;
@@ -851,6 +851,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 	}
 	/* swoll:filters: -y's fd descriptions: the arguments' from the fd stash, then the returned fds' */
 	if (fd_level) {
+		off = fd_record_launder(h, off);
 		off += fd_record_stash(task, &st->xf, &st->fdi, s, off, f);
 		xf_done(task, &st->xf, f);
 		if (off > SCRATCH_POS_MASK) {

@@ -251,7 +251,8 @@ type ProbeTaskState struct {
 		_      structs.HostLayout
 		Match  uint8
 		HasFds uint8
-		Pad    [6]uint8
+		RetFds uint8
+		Pad    [5]uint8
 	}
 	Fdi struct {
 		_   structs.HostLayout
