@@ -459,8 +459,12 @@ func runSwoll(t *testing.T, agent, bin, work string, list []string, flags []stri
 		t.Fatalf("swoll-agent exited before tracing (%v): %s", err, stderr.String())
 	case err := <-progDone:
 		t.Fatalf("%s exited before the go-ahead (%v): %s", filepath.Base(bin), err, progOut.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("swoll-agent reported no %s of pid %d within 30 s: %s", readySyscall, pid, stderr.String())
+	case <-time.After(agentReady):
+		what := "reported no " + readySyscall + " of"
+		if filtered {
+			what = "was not tracing"
+		}
+		t.Fatalf("swoll-agent %s pid %d within %s: %s", what, pid, agentReady, stderr.String())
 	}
 	if _, err := io.WriteString(goAhead, "g"); err != nil {
 		t.Fatal(err)
@@ -482,6 +486,10 @@ func runSwoll(t *testing.T, agent, bin, work string, list []string, flags []stri
 	}
 	return pid, lines
 }
+
+// agentReady bounds the agent's start: the verifier checks its programs first, which takes tens of seconds in
+// the VMs of make test-kernels (6.1's verifier, without the shortcuts of newer ones, under a loaded host).
+const agentReady = 90 * time.Second
 
 // lockedBuffer collects the agent's stderr lines from their reader, for messages.
 type lockedBuffer struct {
