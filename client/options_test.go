@@ -65,6 +65,7 @@ var flagOptions = []struct {
 	{"comm", []string{"--comm", "nginx"}, func(o *Options) { o.Filter.Comms = []string{"nginx"} }},
 	{"container-pid", []string{"--container-pid", "1,7"}, func(o *Options) { o.Filter.Pids = []int{1, 7} }},
 	{"decode-fds", []string{"-yy"}, func(o *Options) { o.Filter.Fds = callfilter.FdsAll }},
+	{"wait", []string{"--wait"}, func(o *Options) { o.Wait = true }},
 }
 
 // Every flag of `kubectl swoll trace` has an Options field, or is listed in cliOnly with the reason.

@@ -12,8 +12,20 @@ package event
 
 import "encoding/json"
 
-// SchemaVersion is bumped whenever a field changes meaning or disappears. Adding fields does not bump it.
+// SchemaVersion is bumped whenever a field changes meaning or disappears. Adding fields does not bump it:
+// SchemaRevision counts those additions within a version.
 const SchemaVersion = 1
+
+// SchemaRevision counts the additions to SchemaVersion; a field added in revision N is absent from lines
+// written before it (by older agents and in older recordings):
+//
+//	1  the first schema
+//	2  Container.RestartCount, the notice kinds container_started, container_ended and unattributed with their
+//	   fields (PodUID, Pod, Namespace, Container, ContainerKind, RestartCount, ExitCode, Signal, OOMKilled,
+//	   Reason, TracedFromNs, Dropped), and the ready notice's Selection
+//	3  fd descriptions with -y/-yy: return_file, "<name>_file" and "<name>_files" in args (FdFile); the stats
+//	   and exit notices' filtered_total and the snapshots' filtered and filtered_total (the incident filters)
+const SchemaRevision = 3
 
 // Event is one completed system call of one thread.
 type Event struct {
@@ -33,7 +45,7 @@ type Event struct {
 	Error        string `json:"error"` // errno name ("ENOENT") or "OK"
 	Return       int64  `json:"return"`
 	// ReturnFile describes the fd a call returned (open, socket, accept, dup...) when the session shows fds
-	// (-y): an FdFile object. Added in schema revision 2.
+	// (-y): an FdFile object. Added in schema revision 3.
 	ReturnFile json.RawMessage `json:"return_file,omitempty"`
 	PidNS      uint32          `json:"pid_ns"`
 	UtsNS      uint32          `json:"uts_ns"`
@@ -58,7 +70,7 @@ type Event struct {
 	//     ("@name" for abstract names), AF_NETLINK has "pid" and "groups", other families "data" in hex.
 	//   - structs (openat2's how, clone3's cl_args): objects of their fields, decoded like arguments; how has
 	//     "mode" only when the flags may create a file or it is non-zero, and "resolve" only when non-zero.
-	//   - with -y (schema revision 2): an fd or dirfd argument that names an open file has a sibling key
+	//   - with -y (schema revision 3): an fd or dirfd argument that names an open file has a sibling key
 	//     "<name>_file" (FdFileSuffix) holding its FdFile object, what it was when the call began ("fd":3,
 	//     "fd_file":{"path":"/etc/hosts"}; "dirfd":"AT_FDCWD","dirfd_file":{"path":"/srv"}, the working
 	//     directory); an fd pair the call filled (pipe, socketpair) has "<name>_files" (FdFilesSuffix), an
@@ -66,12 +78,6 @@ type Event struct {
 	// Syscalls without a table entry have "arg0".."arg5" in hex.
 	Args json.RawMessage `json:"args"`
 }
-
-// SchemaRevision counts additive changes of the schema (new fields; SchemaVersion does not change):
-//
-//	1  the first schema
-//	2  fd descriptions with -y/-yy: return_file, "<name>_file" and "<name>_files" in args (FdFile)
-const SchemaRevision = 2
 
 // FdFileSuffix and FdFilesSuffix name the args keys that describe an fd argument and an fd pair (see
 // Event.Args): "fd_file", "pipefd_files".
@@ -118,14 +124,19 @@ type Syscall struct {
 	Arch  string `json:"arch,omitempty"`
 }
 
-// Container says where the call came from in Kubernetes terms.
+// Container says where the call came from in Kubernetes terms. A call of a pod's process whose container is
+// not known has the pod's names only (no ID, Name, RestartCount).
 type Container struct {
-	ID        string            `json:"id,omitempty"`
-	Pod       string            `json:"pod,omitempty"`
-	Name      string            `json:"name,omitempty"`
-	Image     string            `json:"image,omitempty"`
-	Namespace string            `json:"namespace,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty"`
+	ID        string `json:"id,omitempty"`
+	Pod       string `json:"pod,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Image     string `json:"image,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	// RestartCount is the container's restart count during the run that made the call (as the pod status
+	// counts it: 0 for its first run), so that a reader tells a crash-looping container's runs apart. Set
+	// whenever Name is (revision 2).
+	RestartCount *int              `json:"restart_count,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
 }
 
 // Line is what one line of an agent's stream decodes into: exactly one of the three is set.
@@ -163,7 +174,48 @@ type Notice struct {
 	// kernel since start (kinds "stats" and "exit"). Never counted in Lost: they were not asked for.
 	FilteredTotal uint64 `json:"filtered_total,omitempty"`
 	Message       string `json:"message,omitempty"`
+
+	// Selection says how the agent selects the processes of its pods (kind "ready"): SelectionCgroup or
+	// SelectionMountNS, with Message saying why or where.
+	Selection string `json:"selection,omitempty"`
+
+	// The pod of pod and container notices (target_attached, target_detached and target_error of a pod;
+	// container_started, container_ended, unattributed).
+	PodUID    string `json:"pod_uid,omitempty"`
+	Pod       string `json:"pod,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	// Container is the container's name and ContainerKind its list in the pod spec ("init", "regular",
+	// "ephemeral") in container notices; ContainerID is its id (the run's).
+	Container     string `json:"container,omitempty"`
+	ContainerKind string `json:"container_kind,omitempty"`
+	// RestartCount is the run's restart count (container notices): 0 for the first run.
+	RestartCount *int `json:"restart_count,omitempty"`
+	// ExitCode is the run's exit status as the runtime reports it (container_ended; absent when the runtime
+	// could not say); Signal names the signal that ended it when the status is 128+N (Kubernetes' convention
+	// for a killed process); OOMKilled is set when the kernel's OOM killer ended it; Reason is the runtime's
+	// word ("Error", "Completed", "OOMKilled").
+	ExitCode  *int   `json:"exit_code,omitempty"`
+	Signal    string `json:"signal,omitempty"`
+	OOMKilled bool   `json:"oom_killed,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	// TracedFromNs is set when the run had started before the agent selected its pod (container_started): the
+	// trace holds its calls from that many nanoseconds after its start on, not its first ones. Time is the
+	// run's creation in container_started (before its first call) and its end in container_ended, when the
+	// runtime says, so that the notices sort among the run's calls by time.
+	TracedFromNs int64 `json:"traced_from_ns,omitempty"`
+	// Dropped counts the events of a container the agent could not name in time and left out (kind
+	// "unattributed": a -c selection could not tell whether it selects the container).
+	Dropped uint64 `json:"dropped,omitempty"`
 }
+
+// How an agent selects the processes of the pods it traces (Notice.Selection).
+const (
+	// SelectionCgroup: by the pod's cgroup, in the kernel, from the pod's first call.
+	SelectionCgroup = "cgroup"
+	// SelectionMountNS: by the mount namespaces of running containers, found through the runtime (the
+	// fallback where the node's cgroups cannot be read): a container is traced from when it was found.
+	SelectionMountNS = "mount_namespace"
+)
 
 // NoticeKind tells what a notice reports.
 type NoticeKind string
@@ -188,4 +240,11 @@ const (
 	NoticeError NoticeKind = "error"
 	// NoticeExit: the agent is done; Events and LostTotal hold the totals.
 	NoticeExit NoticeKind = "exit"
+	// NoticeContainerStarted: a run of a traced pod's container started (or was found running: TracedFromNs
+	// says how late its trace began). It names the container, its kind and its restart count.
+	NoticeContainerStarted NoticeKind = "container_started"
+	// NoticeContainerEnded: a run ended: ExitCode, Signal, OOMKilled, Reason, RestartCount.
+	NoticeContainerEnded NoticeKind = "container_ended"
+	// NoticeUnattributed: events of a container the agent could not name in time were left out (Dropped).
+	NoticeUnattributed NoticeKind = "unattributed"
 )
