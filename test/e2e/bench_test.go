@@ -197,10 +197,10 @@ func TestBenchE2E(t *testing.T) {
 	// before any record is reserved, so nothing may be lost.
 	failing := f.createPod(loopPod("failing", 500000, node, 100))
 	fr := countTrace(f, false, "-n", f.ns, "-l", "app=failing", "-s", "getppid,close", "--failed",
-		"--agent-namespace", f.ns, "--duration", traceFor.String())
+		"--agent-namespace", f.agents, "--duration", traceFor.String())
 	fWritten, fLost, fFiltered, fOK := summaryFiltered(fr.stderr)
 	fWorkload := f.loopRate(failing, fr.first, fr.last)
-	f.waitNoAgents(f.ns, time.Minute)
+	f.waitNoAgents(f.agents, time.Minute)
 	f.deletePod(failing)
 
 	var b strings.Builder

@@ -73,7 +73,7 @@ func TestFailedOverReplicas(t *testing.T) {
 	if out, err := kubectl("exec", "-n", f.ns, refused.Name, "-c", "loop", "--", "touch", "/tmp/refuse").CombinedOutput(); err != nil {
 		t.Fatalf("marking %s: %v: %s", refused.Name, err, out)
 	}
-	s := f.trace("-n", f.ns, "-l", "app=failing", "-s", "openat,connect", "--failed", "-y", "--agent-namespace", f.ns)
+	s := f.trace("-n", f.ns, "-l", "app=failing", "-s", "openat,connect", "--failed", "-y", "--agent-namespace", f.agents)
 	missing := func(ev *event.Event) bool {
 		return ev.Syscall.Name == "openat" && ev.Error == "ENOENT" && argString(ev, "pathname") == "/swoll-missing"
 	}
@@ -143,7 +143,7 @@ func TestPathFilter(t *testing.T) {
 	f := newF(t)
 	pod := f.createPod(podSpec{name: "reader", labels: labels("app", "reader"),
 		containers: []corev1.Container{shellContainer("loop", hostnameLoop)}})
-	s := f.trace("-n", f.ns, "-l", "app=reader", "-P", "/etc/hostname", "-y", "--agent-namespace", f.ns)
+	s := f.trace("-n", f.ns, "-l", "app=reader", "-P", "/etc/hostname", "-y", "--agent-namespace", f.agents)
 	onHostname := func(ev *event.Event) bool {
 		a := args(ev)
 		for k, v := range a {
