@@ -45,9 +45,10 @@
 
 #ifdef STACK_RECORDS /* probe.c: stacks in records */
 
-/* A stack's cap_hdr.arg: beyond the call's arguments (MAX_ARGS). Must match nodeagent/record. */
-#define CAP_ARG_USER_STACK 16
-#define CAP_ARG_KERNEL_STACK 17
+/* A stack's cap_hdr.arg: beyond the call's arguments (MAX_ARGS) and -y's fd descriptions (fdpath.h's FD_SLOT ..
+ * FD_SLOT_PAIR + 1, 8..16; probe.c asserts it). Must match nodeagent/record. */
+#define CAP_ARG_USER_STACK 24
+#define CAP_ARG_KERNEL_STACK 25
 
 /* Set by user space before loading: how many frames of the user stack, and of the kernel's, a record keeps
  * (0: none; at most STACK_MAX_DEPTH). The kernel's needs the user's. */

@@ -17,7 +17,7 @@ rule() {
   fi
 }
 
-libs=(plugin event render protocol syscalls)
+libs=(plugin event render protocol syscalls callfilter)
 
 # contexts come from the caller; only main (and the agent's command) starts one
 rule "context.Background()/TODO() outside cmd/: take the caller's context (context.WithoutCancel to outlive it)" \
@@ -53,6 +53,11 @@ rule "a Symbolizer outside its owners (nodeagent/stackstage, nodeagent/countprob
 # stacks are taken in one place of the BPF core, where it documents when and at what cost
 rule "a stack taken outside bpf/stack.h: add a hook that calls it" 'bpf_get_stack(id)?\(' bpf ':(exclude)bpf/stack.h'
 
+# the incident filters (--failed, -P, -y...) are one callfilter.Spec with one set of flags, registered by
+# callfilter.AddFlags in every command that has them (trace, top, swoll-agent trace): never defined again
+rule "an incident filter flag defined outside package callfilter: use callfilter.AddFlags" \
+  'Var[A-Za-z]*\(.*"(failed|succeeded|errno|slower-than|path|path-under|comm|container-pid|decode-fds)"' \
+  "${libs[@]}" nodeagent cmd client ':(exclude)callfilter/*'
 # the names runtimes and the kubelet give cgroups are listed once, in nodeagent/cgroups/layout.go
 rule "a cgroup name pattern outside nodeagent/cgroups: use cgroups.ContainerIDFromName / ContainerIDFromPath" \
   '"(cri-containerd-|crio-|kubepods)' nodeagent ':(exclude)nodeagent/cgroups/*'

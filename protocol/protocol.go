@@ -18,6 +18,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/swoll-dev/swoll/callfilter"
 )
 
 // Version is this protocol's version. It changes whenever a command or a field changes meaning.
@@ -107,6 +109,11 @@ type Start struct {
 	// (trace -k), StacksKernel the kernel's too (-kk); in counting mode, StacksUser counts per calling function
 	// as well (top --by caller). 0: none.
 	Stacks int `json:"stacks,omitempty"`
+
+	// Filter is the incident filters, decided in the kernel at each call's exit (--failed, --errno, -P...;
+	// what they drop is counted apart from what is lost, notices' filtered_total), and the fd display (-y).
+	// The zero Spec keeps every call, and is left out of the line.
+	Filter callfilter.Spec `json:"filter,omitzero"`
 }
 
 // Values of Start.Stacks.

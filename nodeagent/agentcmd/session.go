@@ -80,7 +80,7 @@ func sessionConfig(io streams, host *hostFlags) serve.Config {
 			Syscalls: table.Resolve,
 			NewTracer: func(start *protocol.Start) (serve.Tracer, error) {
 				t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: start.CaptureData,
-					Stacks: stacksOf(start.Stacks)})
+					Stacks: stacksOf(start.Stacks), Calls: start.Filter})
 				if err != nil {
 					return nil, err
 				}
@@ -92,15 +92,16 @@ func sessionConfig(io streams, host *hostFlags) serve.Config {
 					return nil, err
 				}
 				m, err := countprobe.NewMode(t, countprobe.Options{Entries: start.CountEntries, Table: table,
-					ByCaller: start.Stacks > 0})
+					ByCaller: start.Stacks > 0, Calls: start.Filter})
 				if err != nil {
 					_ = t.Close()
 					return nil, explainLoadError(err)
 				}
 				return m, nil
 			},
-			NewDecoder: func(node, name string) serve.Decoder {
-				return decode.New(decode.Options{Arch: table.Arch(), Node: node, Session: name, MonoToWall: monoToWall})
+			NewDecoder: func(start *protocol.Start) serve.Decoder {
+				return decode.New(decode.Options{Arch: table.Arch(), Node: start.Node, Session: start.Session,
+					MonoToWall: monoToWall, Fds: start.Filter.Fds})
 			},
 			NewResolver: func(socket string) (serve.Resolver, error) {
 				r, err := host.resolver(socket)

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/nodeagent/countprobe"
 	"github.com/swoll-dev/swoll/nodeagent/decode"
@@ -43,6 +44,7 @@ type traceFlags struct {
 	interval     time.Duration
 	countEntries int
 	stacks       int
+	calls        callfilter.Spec
 }
 
 func newTraceCommand(io streams) *cobra.Command {
@@ -65,12 +67,19 @@ latency histogram) and writes one JSON snapshot line per --interval; no event pe
 
 -k adds each call's user-space stack, symbolized from the traced process's own binaries, as strace -k does
 (the "stack" key in JSON, " > " lines under the call in cli); -kk adds the kernel's stack. With --count, -k
-counts per calling function as well (the "caller" of each row).`,
+counts per calling function as well (the "caller" of each row).
+
+The incident filters keep only some calls, decided in the kernel at each call's exit (what they drop is
+counted apart from what is lost), with --count too: --failed (-Z), --succeeded (-z), --errno, --slower-than,
+-P/--path (as strace -P), --path-under, --comm, --container-pid. -y shows what each fd is (-yy: socket
+addresses and device numbers too), as strace does.`,
 		Example: `  swoll-agent trace --pid 1234 -s openat,connect
   swoll-agent trace --container-id containerd://3f1c2a -o json | jq .
   swoll-agent trace --no-containers -s execve --duration 10s
   swoll-agent trace --pid 1234 --count --interval 5s
-  swoll-agent trace --pid 1234 -s openat -k -o cli`,
+  swoll-agent trace --pid 1234 -s openat -k -o cli
+  swoll-agent trace --pid 1234 --failed -yy -o cli
+  swoll-agent trace --no-containers -P /etc/resolv.conf -y`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrace(cmd.Context(), io, &f) },
 	}
@@ -90,6 +99,7 @@ counts per calling function as well (the "caller" of each row).`,
 	fl.DurationVar(&f.interval, "interval", countprobe.DefaultInterval, "with --count: how often to write a snapshot")
 	fl.IntVar(&f.countEntries, "count-entries", 0, "with --count: size of the kernel's counter table (0: default for the number of CPUs)")
 	_ = fl.MarkHidden("count-entries")
+	callfilter.AddFlags(fl, &f.calls)
 	return cmd
 }
 
@@ -130,7 +140,8 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 		return runCount(ctx, io, f, table, calls, targets, node)
 	}
 
-	t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: f.captureData, Stacks: stacksOf(f.stacks)})
+	t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: f.captureData, Stacks: stacksOf(f.stacks),
+		Calls: f.calls})
 	if err != nil {
 		return failure(err)
 	}
@@ -138,11 +149,13 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 	if err := t.Select(calls); err != nil {
 		return failure(fmt.Errorf("selecting system calls: %w", err))
 	}
-	dec := decode.New(decode.Options{Arch: table.Arch(), Node: node, Session: f.session, MonoToWall: wallclock.MonoToWall()})
+	dec := decode.New(decode.Options{Arch: table.Arch(), Node: node, Session: f.session, MonoToWall: wallclock.MonoToWall(),
+		Fds: f.calls.Fds})
 	if err := f.attach(t, targets, dec.SetTarget); err != nil {
 		return failure(err)
 	}
 
+	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: tracing (%s)\n", t.AttachType())
 	out := lineout.New(io.stdout, 256<<10, 50*time.Millisecond)
 	appendLine := dec.AppendJSON
 	if output == "cli" {
@@ -197,7 +210,12 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 	if err := out.Close(); err != nil && writeErr == nil {
 		writeErr = err
 	}
-	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: %d events, %d lost in %s\n", events.Load(), t.Lost(), elapsed.Round(time.Millisecond))
+	filtered := ""
+	if f.calls.Filters() {
+		filtered = fmt.Sprintf("; %d calls filtered out (%s)", t.Filtered(), f.calls.String())
+	}
+	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: %d events, %d lost in %s%s\n", events.Load(), t.Lost(),
+		elapsed.Round(time.Millisecond), filtered)
 	switch {
 	case writeErr != nil && errors.Is(writeErr, unix.EPIPE):
 		return nil // the reader of our output (head, jq) is done
@@ -245,7 +263,8 @@ func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Ta
 	if err != nil {
 		return failure(err)
 	}
-	m, err := countprobe.NewMode(t, countprobe.Options{Entries: f.countEntries, Table: table, ByCaller: f.stacks > 0})
+	m, err := countprobe.NewMode(t, countprobe.Options{Entries: f.countEntries, Table: table, ByCaller: f.stacks > 0,
+		Calls: f.calls})
 	if err != nil {
 		_ = t.Close()
 		return failure(explainLoadError(err))
@@ -261,7 +280,7 @@ func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Ta
 	tick := time.NewTicker(max(f.interval, 10*time.Millisecond))
 	defer tick.Stop()
 	enc := json.NewEncoder(io.stdout)
-	var calls64, overflow uint64
+	var calls64, overflow, filtered uint64
 	began := time.Now()
 	for done := false; !done; {
 		select {
@@ -277,6 +296,7 @@ func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Ta
 			calls64 += r.Calls
 		}
 		overflow = snap.OverflowTotal
+		filtered = snap.FilteredTotal
 		if err := enc.Encode(event.Line{Snapshot: snap}); err != nil {
 			if errors.Is(err, unix.EPIPE) {
 				return nil
@@ -286,6 +306,9 @@ func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Ta
 	}
 	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: %d calls counted, %d not counted (counter table full) in %s\n",
 		calls64, overflow, time.Since(began).Round(time.Millisecond))
+	if f.calls.Filters() {
+		_, _ = fmt.Fprintf(io.stderr, "swoll-agent: %d calls filtered out (%s)\n", filtered, f.calls.String())
+	}
 	return nil
 }
 
@@ -302,6 +325,10 @@ func (f *traceFlags) validate(io streams) (output string, err error) {
 		return "", fmt.Errorf("--capture-data %d: want 0 to %d bytes", f.captureData, syscalls.MaxDataBytes)
 	case f.stacks > protocol.StacksKernel:
 		return "", errors.New("-k: the user-space stack; -kk: the kernel's too; no more")
+	}
+	f.calls.Normalize()
+	if err := f.calls.Validate(); err != nil {
+		return "", err
 	}
 	switch f.output {
 	case "json", "cli":

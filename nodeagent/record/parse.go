@@ -34,12 +34,16 @@ const (
 	capFaulted    = 1
 	capTruncated  = 2
 
+	// fdSlotBase is the capture number of the first fd description (bpf/fdpath.h's FD_SLOT).
+	fdSlotBase = 8
+
 	flagCapsDropped = 1
 	flagNoReturn    = 2
 
-	// A stack's capture "argument" (bpf/stack.h's CAP_ARG_*_STACK).
-	capArgUserStack   = 16
-	capArgKernelStack = 17
+	// A stack's capture "argument" (bpf/stack.h's CAP_ARG_*_STACK): past the fd descriptions' slots
+	// (fdSlotBase .. fdSlotBase+FdSlots-1, 8..16).
+	capArgUserStack   = 24
+	capArgKernelStack = 25
 )
 
 // Parse errors. They mean the sample is not a record of this probe version: a bug, never user input.
@@ -86,6 +90,7 @@ func Parse(b []byte, r *Record) error {
 	r.CapsDropped = flags&flagCapsDropped != 0
 	r.NoReturn = flags&flagNoReturn != 0
 	r.Captures = [MaxArgs]Capture{}
+	r.Fds = [FdSlots]Fd{}
 	r.UserStack, r.KernelStack = Stack{}, Stack{}
 
 	n := int(le.Uint16(b[offNCaps:]))
@@ -108,6 +113,13 @@ func Parse(b []byte, r *Record) error {
 			*st = Stack{Truncated: flags&capTruncated != 0, Data: rest[: l&^7 : l&^7]}
 			rest = rest[l:]
 			continue
+		case int(arg) >= fdSlotBase && int(arg) < fdSlotBase+FdSlots:
+			if l < fdInfoSize {
+				return ErrCapture
+			}
+			parseFd(&r.Fds[int(arg)-fdSlotBase], rest[:l:l])
+			rest = rest[l:]
+			continue
 		case int(arg) >= MaxArgs:
 			return ErrCaptureArg
 		}
@@ -120,6 +132,22 @@ func Parse(b []byte, r *Record) error {
 		rest = rest[l:]
 	}
 	return nil
+}
+
+// parseFd reads a bpf/fdpath.h struct fd_info and its data.
+func parseFd(f *Fd, b []byte) {
+	flags := b[1]
+	*f = Fd{
+		Present:   true,
+		Kind:      FdKind(b[0]),
+		Deleted:   flags&fdDeleted != 0,
+		Truncated: flags&fdTrunc != 0,
+		Magic:     le.Uint32(b[4:]),
+		Ino:       le.Uint64(b[8:]),
+		Mode:      le.Uint32(b[16:]),
+		Rdev:      le.Uint32(b[20:]),
+		Data:      b[fdInfoSize:],
+	}
 }
 
 // CommString is the task's command name without the NUL padding.

@@ -329,7 +329,8 @@ loop:
 			s.detachExited()
 			s.forgetGone(s.cfg.Now())
 		case <-statsTick.C:
-			s.notice(event.Notice{Kind: event.NoticeStats, Events: s.events.Load(), Symbols: s.symbolStats()})
+			s.notice(event.Notice{Kind: event.NoticeStats, Events: s.events.Load(), FilteredTotal: s.filtered(),
+				Symbols: s.symbolStats()})
 		case <-countTick:
 			s.snapshot()
 		case err := <-readDone:
@@ -369,13 +370,15 @@ loop:
 	if s.counter != nil {
 		s.snapshot() // the calls counted since the last one
 	}
-	s.logf("%s; %d events, %d lost, %d over --max-rate", reason, s.events.Load(), s.lostSeen, s.limitedSeen)
+	filtered := s.filtered()
+	s.logf("%s; %d events, %d lost, %d over --max-rate, %d filtered out", reason, s.events.Load(), s.lostSeen,
+		s.limitedSeen, filtered)
 	if st := s.symbolStats(); st != nil {
 		s.logf("symbols: %d binaries, %d processes, %d KiB held (budget %d KiB, kernel %d KiB), %d frames cached, %d read",
 			st.Modules, st.Processes, st.Bytes>>10, st.Budget>>10, st.KernelBytes>>10, st.Hits, st.Misses)
 	}
 	s.notice(event.Notice{Kind: event.NoticeExit, Events: s.events.Load(), LostTotal: s.lostSeen,
-		LimitedTotal: s.limitedSeen, Symbols: s.symbolStats(), Message: reason})
+		LimitedTotal: s.limitedSeen, FilteredTotal: filtered, Symbols: s.symbolStats(), Message: reason})
 	return result
 }
 
@@ -452,7 +455,7 @@ func (s *session) setUp() error {
 	if err != nil {
 		return err
 	}
-	s.dec = s.cfg.NewDecoder(s.start.Node, s.start.Session)
+	s.dec = s.cfg.NewDecoder(s.start)
 	if s.start.Count {
 		var ct CountTracer
 		if s.cfg.NewCounter == nil {
@@ -725,6 +728,14 @@ func (s *session) snapshot() {
 	if _, err := s.out.Write(append(line, '\n')); err == nil {
 		s.out.FlushSoon()
 	}
+}
+
+// filtered is what the incident filters dropped so far (0 before OpStart).
+func (s *session) filtered() uint64 {
+	if s.tracer == nil {
+		return 0
+	}
+	return s.tracer.Filtered()
 }
 
 // reportDrops reports, when they grew, the kernel's drops (ring buffer full) and the rate cap's drops,

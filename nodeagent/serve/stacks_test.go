@@ -153,8 +153,8 @@ func TestHeldRecordsKeepTheirStacks(t *testing.T) {
 // stage closes each event's line with its stack keys, which the binary framing's parts do not carry.
 func TestStacksWriteJSONLines(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
-		c.NewDecoder = func(node, session string) Decoder {
-			return decode.New(decode.Options{Arch: syscalls.Native().Arch(), Node: node, Session: session})
+		c.NewDecoder = func(start *protocol.Start) Decoder {
+			return decode.New(decode.Options{Arch: syscalls.Native().Arch(), Node: start.Node, Session: start.Session})
 		}
 	})
 	h.send(`{"op":"start","start":{"version":2,"node":"node-a","session":"s1","syscalls":["openat"],"stacks":1,"max_events":1,"framings":["` +

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/plugin/agentpod"
 	"github.com/swoll-dev/swoll/plugin/audit"
 	"github.com/swoll-dev/swoll/plugin/fleet"
@@ -61,7 +62,10 @@ type Config struct {
 	CaptureData int
 	// Stacks asks the agents for the calls' stacks (protocol.Start.Stacks: StacksUser, StacksKernel; in
 	// counting mode, counts per calling function); 0: none.
-	Stacks   int
+	Stacks int
+	// Filter is the incident filters the agents decide in the kernel (--failed, --errno, -P...) and the fd
+	// display (-y); the zero Spec keeps every call. Valid (callfilter.Spec.Validate).
+	Filter   callfilter.Spec
 	Duration time.Duration
 	// Window is how long the merger may hold an event to put it in time order (merge.DefaultWindow when 0).
 	Window         time.Duration
@@ -257,6 +261,7 @@ func (s *session) startFor(node string) (*protocol.Start, error) {
 		CountIntervalMs: (s.cfg.CountInterval + time.Millisecond - 1).Milliseconds(),
 		CountEntries:    s.cfg.CountEntries,
 		Stacks:          s.cfg.Stacks,
+		Filter:          s.cfg.Filter,
 	}, nil
 }
 

@@ -6,6 +6,7 @@ package top
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -87,7 +88,10 @@ style summary merged across replicas, with the replicas that stand out, is print
 --by caller also counts by the function that made the calls: the agents walk each counted call's user-space
 stack in the kernel and name its innermost frame outside the C library and Go's standard library, read from the
 container's own binaries (see kubectl swoll trace -k for which binaries give whole stacks). It answers "which
-code path opens this file 2,000 times a second?"; each call costs a stack walk more.`,
+code path opens this file 2,000 times a second?"; each call costs a stack walk more.
+
+The incident filters of trace (--failed, --errno, --slower-than, -P, --path-under, --comm, --container-pid) count
+only the calls they keep, decided in the kernel; the summary says how many each node left out.`,
 		Example: topExample,
 		RunE:    trace.RunE(o),
 	}
@@ -121,6 +125,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Rows < 0 {
 		return fmt.Errorf("invalid --rows %d: must not be negative", o.Rows)
+	}
+	if o.Calls.Fds > 0 {
+		return errors.New("-y shows what fds are in events: top counts calls (use trace -y)")
 	}
 	if o.SeccompProfile != "" {
 		e, err := seccomp.Open(o.SeccompProfile, o.In, runtimedefault.DefaultCapabilities())
