@@ -19,23 +19,29 @@ import (
 // xf_failed and fd_record_launder in bpf/.
 const verifierBudget = 700_000
 
-// Every program of the probe and of counting mode, under each kind of incident filter and -y, leaves the
-// verifier headroom.
+// Every program of the probe and of counting mode, under each kind of incident filter and -y, with and without
+// stacks (-kk at the most frames; counting by caller), leaves the verifier headroom.
 func TestVerifierHeadroom(t *testing.T) {
 	roottest.Require(t)
 	processed := regexp.MustCompile(`processed (\d+) insns`)
 	for _, c := range []struct {
-		name string
-		spec callfilter.Spec
+		name   string
+		spec   callfilter.Spec
+		stacks bool
 	}{
-		{"none", callfilter.Spec{}},
-		{"fds", callfilter.Spec{Fds: callfilter.FdsAll}},
-		{"path", callfilter.Spec{Paths: []string{"/etc/hostname"}}},
-		{"path and fds", callfilter.Spec{Paths: []string{"/etc/hostname"}, Fds: callfilter.FdsAll}},
-		{"failed and fds", callfilter.Spec{Failed: true, Fds: callfilter.FdsAll}},
-		{"succeeded and fds", callfilter.Spec{Succeeded: true, Fds: callfilter.FdsAll}},
+		{"none", callfilter.Spec{}, false},
+		{"fds", callfilter.Spec{Fds: callfilter.FdsAll}, false},
+		{"path", callfilter.Spec{Paths: []string{"/etc/hostname"}}, false},
+		{"path and fds", callfilter.Spec{Paths: []string{"/etc/hostname"}, Fds: callfilter.FdsAll}, false},
+		{"failed and fds", callfilter.Spec{Failed: true, Fds: callfilter.FdsAll}, false},
+		{"succeeded and fds", callfilter.Spec{Succeeded: true, Fds: callfilter.FdsAll}, false},
 		{"all", callfilter.Spec{Errnos: []string{"ENOENT"}, SlowerThan: 1000, PathsUnder: []string{"/etc/"},
-			Comms: []string{"x"}, Pids: []int{1}, Fds: callfilter.FdsAll}},
+			Comms: []string{"x"}, Pids: []int{1}, Fds: callfilter.FdsAll}, false},
+		{"stacks", callfilter.Spec{}, true},
+		{"stacks, path and fds", callfilter.Spec{Paths: []string{"/etc/hostname"}, Fds: callfilter.FdsAll}, true},
+		{"stacks, failed and fds", callfilter.Spec{Failed: true, Fds: callfilter.FdsAll}, true},
+		{"stacks and all", callfilter.Spec{Errnos: []string{"ENOENT"}, SlowerThan: 1000, PathsUnder: []string{"/etc/"},
+			Comms: []string{"x"}, Pids: []int{1}, Fds: callfilter.FdsAll}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			forVariants(t, func(t *testing.T, opts Options) {
@@ -62,6 +68,9 @@ func TestVerifierHeadroom(t *testing.T) {
 					if err := cf.Prepare(spec); err != nil {
 						t.Fatal(err)
 					}
+					if c.stacks {
+						setStacks(t, obj.name, spec)
+					}
 					coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{
 						Programs: ebpf.ProgramOptions{LogLevel: ebpf.LogLevelStats}})
 					if err != nil {
@@ -81,5 +90,21 @@ func TestVerifierHeadroom(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// setStacks turns on the most stacks an object takes: the probe's user and kernel stacks at MaxStackDepth,
+// counting mode's key by the caller's stack.
+func setStacks(t *testing.T, obj string, spec *ebpf.CollectionSpec) {
+	t.Helper()
+	vars := map[string]any{bpf.CountVarCountByStack: uint8(1)}
+	if obj == "probe" {
+		vars = map[string]any{bpf.ProbeVarStackUserDepth: uint32(MaxStackDepth),
+			bpf.ProbeVarStackKernelDepth: uint32(MaxStackDepth)}
+	}
+	for name, v := range vars {
+		if err := spec.Variables[name].Set(v); err != nil {
+			t.Fatalf("%s: setting %s: %v", obj, name, err)
+		}
 	}
 }
