@@ -221,3 +221,25 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// A record with -y's fd descriptions and -k's stacks: the last fd slot (the pair's second fd) and the stacks'
+// capture numbers are apart, and each lands in its own field.
+func TestParseStacksBesideFds(t *testing.T) {
+	fd := string(make([]byte, fdInfoSize)) + "pipe:[7]"
+	last := fdSlotBase + FdSlots - 1
+	var r Record
+	err := Parse(build(0, 0, testCap{uint8(last), 0, fd}, testCap{capArgUserStack, 0, ips(0x401000)},
+		testCap{capArgKernelStack, 0, ips(0xffffffff81000010)}), &r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := r.Fds[FdSlots-1]; !f.Present || string(f.Data) != "pipe:[7]" {
+		t.Errorf("fd slot %d: %+v", last, f)
+	}
+	if got := r.UserStack.AppendIPs(nil); !equal(got, []uint64{0x401000}) {
+		t.Errorf("user stack %#x", got)
+	}
+	if got := r.KernelStack.AppendIPs(nil); !equal(got, []uint64{0xffffffff81000010}) {
+		t.Errorf("kernel stack %#x", got)
+	}
+}
