@@ -10,6 +10,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/swoll-dev/swoll/callfilter"
+	"github.com/swoll-dev/swoll/nodeagent/record"
 )
 
 // textRange is an executable mapping of a process.
@@ -158,4 +161,51 @@ func TestStackOptions(t *testing.T) {
 			t.Errorf("%+v: no error", s)
 		}
 	}
+}
+
+// With the incident filters and -y, only the calls the filters keep reach the ring, each with its stacks and its
+// fd descriptions side by side (the stacks are taken after the exit filter's decision, the fds after them).
+func TestStacksWithFilters(t *testing.T) {
+	forVariants(t, func(t *testing.T, opts Options) {
+		opts.Stacks = Stacks{Depth: MaxStackDepth, Kernel: true}
+		opts.Calls = callfilter.Spec{Paths: []string{"/etc/hostname"}, Fds: callfilter.FdsAll}
+		tr := newTracer(t, opts, "openat", "getppid")
+		self := exeText(t, os.Getpid())
+		h := startHelper(t, 0, "openat:/etc/hostname", "openat:/nonexistent-swoll", "getppid")
+		if err := tr.AddPid(uint32(h.Pid), 7); err != nil {
+			t.Fatal(err)
+		}
+		h.run()
+		h.end()
+		var recs []owned
+		waitFor(t, func() bool {
+			recs = append(recs, drain(t, tr)...)
+			return len(recs) > 0 && tr.Filtered() >= 2 // the failed openat and getppid
+		})
+		for _, r := range recs {
+			name := callName(t, r)
+			if name != "openat /etc/hostname" {
+				t.Errorf("a record the filter drops: %s", name)
+				continue
+			}
+			if f := r.Fds[record.FdRet]; !f.Present || fdText(f) != "/etc/hostname" {
+				t.Errorf("returned fd %+v, want /etc/hostname", f)
+			}
+			user := r.UserStack.AppendIPs(nil)
+			if len(user) < 4 || r.UserStack.Truncated {
+				t.Errorf("user stack of %d frames (truncated %v): %#x", len(user), r.UserStack.Truncated, user)
+			}
+			for i, ip := range user {
+				if !inText(ip, self) {
+					t.Errorf("frame %d at %#x is outside the program's text %#x", i, ip, self)
+				}
+			}
+			if kern := r.KernelStack.AppendIPs(nil); len(kern) == 0 || !isKernelAddr(kern[0]) {
+				t.Errorf("kernel stack %#x", kern)
+			}
+		}
+		if tr.Lost() != 0 {
+			t.Errorf("%d lost", tr.Lost())
+		}
+	})
 }
