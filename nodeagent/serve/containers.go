@@ -45,8 +45,8 @@ const (
 	phaseResolving phase = iota
 	// phaseTraced: selected; its records carry its names (stamp).
 	phaseTraced
-	// phaseExcluded: not selected (-c, or the pod's sandbox, or unknown to the runtime yet), or not named in time under a -c selection
-	// (unnamed): its records are dropped.
+	// phaseExcluded: not selected (-c, or the pod's sandbox, or unknown to the runtime yet), or not named in
+	// time under a -c selection (unnamed): its records are dropped.
 	phaseExcluded
 )
 
