@@ -12,6 +12,10 @@
  *   task.h      what the core keeps per task: the decision and the call the task is in
  *   tasks.h     each task's state in a map, and the steps of every system call program (include it after
  *               declaring the object's struct task_state)
+ *   regs.h      a call's arguments from its registers
+ *   fdpath.h    what a file descriptor is: its path, or its pipe, socket, anonymous inode (-y, -yy, -P)
+ *   exitfilter.h the incident filters, decided at each call's exit (--failed, --errno, -P...), and -y's fd stash
+ *   fdrecord.h  (the probe only) the fd descriptions in a record
  */
 #ifndef SWOLL_COMMON_H
 #define SWOLL_COMMON_H

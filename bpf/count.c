@@ -25,6 +25,8 @@
 #include "loss.h"
 #include "filter.h"
 #include "task.h"
+#include "regs.h"
+#include "exitfilter.h" /* swoll:filters: the incident filters, as in the probe */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -45,10 +47,12 @@ struct count_val {
 
 struct count_key _count_key __attribute__((unused));
 struct count_val _count_val __attribute__((unused));
+const struct count_val count_zero = {};
 
 /* What counting keeps per task: only the core's decision and call in flight. */
 struct task_state {
 	struct task_core core;
+	struct xf_task xf; /* swoll:filters (exitfilter.h) */
 };
 #define TASK_HASH_ENTRIES 32768
 #include "tasks.h"
@@ -97,8 +101,9 @@ static __always_inline void count_call(__u32 target, __u32 nr, long ret, __u64 n
 		key.err = -ret;
 	struct count_val *v = bpf_map_lookup_elem(&counts, &key);
 	if (!v) {
-		struct count_val zero = {};
-		long err = bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST);
+		/* a new counter starts from count_zero (read-only data): 272 bytes of stack would leave too little to
+		 * the entry's fd resolution (exitfilter.h) */
+		long err = bpf_map_update_elem(&counts, &key, &count_zero, BPF_NOEXIST);
 		if (err && err != -EEXIST) {
 			count_lost(); /* the table is full */
 			return;
@@ -116,7 +121,7 @@ static __always_inline void count_call(__u32 target, __u32 nr, long ret, __u64 n
 	v->hist[b & (HIST_BUCKETS - 1)]++;
 }
 
-static __always_inline int on_enter(long id, int f)
+static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 {
 	if (id < 0 || id >= NR_MAX)
 		return 0;
@@ -124,14 +129,22 @@ static __always_inline int on_enter(long id, int f)
 	if (!selected[nr & (NR_MAX - 1)])
 		return 0;
 	struct task_struct *task = current_task(f);
-	struct task_state *st = task_traced(task, current_pid_tgid(task, f), f);
+	__u64 pid_tgid = current_pid_tgid(task, f);
+	struct task_state *st = task_traced(task, pid_tgid, f);
 	if (!st)
 		return 0;
+	__u64 args[MAX_ARGS]; /* swoll:filters: read (and read by the filters) only for -P */
+	if (xf_flags & XF_PATH)
+		read_args(regs, args, CTX_BTF(f));
+	xf_args_opaque(args);
 	if (no_return[nr & (NR_MAX - 1)]) {
-		count_call(st->core.filter.target, nr, 0, 0); /* exit, exit_group: sys_exit never comes */
+		if (xf_keep(task, &st->xf, nr, 0, 0, args, true)) /* swoll:filters */
+			count_call(st->core.filter.target, nr, 0, 0); /* exit, exit_group: sys_exit never comes */
 		return 0;
 	}
-	task_begin(st, nr, bpf_ktime_get_ns());
+	__u64 now = bpf_ktime_get_ns();
+	task_begin(st, nr, now);
+	xf_enter(task, &st->xf, 0, nr, args, pid_tgid, f); /* swoll:filters: -P on fds */
 	return 0;
 }
 
@@ -148,6 +161,12 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 	struct task_state *st = task_end(task, nr, &start, f);
 	if (!st)
 		return 0;
+	__u64 args[MAX_ARGS]; /* swoll:filters: the incident filters; arguments only for -P */
+	if (xf_flags & XF_PATH)
+		read_args(regs, args, CTX_BTF(f));
+	xf_args_opaque(args);
+	if (!xf_keep(task, &st->xf, nr, ret, start, args, false))
+		return 0;
 	count_call(st->core.filter.target, nr, ret, bpf_ktime_get_ns() - start);
 	return 0;
 }
@@ -160,7 +179,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 #define COUNT_PROGS(attach, sfx, f)                                                                         \
 	TP_PROG(attach, sys_enter, attach##_sys_enter##sfx)                                                 \
 	{                                                                                                   \
-		return on_enter((long)ctx[1], (f));                                                         \
+		return on_enter((struct pt_regs *)ctx[0], (long)ctx[1], (f));                                                         \
 	}                                                                                                   \
 	TP_PROG(attach, sys_exit, attach##_sys_exit##sfx)                                                   \
 	{                                                                                                   \

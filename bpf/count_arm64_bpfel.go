@@ -13,6 +13,15 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type CountCallFds struct {
+	_     structs.HostLayout
+	Role  [6]uint8
+	RetFd uint8
+	Entry uint8
+	Pair  uint8
+	Pad   uint8
+}
+
 type CountCgroupHierarchy uint32
 
 const (
@@ -57,6 +66,117 @@ type CountDecision struct {
 	Pad     [7]uint8
 }
 
+type CountFdCacheEntry struct {
+	_       structs.HostLayout
+	Seq     uint64
+	Dentry  uint64
+	Mnt     uint64
+	Root    uint64
+	Rootmnt uint64
+	Parent  uint64
+	HashLen uint64
+	Born    uint64
+	Info    struct {
+		_     structs.HostLayout
+		Kind  uint8
+		Flags uint8
+		Pad   uint16
+		Magic uint32
+		Ino   uint64
+		Mode  uint32
+		Rdev  uint32
+	}
+	Len  uint32
+	Path [192]uint8
+	_    [4]byte
+}
+
+type CountFdInfo struct {
+	_     structs.HostLayout
+	Kind  uint8
+	Flags uint8
+	Pad   uint16
+	Magic uint32
+	Ino   uint64
+	Mode  uint32
+	Rdev  uint32
+}
+
+type CountFdScratch struct {
+	_     structs.HostLayout
+	Owner uint64
+	V     struct {
+		_ structs.HostLayout
+		P struct {
+			_      structs.HostLayout
+			Mnt    uint64
+			Dentry uint64
+		}
+		Root struct {
+			_      structs.HostLayout
+			Mnt    uint64
+			Dentry uint64
+		}
+		H struct {
+			_       structs.HostLayout
+			Pprev   uint64
+			Parent  uint64
+			HashLen uint64
+			Name    uint64
+			Inode   uint64
+		}
+		Wh struct {
+			_       structs.HostLayout
+			Pprev   uint64
+			Parent  uint64
+			HashLen uint64
+			Name    uint64
+			Inode   uint64
+		}
+		T struct {
+			_   structs.HostLayout
+			Max uint64
+			Fd  uint64
+		}
+	}
+	Build [1280]uint8
+	Info  struct {
+		_     structs.HostLayout
+		Kind  uint8
+		Flags uint8
+		Pad   uint16
+		Magic uint32
+		Ino   uint64
+		Mode  uint32
+		Rdev  uint32
+	}
+	Out [1280]uint8
+}
+
+type CountFdSock struct {
+	_        structs.HostLayout
+	Family   uint16
+	Type     uint16
+	Protocol uint16
+	Sport    uint16
+	Dport    uint16
+	AddrLen  uint16
+	Peer     uint32
+	Portid   uint32
+	Src      [16]uint8
+	Dst      [16]uint8
+	Proto    [16]int8
+}
+
+type CountFdStash struct {
+	_       structs.HostLayout
+	Len     uint32
+	N       uint16
+	Dropped uint8
+	Pad     uint8
+	Data    [2084]uint8
+}
+
 type CountTaskState struct {
 	_    structs.HostLayout
 	Core struct {
@@ -69,20 +189,44 @@ type CountTaskState struct {
 			Pad   uint32
 		}
 	}
+	Xf struct {
+		_      structs.HostLayout
+		Match  uint8
+		HasFds uint8
+		RetFds uint8
+		Pad    [5]uint8
+	}
+}
+
+type CountXfPathKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Data      [256]uint8
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	CountMapCallFds             = "call_fds"
 	CountMapCgroupTargets       = "cgroup_targets"
 	CountMapCounts              = "counts"
 	CountMapDecisionsByTask     = "decisions_by_task"
+	CountMapFdCache             = "fd_cache"
+	CountMapFdScratches         = "fd_scratches"
+	CountMapFdstash             = "fdstash"
+	CountMapFdstashByTask       = "fdstash_by_task"
+	CountMapFiltered            = "filtered"
 	CountMapLost                = "lost"
 	CountMapMntTargets          = "mnt_targets"
 	CountMapPidTargets          = "pid_targets"
+	CountMapTaskZero            = "task_zero"
 	CountMapTasks               = "tasks"
 	CountMapTasksByTask         = "tasks_by_task"
+	CountMapXfComms             = "xf_comms"
+	CountMapXfKeys              = "xf_keys"
+	CountMapXfPaths             = "xf_paths"
+	CountMapXfPids              = "xf_pids"
 	CountProgBtfExitHash        = "btf_exit_hash"
 	CountProgBtfSysEnter        = "btf_sys_enter"
 	CountProgBtfSysEnterHash    = "btf_sys_enter_hash"
@@ -93,15 +237,23 @@ const (
 	CountProgRawSysEnterHash    = "raw_sys_enter_hash"
 	CountProgRawSysExit         = "raw_sys_exit"
 	CountProgRawSysExitHash     = "raw_sys_exit_hash"
+	CountVarCallFds             = "_call_fds"
 	CountVarCgroupHierarchyEnum = "_cgroup_hierarchy_enum"
 	CountVarCountKey            = "_count_key"
 	CountVarCountVal            = "_count_val"
+	CountVarFdInfo              = "_fd_info"
+	CountVarFdSock              = "_fd_sock"
 	CountVarCgroupHierarchy     = "cgroup_hierarchy"
 	CountVarCgroupLevels        = "cgroup_levels"
+	CountVarCountZero           = "count_zero"
+	CountVarFdLevel             = "fd_level"
 	CountVarFilterGen           = "filter_gen"
 	CountVarFilterMode          = "filter_mode"
 	CountVarNoReturn            = "no_return"
 	CountVarSelected            = "selected"
+	CountVarXfErrnos            = "xf_errnos"
+	CountVarXfFlags             = "xf_flags"
+	CountVarXfMinNs             = "xf_min_ns"
 )
 
 // LoadCount returns the embedded CollectionSpec for Count.
@@ -162,29 +314,48 @@ type CountProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountMapSpecs struct {
+	CallFds         *ebpf.MapSpec `ebpf:"call_fds"`
 	CgroupTargets   *ebpf.MapSpec `ebpf:"cgroup_targets"`
 	Counts          *ebpf.MapSpec `ebpf:"counts"`
 	DecisionsByTask *ebpf.MapSpec `ebpf:"decisions_by_task"`
+	FdCache         *ebpf.MapSpec `ebpf:"fd_cache"`
+	FdScratches     *ebpf.MapSpec `ebpf:"fd_scratches"`
+	Fdstash         *ebpf.MapSpec `ebpf:"fdstash"`
+	FdstashByTask   *ebpf.MapSpec `ebpf:"fdstash_by_task"`
+	Filtered        *ebpf.MapSpec `ebpf:"filtered"`
 	Lost            *ebpf.MapSpec `ebpf:"lost"`
 	MntTargets      *ebpf.MapSpec `ebpf:"mnt_targets"`
 	PidTargets      *ebpf.MapSpec `ebpf:"pid_targets"`
+	TaskZero        *ebpf.MapSpec `ebpf:"task_zero"`
 	Tasks           *ebpf.MapSpec `ebpf:"tasks"`
 	TasksByTask     *ebpf.MapSpec `ebpf:"tasks_by_task"`
+	XfComms         *ebpf.MapSpec `ebpf:"xf_comms"`
+	XfKeys          *ebpf.MapSpec `ebpf:"xf_keys"`
+	XfPaths         *ebpf.MapSpec `ebpf:"xf_paths"`
+	XfPids          *ebpf.MapSpec `ebpf:"xf_pids"`
 }
 
 // CountVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountVariableSpecs struct {
+	CallFds             *ebpf.VariableSpec `ebpf:"_call_fds"`
 	CgroupHierarchyEnum *ebpf.VariableSpec `ebpf:"_cgroup_hierarchy_enum"`
 	CountKey            *ebpf.VariableSpec `ebpf:"_count_key"`
 	CountVal            *ebpf.VariableSpec `ebpf:"_count_val"`
+	FdInfo              *ebpf.VariableSpec `ebpf:"_fd_info"`
+	FdSock              *ebpf.VariableSpec `ebpf:"_fd_sock"`
 	CgroupHierarchy     *ebpf.VariableSpec `ebpf:"cgroup_hierarchy"`
 	CgroupLevels        *ebpf.VariableSpec `ebpf:"cgroup_levels"`
+	CountZero           *ebpf.VariableSpec `ebpf:"count_zero"`
+	FdLevel             *ebpf.VariableSpec `ebpf:"fd_level"`
 	FilterGen           *ebpf.VariableSpec `ebpf:"filter_gen"`
 	FilterMode          *ebpf.VariableSpec `ebpf:"filter_mode"`
 	NoReturn            *ebpf.VariableSpec `ebpf:"no_return"`
 	Selected            *ebpf.VariableSpec `ebpf:"selected"`
+	XfErrnos            *ebpf.VariableSpec `ebpf:"xf_errnos"`
+	XfFlags             *ebpf.VariableSpec `ebpf:"xf_flags"`
+	XfMinNs             *ebpf.VariableSpec `ebpf:"xf_min_ns"`
 }
 
 // CountObjects contains all objects after they have been loaded into the kernel.
@@ -207,26 +378,48 @@ func (o *CountObjects) Close() error {
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountMaps struct {
+	CallFds         *ebpf.Map `ebpf:"call_fds"`
 	CgroupTargets   *ebpf.Map `ebpf:"cgroup_targets"`
 	Counts          *ebpf.Map `ebpf:"counts"`
 	DecisionsByTask *ebpf.Map `ebpf:"decisions_by_task"`
+	FdCache         *ebpf.Map `ebpf:"fd_cache"`
+	FdScratches     *ebpf.Map `ebpf:"fd_scratches"`
+	Fdstash         *ebpf.Map `ebpf:"fdstash"`
+	FdstashByTask   *ebpf.Map `ebpf:"fdstash_by_task"`
+	Filtered        *ebpf.Map `ebpf:"filtered"`
 	Lost            *ebpf.Map `ebpf:"lost"`
 	MntTargets      *ebpf.Map `ebpf:"mnt_targets"`
 	PidTargets      *ebpf.Map `ebpf:"pid_targets"`
+	TaskZero        *ebpf.Map `ebpf:"task_zero"`
 	Tasks           *ebpf.Map `ebpf:"tasks"`
 	TasksByTask     *ebpf.Map `ebpf:"tasks_by_task"`
+	XfComms         *ebpf.Map `ebpf:"xf_comms"`
+	XfKeys          *ebpf.Map `ebpf:"xf_keys"`
+	XfPaths         *ebpf.Map `ebpf:"xf_paths"`
+	XfPids          *ebpf.Map `ebpf:"xf_pids"`
 }
 
 func (m *CountMaps) Close() error {
 	return _CountClose(
+		m.CallFds,
 		m.CgroupTargets,
 		m.Counts,
 		m.DecisionsByTask,
+		m.FdCache,
+		m.FdScratches,
+		m.Fdstash,
+		m.FdstashByTask,
+		m.Filtered,
 		m.Lost,
 		m.MntTargets,
 		m.PidTargets,
+		m.TaskZero,
 		m.Tasks,
 		m.TasksByTask,
+		m.XfComms,
+		m.XfKeys,
+		m.XfPaths,
+		m.XfPids,
 	)
 }
 
@@ -234,15 +427,23 @@ func (m *CountMaps) Close() error {
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountVariables struct {
+	CallFds             *ebpf.Variable `ebpf:"_call_fds"`
 	CgroupHierarchyEnum *ebpf.Variable `ebpf:"_cgroup_hierarchy_enum"`
 	CountKey            *ebpf.Variable `ebpf:"_count_key"`
 	CountVal            *ebpf.Variable `ebpf:"_count_val"`
+	FdInfo              *ebpf.Variable `ebpf:"_fd_info"`
+	FdSock              *ebpf.Variable `ebpf:"_fd_sock"`
 	CgroupHierarchy     *ebpf.Variable `ebpf:"cgroup_hierarchy"`
 	CgroupLevels        *ebpf.Variable `ebpf:"cgroup_levels"`
+	CountZero           *ebpf.Variable `ebpf:"count_zero"`
+	FdLevel             *ebpf.Variable `ebpf:"fd_level"`
 	FilterGen           *ebpf.Variable `ebpf:"filter_gen"`
 	FilterMode          *ebpf.Variable `ebpf:"filter_mode"`
 	NoReturn            *ebpf.Variable `ebpf:"no_return"`
 	Selected            *ebpf.Variable `ebpf:"selected"`
+	XfErrnos            *ebpf.Variable `ebpf:"xf_errnos"`
+	XfFlags             *ebpf.Variable `ebpf:"xf_flags"`
+	XfMinNs             *ebpf.Variable `ebpf:"xf_min_ns"`
 }
 
 // CountPrograms contains all programs after they have been loaded into the kernel.

@@ -1,6 +1,6 @@
 // Package bpf holds swoll's kernel programs and what user space needs to load them: probe.c (the tracer) and
 // count.c (counting mode), built on one core of headers (common.h lists them), compiled by hack/generate.sh with
-// bpf2go for amd64 and arm64; the generated loaders; and the table of each program's variants with the choice of
+// bpf2go for amd64 and arm64; the generated loaders; the table of each program's variants with the choice of
 // one variant for the running kernel's features (variants.go), which nodeagent/tracer and nodeagent/countprobe
-// both use.
+// both use; and the set-up of the incident filters and -y for both objects (callfilter.go: CallFilter).
 package bpf

@@ -17,6 +17,8 @@
 #include "loss.h"
 #include "filter.h"
 #include "task.h"
+#include "regs.h"
+#include "exitfilter.h" /* swoll:filters: the incident filters and -y's fd stash */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -121,6 +123,8 @@ struct cap_hdr {
  * identity for its records. */
 struct task_state {
 	struct task_core core;
+	struct xf_task xf;     /* swoll:filters (exitfilter.h) */
+	struct fd_inline fdi; /* swoll:filters: -y's first fd argument of the call in flight */
 	__u64 args[MAX_ARGS];
 	__u8 has_entry; /* the call in flight has entry captures in the task's stash */
 	__u8 have_pid;	/* nspid and pidns are cached: they never change for a task */
@@ -180,6 +184,8 @@ struct {
 	__type(value, struct scratch);
 } scratches SEC(".maps");
 
+#include "fdrecord.h" /* swoll:filters: -y's fd descriptions in records */
+
 /* ioctl requests whose argument is decoded, and how many bytes it points to (syscalls.IoctlArgs). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -206,43 +212,6 @@ static __always_inline __u64 wake_flags(__u64 pending, __u64 size)
 }
 
 /* ---- reading the task and registers ---- */
-
-static __always_inline void read_args(struct pt_regs *regs, __u64 *args, bool direct)
-{
-#if defined(__TARGET_ARCH_x86)
-	if (direct) {
-		args[0] = regs->di;
-		args[1] = regs->si;
-		args[2] = regs->dx;
-		args[3] = regs->r10;
-		args[4] = regs->r8;
-		args[5] = regs->r9;
-	} else {
-		args[0] = BPF_CORE_READ(regs, di);
-		args[1] = BPF_CORE_READ(regs, si);
-		args[2] = BPF_CORE_READ(regs, dx);
-		args[3] = BPF_CORE_READ(regs, r10);
-		args[4] = BPF_CORE_READ(regs, r8);
-		args[5] = BPF_CORE_READ(regs, r9);
-	}
-#elif defined(__TARGET_ARCH_arm64)
-	if (direct) {
-		args[0] = regs->orig_x0;
-		args[1] = regs->regs[1];
-		args[2] = regs->regs[2];
-		args[3] = regs->regs[3];
-		args[4] = regs->regs[4];
-		args[5] = regs->regs[5];
-	} else {
-		args[0] = BPF_CORE_READ(regs, orig_x0);
-		args[1] = BPF_CORE_READ(regs, regs[1]);
-		args[2] = BPF_CORE_READ(regs, regs[2]);
-		args[3] = BPF_CORE_READ(regs, regs[3]);
-		args[4] = BPF_CORE_READ(regs, regs[4]);
-		args[5] = BPF_CORE_READ(regs, regs[5]);
-	}
-#endif
-}
 
 /* The task's stash, created when absent. In the hash, a new entry is a copy of this CPU's scratch buffer (a
  * stash is too big for the stack; the caller resets what it uses). */
@@ -716,11 +685,14 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 
 	if (cfg->no_return) {
 		/* exit/exit_group: sys_exit never comes. */
+		if (!xf_keep(task, &st->xf, nr, 0, now, st->args, true)) /* swoll:filters */
+			return 0;
 		refresh_ids(task, st, TASK_BTF(f));
 		emit_fixed(st, nr, 0, now, pid_tgid, RECF_NO_RETURN);
 		return 0;
 	}
 	task_begin(st, nr, now);
+	xf_enter(task, &st->xf, &st->fdi, nr, st->args, pid_tgid, f); /* swoll:filters: -P on fds, -y's fds */
 
 	if (!cfg->entry_caps)
 		return 0;
@@ -793,10 +765,20 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 	if (!st)
 		return 0;
 
+	/* swoll:filters: the incident filters, before anything is reserved */
+	if (!xf_keep(task, &st->xf, nr, ret, start, st->args, false)) {
+		xf_done(task, &st->xf, f);
+		if (st->has_entry) {
+			st->has_entry = 0;
+			stashes_delete(task, f);
+		}
+		return 0;
+	}
+
 	__u64 pid_tgid = current_pid_tgid(task, f);
 	refresh_ids(task, st, TASK_BTF(f));
 
-	if (!cfg->exit_caps && !st->has_entry) {
+	if (!cfg->exit_caps && !st->has_entry && !fd_record_needed(&st->xf, ret)) {
 		/* Nothing captured: a fixed-size record, built in place. */
 		emit_fixed(st, nr, ret, start, pid_tgid, 0);
 		return 0;
@@ -867,6 +849,21 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 			}
 		}
 	}
+	/* swoll:filters: -y's fd descriptions: the arguments' from the fd stash, then the returned fds' */
+	if (fd_level) {
+		off = fd_record_launder(h, off);
+		off += fd_record_stash(task, &st->xf, &st->fdi, s, off, f);
+		xf_done(task, &st->xf, f);
+		if (off > SCRATCH_POS_MASK) {
+			h->flags |= RECF_CAPS_DROPPED;
+		} else {
+			__u32 w = fd_record_exit(off, nr, ret, f);
+			if ((w & 0xffff) <= 3 * CAP_ROOM) {
+				off += w & 0xffff;
+				h->ncaps += w >> 16;
+			}
+		}
+	}
 	__u64 size = off;
 	barrier_var(size);
 	if (size > SCRATCH_SIZE)
@@ -910,6 +907,7 @@ static __always_inline int on_task_exit(struct task_struct *p, int f)
 		/* Task storage goes away with the task; the hashes must be emptied. */
 		task_forget(p);
 		stashes_forget(p);
+		fdstash_forget(p); /* swoll:filters */
 	}
 	if (!(filter_mode & MODE_PID))
 		return 0;

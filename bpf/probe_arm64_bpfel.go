@@ -13,6 +13,15 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type ProbeCallFds struct {
+	_     structs.HostLayout
+	Role  [6]uint8
+	RetFd uint8
+	Entry uint8
+	Pair  uint8
+	Pad   uint8
+}
+
 type ProbeCapHdr struct {
 	_     structs.HostLayout
 	Arg   uint8
@@ -57,6 +66,117 @@ type ProbeEntryStash struct {
 	Flags  uint8
 	OkMask uint8
 	Data   [16396]uint8
+}
+
+type ProbeFdCacheEntry struct {
+	_       structs.HostLayout
+	Seq     uint64
+	Dentry  uint64
+	Mnt     uint64
+	Root    uint64
+	Rootmnt uint64
+	Parent  uint64
+	HashLen uint64
+	Born    uint64
+	Info    struct {
+		_     structs.HostLayout
+		Kind  uint8
+		Flags uint8
+		Pad   uint16
+		Magic uint32
+		Ino   uint64
+		Mode  uint32
+		Rdev  uint32
+	}
+	Len  uint32
+	Path [192]uint8
+	_    [4]byte
+}
+
+type ProbeFdInfo struct {
+	_     structs.HostLayout
+	Kind  uint8
+	Flags uint8
+	Pad   uint16
+	Magic uint32
+	Ino   uint64
+	Mode  uint32
+	Rdev  uint32
+}
+
+type ProbeFdScratch struct {
+	_     structs.HostLayout
+	Owner uint64
+	V     struct {
+		_ structs.HostLayout
+		P struct {
+			_      structs.HostLayout
+			Mnt    uint64
+			Dentry uint64
+		}
+		Root struct {
+			_      structs.HostLayout
+			Mnt    uint64
+			Dentry uint64
+		}
+		H struct {
+			_       structs.HostLayout
+			Pprev   uint64
+			Parent  uint64
+			HashLen uint64
+			Name    uint64
+			Inode   uint64
+		}
+		Wh struct {
+			_       structs.HostLayout
+			Pprev   uint64
+			Parent  uint64
+			HashLen uint64
+			Name    uint64
+			Inode   uint64
+		}
+		T struct {
+			_   structs.HostLayout
+			Max uint64
+			Fd  uint64
+		}
+	}
+	Build [1280]uint8
+	Info  struct {
+		_     structs.HostLayout
+		Kind  uint8
+		Flags uint8
+		Pad   uint16
+		Magic uint32
+		Ino   uint64
+		Mode  uint32
+		Rdev  uint32
+	}
+	Out [1280]uint8
+}
+
+type ProbeFdSock struct {
+	_        structs.HostLayout
+	Family   uint16
+	Type     uint16
+	Protocol uint16
+	Sport    uint16
+	Dport    uint16
+	AddrLen  uint16
+	Peer     uint32
+	Portid   uint32
+	Src      [16]uint8
+	Dst      [16]uint8
+	Proto    [16]int8
+}
+
+type ProbeFdStash struct {
+	_       structs.HostLayout
+	Len     uint32
+	N       uint16
+	Dropped uint8
+	Pad     uint8
+	Data    [2084]uint8
 }
 
 type ProbeMntNsPair struct {
@@ -127,6 +247,17 @@ type ProbeTaskState struct {
 			Pad   uint32
 		}
 	}
+	Xf struct {
+		_      structs.HostLayout
+		Match  uint8
+		HasFds uint8
+		RetFds uint8
+		Pad    [5]uint8
+	}
+	Fdi struct {
+		_   structs.HostLayout
+		Raw [128]uint8
+	}
 	Args      [6]uint64
 	HasEntry  uint8
 	HavePid   uint8
@@ -142,13 +273,25 @@ type ProbeTaskState struct {
 	Pad2      uint32
 }
 
+type ProbeXfPathKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Data      [256]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	ProbeMapCallFds             = "call_fds"
 	ProbeMapCgroupTargets       = "cgroup_targets"
 	ProbeMapDecisionsByTask     = "decisions_by_task"
 	ProbeMapEvents              = "events"
+	ProbeMapFdCache             = "fd_cache"
+	ProbeMapFdScratches         = "fd_scratches"
+	ProbeMapFdstash             = "fdstash"
+	ProbeMapFdstashByTask       = "fdstash_by_task"
+	ProbeMapFiltered            = "filtered"
 	ProbeMapIoctlSizes          = "ioctl_sizes"
 	ProbeMapLost                = "lost"
 	ProbeMapMntTargets          = "mnt_targets"
@@ -157,8 +300,13 @@ const (
 	ProbeMapStashes             = "stashes"
 	ProbeMapStashesByTask       = "stashes_by_task"
 	ProbeMapSysCfgs             = "sys_cfgs"
+	ProbeMapTaskZero            = "task_zero"
 	ProbeMapTasks               = "tasks"
 	ProbeMapTasksByTask         = "tasks_by_task"
+	ProbeMapXfComms             = "xf_comms"
+	ProbeMapXfKeys              = "xf_keys"
+	ProbeMapXfPaths             = "xf_paths"
+	ProbeMapXfPids              = "xf_pids"
 	ProbeProgBtfExec            = "btf_exec"
 	ProbeProgBtfExecHash        = "btf_exec_hash"
 	ProbeProgBtfExit            = "btf_exit"
@@ -180,15 +328,22 @@ const (
 	ProbeProgRawSysEnterTs      = "raw_sys_enter_ts"
 	ProbeProgRawSysExit         = "raw_sys_exit"
 	ProbeProgRawSysExitHash     = "raw_sys_exit_hash"
+	ProbeVarCallFds             = "_call_fds"
 	ProbeVarCapHdr              = "_cap_hdr"
 	ProbeVarCgroupHierarchyEnum = "_cgroup_hierarchy_enum"
+	ProbeVarFdInfo              = "_fd_info"
+	ProbeVarFdSock              = "_fd_sock"
 	ProbeVarMntNsPair           = "_mnt_ns_pair"
 	ProbeVarRecHdr              = "_rec_hdr"
 	ProbeVarCgroupHierarchy     = "cgroup_hierarchy"
 	ProbeVarCgroupLevels        = "cgroup_levels"
+	ProbeVarFdLevel             = "fd_level"
 	ProbeVarFilterGen           = "filter_gen"
 	ProbeVarFilterMode          = "filter_mode"
 	ProbeVarWakeBytes           = "wake_bytes"
+	ProbeVarXfErrnos            = "xf_errnos"
+	ProbeVarXfFlags             = "xf_flags"
+	ProbeVarXfMinNs             = "xf_min_ns"
 )
 
 // LoadProbe returns the embedded CollectionSpec for Probe.
@@ -260,9 +415,15 @@ type ProbeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeMapSpecs struct {
+	CallFds         *ebpf.MapSpec `ebpf:"call_fds"`
 	CgroupTargets   *ebpf.MapSpec `ebpf:"cgroup_targets"`
 	DecisionsByTask *ebpf.MapSpec `ebpf:"decisions_by_task"`
 	Events          *ebpf.MapSpec `ebpf:"events"`
+	FdCache         *ebpf.MapSpec `ebpf:"fd_cache"`
+	FdScratches     *ebpf.MapSpec `ebpf:"fd_scratches"`
+	Fdstash         *ebpf.MapSpec `ebpf:"fdstash"`
+	FdstashByTask   *ebpf.MapSpec `ebpf:"fdstash_by_task"`
+	Filtered        *ebpf.MapSpec `ebpf:"filtered"`
 	IoctlSizes      *ebpf.MapSpec `ebpf:"ioctl_sizes"`
 	Lost            *ebpf.MapSpec `ebpf:"lost"`
 	MntTargets      *ebpf.MapSpec `ebpf:"mnt_targets"`
@@ -271,23 +432,35 @@ type ProbeMapSpecs struct {
 	Stashes         *ebpf.MapSpec `ebpf:"stashes"`
 	StashesByTask   *ebpf.MapSpec `ebpf:"stashes_by_task"`
 	SysCfgs         *ebpf.MapSpec `ebpf:"sys_cfgs"`
+	TaskZero        *ebpf.MapSpec `ebpf:"task_zero"`
 	Tasks           *ebpf.MapSpec `ebpf:"tasks"`
 	TasksByTask     *ebpf.MapSpec `ebpf:"tasks_by_task"`
+	XfComms         *ebpf.MapSpec `ebpf:"xf_comms"`
+	XfKeys          *ebpf.MapSpec `ebpf:"xf_keys"`
+	XfPaths         *ebpf.MapSpec `ebpf:"xf_paths"`
+	XfPids          *ebpf.MapSpec `ebpf:"xf_pids"`
 }
 
 // ProbeVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeVariableSpecs struct {
+	CallFds             *ebpf.VariableSpec `ebpf:"_call_fds"`
 	CapHdr              *ebpf.VariableSpec `ebpf:"_cap_hdr"`
 	CgroupHierarchyEnum *ebpf.VariableSpec `ebpf:"_cgroup_hierarchy_enum"`
+	FdInfo              *ebpf.VariableSpec `ebpf:"_fd_info"`
+	FdSock              *ebpf.VariableSpec `ebpf:"_fd_sock"`
 	MntNsPair           *ebpf.VariableSpec `ebpf:"_mnt_ns_pair"`
 	RecHdr              *ebpf.VariableSpec `ebpf:"_rec_hdr"`
 	CgroupHierarchy     *ebpf.VariableSpec `ebpf:"cgroup_hierarchy"`
 	CgroupLevels        *ebpf.VariableSpec `ebpf:"cgroup_levels"`
+	FdLevel             *ebpf.VariableSpec `ebpf:"fd_level"`
 	FilterGen           *ebpf.VariableSpec `ebpf:"filter_gen"`
 	FilterMode          *ebpf.VariableSpec `ebpf:"filter_mode"`
 	WakeBytes           *ebpf.VariableSpec `ebpf:"wake_bytes"`
+	XfErrnos            *ebpf.VariableSpec `ebpf:"xf_errnos"`
+	XfFlags             *ebpf.VariableSpec `ebpf:"xf_flags"`
+	XfMinNs             *ebpf.VariableSpec `ebpf:"xf_min_ns"`
 }
 
 // ProbeObjects contains all objects after they have been loaded into the kernel.
@@ -310,9 +483,15 @@ func (o *ProbeObjects) Close() error {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbeMaps struct {
+	CallFds         *ebpf.Map `ebpf:"call_fds"`
 	CgroupTargets   *ebpf.Map `ebpf:"cgroup_targets"`
 	DecisionsByTask *ebpf.Map `ebpf:"decisions_by_task"`
 	Events          *ebpf.Map `ebpf:"events"`
+	FdCache         *ebpf.Map `ebpf:"fd_cache"`
+	FdScratches     *ebpf.Map `ebpf:"fd_scratches"`
+	Fdstash         *ebpf.Map `ebpf:"fdstash"`
+	FdstashByTask   *ebpf.Map `ebpf:"fdstash_by_task"`
+	Filtered        *ebpf.Map `ebpf:"filtered"`
 	IoctlSizes      *ebpf.Map `ebpf:"ioctl_sizes"`
 	Lost            *ebpf.Map `ebpf:"lost"`
 	MntTargets      *ebpf.Map `ebpf:"mnt_targets"`
@@ -321,15 +500,26 @@ type ProbeMaps struct {
 	Stashes         *ebpf.Map `ebpf:"stashes"`
 	StashesByTask   *ebpf.Map `ebpf:"stashes_by_task"`
 	SysCfgs         *ebpf.Map `ebpf:"sys_cfgs"`
+	TaskZero        *ebpf.Map `ebpf:"task_zero"`
 	Tasks           *ebpf.Map `ebpf:"tasks"`
 	TasksByTask     *ebpf.Map `ebpf:"tasks_by_task"`
+	XfComms         *ebpf.Map `ebpf:"xf_comms"`
+	XfKeys          *ebpf.Map `ebpf:"xf_keys"`
+	XfPaths         *ebpf.Map `ebpf:"xf_paths"`
+	XfPids          *ebpf.Map `ebpf:"xf_pids"`
 }
 
 func (m *ProbeMaps) Close() error {
 	return _ProbeClose(
+		m.CallFds,
 		m.CgroupTargets,
 		m.DecisionsByTask,
 		m.Events,
+		m.FdCache,
+		m.FdScratches,
+		m.Fdstash,
+		m.FdstashByTask,
+		m.Filtered,
 		m.IoctlSizes,
 		m.Lost,
 		m.MntTargets,
@@ -338,8 +528,13 @@ func (m *ProbeMaps) Close() error {
 		m.Stashes,
 		m.StashesByTask,
 		m.SysCfgs,
+		m.TaskZero,
 		m.Tasks,
 		m.TasksByTask,
+		m.XfComms,
+		m.XfKeys,
+		m.XfPaths,
+		m.XfPids,
 	)
 }
 
@@ -347,15 +542,22 @@ func (m *ProbeMaps) Close() error {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbeVariables struct {
+	CallFds             *ebpf.Variable `ebpf:"_call_fds"`
 	CapHdr              *ebpf.Variable `ebpf:"_cap_hdr"`
 	CgroupHierarchyEnum *ebpf.Variable `ebpf:"_cgroup_hierarchy_enum"`
+	FdInfo              *ebpf.Variable `ebpf:"_fd_info"`
+	FdSock              *ebpf.Variable `ebpf:"_fd_sock"`
 	MntNsPair           *ebpf.Variable `ebpf:"_mnt_ns_pair"`
 	RecHdr              *ebpf.Variable `ebpf:"_rec_hdr"`
 	CgroupHierarchy     *ebpf.Variable `ebpf:"cgroup_hierarchy"`
 	CgroupLevels        *ebpf.Variable `ebpf:"cgroup_levels"`
+	FdLevel             *ebpf.Variable `ebpf:"fd_level"`
 	FilterGen           *ebpf.Variable `ebpf:"filter_gen"`
 	FilterMode          *ebpf.Variable `ebpf:"filter_mode"`
 	WakeBytes           *ebpf.Variable `ebpf:"wake_bytes"`
+	XfErrnos            *ebpf.Variable `ebpf:"xf_errnos"`
+	XfFlags             *ebpf.Variable `ebpf:"xf_flags"`
+	XfMinNs             *ebpf.Variable `ebpf:"xf_min_ns"`
 }
 
 // ProbePrograms contains all programs after they have been loaded into the kernel.

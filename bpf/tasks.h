@@ -22,6 +22,15 @@
 
 TASK_MAP(tasks, struct task_state, TASK_HASH_ENTRIES)
 
+/* A task's new state in the hash is a copy of this buffer, which nothing writes: a state does not fit on the
+ * stack beside what the programs call. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct task_state);
+} task_zero SEC(".maps");
+
 /* Without task storage: the decisions of untraced tasks, by the task's address. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -72,8 +81,11 @@ static __always_inline struct task_state *task_traced(struct task_struct *task, 
 				d = *known; /* traced now */
 				bpf_map_delete_elem(&decisions_by_task, &key);
 			}
-			struct task_state zero = {};
-			st = tasks_create(task, &zero, f);
+			__u32 z = 0;
+			struct task_state *zero = bpf_map_lookup_elem(&task_zero, &z);
+			if (!zero)
+				return 0;
+			st = tasks_create(task, zero, f);
 			if (!st) {
 				if (!is_compat(task, TASK_BTF(f)))
 					count_lost(); /* the hash is full */

@@ -40,6 +40,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/plugin/defaults"
 	"github.com/swoll-dev/swoll/plugin/session"
@@ -74,6 +75,11 @@ type Options struct {
 
 	// Syscalls are names, class:NAME or group:NAME (see package syscalls); empty traces every system call.
 	Syscalls []string
+	// Filter keeps only some of the selected calls, decided by the agents in the kernel as each call ends
+	// (trace's --failed, --succeeded, --errno, --slower-than, -P, --path-under, --comm, --container-pid; what
+	// they drop is counted in the notices' filtered_total, apart from what is lost), and says how fds show
+	// (-y: Filter.Fds, the events' "<name>_file" and return_file). The zero Spec keeps every call.
+	Filter callfilter.Spec
 	// CaptureData is how many bytes of read/write data the agents copy into events (0: none).
 	CaptureData int
 
@@ -214,6 +220,7 @@ func (o *Options) session() (session.Config, error) {
 			Containers: o.Containers, Nodes: o.Nodes,
 		},
 		Syscalls:       o.Syscalls,
+		Filter:         o.Filter,
 		CheckSyscalls:  syscalls.ResolveNames,
 		Stderr:         o.Log,
 		MaxEvents:      o.MaxEvents,
@@ -254,6 +261,10 @@ func (o *Options) session() (session.Config, error) {
 		cfg.MaxNodes = defaults.MaxNodes
 	case cfg.MaxNodes < 0:
 		cfg.MaxNodes = 0 // the engine's "no limit"
+	}
+	cfg.Filter.Normalize()
+	if err := cfg.Filter.Validate(); err != nil {
+		return session.Config{}, fmt.Errorf("client: Options.Filter: %w", err)
 	}
 	var err error
 	if cfg.Client, err = kubernetes.NewForConfig(o.Config); err != nil {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 
+	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/internal/testutil"
 	"github.com/swoll-dev/swoll/plugin/cmd/trace"
 	"github.com/swoll-dev/swoll/plugin/session"
@@ -55,6 +56,15 @@ var flagOptions = []struct {
 	{"max-nodes", []string{"--max-nodes", "3"}, func(o *Options) { o.MaxNodes = 3 }},
 	{"max-nodes", []string{"--max-nodes", "0"}, func(o *Options) { o.MaxNodes = -1 }}, // no limit
 	{"max-rate", []string{"--max-rate", "500"}, func(o *Options) { o.MaxRate = 500 }},
+	{"failed", []string{"-Z"}, func(o *Options) { o.Filter.Failed = true }},
+	{"succeeded", []string{"--succeeded"}, func(o *Options) { o.Filter.Succeeded = true }},
+	{"errno", []string{"--errno", "enoent,EACCES"}, func(o *Options) { o.Filter.Errnos = []string{"ENOENT", "eacces"} }},
+	{"slower-than", []string{"--slower-than", "2ms"}, func(o *Options) { o.Filter.SlowerThan = 2 * time.Millisecond }},
+	{"path", []string{"-P", "/etc/hostname", "--path", "/etc/hosts"}, func(o *Options) { o.Filter.Paths = []string{"/etc/hostname", "/etc/hosts"} }},
+	{"path-under", []string{"--path-under", "/var/log"}, func(o *Options) { o.Filter.PathsUnder = []string{"/var/log"} }},
+	{"comm", []string{"--comm", "nginx"}, func(o *Options) { o.Filter.Comms = []string{"nginx"} }},
+	{"container-pid", []string{"--container-pid", "1,7"}, func(o *Options) { o.Filter.Pids = []int{1, 7} }},
+	{"decode-fds", []string{"-yy"}, func(o *Options) { o.Filter.Fds = callfilter.FdsAll }},
 	{"wait", []string{"--wait"}, func(o *Options) { o.Wait = true }},
 }
 
@@ -164,4 +174,13 @@ func sameSession(t *testing.T, name string, got, want session.Config) bool {
 		}
 	}
 	return same
+}
+
+// A filter the command line would refuse is refused as an option, naming the field.
+func TestInvalidFilterRefused(t *testing.T) {
+	o := Options{Config: &rest.Config{Host: "https://127.0.0.1:1"}, Filter: callfilter.Spec{Failed: true, Succeeded: true}}
+	if _, err := o.session(); err == nil || !strings.Contains(err.Error(), "Options.Filter") ||
+		!strings.Contains(err.Error(), "exclude each other") {
+		t.Errorf("got %v", err)
+	}
 }

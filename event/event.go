@@ -17,11 +17,15 @@ import "encoding/json"
 const SchemaVersion = 1
 
 // SchemaRevision counts the additions to SchemaVersion; a field added in revision N is absent from lines
-// written before it (by older agents and in older recordings). Revision 2 added Container.RestartCount, the
-// notice kinds container_started, container_ended and unattributed with their fields (PodUID, Pod,
-// Namespace, Container, ContainerKind, RestartCount, ExitCode, Signal, OOMKilled, Reason, TracedFromNs,
-// Dropped), and the ready notice's Selection.
-const SchemaRevision = 2
+// written before it (by older agents and in older recordings):
+//
+//	1  the first schema
+//	2  Container.RestartCount, the notice kinds container_started, container_ended and unattributed with their
+//	   fields (PodUID, Pod, Namespace, Container, ContainerKind, RestartCount, ExitCode, Signal, OOMKilled,
+//	   Reason, TracedFromNs, Dropped), and the ready notice's Selection
+//	3  fd descriptions with -y/-yy: return_file, "<name>_file" and "<name>_files" in args (FdFile); the stats
+//	   and exit notices' filtered_total and the snapshots' filtered and filtered_total (the incident filters)
+const SchemaRevision = 3
 
 // Event is one completed system call of one thread.
 type Event struct {
@@ -31,20 +35,23 @@ type Event struct {
 	Start  int64 `json:"start"`
 	Finish int64 `json:"finish"`
 	// Pid and Tid are as seen from the host; ContainerPid is the pid inside the container's pid namespace.
-	Pid          int        `json:"pid"`
-	Tid          int        `json:"tid"`
-	ContainerPid int        `json:"container_pid"`
-	UID          int        `json:"uid"`
-	GID          int        `json:"gid"`
-	Comm         string     `json:"comm"`
-	Session      string     `json:"session"`
-	Error        string     `json:"error"` // errno name ("ENOENT") or "OK"
-	Return       int64      `json:"return"`
-	PidNS        uint32     `json:"pid_ns"`
-	UtsNS        uint32     `json:"uts_ns"`
-	MountNS      uint32     `json:"mount_ns"`
-	Container    *Container `json:"container,omitempty"`
-	Node         string     `json:"node,omitempty"`
+	Pid          int    `json:"pid"`
+	Tid          int    `json:"tid"`
+	ContainerPid int    `json:"container_pid"`
+	UID          int    `json:"uid"`
+	GID          int    `json:"gid"`
+	Comm         string `json:"comm"`
+	Session      string `json:"session"`
+	Error        string `json:"error"` // errno name ("ENOENT") or "OK"
+	Return       int64  `json:"return"`
+	// ReturnFile describes the fd a call returned (open, socket, accept, dup...) when the session shows fds
+	// (-y): an FdFile object. Added in schema revision 3.
+	ReturnFile json.RawMessage `json:"return_file,omitempty"`
+	PidNS      uint32          `json:"pid_ns"`
+	UtsNS      uint32          `json:"uts_ns"`
+	MountNS    uint32          `json:"mount_ns"`
+	Container  *Container      `json:"container,omitempty"`
+	Node       string          `json:"node,omitempty"`
 	// Args is keyed by the parameter names of the syscall's man page, in parameter order. Values:
 	//   - integers, fds, pids, sizes: JSON numbers; dirfd -100 is "AT_FDCWD".
 	//   - flag sets and symbolic names: strings, "O_RDONLY|O_CLOEXEC", "SIGTERM", "AF_INET"; bits without a
@@ -63,8 +70,43 @@ type Event struct {
 	//     ("@name" for abstract names), AF_NETLINK has "pid" and "groups", other families "data" in hex.
 	//   - structs (openat2's how, clone3's cl_args): objects of their fields, decoded like arguments; how has
 	//     "mode" only when the flags may create a file or it is non-zero, and "resolve" only when non-zero.
+	//   - with -y (schema revision 3): an fd or dirfd argument that names an open file has a sibling key
+	//     "<name>_file" (FdFileSuffix) holding its FdFile object, what it was when the call began ("fd":3,
+	//     "fd_file":{"path":"/etc/hosts"}; "dirfd":"AT_FDCWD","dirfd_file":{"path":"/srv"}, the working
+	//     directory); an fd pair the call filled (pipe, socketpair) has "<name>_files" (FdFilesSuffix), an
+	//     array of two FdFile objects (null for one that could not be found).
 	// Syscalls without a table entry have "arg0".."arg5" in hex.
 	Args json.RawMessage `json:"args"`
+}
+
+// FdFileSuffix and FdFilesSuffix name the args keys that describe an fd argument and an fd pair (see
+// Event.Args): "fd_file", "pipefd_files".
+const (
+	FdFileSuffix  = "_file"
+	FdFilesSuffix = "_files"
+)
+
+// FdFile is what an fd was (-y, -yy), as strace -y and -yy show it between < and >, in JSON:
+//
+//	{"path":"/etc/hosts"}                            a file, by its path in the traced task's view
+//	{"path":"/tmp/x","deleted":true}                 unlinked (strace: "(deleted)")
+//	{"path":"pipe:[1234]"}                           a pipe, socket, anonymous inode (anon_inode:[eventfd]),
+//	                                                 memfd (/memfd:NAME, deleted), as /proc/PID/fd names it
+//	{"path":"/dev/null","device":"char 1:3"}         -yy: a device's type and major:minor
+//	{"path":"socket:[56]","socket":"TCP:[10.0.0.1:41234->10.0.0.9:5432]","src":"10.0.0.1:41234","dst":"10.0.0.9:5432"}
+//	                                                 -yy: a socket as strace -yy shows it (TCP, UDP, their v6
+//	                                                 forms and the other inet protocols with their addresses,
+//	                                                 PROTO:[ino] while not bound; UNIX-STREAM:[ino->peer,"/path"];
+//	                                                 NETLINK:[ROUTE:portid]); src and dst for inet sockets
+//	"truncated":true                                 the path was longer than the probe keeps: its last 1024 bytes
+type FdFile struct {
+	Path      string `json:"path"`
+	Deleted   bool   `json:"deleted,omitempty"`
+	Truncated bool   `json:"truncated,omitempty"`
+	Device    string `json:"device,omitempty"`
+	Socket    string `json:"socket,omitempty"`
+	Src       string `json:"src,omitempty"`
+	Dst       string `json:"dst,omitempty"`
 }
 
 // UnreadableSuffix names the marker key that follows a pointer whose memory the probe could not read, at
@@ -127,8 +169,11 @@ type Notice struct {
 	Limited      uint64 `json:"limited,omitempty"`
 	LimitedTotal uint64 `json:"limited_total,omitempty"`
 	// Events counts events written so far (kind "stats" and "exit").
-	Events  uint64 `json:"events,omitempty"`
-	Message string `json:"message,omitempty"`
+	Events uint64 `json:"events,omitempty"`
+	// FilteredTotal counts the calls the session's incident filters (--failed, --errno, -P...) dropped in the
+	// kernel since start (kinds "stats" and "exit"). Never counted in Lost: they were not asked for.
+	FilteredTotal uint64 `json:"filtered_total,omitempty"`
+	Message       string `json:"message,omitempty"`
 
 	// Selection says how the agent selects the processes of its pods (kind "ready"): SelectionCgroup or
 	// SelectionMountNS, with Message saying why or where.

@@ -31,6 +31,10 @@ type Snapshot struct {
 	Overflow uint64 `json:"overflow,omitempty"`
 	// OverflowTotal is Overflow summed since the session started.
 	OverflowTotal uint64 `json:"overflow_total,omitempty"`
+	// Filtered counts the calls of the interval the session's incident filters (--failed, --errno, -P...)
+	// left out, in the kernel; FilteredTotal since the session started. Not a loss: they were not asked for.
+	Filtered      uint64 `json:"filtered,omitempty"`
+	FilteredTotal uint64 `json:"filtered_total,omitempty"`
 }
 
 // Count is one row of a Snapshot: the calls of one system call with one result by one container.

@@ -2,8 +2,10 @@
 # Syscall overhead of tracing, in ns per call and as a ratio to the untraced loop, for a getppid loop and an
 # openat+close loop: untraced; empty programs attached to sys_enter/sys_exit (test/bench/emptyprobe: the floor
 # of any tp_btf syscall tracer on this machine); agent attached with the loop's syscall not selected; agent
-# tracing the loop with JSON to /dev/null; agent counting the loop's calls in the kernel (--count, one snapshot a
-# second); strace -f; bpftrace printing to /dev/null. The agent rows also show
+# tracing the loop with JSON to /dev/null; the same with -y (each fd shown with its path, resolved in the kernel);
+# agent with --failed on a loop where one call in 100 fails (getppid: none fails; openat+close: one openat in 100
+# is of a missing file), whose other calls the kernel drops before recording them; agent counting the loop's calls
+# in the kernel (--count, one snapshot a second); strace -f; bpftrace printing to /dev/null. The agent rows also show
 # what they add above the floor. Then a sustained 500k calls/s for 10 s traced with JSON output: no event may
 # be lost, and the agent's peak RSS is reported.
 #
@@ -58,8 +60,8 @@ else
 fi
 BASE=${BENCH_BASE:-}
 [ -z "$BASE" ] || [ -x "$BASE" ] || die "BENCH_BASE=$BASE is not an executable agent"
-# agent_cmd PID LIST [AGENT], count_cmd PID LIST [AGENT]: the agent's command line, tracing or counting.
-agent_cmd() { echo "${3:-$AGENT}" trace --pid "$1" -s "$2" -o json; }
+# agent_cmd PID LIST [AGENT [FLAGS]], count_cmd PID LIST [AGENT]: the agent's command line, tracing or counting.
+agent_cmd() { echo "${3:-$AGENT}" trace --pid "$1" -s "$2" -o json ${4:-}; }
 count_cmd() { echo "${3:-$AGENT}" trace --pid "$1" -s "$2" --count; }
 
 TRACER_PID=
@@ -97,18 +99,21 @@ stop_tracer() {
 }
 trap 'stop_tracer' EXIT
 
-# run_once TRACER MODE N [SYSCALLS]: one loop run under TRACER (none, empty, agent, count, base-agent, base-count,
-# strace, bpftrace); prints ns/call.
+# run_once TRACER MODE N [SYSCALLS]: one loop run under TRACER (none, empty, agent, agent-failed, agent-fds,
+# count, base-agent, base-count, strace, bpftrace) of MODE (getppid, openat, openat-fail: one openat in 100
+# fails); prints ns/call.
 run_once() {
-  local tracer=$1 mode=$2 n=$3 list=${4:-} fifo=$W/go res=$W/result err=$W/tracer.err pid
+  local tracer=$1 mode=$2 n=$3 list=${4:-} fifo=$W/go res=$W/result err=$W/tracer.err pid loopargs
+  loopargs=("$mode" "$n")
+  [ "$mode" != openat-fail ] || loopargs=(openat "$n" 100)
   trap 'stop_tracer' EXIT # it runs in a subshell ($(run_once ...)): a tracer it started must not outlive it
   rm -f "$fifo" "$res" "$err"; mkfifo "$fifo"
   case $tracer in
     strace)
-      strace -f -o /dev/null "$LOOP" "$mode" "$n" >"$res"
+      strace -f -o /dev/null "$LOOP" "${loopargs[@]}" >"$res"
       cat "$res"; return ;;
   esac
-  SYSCALL_LOOP_WAIT=1 "$LOOP" "$mode" "$n" <"$fifo" >"$res" &
+  SYSCALL_LOOP_WAIT=1 "$LOOP" "${loopargs[@]}" <"$fifo" >"$res" &
   pid=$!
   exec 3>"$fifo"
   case $tracer in
@@ -119,6 +124,10 @@ run_once() {
       wait_for "$err" attached ;;
     agent | base-agent)
       $(agent_cmd "$pid" "$list" "$([ "$tracer" = agent ] || echo "$BASE")") >/dev/null 2>"$err" &
+      TRACER_PID=$!
+      wait_traced "$pid" ;;
+    agent-failed | agent-fds)
+      $(agent_cmd "$pid" "$list" "$AGENT" "$([ "$tracer" = agent-failed ] && echo --failed || echo -y)") >/dev/null 2>"$err" &
       TRACER_PID=$!
       wait_traced "$pid" ;;
     count | base-count)
@@ -138,7 +147,7 @@ run_once() {
   echo go >&3
   exec 3>&-
   wait "$pid"
-  case $tracer in agent | count | base-* | empty) kernel_cost >"$W/kcost" ;; esac
+  case $tracer in agent* | count | base-* | empty) kernel_cost >"$W/kcost" ;; esac
   stop_tracer
   cat "$res"
 }
@@ -159,9 +168,9 @@ kernel_cost() {
       | select(.run_cnt > 0) | (.run_time_ns / .run_cnt)] | if length == 2 then (add | floor) else \"-\" end"
 }
 
-SCENARIOS=(untraced "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, counting" "strace -f"
-  "bpftrace printf")
-command -v bpftrace >/dev/null || unset 'SCENARIOS[6]' # a VM's initramfs has none
+SCENARIOS=(untraced "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, traced, JSON, -y"
+  "agent, --failed" "agent, counting" "strace -f" "bpftrace printf")
+command -v bpftrace >/dev/null || unset 'SCENARIOS[8]' # a VM's initramfs has none
 [ -z "$BASE" ] || SCENARIOS+=("base: not selected" "base: traced, JSON" "base: counting")
 declare -A VALS CPU KCOST
 GETPPID_NR=$(sysnr getppid); OPENAT_NR=$(sysnr openat); CLOSE_NR=$(sysnr close)
@@ -183,6 +192,13 @@ measure() {
     "agent, traced, JSON" | "base: traced, JSON")
       if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
       args=("$(base_or agent "$s")" "$loop" "$n" "$sel") ;;
+    "agent, traced, JSON, -y")
+      if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
+      args=(agent-fds "$loop" "$n" "$sel") ;;
+    "agent, --failed")
+      # getppid never fails: every call is dropped; openat+close: the loop whose openat fails once in 100
+      if [ "$loop" = getppid ]; then sel=getppid; args=(agent-failed getppid "$n" "$sel")
+      else sel=openat,close; args=(agent-failed openat-fail "$n" "$sel"); fi ;;
     "agent, counting" | "base: counting")
       if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
       args=("$(base_or count "$s")" "$loop" "$n" "$sel") ;;
@@ -214,7 +230,7 @@ done
 # from the kernel's own accounting, in separate runs: the accounting itself slows the programs down.
 log "in-kernel cost (bpf_stats)"
 sysctl -qw kernel.bpf_stats_enabled=1
-for s in "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, counting" \
+for s in "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, traced, JSON, -y" "agent, --failed" "agent, counting" \
   ${BASE:+"base: not selected" "base: traced, JSON" "base: counting"}; do
   for loop in getppid openat; do
     measure "$s" "$loop" >/dev/null
@@ -315,6 +331,12 @@ check "$(r "${NS[agent, traced, JSON,getppid]}" "${NS[untraced,getppid]}")" 8 "t
 check "$(r "${NS[agent, traced, JSON,getppid]}" "$(r "${NS[strace -f,getppid]}" 10)")" 1 "traced getppid >= 10x cheaper than strace"
 check "$(r "${NS[agent, traced, JSON,openat]}" "$(r "${NS[strace -f,openat]}" 10)")" 1 "traced openat+close >= 10x cheaper than strace"
 check "$(r "${NS[agent, counting,openat]}" "${NS[untraced,openat]}")" 1.3 "counting, openat+close <= 1.3x $(floor openat)"
+check "$(r "${NS[agent, --failed,openat]}" "${NS[agent, not selected,openat]}")" 1.15 \
+  "--failed, openat+close failing 1 in 100 <= not selected + 15%"
+check "$(r "${CNS[agent, --failed,openat]}" "${CNS[agent, not selected,openat]}")" 1.15 \
+  "--failed, openat+close failing 1 in 100, cpu <= not selected + 15%"
+check "$(r "${NS[agent, traced, JSON, -y,openat]}" "${NS[agent, traced, JSON,openat]}")" 1.3 "-y, openat+close <= traced + 30%"
+check "$(r "${CNS[agent, traced, JSON, -y,openat]}" "${CNS[agent, traced, JSON,openat]}")" 1.3 "-y, openat+close, cpu <= traced + 30%"
 check "$(r "${NS[agent, counting,getppid]}" "${NS[untraced,getppid]}")" 2.5 "counting, getppid <= 2.5x $(floor getppid)"
 if [ "$SECS" -gt 0 ]; then
   check "${lost:-1}" 0 "no loss at $RATE/s"

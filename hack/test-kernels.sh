@@ -40,7 +40,7 @@ USERLAND=(busybox-static strace libc6 libunwind8 liblzma5
 # (msghdr, sockaddrs, epoll_event, rlimits, capabilities, wait statuses), iov the iovec, msghdr, epoll_wait and
 # ioctl captures; proc (clone's argument order on arm64 among others) passes but for those: KERNEL_SUITES=parity
 # runs it.
-SUITES=${KERNEL_SUITES:-tracer,agentcmd,count,cgroups,parity:/(files|net|cred|iov)$,floor,caps,cgroupv1,leftover}
+SUITES=${KERNEL_SUITES:-tracer,agentcmd,count,cgroups,parity:/(files|net|cred|iov|fds-y|files-Z|files-z|files-P|fds-P)$,floor,caps,cgroupv1,leftover}
 JOBS=${KERNEL_JOBS:-2}
 VM_TIMEOUT=${KERNEL_VM_TIMEOUT:-1500}
 WANT=${KERNELS:-$(for m in "${MATRIX[@]}"; do set -- $m; printf '%s ' "$1"; done) host}
@@ -172,7 +172,7 @@ build_initramfs() {
   GOARCH=$arch go test -c -o "$b/parity.test" ./test/parity
   GOARCH=$arch go build -o "$b/swoll-agent" ./cmd/swoll-agent
   GOARCH=$arch go build -o "$b/vmcheck" ./hack/kernels/vmcheck
-  for p in files net proc fs mem cred iov sweep; do
+  for p in files net proc fs mem cred iov sweep fds; do
     "$cc" -O0 -static -pthread -Wall -o "$b/$p" "test/parity/testdata/$p.c"
   done
   # hack/bench.sh with BENCH_PREBUILT=/swoll

@@ -17,7 +17,7 @@ rule() {
   fi
 }
 
-libs=(plugin event render protocol syscalls)
+libs=(plugin event render protocol syscalls callfilter)
 
 # contexts come from the caller; only main (and the agent's command) starts one
 rule "context.Background()/TODO() outside cmd/: take the caller's context (context.WithoutCancel to outlive it)" \
@@ -46,6 +46,11 @@ rule "the event schema imports the renderer (event is the schema only)" '"github
 rule "a switch on argument types: describe the type in syscalls/argtypes.go and nodeagent/decode/argtypes.go" \
   'case (syscalls\.)?Arg[A-Z][A-Za-z]*[,:]' "${libs[@]}" nodeagent cmd
 
+# the incident filters (--failed, -P, -y...) are one callfilter.Spec with one set of flags, registered by
+# callfilter.AddFlags in every command that has them (trace, top, swoll-agent trace): never defined again
+rule "an incident filter flag defined outside package callfilter: use callfilter.AddFlags" \
+  'Var[A-Za-z]*\(.*"(failed|succeeded|errno|slower-than|path|path-under|comm|container-pid|decode-fds)"' \
+  "${libs[@]}" nodeagent cmd client ':(exclude)callfilter/*'
 # the names runtimes and the kubelet give cgroups are listed once, in nodeagent/cgroups/layout.go
 rule "a cgroup name pattern outside nodeagent/cgroups: use cgroups.ContainerIDFromName / ContainerIDFromPath" \
   '"(cri-containerd-|crio-|kubepods)' nodeagent ':(exclude)nodeagent/cgroups/*'

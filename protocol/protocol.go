@@ -18,6 +18,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/swoll-dev/swoll/callfilter"
 )
 
 // Version is this protocol's version. It changes whenever a command or a field changes meaning.
@@ -103,6 +105,11 @@ type Start struct {
 	CountIntervalMs int64 `json:"count_interval_ms,omitempty"`
 	// CountEntries sizes the kernel's counter table (0: the agent's default for its number of CPUs).
 	CountEntries int `json:"count_entries,omitempty"`
+
+	// Filter is the incident filters, decided in the kernel at each call's exit (--failed, --errno, -P...;
+	// what they drop is counted apart from what is lost, notices' filtered_total), and the fd display (-y).
+	// The zero Spec keeps every call, and is left out of the line.
+	Filter callfilter.Spec `json:"filter,omitzero"`
 }
 
 // MarshalJSON writes s with Version.

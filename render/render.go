@@ -34,6 +34,8 @@ type Call struct {
 	Args   []byte // the event's args object
 	Error  string // errno name, or "" / "OK" when the call succeeded
 	Return int64
+	// ReturnFile is the event's return_file (event.FdFile, -y): shown after the returned fd, 3</etc/hosts>.
+	ReturnFile []byte
 	// Duration is finish - start in nanoseconds.
 	Duration int64
 	// Container, when set, prefixes the line with "container.pod.namespace: ".
@@ -55,15 +57,16 @@ func AppendBody(dst []byte, e *event.Event) []byte {
 
 func callOf(e *event.Event) Call {
 	return Call{
-		Comm:      []byte(e.Comm),
-		Pid:       int64(e.Pid),
-		Syscall:   e.Syscall.Name,
-		Nr:        int64(e.Syscall.Nr),
-		Args:      e.Args,
-		Error:     e.Error,
-		Return:    e.Return,
-		Duration:  e.Finish - e.Start,
-		Container: e.Container,
+		Comm:       []byte(e.Comm),
+		Pid:        int64(e.Pid),
+		Syscall:    e.Syscall.Name,
+		Nr:         int64(e.Syscall.Nr),
+		Args:       e.Args,
+		Error:      e.Error,
+		Return:     e.Return,
+		ReturnFile: e.ReturnFile,
+		Duration:   e.Finish - e.Start,
+		Container:  e.Container,
 	}
 }
 
@@ -144,6 +147,9 @@ func appendBody(dst []byte, c *Call) []byte {
 		dst = strconv.AppendUint(dst, uint64(c.Return), 16)
 	default:
 		dst = strconv.AppendInt(dst, c.Return, 10)
+		if len(c.ReturnFile) > 0 {
+			dst = AppendFdFile(dst, c.ReturnFile)
+		}
 	}
 	dst = append(dst, ' ', '<')
 	dst = appendDuration(dst, c.Duration)
@@ -218,7 +224,22 @@ func appendArgs(dst, args []byte, params []syscalls.Param) []byte {
 		if !ok {
 			continue
 		}
-		dst = appendArg(dst, start, args, []byte(p.Name), v, p.Type.Info().Print)
+		switch p.Type.Info().Fd {
+		case syscalls.FdArg, syscalls.FdDir:
+			dst = appendArg(dst, start, args, []byte(p.Name), v, p.Type.Info().Print)
+			if f, ok := lookupSuffixed(args, p.Name, event.FdFileSuffix); ok && len(f) > 0 && f[0] == '{' {
+				dst = AppendFdFile(dst, f)
+			}
+		case syscalls.FdPair:
+			if fs, ok := lookupSuffixed(args, p.Name, event.FdFilesSuffix); ok && len(v) > 0 && v[0] == '[' {
+				dst = appendKey(dst, start, []byte(p.Name))
+				dst = appendFdPair(dst, v, fs)
+				continue
+			}
+			dst = appendArg(dst, start, args, []byte(p.Name), v, p.Type.Info().Print)
+		default:
+			dst = appendArg(dst, start, args, []byte(p.Name), v, p.Type.Info().Print)
+		}
 	}
 	m = newMembers(args)
 	for {
@@ -226,7 +247,8 @@ func appendArgs(dst, args []byte, params []syscalls.Param) []byte {
 		if !ok {
 			break
 		}
-		if hasParam(params, k) || isMarker(args, k, event.TruncatedSuffix) || isMarker(args, k, event.UnreadableSuffix) {
+		if hasParam(params, k) || isMarker(args, k, event.TruncatedSuffix) || isMarker(args, k, event.UnreadableSuffix) ||
+			isMarker(args, k, event.FdFileSuffix) || isMarker(args, k, event.FdFilesSuffix) {
 			continue
 		}
 		dst = appendArg(dst, start, args, k, v, syscalls.PrintGuess)
@@ -234,12 +256,16 @@ func appendArgs(dst, args []byte, params []syscalls.Param) []byte {
 	return dst
 }
 
-func appendArg(dst []byte, start int, args, key, v []byte, q syscalls.Print) []byte {
+func appendKey(dst []byte, start int, key []byte) []byte {
 	if len(dst) > start {
 		dst = append(dst, ',', ' ')
 	}
 	dst = appendEscaped(dst, key)
-	dst = append(dst, '=')
+	return append(dst, '=')
+}
+
+func appendArg(dst []byte, start int, args, key, v []byte, q syscalls.Print) []byte {
+	dst = appendKey(dst, start, key)
 	truncated := isTruncated(args, key)
 	if q == syscalls.PrintFdSet && len(v) > 0 && v[0] == '[' {
 		return appendFdSet(dst, v)
@@ -252,6 +278,101 @@ func appendArg(dst []byte, start int, args, key, v []byte, q syscalls.Print) []b
 		dst = append(dst, "..."...)
 	}
 	return dst
+}
+
+// lookupSuffixed finds args' key name+suffix ("fd_file") without allocating for the usual names.
+func lookupSuffixed(args []byte, name, suffix string) ([]byte, bool) {
+	var buf [64]byte
+	return lookup(args, string(append(append(buf[:0], name...), suffix...)))
+}
+
+// AppendFdFile appends an fd's description (an event.FdFile object) as strace -y and -yy show it after the fd:
+// </etc/hosts>, <pipe:[12]>, </dev/null<char 1:3>>, <TCP:[10.0.0.1:80->10.0.0.2:4242]>, then (deleted).
+func AppendFdFile(dst, obj []byte) []byte {
+	dst = append(dst, '<')
+	if s, ok := lookup(obj, "socket"); ok && isJSONString(s) {
+		dst = appendSocketText(dst, s[1:len(s)-1])
+	} else if p, ok := lookup(obj, "path"); ok && isJSONString(p) {
+		dst = appendAngled(dst, p[1:len(p)-1])
+		if d, ok := lookup(obj, "device"); ok && isJSONString(d) {
+			dst = append(dst, '<')
+			dst = appendAngled(dst, d[1:len(d)-1])
+			dst = append(dst, '>')
+		}
+	}
+	dst = append(dst, '>')
+	if d, ok := lookup(obj, "deleted"); ok && string(d) == "true" {
+		dst = append(dst, "(deleted)"...)
+	}
+	return dst
+}
+
+func isJSONString(v []byte) bool { return len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' }
+
+// appendAngled appends the body of a JSON string between < and >: escaped as appendUnquoted does, and < and >
+// in octal too, as strace escapes them there (\74, \76).
+func appendAngled(dst, body []byte) []byte {
+	n := len(dst)
+	dst = appendUnquoted(dst, body)
+	end, angles := len(dst), 0
+	for _, c := range dst[n:] {
+		if c == '<' || c == '>' {
+			angles++
+		}
+	}
+	if angles == 0 {
+		return dst
+	}
+	dst = append(dst, make([]byte, 2*angles)...)
+	j := len(dst)
+	for i := end - 1; i >= n; i-- {
+		c := dst[i]
+		if c == '<' || c == '>' {
+			j -= 3
+			dst[j], dst[j+1], dst[j+2] = '\\', '7', '0'+c&7
+		} else {
+			j--
+			dst[j] = c
+		}
+	}
+	return dst
+}
+
+// appendSocketText appends the body of a JSON string that strace -yy shows as it is (a socket's text, whose unix
+// path strace quoted already): only what is not printable is escaped.
+func appendSocketText(dst, body []byte) []byte {
+	n := len(dst)
+	dst = appendUnquoted(dst, body)
+	// appendUnquoted escaped " and \ for a C string: undo that, the text is not one.
+	j := n
+	for i := n; i < len(dst); i++ {
+		if dst[i] == '\\' && i+1 < len(dst) && (dst[i+1] == '"' || dst[i+1] == '\\') {
+			i++
+		}
+		dst[j] = dst[i]
+		j++
+	}
+	return dst[:j]
+}
+
+// appendFdPair appends the fds a pipe or socketpair filled with their descriptions: [3<pipe:[9]>, 4<pipe:[9]>].
+func appendFdPair(dst, fds, files []byte) []byte {
+	dst = append(dst, '[')
+	m, fm := newMembers(fds), newMembers(files)
+	for n := 0; ; n++ {
+		_, v, ok := m.next()
+		if !ok {
+			break
+		}
+		if n > 0 {
+			dst = append(dst, ',', ' ')
+		}
+		dst = appendValue(dst, v, syscalls.PrintBare)
+		if _, f, ok := fm.next(); ok && len(f) > 0 && f[0] == '{' {
+			dst = AppendFdFile(dst, f)
+		}
+	}
+	return append(dst, ']')
 }
 
 func hasParam(params []syscalls.Param, key []byte) bool {

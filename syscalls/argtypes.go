@@ -12,6 +12,9 @@ type ArgInfo struct {
 	Set   bool   // the parameter names a flag or value table (Param.Set): "flags:bits.open"
 	Dir   Dir
 	Print Print
+	// Fd says whether the argument names a file: an fd or dirfd whose file -y shows and -P matches, a path -P
+	// matches, the fds a call fills in (pipe's). FdNone for the rest.
+	Fd FdRole
 	// capture is what the probe copies for an argument of the type (Syscall.Capture, CaptureOf).
 	capture captureRule
 }
@@ -50,6 +53,19 @@ func (d Dir) Filled(ret int64) bool {
 	return true
 }
 
+// FdRole is what an argument of a type is to -y (fds shown with what they are) and -P (calls on a path): the
+// probe resolves fds and reads paths by it (bpf/fdpath.h's roles, which it matches value for value).
+type FdRole uint8
+
+const (
+	FdNone        FdRole = iota
+	FdArg                // a file descriptor: resolved when the call begins
+	FdDir                // a dirfd: like FdArg, AT_FDCWD as the working directory (with -y)
+	FdPath               // a path -P compares, read when the call ends
+	FdPathAtEntry        // a path read when the call begins (the exec'd file: its memory is gone at the end)
+	FdPair               // int[2] of fds the call fills (pipe, socketpair): resolved when the call ends
+)
+
 // Print says how a strace-like line (package render) shows an argument's value.
 type Print uint8
 
@@ -83,8 +99,8 @@ var argInfos = [NumArgTypes]ArgInfo{
 	ArgLong:  {Word: "long", Dir: DirValue, Print: PrintBare},
 	ArgUint:  {Word: "uint", Dir: DirValue, Print: PrintBare},
 	ArgSize:  {Word: "size", Dir: DirValue, Print: PrintBare},
-	ArgFd:    {Word: "fd", Dir: DirValue, Print: PrintBare},
-	ArgDirFd: {Word: "dirfd", Dir: DirValue, Print: PrintBare},
+	ArgFd:    {Word: "fd", Dir: DirValue, Print: PrintBare, Fd: FdArg},
+	ArgDirFd: {Word: "dirfd", Dir: DirValue, Print: PrintBare, Fd: FdDir},
 	ArgPid:   {Word: "pid", Dir: DirValue, Print: PrintBare},
 	ArgUID:   {Word: "uid", Dir: DirValue, Print: PrintBare},
 	ArgDev:   {Word: "dev", Dir: DirValue, Print: PrintBare},
@@ -122,9 +138,9 @@ var argInfos = [NumArgTypes]ArgInfo{
 	ArgIoctlArg: {Word: "ioctlarg", Dir: DirByCommand, Print: PrintBare,
 		capture: captureRule{Capture: Capture{Kind: CaptureBuf, Max: MaxIoctlBytes, Ioctl: true}}},
 	// Strings and buffers.
-	ArgPath: {Word: "path", Dir: DirIn, Print: PrintQuoted,
+	ArgPath: {Word: "path", Dir: DirIn, Print: PrintQuoted, Fd: FdPath,
 		capture: captureRule{Capture: Capture{Kind: CaptureString, Max: MaxPathBytes}}},
-	ArgPathAtEntry: {Word: "epath", Dir: DirIn, Print: PrintQuoted,
+	ArgPathAtEntry: {Word: "epath", Dir: DirIn, Print: PrintQuoted, Fd: FdPathAtEntry,
 		capture: captureRule{Capture: Capture{Kind: CaptureString, Max: MaxPathBytes, AtEntry: true}}},
 	ArgString: {Word: "str", Dir: DirIn, Print: PrintQuoted,
 		capture: captureRule{Capture: Capture{Kind: CaptureString, Max: MaxStringBytes}}},
@@ -187,7 +203,7 @@ var argInfos = [NumArgTypes]ArgInfo{
 	ArgCapDataOut:    {Word: "capdataout", Dir: DirOut, Print: PrintBare, capture: fixed(24, false)},
 	ArgRlimitOut:     {Word: "rlimout", Dir: DirOut, Print: PrintBare, capture: fixed(16, false)},
 	ArgUtsnameOut:    {Word: "utsout", Dir: DirOut, Print: PrintBare, capture: fixed(utsnameSize, false)},
-	ArgFdPairOut:     {Word: "fdpair", Dir: DirOut, Print: PrintBare, capture: fixed(8, false)},
+	ArgFdPairOut:     {Word: "fdpair", Dir: DirOut, Print: PrintBare, Fd: FdPair, capture: fixed(8, false)},
 	ArgWaitStatusOut: {Word: "wstatus", Dir: DirOutIfPositive, Print: PrintBare, capture: fixed(4, false)},
 	ArgIntOut:        {Word: "intout", Dir: DirInOut, Print: PrintBare, capture: fixed(4, false)}, // getsockopt's optlen
 	ArgEpollEventsOut: {Word: "epevout", Dir: DirOut, Print: PrintBare,

@@ -88,3 +88,22 @@ func TestParseParamsRejectsUnknownWords(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// Every call listed as returning an fd exists on some architecture (a misspelt name would silently show no
+// path with -y).
+func TestFdReturnsNamed(t *testing.T) {
+	for name := range fdReturns {
+		found := false
+		for _, a := range Arches {
+			if s, ok := mustTable(t, a).ByName(name); ok {
+				found = true
+				if !s.RetFd {
+					t.Errorf("%s on %s: RetFd not set", name, a)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no such system call", name)
+		}
+	}
+}

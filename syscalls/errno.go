@@ -1,6 +1,9 @@
 package syscalls
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // kernelErrnoNames are the kernel-internal codes (include/linux/errno.h) that never reach user
 // space but do show up in a syscall's return value as seen by a tracer, e.g. ERESTARTSYS when
@@ -55,6 +58,33 @@ func ErrnoName(e int) string {
 func ErrnoFromReturn(ret int64) (int, bool) {
 	if ret < 0 && ret >= -MaxErrno {
 		return int(-ret), true
+	}
+	return 0, false
+}
+
+// errnoByName maps every errno name ErrnoName gives (the kernel-internal ones too) to its number.
+var errnoByName = func() map[string]int {
+	m := map[string]int{}
+	for e := 1; e <= MaxErrno; e++ {
+		if n := ErrnoName(e); n != "E"+strconv.Itoa(e) {
+			m[n] = e
+		}
+	}
+	// libc's other names of the same numbers
+	m["EWOULDBLOCK"], m["EDEADLOCK"], m["ENOTSUP"] = m["EAGAIN"], m["EDEADLK"], m["EOPNOTSUPP"]
+	return m
+}()
+
+// ErrnoByName returns the number of an errno: its name, in any case ("ENOENT", "enoent"), "E<number>" or a
+// number in 1..MaxErrno. The map is read-only after init: safe for concurrent use.
+func ErrnoByName(name string) (int, bool) {
+	name = strings.ToUpper(strings.TrimSpace(name))
+	if e, ok := errnoByName[name]; ok {
+		return e, true
+	}
+	digits := strings.TrimPrefix(name, "E")
+	if e, err := strconv.Atoi(digits); err == nil && e >= 1 && e <= MaxErrno && digits != "" && digits[0] != '+' {
+		return e, true
 	}
 	return 0, false
 }

@@ -72,3 +72,27 @@ func TestErrnoFromReturn(t *testing.T) {
 		}
 	}
 }
+
+func TestErrnoByName(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"ENOENT", 2, true}, {"enoent", 2, true}, {" EACCES ", 13, true}, {"ECONNREFUSED", 111, true},
+		{"EWOULDBLOCK", 11, true}, {"ENOTSUP", 95, true}, {"ERESTARTSYS", 512, true}, {"E4000", 4000, true},
+		{"13", 13, true}, {"4095", 4095, true},
+		{"", 0, false}, {"E", 0, false}, {"0", 0, false}, {"4096", 0, false}, {"-2", 0, false}, {"E+2", 0, false},
+		{"ENOSUCH", 0, false}, {"OK", 0, false},
+	} {
+		got, ok := ErrnoByName(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("ErrnoByName(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+	for e := 1; e <= MaxErrno; e++ {
+		if got, ok := ErrnoByName(ErrnoName(e)); !ok || got != e {
+			t.Errorf("ErrnoByName(ErrnoName(%d) = %q) = %d, %v", e, ErrnoName(e), got, ok)
+		}
+	}
+}

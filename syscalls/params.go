@@ -428,3 +428,15 @@ var paramSpecs = map[string]string{
 	"uprobe":                  "",
 	"uretprobe":               "",
 }
+
+// fdReturns are the calls whose successful return is a new file descriptor (strace's RVAL_FD): -y shows what
+// it is. fcntl's F_DUPFD and bpf's object fds depend on a command and are not listed.
+var fdReturns = map[string]bool{
+	"open": true, "openat": true, "openat2": true, "creat": true, "open_by_handle_at": true, "open_tree": true,
+	"open_tree_attr": true, "dup": true, "dup2": true, "dup3": true, "socket": true, "accept": true,
+	"accept4": true, "epoll_create": true, "epoll_create1": true, "eventfd": true, "eventfd2": true,
+	"signalfd": true, "signalfd4": true, "timerfd_create": true, "inotify_init": true, "inotify_init1": true,
+	"fanotify_init": true, "memfd_create": true, "memfd_secret": true, "pidfd_open": true, "pidfd_getfd": true,
+	"perf_event_open": true, "userfaultfd": true, "io_uring_setup": true, "fsopen": true, "fsmount": true,
+	"fspick": true, "mq_open": true, "landlock_create_ruleset": true,
+}

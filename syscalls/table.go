@@ -138,7 +138,8 @@ func build(arch Arch, names []string) (*Table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parameters of %s: %w", name, err)
 		}
-		s := &Syscall{Nr: nr, Name: name, Class: cg.class, Group: cg.group, Params: params, arch: arch}
+		s := &Syscall{Nr: nr, Name: name, Class: cg.class, Group: cg.group, Params: params, RetFd: fdReturns[name],
+			arch: arch}
 		t.byNr[nr] = s
 		t.all = append(t.all, s)
 		t.byName[name] = s

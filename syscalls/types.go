@@ -18,7 +18,9 @@ type Syscall struct {
 	Class  string
 	Group  string
 	Params []Param
-	arch   Arch // the table's; where a captured struct's size differs (epoll_event)
+	// RetFd: a successful call returns a file descriptor (open, socket, dup...): -y shows what it is.
+	RetFd bool
+	arch  Arch // the table's; where a captured struct's size differs (epoll_event)
 }
 
 // Param is one argument, in call order.

@@ -17,6 +17,7 @@ import (
 	"github.com/swoll-dev/swoll/nodeagent/serve"
 	"github.com/swoll-dev/swoll/nodeagent/tracer"
 	"github.com/swoll-dev/swoll/nodeagent/wallclock"
+	"github.com/swoll-dev/swoll/protocol"
 	"github.com/swoll-dev/swoll/syscalls"
 )
 
@@ -77,27 +78,28 @@ func sessionConfig(io streams, host *hostFlags) serve.Config {
 	return serve.Config{
 		Deps: serve.Deps{
 			Syscalls: table.Resolve,
-			NewTracer: func(captureData int) (serve.Tracer, error) {
-				t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: captureData})
+			NewTracer: func(start *protocol.Start) (serve.Tracer, error) {
+				t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: start.CaptureData, Calls: start.Filter})
 				if err != nil {
 					return nil, err
 				}
 				return t, nil
 			},
-			NewCounter: func(entries int) (serve.CountTracer, error) {
+			NewCounter: func(start *protocol.Start) (serve.CountTracer, error) {
 				t, err := newTracer(tracer.Options{Arch: table.Arch(), FilterOnly: true, RingBytes: os.Getpagesize()})
 				if err != nil {
 					return nil, err
 				}
-				m, err := countprobe.NewMode(t, countprobe.Options{Entries: entries, Table: table})
+				m, err := countprobe.NewMode(t, countprobe.Options{Entries: start.CountEntries, Table: table, Calls: start.Filter})
 				if err != nil {
 					_ = t.Close()
 					return nil, explainLoadError(err)
 				}
 				return m, nil
 			},
-			NewDecoder: func(node, name string) serve.Decoder {
-				return decode.New(decode.Options{Arch: table.Arch(), Node: node, Session: name, MonoToWall: monoToWall})
+			NewDecoder: func(start *protocol.Start) serve.Decoder {
+				return decode.New(decode.Options{Arch: table.Arch(), Node: start.Node, Session: start.Session,
+					MonoToWall: monoToWall, Fds: start.Filter.Fds})
 			},
 			NewResolver: func(socket string) (serve.Resolver, error) {
 				r, err := host.resolver(socket)

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/nodeagent/countprobe"
 	"github.com/swoll-dev/swoll/nodeagent/decode"
@@ -41,6 +42,7 @@ type traceFlags struct {
 	count        bool
 	interval     time.Duration
 	countEntries int
+	calls        callfilter.Spec
 }
 
 func newTraceCommand(io streams) *cobra.Command {
@@ -59,11 +61,18 @@ func newTraceCommand(io streams) *cobra.Command {
 The default is cli when stdout is a terminal and json otherwise. A summary goes to stderr at the end.
 
 --count counts the calls in the kernel instead (per target, system call and result: calls, time and a
-latency histogram) and writes one JSON snapshot line per --interval; no event per call leaves the kernel.`,
+latency histogram) and writes one JSON snapshot line per --interval; no event per call leaves the kernel.
+
+The incident filters keep only some calls, decided in the kernel at each call's exit (what they drop is
+counted apart from what is lost), with --count too: --failed (-Z), --succeeded (-z), --errno, --slower-than,
+-P/--path (as strace -P), --path-under, --comm, --container-pid. -y shows what each fd is (-yy: socket
+addresses and device numbers too), as strace does.`,
 		Example: `  swoll-agent trace --pid 1234 -s openat,connect
   swoll-agent trace --container-id containerd://3f1c2a -o json | jq .
   swoll-agent trace --no-containers -s execve --duration 10s
-  swoll-agent trace --pid 1234 --count --interval 5s`,
+  swoll-agent trace --pid 1234 --count --interval 5s
+  swoll-agent trace --pid 1234 --failed -yy -o cli
+  swoll-agent trace --no-containers -P /etc/resolv.conf -y`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrace(cmd.Context(), io, &f) },
 	}
@@ -82,6 +91,7 @@ latency histogram) and writes one JSON snapshot line per --interval; no event pe
 	fl.DurationVar(&f.interval, "interval", countprobe.DefaultInterval, "with --count: how often to write a snapshot")
 	fl.IntVar(&f.countEntries, "count-entries", 0, "with --count: size of the kernel's counter table (0: default for the number of CPUs)")
 	_ = fl.MarkHidden("count-entries")
+	callfilter.AddFlags(fl, &f.calls)
 	return cmd
 }
 
@@ -122,7 +132,7 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 		return runCount(ctx, io, f, table, calls, targets, node)
 	}
 
-	t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: f.captureData})
+	t, err := newTracer(tracer.Options{Arch: table.Arch(), CaptureData: f.captureData, Calls: f.calls})
 	if err != nil {
 		return failure(err)
 	}
@@ -130,11 +140,13 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 	if err := t.Select(calls); err != nil {
 		return failure(fmt.Errorf("selecting system calls: %w", err))
 	}
-	dec := decode.New(decode.Options{Arch: table.Arch(), Node: node, Session: f.session, MonoToWall: wallclock.MonoToWall()})
+	dec := decode.New(decode.Options{Arch: table.Arch(), Node: node, Session: f.session, MonoToWall: wallclock.MonoToWall(),
+		Fds: f.calls.Fds})
 	if err := f.attach(t, targets, dec.SetTarget); err != nil {
 		return failure(err)
 	}
 
+	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: tracing (%s)\n", t.AttachType())
 	out := lineout.New(io.stdout, 256<<10, 50*time.Millisecond)
 	appendLine := dec.AppendJSON
 	if output == "cli" {
@@ -157,7 +169,12 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 	if err := out.Close(); err != nil && writeErr == nil {
 		writeErr = err
 	}
-	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: %d events, %d lost in %s\n", events.Load(), t.Lost(), elapsed.Round(time.Millisecond))
+	filtered := ""
+	if f.calls.Filters() {
+		filtered = fmt.Sprintf("; %d calls filtered out (%s)", t.Filtered(), f.calls.String())
+	}
+	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: %d events, %d lost in %s%s\n", events.Load(), t.Lost(),
+		elapsed.Round(time.Millisecond), filtered)
 	switch {
 	case writeErr != nil && errors.Is(writeErr, unix.EPIPE):
 		return nil // the reader of our output (head, jq) is done
@@ -205,7 +222,7 @@ func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Ta
 	if err != nil {
 		return failure(err)
 	}
-	m, err := countprobe.NewMode(t, countprobe.Options{Entries: f.countEntries, Table: table})
+	m, err := countprobe.NewMode(t, countprobe.Options{Entries: f.countEntries, Table: table, Calls: f.calls})
 	if err != nil {
 		_ = t.Close()
 		return failure(explainLoadError(err))
@@ -221,7 +238,7 @@ func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Ta
 	tick := time.NewTicker(max(f.interval, 10*time.Millisecond))
 	defer tick.Stop()
 	enc := json.NewEncoder(io.stdout)
-	var calls64, overflow uint64
+	var calls64, overflow, filtered uint64
 	began := time.Now()
 	for done := false; !done; {
 		select {
@@ -237,6 +254,7 @@ func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Ta
 			calls64 += r.Calls
 		}
 		overflow = snap.OverflowTotal
+		filtered = snap.FilteredTotal
 		if err := enc.Encode(event.Line{Snapshot: snap}); err != nil {
 			if errors.Is(err, unix.EPIPE) {
 				return nil
@@ -246,6 +264,9 @@ func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Ta
 	}
 	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: %d calls counted, %d not counted (counter table full) in %s\n",
 		calls64, overflow, time.Since(began).Round(time.Millisecond))
+	if f.calls.Filters() {
+		_, _ = fmt.Fprintf(io.stderr, "swoll-agent: %d calls filtered out (%s)\n", filtered, f.calls.String())
+	}
 	return nil
 }
 
@@ -260,6 +281,10 @@ func (f *traceFlags) validate(io streams) (output string, err error) {
 		return "", fmt.Errorf("--pid %d: not a process id", f.pid)
 	case f.captureData < 0 || f.captureData > syscalls.MaxDataBytes:
 		return "", fmt.Errorf("--capture-data %d: want 0 to %d bytes", f.captureData, syscalls.MaxDataBytes)
+	}
+	f.calls.Normalize()
+	if err := f.calls.Validate(); err != nil {
+		return "", err
 	}
 	switch f.output {
 	case "json", "cli":

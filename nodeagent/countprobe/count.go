@@ -10,6 +10,9 @@
 // removed through the tracer count at once, as in tracing mode. Its programs are built on the probe's BPF core
 // and load in the same variant as the tracer's (package bpf).
 //
+// The incident filters (Options.Calls) are the probe's, from the same kernel code: only the calls they keep are
+// counted, the others in a snapshot's Filtered.
+//
 // Bounds: the counters live in a preallocated per-CPU hash sized from the number of CPUs (Options.Entries);
 // a call that finds no counter, or no room for its task's state, is counted as overflow (the programs' lost
 // counter) and reported in the snapshot, never dropped silently. The kernel's counters are totals since the session started; a
@@ -28,6 +31,7 @@ import (
 	"github.com/cilium/ebpf/link"
 
 	"github.com/swoll-dev/swoll/bpf"
+	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/protocol"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -52,6 +56,9 @@ type Options struct {
 	Without bpf.Features
 	// Table names the system calls (default: the running architecture's).
 	Table *syscalls.Table
+	// Calls are the incident filters: only the calls they keep are counted, the others in Snapshot's
+	// Filtered (-y has no meaning here).
+	Calls callfilter.Spec
 }
 
 type total struct {
@@ -66,6 +73,7 @@ type Counter struct {
 	links    []link.Link
 	counts   *ebpf.Map
 	lost     *ebpf.Map
+	filtered *ebpf.Map
 	selected *ebpf.Variable
 	noReturn *ebpf.Variable
 	features bpf.Features
@@ -75,7 +83,9 @@ type Counter struct {
 	removed   map[uint32]bool // targets whose counters go after the next snapshot
 	prev      map[bpf.CountCountKey]total
 	overflows uint64
-	last      time.Time
+	// filteredSeen is the filtered count of the previous snapshot
+	filteredSeen uint64
+	last         time.Time
 }
 
 // Entries is the default size of the counter table for this machine.
@@ -110,6 +120,15 @@ func New(opts Options) (c *Counter, err error) {
 		return nil, fmt.Errorf("loading the counting programs (%s): %w", features, err)
 	}
 	spec.Maps[bpf.CountMapCounts].MaxEntries = uint32(entries)
+	calls := opts.Calls
+	calls.Fds = callfilter.FdsNone
+	cf, err := bpf.NewCallFilter(calls, table)
+	if err != nil {
+		return nil, err
+	}
+	if err := cf.Prepare(spec); err != nil {
+		return nil, fmt.Errorf("loading the counting programs (%s): %w", features, err)
+	}
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: opts.Filter})
 	if err != nil {
 		var ve *ebpf.VerifierError
@@ -123,6 +142,7 @@ func New(opts Options) (c *Counter, err error) {
 		coll:     coll,
 		counts:   coll.Maps[bpf.CountMapCounts],
 		lost:     coll.Maps[bpf.CountMapLost],
+		filtered: coll.Maps[bpf.MapFiltered],
 		selected: coll.Variables[bpf.CountVarSelected],
 		noReturn: coll.Variables[bpf.CountVarNoReturn],
 		features: features,
@@ -137,6 +157,9 @@ func New(opts Options) (c *Counter, err error) {
 			c = nil
 		}
 	}()
+	if err := cf.Fill(coll); err != nil {
+		return nil, err
+	}
 	for _, a := range attach {
 		l, err := bpf.Attach(coll.Programs[a.Program], a)
 		if err != nil {
@@ -247,6 +270,13 @@ func (c *Counter) Snapshot(node, session string, now time.Time) (*event.Snapshot
 	snap.Overflow = over - c.overflows
 	snap.OverflowTotal = over
 	c.overflows = over
+	filtered, err := bpf.Filtered(c.filtered)
+	if err != nil {
+		return nil, err
+	}
+	snap.Filtered = filtered - c.filteredSeen
+	snap.FilteredTotal = filtered
+	c.filteredSeen = filtered
 	c.forgetRemoved(seen)
 	return snap, nil
 }

@@ -82,6 +82,15 @@ func (m *Mode) Read(ctx context.Context, _ func(rec *record.Record) bool) error 
 	return nil
 }
 
+// Filtered is the number of calls the incident filters kept from being counted (snapshots say it too).
+func (m *Mode) Filtered() uint64 {
+	n, err := bpf.Filtered(m.filtered)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 // Lost is 0: what counting mode cannot count is a snapshot's Overflow.
 func (m *Mode) Lost() uint64 { return 0 }
 

@@ -44,8 +44,38 @@ func (d *Decoder) appendArgs(dst []byte, c *call, rec *record.Record) []byte {
 		if cp := &rec.Captures[i]; cp.Faulted && rec.Args[i] != 0 && !truncated && !p.dec.quiet {
 			dst = append(dst, p.unreadKey...)
 		}
+		if p.fdKey != nil {
+			dst = d.appendFdKey(dst, p, i, rec)
+		}
 	}
 	return append(dst, '}')
+}
+
+// appendFdKey appends the description of the fd argument i (-y), or of the pair it points to.
+func (d *Decoder) appendFdKey(dst []byte, p *param, i int, rec *record.Record) []byte {
+	if !p.pair {
+		if f := &rec.Fds[i]; f.Present {
+			dst = append(dst, p.fdKey...)
+			dst = d.appendFd(dst, f)
+		}
+		return dst
+	}
+	a, b := &rec.Fds[record.FdPair], &rec.Fds[record.FdPair+1]
+	if !a.Present && !b.Present {
+		return dst
+	}
+	dst = append(dst, p.fdKey...)
+	for j, f := range [...]*record.Fd{a, b} {
+		if j > 0 {
+			dst = append(dst, ',')
+		}
+		if f.Present {
+			dst = d.appendFd(dst, f)
+		} else {
+			dst = append(dst, "null"...)
+		}
+	}
+	return append(dst, ']')
 }
 
 // appendArg appends the value of argument i, as its type's argDecoder renders it, and whether what it

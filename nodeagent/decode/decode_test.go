@@ -26,7 +26,7 @@ const (
 )
 
 func testOptions(arch syscalls.Arch) Options {
-	return Options{Arch: arch, Node: "node-1", Session: "s1", MonoToWall: monoToWall}
+	return Options{Arch: arch, Node: "node-1", Session: "s1", MonoToWall: monoToWall, Fds: 2}
 }
 
 func testTarget() *protocol.Target {
@@ -78,6 +78,50 @@ func (b *rb) fault(i int) *rb {
 	b.rec.Captures[i].Present = true
 	b.rec.Captures[i].Faulted = true
 	return b
+}
+
+// fd sets what the probe found fd slot i (record.Fds) to be.
+func (b *rb) fd(i int, f record.Fd) *rb {
+	f.Present = true
+	b.rec.Fds[i] = f
+	return b
+}
+
+// Files of -y's golden cases.
+const (
+	pipefsMagic = 0x50495045
+	anonMagic   = 0x09041934
+	tmpfsMagic  = 0x01021994
+	sockfsMagic = 0x534f434b
+)
+
+func fdPath(p string) record.Fd {
+	return record.Fd{Kind: record.FdPath, Data: []byte(p), Mode: 0o100644, Ino: 12}
+}
+
+func fdNamed(magic uint32, ino uint64, name string) record.Fd {
+	return record.Fd{Kind: record.FdNamed, Magic: magic, Ino: ino, Data: []byte(name)}
+}
+
+// fdSock is a socket with its details (-yy): family, protocol name, ports, 16-byte addresses.
+func fdSock(ino uint64, family uint16, proto string, sport, dport uint16, src, dst [16]byte, peer, portid uint32,
+	protocol uint16, path string) record.Fd {
+	var b []byte
+	b = append(b, le16(family)...)
+	b = append(b, le16(1)...)
+	b = append(b, le16(protocol)...)
+	b = append(b, le16(sport)...)
+	b = append(b, le16(dport)...)
+	b = append(b, le16(uint16(len(path)))...)
+	b = append(b, le32(peer)...)
+	b = append(b, le32(portid)...)
+	b = append(b, src[:]...)
+	b = append(b, dst[:]...)
+	var name [16]byte
+	copy(name[:], proto)
+	b = append(b, name[:]...)
+	b = append(b, path...)
+	return record.Fd{Kind: record.FdSocket, Magic: sockfsMagic, Ino: ino, Mode: 0o140777, Data: b}
 }
 
 func (b *rb) target(id uint32) *rb { b.rec.TargetID = id; return b }
@@ -335,6 +379,30 @@ func goldenCases(t testing.TB, arch syscalls.Arch) []goldenCase {
 		{"unknown_nr", &record.Record{Nr: 4000, Ret: 0, Args: [6]uint64{1, 2, 3}, Start: 5, Finish: 6, Pid: 1, Tid: 1}},
 		{"comm_escapes", mk(t, arch, "close", 0, 3).comm("a\"b\\c\x01\xff").r()},
 		{"unknown_target", mk(t, arch, "close", 0, 3).target(99).r()},
+		// -y, -yy: what fds were
+		{"fd_read_path", mk(t, arch, "read", 3, 3, ptr, 64).fd(0, fdPath("/etc/hosts")).r()},
+		{"fd_openat_cwd_ret", mk(t, arch, "openat", 4, u(-100), ptr, oRDONLY, 0).cap(1, "x").
+			fd(0, fdPath("/srv")).fd(record.FdRet, fdPath("/srv/x")).r()},
+		{"fd_openat_failed", mk(t, arch, "openat", neg(2), u(-100), ptr, oRDONLY, 0).cap(1, "nope").fd(0, fdPath("/srv")).r()},
+		{"fd_close_deleted", mk(t, arch, "close", 0, 3).fd(0, record.Fd{Kind: record.FdPath, Data: []byte("/tmp/x y"), Deleted: true}).r()},
+		{"fd_write_device", mk(t, arch, "write", 1, 1, ptr, 1).fd(0, record.Fd{Kind: record.FdPath, Data: []byte("/dev/null"), Mode: 0o20666, Rdev: 1<<20 | 3}).r()},
+		{"fd_truncated_angles", mk(t, arch, "fsync", 0, 5).fd(0, record.Fd{Kind: record.FdPath, Data: []byte("/a<b>/c"), Truncated: true}).r()},
+		{"fd_pipe2", mk(t, arch, "pipe2", 0, ptr, oCLOEXEC).cap(0, string(cat(le32(3), le32(4)))).
+			fd(record.FdPair, fdNamed(pipefsMagic, 991, "")).fd(record.FdPair+1, fdNamed(pipefsMagic, 991, "")).r()},
+		{"fd_eventfd2", mk(t, arch, "eventfd2", 5, 0, 0).fd(record.FdRet, fdNamed(anonMagic, 7, "[eventfd]")).r()},
+		{"fd_memfd", mk(t, arch, "memfd_create", 5, ptr, 0).cap(0, "mine").fd(record.FdRet, fdNamed(tmpfsMagic, 8, "memfd:mine")).r()},
+		{"fd_socket_unbound", mk(t, arch, "socket", 3, 2, 1, 0).fd(record.FdRet, fdSock(478214, 2, "TCP", 0, 0, [16]byte{}, [16]byte{}, 0, 0, 6, "")).r()},
+		{"fd_listen_bound", mk(t, arch, "listen", 0, 3, 1).fd(0, fdSock(478214, 2, "TCP", 45678, 0, [16]byte{127, 0, 0, 1}, [16]byte{}, 0, 0, 6, "")).r()},
+		{"fd_write_tcp", mk(t, arch, "write", 1, 4, ptr, 1).fd(0, fdSock(478215, 2, "TCP", 50050, 45678, [16]byte{127, 0, 0, 1}, [16]byte{127, 0, 0, 1}, 0, 0, 6, "")).r()},
+		{"fd_write_udp6", mk(t, arch, "write", 1, 3, ptr, 1).fd(0, fdSock(478219, 10, "UDPv6", 34611, 45679, [16]byte{15: 1}, [16]byte{15: 1}, 0, 0, 17, "")).r()},
+		{"fd_socketpair_unix", mk(t, arch, "socketpair", 0, 1, 1, 0, ptr).cap(3, string(cat(le32(3), le32(4)))).
+			fd(record.FdPair, fdSock(477954, 1, "UNIX-STREAM", 0, 0, [16]byte{}, [16]byte{}, 477955, 0, 0, "")).
+			fd(record.FdPair+1, fdSock(477955, 1, "UNIX-STREAM", 0, 0, [16]byte{}, [16]byte{}, 477954, 0, 0, "")).r()},
+		{"fd_unix_path", mk(t, arch, "listen", 0, 3, 1).fd(0, fdSock(477958, 1, "UNIX-STREAM", 0, 0, [16]byte{}, [16]byte{}, 0, 0, 0, "/run/x.sock\x00")).r()},
+		{"fd_unix_abstract", mk(t, arch, "close", 0, 3).fd(0, fdSock(477959, 1, "UNIX", 0, 0, [16]byte{}, [16]byte{}, 0, 0, 0, "\x00abs\"q")).r()},
+		{"fd_netlink", mk(t, arch, "close", 0, 3).fd(0, fdSock(477967, 16, "NETLINK", 0, 0, [16]byte{}, [16]byte{}, 0, 4242, 0, "")).r()},
+		{"fd_netlink_unbound", mk(t, arch, "close", 0, 3).fd(0, fdSock(477968, 16, "NETLINK", 0, 0, [16]byte{}, [16]byte{}, 0, 0, 0, "")).r()},
+		{"fd_packet", mk(t, arch, "close", 0, 3).fd(0, fdSock(477969, 17, "PACKET", 0, 0, [16]byte{}, [16]byte{}, 0, 0, 0, "")).r()},
 	}
 	if arch == syscalls.AMD64 {
 		c = append(c,
@@ -384,7 +452,7 @@ func TestGolden(t *testing.T) {
 // eventKeys is the key order of event.Event, which the agent must keep (readers scan for "finish").
 var eventKeys = []string{
 	"syscall", "start", "finish", "pid", "tid", "container_pid", "uid", "gid", "comm", "session", "error",
-	"return", "pid_ns", "uts_ns", "mount_ns", "container", "node", "args",
+	"return", "return_file", "pid_ns", "uts_ns", "mount_ns", "container", "node", "args",
 }
 
 // checkJSONLine asserts that line is one valid JSON object, ending in a newline, whose top-level keys follow

@@ -27,6 +27,9 @@ type Options struct {
 	Session string        // stamped on every event
 	// MonoToWall is added to the probe's CLOCK_MONOTONIC timestamps to get Unix nanoseconds.
 	MonoToWall int64
+	// Fds is the session's -y level (callfilter.Spec.Fds): with 2 (-yy), devices show their numbers. What
+	// the records carry says the rest.
+	Fds int
 }
 
 // Decoder renders records. It is not safe for concurrent use.
@@ -43,13 +46,16 @@ type Decoder struct {
 	t           decTables
 	ioctls      map[uint64]syscalls.IoctlSpec // syscalls.IoctlArgs of the architecture
 	scratch     []byte                        // the JSON args an AppendCLI line is rendered from
+	fdText      []byte                        // an fd's text being rendered (appendFd)
+	retFile     []byte                        // the returned fd's description an AppendCLI line shows
 	ns          nsCache
 	id          idCache
 	// parts and args hold the event being rendered, join joins them (AppendJSON)
-	parts   eventline.Parts
-	args    []byte
-	unknown []byte // the prefix of a number the table does not know
-	join    eventline.Joiner
+	parts       eventline.Parts
+	args        []byte
+	afterReturn []byte // the "return_file" key (-y)
+	unknown     []byte // the prefix of a number the table does not know
+	join        eventline.Joiner
 }
 
 // idCache holds the rendering of the last thread's identity (pid, tid, container pid, uid, gid, comm):
@@ -121,6 +127,8 @@ type call struct {
 	params []param
 	// shows, for the calls in callShows, says how many of the n params a record shows.
 	shows func(d *Decoder, rec *record.Record, n int) int
+	// retFd: a successful call returns an fd (syscalls.Syscall.RetFd), whose description is "return_file".
+	retFd bool
 }
 
 // param is what a Decoder precomputes for one argument.
@@ -130,7 +138,11 @@ type param struct {
 	key       []byte       // `"name":`
 	truncKey  []byte       // `,"name_truncated":true`
 	unreadKey []byte       // `,"name_unreadable":true`
-	tab       *table       // the flag or value table of ArgFlags and ArgEnum args
+	// fdKey is `,"name_file":` for an fd or dirfd (its description, -y), `,"name_files":[` for an fd pair;
+	// nil for the rest.
+	fdKey []byte
+	pair  bool
+	tab   *table // the flag or value table of ArgFlags and ArgEnum args
 	// related is the index of the argument this one's rendering depends on (the domain of a protocol, the
 	// flags of an open mode: argDecoder.related), or -1.
 	related int
@@ -185,7 +197,7 @@ func newDecoder(opts Options, specs []*syscalls.Syscall) *Decoder {
 const maxTableNr = 4096
 
 func (d *Decoder) compile(s *syscalls.Syscall) *call {
-	c := &call{spec: s, shows: callShows[s.Name]}
+	c := &call{spec: s, shows: callShows[s.Name], retFd: s.RetFd}
 	c.prefix = append(c.prefix, `{"syscall":{"nr":`...)
 	c.prefix = strconv.AppendInt(c.prefix, int64(s.Nr), 10)
 	c.prefix = append(c.prefix, `,"name":`...)
@@ -209,6 +221,15 @@ func (d *Decoder) compile(s *syscalls.Syscall) *call {
 		p.truncKey = append(p.truncKey, ":true"...)
 		p.unreadKey = append([]byte{','}, appendJSONString(nil, []byte(sp.Name+event.UnreadableSuffix))...)
 		p.unreadKey = append(p.unreadKey, ":true"...)
+		switch sp.Type.Info().Fd {
+		case syscalls.FdArg, syscalls.FdDir:
+			p.fdKey = append([]byte{','}, appendJSONString(nil, []byte(sp.Name+event.FdFileSuffix))...)
+			p.fdKey = append(p.fdKey, ':')
+		case syscalls.FdPair:
+			p.fdKey = append([]byte{','}, appendJSONString(nil, []byte(sp.Name+event.FdFilesSuffix))...)
+			p.fdKey = append(p.fdKey, ':', '[')
+			p.pair = true
+		}
 		if sp.Set != "" {
 			p.tab = d.t.all.add(d.opts.Arch, sp.Set)
 		}
@@ -372,6 +393,12 @@ func (d *Decoder) Parts(rec *record.Record) *eventline.Parts {
 		p.Error = "OK"
 	}
 	p.Return = rec.Ret
+	p.AfterReturn = nil
+	if f := &rec.Fds[record.FdRet]; f.Present && c != nil && c.retFd {
+		d.afterReturn = append(d.afterReturn[:0], `,"return_file":`...)
+		d.afterReturn = d.appendFd(d.afterReturn, f)
+		p.AfterReturn = d.afterReturn
+	}
 	p.Namespaces = d.namespaces(rec)
 	if t := d.target(rec.TargetID); t != nil {
 		p.Target = t.frag
@@ -417,6 +444,10 @@ func (d *Decoder) AppendCLI(dst []byte, rec *record.Record) []byte {
 	}
 	if errno, failed := syscalls.ErrnoFromReturn(rec.Ret); failed {
 		line.Error = syscalls.ErrnoName(errno)
+	}
+	if f := &rec.Fds[record.FdRet]; f.Present && c != nil && c.retFd {
+		d.retFile = d.appendFd(d.retFile[:0], f)
+		line.ReturnFile = d.retFile
 	}
 	if c != nil {
 		line.Syscall = c.spec.Name

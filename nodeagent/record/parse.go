@@ -34,6 +34,9 @@ const (
 	capFaulted    = 1
 	capTruncated  = 2
 
+	// fdSlotBase is the capture number of the first fd description (bpf/fdpath.h's FD_SLOT).
+	fdSlotBase = 8
+
 	flagCapsDropped = 1
 	flagNoReturn    = 2
 )
@@ -82,6 +85,7 @@ func Parse(b []byte, r *Record) error {
 	r.CapsDropped = flags&flagCapsDropped != 0
 	r.NoReturn = flags&flagNoReturn != 0
 	r.Captures = [MaxArgs]Capture{}
+	r.Fds = [FdSlots]Fd{}
 
 	n := int(le.Uint16(b[offNCaps:]))
 	rest := b[HeaderSize:]
@@ -93,6 +97,14 @@ func Parse(b []byte, r *Record) error {
 		rest = rest[capHeaderSize:]
 		if l > len(rest) {
 			return ErrCapture
+		}
+		if int(arg) >= fdSlotBase && int(arg) < fdSlotBase+FdSlots {
+			if l < fdInfoSize {
+				return ErrCapture
+			}
+			parseFd(&r.Fds[int(arg)-fdSlotBase], rest[:l:l])
+			rest = rest[l:]
+			continue
 		}
 		if int(arg) >= MaxArgs {
 			return ErrCaptureArg
@@ -106,6 +118,22 @@ func Parse(b []byte, r *Record) error {
 		rest = rest[l:]
 	}
 	return nil
+}
+
+// parseFd reads a bpf/fdpath.h struct fd_info and its data.
+func parseFd(f *Fd, b []byte) {
+	flags := b[1]
+	*f = Fd{
+		Present:   true,
+		Kind:      FdKind(b[0]),
+		Deleted:   flags&fdDeleted != 0,
+		Truncated: flags&fdTrunc != 0,
+		Magic:     le.Uint32(b[4:]),
+		Ino:       le.Uint64(b[8:]),
+		Mode:      le.Uint32(b[16:]),
+		Rdev:      le.Uint32(b[20:]),
+		Data:      b[fdInfoSize:],
+	}
 }
 
 // CommString is the task's command name without the NUL padding.

@@ -46,8 +46,8 @@ func (c *fakeCounter) Snapshot(node, session string, now time.Time) (*event.Snap
 func TestCountingModeWritesSnapshots(t *testing.T) {
 	var counter *fakeCounter
 	h := newHarness(t, func(c *Config) {
-		c.NewCounter = func(entries int) (CountTracer, error) {
-			counter = &fakeCounter{fakeTracer: newFakeTracer(), targets: map[uint32]string{}, entries: entries}
+		c.NewCounter = func(start *protocol.Start) (CountTracer, error) {
+			counter = &fakeCounter{fakeTracer: newFakeTracer(), targets: map[uint32]string{}, entries: start.CountEntries}
 			return counter, nil
 		}
 	})

@@ -30,9 +30,13 @@ func framingRecords(t *testing.T) []record.Record {
 		Args: [record.MaxArgs]uint64{uint64(0xffffff9c), 0, 0o2000000}}
 	copy(ok1.Comm[:], "ngi\"nx")
 	ok1.Captures[1] = record.Capture{Present: true, Data: []byte("/etc/nginx/nginx.conf")}
+	// -y (the session's filter.fds): the working directory of AT_FDCWD and the returned fd's file
+	ok1.Fds[0] = record.Fd{Present: true, Kind: record.FdPath, Mode: 0o40755, Ino: 2, Data: []byte("/")}
+	ok1.Fds[record.FdRet] = record.Fd{Present: true, Kind: record.FdPath, Mode: 0o100644, Ino: 12, Data: []byte("/etc/nginx/nginx.conf")}
 	failed := ok1
 	failed.Ret, failed.Tid, failed.Start, failed.Finish = -2, 12, 5_000, 5_100
 	failed.Captures[1] = record.Capture{Present: true, Truncated: true, Data: []byte("/nope")}
+	failed.Fds[record.FdRet] = record.Fd{} // a failed open returns no fd
 	unknown := ok1
 	unknown.Nr, unknown.TargetID, unknown.Start, unknown.Finish = 4000, 0, 4_000, 4_001 // before: times go back too
 	return []record.Record{ok1, failed, unknown, ok1}
@@ -44,11 +48,12 @@ func framingRecords(t *testing.T) []record.Record {
 func framedSession(t *testing.T, framings string) (*event.Notice, [][]byte) {
 	t.Helper()
 	h := newHarness(t, func(c *Config) {
-		c.NewDecoder = func(node, session string) Decoder {
-			return decode.New(decode.Options{Arch: syscalls.Native().Arch(), Node: node, Session: session, MonoToWall: 1_765_000_000_000_000_000})
+		c.NewDecoder = func(start *protocol.Start) Decoder {
+			return decode.New(decode.Options{Arch: syscalls.Native().Arch(), Node: start.Node, Session: start.Session,
+				MonoToWall: 1_765_000_000_000_000_000, Fds: start.Filter.Fds})
 		}
 	})
-	h.send(`{"op":"start","start":{"version":2,"node":"node-a","session":"s1","syscalls":["openat"]` + framings + `}}`)
+	h.send(`{"op":"start","start":{"version":2,"node":"node-a","session":"s1","syscalls":["openat"],"filter":{"fds":1}` + framings + `}}`)
 	ready := h.expectNotice(event.NoticeReady)
 	h.send(`{"op":"add","target":{"container_id":"containerd://c1","pod":"web-1","namespace":"shop","container":"nginx","image":"nginx:1","restart_count":2,"labels":{"app":"web","tier":"front"}}}`)
 	h.expectNotice(event.NoticeTargetAttached)

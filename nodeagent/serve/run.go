@@ -323,7 +323,7 @@ loop:
 			s.detachExited()
 			s.forgetGone(s.cfg.Now())
 		case <-statsTick.C:
-			s.notice(event.Notice{Kind: event.NoticeStats, Events: s.events.Load()})
+			s.notice(event.Notice{Kind: event.NoticeStats, Events: s.events.Load(), FilteredTotal: s.filtered()})
 		case <-countTick:
 			s.snapshot()
 		case err := <-readDone:
@@ -358,9 +358,11 @@ loop:
 	if s.counter != nil {
 		s.snapshot() // the calls counted since the last one
 	}
-	s.logf("%s; %d events, %d lost, %d over --max-rate", reason, s.events.Load(), s.lostSeen, s.limitedSeen)
+	filtered := s.filtered()
+	s.logf("%s; %d events, %d lost, %d over --max-rate, %d filtered out", reason, s.events.Load(), s.lostSeen,
+		s.limitedSeen, filtered)
 	s.notice(event.Notice{Kind: event.NoticeExit, Events: s.events.Load(), LostTotal: s.lostSeen,
-		LimitedTotal: s.limitedSeen, Message: reason})
+		LimitedTotal: s.limitedSeen, FilteredTotal: filtered, Message: reason})
 	return result
 }
 
@@ -437,16 +439,16 @@ func (s *session) setUp() error {
 	if err != nil {
 		return err
 	}
-	s.dec = s.cfg.NewDecoder(s.start.Node, s.start.Session)
+	s.dec = s.cfg.NewDecoder(s.start)
 	if s.start.Count {
 		var ct CountTracer
 		if s.cfg.NewCounter == nil {
 			err = errors.New("this agent has no counting mode")
-		} else if ct, err = s.cfg.NewCounter(s.start.CountEntries); err == nil {
+		} else if ct, err = s.cfg.NewCounter(s.start); err == nil {
 			s.tracer, s.counter = ct, ct
 		}
 	} else {
-		s.tracer, err = s.cfg.NewTracer(s.start.CaptureData)
+		s.tracer, err = s.cfg.NewTracer(s.start)
 	}
 	if err != nil {
 		_ = s.resolver.Close()
@@ -680,6 +682,14 @@ func (s *session) snapshot() {
 	if _, err := s.out.Write(append(line, '\n')); err == nil {
 		s.out.FlushSoon()
 	}
+}
+
+// filtered is what the incident filters dropped so far (0 before OpStart).
+func (s *session) filtered() uint64 {
+	if s.tracer == nil {
+		return 0
+	}
+	return s.tracer.Filtered()
 }
 
 // reportDrops reports, when they grew, the kernel's drops (ring buffer full) and the rate cap's drops,

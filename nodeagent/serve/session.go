@@ -39,6 +39,8 @@ type Tracer interface {
 	RemoveCgroup(cgroupID uint64) error
 	Read(ctx context.Context, fn func(rec *record.Record) bool) error
 	Lost() uint64
+	// Filtered counts the calls OpStart's incident filters dropped in the kernel (not a loss).
+	Filtered() uint64
 	Close() error
 }
 
@@ -75,12 +77,14 @@ type Resolver interface {
 type Deps struct {
 	// Syscalls resolves the names of OpStart (empty: every call) into table entries.
 	Syscalls func(names []string) ([]*syscalls.Syscall, error)
-	// NewTracer loads and attaches the probe; captureData is OpStart's (bytes of read/write data to copy).
-	NewTracer func(captureData int) (Tracer, error)
-	// NewCounter loads counting mode (OpStart's Count) with a counter table of entries (0: default).
-	NewCounter func(entries int) (CountTracer, error)
-	// NewDecoder makes the event encoder for the session's node and name.
-	NewDecoder func(node, session string) Decoder
+	// NewTracer loads and attaches the probe as OpStart says: the bytes of read/write data to copy
+	// (CaptureData), the incident filters and fd display (Filter).
+	NewTracer func(start *protocol.Start) (Tracer, error)
+	// NewCounter loads counting mode (OpStart's Count) with a counter table of CountEntries (0: default)
+	// and OpStart's incident filters.
+	NewCounter func(start *protocol.Start) (CountTracer, error)
+	// NewDecoder makes the event encoder for OpStart's node, session name and fd display.
+	NewDecoder func(start *protocol.Start) Decoder
 	// NewResolver opens the container runtime: criSocket is OpStart's (a host path; empty: auto-detect).
 	NewResolver func(criSocket string) (Resolver, error)
 	// MountNSID gives the id of a process's mount namespace, as the probe sees it.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/eventline"
 	"github.com/swoll-dev/swoll/nodeagent/cri"
@@ -31,6 +33,7 @@ import (
 type fakeTracer struct {
 	feed     chan record.Record
 	lost     atomic.Uint64
+	filtered atomic.Uint64
 	mu       sync.Mutex
 	selected []*syscalls.Syscall
 	mountNS  map[uint64]uint32
@@ -123,7 +126,8 @@ func (f *fakeTracer) Read(ctx context.Context, fn func(rec *record.Record) bool)
 	}
 }
 
-func (f *fakeTracer) Lost() uint64 { return f.lost.Load() }
+func (f *fakeTracer) Lost() uint64     { return f.lost.Load() }
+func (f *fakeTracer) Filtered() uint64 { return f.filtered.Load() }
 
 func (f *fakeTracer) Close() error {
 	f.mu.Lock()
@@ -291,12 +295,12 @@ func newHarness(t *testing.T, tweak func(*Config)) *harness {
 	cfg := Config{
 		Deps: Deps{
 			Syscalls: table.Resolve,
-			NewTracer: func(int) (Tracer, error) {
+			NewTracer: func(*protocol.Start) (Tracer, error) {
 				h.tracers.Add(1)
 				return h.tracer, nil
 			},
-			NewDecoder: func(node, session string) Decoder {
-				return &fakeDecoder{node: node, session: session, targets: map[uint32]*protocol.Target{}}
+			NewDecoder: func(start *protocol.Start) Decoder {
+				return &fakeDecoder{node: start.Node, session: start.Session, targets: map[uint32]*protocol.Target{}}
 			},
 			NewResolver: func(sock string) (Resolver, error) {
 				h.criAsked = append(h.criAsked, sock)
@@ -652,7 +656,7 @@ func TestBadFirstCommand(t *testing.T) {
 
 func TestTracerFailureIsReported(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
-		c.NewTracer = func(int) (Tracer, error) {
+		c.NewTracer = func(*protocol.Start) (Tracer, error) {
 			return nil, errors.New("loading BPF programs requires root (CAP_BPF and CAP_PERFMON)")
 		}
 	})
@@ -834,8 +838,8 @@ func TestClosedStdoutEndsSession(t *testing.T) {
 		done <- Run(context.Background(), Config{
 			Deps: Deps{
 				Syscalls:    syscalls.Native().Resolve,
-				NewTracer:   func(int) (Tracer, error) { return tr, nil },
-				NewDecoder:  func(string, string) Decoder { return &fakeDecoder{targets: map[uint32]*protocol.Target{}} },
+				NewTracer:   func(*protocol.Start) (Tracer, error) { return tr, nil },
+				NewDecoder:  func(*protocol.Start) Decoder { return &fakeDecoder{targets: map[uint32]*protocol.Target{}} },
 				NewResolver: func(string) (Resolver, error) { return &fakeResolver{}, nil },
 				MountNSID:   func(int) (uint64, error) { return 1, nil },
 			},
@@ -940,8 +944,8 @@ func stalledSession(t *testing.T, tweak func(*Config)) (tr *fakeTracer, stdin *i
 	cfg := Config{
 		Deps: Deps{
 			Syscalls:    syscalls.Native().Resolve,
-			NewTracer:   func(int) (Tracer, error) { return tr, nil },
-			NewDecoder:  func(string, string) Decoder { return &fakeDecoder{targets: map[uint32]*protocol.Target{}} },
+			NewTracer:   func(*protocol.Start) (Tracer, error) { return tr, nil },
+			NewDecoder:  func(*protocol.Start) Decoder { return &fakeDecoder{targets: map[uint32]*protocol.Target{}} },
 			NewResolver: func(string) (Resolver, error) { return &fakeResolver{pids: map[string]int{"c1": 100}}, nil },
 			MountNSID:   func(pid int) (uint64, error) { return uint64(pid), nil },
 		},
@@ -1144,5 +1148,30 @@ func TestLabelBytesAreBounded(t *testing.T) {
 	kept, left := boundLabels(map[string]string{"a": "1234", "b": "12345678", "c": "1"}, 10)
 	if left != 1 || len(kept) != 2 || kept["a"] != "1234" || kept["c"] != "1" {
 		t.Fatalf("kept %v, left %d", kept, left)
+	}
+}
+
+// OpStart's incident filters and fd display reach the tracer and the decoder; what they dropped is in the stats
+// and exit notices, apart from the lost count.
+func TestFilterReachesTracerAndNotices(t *testing.T) {
+	var tracerStart, decoderStart *protocol.Start
+	h := newHarness(t, func(c *Config) {
+		newTracer, newDecoder := c.NewTracer, c.NewDecoder
+		c.NewTracer = func(s *protocol.Start) (Tracer, error) { tracerStart = s; return newTracer(s) }
+		c.NewDecoder = func(s *protocol.Start) Decoder { decoderStart = s; return newDecoder(s) }
+		c.StatsInterval = 10 * time.Millisecond
+	})
+	h.start(`,"filter":{"failed":true,"errnos":["ENOENT"],"paths":["/etc/hostname"],"fds":2}`)
+	want := callfilter.Spec{Failed: true, Errnos: []string{"ENOENT"}, Paths: []string{"/etc/hostname"}, Fds: 2}
+	if tracerStart == nil || decoderStart == nil || !reflect.DeepEqual(tracerStart.Filter, want) ||
+		decoderStart.Filter.Fds != 2 {
+		t.Fatalf("tracer got %+v, decoder %+v", tracerStart, decoderStart)
+	}
+	h.tracer.filtered.Store(42)
+	for n := h.expectNotice(event.NoticeStats); n.FilteredTotal != 42; n = h.expectNotice(event.NoticeStats) {
+	}
+	h.send(`{"op":"stop"}`)
+	if n := h.expectNotice(event.NoticeExit); n.FilteredTotal != 42 || n.LostTotal != 0 {
+		t.Fatalf("exit notice %+v", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -87,6 +88,13 @@ func runHelper() int {
 			return 3
 		case "getppid":
 			unix.Getppid()
+		case "sleep":
+			d, _ := time.ParseDuration(arg)
+			_ = unix.ClockNanosleep(unix.CLOCK_MONOTONIC, 0, &unix.Timespec{Nsec: d.Nanoseconds()}, nil)
+		case "fds":
+			fdKinds()
+		case "rename":
+			fdRename()
 		case "pause":
 			// Until the test lets it go on (helper.resume).
 			fmt.Println("paused")

@@ -25,6 +25,11 @@
 // The filter's decision for a task is cached in the task's state until the filter changes: every change of
 // targets or mode bumps the filter's generation (see bpf/filter.h).
 //
+// The incident filters (Options.Calls: --failed, --errno, --slower-than, -P, --comm, --container-pid) are decided
+// at each call's exit, before its record is reserved (bpf/exitfilter.h); what they drop is counted (Filtered),
+// apart from Lost. With -y the probe resolves what each fd argument was as the call began and what each returned
+// fd is (bpf/fdpath.h), and records carry it (record.Record.Fds).
+//
 // Limitations: 32-bit compat system calls are skipped on amd64 (their numbers mean other calls); on arm64,
 // AArch32 tasks are not told apart and their calls would be decoded with the arm64 table. A per-CPU buffer
 // garbled by a preempting writer (possible on fully preemptible kernels) is detected and counted as lost.
@@ -45,6 +50,7 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/swoll-dev/swoll/bpf"
+	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -107,6 +113,9 @@ type Options struct {
 	// FilterOnly attaches only what keeps the container filter current (fork and exit tracking), not the
 	// syscall programs: for counting mode (package countprobe), which shares the filter (FilterMaps).
 	FilterOnly bool
+	// Calls are the incident filters decided in the kernel at each call's exit (what they drop is counted:
+	// Filtered) and -y's fd display (records carry what each fd is); the zero Spec keeps every call.
+	Calls callfilter.Spec
 }
 
 // Tracer owns the loaded programs and maps. Close detaches everything.
@@ -125,6 +134,7 @@ type Tracer struct {
 	pidTargets *ebpf.Map
 	cgTargets  *ebpf.Map
 	lost       *ebpf.Map
+	filtered   *ebpf.Map // calls the incident filters dropped (bpf/exitfilter.h)
 	mntIter    *ebpf.Program
 	features   Features
 	filterOnly bool
@@ -188,20 +198,27 @@ func New(opts Options) (*Tracer, error) {
 	}
 	t := &Tracer{table: table, dataBytes: uint16(opts.CaptureData), filterOnly: opts.FilterOnly, gen: 1,
 		features: (bpf.KernelFeatures() &^ opts.Without).Usable(), cgroups: map[uint64]int{}}
-	if err := t.load(ring); err != nil {
+	if err := t.load(ring, opts.Calls); err != nil {
 		_ = t.Close()
 		return nil, fmt.Errorf("loading the probe (%s): %w", t.features, err)
 	}
 	return t, nil
 }
 
-func (t *Tracer) load(ring int) error {
+func (t *Tracer) load(ring int, calls callfilter.Spec) error {
 	spec, err := bpf.LoadProbe()
 	if err != nil {
 		return fmt.Errorf("reading the embedded probe: %w", err)
 	}
 	attach, err := bpf.Choose(spec, bpf.ProbeVariants, t.features)
 	if err != nil {
+		return err
+	}
+	cf, err := bpf.NewCallFilter(calls, t.table)
+	if err != nil {
+		return err
+	}
+	if err := cf.Prepare(spec); err != nil {
 		return err
 	}
 	spec.Maps[bpf.ProbeMapEvents].MaxEntries = uint32(ring)
@@ -225,6 +242,10 @@ func (t *Tracer) load(ring int) error {
 	t.pidTargets = coll.Maps[bpf.ProbeMapPidTargets]
 	t.cgTargets = coll.Maps[bpf.ProbeMapCgroupTargets]
 	t.lost = coll.Maps[bpf.ProbeMapLost]
+	t.filtered = coll.Maps[bpf.MapFiltered]
+	if err := cf.Fill(coll); err != nil {
+		return err
+	}
 	t.filterMode = coll.Variables[bpf.ProbeVarFilterMode]
 	t.filterGen = coll.Variables[bpf.ProbeVarFilterGen]
 	t.cgroupHier = coll.Variables[bpf.ProbeVarCgroupHierarchy]
@@ -584,6 +605,15 @@ func (t *Tracer) Lost() uint64 {
 		sum += n
 	}
 	return sum + t.badRecords.Load()
+}
+
+// Filtered is the number of calls the incident filters (Options.Calls) dropped since New, summed over CPUs.
+func (t *Tracer) Filtered() uint64 {
+	n, err := bpf.Filtered(t.filtered)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // Close detaches the programs and frees the maps.

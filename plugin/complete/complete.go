@@ -1,7 +1,7 @@
 // Package complete answers shell completion for kubectl swoll from the live cluster and the syscall tables:
 // namespaces (-n, --agent-namespace), pod names, label selectors (-l: keys, then the values the pods carry),
-// nodes (--node), the containers of the chosen pods (-c), system calls with class: and group: sets (-s), and the
-// kubeconfig's contexts, clusters and users.
+// nodes (--node), the containers of the chosen pods (-c), system calls with class: and group: sets (-s), errno
+// names (--errno), and the kubeconfig's contexts, clusters and users.
 //
 // kubectl runs the kubectl_complete-swoll shim (on PATH) for `kubectl swoll ... <TAB>`; the shim runs
 // `kubectl swoll __complete ARGS`, cobra parses the flags typed so far and calls the functions registered here.
@@ -66,6 +66,7 @@ func Register(root *cobra.Command, src *Source) {
 		flagNode:            src.Nodes,
 		"container":         src.Containers,
 		"syscalls":          Syscalls,
+		"errno":             Errnos,
 		"context":           src.kubeconfigNames("context"),
 		"cluster":           src.kubeconfigNames("cluster"),
 		"user":              src.kubeconfigNames("user"),

@@ -181,3 +181,20 @@ func TestCompleteWithoutCluster(t *testing.T) {
 		}
 	}
 }
+
+func TestErrnos(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string
+	}{
+		{"ENOEN", []string{"ENOENT"}},
+		{"econnref", []string{"ECONNREFUSED"}},
+		{"ENOENT,EACCE", []string{"ENOENT,EACCES"}},
+		{"EACCES,eacc", nil},
+	} {
+		got, _ := Errnos(nil, nil, c.in)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("Errnos(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

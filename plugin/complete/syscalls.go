@@ -2,6 +2,7 @@ package complete
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -69,4 +70,32 @@ func Syscalls(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completi
 		directive |= cobra.ShellCompDirectiveNoSpace // only class: or group: left: the name follows
 	}
 	return out, directive
+}
+
+// errnoNames is every errno name, sorted.
+var errnoNames = sync.OnceValue(func() []string {
+	var out []string
+	for e := 1; e <= syscalls.MaxErrno; e++ {
+		if n := syscalls.ErrnoName(e); strings.HasPrefix(n, "E") && n != "E"+strconv.Itoa(e) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+})
+
+// Errnos completes the last element of an --errno list with an errno name not already in the list.
+func Errnos(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	done, term := "", strings.ToUpper(toComplete)
+	if i := strings.LastIndex(toComplete, ","); i >= 0 {
+		done, term = toComplete[:i+1], strings.ToUpper(toComplete[i+1:])
+	}
+	have := strings.Split(strings.ToUpper(done), ",")
+	var out []cobra.Completion
+	for _, n := range errnoNames() {
+		if strings.HasPrefix(n, term) && !slices.Contains(have, n) {
+			out = append(out, done+n)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 }

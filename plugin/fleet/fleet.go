@@ -72,8 +72,9 @@ type Report struct {
 	// ID is the agent's stream in the merge loop.
 	ID   int
 	Node string
-	// Lost counts events the kernel dropped; Limited those the agent dropped over --max-rate.
-	Lost, Limited uint64
+	// Lost counts events the kernel dropped; Limited those the agent dropped over --max-rate; Filtered the calls
+	// the incident filters left out (asked for: not lost).
+	Lost, Limited, Filtered uint64
 	// Failed: the agent failed and nothing took over; Replaced: it failed and a replacement took over.
 	Failed, Replaced bool
 }
@@ -163,7 +164,7 @@ func (f *Fleet) Reports() []Report {
 func (f *Fleet) reports() []Report {
 	out := make([]Report, 0, len(f.attempts))
 	for _, a := range f.attempts {
-		out = append(out, Report{ID: a.id, Node: a.node.name, Lost: a.lost, Limited: a.limited,
+		out = append(out, Report{ID: a.id, Node: a.node.name, Lost: a.lost, Limited: a.limited, Filtered: a.filtered,
 			Failed: a.failure != "" && !a.replaced, Replaced: a.replaced})
 	}
 	return out

@@ -130,8 +130,9 @@ type attempt struct {
 	failure       string
 	exit          *event.Notice
 	lost, limited uint64
-	removed       bool // another client deleted it: not to be replaced
-	replaced      bool // a replacement took over
+	filtered      uint64 // calls the incident filters dropped (stats and exit notices): asked for, not lost
+	removed       bool   // another client deleted it: not to be replaced
+	replaced      bool   // a replacement took over
 }
 
 // to moves a to state s.
@@ -420,6 +421,7 @@ func (f *Fleet) notice(a *attempt, n *event.Notice) {
 		f.cfg.Log.Printf("%s: its agent is heard from again after %s of silence", a.node.name, now.Sub(a.heard).Round(time.Second))
 	}
 	a.heard, a.silent = now, false
+	a.filtered = max(a.filtered, n.FilteredTotal)
 	node := a.node.name
 	switch n.Kind {
 	case event.NoticeReady:

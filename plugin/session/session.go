@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/plugin/agentpod"
 	"github.com/swoll-dev/swoll/plugin/audit"
 	"github.com/swoll-dev/swoll/plugin/fleet"
@@ -59,7 +60,10 @@ type Config struct {
 	MaxEvents uint64
 	// CaptureData is how many bytes of read/write data the agents copy (0: none).
 	CaptureData int
-	Duration    time.Duration
+	// Filter is the incident filters the agents decide in the kernel (--failed, --errno, -P...) and the fd
+	// display (-y); the zero Spec keeps every call. Valid (callfilter.Spec.Validate).
+	Filter   callfilter.Spec
+	Duration time.Duration
 	// Window is how long the merger may hold an event to put it in time order (merge.DefaultWindow when 0).
 	Window         time.Duration
 	AgentNamespace string
@@ -253,6 +257,7 @@ func (s *session) startFor(node string) (*protocol.Start, error) {
 		// rounded up to a millisecond, so that a small interval is not taken for the default
 		CountIntervalMs: (s.cfg.CountInterval + time.Millisecond - 1).Milliseconds(),
 		CountEntries:    s.cfg.CountEntries,
+		Filter:          s.cfg.Filter,
 	}, nil
 }
 

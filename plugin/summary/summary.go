@@ -174,10 +174,8 @@ func (s *Summary) Write(w io.Writer, losses map[string]tally.Losses) error {
 		}
 	}
 	nodes := make([]string, 0, len(losses))
-	for n, l := range losses {
-		if l.Lost > 0 || l.Overflow > 0 {
-			nodes = append(nodes, n)
-		}
+	for n := range losses {
+		nodes = append(nodes, n)
 	}
 	sort.Strings(nodes)
 	for _, n := range nodes {
@@ -186,8 +184,13 @@ func (s *Summary) Write(w io.Writer, losses map[string]tally.Losses) error {
 		if name == "" {
 			name = "(unknown node)"
 		}
-		fmt.Fprintf(&b, "warning: %s: %d events lost, %d calls not counted (counter table full): the figures above are short\n",
-			escape(name), l.Lost, l.Overflow)
+		if l.Filtered > 0 {
+			fmt.Fprintf(&b, "%s: %d calls filtered out in the kernel, as asked (not in the figures above)\n", escape(name), l.Filtered)
+		}
+		if l.Lost > 0 || l.Overflow > 0 {
+			fmt.Fprintf(&b, "warning: %s: %d events lost, %d calls not counted (counter table full): the figures above are short\n",
+				escape(name), l.Lost, l.Overflow)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -31,7 +31,7 @@ func TestGolden(t *testing.T) {
 		row("web-7d9f8c6b5-ccccc", "read", "OK", 2000, 40_000_000),
 	}
 	var buf bytes.Buffer
-	if err := Build(rows).Write(&buf, map[string]tally.Losses{"n1": {Lost: 2}, "n2": {}}); err != nil {
+	if err := Build(rows).Write(&buf, map[string]tally.Losses{"n1": {Lost: 2}, "n2": {}, "n3": {Filtered: 12345}}); err != nil {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "summary.golden")

@@ -80,6 +80,7 @@ type Table struct {
 	step     int64
 	lost     map[string]uint64 // events the kernel dropped, by node (tracing mode)
 	overflow map[string]uint64 // calls not counted because the kernel's table was full, by node
+	filtered map[string]uint64 // calls the incident filters left out in the kernel, by node (totals)
 	first    int64
 	last     int64
 }
@@ -93,6 +94,7 @@ func New() *Table {
 		step:     firstStep,
 		lost:     map[string]uint64{},
 		overflow: map[string]uint64{},
+		filtered: map[string]uint64{},
 	}
 }
 
@@ -141,18 +143,23 @@ func (t *Table) AddSnapshot(s *event.Snapshot) {
 	if s.Overflow > 0 {
 		t.overflow[s.Node] += s.Overflow
 	}
+	if s.FilteredTotal > t.filtered[s.Node] {
+		t.filtered[s.Node] = s.FilteredTotal
+	}
 	t.seen(s.From)
 	t.seen(s.To)
 }
 
-// AddNotice records the losses a notice reports.
+// AddNotice records the losses a notice reports, and what the incident filters left out.
 func (t *Table) AddNotice(n *event.Notice) {
-	if n.Kind != event.NoticeLost || n.Lost == 0 {
-		return
-	}
 	t.mu.Lock()
-	t.lost[n.Node] += n.Lost
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	if n.FilteredTotal > t.filtered[n.Node] {
+		t.filtered[n.Node] = n.FilteredTotal
+	}
+	if n.Kind == event.NoticeLost {
+		t.lost[n.Node] += n.Lost
+	}
 }
 
 // AddLine counts one line of a stream or recording, whatever its kind.
@@ -294,10 +301,11 @@ func (t *Table) Series() ([]Point, int64) {
 }
 
 // Losses are the calls a node could not report: events its kernel dropped (tracing) and calls its counter
-// table had no room for (counting).
+// table had no room for (counting); and, not a loss, the calls the session's incident filters left out.
 type Losses struct {
 	Lost     uint64
 	Overflow uint64
+	Filtered uint64
 }
 
 // Losses returns the losses by node.
@@ -313,6 +321,11 @@ func (t *Table) Losses() map[string]Losses {
 	for n, v := range t.overflow {
 		l := out[n]
 		l.Overflow = v
+		out[n] = l
+	}
+	for n, v := range t.filtered {
+		l := out[n]
+		l.Filtered = v
 		out[n] = l
 	}
 	return out

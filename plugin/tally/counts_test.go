@@ -2,6 +2,7 @@ package tally
 
 import (
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/swoll-dev/swoll/event"
@@ -120,5 +121,20 @@ func TestHistBucket(t *testing.T) {
 		if got := event.HistBucket(tt.ns); got != tt.want {
 			t.Errorf("HistBucket(%d) = %d, want %d", tt.ns, got, tt.want)
 		}
+	}
+}
+
+// What the incident filters left out is kept by node from the totals of notices and snapshots, apart from losses.
+func TestFilteredByNode(t *testing.T) {
+	tb := New()
+	tb.AddNotice(&event.Notice{Kind: event.NoticeStats, Node: "a", FilteredTotal: 5})
+	tb.AddNotice(&event.Notice{Kind: event.NoticeExit, Node: "a", FilteredTotal: 9, LostTotal: 3})
+	tb.AddNotice(&event.Notice{Kind: event.NoticeStats, Node: "a", FilteredTotal: 7}) // an older total
+	tb.AddNotice(&event.Notice{Kind: event.NoticeLost, Node: "b", Lost: 2, LostTotal: 2})
+	tb.AddSnapshot(&event.Snapshot{Node: "c", Filtered: 4, FilteredTotal: 40})
+	got := tb.Losses()
+	want := map[string]Losses{"a": {Filtered: 9}, "b": {Lost: 2}, "c": {Filtered: 40}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Losses() = %+v, want %+v", got, want)
 	}
 }

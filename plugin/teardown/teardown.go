@@ -112,8 +112,8 @@ func Run(s Steps) error {
 type AgentSummary struct {
 	Node string
 	// Events counts the events received from the agent; Lost those the kernel dropped; Limited those the
-	// agent dropped over --max-rate.
-	Events, Lost, Limited uint64
+	// agent dropped over --max-rate; Filtered the calls the incident filters left out (asked for: not lost).
+	Events, Lost, Limited, Filtered uint64
 	// Failed: the agent failed and nothing took over; Replaced: it failed and a replacement took over.
 	Failed, Replaced bool
 }
@@ -157,6 +157,9 @@ func (s *Summary) Write(log *userlog.Logger) {
 		}
 		if a.Limited > 0 {
 			state = fmt.Sprintf(", %d over --max-rate%s", a.Limited, state)
+		}
+		if a.Filtered > 0 {
+			state = fmt.Sprintf(", %d filtered out%s", a.Filtered, state)
 		}
 		log.Printf("  %s: %d events, %d lost%s", a.Node, a.Events, a.Lost, state)
 	}

@@ -138,7 +138,7 @@ func TestSummary(t *testing.T) {
 	s := &Summary{
 		Session: "abc", Reason: "interrupted", Started: start, Stopping: time.Now().Add(-time.Minute),
 		FirstEvent: start.Add(2 * time.Second), Emitted: 42,
-		Agents: []AgentSummary{{Node: "node-b", Events: 40, Lost: 3}, {Node: "node-a", Events: 2, Failed: true}},
+		Agents: []AgentSummary{{Node: "node-b", Events: 40, Lost: 3, Filtered: 1000, Limited: 5}, {Node: "node-a", Events: 2, Failed: true}},
 	}
 	var out bytes.Buffer
 	s.Write(userlog.New(&out, false))
@@ -150,7 +150,7 @@ func TestSummary(t *testing.T) {
 		!strings.Contains(lines[0], ": 42 events written; first event after 2s; cleaned up in 1m") {
 		t.Errorf("first line %q", lines[0])
 	}
-	if lines[1] != "swoll:   node-a: 2 events, 0 lost; agent failed (see above)" || lines[2] != "swoll:   node-b: 40 events, 3 lost" {
+	if lines[1] != "swoll:   node-a: 2 events, 0 lost; agent failed (see above)" || lines[2] != "swoll:   node-b: 40 events, 3 lost, 1000 filtered out, 5 over --max-rate" {
 		t.Errorf("agent lines %q", lines[1:])
 	}
 	if err := s.Failures(); err == nil || err.Error() != "1 of 2 agents failed (see above)" {

@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/yaml"
+
+	"github.com/swoll-dev/swoll/callfilter"
 )
 
 // Kind is the only kind accepted.
@@ -53,6 +55,22 @@ type Spec struct {
 	// SampleRate was a seed feature that swoll does not implement; a non-zero value is refused rather than
 	// silently ignored.
 	SampleRate int `json:"sampleRate,omitempty"`
+
+	// The incident filters and fd display, swoll's additions (package callfilter; the flags of the same
+	// meaning win over them): keep only the calls that failed (failed, kubectl swoll's --failed) or succeeded,
+	// failed with one of errnos ("ENOENT"), took at least slowerThan (a Go duration, "1ms"), are on one of
+	// paths (as strace -P) or under one of pathsUnder, were made by a task whose command name is one of comms
+	// or by a process whose pid in its container is one of containerPids; decodeFds shows fds with their
+	// paths (1, -y) and sockets with their addresses (2, -yy).
+	Failed        bool     `json:"failed,omitempty"`
+	Succeeded     bool     `json:"succeeded,omitempty"`
+	Errnos        []string `json:"errnos,omitempty"`
+	SlowerThan    string   `json:"slowerThan,omitempty"`
+	Paths         []string `json:"paths,omitempty"`
+	PathsUnder    []string `json:"pathsUnder,omitempty"`
+	Comms         []string `json:"comms,omitempty"`
+	ContainerPids []int    `json:"containerPids,omitempty"`
+	DecodeFds     int      `json:"decodeFds,omitempty"`
 }
 
 // FieldSelector accepts both the seed's label-selector-shaped form (matchLabels/matchExpressions keyed by field
@@ -159,7 +177,27 @@ func Parse(data []byte) (*Trace, error) {
 	if _, err := t.LabelSelector(); err != nil {
 		return nil, err
 	}
+	if t.Spec.SlowerThan != "" {
+		d, err := time.ParseDuration(t.Spec.SlowerThan)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("spec.slowerThan %q is not a duration like 1ms", t.Spec.SlowerThan)
+		}
+	}
+	f := t.Filter()
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("spec's filters: %w", err)
+	}
 	return &t, nil
+}
+
+// Filter is the spec's incident filters and fd display; Parse has validated them.
+func (t *Trace) Filter() callfilter.Spec {
+	s := &t.Spec
+	d, _ := time.ParseDuration(s.SlowerThan)
+	f := callfilter.Spec{Failed: s.Failed, Succeeded: s.Succeeded, Errnos: s.Errnos, SlowerThan: d, Paths: s.Paths,
+		PathsUnder: s.PathsUnder, Comms: s.Comms, Pids: s.ContainerPids, Fds: s.DecodeFds}
+	f.Normalize()
+	return f
 }
 
 // LabelSelector renders spec.labelSelector in kubectl's -l syntax ("" when absent).

@@ -1,9 +1,12 @@
 package tracefile
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/swoll-dev/swoll/callfilter"
 )
 
 func TestParse(t *testing.T) {
@@ -76,6 +79,11 @@ spec:
 		{name: "field selector Exists", doc: "kind: Trace\nspec:\n  fieldSelector:\n    matchExpressions: [{key: a, operator: Exists}]\n", wantErr: "cannot be a field selector"},
 		{name: "field selector In with two values", doc: "kind: Trace\nspec:\n  fieldSelector:\n    matchExpressions: [{key: a, operator: In, values: [web, api]}]\n", wantErr: "only In/NotIn with one value"},
 		{name: "not yaml", doc: "kind: [", wantErr: "not a valid Trace"},
+		{name: "failed and succeeded", doc: "kind: Trace\nspec: {failed: true, succeeded: true}\n", wantErr: "exclude each other"},
+		{name: "bad errno", doc: "kind: Trace\nspec: {errnos: [ENOSUCH]}\n", wantErr: "ENOSUCH"},
+		{name: "bad slowerThan", doc: "kind: Trace\nspec: {slowerThan: quick}\n", wantErr: "spec.slowerThan"},
+		{name: "relative pathsUnder", doc: "kind: Trace\nspec: {pathsUnder: [etc]}\n", wantErr: "absolute"},
+		{name: "decodeFds 3", doc: "kind: Trace\nspec: {decodeFds: 3}\n", wantErr: "-y"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,6 +116,34 @@ spec:
 				t.Errorf("HostSelector = %v, want %v", tr.Spec.HostSelector, tc.hosts)
 			}
 		})
+	}
+}
+
+// The spec's filter fields are a callfilter.Spec.
+func TestFilterFields(t *testing.T) {
+	tr, err := Parse([]byte(`kind: Trace
+spec:
+  failed: true
+  errnos: [enoent, ECONNREFUSED]
+  slowerThan: 1500us
+  paths: [/etc/hostname]
+  pathsUnder: [/var/log/]
+  comms: [nginx]
+  containerPids: [1]
+  decodeFds: 2
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := tr.Filter()
+	want := callfilter.Spec{Failed: true, Errnos: []string{"ENOENT", "ECONNREFUSED"}, SlowerThan: 1500 * time.Microsecond,
+		Paths: []string{"/etc/hostname"}, PathsUnder: []string{"/var/log/"}, Comms: []string{"nginx"}, Pids: []int{1},
+		Fds: 2}
+	if !reflect.DeepEqual(f, want) {
+		t.Errorf("Filter() = %+v\nwant       %+v", f, want)
+	}
+	if tr, _ := Parse([]byte("kind: Trace\n")); !tr.Filter().IsZero() {
+		t.Errorf("no filter fields: %+v", tr.Filter())
 	}
 }
 

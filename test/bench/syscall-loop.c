@@ -1,6 +1,8 @@
 // syscall-loop: the system call microbenchmark of hack/bench.sh.
 //   syscall-loop getppid N       N getppid calls; prints ns per call: wall clock, then CPU time of this thread
-//   syscall-loop openat N        N openat(/etc/hostname)+close pairs; prints ns per pair (wall, CPU)
+//   syscall-loop openat N [FAIL_EVERY]  N openat(/etc/hostname)+close pairs; prints ns per pair (wall, CPU); with
+//                                FAIL_EVERY, one openat in FAIL_EVERY is of a file that does not exist (it fails:
+//                                no close), the workload of --failed
 //   syscall-loop rate R SECONDS  getppid paced at R calls/s for SECONDS; prints the achieved rate
 // With SYSCALL_LOOP_WAIT=1 it first waits for a line on stdin, so that a tracer can attach to its pid.
 #define _GNU_SOURCE
@@ -27,7 +29,7 @@ static double cpu_ns(void) { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: syscall-loop getppid|openat N | rate CALLS_PER_S SECONDS\n");
+		fprintf(stderr, "usage: syscall-loop getppid N | openat N [FAIL_EVERY] | rate CALLS_PER_S SECONDS\n");
 		return 2;
 	}
 	const char *wait = getenv("SYSCALL_LOOP_WAIT");
@@ -58,7 +60,13 @@ int main(int argc, char **argv)
 		for (long i = 0; i < n; i++)
 			syscall(SYS_getppid);
 	} else if (!strcmp(argv[1], "openat")) {
+		long fail_every = argc > 3 ? atol(argv[3]) : 0;
 		for (long i = 0; i < n; i++) {
+			if (fail_every > 0 && i % fail_every == fail_every - 1) {
+				if (syscall(SYS_openat, AT_FDCWD, "/nonexistent/swoll-bench", O_RDONLY) >= 0)
+					return 1;
+				continue;
+			}
 			int fd = syscall(SYS_openat, AT_FDCWD, "/etc/hostname", O_RDONLY);
 			if (fd < 0) {
 				perror("openat /etc/hostname");

@@ -28,10 +28,14 @@ import (
 // loopImage runs test/workloads/syscall-loop (built and loaded by hack/e2e/bench.sh).
 const loopImage = "localhost/swoll-e2e/syscall-loop:v1"
 
-func loopPod(name string, rate int, node string) podSpec {
+// loopPod runs the loop at rate calls/s (0: flat out), one call in failEvery failing (0: none).
+func loopPod(name string, rate int, node string, failEvery int) podSpec {
 	var args []string
-	if rate > 0 {
+	if rate > 0 || failEvery > 0 {
 		args = []string{strconv.Itoa(rate)}
+	}
+	if failEvery > 0 {
+		args = append(args, strconv.Itoa(failEvery))
 	}
 	return podSpec{name: name, labels: labels("app", name), node: node, containers: []corev1.Container{{
 		Name: "loop", Image: loopImage, ImagePullPolicy: corev1.PullNever, Args: args}}}
@@ -165,17 +169,24 @@ func pluginDropped(stderr string) int64 {
 	return n
 }
 
-// summaryRe matches the plugin's closing per-node line: "swoll:   NODE: N events, M lost".
-var summaryRe = regexp.MustCompile(`(?m)^swoll:\s+\S+: (\d+) events, (\d+) lost\s*$`)
+// summaryRe matches the plugin's closing per-node line: "swoll:   NODE: N events, M lost[, K filtered out]".
+var summaryRe = regexp.MustCompile(`(?m)^swoll:\s+\S+: (\d+) events, (\d+) lost(?:, (\d+) filtered out)?\s*$`)
 
 // summary sums the plugin's closing per-node counts: what the agents wrote and what the kernel dropped.
 func summary(stderr string) (events, lost int64, ok bool) {
+	events, lost, _, ok = summaryFiltered(stderr)
+	return events, lost, ok
+}
+
+// summaryFiltered is summary with the calls the incident filters left out.
+func summaryFiltered(stderr string) (events, lost, filtered int64, ok bool) {
 	for _, m := range summaryRe.FindAllStringSubmatch(stderr, -1) {
 		e, _ := strconv.ParseInt(m[1], 10, 64)
 		l, _ := strconv.ParseInt(m[2], 10, 64)
-		events, lost, ok = events+e, lost+l, true
+		fl, _ := strconv.ParseInt(m[3], 10, 64)
+		events, lost, filtered, ok = events+e, lost+l, filtered+fl, true
 	}
-	return events, lost, ok
+	return events, lost, filtered, ok
 }
 
 // loopRate is the workload's own calls/s between from and to, from its log ("calls TOTAL" once a second).
@@ -216,7 +227,7 @@ func TestBenchE2E(t *testing.T) {
 	}
 
 	// 1. Time to first event: a workload calling getppid 1000 times a second; a fresh agent pod each time.
-	slow := f.createPod(loopPod("slow", 1000, node))
+	slow := f.createPod(loopPod("slow", 1000, node, 0))
 	var ttfe []time.Duration
 	for range 3 {
 		r := countTrace(f, true, common("slow")...)
@@ -235,7 +246,7 @@ func TestBenchE2E(t *testing.T) {
 			name string
 			rate int
 		}{{"paced-100k", 100000}, {"paced-250k", 250000}, {"paced-500k", 500000}, {"flat-out", 0}} {
-			pod := f.createPod(loopPod(tc.name, tc.rate, node))
+			pod := f.createPod(loopPod(tc.name, tc.rate, node, 0))
 			var env []string
 			if framing != defaultFraming {
 				env = []string{framingEnv + "=" + framing}
@@ -249,6 +260,16 @@ func TestBenchE2E(t *testing.T) {
 			f.deletePod(pod)
 		}
 	}
+
+	// 3. --failed at 500k calls/s, one call in 100 failing (close(-1)): the other 99 are dropped in the kernel
+	// before any record is reserved, so nothing may be lost.
+	failing := f.createPod(loopPod("failing", 500000, node, 100))
+	fr := countTrace(f, false, "-n", f.ns, "-l", "app=failing", "-s", "getppid,close", "--failed",
+		"--agent-namespace", f.agents, "--duration", traceFor.String())
+	fWritten, fLost, fFiltered, fOK := summaryFiltered(fr.stderr)
+	fWorkload := f.loopRate(failing, fr.first, fr.last)
+	f.waitNoAgents(f.agents, time.Minute)
+	f.deletePod(failing)
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nswoll end-to-end benchmark (one node, %s, plugin %s, %d CPUs on this machine)\n", node, suite.plugin, runtime.NumCPU())
@@ -298,6 +319,13 @@ func TestBenchE2E(t *testing.T) {
 				framing, at250.workload, flat.workload, verdict(flat.lossless()), flat.run.rate(), flat.lost, flat.dropped)
 		}
 	}
+	kept := 0.0
+	if fWritten+fFiltered > 0 {
+		kept = 100 * float64(fWritten) / float64(fWritten+fFiltered)
+	}
+	fmt.Fprintf(&b, "--failed, loop paced at 500k calls/s, 1 in 100 failing (workload %.0f calls/s while traced): %d events (%.2f%% of the calls), %d filtered out in the kernel, %d lost, %d on stdout; 0 lost: %s\n",
+		fWorkload, fWritten, kept, fFiltered, fLost, fr.events, verdict(fOK && fLost == 0 && fWritten == int64(fr.events) && fFiltered > 0))
+	rows = append(rows, rateRow{framing: defaultFraming, name: "failed-500k", run: fr})
 	for _, row := range rows {
 		fmt.Fprintf(&b, "\nplugin's closing lines (%s, %s):\n", row.framing, row.name)
 		for _, l := range strings.Split(row.run.stderr, "\n") {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/render"
 	"github.com/swoll-dev/swoll/syscalls"
 )
 
@@ -46,6 +48,13 @@ import (
 //   - A struct whose size argument is below the first published version (open_how: 24, clone_args: 64):
 //     the kernel rejects it and strace prints the pointer; swoll decodes the bytes it captured (pinned by
 //     the decoder's goldens, "how={flags=O_RDONLY}, size=8"). Both count as "<ptr>".
+//   - fds with -y and -yy: strace's 3</etc/hosts> and swoll's "fd":3,"fd_file":{...} (rendered as -o cli
+//     renders it, render.AppendFdFile) compare as text, with what differs between any two runs masked: inode
+//     numbers (pipe:[<ino>], TCP:[<ino>], UNIX-STREAM:[<ino>-><ino>]), ports the kernel picked (from the
+//     ephemeral range, :<eph>) and a netlink socket's port id (the process's id, named as pids are).
+//   - -yy sockets: strace keeps the details of a socket from the first call that found them (socketutils.c
+//     caches them by inode) and shows those at every later call, connected or not; swoll shows the socket as
+//     it is at each call. swoll's side is read through the same cache.
 
 // arg is one argument in canonical form.
 type arg struct {
@@ -99,6 +108,67 @@ func same(s, w arg) bool {
 // canon turns values of one run into canonical strings. pids names the run's processes and threads.
 type canon struct {
 	pids map[int]string
+	// sockets is strace -yy's cache of socket details, by inode, applied to swoll's side (see above)
+	sockets map[string]string
+}
+
+var (
+	// inodes in fd descriptions: pipe:[12], socket:[12], TCP:[12], UNIX-STREAM:[12->13,"/p"] (a number after [ or
+	// ->, and before ], -> or ,: not an address's first byte, [127.0.0.1:80])
+	fdInodeRe = regexp.MustCompile(`(\[|->)(\d+)`)
+	// a port of the ephemeral range
+	fdEphemeralRe = regexp.MustCompile(`:(3[2-9]\d{3}|[4-6]\d{4})\b`)
+	fdNetlinkRe   = regexp.MustCompile(`^(<NETLINK:\[[A-Z_]+:)(\d+)(\]>)`)
+	// a socket shown by its inode only (strace: not found, so not cached)
+	fdInodeOnlyRe = regexp.MustCompile(`^[A-Za-z0-9/-]+:\[(\d+)\]$`)
+)
+
+// fdText masks what differs between runs in an fd's description as strace -y prints it ("</etc/hosts>").
+func (c *canon) fdText(text string) string {
+	if m := fdNetlinkRe.FindStringSubmatch(text); m != nil {
+		n, _ := strconv.ParseInt(m[2], 10, 64)
+		text = m[1] + c.pid(n) + m[3] + text[len(m[0]):]
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range fdInodeRe.FindAllStringSubmatchIndex(text, -1) {
+		if end := m[5]; end < len(text) && (text[end] == ']' || text[end] == ',' || strings.HasPrefix(text[end:], "->")) {
+			b.WriteString(text[last:m[4]])
+			b.WriteString("<ino>")
+			last = end
+		}
+	}
+	b.WriteString(text[last:])
+	return fdEphemeralRe.ReplaceAllString(b.String(), ":<eph>")
+}
+
+// splitFd splits strace's "3</etc/hosts>" (or "AT_FDCWD</srv>") into the fd and its description.
+func splitFd(text string) (string, string) {
+	for i := range len(text) {
+		if fdAngle(text, i) {
+			return text[:i], text[i:]
+		}
+	}
+	return text, ""
+}
+
+// swollFd renders swoll's description of an fd (event.FdFile) as strace shows it, its socket details read
+// through strace's cache.
+func (c *canon) swollFd(raw json.RawMessage) string {
+	var f event.FdFile
+	if json.Unmarshal(raw, &f) != nil {
+		return "<?" + string(raw) + ">"
+	}
+	if f.Socket != "" {
+		ino := strings.TrimSuffix(strings.TrimPrefix(f.Path, "socket:["), "]")
+		if cached, ok := c.sockets[ino]; ok {
+			f.Socket = cached
+		} else if !fdInodeOnlyRe.MatchString(f.Socket) {
+			c.sockets[ino] = f.Socket
+		}
+	}
+	b, _ := json.Marshal(f)
+	return c.fdText(string(render.AppendFdFile(nil, b)))
 }
 
 func (c *canon) pid(n int64) string {
@@ -343,6 +413,15 @@ func volatile(c *call) {
 
 func (c *canon) straceArg(key string, t syscalls.ArgType, v sval) arg {
 	a := arg{key: key}
+	if t == syscalls.ArgFdPairOut && v.kind == arrayVal && len(v.items) == 2 && strings.Contains(renderS(v), "<") {
+		parts := make([]string, len(v.items))
+		for i, it := range v.items {
+			num, fd := splitFd(it.text)
+			parts[i] = num + c.fdText(fd)
+		}
+		a.val = "[" + strings.Join(parts, ", ") + "]"
+		return a
+	}
 	if structTypes[t] {
 		if v.kind == atomVal && !strings.HasPrefix(v.text, "~[") {
 			a.val = pointer(v.text)
@@ -365,8 +444,16 @@ func (c *canon) straceArg(key string, t syscalls.ArgType, v sval) arg {
 		} else {
 			a.val = "<ptr>" // strace followed a pointer swoll leaves opaque
 		}
-	case syscalls.ArgInt, syscalls.ArgUint, syscalls.ArgSize, syscalls.ArgFd, syscalls.ArgDirFd, syscalls.ArgUID,
-		syscalls.ArgLong:
+	case syscalls.ArgFd, syscalls.ArgDirFd:
+		num, fd := splitFd(v.text)
+		a.val = num
+		if n, ok := number(num); ok {
+			a.val = strconv.FormatInt(n, 10)
+		}
+		if fd != "" {
+			a.val += c.fdText(fd)
+		}
+	case syscalls.ArgInt, syscalls.ArgUint, syscalls.ArgSize, syscalls.ArgUID, syscalls.ArgLong:
 		a.val = v.text
 		if n, ok := number(v.text); ok {
 			a.val = strconv.FormatInt(n, 10)

@@ -16,8 +16,12 @@ import (
 )
 
 // beginMarker is the path of the openat every program makes first (testdata/parity.h): what the main
-// process did before it (libc start-up, waiting for the agent) is not compared.
-const beginMarker = "/swoll-parity-begin"
+// process did before it (libc start-up, waiting for the agent) is not compared. It fails; beginMarkerOK, which
+// follows it, succeeds: the marker of the runs that show only what succeeds (-z).
+const (
+	beginMarker   = "/swoll-parity-begin"
+	beginMarkerOK = "/"
+)
 
 // call is one system call in canonical form.
 type call struct {
@@ -92,14 +96,14 @@ func swollEvents(lines [][]byte) (map[int][]rawCall, error) {
 // nameThreads names every thread of a run by its place in the process tree: the root is "main", the
 // second child made by main is "main/2", whether a process or a thread. Threads no clone call of the run
 // made are named by their tid.
-func nameThreads(byTid map[int][]rawCall, root int, skipThreads bool) map[int]string {
+func nameThreads(byTid map[int][]rawCall, root int, skipThreads, fromStart bool) map[int]string {
 	names := map[int]string{root: "main"}
 	queue := []int{root}
 	for len(queue) > 0 {
 		tid := queue[0]
 		queue = queue[1:]
 		n := 0
-		started := tid != root
+		started := tid != root || fromStart
 		for _, c := range byTid[tid] {
 			// The main thread's calls count from the begin marker: strace saw what came before it, the
 			// agent did not.
@@ -147,17 +151,20 @@ func straceRoot(byTid map[int][]rawCall) (int, error) {
 // and, in the main thread, only what follows the begin marker.
 //
 // skipThreads leaves out the threads a runtime starts on its own (the Go scheduler's), whose number and order
-// differ from run to run: their clone calls are not compared and do not count in the names.
-func canonical(byTid map[int][]rawCall, root int, compared map[string]bool, table *syscalls.Table, skipThreads bool) (map[string][]call, error) {
-	names := nameThreads(byTid, root, skipThreads)
-	cn := &canon{pids: names}
+// differ from run to run: their clone calls are not compared and do not count in the names. fromStart compares
+// the main thread from its first call: the runs of -P, which show no marker (the program touches the path only
+// after it).
+func canonical(byTid map[int][]rawCall, root int, compared map[string]bool, table *syscalls.Table, skipThreads,
+	fromStart bool) (map[string][]call, error) {
+	names := nameThreads(byTid, root, skipThreads, fromStart)
+	cn := &canon{pids: names, sockets: map[string]string{}}
 	out := map[string][]call{}
 	for tid, calls := range byTid {
 		name := names[tid]
 		if strings.HasPrefix(name, "tid") {
 			continue // made before the begin marker: strace saw it start, the agent did not
 		}
-		started := tid != root
+		started := tid != root || fromStart
 		var list []call
 		for _, r := range calls {
 			if !started {
@@ -194,12 +201,13 @@ func isMarker(r rawCall) bool {
 		return false
 	}
 	if r.st != nil {
-		return len(r.st.args) > 1 && r.st.args[1].kind == strVal && r.st.args[1].text == beginMarker
+		return len(r.st.args) > 1 && r.st.args[1].kind == strVal &&
+			(r.st.args[1].text == beginMarker || r.st.args[1].text == beginMarkerOK)
 	}
 	var a struct {
 		Pathname string `json:"pathname"`
 	}
-	return json.Unmarshal(r.ev.Args, &a) == nil && a.Pathname == beginMarker
+	return json.Unmarshal(r.ev.Args, &a) == nil && (a.Pathname == beginMarker || a.Pathname == beginMarkerOK)
 }
 
 // splitOffset says whether a call takes its file offset in two registers, pos_l and pos_h.
@@ -268,9 +276,13 @@ func (cn *canon) fromStrace(spec *syscalls.Syscall, sc *straceCall) (call, error
 		n, _ := strconv.ParseInt(sc.ret, 8, 64)
 		c.ret = strconv.FormatInt(n, 10)
 	default:
-		c.ret = sc.ret
-		if n, ok := number(sc.ret); ok {
+		num, fd := splitFd(sc.ret)
+		c.ret = num
+		if n, ok := number(num); ok {
 			c.ret = strconv.FormatInt(n, 10)
+		}
+		if fd != "" {
+			c.ret += cn.fdText(fd)
 		}
 	}
 	if sc.name == "ptrace" && len(c.args) > 0 && c.args[0].val == "PTRACE_TRACEME" {
@@ -297,6 +309,23 @@ func (cn *canon) fromSwoll(spec *syscalls.Syscall, e *event.Event) (call, error)
 		if string(args[p.Name+event.UnreadableSuffix]) == "true" {
 			a.val += " (unreadable)"
 		}
+		if f, ok := args[p.Name+event.FdFileSuffix]; ok {
+			a.val += cn.swollFd(f)
+		}
+		if fs, ok := args[p.Name+event.FdFilesSuffix]; ok {
+			var nums []json.RawMessage
+			var files []json.RawMessage
+			if json.Unmarshal(raw, &nums) == nil && json.Unmarshal(fs, &files) == nil && len(nums) == len(files) {
+				parts := make([]string, len(nums))
+				for i := range nums {
+					parts[i] = string(nums[i])
+					if string(files[i]) != "null" {
+						parts[i] += cn.swollFd(files[i])
+					}
+				}
+				a = arg{key: p.Name, val: "[" + strings.Join(parts, ", ") + "]"}
+			}
+		}
 		c.args = append(c.args, a)
 	}
 	shortStruct(spec, c.args)
@@ -312,6 +341,9 @@ func (cn *canon) fromSwoll(spec *syscalls.Syscall, e *event.Event) (call, error)
 		c.ret = "<address>"
 	default:
 		c.ret = strconv.FormatInt(e.Return, 10)
+		if len(e.ReturnFile) > 0 {
+			c.ret += cn.swollFd(e.ReturnFile)
+		}
 	}
 	if e.Syscall.Name == "ptrace" && len(c.args) > 0 && c.args[0].val == "PTRACE_TRACEME" {
 		c.skip = "strace traces the child already"
@@ -417,6 +449,17 @@ func (t tally) add(name string, ok bool) {
 		c[0]++
 	}
 	c[1]++
+}
+
+// merge adds o's counts to t.
+func (t tally) merge(o tally) {
+	for name, c := range o {
+		if t[name] == nil {
+			t[name] = &[2]int{}
+		}
+		t[name][0] += c[0]
+		t[name][1] += c[1]
+	}
 }
 
 // sums returns the matched and compared calls over every syscall.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,33 @@ type program struct {
 	dynamic  bool
 	golang   bool
 	hostOnly bool // needs this machine's programs and libraries: not run from SWOLL_PARITY_PREBUILT
+	// flags are given to strace and to swoll-agent trace alike (-y, -yy, -Z, -z, -P PATH: the same names);
+	// WORK in them is the program's work directory.
+	flags []string
+}
+
+// filters says whether the run shows only some calls (-Z, -z, -P): the agent's readiness is then its
+// "tracing" line, not a getppid of the program, which the filters may drop.
+func (p program) filters() bool {
+	for _, f := range p.flags {
+		if f == "-Z" || f == "-z" || f == "-P" {
+			return true
+		}
+	}
+	return false
+}
+
+// fromStart: the run has no begin marker to start from (-P shows only calls on its path, which the programs
+// touch only after the marker).
+func (p program) fromStart() bool { return slices.Contains(p.flags, "-P") }
+
+// runFlags are p's flags for a run in work.
+func (p program) runFlags(work string) []string {
+	out := make([]string, len(p.flags))
+	for i, f := range p.flags {
+		out[i] = strings.ReplaceAll(f, "WORK", work)
+	}
+	return out
 }
 
 func (p program) source() string {
@@ -42,14 +70,40 @@ func (p program) source() string {
 	return p.name
 }
 
+// binary names p's executable: a static C program's is its source's (the runs with flags share it), a program
+// built another way (dynamic, Go) has its own.
+func (p program) binary() string {
+	if p.dynamic || p.golang {
+		return p.name
+	}
+	return p.source()
+}
+
 // Syscall lists of the programs that share a source.
-var freshCalls = []string{"openat", "execve", "execveat", "clone", "wait4"}
+var (
+	freshCalls = []string{"openat", "execve", "execveat", "clone", "wait4"}
+	filesCalls = []string{"openat", "open", "creat", "openat2", "close", "read", "write", "mkdirat", "faccessat",
+		"faccessat2", "renameat", "renameat2", "chdir", "unlinkat"}
+	netCalls = []string{"openat", "socket", "connect", "bind", "listen", "accept4", "close", "read", "write"}
+	fdsCalls = []string{"openat", "write", "lseek", "read", "fsync", "fstat", "close", "dup", "dup2", "dup3",
+		"renameat", "unlinkat", "pipe2", "eventfd2", "memfd_create", "socketpair", "shutdown", "socket", "bind",
+		"listen", "connect", "accept4", "chdir"}
+)
 
 var programs = []program{
-	{name: "files", syscalls: []string{"openat", "open", "creat", "openat2", "close", "read", "write", "mkdirat",
-		"faccessat", "faccessat2", "renameat", "renameat2", "chdir", "unlinkat"}},
-	{name: "net", syscalls: []string{"openat", "socket", "connect", "bind", "listen", "accept4", "close", "read",
-		"write"}},
+	{name: "files", syscalls: filesCalls},
+	{name: "net", syscalls: netCalls},
+	// -y and -yy: fds shown with what they are (files, a device, pipes, an eventfd, a memfd, sockets of each
+	// family); -Z, -z, -P: only the calls that failed, that succeeded, that are on a path.
+	{name: "fds-y", src: "fds", syscalls: fdsCalls, flags: []string{"-y"}},
+	// strace -yy asks the kernel's sock_diag about sockets, whose answers change with its version (a bound TCP
+	// socket that does not listen is reported from 6.x on): compared on this machine's kernel only.
+	{name: "fds-yy", src: "fds", syscalls: fdsCalls, flags: []string{"-yy"}, hostOnly: true},
+	{name: "net-yy", src: "net", syscalls: netCalls, flags: []string{"-yy"}, hostOnly: true},
+	{name: "files-Z", src: "files", syscalls: filesCalls, flags: []string{"-Z"}},
+	{name: "files-z", src: "files", syscalls: filesCalls, flags: []string{"-z"}},
+	{name: "files-P", src: "files", syscalls: filesCalls, flags: []string{"-P", "WORK/data.txt", "-y"}},
+	{name: "fds-P", src: "fds", syscalls: fdsCalls, flags: []string{"-P", "WORK/data.txt"}},
 	{name: "proc", syscalls: []string{"openat", "execve", "execveat", "clone", "clone3", "fork", "vfork", "kill",
 		"unshare", "setns", "mount", "umount2", "ptrace", "init_module", "finit_module", "mkdirat", "write",
 		"close"}},
@@ -141,8 +195,14 @@ func buildAll(t *testing.T, dir string) {
 	}
 	wg.Add(len(programs) + 1)
 	go build(0, exec.Command("go", "build", "-o", agent, "github.com/swoll-dev/swoll/cmd/swoll-agent"))
+	built := map[string]bool{}
 	for i, p := range programs {
-		out := filepath.Join(dir, p.name)
+		out := filepath.Join(dir, p.binary())
+		if built[p.binary()] {
+			wg.Done() // another run of a binary built already
+			continue
+		}
+		built[p.binary()] = true
 		switch {
 		case p.golang:
 			cmd := exec.Command("go", "build", "-o", out, "./testdata/"+p.source())
@@ -176,27 +236,27 @@ func runAll(t *testing.T, strace, agent, bins, tmp string, table *syscalls.Table
 					compared[s] = true
 				}
 			}
-			bin := filepath.Join(bins, p.name)
+			bin := filepath.Join(bins, p.binary())
 			work := filepath.Join(tmp, p.name+"-work")
 
 			freshDir(t, work)
-			straced := runStrace(t, strace, bin, work, list, filepath.Join(tmp, p.name+".strace"))
+			straced := runStrace(t, strace, bin, work, list, filepath.Join(tmp, p.name+".strace"), p.runFlags(work))
 			root, err := straceRoot(straced)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := canonical(straced, root, compared, table, p.golang)
+			want, err := canonical(straced, root, compared, table, p.golang, p.fromStart())
 			if err != nil {
 				t.Fatal(err)
 			}
 
 			freshDir(t, work)
-			pid, lines := runSwoll(t, agent, bin, work, list)
+			pid, lines := runSwoll(t, agent, bin, work, list, p.runFlags(work), p.filters())
 			events, err := swollEvents(lines)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := canonical(events, pid, compared, table, p.golang)
+			got, err := canonical(events, pid, compared, table, p.golang, p.fromStart())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,8 +264,14 @@ func runAll(t *testing.T, strace, agent, bins, tmp string, table *syscalls.Table
 				t.Fatalf("strace saw no call of the main process after the begin marker")
 			}
 			seen := make([]bool, len(knownDiffs))
+			mine := tally{}
+			found := compareRuns(want, got, mine)
+			counts.merge(mine)
+			if m, n := mine.sums(); len(p.flags) > 0 {
+				t.Logf("%s (%s): %d/%d calls identical", p.source(), strings.Join(p.flags, " "), m, n)
+			}
 		problems:
-			for _, pr := range compareRuns(want, got, counts) {
+			for _, pr := range found {
 				for i, k := range knownDiffs {
 					if k.matches(p.name, pr) {
 						seen[i] = true
@@ -255,14 +321,15 @@ func freshDir(t *testing.T, dir string) {
 }
 
 // runStrace runs bin under strace, one output file per thread, and returns the calls by thread id.
-func runStrace(t *testing.T, strace, bin, work string, list []string, prefix string) map[int][]rawCall {
+func runStrace(t *testing.T, strace, bin, work string, list []string, prefix string, flags []string) map[int][]rawCall {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// -ff: one file per thread, so no line is split by another thread's. -qq: no attach/exit notices.
 	// -e signal=none: no signal lines. -s 4096: buffers in full. No -v: envp stays a pointer, like swoll's.
-	cmd := exec.CommandContext(ctx, strace, "-ff", "-o", prefix, "-qq", "-e", "trace="+strings.Join(list, ","),
-		"-e", "signal=none", "-s", "4096", bin, work)
+	args := append([]string{"-ff", "-o", prefix, "-qq", "-e", "trace=" + strings.Join(list, ","), "-e", "signal=none",
+		"-s", "4096"}, flags...)
+	cmd := exec.CommandContext(ctx, strace, append(args, bin, work)...)
 	cmd.Stdin = strings.NewReader("g") // the go-ahead, at once: strace misses nothing
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -280,10 +347,10 @@ func runStrace(t *testing.T, strace, bin, work string, list []string, prefix str
 	return out2
 }
 
-// runSwoll starts bin, attaches swoll-agent trace --pid to it, lets it go once the agent reports its calls,
-// and returns its pid and the agent's output lines. The agent is stopped with SIGINT and waited for, so
-// that its BPF programs are gone when this returns.
-func runSwoll(t *testing.T, agent, bin, work string, list []string) (int, [][]byte) {
+// runSwoll starts bin, attaches swoll-agent trace --pid to it, lets it go once the agent reports its calls
+// (filtered: once it says it is tracing), and returns its pid and the agent's output lines. The agent is
+// stopped with SIGINT and waited for, so that its BPF programs are gone when this returns.
+func runSwoll(t *testing.T, agent, bin, work string, list []string, flags []string, filtered bool) (int, [][]byte) {
 	t.Helper()
 	prog := exec.Command(bin, work)
 	prog.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -304,14 +371,31 @@ func runSwoll(t *testing.T, agent, bin, work string, list []string) (int, [][]by
 	pid := prog.Process.Pid
 
 	// --capture-data as large as strace's -s, so that buffers compare in full.
-	cmd := exec.Command(agent, "trace", "--pid", strconv.Itoa(pid), "-s", strings.Join(list, ",")+","+readySyscall,
-		"-o", "json", "--capture-data", "4096")
+	cmd := exec.Command(agent, append([]string{"trace", "--pid", strconv.Itoa(pid), "-s",
+		strings.Join(list, ",") + "," + readySyscall, "-o", "json", "--capture-data", "4096"}, flags...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderrPipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	tracing := make(chan struct{})
+	stderrDone := make(chan struct{})
+	go func() {
+		defer close(stderrDone)
+		sc := bufio.NewScanner(stderrPipe)
+		seen := false
+		for sc.Scan() {
+			stderr.WriteLine(sc.Text())
+			if !seen && strings.HasPrefix(sc.Text(), "swoll-agent: tracing") {
+				seen = true
+				close(tracing)
+			}
+		}
+	}()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -355,6 +439,7 @@ func runSwoll(t *testing.T, agent, bin, work string, list []string) (int, [][]by
 	}()
 	go func() {
 		err := <-readDone
+		<-stderrDone
 		if err == nil {
 			err = cmd.Wait()
 		} else {
@@ -362,16 +447,24 @@ func runSwoll(t *testing.T, agent, bin, work string, list []string) (int, [][]by
 		}
 		agentDone <- err
 	}()
+	wait := ready
+	if filtered {
+		wait = tracing // the filters may drop the getppid calls
+	}
 
 	select {
-	case <-ready:
+	case <-wait:
 	case err := <-agentDone:
 		stopped = true
 		t.Fatalf("swoll-agent exited before tracing (%v): %s", err, stderr.String())
 	case err := <-progDone:
 		t.Fatalf("%s exited before the go-ahead (%v): %s", filepath.Base(bin), err, progOut.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("swoll-agent reported no %s of pid %d within 30 s: %s", readySyscall, pid, stderr.String())
+	case <-time.After(agentReady):
+		what := "reported no " + readySyscall + " of"
+		if filtered {
+			what = "was not tracing"
+		}
+		t.Fatalf("swoll-agent %s pid %d within %s: %s", what, pid, agentReady, stderr.String())
 	}
 	if _, err := io.WriteString(goAhead, "g"); err != nil {
 		t.Fatal(err)
@@ -392,4 +485,27 @@ func runSwoll(t *testing.T, agent, bin, work string, list []string) (int, [][]by
 		t.Errorf("swoll-agent lost events: %s", stderr.String())
 	}
 	return pid, lines
+}
+
+// agentReady bounds the agent's start: the verifier checks its programs first, which takes tens of seconds in
+// the VMs of make test-kernels (6.1's verifier, without the shortcuts of newer ones, under a loaded host).
+const agentReady = 90 * time.Second
+
+// lockedBuffer collects the agent's stderr lines from their reader, for messages.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) WriteLine(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s)
+	l.b.WriteByte('\n')
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -126,3 +126,79 @@ func TestStraceResumedLines(t *testing.T) {
 		t.Error("an unterminated line parsed")
 	}
 }
+
+// TestParseStraceFdLines: strace's -y and -yy descriptions of fds, in arguments, pairs and returns, against
+// swoll's _file objects, with what differs between runs masked (inodes, picked ports, a netlink port id).
+func TestParseStraceFdLines(t *testing.T) {
+	table, err := syscalls.ForArch(syscalls.AMD64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		line    string
+		swoll   string // the event's args
+		retFile string // its return_file
+		ret     int64
+		same    bool
+	}{
+		{`openat(AT_FDCWD</w d>, "a b", O_RDONLY) = 3</w d/a b>`,
+			`{"dirfd":"AT_FDCWD","dirfd_file":{"path":"/w d"},"pathname":"a b","flags":"O_RDONLY"}`, `{"path":"/w d/a b"}`, 3, true},
+		{`openat(AT_FDCWD</w>, "a", O_RDONLY) = 3</w/a>`,
+			`{"dirfd":"AT_FDCWD","dirfd_file":{"path":"/w"},"pathname":"a","flags":"O_RDONLY"}`, `{"path":"/w/b"}`, 3, false},
+		{`write(3</tmp/x>(deleted), "x", 1) = 1`,
+			`{"fd":3,"fd_file":{"path":"/tmp/x","deleted":true},"buf":"x","count":1}`, "", 1, true},
+		{`write(3</tmp/x>(deleted), "x", 1) = 1`, `{"fd":3,"fd_file":{"path":"/tmp/x"},"buf":"x","count":1}`, "", 1, false},
+		{`write(1</dev/null<char 1:3>>, "x", 1) = 1`,
+			`{"fd":1,"fd_file":{"path":"/dev/null","device":"char 1:3"},"buf":"x","count":1}`, "", 1, true},
+		{`pipe2([3<pipe:[1543199]>, 4<pipe:[1543199]>], O_CLOEXEC) = 0`,
+			`{"pipefd":[3,4],"pipefd_files":[{"path":"pipe:[99]"},{"path":"pipe:[99]"}],"flags":"O_CLOEXEC"}`, "", 0, true},
+		{`close(5<TCP:[127.0.0.1:29321->127.0.0.1:57345]>) = 0`,
+			`{"fd":5,"fd_file":{"path":"socket:[7]","socket":"TCP:[127.0.0.1:29321->127.0.0.1:41000]"}}`, "", 0, true},
+		{`close(5<TCP:[127.0.0.1:29321->127.0.0.1:29322]>) = 0`,
+			`{"fd":5,"fd_file":{"path":"socket:[7]","socket":"TCP:[127.0.0.1:29321->127.0.0.1:29323]"}}`, "", 0, false},
+		{`socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 5<TCP:[1543203]>`,
+			`{"domain":"AF_INET","type":"SOCK_STREAM","protocol":"IPPROTO_IP"}`, `{"path":"socket:[42]","socket":"TCP:[42]"}`, 5, true},
+		{`close(3<UNIX-STREAM:[1543200->1543201]>) = 0`,
+			`{"fd":3,"fd_file":{"path":"socket:[8]","socket":"UNIX-STREAM:[8->9]"}}`, "", 0, true},
+		{`close(12<NETLINK:[ROUTE:100]>) = 0`, `{"fd":12,"fd_file":{"path":"socket:[8]","socket":"NETLINK:[ROUTE:100]"}}`, "", 0, true},
+	}
+	if sc, err := parseStraceLine(`capset({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, {effective=1<<CAP_CHOWN|1<<CAP_KILL, permitted=0, inheritable=0}) = 0`); err != nil ||
+		renderS(sc.args[1]) != "{effective=1<<CAP_CHOWN|1<<CAP_KILL, permitted=0, inheritable=0}" {
+		t.Errorf("shifts read as fd descriptions: %+v, %v", sc.args, err)
+	}
+	for _, tc := range cases {
+		cn := &canon{pids: map[int]string{100: "main"}, sockets: map[string]string{}}
+		sc, err := parseStraceLine(tc.line)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		spec, _ := table.ByName(sc.name)
+		s, err := cn.fromStrace(spec, &sc)
+		if err != nil {
+			t.Errorf("%s: %v", tc.line, err)
+			continue
+		}
+		e := fakeEvent(sc.name, tc.swoll, tc.ret, "OK")
+		if tc.retFile != "" {
+			e.ReturnFile = []byte(tc.retFile)
+		}
+		w, err := cn.fromSwoll(spec, e)
+		if err != nil {
+			t.Errorf("%s: %v", tc.swoll, err)
+			continue
+		}
+		if d := diff(s, w); (len(d) == 0) != tc.same {
+			t.Errorf("%s\nvs %s: differences %q, want same=%v", tc.line, tc.swoll, d, tc.same)
+		}
+	}
+	// strace -yy keeps a socket's first details: swoll's later ones are read through the same cache.
+	cn := &canon{pids: map[int]string{}, sockets: map[string]string{}}
+	first := cn.swollFd([]byte(`{"path":"socket:[7]","socket":"UDPv6:[[::1]:29324]"}`))
+	later := cn.swollFd([]byte(`{"path":"socket:[7]","socket":"UDPv6:[[::1]:29324->[::1]:29323]"}`))
+	unbound := cn.swollFd([]byte(`{"path":"socket:[8]","socket":"UDP:[8]"}`))
+	bound := cn.swollFd([]byte(`{"path":"socket:[8]","socket":"UDP:[127.0.0.1:29321]"}`))
+	if first != later || first != "<UDPv6:[[::1]:29324]>" || unbound != "<UDP:[<ino>]>" || bound != "<UDP:[127.0.0.1:29321]>" {
+		t.Errorf("socket cache: %s, %s, %s, %s", first, later, unbound, bound)
+	}
+}

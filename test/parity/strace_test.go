@@ -135,13 +135,24 @@ func parseStraceLine(line string) (straceCall, error) {
 	if !strings.HasPrefix(rest, "=") {
 		return c, fmt.Errorf("%q: no return value", line)
 	}
-	f := strings.Fields(strings.TrimPrefix(rest, "="))
-	if len(f) == 0 {
+	rest = strings.TrimSpace(strings.TrimPrefix(rest, "="))
+	// the value, and an fd's description (-y) which may hold spaces: 3</a b>, 3</x>(deleted)
+	end := strings.IndexByte(rest, ' ')
+	if end < 0 {
+		end = len(rest)
+	}
+	if lt := strings.IndexByte(rest, '<'); lt >= 0 && lt < end {
+		end = angleEnd(rest, lt)
+		if strings.HasPrefix(rest[end:], "(deleted)") {
+			end += len("(deleted)")
+		}
+	}
+	if end == 0 {
 		return c, fmt.Errorf("%q: no return value", line)
 	}
-	c.ret = f[0]
-	if len(f) > 1 && strings.HasPrefix(f[1], "E") {
-		c.errno = f[1]
+	c.ret = rest[:end]
+	if f := strings.Fields(rest[end:]); len(f) > 0 && strings.HasPrefix(f[0], "E") {
+		c.errno = f[0]
 	}
 	return c, nil
 }
@@ -342,6 +353,39 @@ func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
+// angleEnd returns the index just past the '>' that closes the '<' at s[i]: strace -y's description of an fd
+// (3</etc/hosts>, 3</dev/null<char 1:3>>, 5<TCP:[1.2.3.4:5->6.7.8.9:10]>, 3<UNIX:[1,"/a>b"]>), in which brackets,
+// quoted strings, nested descriptions and the "->" of a connection do not close it. len(s) when nothing does.
+func angleEnd(s string, i int) int {
+	depth, brackets := 0, 0
+	for j := i; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '"':
+			for j++; j < len(s) && s[j] != '"'; j++ {
+				if s[j] == '\\' {
+					j++
+				}
+			}
+		case c == '[':
+			brackets++
+		case c == ']':
+			brackets--
+		case c == '<':
+			depth++
+		case c == '>' && brackets == 0 && s[j-1] != '-':
+			if depth--; depth == 0 {
+				return j + 1
+			}
+		}
+	}
+	return len(s)
+}
+
+// fdAngle says whether s[i] == '<' starts an fd's description (-y), not a shift ("1<<CAP_CHOWN").
+func fdAngle(s string, i int) bool {
+	return s[i] == '<' && (i+1 >= len(s) || s[i+1] != '<') && (i == 0 || s[i-1] != '<')
+}
+
 // atom reads up to the next ',' ')' ']' '}' outside parentheses and strings, and drops /* comments */.
 func (p *sparser) atom() (sval, error) {
 	var b strings.Builder
@@ -349,6 +393,11 @@ func (p *sparser) atom() (sval, error) {
 	for p.i < len(p.s) {
 		c := p.s[p.i]
 		switch {
+		case depth == 0 && fdAngle(p.s, p.i):
+			end := angleEnd(p.s, p.i)
+			b.WriteString(p.s[p.i:end])
+			p.i = end
+			continue
 		case strings.HasPrefix(p.s[p.i:], "/*"):
 			end := strings.Index(p.s[p.i:], "*/")
 			if end < 0 {

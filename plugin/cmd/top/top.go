@@ -6,6 +6,7 @@ package top
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -79,7 +80,10 @@ removed when top ends (q, Ctrl-C, --duration).
 On a terminal the table is interactive: c, e, p, n sort by calls, errors, p99 or name; x splits rows by errno;
 / filters; q or Ctrl-C quits. Elsewhere, or with --no-ui, a plain table is printed every interval; -o json writes
 one merged JSON snapshot per interval instead (a recording for report and --replay). At the end, an strace -c
-style summary merged across replicas, with the replicas that stand out, is printed.`,
+style summary merged across replicas, with the replicas that stand out, is printed.
+
+The incident filters of trace (--failed, --errno, --slower-than, -P, --path-under, --comm, --container-pid) count
+only the calls they keep, decided in the kernel; the summary says how many each node left out.`,
 		Example: topExample,
 		RunE:    trace.RunE(o),
 	}
@@ -112,6 +116,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Rows < 0 {
 		return fmt.Errorf("invalid --rows %d: must not be negative", o.Rows)
+	}
+	if o.Calls.Fds > 0 {
+		return errors.New("-y shows what fds are in events: top counts calls (use trace -y)")
 	}
 	if o.SeccompProfile != "" {
 		e, err := seccomp.Open(o.SeccompProfile, o.In, runtimedefault.DefaultCapabilities())

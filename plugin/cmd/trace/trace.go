@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/plugin/agentns"
 	"github.com/swoll-dev/swoll/plugin/defaults"
 	"github.com/swoll-dev/swoll/plugin/output"
@@ -46,6 +47,12 @@ const traceExample = `  # Every openat and connect of the pods labelled app=ngin
 
   # A seed-style Trace spec, read locally
   kubectl swoll trace -f trace.yaml
+
+  # Only the calls that fail, with what their fds are
+  kubectl swoll trace -l app=nginx --failed -yy -o cli
+
+  # Who touches /etc/resolv.conf (its opens, and the reads and closes of its fds)
+  kubectl swoll trace -l app=nginx -P /etc/resolv.conf -y
 
   # A crash-looping pod, or one not created yet: every run from its first call, with its exit status
   kubectl swoll trace -l app=worker -s execve,openat,exit_group --wait
@@ -80,6 +87,9 @@ type Options struct {
 	CRISocket      string
 	MaxRate        uint64
 	MaxNodes       int
+	// Calls are the incident filters and the fd display (--failed, -P, -y...): the agents decide them in the
+	// kernel.
+	Calls callfilter.Spec
 	// Wait: a selection that matches no pod bound to a node yet waits for one instead of failing.
 	Wait bool
 	// Force is closed on a second interrupt (main's signal handling): teardown stops waiting for the agent
@@ -131,7 +141,15 @@ For each node that runs a target, an agent (a Job of one hostPID pod with the BP
 capabilities; its namespace must admit Pod Security level privileged) is created in --agent-namespace; it is
 deleted when the trace ends (Ctrl-C, --duration, --max-events). If kubectl swoll itself is killed, the agents
 notice the closed connection and exit and their Jobs delete themselves, and activeDeadlineSeconds bounds their
-life; 'kubectl swoll cleanup' removes anything left over. Pods, containers and nodes that appear while tracing are picked up.`,
+life; 'kubectl swoll cleanup' removes anything left over. Pods, containers and nodes that appear while tracing are picked up.
+
+Incident filters keep only some calls, as strace's -Z, -z, -e status= and -P do, decided in the kernel as each call
+ends, so that what is not asked for never crosses the network (it is counted, and the summary says how much, apart
+from what is lost): --failed (-Z), --succeeded (-z), --errno ENOENT,EACCES, --slower-than 1ms, -P PATH (a path
+argument, or an fd argument's file, is PATH, in the container's view; repeatable), --path-under DIR, --comm NAME,
+--container-pid PID. They combine with each other and with -s. -y shows what each fd is (its path, pipe:[ino],
+socket:[ino], anon_inode:[eventfd]: "fd_file" in JSON, 3</etc/hosts> with -o cli); -yy adds socket addresses
+(TCP:[10.0.0.1:80->10.0.0.2:4242]) and device numbers.`,
 		Example: traceExample,
 		RunE:    RunE(o),
 	}
@@ -187,6 +205,7 @@ func (o *Options) AddSessionFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.CRISocket, "cri-socket", "", "The nodes' CRI socket (host path), when it is not where their runtime usually puts it nor on swoll's allow-list")
 	f.IntVar(&o.MaxNodes, "max-nodes", o.MaxNodes, "Refuse a selection that would start agents on more nodes than this (0: no limit)")
 	f.Uint64Var(&o.MaxRate, "max-rate", o.MaxRate, "Cap on the events per second of each node; events over it are dropped and counted apart from kernel drops (0: no cap)")
+	callfilter.AddFlags(f, &o.Calls)
 	f.BoolVar(&o.Wait, "wait", false, "When no pod matches yet, wait for one instead of failing: it is traced from its first call, from the moment it is bound to a node")
 }
 
@@ -221,6 +240,7 @@ func (o *Options) Complete(c *cobra.Command, args []string) error {
 		// like kubectl debug: the namespace of the command (-n, the Trace file's, or the kubeconfig's)
 		o.AgentNamespace = o.namespace
 	}
+	o.Calls.Normalize()
 	o.Syscalls = splitList(o.Syscalls)
 	o.Containers = splitList(o.Containers)
 	o.Nodes = splitList(o.Nodes)
@@ -251,7 +271,31 @@ func (o *Options) mergeTrace(t *tracefile.Trace, namespaceExplicit bool) error {
 	if !o.changed("duration") && t.Duration() > 0 {
 		o.Duration = t.Duration()
 	}
+	o.mergeFilter(t.Filter())
 	return nil
+}
+
+// mergeFilter applies a Trace spec's filters: each is used unless its flag was given.
+func (o *Options) mergeFilter(f callfilter.Spec) {
+	c := &o.Calls
+	for _, m := range []struct {
+		flag string
+		set  func()
+	}{
+		{callfilter.FlagFailed, func() { c.Failed = f.Failed }},
+		{callfilter.FlagSucceeded, func() { c.Succeeded = f.Succeeded }},
+		{callfilter.FlagErrno, func() { c.Errnos = f.Errnos }},
+		{callfilter.FlagSlowerThan, func() { c.SlowerThan = f.SlowerThan }},
+		{callfilter.FlagPath, func() { c.Paths = f.Paths }},
+		{callfilter.FlagPathUnder, func() { c.PathsUnder = f.PathsUnder }},
+		{callfilter.FlagComm, func() { c.Comms = f.Comms }},
+		{callfilter.FlagContainerPid, func() { c.Pids = f.Pids }},
+		{callfilter.FlagDecodeFds, func() { c.Fds = f.Fds }},
+	} {
+		if !o.changed(m.flag) {
+			m.set()
+		}
+	}
 }
 
 func splitList(in []string) []string {
@@ -324,6 +368,9 @@ func (o *Options) Validate() error {
 	}
 	if err := checkSyscallsAnyArch(o.Syscalls); err != nil {
 		return fmt.Errorf("invalid -s/--syscalls: %w", err)
+	}
+	if err := o.Calls.Validate(); err != nil {
+		return fmt.Errorf("invalid filter: %w", err)
 	}
 	return nil
 }
@@ -442,6 +489,7 @@ func (o *Options) SessionConfig(sink output.Sink, mode SessionMode) session.Conf
 		Stderr:         stderr,
 		MaxEvents:      o.MaxEvents,
 		CaptureData:    o.CaptureData,
+		Filter:         o.Calls,
 		Duration:       o.Duration,
 		AgentNamespace: o.AgentNamespace,
 		Image:          o.Image,

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/swoll-dev/swoll/callfilter"
 	"github.com/swoll-dev/swoll/internal/testutil"
 	"github.com/swoll-dev/swoll/plugin/agentns"
 )
@@ -134,6 +136,36 @@ func TestCommandLineLeavesOutConnectionFlags(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("command line %q lacks %q", got, want)
 		}
+	}
+}
+
+// A Trace spec's filter fields apply unless their flags were given; the flags' own values are normalized.
+func TestCompleteMergesTraceFileFilters(t *testing.T) {
+	kc := testutil.WriteFile(t, "kubeconfig", testutil.Kubeconfig)
+	tf := testutil.WriteFile(t, "trace.yaml", `kind: Trace
+metadata: {name: t}
+spec:
+  labelSelector: {matchLabels: {app: nginx}}
+  errnos: [ENOENT]
+  paths: [/etc/hostname]
+  decodeFds: 1
+`)
+	o := completeOnly(t, []string{"--kubeconfig", kc, "-f", tf})
+	want := callfilter.Spec{Errnos: []string{"ENOENT"}, Paths: []string{"/etc/hostname"}, Fds: 1}
+	if !reflect.DeepEqual(o.Calls, want) {
+		t.Errorf("file only: %+v", o.Calls)
+	}
+	o = completeOnly(t, []string{"--kubeconfig", kc, "-f", tf, "--errno", "eacces", "-yy", "-Z"})
+	want = callfilter.Spec{Failed: true, Errnos: []string{"EACCES"}, Paths: []string{"/etc/hostname"}, Fds: 2}
+	if !reflect.DeepEqual(o.Calls, want) {
+		t.Errorf("flags win: %+v", o.Calls)
+	}
+	if err := o.Validate(); err != nil {
+		t.Error(err)
+	}
+	o.Calls.Succeeded = true
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "invalid filter") {
+		t.Errorf("--failed --succeeded: %v", err)
 	}
 }
 
