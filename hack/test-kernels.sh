@@ -5,8 +5,10 @@
 # row runs the same test binaries here.
 #
 # cgroups: in a VM the suites run on a cgroup v2 host (only the unified hierarchy mounted), then the suite
-# cgroupv1 runs the cgroup tests again on a pure v1 one (hack/kernels/init.sh); the host's row runs them in
-# whatever layout this machine has (hybrid here: both).
+# cgroupv1 runs the cgroup tests again on a pure v1 one (hack/kernels/init.sh): the probe's ancestry filter
+# (tracer, count), a whole agent session tracing a pod from its first call (agentcmd) and the agent's finding of
+# pod cgroups with the host's mode detected (cgroups); the host's row runs them in whatever layout this machine
+# has (hybrid here: both).
 #
 # Kernels come from Debian's archive, through a private apt directory (the machine's apt configuration is
 # untouched); the newest package of each series is resolved at run time, downloads are kept in
@@ -38,7 +40,7 @@ USERLAND=(busybox-static strace libc6 libunwind8 liblzma5
 # (msghdr, sockaddrs, epoll_event, rlimits, capabilities, wait statuses), iov the iovec, msghdr, epoll_wait and
 # ioctl captures; proc (clone's argument order on arm64 among others) passes but for those: KERNEL_SUITES=parity
 # runs it.
-SUITES=${KERNEL_SUITES:-tracer,agentcmd,count,parity:/(files|net|cred|iov|fds-y|files-Z|files-z|files-P|fds-P)$,floor,caps,cgroupv1,leftover}
+SUITES=${KERNEL_SUITES:-tracer,agentcmd,count,cgroups,parity:/(files|net|cred|iov|fds-y|files-Z|files-z|files-P|fds-P)$,floor,caps,cgroupv1,leftover}
 JOBS=${KERNEL_JOBS:-2}
 VM_TIMEOUT=${KERNEL_VM_TIMEOUT:-1500}
 WANT=${KERNELS:-$(for m in "${MATRIX[@]}"; do set -- $m; printf '%s ' "$1"; done) host}
@@ -166,6 +168,7 @@ build_initramfs() {
   GOARCH=$arch go test -c -o "$b/tracer.test" ./nodeagent/tracer
   GOARCH=$arch go test -c -o "$b/agentcmd.test" ./nodeagent/agentcmd
   GOARCH=$arch go test -c -o "$b/count.test" ./nodeagent/countprobe
+  GOARCH=$arch go test -c -o "$b/cgroups.test" ./nodeagent/cgroups
   GOARCH=$arch go test -c -o "$b/parity.test" ./test/parity
   GOARCH=$arch go build -o "$b/swoll-agent" ./cmd/swoll-agent
   GOARCH=$arch go build -o "$b/vmcheck" ./hack/kernels/vmcheck
@@ -221,7 +224,7 @@ host_run() {
       local s=${spec%%:*} filter=${KERNEL_RUN:-}
       [ "$s" != "$spec" ] && filter=${spec#*:}
       case $s in
-        tracer | agentcmd | count | parity)
+        tracer | agentcmd | count | cgroups | parity)
           local t0=$SECONDS rc=0
           (cd "$b" && "./$s.test" -test.v -test.count=1 -test.timeout=20m ${filter:+"-test.run=$filter"}) > "$W/host-$s.log" 2>&1 || rc=$?
           sed "s/^/[$s] /" "$W/host-$s.log"

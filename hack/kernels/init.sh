@@ -1,6 +1,6 @@
 #!/bin/busybox sh
 # /init of the initramfs that hack/test-kernels.sh boots under qemu: mounts what the tests need, runs the
-# suites named on the kernel command line (swoll.suites=tracer,agentcmd,count,parity,floor,caps,cgroupv1,leftover,bench)
+# suites named on the kernel command line (swoll.suites=tracer,agentcmd,count,cgroups,parity,floor,caps,cgroupv1,leftover,bench)
 # and powers off (a go test suite may be given as NAME:REGEXP, its -test.run). Each suite ends with one line the
 # host parses:
 #   SWOLL-SUITE name=NAME rc=N pass=N fail=N skip=N secs=N
@@ -49,9 +49,13 @@ floor() {
   echo "SWOLL-SUITE name=floor rc=$((1 - pass)) pass=$pass fail=$((1 - pass)) skip=0 secs=$(( $(date +%s) - start ))"
 }
 
-# cgroupv1 [REGEXP]: the tracer's and counting mode's cgroup tests (-test.run, default Cgroup) on a pure cgroup v1
-# host: the unified hierarchy unmounted, a controller's v1 hierarchy mounted (memory's; pids' where the kernel
-# has no v1 memory controller, as 6.12 builds by default; internal/cgrouptest).
+# cgroupv1 [REGEXP]: the cgroup tests (-test.run, default cgroupTests) on a pure cgroup v1 host: the unified
+# hierarchy unmounted, a controller's v1 hierarchy mounted (memory's; pids' where the kernel has no v1 memory
+# controller, as 6.12 builds by default; internal/cgrouptest). The tracer's and counting mode's ancestry filter,
+# an agent session that traces a pod from its first call (agentcmd), and the agent's cgroup watcher, attributor
+# and mode detection (cgroups: Detect must say v1).
+cgroupTests='Cgroup|FirstCall|^TestRoot'
+
 cgroupv1() {
   start=$(date +%s)
   rc=0 ctl=
@@ -66,9 +70,9 @@ cgroupv1() {
     rc=1
   fi
   echo "the v1 $ctl hierarchy" >> /tmp/cgroupv1.log
-  for b in tracer count; do
+  for b in tracer count agentcmd cgroups; do
     [ $rc -eq 0 ] || break
-    (cd /swoll && SWOLL_CGROUPS=$ctl "./$b.test" -test.v -test.count=1 -test.timeout=20m -test.run="${1:-Cgroup}") \
+    (cd /swoll && SWOLL_CGROUPS=$ctl "./$b.test" -test.v -test.count=1 -test.timeout=20m -test.run="${1:-$cgroupTests}") \
       >> /tmp/cgroupv1.log 2>&1 || rc=1
   done
   sed "s/^/[cgroupv1] /" /tmp/cgroupv1.log
@@ -125,7 +129,7 @@ for spec in $suites; do
   filter=$run
   [ "$s" != "$spec" ] && filter=${spec#*:}
   case $s in
-    tracer | agentcmd | count | parity) run=$filter gotest "$s" "/swoll/$s.test" ;;
+    tracer | agentcmd | count | cgroups | parity) run=$filter gotest "$s" "/swoll/$s.test" ;;
     cgroupv1) if [ "$s" != "$spec" ]; then cgroupv1 "${spec#*:}"; else cgroupv1; fi ;;
     floor) floor ;;
     leftover) leftover ;;

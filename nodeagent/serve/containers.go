@@ -4,6 +4,7 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"syscall"
 	"time"
@@ -29,6 +30,12 @@ const (
 	// goneRetention is how long a container is remembered after its cgroup was removed (its last records are
 	// read by then), before its names are forgotten.
 	goneRetention = 30 * time.Second
+	// unknownPoll and unknownWait: a container cgroup the runtime knows neither as a container nor as a sandbox
+	// is a pod's sandbox in the making (containerd lists a sandbox only once RunPodSandbox has started it,
+	// while it registers a container before starting it); it is asked about again every unknownPoll, for at most
+	// unknownWait, and its records are left out meanwhile.
+	unknownPoll = 50 * time.Millisecond
+	unknownWait = 5 * time.Second
 )
 
 // phase is where a container of a pod target stands.
@@ -39,8 +46,8 @@ const (
 	phaseResolving phase = iota
 	// phaseTraced: selected; its records carry its names (stamp).
 	phaseTraced
-	// phaseExcluded: not selected (-c, or the pod's sandbox), or not named in time under a -c selection
-	// (unnamed): its records are dropped.
+	// phaseExcluded: not selected (-c, or the pod's sandbox, or unknown to the runtime yet), or not named in
+	// time under a -c selection (unnamed): its records are dropped.
 	phaseExcluded
 )
 
@@ -54,8 +61,11 @@ type ctr struct {
 
 	phase   phase
 	stamp   uint32 // its target id: the decoder's names for it, and the kernel's for its cgroup
-	unnamed bool   // its phase was decided without its name (the runtime did not answer in time)
+	unnamed bool   // its phase was decided without its name (the runtime did not answer in time, or did not know it)
 	dropped uint64 // records dropped because it is unnamed, since the last report
+	// unknown: the runtime did not know it when first asked (taken for its pod's sandbox in the making, its
+	// records left out); asking: the runtime is asked again, until it knows it or unknownWait is over.
+	unknown, asking bool
 
 	cgroup   cgroups.Cgroup // its own cgroup; zero until the watcher reported it
 	kernel   bool           // its cgroup is a kernel target (stamp)
@@ -74,6 +84,9 @@ type lookup struct {
 	end bool
 	st  *cri.Status
 	err error
+	// again: the runtime does not know the container yet and is asked again (a lookup with the final answer
+	// follows).
+	again bool
 }
 
 // container returns the container of a pod with this id, making it (and asking the runtime for its name) when
@@ -94,21 +107,46 @@ func (s *session) container(ps *podState, id string) *ctr {
 	return c
 }
 
-// ask has the runtime asked about a container, off the control loop; the answer comes back on s.lookups.
+// ask has the runtime asked about a container, off the control loop; the answer comes back on s.lookups. A
+// container the runtime does not know yet is asked about again (unknownPoll, unknownWait), the first such
+// answer sent as a lookup marked again.
 func (s *session) ask(id string, end bool) {
 	s.lookupWG.Add(1)
 	go func() {
 		defer s.lookupWG.Done()
-		select {
-		case s.lookupSem <- struct{}{}:
-		case <-s.lookupCtx.Done():
-			return
+		send := func(l lookup) bool {
+			select {
+			case s.lookups <- l:
+				return true
+			case <-s.lookupCtx.Done():
+				return false
+			}
 		}
-		st, err := s.status(s.lookupCtx, id, end)
-		<-s.lookupSem
-		select {
-		case s.lookups <- lookup{id: id, end: end, st: st, err: err}:
-		case <-s.lookupCtx.Done():
+		var notFound *cri.NotFoundError
+		var first time.Time
+		for {
+			select {
+			case s.lookupSem <- struct{}{}:
+			case <-s.lookupCtx.Done():
+				return
+			}
+			st, err := s.status(s.lookupCtx, id, end)
+			<-s.lookupSem
+			if end || !errors.As(err, &notFound) || (!first.IsZero() && time.Since(first) >= unknownWait) {
+				send(lookup{id: id, end: end, st: st, err: err})
+				return
+			}
+			if first.IsZero() {
+				first = time.Now() // a bound on the retries, not a time a reader sees
+				if !send(lookup{id: id, err: err, again: true}) {
+					return
+				}
+			}
+			select {
+			case <-time.After(unknownPoll):
+			case <-s.lookupCtx.Done():
+				return
+			}
 		}
 	}()
 }
@@ -152,6 +190,12 @@ func (s *session) onLookup(l lookup) {
 		s.ended(c, l.st, l.err)
 		return
 	}
+	if l.again {
+		s.unknownContainer(c)
+		return
+	}
+	wasUnknown := c.unknown
+	c.asking = false
 	c.answered = true
 	defer func() {
 		if c.end != nil && c.phase != phaseResolving {
@@ -160,19 +204,44 @@ func (s *session) onLookup(l lookup) {
 		}
 	}()
 	switch {
+	case l.err != nil && wasUnknown && c.phase == phaseExcluded:
+		s.logf("container %s of pod %s/%s: the runtime did not know it for %s: its calls are left out", short(c.id),
+			c.pod.pod.Namespace, c.pod.pod.Name, unknownWait)
 	case l.err != nil:
 		s.logf("container %s of pod %s/%s: %v", short(c.id), c.pod.pod.Namespace, c.pod.pod.Name, l.err)
 		// The plugin's word, if it has the id already; else the hold decides when its records are overdue.
-		for _, pc := range c.pod.pod.Containers {
-			if cri.NormalizeID(pc.ID) == c.id {
-				s.named(c, pc.Name, pc.RestartCount, nil)
-			}
-		}
+		s.namedByPlugin(c)
 	case l.st.Sandbox:
 		s.setPhase(c, phaseExcluded, c.stamp, false) // the pod's infrastructure, not one of its containers
+		s.out.Lock()
+		c.dropped, c.unknown = 0, false
+		s.out.Unlock()
 	default:
 		s.named(c, l.st.Name, l.st.RestartCount, l.st)
 	}
+}
+
+// namedByPlugin names a container from the plugin's word, when its pod's containers include its id, and
+// reports whether they did.
+func (s *session) namedByPlugin(c *ctr) bool {
+	for _, pc := range c.pod.pod.Containers {
+		if cri.NormalizeID(pc.ID) == c.id {
+			s.named(c, pc.Name, pc.RestartCount, nil)
+			return true
+		}
+	}
+	return false
+}
+
+// unknownContainer takes a container the runtime does not know yet, while it is asked again: named by the
+// plugin's word when it can be, else taken for its pod's sandbox in the making, whose records are left out (and
+// counted, to be reported should the runtime name it a container after all).
+func (s *session) unknownContainer(c *ctr) {
+	if c.phase != phaseResolving || s.namedByPlugin(c) {
+		return
+	}
+	c.unknown, c.asking = true, true
+	s.setPhase(c, phaseExcluded, c.stamp, true)
 }
 
 // named decides a container's selection from its name, names its records and says it started (st: what the
@@ -347,10 +416,13 @@ func (s *session) forgetGone(now time.Time) {
 	var forget []uint32
 	s.out.Lock()
 	for id, c := range s.ctrs {
-		if c.dropped > 0 {
+		if c.dropped > 0 && !c.asking { // (a sandbox's records are not reported)
 			n := s.containerNotice(c, event.NoticeUnattributed)
 			n.Dropped = c.dropped
 			n.Message = "the runtime did not name its container in time, and -c selects containers by name"
+			if c.unknown {
+				n.Message = "the runtime did not know its container yet when they were made"
+			}
 			drops = append(drops, n)
 			c.dropped = 0
 		}

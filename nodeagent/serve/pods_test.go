@@ -296,7 +296,8 @@ func TestUnnamedContainerAfterTheHold(t *testing.T) {
 			h.sendPod(protocol.Pod{UID: testPodUID, Name: "web", Namespace: "shop", Select: sel})
 			h.expectNotice(event.NoticeTargetAttached)
 			pod := h.kernelTarget(podID)
-			id := ctrID(7) // the runtime does not know it
+			id := ctrID(7)
+			h.runtime.hold(id) // the runtime does not answer
 			cg := tree.mkdir(podCg + "/" + id)
 			h.feed(record.Record{Nr: 257, Pid: 1, TargetID: pod.target, Cgroup: cg})
 			if sel == nil {
@@ -310,6 +311,65 @@ func TestUnnamedContainerAfterTheHold(t *testing.T) {
 			if n.ContainerID != id || n.Dropped != 1 || n.PodUID != testPodUID {
 				t.Fatalf("unattributed notice %+v, want 1 of %s", n, id)
 			}
+		})
+	}
+}
+
+// Pass: a container cgroup the runtime knows neither as a container nor as a sandbox is a pod's sandbox in the
+// making (containerd lists a sandbox only once it started it): its records are left out while the runtime is
+// asked again; once it says sandbox nothing is said of them, and should it name a container after all, its
+// records from then on are written with its name and the ones left out are counted.
+func TestUnknownContainerIsASandboxInTheMaking(t *testing.T) {
+	for _, later := range []string{"sandbox", "container"} {
+		t.Run(later, func(t *testing.T) {
+			tree := newCgroupTree(t)
+			podCg := podCgroup(testPodUID)
+			podID := tree.mkdir(podCg)
+			h := newPodHarness(t, tree, nil)
+			h.start("")
+			h.sendPod(protocol.Pod{UID: testPodUID, Name: "web", Namespace: "shop"})
+			h.expectNotice(event.NoticeTargetAttached)
+			pod := h.kernelTarget(podID)
+			id := ctrID(8) // unknown to the runtime for now
+			release, asked := h.runtime.hold(id)
+			cg := tree.mkdir(podCg + "/" + id)
+			<-asked
+			// The second lookup (the runtime asked again) waits too: by then the first's answer, that the runtime
+			// does not know it, was sent to the session, which takes it before the second's.
+			releaseAgain, askedAgain := h.runtime.hold(id)
+			for pid := uint32(1); pid <= 3; pid++ {
+				h.feed(record.Record{Nr: 257, Pid: pid, TargetID: pod.target, Cgroup: cg})
+			}
+			release()
+			<-askedAgain
+			switch later {
+			case "sandbox":
+				h.runtime.set(id, cri.Status{Sandbox: true, PodUID: testPodUID})
+			case "container":
+				h.runtime.set(id, cri.Status{Name: "web", State: cri.StateRunning})
+			}
+			releaseAgain()
+			if later == "container" {
+				if n := h.expectNotice(event.NoticeContainerStarted); n.ContainerID != id || n.Container != "web" {
+					t.Fatalf("started notice %+v, want web's", n)
+				}
+				n := h.expectNotice(event.NoticeUnattributed)
+				if n.ContainerID != id || n.Dropped != 3 || !strings.Contains(n.Message, "did not know") {
+					t.Fatalf("unattributed notice %+v, want the 3 records left out of %s", n, id)
+				}
+			}
+			h.feed(record.Record{Nr: 257, Pid: 4, TargetID: pod.target, Cgroup: cg})
+			h.feed(record.Record{Nr: 257, Pid: 5, TargetID: pod.target, Cgroup: podID})
+			if later == "container" {
+				if ev := h.expectEvent(); ev.Pid != 4 || ev.Container == nil || ev.Container.Name != "web" {
+					t.Fatalf("event of pid %d (container %+v), want web's pid 4", ev.Pid, ev.Container)
+				}
+			}
+			if ev := h.expectEvent(); ev.Pid != 5 {
+				t.Fatalf("event of pid %d (container %+v), want the pod's own pid 5 (the sandbox's are left out)", ev.Pid, ev.Container)
+			}
+			h.send(`{"op":"stop"}`)
+			h.expectNotice(event.NoticeExit) // no unattributed notice of the sandbox before
 		})
 	}
 }

@@ -65,6 +65,30 @@ func (s *session) waitStderrMatch(timeout time.Duration, re *regexp.Regexp) {
 	}
 }
 
+// attachPoll is how often logAttachLatency reads the plugin's stderr: finer than pollInterval, as it is a figure.
+const attachPoll = 5 * time.Millisecond
+
+// logAttachLatency logs how long after its creation (its binding: the test's pods name their node) the
+// plugin said that its node's agent traces the pod: its cgroup found and in the kernel's filter, the notice
+// carried back on the exec stream. A figure, not an assertion; it fails only when the line never comes.
+func (s *session) logAttachLatency(pod *corev1.Pod, created time.Time) {
+	s.t.Helper()
+	re := regexp.MustCompile(regexp.QuoteMeta(pod.Spec.NodeName+": tracing "+pod.Namespace+"/"+pod.Name) + `\b`)
+	ctx, cancel := context.WithTimeout(context.Background(), firstEventTimeout)
+	defer cancel()
+	tick := time.NewTicker(attachPoll)
+	defer tick.Stop()
+	for !re.MatchString(s.Stderr()) {
+		select {
+		case <-ctx.Done():
+			s.t.Fatalf("%s: the plugin never said it traces %s\nstderr:\n%s", s, pod.Name, s.Stderr())
+		case <-tick.C:
+		}
+	}
+	s.t.Logf("%s/%s: created, then said traced by its node's agent (its cgroup in the kernel's filter) %s later",
+		pod.Namespace, pod.Name, time.Since(created).Round(time.Millisecond))
+}
+
 // agentsReady matches the plugin's line once every agent of the session is ready.
 var agentsReady = regexp.MustCompile(`agents ready \d+/\d+.*tracing`)
 
@@ -417,8 +441,10 @@ func TestFirstCallCrashLoopAgentUp(t *testing.T) {
 	s.waitStderrMatch(firstEventTimeout, agentsReady)
 	ready := time.Time{} // its pod is created after the agent is up: every run counts
 	decoy := f.createRaw(crashPod("decoy", node, labels("tier", "decoy")))
+	created := time.Now()
 	pod := f.createRaw(crashPod("crash", node, labels("tier", "crash")))
 	runs := f.watchRuns(pod, "crash")
+	s.logAttachLatency(pod, created)
 	s.waitRunsAfter(pod, "crash", runs, ready, 2)
 	s.stop(syscall.SIGINT)
 	if got := f.checkRuns(s, pod, "crash", runs, ready, "/bin/cat", crashRunWant, 1); len(got) == 0 || got[0].restarts != 0 {
