@@ -853,11 +853,15 @@ static __always_inline int on_exit(void *ctx, struct pt_regs *regs, long ret, in
 		}
 	}
 	/* stack.h: the stacks, taken now that the call is recorded (execve's came with the stash). */
-	if (stacks_on() && !stack_at_entry(nr) && off <= SCRATCH_POS_MASK) {
-		__u32 pos = off;
-		barrier_var(pos);
-		pos &= SCRATCH_POS_MASK;
-		off = pos + stacks_capture(ctx, s->buf + pos, &h->ncaps);
+	if (stacks_on()) {
+		if (!stack_at_entry(nr) && off <= SCRATCH_POS_MASK) {
+			__u32 pos = off;
+			barrier_var(pos);
+			pos &= SCRATCH_POS_MASK;
+			off = pos + stacks_capture(ctx, s->buf + pos, &h->ncaps);
+		}
+		/* one verifier state for what follows, whether and however many stacks were written (fdrecord.h) */
+		off = fd_record_launder(h, off);
 	}
 
 	if (cfg->exit_caps || cfg->entry_caps) {
