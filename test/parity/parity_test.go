@@ -239,7 +239,6 @@ func runAll(t *testing.T, strace, agent, bins, tmp string, table *syscalls.Table
 			bin := filepath.Join(bins, p.binary())
 			work := filepath.Join(tmp, p.name+"-work")
 
-			freshDir(t, work)
 			straced := runStrace(t, strace, bin, work, list, filepath.Join(tmp, p.name+".strace"), p.runFlags(work))
 			root, err := straceRoot(straced)
 			if err != nil {
@@ -320,9 +319,38 @@ func freshDir(t *testing.T, dir string) {
 	}
 }
 
-// runStrace runs bin under strace, one output file per thread, and returns the calls by thread id.
+// runStrace runs bin under strace (in a fresh work directory), one output file per thread, and returns the calls
+// by thread id; a run in which strace lost a thread mid-call is made again.
 func runStrace(t *testing.T, strace, bin, work string, list []string, prefix string, flags []string) map[int][]rawCall {
 	t.Helper()
+	for attempt := 1; ; attempt++ {
+		byTid, err := straceOnce(t, strace, bin, work, list, prefix, flags)
+		if errors.Is(err, errStraceDetached) && attempt < straceAttempts {
+			t.Logf("strace run %d of %s is not a reference, running it again: %v", attempt, filepath.Base(bin), err)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int][]rawCall{}
+		for tid, calls := range byTid {
+			out[tid] = straceRaw(calls)
+		}
+		return out
+	}
+}
+
+// straceAttempts bounds the runs of a program under strace when strace loses a thread mid-call.
+const straceAttempts = 3
+
+// straceOnce runs bin under strace once, its earlier output files removed, and reads the calls by thread id.
+func straceOnce(t *testing.T, strace, bin, work string, list []string, prefix string, flags []string) (map[int][]straceCall, error) {
+	t.Helper()
+	old, _ := filepath.Glob(prefix + ".*")
+	for _, f := range old {
+		_ = os.Remove(f)
+	}
+	freshDir(t, work)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// -ff: one file per thread, so no line is split by another thread's. -qq: no attach/exit notices.
@@ -336,15 +364,7 @@ func runStrace(t *testing.T, strace, bin, work string, list []string, prefix str
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%s under strace: %v\n%s", filepath.Base(bin), err, out.String())
 	}
-	byTid, err := readStraceFiles(prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out2 := map[int][]rawCall{}
-	for tid, calls := range byTid {
-		out2[tid] = straceRaw(calls)
-	}
-	return out2
+	return readStraceFiles(prefix)
 }
 
 // runSwoll starts bin, attaches swoll-agent trace --pid to it, lets it go once the agent reports its calls

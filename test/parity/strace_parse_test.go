@@ -3,6 +3,7 @@
 package parity
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -200,5 +201,16 @@ func TestParseStraceFdLines(t *testing.T) {
 	bound := cn.swollFd([]byte(`{"path":"socket:[8]","socket":"UDP:[127.0.0.1:29321]"}`))
 	if first != later || first != "<UDPv6:[[::1]:29324]>" || unbound != "<UDP:[<ino>]>" || bound != "<UDP:[127.0.0.1:29321]>" {
 		t.Errorf("socket cache: %s, %s, %s, %s", first, later, unbound, bound)
+	}
+}
+
+// TestStraceDetachedLine: a call strace lost the thread in makes the run no reference (runStrace runs it again).
+func TestStraceDetachedLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trace.1")
+	if err := os.WriteFile(path, []byte("getpid() = 5\nkill(6, SIGKILL <detached ...>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if calls, err := readStraceFile(path); !errors.Is(err, errStraceDetached) {
+		t.Errorf("readStraceFile = %+v, %v; want errStraceDetached", calls, err)
 	}
 }

@@ -4,6 +4,7 @@ package parity
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,6 +63,10 @@ func readStraceFiles(prefix string) (map[int][]straceCall, error) {
 	return out, nil
 }
 
+// errStraceDetached: strace lost a thread in the middle of a call (seen once on a loaded machine, in the cred
+// program's kill of its paused child), so its run lacks a call that swoll saw: the run is not a reference.
+var errStraceDetached = errors.New("strace detached from a thread in the middle of a call")
+
 func readStraceFile(path string) ([]straceCall, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -74,6 +79,9 @@ func readStraceFile(path string) ([]straceCall, error) {
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
+		if strings.HasSuffix(line, "<detached ...>") {
+			return nil, fmt.Errorf("%s: %q: %w", path, line, errStraceDetached)
+		}
 		if strings.HasSuffix(line, "<unfinished ...>") {
 			pending = strings.TrimSuffix(line, "<unfinished ...>")
 			continue
