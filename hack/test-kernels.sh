@@ -42,7 +42,7 @@ USERLAND=(busybox-static strace libc6 libunwind8 liblzma5
 # runs it.
 SUITES=${KERNEL_SUITES:-tracer,agentcmd,count,cgroups,parity:/(files|net|cred|iov|fds-y|files-Z|files-z|files-P|fds-P)$,floor,caps,cgroupv1,leftover}
 JOBS=${KERNEL_JOBS:-2}
-VM_TIMEOUT=${KERNEL_VM_TIMEOUT:-1500}
+VM_TIMEOUT=${KERNEL_VM_TIMEOUT:-2400}
 WANT=${KERNELS:-$(for m in "${MATRIX[@]}"; do set -- $m; printf '%s ' "$1"; done) host}
 
 K=$SWOLL_CACHE/kernels
