@@ -1,8 +1,9 @@
 #!/bin/busybox sh
 # /init of the initramfs that hack/test-kernels.sh boots under qemu: mounts what the tests need, runs the
 # suites named on the kernel command line (swoll.suites=tracer,agentcmd,count,cgroups,parity,floor,caps,cgroupv1,leftover,bench)
-# and powers off (a go test suite may be given as NAME:REGEXP, its -test.run). Each suite ends with one line the
-# host parses:
+# and powers off (a go test suite may be given as NAME:REGEXP, its -test.run). With swoll.short=1 the go test
+# suites run with -test.short: the root tests' grids of program variants shrink to a representative subset
+# (internal/testutil/grid), and each test logs what it left out. Each suite ends with one line the host parses:
 #   SWOLL-SUITE name=NAME rc=N pass=N fail=N skip=N secs=N
 # cgroups: the suites run on a cgroup v2 host (only the unified hierarchy is mounted, at /sys/fs/cgroup), then
 # cgroupv1 runs the cgroup tests again on a pure v1 one (the unified hierarchy unmounted, a controller's v1
@@ -24,13 +25,15 @@ echo "SWOLL-KERNEL release=$(uname -r) arch=$(uname -m) features=$(/swoll/vmchec
 
 suites=$(sed -n 's/.*swoll\.suites=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
 run=$(sed -n 's/.*swoll\.run=\([^ ]*\).*/\1/p' /proc/cmdline) # -test.run of the go test suites
+short=
+grep -q 'swoll\.short=1' /proc/cmdline && short=-test.short
 export SWOLL_REQUIRE_ROOT=1 SWOLL_PARITY_PREBUILT=/swoll HOME=/tmp SWOLL_CGROUPS=unified
 
 # gotest NAME BINARY: a go test binary, verbose; counts the verdicts of tests and subtests.
 gotest() {
   name=$1; bin=$2; shift 2
   start=$(date +%s)
-  (cd /swoll && "$bin" -test.v -test.count=1 -test.timeout=20m ${run:+-test.run=$run} "$@") > /tmp/$name.log 2>&1
+  (cd /swoll && "$bin" -test.v -test.count=1 -test.timeout=20m $short ${run:+-test.run=$run} "$@") > /tmp/$name.log 2>&1
   rc=$?
   sed "s/^/[$name] /" /tmp/$name.log
   echo "SWOLL-SUITE name=$name rc=$rc pass=$(grep -c -- '^ *--- PASS' /tmp/$name.log) fail=$(grep -c -- '^ *--- FAIL' /tmp/$name.log) skip=$(grep -c -- '^ *--- SKIP' /tmp/$name.log) secs=$(( $(date +%s) - start ))"
@@ -72,7 +75,7 @@ cgroupv1() {
   echo "the v1 $ctl hierarchy" >> /tmp/cgroupv1.log
   for b in tracer count agentcmd cgroups; do
     [ $rc -eq 0 ] || break
-    (cd /swoll && SWOLL_CGROUPS=$ctl "./$b.test" -test.v -test.count=1 -test.timeout=20m -test.run="${1:-$cgroupTests}") \
+    (cd /swoll && SWOLL_CGROUPS=$ctl "./$b.test" -test.v -test.count=1 -test.timeout=20m $short -test.run="${1:-$cgroupTests}") \
       >> /tmp/cgroupv1.log 2>&1 || rc=1
   done
   sed "s/^/[cgroupv1] /" /tmp/cgroupv1.log

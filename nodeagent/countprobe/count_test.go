@@ -20,6 +20,7 @@ import (
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/internal/cgrouptest"
 	"github.com/swoll-dev/swoll/internal/roottest"
+	"github.com/swoll-dev/swoll/internal/testutil/grid"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
 	"github.com/swoll-dev/swoll/nodeagent/tracer"
 	"github.com/swoll-dev/swoll/protocol"
@@ -218,15 +219,24 @@ var variants = []struct {
 }
 
 // forVariants runs fn as a subtest per variant, skipping those that load the same programs as an earlier one
-// on this kernel (an older kernel lacks the features some variants turn off).
+// on this kernel (an older kernel lacks the features some variants turn off). Under -test.short, one of them,
+// in turn (package grid).
 func forVariants(t *testing.T, fn func(t *testing.T, without bpf.Features)) {
+	t.Helper()
 	seen := map[bpf.Features]bool{}
-	for _, v := range variants {
+	var distinct []int
+	var names []string
+	for i, v := range variants {
 		f := (tracer.ProbeFeatures() &^ v.without).Usable()
 		if seen[f] {
 			continue
 		}
 		seen[f] = true
+		distinct = append(distinct, i)
+		names = append(names, v.name)
+	}
+	for _, i := range grid.Pick(t, names) {
+		v := variants[distinct[i]]
 		t.Run(v.name, func(t *testing.T) { fn(t, v.without) })
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/swoll-dev/swoll/bpf"
 	"github.com/swoll-dev/swoll/internal/roottest"
+	"github.com/swoll-dev/swoll/internal/testutil/grid"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -238,15 +239,30 @@ var variants = []struct {
 }
 
 // forVariants runs fn as a subtest per variant, skipping those that load the same programs as an earlier
-// one on this kernel (an older kernel lacks the features some variants turn off).
+// one on this kernel (an older kernel lacks the features some variants turn off). Under -test.short, one of
+// them, in turn (package grid).
 func forVariants(t *testing.T, fn func(t *testing.T, opts Options)) {
+	t.Helper()
+	forSomeVariants(t, nil, fn)
+}
+
+// forSomeVariants is forVariants with, under -test.short, the variants named in keep (grid.Pick).
+func forSomeVariants(t *testing.T, keep []string, fn func(t *testing.T, opts Options)) {
+	t.Helper()
 	seen := map[string]bool{}
-	for _, v := range variants {
+	var distinct []int
+	var names []string
+	for i, v := range variants {
 		key := (ProbeFeatures() &^ v.opts.Without).Usable().String()
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
+		distinct = append(distinct, i)
+		names = append(names, v.name)
+	}
+	for _, i := range grid.Pick(t, names, keep...) {
+		v := variants[distinct[i]]
 		t.Run(v.name, func(t *testing.T) { fn(t, v.opts) })
 	}
 }
