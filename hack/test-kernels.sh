@@ -26,7 +26,8 @@
 # Time: under TCG each load of the probe costs seconds of emulated verifier (on 6.1 amd64 ~3 s, ~90% of a root
 # test's time), so the VMs' time is the number of loads. The full grid (every incident filter x every variant,
 # the verifier's headroom for each) runs on the oldest kernel (5.10: tp_btf and raw_tracepoint) and on the
-# host; the other VMs run each test in one variant, in turn, so that every variant still runs on each kernel.
+# host; the other VMs run each test in one variant, in turn, so that every variant still runs on each kernel,
+# each VM from another start, so that together they run most of each test's variants.
 source "$(dirname "$0")/lib.sh"
 require_root "make test-kernels"
 cd "$ROOT"
@@ -201,11 +202,12 @@ build_initramfs() {
   rm -rf "$r"
 }
 
-# boot NAME ARCH VMLINUZ: runs the suites in a VM; the console goes to $W/NAME.log.
+# boot NAME ARCH VMLINUZ N: runs the suites in a VM (the Nth); the console goes to $W/NAME.log.
 boot() {
   local name=$1 arch=$2 kern=$3 log=$W/$1.log cmd
   local append="quiet panic=-1 swoll.suites=$SUITES${KERNEL_RUN:+ swoll.run=$KERNEL_RUN}" v
-  [[ " $FULL " == *" $name "* || " $FULL " == *" all "* ]] || append+=" swoll.short=1"
+  # -test.short, each VM's rotation of variants from another start (internal/testutil/grid)
+  [[ " $FULL " == *" $name "* || " $FULL " == *" all "* ]] || append+=" swoll.short=$4"
   # The bench suite's sizes, when set (the kernel hands NAME=VALUE parameters it does not know to init's environment).
   for v in BENCH_RUNS BENCH_GETPPID_N BENCH_OPENAT_N; do [ -z "${!v:-}" ] || append+=" $v=${!v}"; done
   if [ "$arch" = amd64 ]; then
@@ -266,11 +268,12 @@ for a in "${archs[@]}"; do initramfs "$a"; done
 log "initramfs built in $((SECONDS - t1))s ($(cd "$W" && du -hL initramfs-*.cpio.gz | tr '\n\t' '  '))"
 
 t2=$SECONDS
-running=0
+running=0 vm=0
 for m in "${MATRIX[@]}"; do
   set -- $m
   [ -n "${KERN_OF[$1]:-}" ] || continue
-  boot "$1" "${ARCH_OF[$1]}" "${KERN_OF[$1]}" &
+  boot "$1" "${ARCH_OF[$1]}" "${KERN_OF[$1]}" "$vm" &
+  vm=$((vm + 1))
   running=$((running + 1))
   if [ $running -ge "$JOBS" ]; then wait -n || true; running=$((running - 1)); fi
 done

@@ -1,9 +1,10 @@
 #!/bin/busybox sh
 # /init of the initramfs that hack/test-kernels.sh boots under qemu: mounts what the tests need, runs the
 # suites named on the kernel command line (swoll.suites=tracer,agentcmd,count,cgroups,parity,floor,caps,cgroupv1,leftover,bench)
-# and powers off (a go test suite may be given as NAME:REGEXP, its -test.run). With swoll.short=1 the go test
+# and powers off (a go test suite may be given as NAME:REGEXP, its -test.run). With swoll.short=N the go test
 # suites run with -test.short: the root tests' grids of program variants shrink to a representative subset
-# (internal/testutil/grid), and each test logs what it left out. Each suite ends with one line the host parses:
+# (internal/testutil/grid; N offsets its rotation), and each test logs what it left out. Each suite ends with
+# one line the host parses:
 #   SWOLL-SUITE name=NAME rc=N pass=N fail=N skip=N secs=N
 # cgroups: the suites run on a cgroup v2 host (only the unified hierarchy is mounted, at /sys/fs/cgroup), then
 # cgroupv1 runs the cgroup tests again on a pure v1 one (the unified hierarchy unmounted, a controller's v1
@@ -25,8 +26,10 @@ echo "SWOLL-KERNEL release=$(uname -r) arch=$(uname -m) features=$(/swoll/vmchec
 
 suites=$(sed -n 's/.*swoll\.suites=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
 run=$(sed -n 's/.*swoll\.run=\([^ ]*\).*/\1/p' /proc/cmdline) # -test.run of the go test suites
-short=
-grep -q 'swoll\.short=1' /proc/cmdline && short=-test.short
+# swoll.short=N: -test.short, the variants' rotation starting at N (internal/testutil/grid)
+offset=$(sed -n 's/.*swoll\.short=\([0-9]*\).*/\1/p' /proc/cmdline)
+short=${offset:+-test.short}
+export SWOLL_GRID_OFFSET=${offset:-0}
 export SWOLL_REQUIRE_ROOT=1 SWOLL_PARITY_PREBUILT=/swoll HOME=/tmp SWOLL_CGROUPS=unified
 
 # gotest NAME BINARY: a go test binary, verbose; counts the verdicts of tests and subtests.

@@ -2,20 +2,27 @@
 // (hack/test-kernels.sh passes it to the suites in its VMs, where the kernel's verifier runs under emulation and
 // each variant's load takes seconds) a test runs a representative subset and logs what it left out: either the
 // variants it names (Pick's keep: the extremes that matter to it), or one variant, the next in turn at each
-// call, so that a package's tests together still run every variant on every kernel. Root tests by hand, on
+// call, so that a package's tests together still run every variant on every kernel (and, with OffsetEnv,
+// several kernels together more of each test's variants). Root tests by hand, on
 // the host and in CI's host row run the full grid.
 //
 // Pick is called from tests run one at a time (a package's top-level tests, not in parallel).
 package grid
 
 import (
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-// next is the variant the next rotating Pick runs (an index into its names).
-var next int
+// OffsetEnv names the environment variable that offsets the rotation (a number; default 0): make test-kernels
+// gives each of its VMs another, so that together they run more of each test's variants.
+const OffsetEnv = "SWOLL_GRID_OFFSET"
+
+// next is the variant the next rotating Pick runs (an index into its names, modulo their number).
+var next, _ = strconv.Atoi(os.Getenv(OffsetEnv))
 
 // Pick returns the indexes of the names (a test's distinct variants on this kernel, in the table's order) that
 // the test runs: all of them without -test.short. Under -test.short, those named in keep when keep is given
@@ -37,7 +44,7 @@ func Pick(t testing.TB, names []string, keep ...string) []int {
 			run = []int{0}
 		}
 	} else {
-		run = []int{next % len(names)}
+		run = []int{((next % len(names)) + len(names)) % len(names)}
 		next++
 	}
 	var out []string
