@@ -135,10 +135,10 @@ static __always_inline int on_enter(long id, int f)
 	return 0;
 }
 
-static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
+static __always_inline int on_exit(long id, long ret, int f)
 {
 	struct task_struct *task = current_task(f);
-	long id = task_exit_nr(task, syscall_nr(regs, CTX_BTF(f)), f);
+	id = task_exit_nr(task, id, f);
 	if (id < 0 || id >= NR_MAX)
 		return 0;
 	__u32 nr = id;
@@ -164,13 +164,26 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
 	}                                                                                                   \
 	TP_PROG(attach, sys_exit, attach##_sys_exit##sfx)                                                   \
 	{                                                                                                   \
-		return on_exit((struct pt_regs *)ctx[0], (long)ctx[1], (f));                                \
+		return on_exit(syscall_nr((struct pt_regs *)ctx[0], CTX_BTF(f)), (long)ctx[1], (f));        \
 	}
 
 COUNT_PROGS(btf, , F_BTF | F_TS)
 COUNT_PROGS(btf, _hash, F_BTF)
 COUNT_PROGS(raw, , F_TS)
 COUNT_PROGS(raw, _hash, 0)
+
+#define COUNT_SC_PROGS(sfx, f)                                                                              \
+	SC_PROG(enter, sc_sys_enter##sfx)                                                                   \
+	{                                                                                                   \
+		return on_enter(ctx->nr, (f) | F_SC);                                                       \
+	}                                                                                                   \
+	SC_PROG(exit, sc_sys_exit##sfx)                                                                     \
+	{                                                                                                   \
+		return on_exit(ctx->nr, ctx->ret, (f) | F_SC);                                              \
+	}
+
+COUNT_SC_PROGS(, F_TS)
+COUNT_SC_PROGS(_hash, 0)
 
 TP_PROG(btf, sched_process_exit, btf_exit_hash)
 {

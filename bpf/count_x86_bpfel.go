@@ -93,6 +93,10 @@ const (
 	CountProgRawSysEnterHash    = "raw_sys_enter_hash"
 	CountProgRawSysExit         = "raw_sys_exit"
 	CountProgRawSysExitHash     = "raw_sys_exit_hash"
+	CountProgScSysEnter         = "sc_sys_enter"
+	CountProgScSysEnterHash     = "sc_sys_enter_hash"
+	CountProgScSysExit          = "sc_sys_exit"
+	CountProgScSysExitHash      = "sc_sys_exit_hash"
 	CountVarCgroupHierarchyEnum = "_cgroup_hierarchy_enum"
 	CountVarCountKey            = "_count_key"
 	CountVarCountVal            = "_count_val"
@@ -156,6 +160,10 @@ type CountProgramSpecs struct {
 	RawSysEnterHash *ebpf.ProgramSpec `ebpf:"raw_sys_enter_hash"`
 	RawSysExit      *ebpf.ProgramSpec `ebpf:"raw_sys_exit"`
 	RawSysExitHash  *ebpf.ProgramSpec `ebpf:"raw_sys_exit_hash"`
+	ScSysEnter      *ebpf.ProgramSpec `ebpf:"sc_sys_enter"`
+	ScSysEnterHash  *ebpf.ProgramSpec `ebpf:"sc_sys_enter_hash"`
+	ScSysExit       *ebpf.ProgramSpec `ebpf:"sc_sys_exit"`
+	ScSysExitHash   *ebpf.ProgramSpec `ebpf:"sc_sys_exit_hash"`
 }
 
 // CountMapSpecs contains maps before they are loaded into the kernel.
@@ -259,6 +267,10 @@ type CountPrograms struct {
 	RawSysEnterHash *ebpf.Program `ebpf:"raw_sys_enter_hash"`
 	RawSysExit      *ebpf.Program `ebpf:"raw_sys_exit"`
 	RawSysExitHash  *ebpf.Program `ebpf:"raw_sys_exit_hash"`
+	ScSysEnter      *ebpf.Program `ebpf:"sc_sys_enter"`
+	ScSysEnterHash  *ebpf.Program `ebpf:"sc_sys_enter_hash"`
+	ScSysExit       *ebpf.Program `ebpf:"sc_sys_exit"`
+	ScSysExitHash   *ebpf.Program `ebpf:"sc_sys_exit_hash"`
 }
 
 func (p *CountPrograms) Close() error {
@@ -273,6 +285,10 @@ func (p *CountPrograms) Close() error {
 		p.RawSysEnterHash,
 		p.RawSysExit,
 		p.RawSysExitHash,
+		p.ScSysEnter,
+		p.ScSysEnterHash,
+		p.ScSysExit,
+		p.ScSysExitHash,
 	)
 }
 

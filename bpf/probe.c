@@ -696,6 +696,7 @@ static __always_inline void emit_fixed(struct task_state *st, __u32 nr, long ret
 	bpf_ringbuf_submit(h, wake_flags(pending, sizeof(*h)));
 }
 
+/* The entry of call id, whose arguments are in regs (sys_enter's registers; with F_SC, NULL: the task's). */
 static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 {
 	__u32 nr = id;
@@ -711,7 +712,12 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 	if (!st)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	read_args(regs, st->args, CTX_BTF(f));
+	if (f & F_SC)
+		/* The registers of the call, as sys_enter gets them: a syscall tracepoint's record holds only the
+		 * arguments the call's definition names, and a program may not read beyond its record. */
+		read_args((struct pt_regs *)bpf_task_pt_regs(task), st->args, true);
+	else
+		read_args(regs, st->args, CTX_BTF(f));
 	st->has_entry = 0;
 
 	if (cfg->no_return) {
@@ -777,10 +783,11 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 	return 0;
 }
 
-static __always_inline int on_exit(struct pt_regs *regs, long ret, int f)
+/* The exit of call id (as sys_exit says: see task_exit_nr), which returned ret. */
+static __always_inline int on_exit(long id, long ret, int f)
 {
 	struct task_struct *task = current_task(f);
-	long id = task_exit_nr(task, syscall_nr(regs, CTX_BTF(f)), f);
+	id = task_exit_nr(task, id, f);
 	__u32 nr = id;
 	if (id < 0 || id >= NR_MAX)
 		return 0;
@@ -1001,7 +1008,8 @@ static __always_inline int on_exec(struct linux_binprm *bprm, int f)
 /*
  * The programs: <attach>_<hook>[_<variant>] (variant.h). Variants of sys_enter: none (F_TS|F_LOOP), _ts (F_TS),
  * _hash (neither); of sys_exit, sched_process_exit (_exit) and sched_process_exec (_exec): none (F_TS), _hash;
- * sched_process_fork (_fork) has one per attach type. bpf/variants.go lists them.
+ * sched_process_fork (_fork) has one per attach type. The per-call programs (sc_sys_enter, sc_sys_exit: F_SC)
+ * have the variants of sys_enter and sys_exit. bpf/variants.go lists them.
  */
 #define ENTER_PROGS(attach, sfx, f)                                                                         \
 	TP_PROG(attach, sys_enter, attach##_sys_enter##sfx)                                                 \
@@ -1012,7 +1020,7 @@ static __always_inline int on_exec(struct linux_binprm *bprm, int f)
 #define EXIT_PROGS(attach, sfx, f)                                                                          \
 	TP_PROG(attach, sys_exit, attach##_sys_exit##sfx)                                                   \
 	{                                                                                                   \
-		return on_exit((struct pt_regs *)ctx[0], (long)ctx[1], (f));                                \
+		return on_exit(syscall_nr((struct pt_regs *)ctx[0], CTX_BTF(f)), (long)ctx[1], (f));        \
 	}                                                                                                   \
 	TP_PROG(attach, sched_process_exit, attach##_exit##sfx)                                             \
 	{                                                                                                   \
@@ -1033,6 +1041,23 @@ ENTER_PROGS(raw, _ts, F_TS)
 ENTER_PROGS(raw, _hash, 0)
 EXIT_PROGS(raw, , F_TS)
 EXIT_PROGS(raw, _hash, 0)
+
+/* The per-call programs read the call's registers with bpf_task_pt_regs (5.15), after task storage: they have
+ * no variant without it. */
+SC_PROG(enter, sc_sys_enter)
+{
+	return on_enter(0, ctx->nr, F_SC | F_TS | F_LOOP);
+}
+
+SC_PROG(enter, sc_sys_enter_ts)
+{
+	return on_enter(0, ctx->nr, F_SC | F_TS);
+}
+
+SC_PROG(exit, sc_sys_exit)
+{
+	return on_exit(ctx->nr, ctx->ret, F_SC | F_TS);
+}
 
 TP_PROG(btf, sched_process_fork, btf_fork)
 {

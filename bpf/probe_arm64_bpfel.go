@@ -180,6 +180,9 @@ const (
 	ProbeProgRawSysEnterTs      = "raw_sys_enter_ts"
 	ProbeProgRawSysExit         = "raw_sys_exit"
 	ProbeProgRawSysExitHash     = "raw_sys_exit_hash"
+	ProbeProgScSysEnter         = "sc_sys_enter"
+	ProbeProgScSysEnterTs       = "sc_sys_enter_ts"
+	ProbeProgScSysExit          = "sc_sys_exit"
 	ProbeVarCapHdr              = "_cap_hdr"
 	ProbeVarCgroupHierarchyEnum = "_cgroup_hierarchy_enum"
 	ProbeVarMntNsPair           = "_mnt_ns_pair"
@@ -254,6 +257,9 @@ type ProbeProgramSpecs struct {
 	RawSysEnterTs   *ebpf.ProgramSpec `ebpf:"raw_sys_enter_ts"`
 	RawSysExit      *ebpf.ProgramSpec `ebpf:"raw_sys_exit"`
 	RawSysExitHash  *ebpf.ProgramSpec `ebpf:"raw_sys_exit_hash"`
+	ScSysEnter      *ebpf.ProgramSpec `ebpf:"sc_sys_enter"`
+	ScSysEnterTs    *ebpf.ProgramSpec `ebpf:"sc_sys_enter_ts"`
+	ScSysExit       *ebpf.ProgramSpec `ebpf:"sc_sys_exit"`
 }
 
 // ProbeMapSpecs contains maps before they are loaded into the kernel.
@@ -383,6 +389,9 @@ type ProbePrograms struct {
 	RawSysEnterTs   *ebpf.Program `ebpf:"raw_sys_enter_ts"`
 	RawSysExit      *ebpf.Program `ebpf:"raw_sys_exit"`
 	RawSysExitHash  *ebpf.Program `ebpf:"raw_sys_exit_hash"`
+	ScSysEnter      *ebpf.Program `ebpf:"sc_sys_enter"`
+	ScSysEnterTs    *ebpf.Program `ebpf:"sc_sys_enter_ts"`
+	ScSysExit       *ebpf.Program `ebpf:"sc_sys_exit"`
 }
 
 func (p *ProbePrograms) Close() error {
@@ -408,6 +417,9 @@ func (p *ProbePrograms) Close() error {
 		p.RawSysEnterTs,
 		p.RawSysExit,
 		p.RawSysExitHash,
+		p.ScSysEnter,
+		p.ScSysEnterTs,
+		p.ScSysExit,
 	)
 }
 

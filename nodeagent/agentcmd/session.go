@@ -84,14 +84,9 @@ func sessionConfig(io streams, host *hostFlags) serve.Config {
 				return t, nil
 			},
 			NewCounter: func(entries int) (serve.CountTracer, error) {
-				t, err := newTracer(tracer.Options{Arch: table.Arch(), FilterOnly: true, RingBytes: os.Getpagesize()})
+				m, err := newCountMode(table, countprobe.Options{Entries: entries})
 				if err != nil {
 					return nil, err
-				}
-				m, err := countprobe.NewMode(t, countprobe.Options{Entries: entries, Table: table})
-				if err != nil {
-					_ = t.Close()
-					return nil, explainLoadError(err)
 				}
 				return m, nil
 			},

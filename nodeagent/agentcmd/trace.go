@@ -130,6 +130,7 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 	if err := t.Select(calls); err != nil {
 		return failure(fmt.Errorf("selecting system calls: %w", err))
 	}
+	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: attached to %s\n", t.Attached())
 	dec := decode.New(decode.Options{Arch: table.Arch(), Node: node, Session: f.session, MonoToWall: wallclock.MonoToWall()})
 	if err := f.attach(t, targets, dec.SetTarget); err != nil {
 		return failure(err)
@@ -201,14 +202,9 @@ func (f *traceFlags) attach(t filter, targets []traceTarget, setTarget func(uint
 // runCount is --count: a snapshot line per interval, and one at the end.
 func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Table, calls []*syscalls.Syscall,
 	targets []traceTarget, node string) error {
-	t, err := newTracer(tracer.Options{Arch: table.Arch(), FilterOnly: true, RingBytes: os.Getpagesize()})
+	m, err := newCountMode(table, countprobe.Options{Entries: f.countEntries})
 	if err != nil {
 		return failure(err)
-	}
-	m, err := countprobe.NewMode(t, countprobe.Options{Entries: f.countEntries, Table: table})
-	if err != nil {
-		_ = t.Close()
-		return failure(explainLoadError(err))
 	}
 	defer func() { _ = m.Close() }()
 	if err := m.Select(calls); err != nil {
@@ -217,7 +213,7 @@ func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Ta
 	if err := f.attach(m, targets, m.SetTarget); err != nil {
 		return failure(err)
 	}
-	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: counting (%s)\n", m.AttachType())
+	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: counting (%s), attached to %s\n", m.AttachType(), m.Attached())
 	tick := time.NewTicker(max(f.interval, 10*time.Millisecond))
 	defer tick.Stop()
 	enc := json.NewEncoder(io.stdout)

@@ -8,7 +8,8 @@
 // The container filter is the probe's: a Counter loads with the filter's maps and state of a tracer.Tracer
 // (loaded with FilterOnly, so that the probe's syscall programs stay detached), so that targets added and
 // removed through the tracer count at once, as in tracing mode. Its programs are built on the probe's BPF core
-// and load in the same variant as the tracer's (package bpf).
+// and load in the same variant as the tracer's (package bpf); Select attaches them per call for a narrow
+// selection, as the tracer's (Options.Attach).
 //
 // Bounds: the counters live in a preallocated per-CPU hash sized from the number of CPUs (Options.Entries);
 // a call that finds no counter, or no room for its task's state, is counted as overflow (the programs' lost
@@ -20,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -52,6 +54,8 @@ type Options struct {
 	Without bpf.Features
 	// Table names the system calls (default: the running architecture's).
 	Table *syscalls.Table
+	// Attach says where the counting programs attach (Select attaches them), as tracer.Options.Attach.
+	Attach bpf.AttachMode
 }
 
 type total struct {
@@ -69,6 +73,8 @@ type Counter struct {
 	selected *ebpf.Variable
 	noReturn *ebpf.Variable
 	features bpf.Features
+	attach   bpf.AttachMode
+	syscalls *bpf.Syscalls
 
 	mu        sync.Mutex
 	targets   map[uint32]*event.Container
@@ -126,6 +132,7 @@ func New(opts Options) (c *Counter, err error) {
 		selected: coll.Variables[bpf.CountVarSelected],
 		noReturn: coll.Variables[bpf.CountVarNoReturn],
 		features: features,
+		attach:   opts.Attach,
 		targets:  map[uint32]*event.Container{},
 		removed:  map[uint32]bool{},
 		prev:     map[bpf.CountCountKey]total{},
@@ -137,7 +144,13 @@ func New(opts Options) (c *Counter, err error) {
 			c = nil
 		}
 	}()
+	if c.syscalls, err = bpf.NewSyscalls(coll, attach, table); err != nil {
+		return nil, err
+	}
 	for _, a := range attach {
+		if bpf.IsSyscallHook(a.Hook) {
+			continue
+		}
 		l, err := bpf.Attach(coll.Programs[a.Program], a)
 		if err != nil {
 			return nil, fmt.Errorf("attaching %s to %s: %w", a.Program, a.Hook, err)
@@ -158,8 +171,14 @@ func (c *Counter) AttachType() string {
 // Features says which optional kernel features the loaded programs use.
 func (c *Counter) Features() bpf.Features { return c.features }
 
-// Select sets the system calls to count (nil or empty: all).
+// Select sets the system calls to count (nil or empty: all) and attaches the counting programs where
+// Options.Attach says (Attached tells).
 func (c *Counter) Select(calls []*syscalls.Syscall) error {
+	calls = slices.DeleteFunc(slices.Clone(calls), func(sc *syscalls.Syscall) bool { return sc == nil })
+	plan, err := c.syscalls.Plan(calls, bpf.PlanOptions{Mode: c.attach})
+	if err != nil {
+		return err
+	}
 	if len(calls) == 0 {
 		calls = c.table.All()
 	}
@@ -168,9 +187,6 @@ func (c *Counter) Select(calls []*syscalls.Syscall) error {
 		return fmt.Errorf("the counting programs' table has %d entries, want %d", c.selected.Size(), len(sel))
 	}
 	for _, sc := range calls {
-		if sc == nil {
-			continue
-		}
 		if sc.Nr < 0 || sc.Nr >= len(sel) {
 			return fmt.Errorf("system call %s: number %d is beyond the counting table (%d)", sc.Name, sc.Nr, len(sel))
 		}
@@ -185,8 +201,11 @@ func (c *Counter) Select(calls []*syscalls.Syscall) error {
 	if err := c.selected.Set(sel); err != nil {
 		return fmt.Errorf("selecting system calls: %w", err)
 	}
-	return nil
+	return c.syscalls.Attach(plan)
 }
+
+// Attached says where the counting programs are attached (after Select).
+func (c *Counter) Attached() bpf.Plan { return c.syscalls.Attached() }
 
 // SetTarget names the container of a target id in snapshots.
 func (c *Counter) SetTarget(id uint32, t *protocol.Target) {
@@ -287,6 +306,9 @@ func (c *Counter) forgetRemoved(seen map[bpf.CountCountKey]bool) {
 // Close detaches the programs and frees the maps (shared maps stay with their owner).
 func (c *Counter) Close() error {
 	var err error
+	if c.syscalls != nil {
+		err = c.syscalls.Detach()
+	}
 	for _, l := range c.links {
 		err = errors.Join(err, l.Close())
 	}

@@ -204,37 +204,46 @@ func startHelperWith(t *testing.T, kind string, attr *unix.SysProcAttr) *countHe
 	return h
 }
 
-// variants are the programs' variants (package bpf): every one must count the same.
-var variants = []struct {
+// variant is one of the programs' variants (package bpf), attached one way: every one must count the same.
+type variant struct {
 	name    string
 	without bpf.Features
-}{
-	{"tp_btf", 0},
-	{"raw_tracepoint", bpf.TpBTF},
-	{"no_task_storage", bpf.TaskStorage | bpf.Loop},
-	{"raw_no_task_storage", bpf.TpBTF | bpf.TaskStorage | bpf.Loop},
+	attach  bpf.AttachMode
+}
+
+var variants = []variant{
+	{"tp_btf", 0, bpf.AttachRaw},
+	{"raw_tracepoint", bpf.TpBTF, bpf.AttachRaw},
+	{"no_task_storage", bpf.TaskStorage | bpf.Loop, bpf.AttachRaw},
+	{"raw_no_task_storage", bpf.TpBTF | bpf.TaskStorage | bpf.Loop, bpf.AttachRaw},
+	{"per_call", 0, bpf.AttachPerCall},
+	{"per_call_no_task_storage", bpf.TaskStorage | bpf.Loop, bpf.AttachPerCall},
 }
 
 // forVariants runs fn as a subtest per variant, skipping those that load the same programs as an earlier one
 // on this kernel (an older kernel lacks the features some variants turn off).
-func forVariants(t *testing.T, fn func(t *testing.T, without bpf.Features)) {
-	seen := map[bpf.Features]bool{}
+func forVariants(t *testing.T, fn func(t *testing.T, v variant)) {
+	type key struct {
+		f bpf.Features
+		a bpf.AttachMode
+	}
+	seen := map[key]bool{}
 	for _, v := range variants {
-		f := (tracer.ProbeFeatures() &^ v.without).Usable()
-		if seen[f] {
+		k := key{(tracer.ProbeFeatures() &^ v.without).Usable(), v.attach}
+		if seen[k] {
 			continue
 		}
-		seen[f] = true
-		t.Run(v.name, func(t *testing.T) { fn(t, v.without) })
+		seen[k] = true
+		t.Run(v.name, func(t *testing.T) { fn(t, v) })
 	}
 }
 
-// newMode loads counting mode without the given features: the tracer's filter, and a Counter in the same
-// variant.
-func newMode(t *testing.T, opts Options, without bpf.Features) *Mode {
+// newMode loads counting mode in a variant: the tracer's filter, and a Counter in the same variant.
+func newMode(t *testing.T, opts Options, v variant) *Mode {
 	t.Helper()
 	roottest.Require(t)
-	tr, err := tracer.New(tracer.Options{FilterOnly: true, Without: without, RingBytes: os.Getpagesize()})
+	opts.Attach = v.attach
+	tr, err := tracer.New(tracer.Options{FilterOnly: true, Without: v.without, RingBytes: os.Getpagesize()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,8 +269,8 @@ func sc(t *testing.T, names ...string) []*syscalls.Syscall {
 }
 
 func TestExactCounts(t *testing.T) {
-	forVariants(t, func(t *testing.T, without bpf.Features) {
-		m := newMode(t, Options{}, without)
+	forVariants(t, func(t *testing.T, v variant) {
+		m := newMode(t, Options{}, v)
 		if err := m.Select(sc(t, "openat", "close")); err != nil {
 			t.Fatal(err)
 		}
@@ -314,8 +323,8 @@ func TestExactCounts(t *testing.T) {
 // namespace, only its first and last moverCalls getppid calls count, not those made in between from another
 // namespace (a stale decision would count them too).
 func TestThreadChangesMountNamespace(t *testing.T) {
-	forVariants(t, func(t *testing.T, without bpf.Features) {
-		m := newMode(t, Options{}, without)
+	forVariants(t, func(t *testing.T, v variant) {
+		m := newMode(t, Options{}, v)
 		if err := m.Select(sc(t, "getppid")); err != nil {
 			t.Fatal(err)
 		}
@@ -350,7 +359,7 @@ func TestThreadChangesMountNamespace(t *testing.T) {
 
 // TestOverflowIsReported fills a tiny counter table: what does not fit is counted as overflow.
 func TestOverflowIsReported(t *testing.T) {
-	m := newMode(t, Options{Entries: 3}, 0)
+	m := newMode(t, Options{Entries: 3}, variant{})
 	if err := m.Select(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -389,13 +398,13 @@ func TestEntries(t *testing.T) {
 func TestCgroupCounts(t *testing.T) {
 	for _, h := range cgrouptest.Hierarchies(t) {
 		t.Run(h.Name(), func(t *testing.T) {
-			forVariants(t, func(t *testing.T, without bpf.Features) { testCgroupCounts(t, h, without) })
+			forVariants(t, func(t *testing.T, v variant) { testCgroupCounts(t, h, v) })
 		})
 	}
 }
 
-func testCgroupCounts(t *testing.T, h cgrouptest.Hierarchy, without bpf.Features) {
-	m := newMode(t, Options{}, without)
+func testCgroupCounts(t *testing.T, h cgrouptest.Hierarchy, v variant) {
+	m := newMode(t, Options{}, v)
 	if err := m.Select(sc(t, "openat", "close", "getppid")); err != nil {
 		t.Fatal(err)
 	}

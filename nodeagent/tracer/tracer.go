@@ -3,8 +3,11 @@
 // Package tracer loads swoll's kernel probe (package bpf), programs its filters and reads the events it
 // emits. It is the only package of the agent that talks to the kernel's BPF subsystem.
 //
-// Filtering happens in the kernel: a syscall that is not selected costs one array lookup; a selected syscall
-// looks up its task's state, which keeps the filter's decision for the task. Records of untraced tasks and
+// Filtering happens in the kernel. Select attaches the system call programs (package bpf, Syscalls): for a
+// narrow selection (bpf.PerCallMax calls or fewer) to each selected call's own tracepoints, so that the other
+// calls run no program at all; else to the raw sys_enter/sys_exit tracepoints, where a syscall that is not
+// selected costs one array lookup (Options.Attach forces either way). A selected syscall looks up its task's
+// state, which keeps the filter's decision for the task. Records of untraced tasks and
 // syscalls never reach user space. Targets are cgroups (AddCgroup: every process of a pod, from its first
 // call, whichever the host's cgroup layout: SetCgroupHierarchy), mount namespaces (AddMountNS, see package
 // nsid: containers found running, where no cgroup can be read), process trees (AddPid) or everything
@@ -18,7 +21,8 @@
 // Kernel requirements: BTF, ring buffer and task iterators (5.8). What newer kernels add is used where the
 // kernel has it, chosen at load time from the features probed once (package bpf, shared with counting mode):
 // tp_btf (before it, raw tracepoints), task-local storage (5.11; before it, hashes keyed by the task),
-// bpf_loop (5.17; before it, a bounded loop for execve's argv); and unique mount namespace ids
+// bpf_task_pt_regs (5.15; before it, no per-call attachment), bpf_loop (5.17; before it, a bounded loop for
+// execve's argv); and unique mount namespace ids
 // (NS_GET_MNTNS_ID; before it, the probe's mnt_ids iterator translates inode numbers). Every variant writes
 // the same records.
 //
@@ -36,6 +40,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -107,6 +112,9 @@ type Options struct {
 	// FilterOnly attaches only what keeps the container filter current (fork and exit tracking), not the
 	// syscall programs: for counting mode (package countprobe), which shares the filter (FilterMaps).
 	FilterOnly bool
+	// Attach says where the system call programs attach (Select attaches them): by default per call for a
+	// narrow selection, else to the raw tracepoints (bpf.AttachAuto).
+	Attach bpf.AttachMode
 }
 
 // Tracer owns the loaded programs and maps. Close detaches everything.
@@ -128,6 +136,8 @@ type Tracer struct {
 	mntIter    *ebpf.Program
 	features   Features
 	filterOnly bool
+	attachMode bpf.AttachMode
+	syscalls   *bpf.Syscalls // attaches the system call programs (nil with FilterOnly)
 
 	// byInode: callers identify mount namespaces by inode number (no NS_GET_MNTNS_ID); the filter holds the
 	// probe's id of each (see mntIDs), and kernelIDs maps one to the other.
@@ -187,7 +197,7 @@ func New(opts Options) (*Tracer, error) {
 		return nil, fmt.Errorf("capture data size %d is out of range (0 to %d bytes)", opts.CaptureData, syscalls.MaxDataBytes)
 	}
 	t := &Tracer{table: table, dataBytes: uint16(opts.CaptureData), filterOnly: opts.FilterOnly, gen: 1,
-		features: (bpf.KernelFeatures() &^ opts.Without).Usable(), cgroups: map[uint64]int{}}
+		features: (bpf.KernelFeatures() &^ opts.Without).Usable(), cgroups: map[uint64]int{}, attachMode: opts.Attach}
 	if err := t.load(ring); err != nil {
 		_ = t.Close()
 		return nil, fmt.Errorf("loading the probe (%s): %w", t.features, err)
@@ -231,8 +241,13 @@ func (t *Tracer) load(ring int) error {
 	t.cgroupLvls = coll.Variables[bpf.ProbeVarCgroupLevels]
 	t.mntIter = coll.Programs[bpf.ProbeProgMntIds]
 
+	if !t.filterOnly {
+		if t.syscalls, err = bpf.NewSyscalls(coll, attach, t.table); err != nil {
+			return err
+		}
+	}
 	for _, a := range attach {
-		if a.Hook == "" || t.filterOnly && (a.Hook == bpf.HookSysEnter || a.Hook == bpf.HookSysExit) {
+		if a.Hook == "" || bpf.IsSyscallHook(a.Hook) {
 			continue
 		}
 		l, err := bpf.Attach(coll.Programs[a.Program], a)
@@ -256,16 +271,22 @@ func (t *Tracer) load(ring int) error {
 	return nil
 }
 
-// Select sets the syscalls to trace (nil or empty: all), with the per-argument capture specs from the table.
+// Select sets the syscalls to trace (nil or empty: all), with the per-argument capture specs from the table,
+// and attaches the system call programs where Options.Attach says (Attached tells).
 func (t *Tracer) Select(calls []*syscalls.Syscall) error {
+	calls = slices.DeleteFunc(slices.Clone(calls), func(sc *syscalls.Syscall) bool { return sc == nil })
+	plan := bpf.Plan{Raw: true}
+	if t.syscalls != nil {
+		var err error
+		if plan, err = t.syscalls.Plan(calls, bpf.PlanOptions{Mode: t.attachMode}); err != nil {
+			return err
+		}
+	}
 	if len(calls) == 0 {
 		calls = t.table.All()
 	}
 	cfgs := make([]bpf.ProbeSysCfg, t.sysCfgs.MaxEntries())
 	for _, sc := range calls {
-		if sc == nil {
-			continue
-		}
 		if sc.Nr < 0 || sc.Nr >= len(cfgs) {
 			return fmt.Errorf("system call %s: number %d is beyond the probe's table (%d)", sc.Name, sc.Nr, len(cfgs))
 		}
@@ -276,7 +297,19 @@ func (t *Tracer) Select(calls []*syscalls.Syscall) error {
 			return fmt.Errorf("programming system call %d: %w", nr, err)
 		}
 	}
-	return nil
+	if t.syscalls == nil {
+		return nil
+	}
+	return t.syscalls.Attach(plan)
+}
+
+// Attached says where the system call programs are attached (after Select): the raw tracepoints, or each
+// selected call's own.
+func (t *Tracer) Attached() bpf.Plan {
+	if t.syscalls == nil {
+		return bpf.Plan{}
+	}
+	return t.syscalls.Attached()
 }
 
 // Capture flags, as bpf/probe.c's enum arg_flags.
@@ -589,6 +622,11 @@ func (t *Tracer) Lost() uint64 {
 // Close detaches the programs and frees the maps.
 func (t *Tracer) Close() error {
 	var errs []error
+	if t.syscalls != nil {
+		if err := t.syscalls.Detach(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, l := range t.links {
 		if err := l.Close(); err != nil {
 			errs = append(errs, err)

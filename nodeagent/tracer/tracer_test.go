@@ -224,23 +224,30 @@ func testContainerRecords(t *testing.T, opts Options) {
 	}
 }
 
-// variants are the probe's program sets: every one must write the same records.
+// variants are the probe's program sets and the ways they attach: every one must write the same records.
 var variants = []struct {
 	name string
 	opts Options
 }{
-	{"tp_btf", Options{}},
-	{"raw_tracepoint", Options{Without: TpBTF}},
-	{"no_bpf_loop", Options{Without: Loop}},
-	{"no_task_storage", Options{Without: TaskStorage | Loop}},
+	{"tp_btf", Options{Attach: bpf.AttachRaw}},
+	{"raw_tracepoint", Options{Without: TpBTF, Attach: bpf.AttachRaw}},
+	{"no_bpf_loop", Options{Without: Loop, Attach: bpf.AttachRaw}},
+	{"no_task_storage", Options{Without: TaskStorage | Loop, Attach: bpf.AttachRaw}},
+	{"per_call", Options{Attach: bpf.AttachPerCall}},
+	{"per_call_no_bpf_loop", Options{Without: Loop, Attach: bpf.AttachPerCall}},
 }
 
 // forVariants runs fn as a subtest per variant, skipping those that load the same programs as an earlier
-// one on this kernel (an older kernel lacks the features some variants turn off).
+// one on this kernel (an older kernel lacks the features some variants turn off), and the per-call variants
+// where the kernel has no per-call programs (before 5.15: see bpf.PtRegs).
 func forVariants(t *testing.T, fn func(t *testing.T, opts Options)) {
 	seen := map[string]bool{}
 	for _, v := range variants {
-		key := (ProbeFeatures() &^ v.opts.Without).Usable().String()
+		f := (ProbeFeatures() &^ v.opts.Without).Usable()
+		if v.opts.Attach == bpf.AttachPerCall && f&PtRegs == 0 {
+			continue
+		}
+		key := f.String() + " " + v.opts.Attach.String()
 		if seen[key] {
 			continue
 		}
@@ -270,6 +277,9 @@ func TestTracerUsesTpBTF(t *testing.T) {
 	want := TpBTF
 	if major > 5 || minor >= 11 {
 		want |= TaskStorage
+	}
+	if major > 5 || minor >= 15 {
+		want |= PtRegs
 	}
 	if major > 5 || minor >= 17 {
 		want |= Loop
@@ -471,6 +481,10 @@ func testCloseDetaches(t *testing.T, opts Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Attached, so that Close must detach them too.
+	if err := tr.Select(calls(t, "openat")); err != nil {
+		t.Fatal(err)
+	}
 	var ids []ebpf.ProgramID
 	for _, p := range tr.coll.Programs {
 		info, err := p.Info()
@@ -480,8 +494,14 @@ func testCloseDetaches(t *testing.T, opts Options) {
 		id, _ := info.ID()
 		ids = append(ids, id)
 	}
-	if len(ids) != 6 { // sys_enter, sys_exit, sched_process_fork, sched_process_exit, sched_process_exec, mnt_ids
-		t.Fatalf("want 6 programs loaded, got %d", len(ids))
+	// sys_enter, sys_exit, sched_process_fork, sched_process_exit, sched_process_exec, mnt_ids, and the per-call
+	// programs where the kernel has them
+	want := 6
+	if tr.Features()&PtRegs != 0 {
+		want += 2
+	}
+	if len(ids) != want {
+		t.Fatalf("want %d programs loaded, got %d", want, len(ids))
 	}
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)
