@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -238,6 +239,16 @@ func findTracepoints(name string, lookup tracepointLookup) (string, error) {
 	return "", errNoTracepoints
 }
 
+// HasCallTracepoints reports whether the kernel has the tracepoints of the system call name (under its name or
+// its definition's), which attaching it per call needs.
+func HasCallTracepoints(name string) (bool, error) {
+	_, err := findTracepoints(name, kernelTracepoints)
+	if errors.Is(err, errNoTracepoints) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // tracefsRoots are where the kernel's tracing file system may be mounted.
 var tracefsRoots = []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}
 
@@ -354,14 +365,20 @@ func (s *Syscalls) Attach(p Plan) error {
 // Attached is the plan attached last.
 func (s *Syscalls) Attached() Plan { return s.attached }
 
-// Detach detaches every program.
+// Detach detaches every program. The links are closed all at once: the kernel waits for the tracepoints'
+// readers (RCU grace periods) after each perf event it releases, which concurrent releases share (tens of
+// milliseconds each one after the other: seconds for a few dozen calls).
 func (s *Syscalls) Detach() error {
-	var errs []error
-	for _, l := range s.links {
-		if err := l.Close(); err != nil {
-			errs = append(errs, err)
-		}
+	errs := make([]error, len(s.links))
+	var wg sync.WaitGroup
+	for i, l := range s.links {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = l.Close()
+		}()
 	}
+	wg.Wait()
 	s.links = nil
 	s.attached = Plan{}
 	if err := errors.Join(errs...); err != nil {

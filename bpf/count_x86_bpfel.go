@@ -33,11 +33,18 @@ const (
 	CountCgroupHierarchyCGH_MISC       CountCgroupHierarchy = 14
 )
 
+type CountCountFlags uint32
+
+const (
+	CountCountFlagsCOUNT_PRE_EXEC CountCountFlags = 1
+)
+
 type CountCountKey struct {
 	_      structs.HostLayout
 	Target uint32
 	Nr     uint16
 	Err    uint16
+	Flags  uint32
 }
 
 type CountCountVal struct {
@@ -53,8 +60,16 @@ type CountDecision struct {
 	Target  uint32
 	Nsproxy uint64
 	CssSet  uint64
+	Moves   uint32
 	Traced  uint8
-	Pad     [7]uint8
+	PreExec uint8
+	Pad     [2]uint8
+}
+
+type CountLostKey struct {
+	_   structs.HostLayout
+	Nr  uint16
+	Err uint16
 }
 
 type CountTaskState struct {
@@ -69,6 +84,13 @@ type CountTaskState struct {
 			Pad   uint32
 		}
 	}
+	CacheGen  uint32
+	Pad       uint32
+	SlotCache [4]struct {
+		_    structs.HostLayout
+		Key  CountCountKey
+		Slot uint32
+	}
 }
 
 // Names of all BPF objects in the ELF.
@@ -76,18 +98,26 @@ type CountTaskState struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	CountMapCgroupTargets       = "cgroup_targets"
+	CountMapCountSlots          = "count_slots"
 	CountMapCounts              = "counts"
 	CountMapDecisionsByTask     = "decisions_by_task"
+	CountMapFreeSlots           = "free_slots"
 	CountMapLost                = "lost"
+	CountMapLostCalls           = "lost_calls"
 	CountMapMntTargets          = "mnt_targets"
 	CountMapPidTargets          = "pid_targets"
+	CountMapPreExec             = "pre_exec"
 	CountMapTasks               = "tasks"
 	CountMapTasksByTask         = "tasks_by_task"
+	CountProgBtfExec            = "btf_exec"
+	CountProgBtfExecHash        = "btf_exec_hash"
 	CountProgBtfExitHash        = "btf_exit_hash"
 	CountProgBtfSysEnter        = "btf_sys_enter"
 	CountProgBtfSysEnterHash    = "btf_sys_enter_hash"
 	CountProgBtfSysExit         = "btf_sys_exit"
 	CountProgBtfSysExitHash     = "btf_sys_exit_hash"
+	CountProgRawExec            = "raw_exec"
+	CountProgRawExecHash        = "raw_exec_hash"
 	CountProgRawExitHash        = "raw_exit_hash"
 	CountProgRawSysEnter        = "raw_sys_enter"
 	CountProgRawSysEnterHash    = "raw_sys_enter_hash"
@@ -98,14 +128,20 @@ const (
 	CountProgScSysExit          = "sc_sys_exit"
 	CountProgScSysExitHash      = "sc_sys_exit_hash"
 	CountVarCgroupHierarchyEnum = "_cgroup_hierarchy_enum"
+	CountVarCountFlags          = "_count_flags"
 	CountVarCountKey            = "_count_key"
 	CountVarCountVal            = "_count_val"
+	CountVarLostKey             = "_lost_key"
 	CountVarCgroupHierarchy     = "cgroup_hierarchy"
 	CountVarCgroupLevels        = "cgroup_levels"
+	CountVarCgroupMoves         = "cgroup_moves"
+	CountVarCountLatency        = "count_latency"
 	CountVarFilterGen           = "filter_gen"
 	CountVarFilterMode          = "filter_mode"
 	CountVarNoReturn            = "no_return"
+	CountVarPreExecOn           = "pre_exec_on"
 	CountVarSelected            = "selected"
+	CountVarSlotsGen            = "slots_gen"
 )
 
 // LoadCount returns the embedded CollectionSpec for Count.
@@ -150,11 +186,15 @@ type CountSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountProgramSpecs struct {
+	BtfExec         *ebpf.ProgramSpec `ebpf:"btf_exec"`
+	BtfExecHash     *ebpf.ProgramSpec `ebpf:"btf_exec_hash"`
 	BtfExitHash     *ebpf.ProgramSpec `ebpf:"btf_exit_hash"`
 	BtfSysEnter     *ebpf.ProgramSpec `ebpf:"btf_sys_enter"`
 	BtfSysEnterHash *ebpf.ProgramSpec `ebpf:"btf_sys_enter_hash"`
 	BtfSysExit      *ebpf.ProgramSpec `ebpf:"btf_sys_exit"`
 	BtfSysExitHash  *ebpf.ProgramSpec `ebpf:"btf_sys_exit_hash"`
+	RawExec         *ebpf.ProgramSpec `ebpf:"raw_exec"`
+	RawExecHash     *ebpf.ProgramSpec `ebpf:"raw_exec_hash"`
 	RawExitHash     *ebpf.ProgramSpec `ebpf:"raw_exit_hash"`
 	RawSysEnter     *ebpf.ProgramSpec `ebpf:"raw_sys_enter"`
 	RawSysEnterHash *ebpf.ProgramSpec `ebpf:"raw_sys_enter_hash"`
@@ -171,11 +211,15 @@ type CountProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountMapSpecs struct {
 	CgroupTargets   *ebpf.MapSpec `ebpf:"cgroup_targets"`
+	CountSlots      *ebpf.MapSpec `ebpf:"count_slots"`
 	Counts          *ebpf.MapSpec `ebpf:"counts"`
 	DecisionsByTask *ebpf.MapSpec `ebpf:"decisions_by_task"`
+	FreeSlots       *ebpf.MapSpec `ebpf:"free_slots"`
 	Lost            *ebpf.MapSpec `ebpf:"lost"`
+	LostCalls       *ebpf.MapSpec `ebpf:"lost_calls"`
 	MntTargets      *ebpf.MapSpec `ebpf:"mnt_targets"`
 	PidTargets      *ebpf.MapSpec `ebpf:"pid_targets"`
+	PreExec         *ebpf.MapSpec `ebpf:"pre_exec"`
 	Tasks           *ebpf.MapSpec `ebpf:"tasks"`
 	TasksByTask     *ebpf.MapSpec `ebpf:"tasks_by_task"`
 }
@@ -185,14 +229,20 @@ type CountMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountVariableSpecs struct {
 	CgroupHierarchyEnum *ebpf.VariableSpec `ebpf:"_cgroup_hierarchy_enum"`
+	CountFlags          *ebpf.VariableSpec `ebpf:"_count_flags"`
 	CountKey            *ebpf.VariableSpec `ebpf:"_count_key"`
 	CountVal            *ebpf.VariableSpec `ebpf:"_count_val"`
+	LostKey             *ebpf.VariableSpec `ebpf:"_lost_key"`
 	CgroupHierarchy     *ebpf.VariableSpec `ebpf:"cgroup_hierarchy"`
 	CgroupLevels        *ebpf.VariableSpec `ebpf:"cgroup_levels"`
+	CgroupMoves         *ebpf.VariableSpec `ebpf:"cgroup_moves"`
+	CountLatency        *ebpf.VariableSpec `ebpf:"count_latency"`
 	FilterGen           *ebpf.VariableSpec `ebpf:"filter_gen"`
 	FilterMode          *ebpf.VariableSpec `ebpf:"filter_mode"`
 	NoReturn            *ebpf.VariableSpec `ebpf:"no_return"`
+	PreExecOn           *ebpf.VariableSpec `ebpf:"pre_exec_on"`
 	Selected            *ebpf.VariableSpec `ebpf:"selected"`
+	SlotsGen            *ebpf.VariableSpec `ebpf:"slots_gen"`
 }
 
 // CountObjects contains all objects after they have been loaded into the kernel.
@@ -216,11 +266,15 @@ func (o *CountObjects) Close() error {
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountMaps struct {
 	CgroupTargets   *ebpf.Map `ebpf:"cgroup_targets"`
+	CountSlots      *ebpf.Map `ebpf:"count_slots"`
 	Counts          *ebpf.Map `ebpf:"counts"`
 	DecisionsByTask *ebpf.Map `ebpf:"decisions_by_task"`
+	FreeSlots       *ebpf.Map `ebpf:"free_slots"`
 	Lost            *ebpf.Map `ebpf:"lost"`
+	LostCalls       *ebpf.Map `ebpf:"lost_calls"`
 	MntTargets      *ebpf.Map `ebpf:"mnt_targets"`
 	PidTargets      *ebpf.Map `ebpf:"pid_targets"`
+	PreExec         *ebpf.Map `ebpf:"pre_exec"`
 	Tasks           *ebpf.Map `ebpf:"tasks"`
 	TasksByTask     *ebpf.Map `ebpf:"tasks_by_task"`
 }
@@ -228,11 +282,15 @@ type CountMaps struct {
 func (m *CountMaps) Close() error {
 	return _CountClose(
 		m.CgroupTargets,
+		m.CountSlots,
 		m.Counts,
 		m.DecisionsByTask,
+		m.FreeSlots,
 		m.Lost,
+		m.LostCalls,
 		m.MntTargets,
 		m.PidTargets,
+		m.PreExec,
 		m.Tasks,
 		m.TasksByTask,
 	)
@@ -243,25 +301,35 @@ func (m *CountMaps) Close() error {
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountVariables struct {
 	CgroupHierarchyEnum *ebpf.Variable `ebpf:"_cgroup_hierarchy_enum"`
+	CountFlags          *ebpf.Variable `ebpf:"_count_flags"`
 	CountKey            *ebpf.Variable `ebpf:"_count_key"`
 	CountVal            *ebpf.Variable `ebpf:"_count_val"`
+	LostKey             *ebpf.Variable `ebpf:"_lost_key"`
 	CgroupHierarchy     *ebpf.Variable `ebpf:"cgroup_hierarchy"`
 	CgroupLevels        *ebpf.Variable `ebpf:"cgroup_levels"`
+	CgroupMoves         *ebpf.Variable `ebpf:"cgroup_moves"`
+	CountLatency        *ebpf.Variable `ebpf:"count_latency"`
 	FilterGen           *ebpf.Variable `ebpf:"filter_gen"`
 	FilterMode          *ebpf.Variable `ebpf:"filter_mode"`
 	NoReturn            *ebpf.Variable `ebpf:"no_return"`
+	PreExecOn           *ebpf.Variable `ebpf:"pre_exec_on"`
 	Selected            *ebpf.Variable `ebpf:"selected"`
+	SlotsGen            *ebpf.Variable `ebpf:"slots_gen"`
 }
 
 // CountPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountPrograms struct {
+	BtfExec         *ebpf.Program `ebpf:"btf_exec"`
+	BtfExecHash     *ebpf.Program `ebpf:"btf_exec_hash"`
 	BtfExitHash     *ebpf.Program `ebpf:"btf_exit_hash"`
 	BtfSysEnter     *ebpf.Program `ebpf:"btf_sys_enter"`
 	BtfSysEnterHash *ebpf.Program `ebpf:"btf_sys_enter_hash"`
 	BtfSysExit      *ebpf.Program `ebpf:"btf_sys_exit"`
 	BtfSysExitHash  *ebpf.Program `ebpf:"btf_sys_exit_hash"`
+	RawExec         *ebpf.Program `ebpf:"raw_exec"`
+	RawExecHash     *ebpf.Program `ebpf:"raw_exec_hash"`
 	RawExitHash     *ebpf.Program `ebpf:"raw_exit_hash"`
 	RawSysEnter     *ebpf.Program `ebpf:"raw_sys_enter"`
 	RawSysEnterHash *ebpf.Program `ebpf:"raw_sys_enter_hash"`
@@ -275,11 +343,15 @@ type CountPrograms struct {
 
 func (p *CountPrograms) Close() error {
 	return _CountClose(
+		p.BtfExec,
+		p.BtfExecHash,
 		p.BtfExitHash,
 		p.BtfSysEnter,
 		p.BtfSysEnterHash,
 		p.BtfSysExit,
 		p.BtfSysExitHash,
+		p.RawExec,
+		p.RawExecHash,
 		p.RawExitHash,
 		p.RawSysEnter,
 		p.RawSysEnterHash,

@@ -687,7 +687,7 @@ static __always_inline void emit_fixed(struct task_state *st, __u32 nr, long ret
 	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	struct rec_hdr *h = bpf_ringbuf_reserve(&events, sizeof(*h), 0);
 	if (!h) {
-		count_lost();
+		count_lost(nr, ret);
 		return;
 	}
 	fill_header(h, st, nr, ret, start, pid_tgid);
@@ -708,7 +708,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 
 	struct task_struct *task = current_task(f);
 	__u64 pid_tgid = current_pid_tgid(task, f);
-	struct task_state *st = task_traced(task, pid_tgid, f);
+	struct task_state *st = task_traced(task, pid_tgid, nr, f);
 	if (!st)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
@@ -733,7 +733,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 	/* Strings that must be read before the call replaces the address space (execve). */
 	struct entry_stash *es = stash_create(task, f);
 	if (!es) {
-		count_lost();
+		count_lost_entry(nr);
 		return 0;
 	}
 	es->len = 0;
@@ -787,6 +787,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, int f)
 static __always_inline int on_exit(long id, long ret, int f)
 {
 	struct task_struct *task = current_task(f);
+	task_exited(task, id, ret, f);
 	id = task_exit_nr(task, id, f);
 	__u32 nr = id;
 	if (id < 0 || id >= NR_MAX)
@@ -882,25 +883,31 @@ static __always_inline int on_exit(long id, long ret, int f)
 
 	if (s->owner != pid_tgid) {
 		/* Another task used this CPU's scratch while we were preempted: the record is garbled. */
-		count_lost();
+		count_lost(nr, ret);
 		return 0;
 	}
 	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 flags = wake_flags(pending, size);
 	if (bpf_ringbuf_output(&events, s->buf, size, flags))
-		count_lost();
+		count_lost(nr, ret);
 	return 0;
 }
 
-/* pid-tree mode: children of traced processes are traced with the parent's target. */
+/* pid-tree mode: children of traced processes are traced with the parent's target. The child of a pre-exec
+ * process is pre-exec too (filter.h). */
 static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child, bool direct)
 {
-	if (!(filter_mode & MODE_PID))
+	__u32 mode = filter_mode, pre = pre_exec_on;
+	if (!(mode & MODE_PID) && !pre)
 		return 0;
 	__u32 ptgid = direct ? parent->tgid : BPF_CORE_READ(parent, tgid);
 	__u32 ctgid = direct ? child->tgid : BPF_CORE_READ(child, tgid);
 	if (ptgid == ctgid)
 		return 0; /* a new thread */
+	if (pre && bpf_map_lookup_elem(&pre_exec, &ptgid))
+		pre_exec_mark(ctgid);
+	if (!(mode & MODE_PID))
+		return 0;
 	__u32 *t = bpf_map_lookup_elem(&pid_targets, &ptgid);
 	if (!t)
 		return 0;
@@ -918,13 +925,17 @@ static __always_inline int on_task_exit(struct task_struct *p, int f)
 		task_forget(p);
 		stashes_forget(p);
 	}
-	if (!(filter_mode & MODE_PID))
+	__u32 mode = filter_mode, pre = pre_exec_on;
+	if (!(mode & MODE_PID) && !pre)
 		return 0;
 	__u32 pid = direct ? p->pid : BPF_CORE_READ(p, pid);
 	__u32 tgid = direct ? p->tgid : BPF_CORE_READ(p, tgid);
 	if (pid != tgid)
 		return 0; /* a thread; the process lives on */
-	bpf_map_delete_elem(&pid_targets, &tgid);
+	if (pre)
+		bpf_map_delete_elem(&pre_exec, &tgid);
+	if (mode & MODE_PID)
+		bpf_map_delete_elem(&pid_targets, &tgid);
 	return 0;
 }
 
@@ -982,6 +993,10 @@ static __always_inline int on_exec(struct linux_binprm *bprm, int f)
 {
 	bool direct = TASK_BTF(f);
 	struct task_struct *task = current_task(f); /* the task execing */
+	if (pre_exec_on) {
+		__u32 tgid = current_pid_tgid(task, f) >> 32;
+		bpf_map_delete_elem(&pre_exec, &tgid); /* counting mode forgets the decisions that said pre-exec */
+	}
 	struct task_state *st = tasks_lookup(task, f);
 	if (!st || !st->core.call.start || !st->has_entry ||
 	    (st->core.call.nr != NR_EXECVE && st->core.call.nr != NR_EXECVEAT))
@@ -1057,6 +1072,29 @@ SC_PROG(enter, sc_sys_enter_ts)
 SC_PROG(exit, sc_sys_exit)
 {
 	return on_exit(ctx->nr, ctx->ret, F_SC | F_TS);
+}
+
+/*
+ * A task moved to another cgroup (cgroup_attach_task(dst_cgrp, path, task, threadgroup), once per move of a
+ * task or, with threadgroup, of its whole process): every task decides again (filter.h); the moved process
+ * joined a container, maybe, and is pre-exec until it execs.
+ */
+static __always_inline int on_cgroup_move(struct task_struct *task, bool direct)
+{
+	__sync_fetch_and_add(&cgroup_moves, 1);
+	if (pre_exec_on)
+		pre_exec_mark(direct ? task->tgid : BPF_CORE_READ(task, tgid));
+	return 0;
+}
+
+TP_PROG(btf, cgroup_attach_task, btf_cgroup_move)
+{
+	return on_cgroup_move((struct task_struct *)ctx[2], true);
+}
+
+TP_PROG(raw, cgroup_attach_task, raw_cgroup_move)
+{
+	return on_cgroup_move((struct task_struct *)ctx[2], false);
 }
 
 TP_PROG(btf, sched_process_fork, btf_fork)

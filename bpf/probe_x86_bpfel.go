@@ -46,8 +46,10 @@ type ProbeDecision struct {
 	Target  uint32
 	Nsproxy uint64
 	CssSet  uint64
+	Moves   uint32
 	Traced  uint8
-	Pad     [7]uint8
+	PreExec uint8
+	Pad     [2]uint8
 }
 
 type ProbeEntryStash struct {
@@ -57,6 +59,12 @@ type ProbeEntryStash struct {
 	Flags  uint8
 	OkMask uint8
 	Data   [16396]uint8
+}
+
+type ProbeLostKey struct {
+	_   structs.HostLayout
+	Nr  uint16
+	Err uint16
 }
 
 type ProbeMntNsPair struct {
@@ -151,14 +159,17 @@ const (
 	ProbeMapEvents              = "events"
 	ProbeMapIoctlSizes          = "ioctl_sizes"
 	ProbeMapLost                = "lost"
+	ProbeMapLostCalls           = "lost_calls"
 	ProbeMapMntTargets          = "mnt_targets"
 	ProbeMapPidTargets          = "pid_targets"
+	ProbeMapPreExec             = "pre_exec"
 	ProbeMapScratches           = "scratches"
 	ProbeMapStashes             = "stashes"
 	ProbeMapStashesByTask       = "stashes_by_task"
 	ProbeMapSysCfgs             = "sys_cfgs"
 	ProbeMapTasks               = "tasks"
 	ProbeMapTasksByTask         = "tasks_by_task"
+	ProbeProgBtfCgroupMove      = "btf_cgroup_move"
 	ProbeProgBtfExec            = "btf_exec"
 	ProbeProgBtfExecHash        = "btf_exec_hash"
 	ProbeProgBtfExit            = "btf_exit"
@@ -170,6 +181,7 @@ const (
 	ProbeProgBtfSysExit         = "btf_sys_exit"
 	ProbeProgBtfSysExitHash     = "btf_sys_exit_hash"
 	ProbeProgMntIds             = "mnt_ids"
+	ProbeProgRawCgroupMove      = "raw_cgroup_move"
 	ProbeProgRawExec            = "raw_exec"
 	ProbeProgRawExecHash        = "raw_exec_hash"
 	ProbeProgRawExit            = "raw_exit"
@@ -185,12 +197,15 @@ const (
 	ProbeProgScSysExit          = "sc_sys_exit"
 	ProbeVarCapHdr              = "_cap_hdr"
 	ProbeVarCgroupHierarchyEnum = "_cgroup_hierarchy_enum"
+	ProbeVarLostKey             = "_lost_key"
 	ProbeVarMntNsPair           = "_mnt_ns_pair"
 	ProbeVarRecHdr              = "_rec_hdr"
 	ProbeVarCgroupHierarchy     = "cgroup_hierarchy"
 	ProbeVarCgroupLevels        = "cgroup_levels"
+	ProbeVarCgroupMoves         = "cgroup_moves"
 	ProbeVarFilterGen           = "filter_gen"
 	ProbeVarFilterMode          = "filter_mode"
+	ProbeVarPreExecOn           = "pre_exec_on"
 	ProbeVarWakeBytes           = "wake_bytes"
 )
 
@@ -236,6 +251,7 @@ type ProbeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeProgramSpecs struct {
+	BtfCgroupMove   *ebpf.ProgramSpec `ebpf:"btf_cgroup_move"`
 	BtfExec         *ebpf.ProgramSpec `ebpf:"btf_exec"`
 	BtfExecHash     *ebpf.ProgramSpec `ebpf:"btf_exec_hash"`
 	BtfExit         *ebpf.ProgramSpec `ebpf:"btf_exit"`
@@ -247,6 +263,7 @@ type ProbeProgramSpecs struct {
 	BtfSysExit      *ebpf.ProgramSpec `ebpf:"btf_sys_exit"`
 	BtfSysExitHash  *ebpf.ProgramSpec `ebpf:"btf_sys_exit_hash"`
 	MntIds          *ebpf.ProgramSpec `ebpf:"mnt_ids"`
+	RawCgroupMove   *ebpf.ProgramSpec `ebpf:"raw_cgroup_move"`
 	RawExec         *ebpf.ProgramSpec `ebpf:"raw_exec"`
 	RawExecHash     *ebpf.ProgramSpec `ebpf:"raw_exec_hash"`
 	RawExit         *ebpf.ProgramSpec `ebpf:"raw_exit"`
@@ -271,8 +288,10 @@ type ProbeMapSpecs struct {
 	Events          *ebpf.MapSpec `ebpf:"events"`
 	IoctlSizes      *ebpf.MapSpec `ebpf:"ioctl_sizes"`
 	Lost            *ebpf.MapSpec `ebpf:"lost"`
+	LostCalls       *ebpf.MapSpec `ebpf:"lost_calls"`
 	MntTargets      *ebpf.MapSpec `ebpf:"mnt_targets"`
 	PidTargets      *ebpf.MapSpec `ebpf:"pid_targets"`
+	PreExec         *ebpf.MapSpec `ebpf:"pre_exec"`
 	Scratches       *ebpf.MapSpec `ebpf:"scratches"`
 	Stashes         *ebpf.MapSpec `ebpf:"stashes"`
 	StashesByTask   *ebpf.MapSpec `ebpf:"stashes_by_task"`
@@ -287,12 +306,15 @@ type ProbeMapSpecs struct {
 type ProbeVariableSpecs struct {
 	CapHdr              *ebpf.VariableSpec `ebpf:"_cap_hdr"`
 	CgroupHierarchyEnum *ebpf.VariableSpec `ebpf:"_cgroup_hierarchy_enum"`
+	LostKey             *ebpf.VariableSpec `ebpf:"_lost_key"`
 	MntNsPair           *ebpf.VariableSpec `ebpf:"_mnt_ns_pair"`
 	RecHdr              *ebpf.VariableSpec `ebpf:"_rec_hdr"`
 	CgroupHierarchy     *ebpf.VariableSpec `ebpf:"cgroup_hierarchy"`
 	CgroupLevels        *ebpf.VariableSpec `ebpf:"cgroup_levels"`
+	CgroupMoves         *ebpf.VariableSpec `ebpf:"cgroup_moves"`
 	FilterGen           *ebpf.VariableSpec `ebpf:"filter_gen"`
 	FilterMode          *ebpf.VariableSpec `ebpf:"filter_mode"`
+	PreExecOn           *ebpf.VariableSpec `ebpf:"pre_exec_on"`
 	WakeBytes           *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
@@ -321,8 +343,10 @@ type ProbeMaps struct {
 	Events          *ebpf.Map `ebpf:"events"`
 	IoctlSizes      *ebpf.Map `ebpf:"ioctl_sizes"`
 	Lost            *ebpf.Map `ebpf:"lost"`
+	LostCalls       *ebpf.Map `ebpf:"lost_calls"`
 	MntTargets      *ebpf.Map `ebpf:"mnt_targets"`
 	PidTargets      *ebpf.Map `ebpf:"pid_targets"`
+	PreExec         *ebpf.Map `ebpf:"pre_exec"`
 	Scratches       *ebpf.Map `ebpf:"scratches"`
 	Stashes         *ebpf.Map `ebpf:"stashes"`
 	StashesByTask   *ebpf.Map `ebpf:"stashes_by_task"`
@@ -338,8 +362,10 @@ func (m *ProbeMaps) Close() error {
 		m.Events,
 		m.IoctlSizes,
 		m.Lost,
+		m.LostCalls,
 		m.MntTargets,
 		m.PidTargets,
+		m.PreExec,
 		m.Scratches,
 		m.Stashes,
 		m.StashesByTask,
@@ -355,12 +381,15 @@ func (m *ProbeMaps) Close() error {
 type ProbeVariables struct {
 	CapHdr              *ebpf.Variable `ebpf:"_cap_hdr"`
 	CgroupHierarchyEnum *ebpf.Variable `ebpf:"_cgroup_hierarchy_enum"`
+	LostKey             *ebpf.Variable `ebpf:"_lost_key"`
 	MntNsPair           *ebpf.Variable `ebpf:"_mnt_ns_pair"`
 	RecHdr              *ebpf.Variable `ebpf:"_rec_hdr"`
 	CgroupHierarchy     *ebpf.Variable `ebpf:"cgroup_hierarchy"`
 	CgroupLevels        *ebpf.Variable `ebpf:"cgroup_levels"`
+	CgroupMoves         *ebpf.Variable `ebpf:"cgroup_moves"`
 	FilterGen           *ebpf.Variable `ebpf:"filter_gen"`
 	FilterMode          *ebpf.Variable `ebpf:"filter_mode"`
+	PreExecOn           *ebpf.Variable `ebpf:"pre_exec_on"`
 	WakeBytes           *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
@@ -368,6 +397,7 @@ type ProbeVariables struct {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbePrograms struct {
+	BtfCgroupMove   *ebpf.Program `ebpf:"btf_cgroup_move"`
 	BtfExec         *ebpf.Program `ebpf:"btf_exec"`
 	BtfExecHash     *ebpf.Program `ebpf:"btf_exec_hash"`
 	BtfExit         *ebpf.Program `ebpf:"btf_exit"`
@@ -379,6 +409,7 @@ type ProbePrograms struct {
 	BtfSysExit      *ebpf.Program `ebpf:"btf_sys_exit"`
 	BtfSysExitHash  *ebpf.Program `ebpf:"btf_sys_exit_hash"`
 	MntIds          *ebpf.Program `ebpf:"mnt_ids"`
+	RawCgroupMove   *ebpf.Program `ebpf:"raw_cgroup_move"`
 	RawExec         *ebpf.Program `ebpf:"raw_exec"`
 	RawExecHash     *ebpf.Program `ebpf:"raw_exec_hash"`
 	RawExit         *ebpf.Program `ebpf:"raw_exit"`
@@ -396,6 +427,7 @@ type ProbePrograms struct {
 
 func (p *ProbePrograms) Close() error {
 	return _ProbeClose(
+		p.BtfCgroupMove,
 		p.BtfExec,
 		p.BtfExecHash,
 		p.BtfExit,
@@ -407,6 +439,7 @@ func (p *ProbePrograms) Close() error {
 		p.BtfSysExit,
 		p.BtfSysExitHash,
 		p.MntIds,
+		p.RawCgroupMove,
 		p.RawExec,
 		p.RawExecHash,
 		p.RawExit,

@@ -132,6 +132,8 @@ const (
 	HookTaskExit = "sched_process_exit"
 	HookTaskExec = "sched_process_exec"
 	HookTaskFork = "sched_process_fork"
+	// HookCgroupMove: a task moved to another cgroup (the filter's decisions are made again: bpf/filter.h).
+	HookCgroupMove = "cgroup_attach_task"
 	// HookCallEnter and HookCallExit are the per-call programs' (F_SC in bpf/variant.h): Syscalls attaches them
 	// to the tracepoints syscalls:sys_enter_<call> and sys_exit_<call> of each selected call.
 	HookCallEnter = "syscalls/sys_enter"
@@ -185,10 +187,13 @@ var ProbeVariants = []Program{
 	{ProbeProgRawExecHash, HookTaskExec, 0, stateVaries},
 	{ProbeProgBtfFork, HookTaskFork, TpBTF, attachOnly},
 	{ProbeProgRawFork, HookTaskFork, 0, attachOnly},
+	{ProbeProgBtfCgroupMove, HookCgroupMove, TpBTF, attachOnly},
+	{ProbeProgRawCgroupMove, HookCgroupMove, 0, attachOnly},
 	{ProbeProgMntIds, hookNone, 0, 0},
 }
 
-// CountVariants are count.c's programs. With task storage nothing runs at a task's exit.
+// CountVariants are count.c's programs. With task storage nothing runs at a task's exit. At an exec, a
+// pre-exec process's tasks decide again (bpf/filter.h).
 var CountVariants = []Program{
 	{CountProgBtfSysEnter, HookSysEnter, TpBTF | TaskStorage, stateVaries},
 	{CountProgBtfSysEnterHash, HookSysEnter, TpBTF, stateVaries},
@@ -204,15 +209,19 @@ var CountVariants = []Program{
 	{CountProgScSysExitHash, HookCallExit, 0, callVaries},
 	{CountProgBtfExitHash, HookTaskExit, TpBTF, stateVaries},
 	{CountProgRawExitHash, HookTaskExit, 0, stateVaries},
+	{CountProgBtfExec, HookTaskExec, TpBTF | TaskStorage, stateVaries},
+	{CountProgBtfExecHash, HookTaskExec, TpBTF, stateVaries},
+	{CountProgRawExec, HookTaskExec, TaskStorage, stateVaries},
+	{CountProgRawExecHash, HookTaskExec, 0, stateVaries},
 }
 
-// FilterSection is the data section of bpf/filter.h's state (filter_mode, filter_gen, cgroup_hierarchy,
-// cgroup_levels).
+// FilterSection is the data section of bpf/filter.h's state (filter_mode, filter_gen, cgroup_moves, pre_exec_on,
+// cgroup_hierarchy, cgroup_levels).
 const FilterSection = ".data.filter"
 
 // FilterMaps are the maps bpf/filter.h declares: an object that includes it shares the probe's filter by
 // loading with the probe's maps of these names in place of its own (ebpf.CollectionOptions.MapReplacements).
-var FilterMaps = []string{ProbeMapMntTargets, ProbeMapPidTargets, ProbeMapCgroupTargets, FilterSection}
+var FilterMaps = []string{ProbeMapMntTargets, ProbeMapPidTargets, ProbeMapCgroupTargets, ProbeMapPreExec, FilterSection}
 
 // Attachment is a program Choose kept and where it attaches.
 type Attachment struct {

@@ -137,7 +137,7 @@ func TestChoose(t *testing.T) {
 					}
 				}
 				if o.name == "probe" {
-					for _, h := range []string{HookTaskExit, HookTaskExec, HookTaskFork} {
+					for _, h := range []string{HookTaskExit, HookTaskExec, HookTaskFork, HookCgroupMove} {
 						if !slices.Contains(hooks, h) {
 							t.Errorf("the probe attaches nothing to %s: %v", h, att)
 						}
@@ -180,7 +180,8 @@ func TestFilterMapsMatch(t *testing.T) {
 			t.Errorf("%s differs: probe %+v, count %+v", name, p, c)
 		}
 	}
-	for _, v := range []string{ProbeVarFilterMode, ProbeVarFilterGen} {
+	for _, v := range []string{ProbeVarFilterMode, ProbeVarFilterGen, ProbeVarCgroupMoves, ProbeVarPreExecOn,
+		ProbeVarCgroupHierarchy, ProbeVarCgroupLevels} {
 		pv, cv := probe.Variables[v], count.Variables[v]
 		if pv == nil || cv == nil || pv.SectionName != FilterSection || cv.SectionName != FilterSection || pv.Offset != cv.Offset {
 			t.Errorf("variable %s is not at the same place of %s in both objects: %+v %+v", v, FilterSection, pv, cv)

@@ -31,6 +31,9 @@ type Snapshot struct {
 	Overflow uint64 `json:"overflow,omitempty"`
 	// OverflowTotal is Overflow summed since the session started.
 	OverflowTotal uint64 `json:"overflow_total,omitempty"`
+	// NoLatency: the calls were counted without timing them (`--latency=false`): the rows' TimeNs is 0 and
+	// they have no Hist, which says nothing of how long the calls took.
+	NoLatency bool `json:"no_latency,omitempty"`
 }
 
 // Count is one row of a Snapshot: the calls of one system call with one result by one container.
@@ -40,8 +43,13 @@ type Count struct {
 	Error     string     `json:"error"`
 	Container *Container `json:"container,omitempty"`
 	// Node is set on the rows of a merged snapshot.
-	Node  string `json:"node,omitempty"`
-	Calls uint64 `json:"calls"`
+	Node string `json:"node,omitempty"`
+	// PreExec: the calls were made by processes that had not yet called execve since they joined the
+	// container: the container runtime's setup of it (mount, pivot_root, sethostname, ... in runc's or crun's
+	// init), or a process entering it (kubectl exec) before it runs its program. execve and execveat are
+	// never pre-exec: they start the program. The other rows count what the container's programs call.
+	PreExec bool   `json:"pre_exec,omitempty"`
+	Calls   uint64 `json:"calls"`
 	// TimeNs is the calls' summed duration, entry to exit, in nanoseconds.
 	TimeNs uint64 `json:"time_ns"`
 	// Hist is the calls' latency distribution in powers of two: Hist[i] counts the calls that took

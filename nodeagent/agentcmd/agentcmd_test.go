@@ -60,6 +60,8 @@ func TestTraceBadInput(t *testing.T) {
 			"swoll-agent: --pid -4: not a process id"},
 		{"capture data too large", []string{"trace", "--pid", "1", "--capture-data", "9999"}, 2,
 			"swoll-agent: --capture-data 9999: want 0 to 4096 bytes"},
+		{"latency without counting", []string{"trace", "--pid", "1", "--latency=false"}, 2,
+			"swoll-agent: --latency=false is for --count: events always say how long their call took"},
 		{"unknown flag", []string{"trace", "--frob"}, 2,
 			"swoll-agent: unknown flag: --frob"},
 		{"pid not a number", []string{"trace", "--pid", "x"}, 2, `swoll-agent: --pid "x": not a valid number`},

@@ -41,6 +41,7 @@ type traceFlags struct {
 	count        bool
 	interval     time.Duration
 	countEntries int
+	latency      bool
 }
 
 func newTraceCommand(io streams) *cobra.Command {
@@ -81,6 +82,7 @@ latency histogram) and writes one JSON snapshot line per --interval; no event pe
 	fl.BoolVar(&f.count, "count", false, "count calls in the kernel and write a snapshot per --interval instead of events")
 	fl.DurationVar(&f.interval, "interval", countprobe.DefaultInterval, "with --count: how often to write a snapshot")
 	fl.IntVar(&f.countEntries, "count-entries", 0, "with --count: size of the kernel's counter table (0: default for the number of CPUs)")
+	fl.BoolVar(&f.latency, "latency", true, "with --count: time the calls (--latency=false counts them only, at less cost)")
 	_ = fl.MarkHidden("count-entries")
 	return cmd
 }
@@ -202,7 +204,7 @@ func (f *traceFlags) attach(t filter, targets []traceTarget, setTarget func(uint
 // runCount is --count: a snapshot line per interval, and one at the end.
 func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Table, calls []*syscalls.Syscall,
 	targets []traceTarget, node string) error {
-	m, err := newCountMode(table, countprobe.Options{Entries: f.countEntries})
+	m, err := newCountMode(table, countprobe.Options{Entries: f.countEntries, NoLatency: !f.latency})
 	if err != nil {
 		return failure(err)
 	}
@@ -256,6 +258,8 @@ func (f *traceFlags) validate(io streams) (output string, err error) {
 		return "", fmt.Errorf("--pid %d: not a process id", f.pid)
 	case f.captureData < 0 || f.captureData > syscalls.MaxDataBytes:
 		return "", fmt.Errorf("--capture-data %d: want 0 to %d bytes", f.captureData, syscalls.MaxDataBytes)
+	case !f.latency && !f.count:
+		return "", errors.New("--latency=false is for --count: events always say how long their call took")
 	}
 	switch f.output {
 	case "json", "cli":

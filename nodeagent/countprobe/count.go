@@ -11,10 +11,16 @@
 // and load in the same variant as the tracer's (package bpf); Select attaches them per call for a narrow
 // selection, as the tracer's (Options.Attach).
 //
-// Bounds: the counters live in a preallocated per-CPU hash sized from the number of CPUs (Options.Entries);
-// a call that finds no counter, or no room for its task's state, is counted as overflow (the programs' lost
-// counter) and reported in the snapshot, never dropped silently. The kernel's counters are totals since the session started; a
-// snapshot holds the difference from the previous one.
+// Each counter (a target, system call, result, and whether the process had exec'd since it joined the
+// container: event.Count.PreExec) has a slot in a per-CPU array; the programs find it through the counting
+// task's cache of slots, and give new keys free slots (bpf/count.c). Without latencies (Options.NoLatency) the
+// programs read no clock and count at the calls' exits only.
+//
+// Bounds: the slots are preallocated, as many as the number of CPUs allows (Options.Entries); a call that
+// finds no slot, or no room for its task's state, is counted as overflow (the programs' lost counter) and
+// reported in the snapshot, never dropped silently. The kernel's counters are totals since the session started;
+// a snapshot holds the difference from the previous one. A removed target's slots are freed once its last
+// counts are reported.
 package countprobe
 
 import (
@@ -56,6 +62,9 @@ type Options struct {
 	Table *syscalls.Table
 	// Attach says where the counting programs attach (Select attaches them), as tracer.Options.Attach.
 	Attach bpf.AttachMode
+	// NoLatency counts calls without timing them (no summed time, no histogram): no clock is read, and the
+	// programs attach to the calls' exits only (but for exit, exit_group and execveat).
+	NoLatency bool
 }
 
 type total struct {
@@ -68,12 +77,16 @@ type Counter struct {
 	table    *syscalls.Table
 	coll     *ebpf.Collection
 	links    []link.Link
-	counts   *ebpf.Map
+	counts   *ebpf.Map // slot -> per-CPU counters
+	slots    *ebpf.Map // key -> slot
+	free     *ebpf.Map // free slots
+	slotsGen *ebpf.Variable
 	lost     *ebpf.Map
 	selected *ebpf.Variable
 	noReturn *ebpf.Variable
 	features bpf.Features
 	attach   bpf.AttachMode
+	latency  bool
 	syscalls *bpf.Syscalls
 
 	mu        sync.Mutex
@@ -115,7 +128,12 @@ func New(opts Options) (c *Counter, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading the counting programs (%s): %w", features, err)
 	}
-	spec.Maps[bpf.CountMapCounts].MaxEntries = uint32(entries)
+	for _, m := range []string{bpf.CountMapCounts, bpf.CountMapCountSlots, bpf.CountMapFreeSlots} {
+		spec.Maps[m].MaxEntries = uint32(entries)
+	}
+	if err := spec.Variables[bpf.CountVarCountLatency].Set(boolByte(!opts.NoLatency)); err != nil {
+		return nil, fmt.Errorf("setting count_latency: %w", err)
+	}
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: opts.Filter})
 	if err != nil {
 		var ve *ebpf.VerifierError
@@ -128,11 +146,15 @@ func New(opts Options) (c *Counter, err error) {
 		table:    table,
 		coll:     coll,
 		counts:   coll.Maps[bpf.CountMapCounts],
+		slots:    coll.Maps[bpf.CountMapCountSlots],
+		free:     coll.Maps[bpf.CountMapFreeSlots],
+		slotsGen: coll.Variables[bpf.CountVarSlotsGen],
 		lost:     coll.Maps[bpf.CountMapLost],
 		selected: coll.Variables[bpf.CountVarSelected],
 		noReturn: coll.Variables[bpf.CountVarNoReturn],
 		features: features,
 		attach:   opts.Attach,
+		latency:  !opts.NoLatency,
 		targets:  map[uint32]*event.Container{},
 		removed:  map[uint32]bool{},
 		prev:     map[bpf.CountCountKey]total{},
@@ -144,6 +166,11 @@ func New(opts Options) (c *Counter, err error) {
 			c = nil
 		}
 	}()
+	for slot := range uint32(entries) {
+		if err := c.free.Update(nil, slot, ebpf.UpdateAny); err != nil {
+			return nil, fmt.Errorf("filling the free counter slots: %w", err)
+		}
+	}
 	if c.syscalls, err = bpf.NewSyscalls(coll, attach, table); err != nil {
 		return nil, err
 	}
@@ -175,7 +202,7 @@ func (c *Counter) Features() bpf.Features { return c.features }
 // Options.Attach says (Attached tells).
 func (c *Counter) Select(calls []*syscalls.Syscall) error {
 	calls = slices.DeleteFunc(slices.Clone(calls), func(sc *syscalls.Syscall) bool { return sc == nil })
-	plan, err := c.syscalls.Plan(calls, bpf.PlanOptions{Mode: c.attach})
+	plan, err := c.syscalls.Plan(calls, bpf.PlanOptions{Mode: c.attach, ExitOnly: !c.latency})
 	if err != nil {
 		return err
 	}
@@ -227,15 +254,20 @@ func (c *Counter) RemoveTarget(id uint32) {
 func (c *Counter) Snapshot(node, session string, now time.Time) (*event.Snapshot, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	snap := &event.Snapshot{Node: node, Session: session, From: c.last.UnixNano(), To: now.UnixNano(), Rows: []event.Count{}}
+	snap := &event.Snapshot{Node: node, Session: session, From: c.last.UnixNano(), To: now.UnixNano(), Rows: []event.Count{},
+		NoLatency: !c.latency}
 	c.last = now
 	var (
 		key  bpf.CountCountKey
+		slot uint32
 		vals []bpf.CountCountVal
 	)
-	seen := make(map[bpf.CountCountKey]bool, len(c.prev))
-	it := c.counts.Iterate()
-	for it.Next(&key, &vals) {
+	seen := make(map[bpf.CountCountKey]uint32, len(c.prev))
+	it := c.slots.Iterate()
+	for it.Next(&key, &slot) {
+		if err := c.counts.Lookup(slot, &vals); err != nil {
+			return nil, fmt.Errorf("reading the counters of slot %d: %w", slot, err)
+		}
 		var t total
 		for i := range vals {
 			t.calls += vals[i].Calls
@@ -244,7 +276,7 @@ func (c *Counter) Snapshot(node, session string, now time.Time) (*event.Snapshot
 				t.hist[b] += n
 			}
 		}
-		seen[key] = true
+		seen[key] = slot
 		p := c.prev[key]
 		if t.calls == p.calls {
 			continue
@@ -266,17 +298,22 @@ func (c *Counter) Snapshot(node, session string, now time.Time) (*event.Snapshot
 	snap.Overflow = over - c.overflows
 	snap.OverflowTotal = over
 	c.overflows = over
-	c.forgetRemoved(seen)
+	if err := c.forgetRemoved(seen); err != nil {
+		return nil, err
+	}
 	return snap, nil
 }
 
 func (c *Counter) row(key bpf.CountCountKey, t, p *total) event.Count {
-	row := event.Count{Calls: t.calls - p.calls, TimeNs: t.timeNs - p.timeNs, Error: syscalls.ErrnoName(int(key.Err))}
-	hist := make([]uint64, event.HistBuckets)
-	for i := range hist {
-		hist[i] = t.hist[i] - p.hist[i]
+	row := event.Count{Calls: t.calls - p.calls, TimeNs: t.timeNs - p.timeNs, Error: syscalls.ErrnoName(int(key.Err)),
+		PreExec: key.Flags&uint32(bpf.CountCountFlagsCOUNT_PRE_EXEC) != 0}
+	if c.latency {
+		hist := make([]uint64, event.HistBuckets)
+		for i := range hist {
+			hist[i] = t.hist[i] - p.hist[i]
+		}
+		row.Hist = event.TrimHist(hist)
 	}
-	row.Hist = event.TrimHist(hist)
 	if sc := c.table.ByNr(int(key.Nr)); sc != nil {
 		row.Syscall = event.Syscall{Nr: sc.Nr, Name: sc.Name, Class: sc.Class, Group: sc.Group}
 	} else {
@@ -286,21 +323,46 @@ func (c *Counter) row(key bpf.CountCountKey, t, p *total) event.Count {
 	return row
 }
 
-// forgetRemoved deletes the counters of removed targets, now that their last calls were reported.
-func (c *Counter) forgetRemoved(seen map[bpf.CountCountKey]bool) {
+// forgetRemoved frees the counters of removed targets, now that their last calls were reported: their keys go,
+// then every task's cache of slots (slots_gen), then their slots are zeroed and given back.
+func (c *Counter) forgetRemoved(seen map[bpf.CountCountKey]uint32) error {
 	if len(c.removed) == 0 {
-		return
+		return nil
 	}
-	for key := range seen {
+	var freed []uint32
+	for key, slot := range seen {
 		if c.removed[key.Target] {
-			_ = c.counts.Delete(key)
+			if err := c.slots.Delete(key); err != nil {
+				return fmt.Errorf("freeing a counter: %w", err)
+			}
 			delete(c.prev, key)
+			freed = append(freed, slot)
 		}
 	}
 	for id := range c.removed {
 		delete(c.targets, id)
 	}
 	c.removed = map[uint32]bool{}
+	if len(freed) == 0 {
+		return nil
+	}
+	var gen uint32
+	if err := c.slotsGen.Get(&gen); err != nil {
+		return fmt.Errorf("reading the counters' generation: %w", err)
+	}
+	if err := c.slotsGen.Set(gen + 1); err != nil {
+		return fmt.Errorf("starting the counters' generation %d: %w", gen+1, err)
+	}
+	zero := make([]bpf.CountCountVal, ebpf.MustPossibleCPU())
+	for _, slot := range freed {
+		if err := c.counts.Update(slot, zero, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("zeroing counter slot %d: %w", slot, err)
+		}
+		if err := c.free.Update(nil, slot, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("freeing counter slot %d: %w", slot, err)
+		}
+	}
+	return nil
 }
 
 // Close detaches the programs and frees the maps (shared maps stay with their owner).
@@ -324,3 +386,10 @@ func (c *Counter) Close() error {
 }
 
 func sizeOf(v bpf.CountCountVal) uintptr { return unsafe.Sizeof(v) }
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}

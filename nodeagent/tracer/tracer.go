@@ -126,6 +126,7 @@ type Tracer struct {
 	ring       *ringReader
 	filterMode *ebpf.Variable // the probe's filter_mode, memory-mapped
 	filterGen  *ebpf.Variable // filter_gen: tasks' cached decisions hold while it does
+	preExecOn  *ebpf.Variable // pre_exec_on: the probe keeps which processes are pre-exec
 	cgroupHier *ebpf.Variable // cgroup_hierarchy
 	cgroupLvls *ebpf.Variable // cgroup_levels: the depths cgroup targets sit at
 	sysCfgs    *ebpf.Map
@@ -133,6 +134,7 @@ type Tracer struct {
 	pidTargets *ebpf.Map
 	cgTargets  *ebpf.Map
 	lost       *ebpf.Map
+	lostCalls  *ebpf.Map
 	mntIter    *ebpf.Program
 	features   Features
 	filterOnly bool
@@ -235,6 +237,8 @@ func (t *Tracer) load(ring int) error {
 	t.pidTargets = coll.Maps[bpf.ProbeMapPidTargets]
 	t.cgTargets = coll.Maps[bpf.ProbeMapCgroupTargets]
 	t.lost = coll.Maps[bpf.ProbeMapLost]
+	t.lostCalls = coll.Maps[bpf.ProbeMapLostCalls]
+	t.preExecOn = coll.Variables[bpf.ProbeVarPreExecOn]
 	t.filterMode = coll.Variables[bpf.ProbeVarFilterMode]
 	t.filterGen = coll.Variables[bpf.ProbeVarFilterGen]
 	t.cgroupHier = coll.Variables[bpf.ProbeVarCgroupHierarchy]
@@ -617,6 +621,55 @@ func (t *Tracer) Lost() uint64 {
 		sum += n
 	}
 	return sum + t.badRecords.Load()
+}
+
+// LostCall is what a dropped call was: its number, and its errno (0: it succeeded; -1: it was dropped at its
+// entry, before it returned).
+type LostCall struct {
+	Nr, Errno int
+}
+
+// LostByCall breaks Lost down by call (summed over CPUs): the kernel's table of them has room for a few
+// thousand calls and errnos, and records the reader could not parse are of no call, so the sum may be less
+// than Lost.
+func (t *Tracer) LostByCall() (map[LostCall]uint64, error) {
+	out := map[LostCall]uint64{}
+	var (
+		key    bpf.ProbeLostKey
+		perCPU []uint64
+	)
+	it := t.lostCalls.Iterate()
+	for it.Next(&key, &perCPU) {
+		c := LostCall{Nr: int(key.Nr), Errno: int(key.Err)}
+		if key.Err == lostErrUnknown {
+			c.Errno = -1
+		}
+		for _, n := range perCPU {
+			out[c] += n
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("reading the dropped calls: %w", err)
+	}
+	return out, nil
+}
+
+// lostErrUnknown is bpf/loss.h's LOST_ERR_UNKNOWN.
+const lostErrUnknown = 0xffff
+
+// TrackPreExec makes the probe keep which processes joined a container (moved to another cgroup, or setns) and
+// have not exec'd since: counting mode counts their calls apart (bpf/filter.h's pre-exec).
+func (t *Tracer) TrackPreExec(on bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var v uint32
+	if on {
+		v = 1
+	}
+	if err := t.preExecOn.Set(v); err != nil {
+		return fmt.Errorf("setting pre-exec tracking: %w", err)
+	}
+	return t.filterChanged() // the decisions made without it say no process is pre-exec
 }
 
 // Close detaches the programs and frees the maps.
