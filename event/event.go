@@ -109,6 +109,11 @@ type Notice struct {
 	// Lost counts events dropped in the kernel since the previous lost notice (kind "lost"); LostTotal since start.
 	Lost      uint64 `json:"lost,omitempty"`
 	LostTotal uint64 `json:"lost_total,omitempty"`
+	// Dropped says which calls LostTotal's events were (kinds "lost" and "exit"), by system call, the most
+	// dropped first: totals since start, so that the last notice of an agent holds them all. Their sum may be
+	// less than LostTotal: the kernel keeps a few thousand calls and errnos apart, and a record the agent could
+	// not read is of no call.
+	Dropped []DroppedCall `json:"dropped,omitempty"`
 	// Limited counts events dropped by the agent's rate cap since the previous rate_limited notice;
 	// LimitedTotal since start (kinds "rate_limited" and "exit"). They are never counted in Lost.
 	Limited      uint64 `json:"limited,omitempty"`
@@ -116,6 +121,17 @@ type Notice struct {
 	// Events counts events written so far (kind "stats" and "exit").
 	Events  uint64 `json:"events,omitempty"`
 	Message string `json:"message,omitempty"`
+}
+
+// DroppedCall counts the calls of one system call whose events the kernel dropped (Notice.Dropped).
+type DroppedCall struct {
+	// Syscall is the call's name ("syscall_<nr>" for a number the agent's table does not name).
+	Syscall string `json:"syscall"`
+	Calls   uint64 `json:"calls"`
+	// Errors counts those that failed, by errno name ("ENOENT"). The others succeeded, but for Unfinished.
+	Errors map[string]uint64 `json:"errors,omitempty"`
+	// Unfinished counts those dropped at their entry (no room for the call's state), before they returned.
+	Unfinished uint64 `json:"unfinished,omitempty"`
 }
 
 // NoticeKind tells what a notice reports.

@@ -290,8 +290,12 @@ loop:
 		s.snapshot() // the calls counted since the last one
 	}
 	s.logf("%s; %d events, %d lost, %d over --max-rate", reason, s.events.Load(), s.lostSeen, s.limitedSeen)
-	s.notice(event.Notice{Kind: event.NoticeExit, Events: s.events.Load(), LostTotal: s.lostSeen,
-		LimitedTotal: s.limitedSeen, Message: reason})
+	exit := event.Notice{Kind: event.NoticeExit, Events: s.events.Load(), LostTotal: s.lostSeen,
+		LimitedTotal: s.limitedSeen, Message: reason}
+	if s.lostSeen > 0 {
+		exit.Dropped = s.droppedCalls()
+	}
+	s.notice(exit)
 	return result
 }
 
@@ -373,7 +377,7 @@ func (s *session) setUp() error {
 		var ct CountTracer
 		if s.cfg.NewCounter == nil {
 			err = errors.New("this agent has no counting mode")
-		} else if ct, err = s.cfg.NewCounter(s.start.CountEntries); err == nil {
+		} else if ct, err = s.cfg.NewCounter(s.start.CountEntries, s.start.NoLatency); err == nil {
 			s.tracer, s.counter = ct, ct
 		}
 	} else {
@@ -589,13 +593,32 @@ func (s *session) reportDrops() {
 		return
 	}
 	if lost := s.tracer.Lost(); lost > s.lostSeen {
-		s.notice(event.Notice{Kind: event.NoticeLost, Lost: lost - s.lostSeen, LostTotal: lost})
+		s.notice(event.Notice{Kind: event.NoticeLost, Lost: lost - s.lostSeen, LostTotal: lost, Dropped: s.droppedCalls()})
 		s.lostSeen = lost
 	}
 	if limited := s.limited.Load(); limited > s.limitedSeen {
 		s.notice(event.Notice{Kind: event.NoticeRateLimited, Limited: limited - s.limitedSeen, LimitedTotal: limited})
 		s.limitedSeen = limited
 	}
+}
+
+// droppedCaller is a Tracer that says which calls the kernel dropped (tracer.Tracer).
+type droppedCaller interface {
+	DroppedCalls() ([]event.DroppedCall, error)
+}
+
+// droppedCalls is what the tracer dropped, by call (event.Notice.Dropped), when it says.
+func (s *session) droppedCalls() []event.DroppedCall {
+	d, ok := s.tracer.(droppedCaller)
+	if !ok {
+		return nil
+	}
+	calls, err := d.DroppedCalls()
+	if err != nil {
+		s.logf("%v", err)
+		return nil
+	}
+	return calls
 }
 
 // readCommands parses the plugin's lines into the inbox until EOF or an error; it never waits for the

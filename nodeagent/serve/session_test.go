@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,6 +80,12 @@ func (f *fakeTracer) Read(ctx context.Context, fn func(rec *record.Record) bool)
 }
 
 func (f *fakeTracer) Lost() uint64 { return f.lost.Load() }
+
+// DroppedCalls says the dropped events were all openat calls, one in five failing with ENOENT.
+func (f *fakeTracer) DroppedCalls() ([]event.DroppedCall, error) {
+	n := f.lost.Load()
+	return []event.DroppedCall{{Syscall: "openat", Calls: n, Errors: map[string]uint64{"ENOENT": n / 5}}}, nil
+}
 
 func (f *fakeTracer) Close() error {
 	f.mu.Lock()
@@ -641,12 +648,13 @@ func TestLostNotices(t *testing.T) {
 		t.Fatalf("lost notice %+v", n)
 	}
 	h.tracer.lost.Store(7)
-	if n := h.expectNotice(event.NoticeLost); n.Lost != 2 || n.LostTotal != 7 {
+	dropped := []event.DroppedCall{{Syscall: "openat", Calls: 7, Errors: map[string]uint64{"ENOENT": 1}}}
+	if n := h.expectNotice(event.NoticeLost); n.Lost != 2 || n.LostTotal != 7 || !reflect.DeepEqual(n.Dropped, dropped) {
 		t.Fatalf("lost notice %+v", n)
 	}
 	h.send(`{"op":"stop"}`)
-	// No repeated notice for an unchanged count: the next line is the exit.
-	if n := h.expectNotice(event.NoticeExit); n.LostTotal != 7 {
+	// No repeated notice for an unchanged count: the next line is the exit, with what was dropped.
+	if n := h.expectNotice(event.NoticeExit); n.LostTotal != 7 || !reflect.DeepEqual(n.Dropped, dropped) {
 		t.Fatalf("exit notice %+v", n)
 	}
 }

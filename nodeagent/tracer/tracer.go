@@ -35,12 +35,14 @@
 package tracer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +52,7 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/swoll-dev/swoll/bpf"
+	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -651,6 +654,47 @@ func (t *Tracer) LostByCall() (map[LostCall]uint64, error) {
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("reading the dropped calls: %w", err)
 	}
+	return out, nil
+}
+
+// DroppedCalls is LostByCall by system call name, the most dropped first (event.Notice.Dropped).
+func (t *Tracer) DroppedCalls() ([]event.DroppedCall, error) {
+	byCall, err := t.LostByCall()
+	if err != nil {
+		return nil, err
+	}
+	byNr := map[int]*event.DroppedCall{}
+	for c, n := range byCall {
+		d := byNr[c.Nr]
+		if d == nil {
+			name := fmt.Sprintf("syscall_%d", c.Nr)
+			if sc := t.table.ByNr(c.Nr); sc != nil {
+				name = sc.Name
+			}
+			d = &event.DroppedCall{Syscall: name}
+			byNr[c.Nr] = d
+		}
+		d.Calls += n
+		switch {
+		case c.Errno < 0:
+			d.Unfinished += n
+		case c.Errno > 0:
+			if d.Errors == nil {
+				d.Errors = map[string]uint64{}
+			}
+			d.Errors[syscalls.ErrnoName(c.Errno)] += n
+		}
+	}
+	out := make([]event.DroppedCall, 0, len(byNr))
+	for _, d := range byNr {
+		out = append(out, *d)
+	}
+	slices.SortFunc(out, func(a, b event.DroppedCall) int {
+		if a.Calls != b.Calls {
+			return cmp.Compare(b.Calls, a.Calls)
+		}
+		return strings.Compare(a.Syscall, b.Syscall)
+	})
 	return out, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/swoll-dev/swoll/bpf"
+	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/internal/roottest"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
 	"github.com/swoll-dev/swoll/nodeagent/record"
@@ -486,6 +488,14 @@ func TestLostWhenReaderStalls(t *testing.T) {
 		t.Errorf("%d drops by call, %d in all", sum, lost)
 	}
 	t.Logf("lost %d: %v", lost, byCall)
+	dropped, err := tr.DroppedCalls()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dropped) != len(byCall) || dropped[0].Calls < dropped[len(dropped)-1].Calls ||
+		!slices.ContainsFunc(dropped, func(d event.DroppedCall) bool { return d.Syscall == "openat" && len(d.Errors) == 0 }) {
+		t.Errorf("dropped calls %+v from %v", dropped, byCall)
+	}
 }
 
 func TestCloseDetaches(t *testing.T) {

@@ -128,8 +128,9 @@ type attempt struct {
 	failure       string
 	exit          *event.Notice
 	lost, limited uint64
-	removed       bool // another client deleted it: not to be replaced
-	replaced      bool // a replacement took over
+	dropped       []event.DroppedCall // the calls of the events lost, from its last notice that said
+	removed       bool                // another client deleted it: not to be replaced
+	replaced      bool                // a replacement took over
 }
 
 // to moves a to state s.
@@ -428,6 +429,9 @@ func (f *Fleet) notice(a *attempt, n *event.Notice) {
 		f.readied(a)
 	case event.NoticeLost:
 		a.lost = n.LostTotal
+		if n.Dropped != nil {
+			a.dropped = n.Dropped
+		}
 		f.cfg.Log.Printf("%s: %d events lost in the kernel (total %d)", node, n.Lost, n.LostTotal)
 	case event.NoticeRateLimited:
 		a.limited = n.LimitedTotal
@@ -437,6 +441,9 @@ func (f *Fleet) notice(a *attempt, n *event.Notice) {
 	case event.NoticeExit:
 		a.exit = n
 		a.lost, a.limited = max(a.lost, n.LostTotal), max(a.limited, n.LimitedTotal)
+		if n.Dropped != nil {
+			a.dropped = n.Dropped
+		}
 	case event.NoticeTargetAttached:
 		// the initial targets were announced in the session's first line; later ones are news
 		if f.readyAll && !f.route.IsInitial(n.ContainerID) {
