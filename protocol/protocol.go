@@ -68,6 +68,9 @@ type Start struct {
 	CountIntervalMs int64 `json:"count_interval_ms,omitempty"`
 	// CountEntries sizes the kernel's counter table (0: the agent's default for its number of CPUs).
 	CountEntries int `json:"count_entries,omitempty"`
+	// NoLatency counts calls without timing them (kubectl swoll top --latency=false): the agent reads no clock
+	// per call and its snapshots say so (event.Snapshot.NoLatency). An agent before it times them anyway.
+	NoLatency bool `json:"no_latency,omitempty"`
 }
 
 // DefaultMaxLabelBytes is the default bound on the label bytes (keys and values) stamped per event.

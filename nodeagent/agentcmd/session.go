@@ -83,8 +83,8 @@ func sessionConfig(io streams, host *hostFlags) serve.Config {
 				}
 				return t, nil
 			},
-			NewCounter: func(entries int) (serve.CountTracer, error) {
-				m, err := newCountMode(table, countprobe.Options{Entries: entries})
+			NewCounter: func(entries int, noLatency bool) (serve.CountTracer, error) {
+				m, err := newCountMode(table, countprobe.Options{Entries: entries, NoLatency: noLatency})
 				if err != nil {
 					return nil, err
 				}

@@ -62,8 +62,9 @@ type Deps struct {
 	Syscalls func(names []string) ([]*syscalls.Syscall, error)
 	// NewTracer loads and attaches the probe; captureData is OpStart's (bytes of read/write data to copy).
 	NewTracer func(captureData int) (Tracer, error)
-	// NewCounter loads counting mode (OpStart's Count) with a counter table of entries (0: default).
-	NewCounter func(entries int) (CountTracer, error)
+	// NewCounter loads counting mode (OpStart's Count) with a counter table of entries (0: default), timing the
+	// calls unless noLatency (OpStart's NoLatency).
+	NewCounter func(entries int, noLatency bool) (CountTracer, error)
 	// NewDecoder makes the event encoder for the session's node and name.
 	NewDecoder func(node, session string) Decoder
 	// NewResolver opens the container runtime: criSocket is OpStart's (a host path; empty: auto-detect).
