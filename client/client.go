@@ -104,6 +104,9 @@ type Options struct {
 	// MaxRate caps the events per second of each node; the agents drop what is over it and count it apart from
 	// the kernel's drops (NoticeLost). 0: no cap.
 	MaxRate uint64
+	// Wait: a selection that matches no pod bound to a node yet waits for one (saying so on Stderr) instead of
+	// failing; the pod is traced from its first call.
+	Wait bool
 	// DryRun, when set, receives the agent Jobs the session would create, as YAML; nothing is created and Run
 	// returns without tracing.
 	DryRun io.Writer
@@ -227,6 +230,7 @@ func (o *Options) session() (session.Config, error) {
 		CRISocket:      o.CRISocket,
 		MaxRate:        o.MaxRate,
 		MaxNodes:       o.MaxNodes,
+		Wait:           o.Wait,
 	}
 	if cfg.Stderr == nil {
 		cfg.Stderr = io.Discard

@@ -55,6 +55,7 @@ var flagOptions = []struct {
 	{"max-nodes", []string{"--max-nodes", "3"}, func(o *Options) { o.MaxNodes = 3 }},
 	{"max-nodes", []string{"--max-nodes", "0"}, func(o *Options) { o.MaxNodes = -1 }}, // no limit
 	{"max-rate", []string{"--max-rate", "500"}, func(o *Options) { o.MaxRate = 500 }},
+	{"wait", []string{"--wait"}, func(o *Options) { o.Wait = true }},
 }
 
 // Every flag of `kubectl swoll trace` has an Options field, or is listed in cliOnly with the reason.

@@ -12,8 +12,17 @@ package event
 
 import "encoding/json"
 
-// SchemaVersion is bumped whenever a field changes meaning or disappears. Adding fields does not bump it.
+// SchemaVersion is bumped whenever a field changes meaning or disappears. Adding fields does not bump it:
+// SchemaRevision counts those additions within a version.
 const SchemaVersion = 1
+
+// SchemaRevision counts the additions to SchemaVersion; a field added in revision N is absent from lines
+// written before it (by older agents and in older recordings). Revision 2 added Container.RestartCount, the
+// notice kinds container_started, container_ended and unattributed with their fields (PodUID, Pod,
+// Namespace, Container, ContainerKind, RestartCount, ExitCode, Signal, OOMKilled, Reason, TracedFromNs,
+// Dropped), and the ready notice's Selection. Revision 3 added Notice.DroppedCalls, Snapshot.NoLatency and
+// Count.PreExec.
+const SchemaRevision = 3
 
 // Event is one completed system call of one thread.
 type Event struct {
@@ -74,14 +83,19 @@ type Syscall struct {
 	Arch  string `json:"arch,omitempty"`
 }
 
-// Container says where the call came from in Kubernetes terms.
+// Container says where the call came from in Kubernetes terms. A call of a pod's process whose container is
+// not known has the pod's names only (no ID, Name, RestartCount).
 type Container struct {
-	ID        string            `json:"id,omitempty"`
-	Pod       string            `json:"pod,omitempty"`
-	Name      string            `json:"name,omitempty"`
-	Image     string            `json:"image,omitempty"`
-	Namespace string            `json:"namespace,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty"`
+	ID        string `json:"id,omitempty"`
+	Pod       string `json:"pod,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Image     string `json:"image,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	// RestartCount is the container's restart count during the run that made the call (as the pod status
+	// counts it: 0 for its first run), so that a reader tells a crash-looping container's runs apart. Set
+	// whenever Name is (revision 2).
+	RestartCount *int              `json:"restart_count,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
 }
 
 // Line is what one line of an agent's stream decodes into: exactly one of the three is set.
@@ -109,11 +123,11 @@ type Notice struct {
 	// Lost counts events dropped in the kernel since the previous lost notice (kind "lost"); LostTotal since start.
 	Lost      uint64 `json:"lost,omitempty"`
 	LostTotal uint64 `json:"lost_total,omitempty"`
-	// Dropped says which calls LostTotal's events were (kinds "lost" and "exit"), by system call, the most
-	// dropped first: totals since start, so that the last notice of an agent holds them all. Their sum may be
-	// less than LostTotal: the kernel keeps a few thousand calls and errnos apart, and a record the agent could
-	// not read is of no call.
-	Dropped []DroppedCall `json:"dropped,omitempty"`
+	// DroppedCalls says which calls LostTotal's events were (kinds "lost" and "exit"), by system call, the
+	// most dropped first: totals since start, so that the last notice of an agent holds them all. Their sum
+	// may be less than LostTotal: the kernel keeps a few thousand calls and errnos apart, and a record the
+	// agent could not read is of no call.
+	DroppedCalls []DroppedCall `json:"dropped_calls,omitempty"`
 	// Limited counts events dropped by the agent's rate cap since the previous rate_limited notice;
 	// LimitedTotal since start (kinds "rate_limited" and "exit"). They are never counted in Lost.
 	Limited      uint64 `json:"limited,omitempty"`
@@ -121,9 +135,41 @@ type Notice struct {
 	// Events counts events written so far (kind "stats" and "exit").
 	Events  uint64 `json:"events,omitempty"`
 	Message string `json:"message,omitempty"`
+
+	// Selection says how the agent selects the processes of its pods (kind "ready"): SelectionCgroup or
+	// SelectionMountNS, with Message saying why or where.
+	Selection string `json:"selection,omitempty"`
+
+	// The pod of pod and container notices (target_attached, target_detached and target_error of a pod;
+	// container_started, container_ended, unattributed).
+	PodUID    string `json:"pod_uid,omitempty"`
+	Pod       string `json:"pod,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	// Container is the container's name and ContainerKind its list in the pod spec ("init", "regular",
+	// "ephemeral") in container notices; ContainerID is its id (the run's).
+	Container     string `json:"container,omitempty"`
+	ContainerKind string `json:"container_kind,omitempty"`
+	// RestartCount is the run's restart count (container notices): 0 for the first run.
+	RestartCount *int `json:"restart_count,omitempty"`
+	// ExitCode is the run's exit status as the runtime reports it (container_ended; absent when the runtime
+	// could not say); Signal names the signal that ended it when the status is 128+N (Kubernetes' convention
+	// for a killed process); OOMKilled is set when the kernel's OOM killer ended it; Reason is the runtime's
+	// word ("Error", "Completed", "OOMKilled").
+	ExitCode  *int   `json:"exit_code,omitempty"`
+	Signal    string `json:"signal,omitempty"`
+	OOMKilled bool   `json:"oom_killed,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	// TracedFromNs is set when the run had started before the agent selected its pod (container_started): the
+	// trace holds its calls from that many nanoseconds after its start on, not its first ones. Time is the
+	// run's creation in container_started (before its first call) and its end in container_ended, when the
+	// runtime says, so that the notices sort among the run's calls by time.
+	TracedFromNs int64 `json:"traced_from_ns,omitempty"`
+	// Dropped counts the events of a container the agent could not name in time and left out (kind
+	// "unattributed": a -c selection could not tell whether it selects the container).
+	Dropped uint64 `json:"dropped,omitempty"`
 }
 
-// DroppedCall counts the calls of one system call whose events the kernel dropped (Notice.Dropped).
+// DroppedCall counts the calls of one system call whose events the kernel dropped (Notice.DroppedCalls).
 type DroppedCall struct {
 	// Syscall is the call's name ("syscall_<nr>" for a number the agent's table does not name).
 	Syscall string `json:"syscall"`
@@ -133,6 +179,15 @@ type DroppedCall struct {
 	// Unfinished counts those dropped at their entry (no room for the call's state), before they returned.
 	Unfinished uint64 `json:"unfinished,omitempty"`
 }
+
+// How an agent selects the processes of the pods it traces (Notice.Selection).
+const (
+	// SelectionCgroup: by the pod's cgroup, in the kernel, from the pod's first call.
+	SelectionCgroup = "cgroup"
+	// SelectionMountNS: by the mount namespaces of running containers, found through the runtime (the
+	// fallback where the node's cgroups cannot be read): a container is traced from when it was found.
+	SelectionMountNS = "mount_namespace"
+)
 
 // NoticeKind tells what a notice reports.
 type NoticeKind string
@@ -157,4 +212,11 @@ const (
 	NoticeError NoticeKind = "error"
 	// NoticeExit: the agent is done; Events and LostTotal hold the totals.
 	NoticeExit NoticeKind = "exit"
+	// NoticeContainerStarted: a run of a traced pod's container started (or was found running: TracedFromNs
+	// says how late its trace began). It names the container, its kind and its restart count.
+	NoticeContainerStarted NoticeKind = "container_started"
+	// NoticeContainerEnded: a run ended: ExitCode, Signal, OOMKilled, Reason, RestartCount.
+	NoticeContainerEnded NoticeKind = "container_ended"
+	// NoticeUnattributed: events of a container the agent could not name in time were left out (Dropped).
+	NoticeUnattributed NoticeKind = "unattributed"
 )

@@ -85,5 +85,10 @@ if ! head -n1 test/e2e/testdata/spo-seccompprofile-crd.yaml | grep -q " $spo "; 
   failed=1
 fi
 
+# the plugin's targets are pods, sent from the moment they are bound (OpPod): a container by id (OpAdd) is traced
+# only from when it is found running, which misses a crash-looping container's runs
+rule "the plugin sends a container target: send the pod (protocol.OpPod), which the agent traces from its first call" \
+  'protocol\.Op(Add|Remove)\b' plugin client cmd/kubectl-swoll
+
 [ $failed -eq 0 ] || die "code patterns: see above"
 log "verify: code patterns ok"

@@ -63,15 +63,15 @@ func (a *Agent) Commands() []protocol.Command {
 	return append([]protocol.Command(nil), a.commands...)
 }
 
-// Ops lists the commands received as "op" or "op id" (OpAdd, OpRemove), joined by spaces.
+// Ops lists the commands received as "op", "pod NAME" (OpPod) or "forget UID" (OpForget), joined by spaces.
 func (a *Agent) Ops() string {
 	var out []string
 	for _, c := range a.Commands() {
 		switch {
-		case c.Target != nil:
-			out = append(out, string(c.Op)+" "+c.Target.ContainerID)
-		case c.ContainerID != "":
-			out = append(out, string(c.Op)+" "+c.ContainerID)
+		case c.Pod != nil:
+			out = append(out, string(c.Op)+" "+c.Pod.Name)
+		case c.PodUID != "":
+			out = append(out, string(c.Op)+" "+c.PodUID)
 		default:
 			out = append(out, string(c.Op))
 		}
@@ -155,7 +155,7 @@ func (a *Agent) Serve(ctx context.Context, _ transport.Request, stdio transport.
 		switch c.Op {
 		case protocol.OpStart:
 			node = c.Start.Node
-			if err = notice(event.Notice{Kind: event.NoticeReady, Node: node}); err != nil {
+			if err = notice(event.Notice{Kind: event.NoticeReady, Node: node, Selection: event.SelectionCgroup}); err != nil {
 				break
 			}
 			if a.Gate != nil {
@@ -172,10 +172,10 @@ func (a *Agent) Serve(ctx context.Context, _ transport.Request, stdio transport.
 				events++
 			}
 			err = out.Flush()
-		case protocol.OpAdd:
-			err = notice(event.Notice{Kind: event.NoticeTargetAttached, Node: node, ContainerID: c.Target.ContainerID})
-		case protocol.OpRemove:
-			err = notice(event.Notice{Kind: event.NoticeTargetDetached, Node: node, ContainerID: c.ContainerID})
+		case protocol.OpPod:
+			err = notice(event.Notice{Kind: event.NoticeTargetAttached, Node: node, PodUID: c.Pod.UID, Pod: c.Pod.Name, Namespace: c.Pod.Namespace})
+		case protocol.OpForget:
+			err = notice(event.Notice{Kind: event.NoticeTargetDetached, Node: node, PodUID: c.PodUID})
 		case protocol.OpStop:
 			return notice(event.Notice{Kind: event.NoticeExit, Node: node, Events: events})
 		}

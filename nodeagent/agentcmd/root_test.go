@@ -21,6 +21,7 @@ import (
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/internal/roottest"
+	"github.com/swoll-dev/swoll/nodeagent/cri"
 	"github.com/swoll-dev/swoll/nodeagent/serve"
 )
 
@@ -120,6 +121,9 @@ func (r fakeResolver) ContainerPID(_ context.Context, id string) (int, error) {
 	}
 	return 0, fmt.Errorf("container %q not found", id)
 }
+func (fakeResolver) Status(context.Context, string) (*cri.Status, error) {
+	return nil, cri.ErrNoRuntime
+}
 func (fakeResolver) Close() error { return nil }
 
 // TestSessionTracesAContainer drives a real session (probe, decoder, mount namespace ids) the way the plugin
@@ -159,7 +163,7 @@ func TestSessionTracesAContainer(t *testing.T) {
 		return l.Notice
 	}
 
-	send(`{"op":"start","start":{"node":"node-1","session":"sess-1","syscalls":["openat"]}}`)
+	send(`{"op":"start","start":{"version":2,"node":"node-1","session":"sess-1","syscalls":["openat"]}}`)
 	expectNotice(event.NoticeReady)
 	send(`{"op":"add","target":{"container_id":"containerd://` + id + `","pod":"web-0","namespace":"shop","container":"nginx","labels":{"app":"web"}}}`)
 	expectNotice(event.NoticeTargetAttached)

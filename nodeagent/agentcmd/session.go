@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/swoll-dev/swoll/nodeagent/cgroups"
 	"github.com/swoll-dev/swoll/nodeagent/countprobe"
 	"github.com/swoll-dev/swoll/nodeagent/cri"
 	"github.com/swoll-dev/swoll/nodeagent/decode"
@@ -103,6 +104,9 @@ func sessionConfig(io streams, host *hostFlags) serve.Config {
 			MountNSID: func(pid int) (uint64, error) {
 				id, _, err := nsid.MountNSID(pid)
 				return id, err
+			},
+			Cgroups: func() (*cgroups.Hierarchy, error) {
+				return cgroups.Detect(cgroups.Options{ProcRoot: host.proc})
 			},
 		},
 		Stdin:  io.stdin,

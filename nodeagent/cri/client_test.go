@@ -49,7 +49,7 @@ func (f *fakeRuntime) ContainerStatus(_ context.Context, req *runtimeapi.Contain
 }
 
 // startFakeCRI serves rt on a unix socket under dir/run/containerd/containerd.sock and returns the server.
-func startFakeCRI(t *testing.T, dir string, rt *fakeRuntime) *grpc.Server {
+func startFakeCRI(t *testing.T, dir string, rt runtimeapi.RuntimeServiceServer) *grpc.Server {
 	t.Helper()
 	sock := filepath.Join(dir, "run/containerd/containerd.sock")
 	must(t, os.MkdirAll(filepath.Dir(sock), 0o755))

@@ -286,6 +286,10 @@ func (d *Decoder) SetTarget(targetID uint32, t *protocol.Target) {
 		Image:     t.Image,
 		Namespace: t.Namespace,
 	}
+	if t.RestartCount != nil {
+		n := *t.RestartCount
+		c.RestartCount = &n
+	}
 	if len(t.Labels) > 0 {
 		c.Labels = make(map[string]string, len(t.Labels))
 		for k, v := range t.Labels {
@@ -310,6 +314,14 @@ func (d *Decoder) SetTarget(targetID uint32, t *protocol.Target) {
 	field(`"name":`, c.Name)
 	field(`"image":`, c.Image)
 	field(`"namespace":`, c.Namespace)
+	if c.RestartCount != nil {
+		if !first {
+			frag = append(frag, ',')
+		}
+		first = false
+		frag = append(frag, `"restart_count":`...)
+		frag = strconv.AppendInt(frag, int64(*c.RestartCount), 10)
+	}
 	if len(c.Labels) > 0 {
 		if !first {
 			frag = append(frag, ',')

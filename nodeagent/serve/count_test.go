@@ -100,7 +100,7 @@ func TestCountingModeWritesSnapshots(t *testing.T) {
 
 func TestCountingModeUnsupported(t *testing.T) {
 	h := newHarness(t, nil)
-	h.send(`{"op":"start","start":{"node":"node-a","session":"s1","count":true}}`)
+	h.send(`{"op":"start","start":{"version":2,"node":"node-a","session":"s1","count":true}}`)
 	n := h.expectNotice(event.NoticeError)
 	if n.Message == "" {
 		t.Error("no reason given")

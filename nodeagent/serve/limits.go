@@ -4,8 +4,6 @@ package serve
 
 import (
 	"sort"
-
-	"github.com/swoll-dev/swoll/protocol"
 )
 
 // bucket is the --max-rate token bucket. It runs on the records' own kernel timestamps, so that the per-event
@@ -41,32 +39,30 @@ func (b *bucket) take(ns uint64) bool {
 	return true
 }
 
-// boundLabels returns t with at most max bytes of labels (keys plus values), keeping whole labels in key
-// order, and how many were left out. t itself is not changed.
-func boundLabels(t *protocol.Target, max int) (*protocol.Target, int) {
+// boundLabels returns at most max bytes of labels (keys plus values), keeping whole labels in key order, and
+// how many were left out. labels itself is not changed (it is returned as it is when it fits).
+func boundLabels(labels map[string]string, max int) (map[string]string, int) {
 	size := 0
-	for k, v := range t.Labels {
+	for k, v := range labels {
 		size += len(k) + len(v)
 	}
 	if size <= max {
-		return t, 0
+		return labels, 0
 	}
-	keys := make([]string, 0, len(t.Labels))
-	for k := range t.Labels {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	kept := make(map[string]string, len(keys))
 	used := 0
 	for _, k := range keys {
-		n := len(k) + len(t.Labels[k])
+		n := len(k) + len(labels[k])
 		if used+n > max {
 			continue
 		}
-		kept[k] = t.Labels[k]
+		kept[k] = labels[k]
 		used += n
 	}
-	c := *t
-	c.Labels = kept
-	return &c, len(keys) - len(kept)
+	return kept, len(keys) - len(kept)
 }

@@ -82,11 +82,14 @@ func (b *inbox) take() (cmds []incoming, ended bool, readErr error) {
 	return cmds, b.ended, b.readErr
 }
 
+// target is a container selected by its mount namespace: one the plugin added by id (OpAdd), or a running
+// container of a pod target where cgroups cannot be read.
 type target struct {
 	id          uint32
 	nsID        uint64
-	pid         int    // the container's init when it was attached
-	containerID string // as the plugin sent it
+	pid         int       // the container's init when it was attached
+	containerID string    // as the plugin sent it
+	pod         *podState // its pod target; nil for OpAdd's
 }
 
 type session struct {
@@ -103,10 +106,35 @@ type session struct {
 	dec      Decoder
 	resolver Resolver
 
-	targets  map[string]target // by normalized container id
-	byNS     map[uint64]string // mount namespace id -> container id, to refuse two targets in one namespace
-	exited   map[string]bool   // containers detached because they exited, until the plugin removes them
-	nextID   uint32
+	targets map[string]target // by normalized container id
+	byNS    map[uint64]string // mount namespace id -> container id, to refuse two targets in one namespace
+	exited  map[string]bool   // containers detached because they exited, until the plugin removes them
+	nextID  uint32            // the last container target id given (podTargetBit clear)
+
+	// Pod targets (OpPod) by UID and by target id; the control loop owns them.
+	pods    map[string]*podState
+	podByID map[uint32]*podState
+	nextPod uint32
+	// selection is how pods are selected (event.SelectionCgroup or SelectionMountNS); cg is the cgroup
+	// selection, nil where the node's cgroups cannot be read.
+	selection, selectionWhy string
+	cg                      *cgroupSel
+	// ctrs are the containers of pod targets by normalized id. The control loop changes the map (and its
+	// entries' phase and stamp) with the output lock held; the per-event path reads it with the lock held.
+	ctrs map[string]*ctr
+	// hold keeps the records of containers not named yet (output lock); the event reader kicks holdKick
+	// when it held one.
+	hold     holdBuf
+	holdKick chan struct{}
+	// Runtime lookups run off the control loop (at most maxLookups at once) and answer on lookups.
+	lookups     chan lookup
+	lookupSem   chan struct{}
+	lookupCtx   context.Context
+	stopLookups context.CancelFunc
+	lookupWG    sync.WaitGroup
+	// stopReading ends the event reader (once MaxEvents was reached by held records).
+	stopReading context.CancelFunc
+
 	events   atomic.Uint64
 	lostSeen uint64
 	// limit is the --max-rate bucket (nil: no cap); limited counts what it dropped, limitedSeen what was
@@ -140,6 +168,12 @@ func Run(ctx context.Context, cfg Config) error {
 		targets:    map[string]target{},
 		byNS:       map[uint64]string{},
 		exited:     map[string]bool{},
+		pods:       map[string]*podState{},
+		podByID:    map[uint32]*podState{},
+		ctrs:       map[string]*ctr{},
+		holdKick:   make(chan struct{}, 1),
+		lookups:    make(chan lookup),
+		lookupSem:  make(chan struct{}, maxLookups),
 		done:       make(chan struct{}),
 	}
 	defer close(s.done)
@@ -188,6 +222,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return s.fatal(first.err)
 	case first.cmd.Op != protocol.OpStart || first.cmd.Start == nil:
 		return s.fatal(fmt.Errorf("the first command must be %q with its settings, got %q", protocol.OpStart, first.cmd.Op))
+	case first.cmd.Start.Version != protocol.Version:
+		return s.fatal(protocol.VersionMismatch(first.cmd.Start.Version))
 	}
 	s.start = first.cmd.Start
 	if s.start.MaxRate > 0 {
@@ -198,17 +234,26 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer s.tearDown()
 
+	s.lookupCtx, s.stopLookups = context.WithCancel(runCtx)
+	cgEvents := s.runCgroups(runCtx)
 	readCtx, stopReading := context.WithCancel(runCtx)
 	defer stopReading()
+	s.stopReading = stopReading
 	readDone := make(chan error, 1)
 	go func() { readDone <- s.tracer.Read(readCtx, s.onRecord) }()
-	s.notice(event.Notice{Kind: event.NoticeReady})
-	s.logf("session %q ready on node %q", s.start.Session, s.start.Node)
+	s.notice(event.Notice{Kind: event.NoticeReady, Selection: s.selection, Message: s.selectionWhy})
+	s.logf("session %q ready on node %q; pods selected by %s: %s", s.start.Session, s.start.Node, s.selection, s.selectionWhy)
 
 	lostTick := time.NewTicker(cfg.LostInterval)
 	defer lostTick.Stop()
 	statsTick := time.NewTicker(cfg.StatsInterval)
 	defer statsTick.Stop()
+	var holdTick <-chan time.Time
+	if s.cg != nil {
+		t := time.NewTicker(holdTimeout / 3)
+		defer t.Stop()
+		holdTick = t.C
+	}
 	var countTick <-chan time.Time
 	if s.counter != nil {
 		t := time.NewTicker(s.countInterval())
@@ -250,9 +295,23 @@ loop:
 				reason = errInputClosed.Error()
 				break loop
 			}
+		case ev, ok := <-cgEvents:
+			if !ok {
+				cgEvents = nil
+				s.logf("no longer watching cgroups: pods whose cgroup is not found yet will not be traced")
+				continue
+			}
+			s.onCgroup(ev)
+		case l := <-s.lookups:
+			s.onLookup(l)
+		case <-s.holdKick:
+			s.onHold()
+		case <-holdTick:
+			s.expireHolds(s.cfg.Now())
 		case <-lostTick.C:
 			s.reportDrops()
 			s.detachExited()
+			s.forgetGone(s.cfg.Now())
 		case <-statsTick.C:
 			s.notice(event.Notice{Kind: event.NoticeStats, Events: s.events.Load()})
 		case <-countTick:
@@ -293,7 +352,7 @@ loop:
 	exit := event.Notice{Kind: event.NoticeExit, Events: s.events.Load(), LostTotal: s.lostSeen,
 		LimitedTotal: s.limitedSeen, Message: reason}
 	if s.lostSeen > 0 {
-		exit.Dropped = s.droppedCalls()
+		exit.DroppedCalls = s.droppedCalls()
 	}
 	s.notice(exit)
 	return result
@@ -392,10 +451,17 @@ func (s *session) setUp() error {
 		_ = s.resolver.Close()
 		return fmt.Errorf("selecting syscalls: %w", err)
 	}
+	s.selection, s.selectionWhy = s.setUpCgroups()
 	return nil
 }
 
+// tearDown stops what finds pods and containers, then detaches the probe.
 func (s *session) tearDown() {
+	s.stopCgroups()
+	if s.stopLookups != nil {
+		s.stopLookups()
+	}
+	s.lookupWG.Wait()
 	if err := s.tracer.Close(); err != nil {
 		s.logf("detaching the probe: %v", err)
 	}
@@ -406,12 +472,24 @@ func (s *session) tearDown() {
 
 // onRecord is the per-event path: encode into the output buffer, no allocation. It waits while the output
 // buffer is full (the kernel ring then fills and counts its drops).
+//
+// A record of a pod's cgroup (podTargetBit) is named after its container first (attribute): its container's
+// names when known, the pod's when the record is the pod's own cgroup's; a record whose container is not named
+// yet is held (or, not selected, dropped).
 func (s *session) onRecord(rec *record.Record) bool {
 	if s.limit != nil && !s.limit.take(rec.Finish) {
 		s.limited.Add(1)
 		return true
 	}
 	s.out.Lock()
+	if rec.TargetID&podTargetBit != 0 && s.cg != nil && !s.attribute(rec) {
+		s.out.Unlock()
+		return true
+	}
+	if s.start.MaxEvents > 0 && s.events.Load() >= s.start.MaxEvents {
+		s.out.Unlock() // reached by held records the control loop wrote
+		return false
+	}
 	buf := s.dec.AppendJSON(s.out.AvailableBuffer(), rec)
 	err := s.out.WriteLocked(buf)
 	s.out.Unlock()
@@ -428,6 +506,10 @@ func (s *session) handle(ctx context.Context, cmd protocol.Command) (stop bool) 
 	case protocol.OpPing:
 	case protocol.OpStop:
 		return true
+	case protocol.OpPod:
+		s.addPod(ctx, cmd.Pod)
+	case protocol.OpForget:
+		s.forgetPod(ctx, cmd.PodUID)
 	case protocol.OpAdd:
 		s.add(ctx, cmd.Target)
 	case protocol.OpRemove:
@@ -446,11 +528,13 @@ func (s *session) add(ctx context.Context, t *protocol.Target) {
 		return
 	}
 	key := cri.NormalizeID(t.ContainerID)
-	maxLabels := s.start.MaxLabelBytes
-	if maxLabels <= 0 {
-		maxLabels = protocol.DefaultMaxLabelBytes
+	maxLabels := s.maxLabelBytes()
+	bounded, left := boundLabels(t.Labels, maxLabels)
+	if left > 0 {
+		c := *t
+		c.Labels = bounded
+		t = &c
 	}
-	t, left := boundLabels(t, maxLabels)
 	msg := ""
 	if left > 0 {
 		msg = fmt.Sprintf("%d label(s) left out of its events: more than %d bytes of labels", left, maxLabels)
@@ -514,6 +598,9 @@ func (s *session) remove(containerID string) {
 	delete(s.targets, key)
 	delete(s.byNS, cur.nsID)
 	s.notice(event.Notice{Kind: event.NoticeTargetDetached, ContainerID: containerID})
+	if c := s.ctrs[key]; c != nil {
+		s.containerGone(c)
+	}
 }
 
 // detachExited drops containers whose init is gone (or is another process now), so that the plugin learns of
@@ -532,6 +619,9 @@ func (s *session) detachExited() {
 		s.exited[key] = true
 		s.logf("container %s exited", t.containerID)
 		s.notice(event.Notice{Kind: event.NoticeTargetDetached, ContainerID: t.containerID, Message: "container exited"})
+		if c := s.ctrs[key]; c != nil {
+			s.containerGone(c)
+		}
 	}
 }
 
@@ -593,7 +683,7 @@ func (s *session) reportDrops() {
 		return
 	}
 	if lost := s.tracer.Lost(); lost > s.lostSeen {
-		s.notice(event.Notice{Kind: event.NoticeLost, Lost: lost - s.lostSeen, LostTotal: lost, Dropped: s.droppedCalls()})
+		s.notice(event.Notice{Kind: event.NoticeLost, Lost: lost - s.lostSeen, LostTotal: lost, DroppedCalls: s.droppedCalls()})
 		s.lostSeen = lost
 	}
 	if limited := s.limited.Load(); limited > s.limitedSeen {
@@ -607,7 +697,7 @@ type droppedCaller interface {
 	DroppedCalls() ([]event.DroppedCall, error)
 }
 
-// droppedCalls is what the tracer dropped, by call (event.Notice.Dropped), when it says.
+// droppedCalls is what the tracer dropped, by call (event.Notice.DroppedCalls), when it says.
 func (s *session) droppedCalls() []event.DroppedCall {
 	d, ok := s.tracer.(droppedCaller)
 	if !ok {
@@ -650,12 +740,15 @@ func truncate(b []byte, n int) string {
 }
 
 // notice writes a notice line and has it written at once: notices are rare and the plugin waits on some of
-// them. It waits only for room in the buffer (an aborted output releases it).
+// them. It waits only for room in the buffer (an aborted output releases it). Its time is now unless set (a
+// container's start or end, as the runtime says).
 func (s *session) notice(n event.Notice) {
 	if s.start != nil {
 		n.Node = s.start.Node
 	}
-	n.Time = s.cfg.Now().UnixNano()
+	if n.Time == 0 {
+		n.Time = s.cfg.Now().UnixNano()
+	}
 	line, err := json.Marshal(struct {
 		Notice *event.Notice `json:"notice"`
 	}{&n})

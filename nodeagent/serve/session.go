@@ -1,7 +1,14 @@
 //go:build linux
 
 // Package serve runs one tracing session for the kubectl plugin over the exec stream: it reads protocol
-// commands (JSON lines) from the plugin, traces the containers it names and writes their events and notices as JSON lines.
+// commands (JSON lines) from the plugin, traces the pods it names and writes their events and notices as JSON lines.
+//
+// A pod is selected in the kernel by its cgroup (package cgroups finds it from the pod's UID the moment the
+// kubelet creates it, before any of its containers), so that every process of the pod is traced from its first
+// call: pods.go. Where the node's cgroups cannot be read, the session falls back to the mount namespaces of the
+// pod's running containers, found through the runtime, and says so in its ready notice. Each event is named
+// after its container from the container's own cgroup (the Attributor, then one runtime lookup per container,
+// cached): containers.go; the records of a container not named yet wait briefly in a bounded hold: hold.go.
 //
 // The command stream is a dead-man switch (see package protocol): the session detaches everything and ends
 // on EOF, on OpStop, when no command arrived for the heartbeat timeout, or when its context is cancelled
@@ -15,6 +22,8 @@ import (
 	"time"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/nodeagent/cgroups"
+	"github.com/swoll-dev/swoll/nodeagent/cri"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/protocol"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -25,6 +34,9 @@ type Tracer interface {
 	Select(calls []*syscalls.Syscall) error
 	AddMountNS(nsID uint64, targetID uint32) error
 	RemoveMountNS(nsID uint64) error
+	SetCgroupHierarchy(controller string) error
+	AddCgroup(cgroupID uint64, level int, targetID uint32) error
+	RemoveCgroup(cgroupID uint64) error
 	Read(ctx context.Context, fn func(rec *record.Record) bool) error
 	Lost() uint64
 	Close() error
@@ -50,9 +62,12 @@ type Decoder interface {
 	AppendJSON(dst []byte, rec *record.Record) []byte
 }
 
-// Resolver finds the host pid of a running container's init process.
+// Resolver asks the container runtime: the host pid of a running container's init process, and what the
+// runtime says of a container (its name in its pod, its run, how it ended) or sandbox. Its methods are called
+// from several goroutines at once.
 type Resolver interface {
 	ContainerPID(ctx context.Context, containerID string) (int, error)
+	Status(ctx context.Context, containerID string) (*cri.Status, error)
 	Close() error
 }
 
@@ -71,6 +86,9 @@ type Deps struct {
 	NewResolver func(criSocket string) (Resolver, error)
 	// MountNSID gives the id of a process's mount namespace, as the probe sees it.
 	MountNSID func(pid int) (uint64, error)
+	// Cgroups finds the node's cgroup hierarchy and its kubepods cgroups (cgroups.Detect). Nil, or an error:
+	// pods are selected by the mount namespaces of their running containers.
+	Cgroups func() (*cgroups.Hierarchy, error)
 }
 
 // Config is one session's wiring.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/nodeagent/cri"
 	"github.com/swoll-dev/swoll/nodeagent/decode"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/protocol"
@@ -32,12 +33,20 @@ type fakeTracer struct {
 	mu       sync.Mutex
 	selected []*syscalls.Syscall
 	mountNS  map[uint64]uint32
-	closed   bool
-	addErr   error
+	// hierarchy and cgroups are what SetCgroupHierarchy and AddCgroup set
+	hierarchy string
+	cgroups   map[uint64]cgroupTarget
+	closed    bool
+	addErr    error
+}
+
+type cgroupTarget struct {
+	level  int
+	target uint32
 }
 
 func newFakeTracer() *fakeTracer {
-	return &fakeTracer{feed: make(chan record.Record), mountNS: map[uint64]uint32{}}
+	return &fakeTracer{feed: make(chan record.Record), mountNS: map[uint64]uint32{}, cgroups: map[uint64]cgroupTarget{}}
 }
 
 func (f *fakeTracer) Select(calls []*syscalls.Syscall) error {
@@ -62,6 +71,40 @@ func (f *fakeTracer) RemoveMountNS(nsID uint64) error {
 	defer f.mu.Unlock()
 	delete(f.mountNS, nsID)
 	return nil
+}
+
+func (f *fakeTracer) SetCgroupHierarchy(controller string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hierarchy = controller
+	return nil
+}
+
+func (f *fakeTracer) AddCgroup(id uint64, level int, targetID uint32) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.addErr != nil {
+		return f.addErr
+	}
+	f.cgroups[id] = cgroupTarget{level: level, target: targetID}
+	return nil
+}
+
+func (f *fakeTracer) RemoveCgroup(id uint64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.cgroups, id)
+	return nil
+}
+
+func (f *fakeTracer) cgroupTargets() map[uint64]cgroupTarget {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := make(map[uint64]cgroupTarget, len(f.cgroups))
+	for k, v := range f.cgroups {
+		m[k] = v
+	}
+	return m
 }
 
 func (f *fakeTracer) Read(ctx context.Context, fn func(rec *record.Record) bool) error {
@@ -124,6 +167,14 @@ func (d *fakeDecoder) AppendJSON(dst []byte, rec *record.Record) []byte {
 		dst = strconv.AppendQuote(dst, t.ContainerID)
 		dst = append(dst, `,"pod":`...)
 		dst = strconv.AppendQuote(dst, t.Pod)
+		if t.Container != "" {
+			dst = append(dst, `,"name":`...)
+			dst = strconv.AppendQuote(dst, t.Container)
+		}
+		if t.RestartCount != nil {
+			dst = append(dst, `,"restart_count":`...)
+			dst = strconv.AppendInt(dst, int64(*t.RestartCount), 10)
+		}
 		dst = append(dst, '}')
 	}
 	dst = append(dst, `,"node":`...)
@@ -131,8 +182,67 @@ func (d *fakeDecoder) AppendJSON(dst []byte, rec *record.Record) []byte {
 	return append(dst, "}\n"...)
 }
 
-// fakeResolver maps container ids (as sent) to pids.
-type fakeResolver struct{ pids map[string]int }
+// fakeResolver maps container ids (as sent) to pids, and answers status from a table (statuses, which a test
+// may change while the session runs).
+type fakeResolver struct {
+	pids     map[string]int
+	statuses *statusTable
+}
+
+// statusTable is what the fake runtime says of containers, by normalized id.
+type statusTable struct {
+	mu sync.Mutex
+	m  map[string]cri.Status
+	// the next lookup of an id with a gate waits for it
+	gates map[string]gate
+}
+
+func (t *statusTable) set(id string, st cri.Status) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st.ID = id
+	t.m[id] = st
+}
+
+// hold makes the next lookup of id wait until release is called; asked is closed when that lookup begins.
+func (t *statusTable) hold(id string) (release func(), asked <-chan struct{}) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g := gate{release: make(chan struct{}), asked: make(chan struct{})}
+	t.gates[id] = g
+	return func() { close(g.release) }, g.asked
+}
+
+type gate struct{ release, asked chan struct{} }
+
+func (t *statusTable) get(ctx context.Context, id string) (*cri.Status, bool) {
+	t.mu.Lock()
+	g, gated := t.gates[id]
+	delete(t.gates, id)
+	t.mu.Unlock()
+	if gated {
+		close(g.asked)
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st, ok := t.m[id]
+	return &st, ok
+}
+
+func (r *fakeResolver) Status(ctx context.Context, id string) (*cri.Status, error) {
+	if r.statuses == nil {
+		return nil, cri.ErrNoRuntime
+	}
+	if st, ok := r.statuses.get(ctx, cri.NormalizeID(id)); ok {
+		return st, nil
+	}
+	return nil, &cri.NotFoundError{ID: id}
+}
 
 func (r *fakeResolver) ContainerPID(_ context.Context, id string) (int, error) {
 	if pid, ok := r.pids[strings.TrimPrefix(id, "containerd://")]; ok {
@@ -170,11 +280,13 @@ type harness struct {
 	cancel   context.CancelFunc
 	criAsked []string
 	tracers  atomic.Int32
+	runtime  *statusTable
 }
 
 func newHarness(t *testing.T, tweak func(*Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, tracer: newFakeTracer(), lines: make(chan event.Line, 100), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	h := &harness{t: t, tracer: newFakeTracer(), lines: make(chan event.Line, 100), stderr: &syncBuffer{}, done: make(chan error, 1),
+		runtime: &statusTable{m: map[string]cri.Status{}, gates: map[string]gate{}}}
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	h.stdin = inW
@@ -194,7 +306,7 @@ func newHarness(t *testing.T, tweak func(*Config)) *harness {
 				if sock == "/missing.sock" {
 					return nil, errors.New("CRI socket /missing.sock: not found or not a socket")
 				}
-				return &fakeResolver{pids: map[string]int{"c1": 100, "c2": 200, "c3": 300}}, nil
+				return &fakeResolver{pids: map[string]int{"c1": 100, "c2": 200, "c3": 300}, statuses: h.runtime}, nil
 			},
 			MountNSID: func(pid int) (uint64, error) {
 				if pid == 300 {
@@ -297,7 +409,7 @@ func (h *harness) send(cmd string) {
 
 func (h *harness) start(extra string) {
 	h.t.Helper()
-	h.send(`{"op":"start","start":{"node":"node-a","session":"s1","syscalls":["openat"]` + extra + `}}`)
+	h.send(`{"op":"start","start":{"version":2,"node":"node-a","session":"s1","syscalls":["openat"]` + extra + `}}`)
 	h.expectNotice(event.NoticeReady)
 }
 
@@ -486,10 +598,13 @@ func TestSharedMountNamespaceIsRefused(t *testing.T) {
 
 func TestBadFirstCommand(t *testing.T) {
 	tests := map[string]struct{ line, want string }{
-		"add first":       {`{"op":"add","target":{"container_id":"c1"}}`, `the first command must be "start" with its settings, got "add"`},
-		"start no body":   {`{"op":"start"}`, `the first command must be "start"`},
-		"not json":        {`hello`, `malformed command "hello"`},
-		"unknown syscall": {`{"op":"start","start":{"syscalls":["opnat"]}}`, `syscalls: `},
+		"add first":     {`{"op":"add","target":{"container_id":"c1"}}`, `the first command must be "start" with its settings, got "add"`},
+		"start no body": {`{"op":"start"}`, `the first command must be "start"`},
+		"not json":      {`hello`, `malformed command "hello"`},
+		// a plugin of protocol 1, and one of a later protocol: one line naming both versions
+		"protocol 1":      {`{"op":"start","start":{"node":"n","session":"s"}}`, `this agent speaks protocol 2 and the plugin protocol 1: use a plugin and an agent image of one release`},
+		"protocol 3":      {`{"op":"start","start":{"version":3,"node":"n"}}`, `this agent speaks protocol 2 and the plugin protocol 3`},
+		"unknown syscall": {`{"op":"start","start":{"version":2,"syscalls":["opnat"]}}`, `syscalls: `},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -515,7 +630,7 @@ func TestTracerFailureIsReported(t *testing.T) {
 			return nil, errors.New("loading BPF programs requires root (CAP_BPF and CAP_PERFMON)")
 		}
 	})
-	h.send(`{"op":"start","start":{"node":"n","session":"s"}}`)
+	h.send(`{"op":"start","start":{"version":2,"node":"n","session":"s"}}`)
 	if n := h.expectNotice(event.NoticeError); !strings.Contains(n.Message, "requires root") || n.Node != "n" {
 		t.Fatalf("notice %+v", n)
 	}
@@ -649,12 +764,12 @@ func TestLostNotices(t *testing.T) {
 	}
 	h.tracer.lost.Store(7)
 	dropped := []event.DroppedCall{{Syscall: "openat", Calls: 7, Errors: map[string]uint64{"ENOENT": 1}}}
-	if n := h.expectNotice(event.NoticeLost); n.Lost != 2 || n.LostTotal != 7 || !reflect.DeepEqual(n.Dropped, dropped) {
+	if n := h.expectNotice(event.NoticeLost); n.Lost != 2 || n.LostTotal != 7 || !reflect.DeepEqual(n.DroppedCalls, dropped) {
 		t.Fatalf("lost notice %+v", n)
 	}
 	h.send(`{"op":"stop"}`)
 	// No repeated notice for an unchanged count: the next line is the exit, with what was dropped.
-	if n := h.expectNotice(event.NoticeExit); n.LostTotal != 7 || !reflect.DeepEqual(n.Dropped, dropped) {
+	if n := h.expectNotice(event.NoticeExit); n.LostTotal != 7 || !reflect.DeepEqual(n.DroppedCalls, dropped) {
 		t.Fatalf("exit notice %+v", n)
 	}
 }
@@ -665,7 +780,7 @@ func TestUnknownOpIsIgnored(t *testing.T) {
 	h.send(`{"op":"frobnicate"}`)
 	h.send(`not json`)
 	h.send(``)
-	h.send(`{"op":"start","start":{}}`)
+	h.send(`{"op":"start","start":{"version":2}}`)
 	h.send(`{"op":"add"}`)
 	h.send(`{"op":"stop"}`)
 	if n := h.expectNotice(event.NoticeExit); n.Message != "stopped by the plugin" {
@@ -702,7 +817,7 @@ func TestClosedStdoutEndsSession(t *testing.T) {
 			Stdin: inR, Stdout: failingWriter{}, OutputBytes: 64,
 		})
 	}()
-	_, _ = io.WriteString(inW, `{"op":"start","start":{}}`+"\n")
+	_, _ = io.WriteString(inW, `{"op":"start","start":{"version":2}}`+"\n")
 	rec := record.Record{Nr: 1}
 	for {
 		select {
@@ -765,15 +880,6 @@ func TestRealDecoderPathDoesNotAllocate(t *testing.T) {
 	}
 }
 
-func BenchmarkEventPath(b *testing.B) {
-	s, rec := realEventPath(b)
-	defer func() { _ = s.out.Close() }()
-	b.ReportAllocs()
-	for b.Loop() {
-		s.onRecord(rec)
-	}
-}
-
 // stallingWriter is a stdout whose reader stopped reading (a stopped or partitioned plugin): every write
 // blocks until the test ends.
 type stallingWriter struct {
@@ -823,7 +929,7 @@ func stalledSession(t *testing.T, tweak func(*Config)) (tr *fakeTracer, stdin *i
 		tweak(&cfg)
 	}
 	go func() { done <- Run(context.Background(), cfg) }()
-	if _, err := io.WriteString(inW, `{"op":"start","start":{"node":"n","session":"s"}}`+"\n"); err != nil {
+	if _, err := io.WriteString(inW, `{"op":"start","start":{"version":2,"node":"n","session":"s"}}`+"\n"); err != nil {
 		t.Fatal(err)
 	}
 	<-out.wrote // the ready notice is stuck in write(2)
@@ -887,6 +993,10 @@ type blockingResolver struct{ release chan struct{} }
 func (r blockingResolver) ContainerPID(context.Context, string) (int, error) {
 	<-r.release
 	return 0, errors.New("released")
+}
+func (r blockingResolver) Status(context.Context, string) (*cri.Status, error) {
+	<-r.release
+	return nil, errors.New("released")
 }
 func (blockingResolver) Close() error { return nil }
 
@@ -1006,8 +1116,8 @@ func TestLabelBytesAreBounded(t *testing.T) {
 	if !strings.Contains(n.Message, "1 label(s) left out") {
 		t.Fatalf("notice %+v", n)
 	}
-	kept, left := boundLabels(&protocol.Target{Labels: map[string]string{"a": "1234", "b": "12345678", "c": "1"}}, 10)
-	if left != 1 || len(kept.Labels) != 2 || kept.Labels["a"] != "1234" || kept.Labels["c"] != "1" {
-		t.Fatalf("kept %v, left %d", kept.Labels, left)
+	kept, left := boundLabels(map[string]string{"a": "1234", "b": "12345678", "c": "1"}, 10)
+	if left != 1 || len(kept) != 2 || kept["a"] != "1234" || kept["c"] != "1" {
+		t.Fatalf("kept %v, left %d", kept, left)
 	}
 }

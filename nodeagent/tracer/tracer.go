@@ -657,7 +657,7 @@ func (t *Tracer) LostByCall() (map[LostCall]uint64, error) {
 	return out, nil
 }
 
-// DroppedCalls is LostByCall by system call name, the most dropped first (event.Notice.Dropped).
+// DroppedCalls is LostByCall by system call name, the most dropped first (event.Notice.DroppedCalls).
 func (t *Tracer) DroppedCalls() ([]event.DroppedCall, error) {
 	byCall, err := t.LostByCall()
 	if err != nil {

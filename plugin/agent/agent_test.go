@@ -68,13 +68,13 @@ func TestConnStreams(t *testing.T) {
 		[]byte(`{"notice":{"kind":"stats"}}`),
 	}}
 	start := protocol.Command{Op: protocol.OpStart, Start: &protocol.Start{Node: "node-a"}}
-	add := protocol.Command{Op: protocol.OpAdd, Target: &protocol.Target{ContainerID: "containerd://a1"}}
+	add := protocol.Command{Op: protocol.OpPod, Pod: &protocol.Pod{UID: "u1", Name: "web-1", Namespace: "shop"}}
 	end, batches, notices, log := run(t, t.Context(), agent.Serve, []protocol.Command{start, add},
 		func(n *event.Notice) bool { return n.Kind == event.NoticeStats })
 	if end != (End{Pod: "swoll-s1-abc-x7k2p"}) || end.Failure(true) != "" {
 		t.Fatalf("end %+v", end)
 	}
-	if got := agent.Ops(); got != "start add containerd://a1 stop" {
+	if got := agent.Ops(); got != "start pod web-1 stop" {
 		t.Errorf("the agent received %q", got)
 	}
 	if got := strings.Join(notices, " "); got != "ready lost stats target_attached exit" {

@@ -162,7 +162,7 @@ func (t *Trail) End(reason string) {
 func pods(tgs []targets.Target) []pod {
 	out := make([]pod, 0, len(tgs))
 	for _, tg := range tgs {
-		out = append(out, pod{namespace: tg.Namespace, name: tg.Pod, uid: types.UID(tg.PodUID)})
+		out = append(out, pod{namespace: tg.Namespace, name: tg.Name, uid: types.UID(tg.UID)})
 	}
 	return out
 }

@@ -23,7 +23,8 @@ import (
 )
 
 func target(ns, pod, uid, container string) targets.Target {
-	return targets.Target{Node: "n", PodUID: uid, Target: protocol.Target{Namespace: ns, Pod: pod, Container: container, ContainerID: uid + container}}
+	return targets.Target{Node: "n", Pod: protocol.Pod{UID: uid, Name: pod, Namespace: ns,
+		Containers: []protocol.Container{{Name: container, Kind: protocol.KindRegular, ID: uid + container}}}}
 }
 
 // lockedLog is the session's stderr.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/internal/version"
+	"github.com/swoll-dev/swoll/protocol"
 )
 
 // NewVersionCommand builds `kubectl swoll version`.
@@ -16,12 +17,12 @@ func NewVersionCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the plugin version and the agent image it runs",
-		Example: `  # The version, the agent image (by digest in a release) and the event schema version
+		Example: `  # The version, the agent image (by digest in a release), the event schema's version and the agent protocol's
   kubectl swoll version`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(streams.Out, "kubectl-swoll %s\nagent image: %s\nevent schema: %d\n",
-				version.Version, version.AgentImage(), event.SchemaVersion)
+			_, err := fmt.Fprintf(streams.Out, "kubectl-swoll %s\nagent image: %s\nevent schema: %d (revision %d)\nagent protocol: %d\n",
+				version.Version, version.AgentImage(), event.SchemaVersion, event.SchemaRevision, protocol.Version)
 			return err
 		},
 	}

@@ -74,7 +74,7 @@ type Report struct {
 	ID   int
 	Node string
 	// Lost counts events the kernel dropped; Limited those the agent dropped over --max-rate. Dropped says
-	// which calls the lost events were (event.Notice.Dropped), when the agent says.
+	// which calls the lost events were (event.Notice.DroppedCalls), when the agent says.
 	Lost, Limited uint64
 	Dropped       []event.DroppedCall
 	// Failed: the agent failed and nothing took over; Replaced: it failed and a replacement took over.

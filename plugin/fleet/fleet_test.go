@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -163,12 +164,12 @@ func TestLife(t *testing.T) {
 		name: "streams until stopped",
 		drive: func(h *harness) {
 			h.reached("node-a", 1, streaming)
-			h.ops(jobA, "start add containerd://a1")
+			h.ops(jobA, "start pod web-1")
 		},
 		paths: map[string]string{"node-a/1": whole},
 		said:  []string{"agents ready 1/1 after "},
 		check: func(t *testing.T, h *harness) {
-			if got := h.agent(jobA).Ops(); got != "start add containerd://a1 stop" {
+			if got := h.agent(jobA).Ops(); got != "start pod web-1 stop" {
 				t.Errorf("the agent received %q", got)
 			}
 			wantReports("node-a:ok")(t, h)
@@ -324,7 +325,7 @@ func TestLife(t *testing.T) {
 		},
 		paths: map[string]string{"node-a/1": whole},
 		said: []string{" was deleted by another client (kubectl swoll cleanup?)",
-			"node-a: its 1 container(s) are no longer traced: its agent was deleted by another client"},
+			"node-a: its 1 pod(s) are no longer traced: its agent was deleted by another client"},
 		unsaid: []string{"starting a replacement"},
 		check:  wantReports("node-a:F"),
 	}, {
@@ -369,7 +370,7 @@ func TestLife(t *testing.T) {
 		setup: setup{before: func(h *harness) {
 			h.setServe(jobA, func(_ context.Context, _ transport.Request, stdio transport.Stdio) error {
 				for _, k := range []event.NoticeKind{event.NoticeReady, event.NoticeExit} {
-					if err := testutil.WriteNotice(stdio.Stdout, event.Notice{Kind: k}); err != nil {
+					if err := testutil.WriteNotice(stdio.Stdout, event.Notice{Kind: k, Selection: event.SelectionCgroup}); err != nil {
 						return err
 					}
 				}
@@ -416,10 +417,10 @@ func TestReplacement(t *testing.T) {
 		drive: func(h *harness) {
 			h.reached("node-a", 1, streaming)
 			h.apply(removed(target("node-a", "web-1", "a1")), added(target("node-a", "web-3", "a3")))
-			h.ops(jobA, "start add containerd://a1 add containerd://a2 remove containerd://a1 add containerd://a3")
+			h.ops(jobA, "start pod web-1 pod web-2 forget a1 pod web-3")
 			killed(h, "node-a", 1)
 			h.reached("node-a", 2, streaming)
-			h.ops(jobA2, "start add containerd://a2 add containerd://a3")
+			h.ops(jobA2, "start pod web-2 pod web-3")
 			h.said("node-a: replacement agent ready; the node was not traced from ")
 		},
 		paths: map[string]string{"node-a/1": whole, "node-a/2": whole},
@@ -432,7 +433,7 @@ func TestReplacement(t *testing.T) {
 		drive: func(h *harness) {
 			killed(h, "node-a", 1)
 			killed(h, "node-a", 2)
-			h.said("node-a: its 1 container(s) are no longer traced: its agent failed 2 times")
+			h.said("node-a: its 1 pod(s) are no longer traced: its agent failed 2 times")
 			h.apply(added(target("node-a", "web-9", "a9")))
 			h.said("node-a: not tracing shop/web-9: the node's agent failed (see above)")
 		},
@@ -449,7 +450,7 @@ func TestReplacement(t *testing.T) {
 			h.waitClosed("every agent ended", h.fleet.Ended())
 		},
 		paths: map[string]string{"node-a/1": whole, "node-a/2": "preparing gone"},
-		said:  []string{"node-a: its 1 container(s) are no longer traced: no system call table for riscv64"},
+		said:  []string{"node-a: its 1 pod(s) are no longer traced: no system call table for riscv64"},
 		check: wantReports("node-a:F"),
 	}})
 }
@@ -594,13 +595,13 @@ func TestTargets(t *testing.T) {
 		drive: func(h *harness) {
 			h.reached("node-a", 1, streaming)
 			h.apply(added(target("node-a", "web-2", "a2")))
-			h.said("node-a: tracing shop/web-2/app")
+			h.said("node-a: tracing shop/web-2")
 			h.apply(removed(target("node-a", "web-1", "a1")))
-			h.said("node-a: no longer tracing shop/web-1/app")
-			h.ops(jobA, "start add containerd://a1 add containerd://a2 remove containerd://a1")
+			h.said("node-a: no longer tracing shop/web-1")
+			h.ops(jobA, "start pod web-1 pod web-2 forget a1")
 		},
 		paths:  map[string]string{"node-a/1": whole},
-		unsaid: []string{"node-a: tracing shop/web-1/app"}, // an initial target is announced in the session's first line
+		unsaid: []string{"node-a: tracing shop/web-1"}, // an initial target is announced in the session's first line
 	}, {
 		name:  "targets that change while the agent starts are all given when it attaches",
 		setup: setup{kubelet: testutil.Pending},
@@ -609,7 +610,7 @@ func TestTargets(t *testing.T) {
 			h.apply(added(target("node-a", "web-2", "a2")), removed(target("node-a", "web-1", "a1")),
 				added(target("node-a", "web-3", "a3")))
 			h.podNow(jobA, testutil.SetRunning)
-			h.ops(jobA, "start add containerd://a2 add containerd://a3")
+			h.ops(jobA, "start pod web-2 pod web-3")
 		},
 		paths: map[string]string{"node-a/1": whole},
 	}, {
@@ -628,7 +629,7 @@ func TestTargets(t *testing.T) {
 			h.apply(added(target("node-c", "web-d", "c2"))) // while it is planned
 			planC.release()
 			h.reached("node-c", 1, streaming)
-			h.ops(jobName("node-c", 1), "start add containerd://c1 add containerd://c2")
+			h.ops(jobName("node-c", 1), "start pod web-c pod web-d")
 		},
 		paths: map[string]string{"node-a/1": whole, "node-c/1": whole},
 		said:  []string{"node-c: new node with targets; starting an agent", "node-c: agent ready after "},
@@ -665,7 +666,7 @@ func TestNotices(t *testing.T) {
 		name: "losses, limits, targets and errors",
 		setup: setup{before: func(h *harness) {
 			h.setServe(jobA, notices([]event.Notice{
-				{Kind: event.NoticeLost, Lost: 5, LostTotal: 5, Dropped: []event.DroppedCall{{Syscall: "openat", Calls: 5}}},
+				{Kind: event.NoticeLost, Lost: 5, LostTotal: 5, DroppedCalls: []event.DroppedCall{{Syscall: "openat", Calls: 5}}},
 				{Kind: event.NoticeRateLimited, Limited: 7, LimitedTotal: 7},
 				{Kind: event.NoticeTargetError, ContainerID: "containerd://a1", Message: "no such container"},
 				{Kind: event.NoticeError, Message: "a probe detached"},
@@ -686,7 +687,7 @@ func TestNotices(t *testing.T) {
 		name: "a silent agent is named, and heard from again",
 		setup: setup{waits: func(w *waits) { w.silentAfter = 20 * time.Millisecond }, before: func(h *harness) {
 			h.setServe(jobA, func(ctx context.Context, req transport.Request, stdio transport.Stdio) error {
-				if err := testutil.WriteNotice(stdio.Stdout, event.Notice{Kind: event.NoticeReady}); err != nil {
+				if err := testutil.WriteNotice(stdio.Stdout, event.Notice{Kind: event.NoticeReady, Selection: event.SelectionCgroup}); err != nil {
 					return err
 				}
 				select {
@@ -703,6 +704,36 @@ func TestNotices(t *testing.T) {
 			h.said("node-a: its agent is heard from again after ")
 		},
 		paths: map[string]string{"node-a/1": whole},
+	}, {
+		name: "a container's start and end are told, and how the node selects pods",
+		setup: setup{before: func(h *harness) {
+			one, zero := 1, 0
+			h.setServe(jobA, notices([]event.Notice{
+				{Kind: event.NoticeContainerStarted, PodUID: "a1", Pod: "web-1", Namespace: "shop", Container: "app", ContainerKind: "init", RestartCount: &zero},
+				{Kind: event.NoticeContainerEnded, PodUID: "a1", Pod: "web-1", Namespace: "shop", Container: "app", ContainerKind: "init", RestartCount: &zero, ExitCode: &one, Reason: "Error"},
+			}, nil))
+		}},
+		drive: func(h *harness) { h.said("node-a: shop/web-1/app (init) run #0 ended: exit status 1 (Error)") },
+		paths: map[string]string{"node-a/1": whole},
+		said:  []string{"node-a: pods selected by cgroup: traced from their first call", "node-a: shop/web-1/app (init) run #0 started"},
+	}, {
+		name: "an agent of protocol 1 (its ready notice does not say how it selects pods) is refused",
+		setup: setup{before: func(h *harness) {
+			h.setServe(jobA, func(ctx context.Context, _ transport.Request, stdio transport.Stdio) error {
+				if err := testutil.WriteNotice(stdio.Stdout, event.Notice{Kind: event.NoticeReady}); err != nil {
+					return err
+				}
+				if _, err := io.Copy(io.Discard, stdio.Stdin); err != nil { // it ignores the pods, until it is stopped
+					return err
+				}
+				return testutil.WriteNotice(stdio.Stdout, event.Notice{Kind: event.NoticeExit, Message: "stopped by the plugin"})
+			})
+		}},
+		drive:  func(h *harness) { h.waitClosed("every agent ended", h.fleet.Ended()) },
+		paths:  map[string]string{"node-a/1": "preparing creating created scheduled attaching ending gone"},
+		said:   []string{"node-a: the agent image speaks protocol 1 and this plugin protocol 2: use a plugin and an agent image of one release"},
+		unsaid: []string{"agents ready 1/1"},
+		check:  wantReports("node-a:F"),
 	}, {
 		name: "warnings about its pod are shown, late steps of its start are not",
 		drive: func(h *harness) {

@@ -87,9 +87,11 @@ func plan(node string, gen int) Plan {
 
 func jobName(node string, gen int) string { return plan(node, gen).Job.Name }
 
+// target is pod of namespace shop on node, with UID id and one container, app, whose run has id id.
 func target(node, pod, id string) targets.Target {
 	t := targets.Target{Node: node}
-	t.ContainerID, t.Pod, t.Namespace, t.Container = "containerd://"+id, pod, "shop", "app"
+	t.UID, t.Name, t.Namespace = id, pod, "shop"
+	t.Containers = []protocol.Container{{Name: "app", Kind: protocol.KindRegular, ID: "containerd://" + id}}
 	return t
 }
 
@@ -316,7 +318,7 @@ func removed(t targets.Target) targets.Change {
 // last says, when set, and ends).
 func notices(ns []event.Notice, last error) serveFunc {
 	return func(ctx context.Context, _ transport.Request, stdio transport.Stdio) error {
-		if err := testutil.WriteNotice(stdio.Stdout, event.Notice{Kind: event.NoticeReady}); err != nil {
+		if err := testutil.WriteNotice(stdio.Stdout, event.Notice{Kind: event.NoticeReady, Selection: event.SelectionCgroup}); err != nil {
 			return err
 		}
 		for _, n := range ns {

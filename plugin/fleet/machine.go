@@ -12,6 +12,7 @@ import (
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/plugin/agent"
 	"github.com/swoll-dev/swoll/plugin/lifecycle"
+	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/podstatus"
 	"github.com/swoll-dev/swoll/protocol"
 )
@@ -125,6 +126,7 @@ type attempt struct {
 	silent bool      // its silence was reported
 
 	ready         bool
+	selection     string // how its agent selects pods (event.Notice.Selection), said once
 	failure       string
 	exit          *event.Notice
 	lost, limited uint64
@@ -226,7 +228,7 @@ func (f *Fleet) prepared(a, old *attempt, plan Plan, err error) {
 			break
 		}
 		for _, t := range n.waiting {
-			f.cfg.Log.Printf("%s: cannot trace %s/%s there: %v", n.name, t.Namespace, t.Pod, err)
+			f.cfg.Log.Printf("%s: cannot trace %s/%s there: %v", n.name, t.Namespace, t.Name, err)
 		}
 	default:
 		f.begin(n, plan, old)
@@ -422,6 +424,16 @@ func (f *Fleet) notice(a *attempt, n *event.Notice) {
 	node := a.node.name
 	switch n.Kind {
 	case event.NoticeReady:
+		if n.Selection == "" {
+			// an agent of protocol 1 ignores the version it was sent, and would ignore the pods
+			f.fail(a, "%v", protocol.ErrOldAgent)
+			a.conn.Stop()
+			return
+		}
+		if a.selection != n.Selection {
+			a.selection = n.Selection
+			f.cfg.Log.Printf("%s: %s", node, output.Describe(n))
+		}
 		a.ready = true
 		if a.state == attaching {
 			f.to(a, streaming)
@@ -429,8 +441,8 @@ func (f *Fleet) notice(a *attempt, n *event.Notice) {
 		f.readied(a)
 	case event.NoticeLost:
 		a.lost = n.LostTotal
-		if n.Dropped != nil {
-			a.dropped = n.Dropped
+		if n.DroppedCalls != nil {
+			a.dropped = n.DroppedCalls
 		}
 		f.cfg.Log.Printf("%s: %d events lost in the kernel (total %d)", node, n.Lost, n.LostTotal)
 	case event.NoticeRateLimited:
@@ -441,13 +453,13 @@ func (f *Fleet) notice(a *attempt, n *event.Notice) {
 	case event.NoticeExit:
 		a.exit = n
 		a.lost, a.limited = max(a.lost, n.LostTotal), max(a.limited, n.LimitedTotal)
-		if n.Dropped != nil {
-			a.dropped = n.Dropped
+		if n.DroppedCalls != nil {
+			a.dropped = n.DroppedCalls
 		}
 	case event.NoticeTargetAttached:
-		// the initial targets were announced in the session's first line; later ones are news
-		if f.readyAll && !f.route.IsInitial(n.ContainerID) {
-			f.cfg.Log.Printf("%s: tracing %s", node, f.route.Name(n.ContainerID))
+		// the initial pods were announced in the session's first line; later ones are news
+		if f.readyAll && !f.route.IsInitial(n) {
+			f.cfg.Log.Printf("%s: tracing %s", node, f.route.Name(n))
 		}
 	case event.NoticeTargetDetached:
 		if f.readyAll && !f.stopping {
@@ -455,10 +467,12 @@ func (f *Fleet) notice(a *attempt, n *event.Notice) {
 			if n.Message != "" {
 				msg = " (" + n.Message + ")"
 			}
-			f.cfg.Log.Printf("%s: no longer tracing %s%s", node, f.route.Name(n.ContainerID), msg)
+			f.cfg.Log.Printf("%s: no longer tracing %s%s", node, f.route.Name(n), msg)
 		}
 	case event.NoticeTargetError:
-		f.cfg.Log.Printf("%s: cannot trace %s: %s", node, f.route.Name(n.ContainerID), n.Message)
+		f.cfg.Log.Printf("%s: cannot trace %s: %s", node, f.route.Name(n), n.Message)
+	case event.NoticeContainerStarted, event.NoticeContainerEnded, event.NoticeUnattributed:
+		f.cfg.Log.Printf("%s: %s", node, output.Describe(n))
 	}
 }
 

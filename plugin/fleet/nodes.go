@@ -42,10 +42,10 @@ func (f *Fleet) apply(cs []targets.Change) {
 		switch {
 		case f.stopping:
 		case c.Kind == targets.Added && n.untraced:
-			f.cfg.Log.Printf("%s: not tracing %s/%s: the node's agent failed (see above)", t.Node, t.Namespace, t.Pod)
-		case c.Kind == targets.Added && a == nil:
+			f.cfg.Log.Printf("%s: not tracing %s/%s: the node's agent failed (see above)", t.Node, t.Namespace, t.Name)
+		case c.Kind != targets.Removed && a == nil && !n.untraced:
 			f.startLate(n, t)
-		case c.Kind == targets.Added && a.state == preparing:
+		case c.Kind == targets.Added && a != nil && a.state == preparing:
 			n.waiting = append(n.waiting, *t)
 		case a != nil && a.conn != nil && a.state != gone:
 			a.conn.Send(route.Command(c))
@@ -72,14 +72,14 @@ func (f *Fleet) startLate(n *node, t *targets.Target) {
 		f.prepare(n, 1, nil)
 		return
 	}
-	f.cfg.Log.Printf("%s: cannot trace %s/%s there: %v", n.name, t.Namespace, t.Pod, err)
+	f.cfg.Log.Printf("%s: cannot trace %s/%s there: %v", n.name, t.Namespace, t.Name, err)
 }
 
 // untraced notes that node's containers are no longer traced and, the first time, says so with why ("": the
 // agent's failure said it already).
 func (f *Fleet) untraced(n *node, why string) {
 	if !n.untraced && why != "" {
-		f.cfg.Log.Printf("%s: its %d container(s) are no longer traced: %s", n.name, f.route.Count(n.name), why)
+		f.cfg.Log.Printf("%s: its %d pod(s) are no longer traced: %s", n.name, f.route.Count(n.name), why)
 	}
 	n.untraced = true
 }

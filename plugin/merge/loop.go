@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/stream"
 )
@@ -36,6 +37,12 @@ type Stats struct {
 	Received map[int]uint64
 	// FirstEvent is when the first event was written (zero before).
 	FirstEvent time.Time
+}
+
+// Timed reports whether a notice takes its place among the events by its time: a container's start and end,
+// which a reader of the output wants between the run's calls, not ahead of them.
+func Timed(n *event.Notice) bool {
+	return n.Time > 0 && (n.Kind == event.NoticeContainerStarted || n.Kind == event.NoticeContainerEnded)
 }
 
 // Loop owns a Merger and a Sink: it takes the agents' batches, releases their events in time order within
@@ -126,6 +133,13 @@ func (l *Loop) Run() {
 		if stopped {
 			return false
 		}
+		if e.Notice != nil {
+			if err := sink.Notice(e.Notice); err != nil {
+				outputFailed(err)
+				return false
+			}
+			return true
+		}
 		if err := sink.Event(e.Line); err != nil {
 			outputFailed(err)
 			return false
@@ -156,6 +170,10 @@ func (l *Loop) Run() {
 			return
 		}
 		if b.Notice != nil {
+			if Timed(b.Notice) {
+				m.PushNotice(b.Notice, stream.Now())
+				return
+			}
 			if err := sink.Notice(b.Notice); err != nil {
 				outputFailed(err)
 			}

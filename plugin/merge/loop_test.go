@@ -176,3 +176,38 @@ func BenchmarkLoopThroughput(b *testing.B) {
 type discardWriter struct{}
 
 func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// A container's start and end take their place among the events by their time, in the JSON output too; other
+// notices go to the sink as they come.
+func TestLoopPutsContainerNoticesInTimeOrder(t *testing.T) {
+	var out bytes.Buffer
+	w, _ := output.New(output.JSON, &out, false)
+	l := startLoop(t, LoopConfig{Sink: w, Window: time.Hour})
+	in := l.Batches()
+	in <- stream.Batch{Stream: 0}
+	in <- stream.Batch{Stream: 1}
+	in <- stream.Batch{Stream: 0, Items: items("crash", 100, 300)}
+	// written after the run's last call, which it follows in time
+	in <- stream.Batch{Stream: 0, Notice: &event.Notice{Kind: event.NoticeContainerEnded, Time: 200, Pod: "crash"}}
+	in <- stream.Batch{Stream: 0, Notice: &event.Notice{Kind: event.NoticeStats, Time: 50}}
+	in <- stream.Batch{Stream: 1, Items: items("web", 150, 400)}
+	in <- stream.Batch{Stream: 0, EOF: true}
+	in <- stream.Batch{Stream: 1, EOF: true}
+	l.Stop()
+	<-l.Done()
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if strings.HasPrefix(line, event.NoticePrefix) {
+			got = append(got, "ended")
+			continue
+		}
+		f, _ := event.FinishOf([]byte(line))
+		got = append(got, fmt.Sprint(f))
+	}
+	if strings.Join(got, " ") != "100 150 ended 300 400" {
+		t.Fatalf("order %v", got)
+	}
+	if st := l.Stats(); st.Emitted != 4 {
+		t.Fatalf("%d events counted, want 4 (a notice is no event)", st.Emitted)
+	}
+}

@@ -1,4 +1,5 @@
-// Package merge puts the event lines of several agent streams into time order within a small, bounded window.
+// Package merge puts the event lines of several agent streams into time order within a small, bounded window,
+// and among them the notices that have a place in time (a container's start and end: Timed).
 //
 // Each stream is nearly ordered by finish time already (the agent writes in ring-buffer order). An entry is
 // released when it can no longer be overtaken: every active stream has reported a time at or past it, or it is
@@ -6,13 +7,16 @@
 // (an idle stream never holds output back longer than that). Memory is therefore bounded by the window.
 package merge
 
-// Entry is one event line waiting for its turn. Line is not copied: the caller keeps its bytes unchanged until
-// the entry is emitted.
+import "github.com/swoll-dev/swoll/event"
+
+// Entry is one event line, or one notice that has its place among the events (PushNotice), waiting for its
+// turn. Line is not copied: the caller keeps its bytes unchanged until the entry is emitted.
 type Entry struct {
 	Finish  int64 // event time, Unix ns
 	Arrived int64 // wall time it was pushed, Unix ns
 	seq     uint64
 	Line    []byte
+	Notice  *event.Notice // set for a notice (Line is nil)
 }
 
 // Merger is not safe for concurrent use: one goroutine owns it.
@@ -60,6 +64,15 @@ func (m *Merger) Push(id int, finish int64, line []byte, now int64) {
 	m.Advance(id, finish)
 	m.seq++
 	m.heap = append(m.heap, Entry{Finish: finish, Arrived: now, seq: m.seq, Line: line})
+	m.up(len(m.heap) - 1)
+}
+
+// PushNotice adds a notice of stream id whose Time places it among the events (a container's start or end):
+// it is emitted in time order with them. Its time does not advance the stream: notices are written later than
+// the time they carry.
+func (m *Merger) PushNotice(n *event.Notice, now int64) {
+	m.seq++
+	m.heap = append(m.heap, Entry{Finish: n.Time, Arrived: now, seq: m.seq, Notice: n})
 	m.up(len(m.heap) - 1)
 }
 

@@ -74,8 +74,27 @@ func (j *jsonWriter) Event(line []byte) error {
 	return j.w.WriteByte('\n')
 }
 
-// Notice implements Sink: notices are not part of the stdout stream (they go to stderr as messages).
-func (j *jsonWriter) Notice(*event.Notice) error { return nil }
+// Notice implements Sink: a container's start and end are written among the events, as the agent wrote them
+// ({"notice":{...}}), so that a reader of the JSON sees run after run; other notices are not part of the stdout
+// stream (they go to stderr as messages).
+func (j *jsonWriter) Notice(n *event.Notice) error {
+	if !InStream(n) {
+		return nil
+	}
+	line, err := json.Marshal(event.Line{Notice: n})
+	if err != nil {
+		return fmt.Errorf("encoding a notice: %w", err)
+	}
+	if _, err := j.w.Write(line); err != nil {
+		return err
+	}
+	return j.w.WriteByte('\n')
+}
+
+// InStream reports whether a notice is written in the JSON output: a container's start or end.
+func InStream(n *event.Notice) bool {
+	return n.Kind == event.NoticeContainerStarted || n.Kind == event.NoticeContainerEnded
+}
 
 func (j *jsonWriter) Flush() error { return j.w.Flush() }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/swoll-dev/swoll/event"
 )
 
 const line = `{"syscall":{"nr":257,"name":"openat","class":"FileSystem","group":"Files"},"start":100,"finish":112000,"pid":4242,"tid":4242,"container_pid":7,"uid":0,"gid":0,"comm":"nginx","session":"s","error":"ENOENT","return":-2,"pid_ns":1,"uts_ns":2,"mount_ns":3,"container":{"id":"containerd://abc","pod":"web-1","name":"nginx","namespace":"default"},"node":"n1","args":{"dirfd":"AT_FDCWD","pathname":"/etc/x","flags":"O_RDONLY"}}`
@@ -96,3 +98,38 @@ func BenchmarkJSON(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// A container's start and end are carried in the JSON output, as {"notice":...} lines; other notices and the
+// CLI output carry none.
+func TestContainerNoticesInTheOutput(t *testing.T) {
+	one := 1
+	notices := []*event.Notice{
+		{Kind: event.NoticeReady, Node: "n1", Selection: event.SelectionCgroup},
+		{Kind: event.NoticeContainerStarted, Node: "n1", Time: 5, Pod: "crash", Container: "main", RestartCount: &one},
+		{Kind: event.NoticeLost, Node: "n1", Lost: 3},
+		{Kind: event.NoticeContainerEnded, Node: "n1", Time: 9, Pod: "crash", Container: "main", RestartCount: &one, ExitCode: &one},
+	}
+	for _, format := range Formats {
+		var buf bytes.Buffer
+		w, err := New(format, &buf, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range notices {
+			if err := w.Notice(n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		want := ""
+		if format == JSON {
+			want = `{"notice":{"kind":"container_started","node":"n1","time":5,"pod":"crash","container":"main","restart_count":1}}` + "\n" +
+				`{"notice":{"kind":"container_ended","node":"n1","time":9,"pod":"crash","container":"main","restart_count":1,"exit_code":1}}` + "\n"
+		}
+		if buf.String() != want {
+			t.Errorf("-o %s wrote:\n%s\nwant:\n%s", format, buf.String(), want)
+		}
+	}
+}

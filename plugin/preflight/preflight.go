@@ -1,6 +1,6 @@
 // Package preflight checks, before a session creates anything, that it can succeed: the permissions it needs
 // (SelfSubjectAccessReview), the namespaces, the agent namespace's Pod Security level, admission of an agent pod
-// (a dry-run create), and that the selection matches running containers. Each refusal is an *Error: one line
+// (a dry-run create), and that the selection matches pods bound to a node. Each refusal is an *Error: one line
 // that says what is wrong and how to check or fix it.
 //
 // The checks hold no state; every function is safe for concurrent use.

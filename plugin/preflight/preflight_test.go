@@ -245,9 +245,10 @@ func TestCheckResolution(t *testing.T) {
 		sel  targets.Selection
 		want string
 	}{
-		{"nothing matches", targets.Resolution{}, targets.Selection{Namespace: "default", LabelSelector: "app=nginx"}, "no pods match -l app=nginx in namespace default"},
-		{"named pod missing", targets.Resolution{Pods: []*corev1.Pod{running("a")}}, targets.Selection{Namespace: "default", Pods: []string{"a", "b"}}, `pod "b" not found in namespace default`},
-		{"no running container", targets.Resolution{Pods: []*corev1.Pod{running("a")}}, targets.Selection{Namespace: "default", LabelSelector: "x=y", Containers: []string{"app"}}, "1 pod(s) match -l x=y -c app in namespace default, but none has a running container named app"},
+		{"nothing matches", targets.Resolution{}, targets.Selection{Namespace: "default", LabelSelector: "app=nginx"}, "no pods match -l app=nginx in namespace default; --wait waits for one"},
+		{"named pod missing", targets.Resolution{Pods: []*corev1.Pod{running("a")}}, targets.Selection{Namespace: "default", Pods: []string{"a", "b"}}, `pod "b" not found in namespace default; --wait waits for one`},
+		{"no such container", targets.Resolution{Pods: []*corev1.Pod{running("a")}}, targets.Selection{Namespace: "default", LabelSelector: "x=y", Containers: []string{"app"}}, "1 pod(s) match -l x=y -c app in namespace default, but none has a container named app; --wait waits for one"},
+		{"not bound", targets.Resolution{Pods: []*corev1.Pod{running("a")}}, targets.Selection{Namespace: "default", LabelSelector: "x=y"}, "1 pod(s) match -l x=y in namespace default, but none is bound to a node and not over (Succeeded or Failed); --wait waits for one"},
 		{"fine", targets.Resolution{Pods: []*corev1.Pod{running("a")}, Targets: []targets.Target{{}}}, targets.Selection{Namespace: "default", LabelSelector: "x=y"}, ""},
 	}
 	for _, tc := range tests {

@@ -17,8 +17,9 @@ import (
 // whoAmITimeout bounds the SelfSubjectReview that names the user: the name is only an annotation.
 const whoAmITimeout = 3 * time.Second
 
-// CheckResolution refuses a selection that names pods that do not exist, matches no pod, or matches pods
-// without a running container to trace.
+// CheckResolution refuses a selection that names pods that do not exist, matches no pod, or matches only pods
+// that cannot be traced (not bound to a node yet, over, without the container -c names, on another node). Each
+// refusal says how to wait for a pod instead (--wait).
 func CheckResolution(res *targets.Resolution, sel *targets.Selection) error {
 	if missing := targets.MissingPods(res.Pods, sel); len(missing) > 0 {
 		where := "namespace " + sel.Namespace
@@ -29,23 +30,29 @@ func CheckResolution(res *targets.Resolution, sel *targets.Selection) error {
 		if len(missing) > 1 {
 			noun = "pods"
 		}
-		return &Error{Msg: fmt.Sprintf("%s %s not found in %s", noun, quoteAll(missing), where)}
+		return &Error{Msg: fmt.Sprintf("%s %s not found in %s%s", noun, quoteAll(missing), where, waitHint)}
 	}
 	if len(res.Pods) == 0 {
-		return &Error{Msg: "no pods match " + sel.Describe()}
+		return &Error{Msg: "no pods match " + sel.Describe() + waitHint}
 	}
 	if len(res.Targets) == 0 {
-		what := "a running container"
+		var what []string
 		if len(sel.Containers) > 0 {
-			what = "a running container named " + strings.Join(sel.Containers, " or ")
+			what = append(what, "has a container named "+strings.Join(sel.Containers, " or "))
 		}
 		if len(sel.Nodes) > 0 {
-			what += " on node " + strings.Join(sel.Nodes, " or ")
+			what = append(what, "is on node "+strings.Join(sel.Nodes, " or "))
 		}
-		return &Error{Msg: fmt.Sprintf("%d pod(s) match %s, but none has %s", len(res.Pods), sel.Describe(), what)}
+		if len(what) == 0 {
+			what = append(what, "is bound to a node and not over (Succeeded or Failed)")
+		}
+		return &Error{Msg: fmt.Sprintf("%d pod(s) match %s, but none %s%s", len(res.Pods), sel.Describe(), strings.Join(what, " and "), waitHint)}
 	}
 	return nil
 }
+
+// waitHint ends a refusal of a selection that a pod created later could match.
+const waitHint = "; --wait waits for one"
 
 // CheckFanOut refuses a selection whose pods run on more than maxNodes nodes (0: no limit): one agent per node
 // would start on each, and so many takes an explicit --max-nodes.

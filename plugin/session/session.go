@@ -84,6 +84,8 @@ type Config struct {
 	OutputDropped func() uint64
 	// MaxNodes is the fan-out guard: a session refuses to start agents on more nodes than this (0: no limit).
 	MaxNodes int
+	// Wait: a selection that matches no pod bound to a node yet waits for one (saying so) instead of failing.
+	Wait bool
 	// Force is closed on a second interrupt: teardown stops waiting and deletes what it can at once.
 	Force <-chan struct{}
 	// SessionID is generated when empty.
@@ -166,6 +168,12 @@ func (s *session) run(ctx context.Context) (bool, error) {
 	res, err := src.Resolve(ctx)
 	if err != nil {
 		return false, err
+	}
+	if len(res.Targets) == 0 && cfg.Wait {
+		s.log.Printf("waiting for a pod that matches %s to be bound to a node (--wait; Ctrl-C to stop)", sel.Describe())
+		if res, err = src.Wait(ctx, res.ResourceVersion, func(err error) { s.log.Printf("%v (retrying)", err) }); err != nil {
+			return false, fmt.Errorf("waiting for a pod: %w", err)
+		}
 	}
 	if err := preflight.CheckResolution(res, sel); err != nil {
 		return false, err

@@ -136,13 +136,13 @@ func TestSessionOrdersStreamsAcrossAgents(t *testing.T) {
 		for _, cmd := range a.Commands() {
 			ops = append(ops, string(cmd.Op))
 		}
-		if got := strings.Join(ops, ","); got != "start,add,stop" && !strings.HasPrefix(got, "start,add,") {
+		if got := strings.Join(ops, ","); got != "start,pod,stop" && !strings.HasPrefix(got, "start,pod,") {
 			t.Errorf("%s got commands %s", pod, got)
 		}
 	}
 	stderr := c.stderr.String()
 	for _, want := range []string{
-		"session t1: tracing 2 container(s) in 2 pod(s) on 2 node(s); starting 2 agent(s) in namespace swoll",
+		"session t1: tracing 2 pod(s) on 2 node(s); starting 2 agent(s) in namespace swoll",
 		"agents ready 2/2 after",
 		"session t1 ended (--max-events 5 reached)",
 		"  node-a: 3 events, 0 lost\n",
@@ -262,4 +262,49 @@ func (r *recordingSink) finishes() string {
 		out = append(out, fmt.Sprint(f))
 	}
 	return strings.Join(out, " ")
+}
+
+// TestSessionWaitsForAPod: a selection that matches no pod fails with one line naming --wait; with --wait the
+// session says it waits, and traces the pod from the moment it is bound to a node, before any of its
+// containers runs (the pod is Pending).
+func TestSessionWaitsForAPod(t *testing.T) {
+	c := newCluster(t)
+	cfg := c.config()
+	cfg.Selection.LabelSelector = "app=crash"
+	err := Run(t.Context(), cfg)
+	if err == nil || err.Error() != "no pods match -l app=crash in namespace shop; --wait waits for one" {
+		t.Fatalf("without --wait: %v", err)
+	}
+
+	c = newCluster(t)
+	agent := &testutil.Agent{Events: [][]byte{eventLine(10, "crash"), eventLine(20, "crash")}}
+	c.agents = map[string]*testutil.Agent{agentpod.Name(sessionID, "node-b"): agent}
+	cfg = c.config()
+	cfg.Selection.LabelSelector, cfg.Wait, cfg.MaxEvents = "app=crash", true, 2
+	done := make(chan error, 1)
+	go func() { done <- Run(t.Context(), cfg) }()
+	const waiting = "waiting for a pod that matches -l app=crash in namespace shop to be bound to a node (--wait; Ctrl-C to stop)"
+	testutil.WaitFor(t, "the session to say it waits", func() bool { return strings.Contains(c.stderr.String(), waiting) })
+	pod := targetPod("crash", "")
+	pod.Labels["app"] = "crash"
+	pod.Status = corev1.PodStatus{Phase: corev1.PodPending}
+	if _, err := c.client.CoreV1().Pods(targetNS).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod.Spec.NodeName = "node-b" // the scheduler binds it; its image is still being pulled
+	if _, err := c.client.CoreV1().Pods(targetNS).Update(t.Context(), pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("session: %v\n%s", err, c.stderr)
+	}
+	if got := agent.Ops(); got != "start pod crash stop" {
+		t.Errorf("the agent received %q", got)
+	}
+	if got := c.sink.finishes(); got != "10 20" {
+		t.Errorf("events %s", got)
+	}
+	if !strings.Contains(c.stderr.String(), "tracing 1 pod(s) on 1 node(s)") {
+		t.Errorf("stderr:\n%s", c.stderr)
+	}
 }

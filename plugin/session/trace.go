@@ -59,8 +59,8 @@ func (s *session) trace(ctx context.Context, src *targets.Source, res *targets.R
 		Initial: plans, Targets: res.Targets, Changes: toFleet, Pods: pods,
 		Prepare: t.prepare, StartTimeout: cfg.AgentTimeout, MaxNodes: cfg.MaxNodes,
 	})
-	s.log.Printf("session %s: tracing %d container(s) in %d pod(s) on %d node(s); starting %d agent(s) in namespace %s",
-		cfg.SessionID, len(res.Targets), targets.CountPods(res.Targets), len(plans), len(plans), cfg.AgentNamespace)
+	s.log.Printf("session %s: tracing %d pod(s) on %d node(s); starting %d agent(s) in namespace %s",
+		cfg.SessionID, len(res.Targets), len(plans), len(plans), cfg.AgentNamespace)
 	// the audit trail: an Event on every traced pod, now and at the end
 	t.trail = audit.Start(ctx, cfg.Client, audit.Record{Session: cfg.SessionID, User: s.requestedBy, Host: audit.Host(),
 		Syscalls: cfg.Syscalls, CaptureData: cfg.CaptureData, Count: cfg.Count}, res.Targets, s.log)

@@ -3,7 +3,6 @@ package targets
 import (
 	"context"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
@@ -35,67 +34,6 @@ func pod(ns, name, node string, labels map[string]string, cs ...ctr) *corev1.Pod
 		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, st)
 	}
 	return p
-}
-
-func keys(ts []Target) []string {
-	var out []string
-	for _, t := range ts {
-		out = append(out, t.Node+":"+t.Namespace+"/"+t.Pod+"/"+t.Container+"="+t.ContainerID)
-	}
-	return out
-}
-
-func TestFromPods(t *testing.T) {
-	app := map[string]string{"app": "web"}
-	pods := []*corev1.Pod{
-		pod("default", "web-1", "node-b", app, ctr{"nginx", "containerd://aaa", true}, ctr{"sidecar", "containerd://bbb", true}),
-		pod("default", "web-2", "node-a", app, ctr{"nginx", "containerd://ccc", true}),
-		pod("default", "web-3", "node-a", app, ctr{"nginx", "", false}), // starting: no id yet
-		pod("default", "web-4", "", app, ctr{"nginx", "", false}),       // not scheduled
-	}
-	deleting := pod("default", "web-5", "node-a", app, ctr{"nginx", "containerd://ddd", true})
-	now := metav1.Now()
-	deleting.DeletionTimestamp = &now
-	pods = append(pods, deleting)
-
-	tests := []struct {
-		name string
-		sel  Selection
-		want []string
-	}{
-		{"all running containers with ids, by node", Selection{Namespace: "default"}, []string{
-			"node-a:default/web-2/nginx=containerd://ccc",
-			"node-b:default/web-1/nginx=containerd://aaa",
-			"node-b:default/web-1/sidecar=containerd://bbb",
-		}},
-		{"container filter", Selection{Containers: []string{"sidecar"}}, []string{"node-b:default/web-1/sidecar=containerd://bbb"}},
-		{"node filter", Selection{Nodes: []string{"node-a"}}, []string{"node-a:default/web-2/nginx=containerd://ccc"}},
-		{"pod names", Selection{Pods: []string{"web-1", "web-3"}}, []string{
-			"node-b:default/web-1/nginx=containerd://aaa", "node-b:default/web-1/sidecar=containerd://bbb",
-		}},
-		{"nothing", Selection{Containers: []string{"nope"}}, nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := keys(FromPods(pods, &tc.sel))
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("got %v\nwant %v", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestTargetCarriesMetadata(t *testing.T) {
-	p := pod("shop", "api-1", "n1", map[string]string{"app": "api"}, ctr{"app", "cri-o://x1", true})
-	ts := ContainersOf(p, &Selection{})
-	if len(ts) != 1 {
-		t.Fatalf("want 1 target, got %d", len(ts))
-	}
-	got := ts[0]
-	if got.Image != "img/app" || got.Labels["app"] != "api" || got.Namespace != "shop" || got.Pod != "api-1" ||
-		got.Container != "app" || got.ContainerID != "cri-o://x1" || got.Node != "n1" || got.PodUID != "shop/api-1" {
-		t.Fatalf("target lacks metadata: %+v", got)
-	}
 }
 
 func TestByNodeAndNodes(t *testing.T) {
@@ -154,74 +92,6 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
-func changeKeys(cs []Change) []string {
-	var out []string
-	for _, c := range cs {
-		k := "+"
-		if c.Kind == Removed {
-			k = "-"
-		}
-		out = append(out, k+c.Target.Pod+"/"+c.Target.Container+"="+c.Target.ContainerID+"@"+c.Target.Node)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func TestTracker(t *testing.T) {
-	tr := NewTracker(&Selection{})
-	steps := []struct {
-		name   string
-		apply  func() []Change
-		want   []string
-		totals int
-	}{
-		{"new pod, one container not yet running", func() []Change {
-			return tr.Update(pod("d", "web-1", "n1", nil, ctr{"a", "id-a", true}, ctr{"b", "", false}))
-		}, []string{"+web-1/a=id-a@n1"}, 1},
-		{"second container starts", func() []Change {
-			return tr.Update(pod("d", "web-1", "n1", nil, ctr{"a", "id-a", true}, ctr{"b", "id-b", true}))
-		}, []string{"+web-1/b=id-b@n1"}, 2},
-		{"no change", func() []Change {
-			return tr.Update(pod("d", "web-1", "n1", nil, ctr{"a", "id-a", true}, ctr{"b", "id-b", true}))
-		}, nil, 2},
-		{"restart: new container id replaces the old", func() []Change {
-			return tr.Update(pod("d", "web-1", "n1", nil, ctr{"a", "id-a2", true}, ctr{"b", "id-b", true}))
-		}, []string{"+web-1/a=id-a2@n1", "-web-1/a=id-a@n1"}, 2},
-		{"a replica on a new node", func() []Change {
-			return tr.Update(pod("d", "web-2", "n2", nil, ctr{"a", "id-c", true}))
-		}, []string{"+web-2/a=id-c@n2"}, 3},
-		{"container terminates", func() []Change {
-			return tr.Update(pod("d", "web-1", "n1", nil, ctr{"a", "id-a2", true}, ctr{"b", "id-b", false}))
-		}, []string{"-web-1/b=id-b@n1"}, 2},
-		{"pod deleted", func() []Change {
-			return tr.Delete(pod("d", "web-2", "n2", nil))
-		}, []string{"-web-2/a=id-c@n2"}, 1},
-		{"resync after a watch gap: web-1 gone, web-3 new", func() []Change {
-			return tr.Resync([]*corev1.Pod{pod("d", "web-3", "n1", nil, ctr{"a", "id-d", true})})
-		}, []string{"+web-3/a=id-d@n1", "-web-1/a=id-a2@n1"}, 1},
-	}
-	for _, st := range steps {
-		got := changeKeys(st.apply())
-		if !reflect.DeepEqual(got, st.want) {
-			t.Fatalf("%s: changes %v, want %v", st.name, got, st.want)
-		}
-		if n := len(tr.Targets()); n != st.totals {
-			t.Fatalf("%s: %d targets, want %d", st.name, n, st.totals)
-		}
-	}
-}
-
-func TestTrackerIgnoresPodsBeingDeleted(t *testing.T) {
-	tr := NewTracker(&Selection{})
-	p := pod("d", "web-1", "n1", nil, ctr{"a", "id-a", true})
-	tr.Update(p)
-	now := metav1.Now()
-	p.DeletionTimestamp = &now
-	if got := changeKeys(tr.Update(p)); !reflect.DeepEqual(got, []string{"-web-1/a=id-a@n1"}) {
-		t.Fatalf("terminating pod: %v", got)
-	}
-}
-
 // Resolve's list goes through the fake clientset only to check that the selection's selectors are sent and
 // that what comes back is filtered and grouped; the real list/watch behaviour is covered end to end.
 func TestResolveSendsSelectors(t *testing.T) {
@@ -238,13 +108,13 @@ func TestResolveSendsSelectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(res.Targets); !reflect.DeepEqual(got, []string{"n1:default/web-1/nginx=id1"}) {
-		t.Fatalf("targets = %v", got)
+	if len(res.Targets) != 1 || res.Targets[0].Name != "web-1" || res.Targets[0].Node != "n1" || len(res.Pods) != 1 {
+		t.Fatalf("targets = %v of pods %v", res.Targets, res.Pods)
 	}
 	src, _ = NewSource(client, &Selection{AllNamespaces: true, LabelSelector: "app=web"})
 	res, _ = src.Resolve(context.Background())
 	if len(res.Targets) != 2 {
-		t.Fatalf("all namespaces: %v", keys(res.Targets))
+		t.Fatalf("all namespaces: %v", res.Targets)
 	}
 	if _, err := NewSource(client, &Selection{LabelSelector: "app in (("}); err == nil || !strings.Contains(err.Error(), "invalid label selector") {
 		t.Fatalf("bad selector: %v", err)

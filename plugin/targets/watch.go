@@ -16,9 +16,9 @@ import (
 
 // Resolution is the outcome of the first list of a selection.
 type Resolution struct {
-	// Pods are every pod the server returned for the selection (before container filtering).
+	// Pods are every pod the server returned for the selection (before the client-side filtering).
 	Pods []*corev1.Pod
-	// Targets are the traceable containers, sorted.
+	// Targets are the selected pods (bound to a node), sorted.
 	Targets []Target
 	// ResourceVersion is where a watch continues from.
 	ResourceVersion string
@@ -33,7 +33,7 @@ type Source struct {
 	WatchClient kubernetes.Interface
 	sel         *Selection
 	field       string
-	// tracker holds the current targets; only the goroutine running Watch uses it after Resolve.
+	// tracker holds the selected pods; only the goroutine running Watch uses it after Resolve.
 	tracker *Tracker
 }
 
@@ -59,10 +59,9 @@ func podsOf(list *corev1.PodList) []*corev1.Pod {
 
 // Resolve lists the selection once and primes the tracker with it.
 func (s *Source) Resolve(ctx context.Context) (*Resolution, error) {
-	list, err := s.client.CoreV1().Pods(s.sel.ListNamespace()).List(ctx, metav1.ListOptions{
-		LabelSelector: s.sel.LabelSelector,
-		FieldSelector: s.field,
-	})
+	var opts metav1.ListOptions
+	s.listOptions(&opts)
+	list, err := s.client.CoreV1().Pods(s.sel.ListNamespace()).List(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("listing pods %s: %w", s.sel.Describe(), err)
 	}
@@ -84,14 +83,7 @@ func (s *Source) Watch(ctx context.Context, resourceVersion string, changes chan
 		case <-ctx.Done():
 		}
 	}
-	wc := s.client
-	if s.WatchClient != nil {
-		wc = s.WatchClient
-	}
-	lw := kwatch.ListWatch(wc.CoreV1().Pods(s.sel.ListNamespace()), func(o *metav1.ListOptions) {
-		o.LabelSelector, o.FieldSelector = s.sel.LabelSelector, s.field
-	})
-	kwatch.Follow(ctx, lw, resourceVersion, kwatch.Handler{
+	s.follow(ctx, resourceVersion, kwatch.Handler{
 		Listed: func(list runtime.Object) {
 			if l, ok := list.(*corev1.PodList); ok {
 				send(s.tracker.Resync(podsOf(l)))
@@ -108,15 +100,63 @@ func (s *Source) Watch(ctx context.Context, resourceVersion string, changes chan
 				send(s.tracker.Update(pod))
 			}
 		},
-		Failed: func(err error) {
-			what := "watching"
-			var ke *kwatch.Error
-			if errors.As(err, &ke) && ke.Op == kwatch.List {
-				what, err = "re-listing", ke.Err
-			} else if ke != nil {
-				err = ke.Err
+	}, onError)
+}
+
+// Wait follows the selection from resourceVersion until a pod is selected (bound to a node), then lists it
+// again and returns that resolution, or ctx's error.
+func (s *Source) Wait(ctx context.Context, resourceVersion string, onError func(error)) (*Resolution, error) {
+	wctx, found := context.WithCancel(ctx)
+	defer found()
+	m := newMatcher(s.sel)
+	check := func(pods ...*corev1.Pod) {
+		for _, p := range pods {
+			if _, ok := m.targetOf(p); ok {
+				found()
+				return
 			}
-			onError(fmt.Errorf("%s pods %s: %w", what, s.sel.Describe(), err))
+		}
+	}
+	s.follow(wctx, resourceVersion, kwatch.Handler{
+		Listed: func(list runtime.Object) {
+			if l, ok := list.(*corev1.PodList); ok {
+				check(podsOf(l)...)
+			}
 		},
-	})
+		Event: func(ev watch.Event) {
+			if pod, ok := ev.Object.(*corev1.Pod); ok && ev.Type != watch.Deleted {
+				check(pod)
+			}
+		},
+	}, onError)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.Resolve(ctx)
+}
+
+// listOptions are the selection's server-side selectors.
+func (s *Source) listOptions(o *metav1.ListOptions) {
+	o.LabelSelector, o.FieldSelector = s.sel.LabelSelector, s.field
+}
+
+// follow watches the selection's pods from resourceVersion until ctx ends (kwatch), reporting failures that
+// persist through onError.
+func (s *Source) follow(ctx context.Context, resourceVersion string, h kwatch.Handler, onError func(error)) {
+	wc := s.client
+	if s.WatchClient != nil {
+		wc = s.WatchClient
+	}
+	lw := kwatch.ListWatch(wc.CoreV1().Pods(s.sel.ListNamespace()), s.listOptions)
+	h.Failed = func(err error) {
+		what := "watching"
+		var ke *kwatch.Error
+		if errors.As(err, &ke) && ke.Op == kwatch.List {
+			what, err = "re-listing", ke.Err
+		} else if ke != nil {
+			err = ke.Err
+		}
+		onError(fmt.Errorf("%s pods %s: %w", what, s.sel.Describe(), err))
+	}
+	kwatch.Follow(ctx, lw, resourceVersion, h)
 }

@@ -98,7 +98,11 @@ func (f *F) podListerAccount() string {
 	if _, err := suite.cs.RbacV1().RoleBindings(ns).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
 		f.t.Fatal(err)
 	}
-	return "system:serviceaccount:" + ns + ":pod-lister"
+	user := "system:serviceaccount:" + ns + ":pod-lister"
+	// The authorizer's informers lag the binding: a session started before they see it is refused its first
+	// list of pods instead of the creation of its Job that the tests expect to be refused.
+	f.waitAllowed(user, ns, "list", "pods", "", "")
+	return user
 }
 
 func uids(pods []*corev1.Pod) map[types.UID]bool {

@@ -46,6 +46,9 @@ const traceExample = `  # Every openat and connect of the pods labelled app=ngin
   # A seed-style Trace spec, read locally
   kubectl swoll trace -f trace.yaml
 
+  # A crash-looping pod, or one not created yet: every run from its first call, with its exit status
+  kubectl swoll trace -l app=worker -s execve,openat,exit_group --wait
+
   # Show the agent pods that would be created, create nothing
   kubectl swoll trace -l app=nginx --dry-run`
 
@@ -76,6 +79,8 @@ type Options struct {
 	CRISocket      string
 	MaxRate        uint64
 	MaxNodes       int
+	// Wait: a selection that matches no pod bound to a node yet waits for one instead of failing.
+	Wait bool
 	// Force is closed on a second interrupt (main's signal handling): teardown stops waiting for the agent
 	// pods to go.
 	Force <-chan struct{}
@@ -181,6 +186,7 @@ func (o *Options) AddSessionFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.CRISocket, "cri-socket", "", "The nodes' CRI socket (host path), when it is not where their runtime usually puts it nor on swoll's allow-list")
 	f.IntVar(&o.MaxNodes, "max-nodes", o.MaxNodes, "Refuse a selection that would start agents on more nodes than this (0: no limit)")
 	f.Uint64Var(&o.MaxRate, "max-rate", o.MaxRate, "Cap on the events per second of each node; events over it are dropped and counted apart from kernel drops (0: no cap)")
+	f.BoolVar(&o.Wait, "wait", false, "When no pod matches yet, wait for one instead of failing: it is traced from its first call, from the moment it is bound to a node")
 }
 
 // Complete merges the Trace file with the flags (flags win) and fills in namespaces from the kubeconfig.
@@ -444,6 +450,7 @@ func (o *Options) SessionConfig(sink output.Sink, mode SessionMode) session.Conf
 		CRISocket:      o.CRISocket,
 		MaxRate:        o.MaxRate,
 		MaxNodes:       o.MaxNodes,
+		Wait:           o.Wait,
 		Force:          o.Force,
 		Debug:          os.Getenv("SWOLL_DEBUG") != "",
 		Count:          mode.Count,
