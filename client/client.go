@@ -45,6 +45,7 @@ import (
 	"github.com/swoll-dev/swoll/plugin/session"
 	"github.com/swoll-dev/swoll/plugin/targets"
 	"github.com/swoll-dev/swoll/syscalls"
+	"github.com/swoll-dev/swoll/wire"
 )
 
 const (
@@ -229,6 +230,7 @@ func (o *Options) session() (session.Config, error) {
 		Privileged:     o.Privileged,
 		CRISocket:      o.CRISocket,
 		MaxRate:        o.MaxRate,
+		Framings:       wire.Known, // the binary framing where the agent writes it
 		MaxNodes:       o.MaxNodes,
 		Wait:           o.Wait,
 	}

@@ -139,6 +139,9 @@ type Notice struct {
 	// Selection says how the agent selects the processes of its pods (kind "ready"): SelectionCgroup or
 	// SelectionMountNS, with Message saying why or where.
 	Selection string `json:"selection,omitempty"`
+	// Framing names the framing of everything the agent writes after its ready notice (kind "ready"; package
+	// wire); absent: JSON lines, one object per line like everything before it.
+	Framing string `json:"framing,omitempty"`
 
 	// The pod of pod and container notices (target_attached, target_detached and target_error of a pod;
 	// container_started, container_ended, unattributed).

@@ -37,6 +37,8 @@ rule "a literal timeout: name it as a constant" \
 rule "the plugin imports a linux-only agent package" \
   '"(github\.com/cilium/ebpf|k8s\.io/cri-api)' "${libs[@]}" cmd/kubectl-swoll
 rule "the plugin imports the agent" '"github\.com/swoll-dev/swoll/(nodeagent|bpf)' "${libs[@]}" cmd/kubectl-swoll
+# the event line and its framing are both sides': the agent renders the parts, the plugin joins them
+rule "the event line or its framing imports the agent" '"github\.com/swoll-dev/swoll/(nodeagent|bpf)' eventline wire
 # what reaches a terminal is escaped by package render; Go's %q is not strace's quoting
 rule "the event schema imports the renderer (event is the schema only)" '"github\.com/swoll-dev/swoll/render"' event
 # an argument type is described once: syscalls' argInfos (capture, direction, printing) and the decoder's

@@ -93,6 +93,10 @@ type Start struct {
 	// MaxLabelBytes bounds the pod labels stamped on each event (0: DefaultMaxLabelBytes); labels that do
 	// not fit are left out, and the target's notice says so.
 	MaxLabelBytes int `json:"max_label_bytes,omitempty"`
+	// Framings are the framings of the event stream the plugin reads, preferred first (package wire); the
+	// agent writes the first it knows after its ready notice, which names it (event.Notice.Framing). Empty (a
+	// plugin older than the binary framing): JSON lines. An agent that knows none of them refuses the session.
+	Framings []string `json:"framings,omitempty"`
 	// Count selects counting mode: the agent counts calls in the kernel and writes a snapshot line (package
 	// event) every CountIntervalMs (default 1000) instead of one event per call.
 	Count           bool  `json:"count,omitempty"`

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/eventline"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/protocol"
 	"github.com/swoll-dev/swoll/render"
@@ -44,35 +45,11 @@ type Decoder struct {
 	scratch     []byte                        // the JSON args an AppendCLI line is rendered from
 	ns          nsCache
 	id          idCache
-	ts          timeCache
-}
-
-// timeCache holds the digits of the last second a timestamp fell in: consecutive events mostly fall in the
-// same second, and nineteen-digit numbers are expensive to format.
-type timeCache struct {
-	sec   int64
-	valid bool
-	n     int
-	buf   [20]byte
-}
-
-// appendTime renders Unix nanoseconds ns in decimal.
-func (c *timeCache) appendTime(dst []byte, ns int64) []byte {
-	if ns < 1e9 {
-		return strconv.AppendInt(dst, ns, 10)
-	}
-	sec, frac := ns/1e9, ns%1e9
-	if !c.valid || c.sec != sec {
-		c.sec, c.valid = sec, true
-		c.n = len(strconv.AppendInt(c.buf[:0], sec, 10))
-	}
-	dst = append(dst, c.buf[:c.n]...)
-	var digits [9]byte
-	for i := 8; i >= 0; i-- {
-		digits[i] = byte('0' + frac%10)
-		frac /= 10
-	}
-	return append(dst, digits[:]...)
+	// parts and args hold the event being rendered, join joins them (AppendJSON)
+	parts   eventline.Parts
+	args    []byte
+	unknown []byte // the prefix of a number the table does not know
+	join    eventline.Joiner
 }
 
 // idCache holds the rendering of the last thread's identity (pid, tid, container pid, uid, gid, comm):
@@ -85,7 +62,8 @@ type idCache struct {
 	buf                       [256]byte // the longest: five 10-digit numbers, 16 bytes escaped as \u00XX
 }
 
-func (d *Decoder) appendIdentity(dst []byte, rec *record.Record) []byte {
+// identity is the rendering of rec's thread, valid until the next call.
+func (d *Decoder) identity(rec *record.Record) []byte {
 	c := &d.id
 	if !c.valid || c.tid != rec.Tid || c.pid != rec.Pid || c.nsPid != rec.NsPid || c.uid != rec.UID ||
 		c.gid != rec.GID || c.comm != rec.Comm {
@@ -103,12 +81,12 @@ func (d *Decoder) appendIdentity(dst []byte, rec *record.Record) []byte {
 		b = appendJSONString(b, cString(rec.Comm[:]))
 		if len(b) > len(c.buf) { // cannot happen (see buf); render it uncached
 			c.valid = false
-			return append(dst, b...)
+			return b
 		}
 		c.pid, c.tid, c.nsPid, c.uid, c.gid, c.comm = rec.Pid, rec.Tid, rec.NsPid, rec.UID, rec.GID, rec.Comm
 		c.valid, c.n = true, len(b)
 	}
-	return append(dst, c.buf[:c.n]...)
+	return c.buf[:c.n]
 }
 
 // nsCache holds the rendering of the last namespace triple: consecutive events mostly come from the same
@@ -120,7 +98,8 @@ type nsCache struct {
 	buf           [80]byte
 }
 
-func (d *Decoder) appendNamespaces(dst []byte, rec *record.Record) []byte {
+// namespaces is the rendering of rec's namespaces, valid until the next call.
+func (d *Decoder) namespaces(rec *record.Record) []byte {
 	c := &d.ns
 	if !c.valid || c.pid != rec.PidNS || c.uts != rec.UtsNS || c.mnt != rec.MntNS {
 		b := append(c.buf[:0], `,"pid_ns":`...)
@@ -131,7 +110,7 @@ func (d *Decoder) appendNamespaces(dst []byte, rec *record.Record) []byte {
 		b = strconv.AppendUint(b, uint64(rec.MntNS), 10)
 		c.pid, c.uts, c.mnt, c.valid, c.n = rec.PidNS, rec.UtsNS, rec.MntNS, true, len(b)
 	}
-	return append(dst, c.buf[:c.n]...)
+	return c.buf[:c.n]
 }
 
 // call is what a Decoder precomputes for one syscall.
@@ -369,33 +348,39 @@ func (d *Decoder) call(nr uint32) *call {
 
 // AppendJSON appends rec as one event JSON line (ending in '\n') in the key order of event.Event.
 func (d *Decoder) AppendJSON(dst []byte, rec *record.Record) []byte {
+	return d.join.Append(dst, d.Parts(rec))
+}
+
+// Parts renders rec in parts (package eventline), for AppendJSON or for a binary framing of the stream (package
+// wire). The parts alias the Decoder's buffers: they are valid until its next call.
+func (d *Decoder) Parts(rec *record.Record) *eventline.Parts {
+	p := &d.parts
 	c := d.call(rec.Nr)
 	if c != nil {
-		dst = append(dst, c.prefix...)
+		p.Prefix = c.prefix
 	} else {
-		dst = appendUnknownPrefix(dst, rec.Nr, d.opts.Arch)
+		d.unknown = appendUnknownPrefix(d.unknown[:0], rec.Nr, d.opts.Arch)
+		p.Prefix = d.unknown
 	}
-	dst = d.ts.appendTime(dst, int64(rec.Start)+d.opts.MonoToWall)
-	dst = append(dst, `,"finish":`...)
-	dst = d.ts.appendTime(dst, int64(rec.Finish)+d.opts.MonoToWall)
-	dst = d.appendIdentity(dst, rec)
-	dst = append(dst, d.sessionFrag...)
+	p.Start = int64(rec.Start) + d.opts.MonoToWall
+	p.Finish = int64(rec.Finish) + d.opts.MonoToWall
+	p.Identity = d.identity(rec)
+	p.Session = d.sessionFrag
 	if errno, failed := syscalls.ErrnoFromReturn(rec.Ret); failed {
-		dst = append(dst, syscalls.ErrnoName(errno)...)
+		p.Error = syscalls.ErrnoName(errno)
 	} else {
-		dst = append(dst, "OK"...)
+		p.Error = "OK"
 	}
-	dst = append(dst, `","return":`...)
-	dst = strconv.AppendInt(dst, rec.Ret, 10)
-	dst = d.appendNamespaces(dst, rec)
+	p.Return = rec.Ret
+	p.Namespaces = d.namespaces(rec)
 	if t := d.target(rec.TargetID); t != nil {
-		dst = append(dst, t.frag...)
+		p.Target = t.frag
 	} else {
-		dst = append(dst, d.nodeFrag...)
+		p.Target = d.nodeFrag
 	}
-	dst = append(dst, `,"args":`...)
-	dst = d.appendArgs(dst, c, rec)
-	return append(dst, '}', '\n')
+	d.args = d.appendArgs(d.args[:0], c, rec)
+	p.Args = d.args
+	return p
 }
 
 func (d *Decoder) target(id uint32) *target {

@@ -41,6 +41,12 @@ type Writer struct {
 	armed   bool   // the timer will kick the writer goroutine
 	closed  bool
 
+	// frame, once set (FrameLocked), turns each write's bytes from frameFrom of the pending buffer on into the
+	// bytes written (a binary framing's frames); framed is the writer goroutine's buffer for them
+	frame     func(dst, p []byte) []byte
+	frameFrom int
+	framed    []byte
+
 	kick  chan struct{} // wakes the writer goroutine
 	timer *time.Timer
 	done  chan struct{} // closed when the writer goroutine returns
@@ -134,6 +140,14 @@ func (w *Writer) TryWrite(p []byte) bool {
 	return w.WriteLocked(p) == nil
 }
 
+// FrameLocked makes every write from now on pass through frame, which appends the bytes to write for the
+// pending bytes p (whole lines or records, as they were queued) to dst: the switch of a stream to a binary
+// framing (package wire). Bytes queued before the call are written as they are. frame is called from the
+// writer's goroutine only. Call with the lock held.
+func (w *Writer) FrameLocked(frame func(dst, p []byte) []byte) {
+	w.frame, w.frameFrom = frame, len(w.buf)
+}
+
 // Err is the sticky write error, if any.
 func (w *Writer) Err() error {
 	w.mu.Lock()
@@ -219,10 +233,17 @@ func (w *Writer) writeLoop() {
 			}
 			data := w.buf
 			w.buf, w.spare = w.spare[:0], nil
+			frame, from := w.frame, w.frameFrom
+			w.frameFrom = 0
 			w.cond.Broadcast() // room again
 			w.mu.Unlock()
 
-			_, err := w.out.Write(data)
+			out := data
+			if frame != nil {
+				w.framed = frame(append(w.framed[:0], data[:from]...), data[from:])
+				out = w.framed
+			}
+			_, err := w.out.Write(out)
 
 			w.mu.Lock()
 			w.spare = data[:0]

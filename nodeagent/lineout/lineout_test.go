@@ -262,3 +262,39 @@ func TestTryWriteDoesNotWait(t *testing.T) {
 		t.Fatal("TryWrite waited for room")
 	}
 }
+
+// TestFrameFromTheSwitchOn: what was queued before FrameLocked is written as it is, everything after it in
+// frames, each write's bytes whole.
+func TestFrameFromTheSwitchOn(t *testing.T) {
+	for _, flushBetween := range []bool{false, true} {
+		r := &recorder{wrote: make(chan struct{}, 1)}
+		w := New(r, 1<<10, time.Hour)
+		if _, err := w.Write([]byte("ready\n")); err != nil {
+			t.Fatal(err)
+		}
+		if flushBetween {
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.Lock()
+		w.FrameLocked(func(dst, p []byte) []byte { return append(append(append(dst, '['), p...), ']') })
+		w.Unlock()
+		for _, l := range []string{"a\n", "b\n", "c\n"} {
+			if _, err := w.Write([]byte(l)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := r.snapshot()
+		rest, ok := strings.CutPrefix(got, "ready\n")
+		if !ok || !strings.HasPrefix(rest, "[") || !strings.HasSuffix(rest, "]") {
+			t.Fatalf("flush between %v: got %q, want ready\\n then frames", flushBetween, got)
+		}
+		if inner := strings.ReplaceAll(rest[1:len(rest)-1], "][", ""); inner != "a\nb\nc\n" {
+			t.Fatalf("flush between %v: frames hold %q, want a, b, c", flushBetween, inner)
+		}
+	}
+}

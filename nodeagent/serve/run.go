@@ -18,6 +18,7 @@ import (
 	"github.com/swoll-dev/swoll/nodeagent/lineout"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/protocol"
+	"github.com/swoll-dev/swoll/wire"
 )
 
 // maxCommandBytes bounds one command line (a target's labels are the only variable part).
@@ -101,9 +102,13 @@ type session struct {
 	// inputEnded is closed when the reader stopped (EOF or error): the dead-man switch's first trigger.
 	inputEnded chan struct{}
 
-	tracer   Tracer
-	counter  Counter // counting mode
-	dec      Decoder
+	tracer  Tracer
+	counter Counter // counting mode
+	dec     Decoder
+	// framing is what the session writes after its ready notice (package wire); enc, set with the ready
+	// notice under the output lock in a binary framing, encodes its events and notices
+	framing  string
+	enc      *wire.Encoder
 	resolver Resolver
 
 	targets map[string]target // by normalized container id
@@ -225,6 +230,9 @@ func Run(ctx context.Context, cfg Config) error {
 	case first.cmd.Start.Version != protocol.Version:
 		return s.fatal(protocol.VersionMismatch(first.cmd.Start.Version))
 	}
+	if _, err := wire.Choose(first.cmd.Start.Framings); err != nil {
+		return s.fatal(err)
+	}
 	s.start = first.cmd.Start
 	if s.start.MaxRate > 0 {
 		s.limit = newBucket(s.start.MaxRate)
@@ -241,8 +249,10 @@ func Run(ctx context.Context, cfg Config) error {
 	s.stopReading = stopReading
 	readDone := make(chan error, 1)
 	go func() { readDone <- s.tracer.Read(readCtx, s.onRecord) }()
-	s.notice(event.Notice{Kind: event.NoticeReady, Selection: s.selection, Message: s.selectionWhy})
-	s.logf("session %q ready on node %q; pods selected by %s: %s", s.start.Session, s.start.Node, s.selection, s.selectionWhy)
+	s.framing = s.chooseFraming()
+	s.notice(event.Notice{Kind: event.NoticeReady, Selection: s.selection, Message: s.selectionWhy, Framing: s.framing})
+	s.logf("session %q ready on node %q; pods selected by %s: %s; events in %s", s.start.Session, s.start.Node,
+		s.selection, s.selectionWhy, s.framing)
 
 	lostTick := time.NewTicker(cfg.LostInterval)
 	defer lostTick.Stop()
@@ -757,7 +767,16 @@ func (s *session) notice(n event.Notice) {
 		return
 	}
 	line = append(line, '\n')
-	if _, err := s.out.Write(line); err == nil {
+	s.out.Lock()
+	if s.enc != nil { // a binary framing (after the ready notice): the line is an op
+		line = s.enc.AppendLine(s.out.AvailableBuffer(), line)
+	}
+	err = s.out.WriteLocked(line)
+	if n.Kind == event.NoticeReady && err == nil {
+		s.switchFramingLocked()
+	}
+	s.out.Unlock()
+	if err == nil {
 		s.out.FlushSoon()
 	}
 }

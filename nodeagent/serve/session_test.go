@@ -19,11 +19,13 @@ import (
 	"time"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/eventline"
 	"github.com/swoll-dev/swoll/nodeagent/cri"
 	"github.com/swoll-dev/swoll/nodeagent/decode"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/protocol"
 	"github.com/swoll-dev/swoll/syscalls"
+	"github.com/swoll-dev/swoll/wire"
 )
 
 // fakeTracer serves records pushed on feed and remembers the filters it was given.
@@ -275,6 +277,8 @@ type harness struct {
 	tracer   *fakeTracer
 	stdin    *io.PipeWriter
 	lines    chan event.Line
+	rawMu    sync.Mutex
+	raw      [][]byte // every stdout line as read (events joined from a binary framing), in order
 	stderr   *syncBuffer
 	done     chan error
 	cancel   context.CancelFunc
@@ -337,16 +341,45 @@ func newHarness(t *testing.T, tweak func(*Config)) *harness {
 		h.done <- err
 	}()
 	go func() {
-		sc := bufio.NewScanner(outR)
-		for sc.Scan() {
+		defer close(h.lines)
+		// JSON lines, and after a ready notice that names a binary framing its frames, as the plugin reads them
+		br := bufio.NewReader(outR)
+		var dec *wire.Decoder
+		var join eventline.Joiner
+		for {
+			var line []byte
+			if dec == nil {
+				var err error
+				if line, err = br.ReadBytes('\n'); err != nil {
+					return
+				}
+			} else {
+				k, err := dec.Next()
+				switch {
+				case errors.Is(err, io.EOF):
+					return
+				case err != nil:
+					t.Errorf("binary stdout: %v", err)
+					return
+				case k == wire.Event:
+					line = join.Append(nil, dec.Parts())
+				default:
+					line = append([]byte(nil), dec.Line()...)
+				}
+			}
+			h.rawMu.Lock()
+			h.raw = append(h.raw, line)
+			h.rawMu.Unlock()
 			var l event.Line
-			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-				t.Errorf("stdout line %q: %v", sc.Text(), err)
+			if err := json.Unmarshal(line, &l); err != nil {
+				t.Errorf("stdout line %q: %v", line, err)
 				continue
+			}
+			if l.Notice != nil && l.Notice.Kind == event.NoticeReady && wire.IsBinary(l.Notice.Framing) {
+				dec = wire.NewDecoder(br)
 			}
 			h.lines <- l
 		}
-		close(h.lines)
 	}()
 	t.Cleanup(func() {
 		// the session and its goroutines are over before the test is (goleak checks after the last test, once)

@@ -79,6 +79,9 @@ type Config struct {
 	CRISocket string
 	// MaxRate caps each agent's events per second (0: no cap).
 	MaxRate uint64
+	// Framings are the framings of the event stream the agents may write, preferred first (package wire; the
+	// start command's): empty, JSON lines.
+	Framings []string
 	// OutputDropped, when set, counts the events the output dropped because its reader was too slow (reported
 	// apart from the kernel's and --max-rate's drops).
 	OutputDropped func() uint64
@@ -246,6 +249,7 @@ func (s *session) startFor(node string) (*protocol.Start, error) {
 		MaxEvents:   s.cfg.MaxEvents,
 		CaptureData: s.cfg.CaptureData,
 		MaxRate:     s.cfg.MaxRate,
+		Framings:    s.cfg.Framings,
 		CRISocket:   s.criSocket(node),
 		Count:       s.cfg.Count,
 		// rounded up to a millisecond, so that a small interval is not taken for the default

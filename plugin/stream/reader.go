@@ -11,6 +11,7 @@ import (
 	"io"
 
 	"github.com/swoll-dev/swoll/event"
+	"github.com/swoll-dev/swoll/eventline"
 )
 
 const (
@@ -101,6 +102,27 @@ func (r *LineReader) keep(line []byte) []byte {
 	r.slab = append(r.slab, line...)
 	return r.slab[start : start+n : start+n]
 }
+
+// joined joins an event's parts into its line (without the newline), in the slabs like the lines Next returns.
+func (r *LineReader) joined(j *eventline.Joiner, p *eventline.Parts) []byte {
+	n := len(p.Prefix) + len(p.Identity) + len(p.Session) + len(p.Error) + len(p.AfterReturn) + len(p.Namespaces) +
+		len(p.Target) + len(p.Args) + len(p.AfterArgs) + maxJoinedNumbers
+	if n > slabSize/4 {
+		line := j.Append(make([]byte, 0, n), p)
+		return line[: len(line)-1 : len(line)-1]
+	}
+	if cap(r.slab)-len(r.slab) < n {
+		r.slab = make([]byte, 0, slabSize)
+	}
+	start := len(r.slab)
+	r.slab = j.Append(r.slab, p)
+	end := len(r.slab) - 1 // the newline stays in the slab, out of the line
+	return r.slab[start:end:end]
+}
+
+// maxJoinedNumbers bounds what a joined line holds besides its parts: the keys and digits of start, finish and
+// return, the braces and the newline.
+const maxJoinedNumbers = 128
 
 // FinishOf finds an event line's finish time without decoding it (the shared scanner of package event).
 func FinishOf(line []byte) (int64, bool) { return event.FinishOf(line) }

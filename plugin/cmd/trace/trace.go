@@ -29,6 +29,7 @@ import (
 	"github.com/swoll-dev/swoll/plugin/targets"
 	"github.com/swoll-dev/swoll/plugin/tracefile"
 	"github.com/swoll-dev/swoll/syscalls"
+	"github.com/swoll-dev/swoll/wire"
 )
 
 const traceExample = `  # Every openat and connect of the pods labelled app=nginx, as JSON lines
@@ -399,6 +400,11 @@ type SessionMode struct {
 // RunSession runs a live session on the cluster, its events and snapshots to sink.
 func (o *Options) RunSession(ctx context.Context, sink output.Sink, mode SessionMode) error {
 	cfg := o.SessionConfig(sink, mode)
+	framings, err := wire.Offer(os.Getenv(wire.EnvVar)) // wire.Known unless a bench or a test names one
+	if err != nil {
+		return err
+	}
+	cfg.Framings = framings
 	restConfig, err := o.configFlags.ToRESTConfig()
 	if err != nil {
 		return fmt.Errorf("reading kubeconfig: %w", err)
@@ -449,6 +455,7 @@ func (o *Options) SessionConfig(sink output.Sink, mode SessionMode) session.Conf
 		Privileged:     o.Privileged,
 		CRISocket:      o.CRISocket,
 		MaxRate:        o.MaxRate,
+		Framings:       wire.Known,
 		MaxNodes:       o.MaxNodes,
 		Wait:           o.Wait,
 		Force:          o.Force,
