@@ -8,8 +8,10 @@ import (
 	"time"
 )
 
-// DefaultMaxQueued bounds the output a slow reader may leave waiting in the plugin (Queue).
-const DefaultMaxQueued = 4 << 20
+// DefaultMaxQueued bounds the output a slow reader may leave waiting in the plugin (Queue): 16 MiB, about
+// 100 ms of a 250k events/s stream, which rides out a reader's pause (a GC, a descheduled jq) that 4 MiB did not
+// once the binary framing let the exec streams deliver at that rate.
+const DefaultMaxQueued = 16 << 20
 
 // Queue decouples the pipeline from a slow reader of stdout (`| pv -L 50k`, a terminal paused with ^S): the
 // sink's flushes are handed to a goroutine that writes them, so the merge loop and the agents' exec streams
