@@ -40,7 +40,9 @@ func (r *Recorder) Notice(*event.Notice) error { return nil }
 // Flush implements output.Sink.
 func (r *Recorder) Flush() error { return nil }
 
-// Snapshot implements output.SnapshotSink: it adds the snapshot's rows.
+// Snapshot implements output.SnapshotSink: it adds the snapshot's rows, but for those of the calls a container's
+// processes made before they exec'd its program (event.Count.PreExec: the runtime's setup of the container,
+// which happens before the runtime installs the profile).
 func (r *Recorder) Snapshot(s *event.Snapshot) error {
 	r.overflow += s.Overflow
 	if len(s.Rows) > 0 {
@@ -51,7 +53,7 @@ func (r *Recorder) Snapshot(s *event.Snapshot) error {
 	}
 	for i := range s.Rows {
 		c := &s.Rows[i]
-		if c.Container == nil || c.Calls == 0 {
+		if c.Container == nil || c.Calls == 0 || c.PreExec {
 			continue
 		}
 		k := recordKey{Namespace: c.Container.Namespace, Pod: c.Container.Pod, Container: c.Container.Name,

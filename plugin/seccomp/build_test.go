@@ -224,3 +224,27 @@ func TestResourceName(t *testing.T) {
 		}
 	}
 }
+
+// The calls a container's processes made before they exec'd its program are the runtime's setup: advise leaves
+// them out of the profile.
+func TestRecorderLeavesPreExecCallsOut(t *testing.T) {
+	r := NewRecorder()
+	ctr := &event.Container{Namespace: "ns", Pod: "p", Name: "c"}
+	row := func(name string, preExec bool) event.Count {
+		return event.Count{Syscall: event.Syscall{Name: name}, Error: "OK", Container: ctr, Calls: 1, PreExec: preExec}
+	}
+	if err := r.Snapshot(&event.Snapshot{Node: "n", From: 1, To: 2, Rows: []event.Count{
+		row("pivot_root", true), row("sethostname", true), row("execve", false), row("read", false),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	built := r.Build(Lookup{Workload: func(_, pod string) string { return "Pod/" + pod },
+		NodeArch: func(string) syscalls.Arch { return syscalls.AMD64 }})
+	if len(built) != 1 {
+		t.Fatalf("%d profiles", len(built))
+	}
+	calls := built[0].Profile.Learned.Calls
+	if calls["pivot_root"] != 0 || calls["sethostname"] != 0 || calls["execve"] != 1 || calls["read"] != 1 {
+		t.Errorf("learned calls %v: want execve and read, not the runtime's pre-exec setup", calls)
+	}
+}
