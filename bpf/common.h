@@ -38,9 +38,13 @@
 #if defined(__TARGET_ARCH_x86)
 #define NR_EXECVE 59
 #define NR_EXECVEAT 322
+#define NR_SETNS 308
+#define NR_UNSHARE 272
 #elif defined(__TARGET_ARCH_arm64)
 #define NR_EXECVE 221
 #define NR_EXECVEAT 281
+#define NR_SETNS 268
+#define NR_UNSHARE 97
 #endif
 
 /* The number of the call a sys_exit ends (the tracepoint passes only the return value). */

@@ -2,23 +2,33 @@
 
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * swoll's counting mode: per traced container, system call and result, a call count, the summed duration and
- * a log2 latency histogram, aggregated in the kernel. Nothing per call reaches user space, which reads the
- * counters once per interval (nodeagent/countprobe).
+ * swoll's counting mode: per traced container, system call, result and whether the process had exec'd since it
+ * joined the container (filter.h's pre-exec), a call count and, with latencies (count_latency), the summed
+ * duration and a log2 latency histogram, aggregated in the kernel. Nothing per call reaches user space, which
+ * reads the counters once per interval (nodeagent/countprobe).
  *
  * Built on the probe's core (common.h lists its headers): which tasks are traced is the probe's filter, whose
  * maps and state user space shares with this object (MapReplacements); each task's decision and the call it is
- * in live in its struct task_state; lost counts what could not be counted.
+ * in live in its struct task_state; loss.h counts what could not be counted.
  *
- * Cost model: an unselected syscall costs one byte read from a global array on entry and exit. A selected
- * syscall looks up its task's state, which remembers the filter's decision (task.h), so a selected call of an
- * untraced task costs that lookup on entry and exit; a traced call adds one clock read and an in-place update
- * of its task's call in flight on entry; on exit one more clock read and an in-place update of a per-CPU
- * counter.
+ * Cost model: attached per call (bpf/attach.go), a call that is not selected runs nothing; on the raw
+ * tracepoints it costs one byte read from a global array on entry and exit. A selected call looks up its task's
+ * state, which remembers the filter's decision (task.h), so a selected call of an untraced task costs that
+ * lookup. A counted call: with latencies, a clock read and the call in flight written at entry, and at exit a
+ * clock read and the update of its counter, in place; without, nothing at entry (the programs attach to the
+ * exits only, but for exit, exit_group and execveat) and at exit the decision and the counter's update. The
+ * clock reads are most of it (measured: ~20 ns each where the clock source is reached by an indirect call).
+ * The incident filters (exitfilter.h) are decided at exit, before the counter is touched; a slow-call filter or
+ * -P needs the entry too (COUNT_AT_ENTRY). With counters keyed by stack (stack.h), a kept call's stack is walked.
  *
- * Bounds: counters live in a preallocated per-CPU hash of fixed size. A call that finds no room (counters, or a
- * traced task's state where there is no task storage) is counted in `lost` (per CPU), which user space reports
- * as overflow: never silently dropped.
+ * Counters: each counter (struct count_key) has a slot in the per-CPU array counts. A task keeps its last
+ * counters' slots in its state (slot_cache, indexed by call and errno), so that a counted call costs no hash
+ * lookup: only the first call of a key in a task looks the slot up in count_slots, where a new key takes a free
+ * slot from free_slots (user space fills it with every slot, and gives back those of removed targets, zeroed,
+ * once it reported their last counts, bumping slots_gen, which empties every task's cache).
+ *
+ * Bounds: a fixed number of slots. A call that finds no room (a slot, or a traced task's state where there is no
+ * task storage) is counted as lost (loss.h), which user space reports as overflow: never silently dropped.
  */
 #include "common.h"
 #include "variant.h"
@@ -34,11 +44,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define HIST_BUCKETS 32 /* event.HistBuckets */
 
+enum count_flags {
+	COUNT_PRE_EXEC = 1, /* the process had not exec'd since it joined the container (filter.h) */
+};
+
 /* One counter: nodeagent/countprobe reads these (a test compares the layouts). */
 struct count_key {
 	__u32 target;
 	__u16 nr;
-	__u16 err; /* errno, 0 for success */
+	__u16 err;   /* errno, 0 for success */
+	__u32 flags; /* enum count_flags */
+	__u32 pad;
 	__u64 stack; /* stack.h: with count_by_stack, the hash of the caller's stack (in count_stacks); else 0 */
 };
 
@@ -50,26 +66,59 @@ struct count_val {
 
 struct count_key _count_key __attribute__((unused));
 struct count_val _count_val __attribute__((unused));
-const struct count_val count_zero = {};
+enum count_flags _count_flags __attribute__((unused));
 
-/* What counting keeps per task: only the core's decision and call in flight. */
+#define SLOT_CACHE 4 /* a power of two */
+
+/* A counter a task counted in: slot + 1 (0: none). */
+struct slot_entry {
+	struct count_key key;
+	__u32 slot;
+};
+
+/* What counting keeps per task: the core's decision and call in flight, and its counters' slots. */
 struct task_state {
 	struct task_core core;
 	struct xf_task xf; /* swoll:filters (exitfilter.h) */
+	__u32 cache_gen;   /* slots_gen when the cache was filled */
+	__u32 pad;
+	struct slot_entry slot_cache[SLOT_CACHE];
 };
 #define TASK_HASH_ENTRIES 32768
 #include "tasks.h"
 
+/* Set by user space before loading: whether calls are timed (summed time, histogram); whether the per-call
+ * programs may read a task's registers (bpf_task_pt_regs, 5.15: bpf.PtRegs), which -P needs. */
+volatile const __u8 count_latency = 1;
+volatile const __u8 count_task_regs = 0;
+
 /* Set by user space at run time (mmapped .bss): which syscalls are counted, and exit/exit_group (no exit). */
 __u8 selected[NR_MAX] = {};
 __u8 no_return[NR_MAX] = {};
+/* The generation of the slots' keys: user space bumps it when it frees slots. */
+__u32 slots_gen = 0;
 
+/* The counters, by slot: user space sizes the three maps from the number of CPUs. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 16384); /* user space sizes it by the number of CPUs */
-	__type(key, struct count_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
 	__type(value, struct count_val);
 } counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct count_key);
+	__type(value, __u32);
+} count_slots SEC(".maps");
+
+/* Slots no key has, zeroed (filled by user space). */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 16384);
+	__type(value, __u32);
+} free_slots SEC(".maps");
 
 static __always_inline __u32 log2_32(__u32 v)
 {
@@ -97,25 +146,66 @@ static __always_inline __u32 hist_bucket(__u64 ns)
 	return b < HIST_BUCKETS ? b : HIST_BUCKETS - 1;
 }
 
-static __always_inline void count_call(__u32 target, __u32 nr, long ret, __u64 ns, __u64 stack)
+/* The slot of key, found in count_slots or given to it; -1 when there is none left. */
+static __always_inline long slot_of(struct count_key *key)
 {
-	struct count_key key = {.target = target, .nr = nr, .stack = stack};
+	__u32 *s = bpf_map_lookup_elem(&count_slots, key);
+	if (s)
+		return *s;
+	__u32 slot;
+	if (bpf_map_pop_elem(&free_slots, &slot))
+		return -1; /* none left */
+	if (!bpf_map_update_elem(&count_slots, key, &slot, BPF_NOEXIST))
+		return slot;
+	/* another CPU gave the key a slot meanwhile: this one goes back */
+	bpf_map_push_elem(&free_slots, &slot, 0);
+	s = bpf_map_lookup_elem(&count_slots, key);
+	return s ? *s : -1;
+}
+
+static __always_inline bool same_key(const struct count_key *a, const struct count_key *b)
+{
+	return a->target == b->target && a->nr == b->nr && a->err == b->err && a->flags == b->flags &&
+	       a->stack == b->stack;
+}
+
+/* Counts a call nr of the task st that returned ret and took ns (with latencies), from the stack whose hash is
+ * stack (stack.h; 0 unless counters are keyed by stack). */
+static __always_inline void count_call(struct task_state *st, __u32 nr, long ret, __u64 ns, __u64 stack)
+{
+	struct count_key key = {.target = st->core.filter.target, .nr = nr, .stack = stack};
 	if (ret < 0 && ret >= -MAX_ERRNO)
 		key.err = -ret;
-	struct count_val *v = bpf_map_lookup_elem(&counts, &key);
-	if (!v) {
-		/* a new counter starts from count_zero (read-only data): 272 bytes of stack would leave too little to
-		 * the entry's fd resolution (exitfilter.h) */
-		long err = bpf_map_update_elem(&counts, &key, &count_zero, BPF_NOEXIST);
-		if (err && err != -EEXIST) {
-			count_lost(); /* the table is full */
+	/* execve and execveat are the program's: the runtime's last call starts it */
+	if (st->core.filter.pre_exec && nr != NR_EXECVE && nr != NR_EXECVEAT)
+		key.flags = COUNT_PRE_EXEC;
+
+	__u32 gen = *(volatile __u32 *)&slots_gen;
+	if (st->cache_gen != gen) {
+		for (int i = 0; i < SLOT_CACHE; i++)
+			st->slot_cache[i].slot = 0;
+		st->cache_gen = gen;
+	}
+	struct slot_entry *e = &st->slot_cache[(nr + key.err) & (SLOT_CACHE - 1)];
+	__u32 slot;
+	if (e->slot && same_key(&e->key, &key)) {
+		slot = e->slot - 1;
+	} else {
+		long s = slot_of(&key);
+		if (s < 0) {
+			count_lost(nr, ret); /* the table is full */
 			return;
 		}
-		v = bpf_map_lookup_elem(&counts, &key);
-		if (!v)
-			return;
+		slot = s;
+		e->key = key;
+		e->slot = slot + 1;
 	}
+	struct count_val *v = bpf_map_lookup_elem(&counts, &slot);
+	if (!v)
+		return;
 	v->calls++;
+	if (!count_latency)
+		return;
 	v->time_ns += ns;
 	/* The bucket is below HIST_BUCKETS already, so the compiler drops the mask unless told not to; verifiers
 	 * before 6.x cannot bound the index without it (5.10 and 6.1 rejected the program). */
@@ -132,6 +222,24 @@ static __always_inline __u64 key_stack(void *ctx, struct task_struct *task, int 
 	return count_stack_key(ctx, current_pid_tgid(task, f));
 }
 
+/* Whether a call's entry is seen: to time it, or for the filters that need it (a slow call's start, -P's fds
+ * resolved before the call closes them). Else the calls are counted at exit only. */
+#define COUNT_AT_ENTRY (count_latency || (xf_flags & (XF_SLOW | XF_PATH)))
+
+/* swoll:filters: the call's arguments, for -P only: from regs (sys_enter's and sys_exit's registers) or, per
+ * call (F_SC), the task's. countprobe attaches per call with -P only where bpf_task_pt_regs is (5.15). */
+static __always_inline void filter_args(struct task_struct *task, struct pt_regs *regs, __u64 *args, int f)
+{
+	if (!(xf_flags & XF_PATH))
+		return;
+	if (f & F_SC) {
+		if (count_task_regs) /* else never attached per call (countprobe) */
+			read_args((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), args, true);
+	} else
+		read_args(regs, args, CTX_BTF(f));
+}
+
+/* The entry of call id, whose arguments are in regs (sys_enter's registers; with F_SC, NULL: the task's). */
 static __always_inline int on_enter(void *ctx, struct pt_regs *regs, long id, int f)
 {
 	if (id < 0 || id >= NR_MAX)
@@ -139,55 +247,76 @@ static __always_inline int on_enter(void *ctx, struct pt_regs *regs, long id, in
 	__u32 nr = id;
 	if (!selected[nr & (NR_MAX - 1)])
 		return 0;
+	bool no_ret = no_return[nr & (NR_MAX - 1)];
+	/* Counted at exit: but exit and exit_group, which have none, and execveat, whose exit may say execve
+	 * (task_exit_nr). */
+	if (!COUNT_AT_ENTRY && !no_ret && nr != NR_EXECVEAT)
+		return 0;
 	struct task_struct *task = current_task(f);
 	__u64 pid_tgid = current_pid_tgid(task, f);
-	struct task_state *st = task_traced(task, pid_tgid, f);
+	struct task_state *st = task_traced(task, pid_tgid, nr, f);
 	if (!st)
 		return 0;
 	__u64 args[MAX_ARGS]; /* swoll:filters: read (and read by the filters) only for -P */
-	if (xf_flags & XF_PATH)
-		read_args(regs, args, CTX_BTF(f));
+	filter_args(task, regs, args, f);
 	xf_args_opaque(args);
-	if (no_return[nr & (NR_MAX - 1)]) {
+	if (no_ret) {
 		/* exit, exit_group: sys_exit never comes; the stack only for a call the filters keep */
 		if (xf_keep(task, &st->xf, nr, 0, 0, args, true)) /* swoll:filters */
-			count_call(st->core.filter.target, nr, 0, 0, key_stack(ctx, task, f));
+			count_call(st, nr, 0, 0, key_stack(ctx, task, f));
 		return 0;
 	}
-	__u64 now = bpf_ktime_get_ns();
-	task_begin(st, nr, now);
+	task_begin(st, nr, (count_latency || (xf_flags & XF_SLOW)) ? bpf_ktime_get_ns() : 1);
 	xf_enter(task, &st->xf, 0, nr, args, pid_tgid, f); /* swoll:filters: -P on fds */
 	return 0;
 }
 
-static __always_inline int on_exit(void *ctx, struct pt_regs *regs, long ret, int f)
+/* The exit of call id (as sys_exit says: see task_exit_nr), which returned ret; regs as for on_enter. */
+static __always_inline int on_exit(void *ctx, struct pt_regs *regs, long id, long ret, int f)
 {
 	struct task_struct *task = current_task(f);
-	long id = task_exit_nr(task, syscall_nr(regs, CTX_BTF(f)), f);
+	task_exited(task, id, ret, f);
+	id = task_exit_nr(task, id, f);
 	if (id < 0 || id >= NR_MAX)
 		return 0;
 	__u32 nr = id;
 	if (!selected[nr & (NR_MAX - 1)])
 		return 0;
-	__u64 start;
-	struct task_state *st = task_end(task, nr, &start, f);
+	struct task_state *st;
+	__u64 start = 0;
+	if (COUNT_AT_ENTRY) {
+		st = task_end(task, nr, &start, f);
+	} else {
+		st = task_traced(task, current_pid_tgid(task, f), nr, f);
+		if (st && nr == NR_EXECVEAT)
+			st->core.call.start = 0;
+	}
 	if (!st)
 		return 0;
 	__u64 args[MAX_ARGS]; /* swoll:filters: the incident filters; arguments only for -P */
-	if (xf_flags & XF_PATH)
-		read_args(regs, args, CTX_BTF(f));
+	filter_args(task, regs, args, f);
 	xf_args_opaque(args);
 	if (!xf_keep(task, &st->xf, nr, ret, start, args, false))
 		return 0;
-	__u64 end = bpf_ktime_get_ns();
+	__u64 ns = count_latency ? bpf_ktime_get_ns() - start : 0;
 	/* stack.h: the stack is walked only for a call the filters keep */
-	count_call(st->core.filter.target, nr, ret, end - start, key_stack(ctx, task, f));
+	count_call(st, nr, ret, ns, key_stack(ctx, task, f));
+	return 0;
+}
+
+/* A successful exec: a pre-exec process is no more (filter.h), and its tasks decide again. */
+static __always_inline int on_exec(int f)
+{
+	struct task_state *st = tasks_lookup(current_task(f), f);
+	if (st && st->core.filter.pre_exec)
+		decision_forget(&st->core.filter);
 	return 0;
 }
 
 /*
- * The programs: <attach>_<hook>[_<variant>] (variant.h). sys_enter and sys_exit: none (F_TS), _hash (without
- * task storage); the hash variant's sched_process_exit (_exit_hash) deletes an exiting task's state.
+ * The programs: <attach>_<hook>[_<variant>] (variant.h). sys_enter, sys_exit and sched_process_exec (_exec):
+ * none (F_TS), _hash (without task storage); the hash variant's sched_process_exit (_exit_hash) deletes an
+ * exiting task's state. The per-call programs sc_sys_enter and sc_sys_exit (F_SC) have the same variants.
  * bpf/variants.go lists them.
  */
 #define COUNT_PROGS(attach, sfx, f)                                                                         \
@@ -197,13 +326,31 @@ static __always_inline int on_exit(void *ctx, struct pt_regs *regs, long ret, in
 	}                                                                                                   \
 	TP_PROG(attach, sys_exit, attach##_sys_exit##sfx)                                                   \
 	{                                                                                                   \
-		return on_exit(ctx, (struct pt_regs *)ctx[0], (long)ctx[1], (f));                           \
+		struct pt_regs *regs = (struct pt_regs *)ctx[0];                                            \
+		return on_exit(ctx, regs, syscall_nr(regs, CTX_BTF(f)), (long)ctx[1], (f));                 \
+	}                                                                                                   \
+	TP_PROG(attach, sched_process_exec, attach##_exec##sfx)                                             \
+	{                                                                                                   \
+		return on_exec(f);                                                                          \
 	}
 
 COUNT_PROGS(btf, , F_BTF | F_TS)
 COUNT_PROGS(btf, _hash, F_BTF)
 COUNT_PROGS(raw, , F_TS)
 COUNT_PROGS(raw, _hash, 0)
+
+#define COUNT_SC_PROGS(sfx, f)                                                                              \
+	SC_PROG(enter, sc_sys_enter##sfx)                                                                   \
+	{                                                                                                   \
+		return on_enter(ctx, 0, ctx->nr, (f) | F_SC);                                              \
+	}                                                                                                   \
+	SC_PROG(exit, sc_sys_exit##sfx)                                                                     \
+	{                                                                                                   \
+		return on_exit(ctx, 0, ctx->nr, ctx->ret, (f) | F_SC);                                     \
+	}
+
+COUNT_SC_PROGS(, F_TS)
+COUNT_SC_PROGS(_hash, 0)
 
 TP_PROG(btf, sched_process_exit, btf_exit_hash)
 {

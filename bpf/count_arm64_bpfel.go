@@ -42,11 +42,19 @@ const (
 	CountCgroupHierarchyCGH_MISC       CountCgroupHierarchy = 14
 )
 
+type CountCountFlags uint32
+
+const (
+	CountCountFlagsCOUNT_PRE_EXEC CountCountFlags = 1
+)
+
 type CountCountKey struct {
 	_      structs.HostLayout
 	Target uint32
 	Nr     uint16
 	Err    uint16
+	Flags  uint32
+	Pad    uint32
 	Stack  uint64
 }
 
@@ -76,8 +84,10 @@ type CountDecision struct {
 	Target  uint32
 	Nsproxy uint64
 	CssSet  uint64
+	Moves   uint32
 	Traced  uint8
-	Pad     [7]uint8
+	PreExec uint8
+	Pad     [2]uint8
 }
 
 type CountFdCacheEntry struct {
@@ -191,6 +201,12 @@ type CountFdStash struct {
 	Data    [2084]uint8
 }
 
+type CountLostKey struct {
+	_   structs.HostLayout
+	Nr  uint16
+	Err uint16
+}
+
 type CountTaskState struct {
 	_    structs.HostLayout
 	Core struct {
@@ -210,6 +226,14 @@ type CountTaskState struct {
 		RetFds uint8
 		Pad    [5]uint8
 	}
+	CacheGen  uint32
+	Pad       uint32
+	SlotCache [4]struct {
+		_    structs.HostLayout
+		Key  CountCountKey
+		Slot uint32
+		_    [4]byte
+	}
 }
 
 type CountXfPathKey struct {
@@ -224,6 +248,7 @@ type CountXfPathKey struct {
 const (
 	CountMapCallFds             = "call_fds"
 	CountMapCgroupTargets       = "cgroup_targets"
+	CountMapCountSlots          = "count_slots"
 	CountMapCountStackBufs      = "count_stack_bufs"
 	CountMapCountStacks         = "count_stacks"
 	CountMapCounts              = "counts"
@@ -233,9 +258,12 @@ const (
 	CountMapFdstash             = "fdstash"
 	CountMapFdstashByTask       = "fdstash_by_task"
 	CountMapFiltered            = "filtered"
+	CountMapFreeSlots           = "free_slots"
 	CountMapLost                = "lost"
+	CountMapLostCalls           = "lost_calls"
 	CountMapMntTargets          = "mnt_targets"
 	CountMapPidTargets          = "pid_targets"
+	CountMapPreExec             = "pre_exec"
 	CountMapTaskZero            = "task_zero"
 	CountMapTasks               = "tasks"
 	CountMapTasksByTask         = "tasks_by_task"
@@ -243,31 +271,45 @@ const (
 	CountMapXfKeys              = "xf_keys"
 	CountMapXfPaths             = "xf_paths"
 	CountMapXfPids              = "xf_pids"
+	CountProgBtfExec            = "btf_exec"
+	CountProgBtfExecHash        = "btf_exec_hash"
 	CountProgBtfExitHash        = "btf_exit_hash"
 	CountProgBtfSysEnter        = "btf_sys_enter"
 	CountProgBtfSysEnterHash    = "btf_sys_enter_hash"
 	CountProgBtfSysExit         = "btf_sys_exit"
 	CountProgBtfSysExitHash     = "btf_sys_exit_hash"
+	CountProgRawExec            = "raw_exec"
+	CountProgRawExecHash        = "raw_exec_hash"
 	CountProgRawExitHash        = "raw_exit_hash"
 	CountProgRawSysEnter        = "raw_sys_enter"
 	CountProgRawSysEnterHash    = "raw_sys_enter_hash"
 	CountProgRawSysExit         = "raw_sys_exit"
 	CountProgRawSysExitHash     = "raw_sys_exit_hash"
+	CountProgScSysEnter         = "sc_sys_enter"
+	CountProgScSysEnterHash     = "sc_sys_enter_hash"
+	CountProgScSysExit          = "sc_sys_exit"
+	CountProgScSysExitHash      = "sc_sys_exit_hash"
 	CountVarCallFds             = "_call_fds"
 	CountVarCgroupHierarchyEnum = "_cgroup_hierarchy_enum"
+	CountVarCountFlags          = "_count_flags"
 	CountVarCountKey            = "_count_key"
 	CountVarCountVal            = "_count_val"
 	CountVarFdInfo              = "_fd_info"
 	CountVarFdSock              = "_fd_sock"
+	CountVarLostKey             = "_lost_key"
 	CountVarCgroupHierarchy     = "cgroup_hierarchy"
 	CountVarCgroupLevels        = "cgroup_levels"
+	CountVarCgroupMoves         = "cgroup_moves"
 	CountVarCountByStack        = "count_by_stack"
-	CountVarCountZero           = "count_zero"
+	CountVarCountLatency        = "count_latency"
+	CountVarCountTaskRegs       = "count_task_regs"
 	CountVarFdLevel             = "fd_level"
 	CountVarFilterGen           = "filter_gen"
 	CountVarFilterMode          = "filter_mode"
 	CountVarNoReturn            = "no_return"
+	CountVarPreExecOn           = "pre_exec_on"
 	CountVarSelected            = "selected"
+	CountVarSlotsGen            = "slots_gen"
 	CountVarXfErrnos            = "xf_errnos"
 	CountVarXfFlags             = "xf_flags"
 	CountVarXfMinNs             = "xf_min_ns"
@@ -315,16 +357,24 @@ type CountSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CountProgramSpecs struct {
+	BtfExec         *ebpf.ProgramSpec `ebpf:"btf_exec"`
+	BtfExecHash     *ebpf.ProgramSpec `ebpf:"btf_exec_hash"`
 	BtfExitHash     *ebpf.ProgramSpec `ebpf:"btf_exit_hash"`
 	BtfSysEnter     *ebpf.ProgramSpec `ebpf:"btf_sys_enter"`
 	BtfSysEnterHash *ebpf.ProgramSpec `ebpf:"btf_sys_enter_hash"`
 	BtfSysExit      *ebpf.ProgramSpec `ebpf:"btf_sys_exit"`
 	BtfSysExitHash  *ebpf.ProgramSpec `ebpf:"btf_sys_exit_hash"`
+	RawExec         *ebpf.ProgramSpec `ebpf:"raw_exec"`
+	RawExecHash     *ebpf.ProgramSpec `ebpf:"raw_exec_hash"`
 	RawExitHash     *ebpf.ProgramSpec `ebpf:"raw_exit_hash"`
 	RawSysEnter     *ebpf.ProgramSpec `ebpf:"raw_sys_enter"`
 	RawSysEnterHash *ebpf.ProgramSpec `ebpf:"raw_sys_enter_hash"`
 	RawSysExit      *ebpf.ProgramSpec `ebpf:"raw_sys_exit"`
 	RawSysExitHash  *ebpf.ProgramSpec `ebpf:"raw_sys_exit_hash"`
+	ScSysEnter      *ebpf.ProgramSpec `ebpf:"sc_sys_enter"`
+	ScSysEnterHash  *ebpf.ProgramSpec `ebpf:"sc_sys_enter_hash"`
+	ScSysExit       *ebpf.ProgramSpec `ebpf:"sc_sys_exit"`
+	ScSysExitHash   *ebpf.ProgramSpec `ebpf:"sc_sys_exit_hash"`
 }
 
 // CountMapSpecs contains maps before they are loaded into the kernel.
@@ -333,6 +383,7 @@ type CountProgramSpecs struct {
 type CountMapSpecs struct {
 	CallFds         *ebpf.MapSpec `ebpf:"call_fds"`
 	CgroupTargets   *ebpf.MapSpec `ebpf:"cgroup_targets"`
+	CountSlots      *ebpf.MapSpec `ebpf:"count_slots"`
 	CountStackBufs  *ebpf.MapSpec `ebpf:"count_stack_bufs"`
 	CountStacks     *ebpf.MapSpec `ebpf:"count_stacks"`
 	Counts          *ebpf.MapSpec `ebpf:"counts"`
@@ -342,9 +393,12 @@ type CountMapSpecs struct {
 	Fdstash         *ebpf.MapSpec `ebpf:"fdstash"`
 	FdstashByTask   *ebpf.MapSpec `ebpf:"fdstash_by_task"`
 	Filtered        *ebpf.MapSpec `ebpf:"filtered"`
+	FreeSlots       *ebpf.MapSpec `ebpf:"free_slots"`
 	Lost            *ebpf.MapSpec `ebpf:"lost"`
+	LostCalls       *ebpf.MapSpec `ebpf:"lost_calls"`
 	MntTargets      *ebpf.MapSpec `ebpf:"mnt_targets"`
 	PidTargets      *ebpf.MapSpec `ebpf:"pid_targets"`
+	PreExec         *ebpf.MapSpec `ebpf:"pre_exec"`
 	TaskZero        *ebpf.MapSpec `ebpf:"task_zero"`
 	Tasks           *ebpf.MapSpec `ebpf:"tasks"`
 	TasksByTask     *ebpf.MapSpec `ebpf:"tasks_by_task"`
@@ -360,19 +414,25 @@ type CountMapSpecs struct {
 type CountVariableSpecs struct {
 	CallFds             *ebpf.VariableSpec `ebpf:"_call_fds"`
 	CgroupHierarchyEnum *ebpf.VariableSpec `ebpf:"_cgroup_hierarchy_enum"`
+	CountFlags          *ebpf.VariableSpec `ebpf:"_count_flags"`
 	CountKey            *ebpf.VariableSpec `ebpf:"_count_key"`
 	CountVal            *ebpf.VariableSpec `ebpf:"_count_val"`
 	FdInfo              *ebpf.VariableSpec `ebpf:"_fd_info"`
 	FdSock              *ebpf.VariableSpec `ebpf:"_fd_sock"`
+	LostKey             *ebpf.VariableSpec `ebpf:"_lost_key"`
 	CgroupHierarchy     *ebpf.VariableSpec `ebpf:"cgroup_hierarchy"`
 	CgroupLevels        *ebpf.VariableSpec `ebpf:"cgroup_levels"`
+	CgroupMoves         *ebpf.VariableSpec `ebpf:"cgroup_moves"`
 	CountByStack        *ebpf.VariableSpec `ebpf:"count_by_stack"`
-	CountZero           *ebpf.VariableSpec `ebpf:"count_zero"`
+	CountLatency        *ebpf.VariableSpec `ebpf:"count_latency"`
+	CountTaskRegs       *ebpf.VariableSpec `ebpf:"count_task_regs"`
 	FdLevel             *ebpf.VariableSpec `ebpf:"fd_level"`
 	FilterGen           *ebpf.VariableSpec `ebpf:"filter_gen"`
 	FilterMode          *ebpf.VariableSpec `ebpf:"filter_mode"`
 	NoReturn            *ebpf.VariableSpec `ebpf:"no_return"`
+	PreExecOn           *ebpf.VariableSpec `ebpf:"pre_exec_on"`
 	Selected            *ebpf.VariableSpec `ebpf:"selected"`
+	SlotsGen            *ebpf.VariableSpec `ebpf:"slots_gen"`
 	XfErrnos            *ebpf.VariableSpec `ebpf:"xf_errnos"`
 	XfFlags             *ebpf.VariableSpec `ebpf:"xf_flags"`
 	XfMinNs             *ebpf.VariableSpec `ebpf:"xf_min_ns"`
@@ -400,6 +460,7 @@ func (o *CountObjects) Close() error {
 type CountMaps struct {
 	CallFds         *ebpf.Map `ebpf:"call_fds"`
 	CgroupTargets   *ebpf.Map `ebpf:"cgroup_targets"`
+	CountSlots      *ebpf.Map `ebpf:"count_slots"`
 	CountStackBufs  *ebpf.Map `ebpf:"count_stack_bufs"`
 	CountStacks     *ebpf.Map `ebpf:"count_stacks"`
 	Counts          *ebpf.Map `ebpf:"counts"`
@@ -409,9 +470,12 @@ type CountMaps struct {
 	Fdstash         *ebpf.Map `ebpf:"fdstash"`
 	FdstashByTask   *ebpf.Map `ebpf:"fdstash_by_task"`
 	Filtered        *ebpf.Map `ebpf:"filtered"`
+	FreeSlots       *ebpf.Map `ebpf:"free_slots"`
 	Lost            *ebpf.Map `ebpf:"lost"`
+	LostCalls       *ebpf.Map `ebpf:"lost_calls"`
 	MntTargets      *ebpf.Map `ebpf:"mnt_targets"`
 	PidTargets      *ebpf.Map `ebpf:"pid_targets"`
+	PreExec         *ebpf.Map `ebpf:"pre_exec"`
 	TaskZero        *ebpf.Map `ebpf:"task_zero"`
 	Tasks           *ebpf.Map `ebpf:"tasks"`
 	TasksByTask     *ebpf.Map `ebpf:"tasks_by_task"`
@@ -425,6 +489,7 @@ func (m *CountMaps) Close() error {
 	return _CountClose(
 		m.CallFds,
 		m.CgroupTargets,
+		m.CountSlots,
 		m.CountStackBufs,
 		m.CountStacks,
 		m.Counts,
@@ -434,9 +499,12 @@ func (m *CountMaps) Close() error {
 		m.Fdstash,
 		m.FdstashByTask,
 		m.Filtered,
+		m.FreeSlots,
 		m.Lost,
+		m.LostCalls,
 		m.MntTargets,
 		m.PidTargets,
+		m.PreExec,
 		m.TaskZero,
 		m.Tasks,
 		m.TasksByTask,
@@ -453,19 +521,25 @@ func (m *CountMaps) Close() error {
 type CountVariables struct {
 	CallFds             *ebpf.Variable `ebpf:"_call_fds"`
 	CgroupHierarchyEnum *ebpf.Variable `ebpf:"_cgroup_hierarchy_enum"`
+	CountFlags          *ebpf.Variable `ebpf:"_count_flags"`
 	CountKey            *ebpf.Variable `ebpf:"_count_key"`
 	CountVal            *ebpf.Variable `ebpf:"_count_val"`
 	FdInfo              *ebpf.Variable `ebpf:"_fd_info"`
 	FdSock              *ebpf.Variable `ebpf:"_fd_sock"`
+	LostKey             *ebpf.Variable `ebpf:"_lost_key"`
 	CgroupHierarchy     *ebpf.Variable `ebpf:"cgroup_hierarchy"`
 	CgroupLevels        *ebpf.Variable `ebpf:"cgroup_levels"`
+	CgroupMoves         *ebpf.Variable `ebpf:"cgroup_moves"`
 	CountByStack        *ebpf.Variable `ebpf:"count_by_stack"`
-	CountZero           *ebpf.Variable `ebpf:"count_zero"`
+	CountLatency        *ebpf.Variable `ebpf:"count_latency"`
+	CountTaskRegs       *ebpf.Variable `ebpf:"count_task_regs"`
 	FdLevel             *ebpf.Variable `ebpf:"fd_level"`
 	FilterGen           *ebpf.Variable `ebpf:"filter_gen"`
 	FilterMode          *ebpf.Variable `ebpf:"filter_mode"`
 	NoReturn            *ebpf.Variable `ebpf:"no_return"`
+	PreExecOn           *ebpf.Variable `ebpf:"pre_exec_on"`
 	Selected            *ebpf.Variable `ebpf:"selected"`
+	SlotsGen            *ebpf.Variable `ebpf:"slots_gen"`
 	XfErrnos            *ebpf.Variable `ebpf:"xf_errnos"`
 	XfFlags             *ebpf.Variable `ebpf:"xf_flags"`
 	XfMinNs             *ebpf.Variable `ebpf:"xf_min_ns"`
@@ -475,30 +549,46 @@ type CountVariables struct {
 //
 // It can be passed to LoadCountObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CountPrograms struct {
+	BtfExec         *ebpf.Program `ebpf:"btf_exec"`
+	BtfExecHash     *ebpf.Program `ebpf:"btf_exec_hash"`
 	BtfExitHash     *ebpf.Program `ebpf:"btf_exit_hash"`
 	BtfSysEnter     *ebpf.Program `ebpf:"btf_sys_enter"`
 	BtfSysEnterHash *ebpf.Program `ebpf:"btf_sys_enter_hash"`
 	BtfSysExit      *ebpf.Program `ebpf:"btf_sys_exit"`
 	BtfSysExitHash  *ebpf.Program `ebpf:"btf_sys_exit_hash"`
+	RawExec         *ebpf.Program `ebpf:"raw_exec"`
+	RawExecHash     *ebpf.Program `ebpf:"raw_exec_hash"`
 	RawExitHash     *ebpf.Program `ebpf:"raw_exit_hash"`
 	RawSysEnter     *ebpf.Program `ebpf:"raw_sys_enter"`
 	RawSysEnterHash *ebpf.Program `ebpf:"raw_sys_enter_hash"`
 	RawSysExit      *ebpf.Program `ebpf:"raw_sys_exit"`
 	RawSysExitHash  *ebpf.Program `ebpf:"raw_sys_exit_hash"`
+	ScSysEnter      *ebpf.Program `ebpf:"sc_sys_enter"`
+	ScSysEnterHash  *ebpf.Program `ebpf:"sc_sys_enter_hash"`
+	ScSysExit       *ebpf.Program `ebpf:"sc_sys_exit"`
+	ScSysExitHash   *ebpf.Program `ebpf:"sc_sys_exit_hash"`
 }
 
 func (p *CountPrograms) Close() error {
 	return _CountClose(
+		p.BtfExec,
+		p.BtfExecHash,
 		p.BtfExitHash,
 		p.BtfSysEnter,
 		p.BtfSysEnterHash,
 		p.BtfSysExit,
 		p.BtfSysExitHash,
+		p.RawExec,
+		p.RawExecHash,
 		p.RawExitHash,
 		p.RawSysEnter,
 		p.RawSysEnterHash,
 		p.RawSysExit,
 		p.RawSysExitHash,
+		p.ScSysEnter,
+		p.ScSysEnterHash,
+		p.ScSysExit,
+		p.ScSysExitHash,
 	)
 }
 

@@ -276,7 +276,7 @@ static __always_inline void xf_enter(struct task_struct *task, struct xf_task *x
 			if (!st) {
 				st = fdstash_create(task, (const struct fd_stash *)s, f);
 				if (!st) {
-					count_lost(); /* no room for the call's fds: its record would lack them */
+					count_lost_part(); /* no room for the call's fds: its record would lack them */
 					fds = false;
 					continue;
 				}
@@ -289,7 +289,7 @@ static __always_inline void xf_enter(struct task_struct *task, struct xf_task *x
 		}
 		if (s->owner != pid_tgid) {
 			/* preempted by a task that used this CPU's buffer: what was copied may be garbled */
-			count_lost();
+			count_lost_part();
 			if (st)
 				st->dropped = 1;
 		}

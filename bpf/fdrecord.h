@@ -148,7 +148,7 @@ static __always_inline int fd_record_exit_body(__u32 pos, __u32 nr, __s64 ret, i
 		}
 	}
 	if (caps && fsc->owner != owner)
-		count_lost(); /* garbled by a preempting writer; the record's owner check catches its own buffer */
+		count_lost_part(); /* garbled by a preempting writer; the record's owner check catches its own buffer */
 	return (pos - start) | caps << 16;
 }
 

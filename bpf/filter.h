@@ -18,6 +18,14 @@
  *
  * The decision for a task is cached in its state (struct decision, task.h), so that a call of a traced task
  * does not ask the filter's hashes again, and a selected call of an untraced one costs a look at its storage.
+ * What moves a running task to another target is seen as it happens, so that no cached decision outlives it:
+ * the exits of setns and unshare forget the caller's decision (tasks.h), and every move of a task to another
+ * cgroup bumps cgroup_moves (the probe's cgroup_attach_task program), after which every task decides again.
+ *
+ * Pre-exec (counting mode, with pre_exec_on): a process that joined a container, by a move to another cgroup or
+ * by setns, is marked in pre_exec until it calls execve; a process it forks inherits the mark. The decision
+ * carries the mark, so that counting mode can tell the container runtime's setup (mount, pivot_root,
+ * sethostname... in runc's init before it execs the container's program) from the program's own calls.
  */
 #ifndef SWOLL_FILTER_H
 #define SWOLL_FILTER_H
@@ -39,6 +47,25 @@ __u32 filter_mode SEC(".data.filter") = 0;
 /* The filter's generation: user space increments it after every change of the targets or the mode (never to 0,
  * which marks a task not decided yet), and a decision made under another generation is made again. */
 __u32 filter_gen SEC(".data.filter") = 1;
+/* Moves of tasks to other cgroups since the programs were loaded (the probe counts them). */
+__u32 cgroup_moves SEC(".data.filter") = 0;
+/* Whether the probe keeps pre_exec (counting mode sets it). */
+__u32 pre_exec_on SEC(".data.filter") = 0;
+
+/* Processes (by tgid) that joined a container and have not exec'd since (see above). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} pre_exec SEC(".maps");
+
+/* Marks the process tgid pre-exec (a full table leaves it unmarked). */
+static __always_inline void pre_exec_mark(__u32 tgid)
+{
+	__u8 one = 1;
+	bpf_map_update_elem(&pre_exec, &tgid, &one, BPF_ANY);
+}
 
 /* Mount namespace id (mnt_ns_id) -> target id. */
 struct {
@@ -107,21 +134,30 @@ static __always_inline bool target_of(struct task_struct *task, __u64 pid_tgid, 
 }
 
 /*
- * The filter's decision for a task, kept in the task's state. It holds while filter_gen does and, in mount
- * namespace mode, while the task keeps its nsproxy: setns and unshare (the only calls that move a running task
- * to another mount namespace) install a new nsproxy allocated while the old one is still alive, so a change
- * shows as a new address. Likewise in cgroup mode with its css_set: a task moved to another cgroup gets another
- * css_set, found or allocated while the old one is still referenced. Pid mode needs no key: a process's
- * children, which fork adds, are new tasks.
+ * The filter's decision for a task, kept in the task's state. It holds while filter_gen does, and until what
+ * moves the task happens: setns or unshare (the only calls that move a running task to another mount
+ * namespace), whose exits forget it (decision_forget), or a move to another cgroup (cgroup_moves). The nsproxy
+ * and css_set the task had when decided are kept too, and a change of either decides again at once: a move to
+ * another cgroup is seen by its css_set while it happens, before the tracepoint that counts it; correctness
+ * does not rest on these addresses, which a task moved twice may find again. Pid mode needs no key: a
+ * process's children, which fork adds, are new tasks.
  */
 struct decision {
-	__u32 gen; /* filter_gen it was made under; 0: none yet */
+	__u32 gen; /* filter_gen it was made under; 0: none yet (or forgotten) */
 	__u32 target;
 	__u64 nsproxy; /* with MODE_MNT: the task's nsproxy then; else 0 */
 	__u64 css_set; /* with MODE_CGROUP: the task's css_set then; else 0 */
+	__u32 moves;   /* cgroup_moves then, with MODE_CGROUP or pre_exec_on; else 0 */
 	__u8 traced;
-	__u8 pad[7];
+	__u8 pre_exec; /* with pre_exec_on: the process was in pre_exec */
+	__u8 pad[2];
 };
+
+/* Makes the decision be made again at the task's next call. */
+static __always_inline void decision_forget(struct decision *d)
+{
+	d->gen = 0;
+}
 
 /* Brings d up to date for the task (deciding again when it is stale) and returns whether the task is traced. */
 static __always_inline bool filter_decide(struct task_struct *task, __u64 pid_tgid, struct decision *d, int f)
@@ -129,20 +165,30 @@ static __always_inline bool filter_decide(struct task_struct *task, __u64 pid_tg
 	/* Generation and mode are read before the filter's maps: a change made meanwhile leaves a stale gen. */
 	__u32 gen = *(volatile __u32 *)&filter_gen;
 	__u32 mode = *(volatile __u32 *)&filter_mode;
+	__u32 pre = *(volatile __u32 *)&pre_exec_on;
 	__u64 nsp = 0, cgs = 0;
+	__u32 moves = 0;
 	if (mode & MODE_MNT)
 		nsp = TASK_BTF(f) ? (__u64)task->nsproxy : (__u64)BPF_CORE_READ(task, nsproxy);
 	if (mode & MODE_CGROUP)
 		cgs = TASK_BTF(f) ? (__u64)task->cgroups : (__u64)BPF_CORE_READ(task, cgroups);
-	if (d->gen != gen || d->nsproxy != nsp || d->css_set != cgs) {
+	if ((mode & MODE_CGROUP) || pre)
+		moves = *(volatile __u32 *)&cgroup_moves;
+	if (d->gen != gen || d->nsproxy != nsp || d->css_set != cgs || d->moves != moves) {
 		/* cgroup.h's functions take a plain number: a BTF pointer, even cast, is not one to the verifier. */
 		__u64 cgs_addr = cgs;
 		if ((mode & MODE_CGROUP) && TASK_BTF(f))
 			cgs_addr = (__u64)BPF_CORE_READ(task, cgroups);
 		d->traced = target_of(task, pid_tgid, mode, cgs_addr, &d->target, TASK_BTF(f));
+		d->pre_exec = 0;
+		if (pre && d->traced) {
+			__u32 tgid = pid_tgid >> 32;
+			d->pre_exec = bpf_map_lookup_elem(&pre_exec, &tgid) != 0;
+		}
 		d->gen = gen;
 		d->nsproxy = nsp;
 		d->css_set = cgs;
+		d->moves = moves;
 	}
 	return d->traced;
 }

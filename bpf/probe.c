@@ -660,7 +660,7 @@ static __always_inline void emit_fixed(struct task_state *st, __u32 nr, long ret
 	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	struct rec_hdr *h = bpf_ringbuf_reserve(&events, sizeof(*h), 0);
 	if (!h) {
-		count_lost();
+		count_lost(nr, ret);
 		return;
 	}
 	fill_header(h, st, nr, ret, start, pid_tgid);
@@ -687,14 +687,15 @@ static __always_inline void emit_stacked(void *ctx, struct task_state *st, __u32
 		return;
 	h->size = size;
 	if (s->owner != pid_tgid) {
-		count_lost();
+		count_lost(nr, 0);
 		return;
 	}
 	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	if (bpf_ringbuf_output(&events, s->buf, size, wake_flags(pending, size)))
-		count_lost();
+		count_lost(nr, 0);
 }
 
+/* The entry of call id, whose arguments are in regs (sys_enter's registers; with F_SC, NULL: the task's). */
 static __always_inline int on_enter(void *ctx, struct pt_regs *regs, long id, int f)
 {
 	__u32 nr = id;
@@ -706,11 +707,16 @@ static __always_inline int on_enter(void *ctx, struct pt_regs *regs, long id, in
 
 	struct task_struct *task = current_task(f);
 	__u64 pid_tgid = current_pid_tgid(task, f);
-	struct task_state *st = task_traced(task, pid_tgid, f);
+	struct task_state *st = task_traced(task, pid_tgid, nr, f);
 	if (!st)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	read_args(regs, st->args, CTX_BTF(f));
+	if (f & F_SC)
+		/* The registers of the call, as sys_enter gets them: a syscall tracepoint's record holds only the
+		 * arguments the call's definition names, and a program may not read beyond its record. */
+		read_args((struct pt_regs *)bpf_task_pt_regs(task), st->args, true);
+	else
+		read_args(regs, st->args, CTX_BTF(f));
 	st->has_entry = 0;
 
 	if (cfg->no_return) {
@@ -732,7 +738,7 @@ static __always_inline int on_enter(void *ctx, struct pt_regs *regs, long id, in
 	/* Strings that must be read before the call replaces the address space (execve). */
 	struct entry_stash *es = stash_create(task, f);
 	if (!es) {
-		count_lost();
+		count_lost_entry(nr);
 		return 0;
 	}
 	es->len = 0;
@@ -784,10 +790,12 @@ static __always_inline int on_enter(void *ctx, struct pt_regs *regs, long id, in
 	return 0;
 }
 
-static __always_inline int on_exit(void *ctx, struct pt_regs *regs, long ret, int f)
+/* The exit of call id (as sys_exit says: see task_exit_nr), which returned ret. */
+static __always_inline int on_exit(void *ctx, long id, long ret, int f)
 {
 	struct task_struct *task = current_task(f);
-	long id = task_exit_nr(task, syscall_nr(regs, CTX_BTF(f)), f);
+	task_exited(task, id, ret, f);
+	id = task_exit_nr(task, id, f);
 	__u32 nr = id;
 	if (id < 0 || id >= NR_MAX)
 		return 0;
@@ -918,25 +926,31 @@ static __always_inline int on_exit(void *ctx, struct pt_regs *regs, long ret, in
 
 	if (s->owner != pid_tgid) {
 		/* Another task used this CPU's scratch while we were preempted: the record is garbled. */
-		count_lost();
+		count_lost(nr, ret);
 		return 0;
 	}
 	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 flags = wake_flags(pending, size);
 	if (bpf_ringbuf_output(&events, s->buf, size, flags))
-		count_lost();
+		count_lost(nr, ret);
 	return 0;
 }
 
-/* pid-tree mode: children of traced processes are traced with the parent's target. */
+/* pid-tree mode: children of traced processes are traced with the parent's target. The child of a pre-exec
+ * process is pre-exec too (filter.h). */
 static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child, bool direct)
 {
-	if (!(filter_mode & MODE_PID))
+	__u32 mode = filter_mode, pre = pre_exec_on;
+	if (!(mode & MODE_PID) && !pre)
 		return 0;
 	__u32 ptgid = direct ? parent->tgid : BPF_CORE_READ(parent, tgid);
 	__u32 ctgid = direct ? child->tgid : BPF_CORE_READ(child, tgid);
 	if (ptgid == ctgid)
 		return 0; /* a new thread */
+	if (pre && bpf_map_lookup_elem(&pre_exec, &ptgid))
+		pre_exec_mark(ctgid);
+	if (!(mode & MODE_PID))
+		return 0;
 	__u32 *t = bpf_map_lookup_elem(&pid_targets, &ptgid);
 	if (!t)
 		return 0;
@@ -955,13 +969,17 @@ static __always_inline int on_task_exit(struct task_struct *p, int f)
 		stashes_forget(p);
 		fdstash_forget(p); /* swoll:filters */
 	}
-	if (!(filter_mode & MODE_PID))
+	__u32 mode = filter_mode, pre = pre_exec_on;
+	if (!(mode & MODE_PID) && !pre)
 		return 0;
 	__u32 pid = direct ? p->pid : BPF_CORE_READ(p, pid);
 	__u32 tgid = direct ? p->tgid : BPF_CORE_READ(p, tgid);
 	if (pid != tgid)
 		return 0; /* a thread; the process lives on */
-	bpf_map_delete_elem(&pid_targets, &tgid);
+	if (pre)
+		bpf_map_delete_elem(&pre_exec, &tgid);
+	if (mode & MODE_PID)
+		bpf_map_delete_elem(&pid_targets, &tgid);
 	return 0;
 }
 
@@ -1019,6 +1037,10 @@ static __always_inline int on_exec(struct linux_binprm *bprm, int f)
 {
 	bool direct = TASK_BTF(f);
 	struct task_struct *task = current_task(f); /* the task execing */
+	if (pre_exec_on) {
+		__u32 tgid = current_pid_tgid(task, f) >> 32;
+		bpf_map_delete_elem(&pre_exec, &tgid); /* counting mode forgets the decisions that said pre-exec */
+	}
 	struct task_state *st = tasks_lookup(task, f);
 	if (!st || !st->core.call.start || !st->has_entry ||
 	    (st->core.call.nr != NR_EXECVE && st->core.call.nr != NR_EXECVEAT))
@@ -1045,7 +1067,8 @@ static __always_inline int on_exec(struct linux_binprm *bprm, int f)
 /*
  * The programs: <attach>_<hook>[_<variant>] (variant.h). Variants of sys_enter: none (F_TS|F_LOOP), _ts (F_TS),
  * _hash (neither); of sys_exit, sched_process_exit (_exit) and sched_process_exec (_exec): none (F_TS), _hash;
- * sched_process_fork (_fork) has one per attach type. bpf/variants.go lists them.
+ * sched_process_fork (_fork) has one per attach type. The per-call programs (sc_sys_enter, sc_sys_exit: F_SC)
+ * have the variants of sys_enter and sys_exit. bpf/variants.go lists them.
  */
 #define ENTER_PROGS(attach, sfx, f)                                                                         \
 	TP_PROG(attach, sys_enter, attach##_sys_enter##sfx)                                                 \
@@ -1056,7 +1079,7 @@ static __always_inline int on_exec(struct linux_binprm *bprm, int f)
 #define EXIT_PROGS(attach, sfx, f)                                                                          \
 	TP_PROG(attach, sys_exit, attach##_sys_exit##sfx)                                                   \
 	{                                                                                                   \
-		return on_exit(ctx, (struct pt_regs *)ctx[0], (long)ctx[1], (f));                           \
+		return on_exit(ctx, syscall_nr((struct pt_regs *)ctx[0], CTX_BTF(f)), (long)ctx[1], (f));   \
 	}                                                                                                   \
 	TP_PROG(attach, sched_process_exit, attach##_exit##sfx)                                             \
 	{                                                                                                   \
@@ -1077,6 +1100,46 @@ ENTER_PROGS(raw, _ts, F_TS)
 ENTER_PROGS(raw, _hash, 0)
 EXIT_PROGS(raw, , F_TS)
 EXIT_PROGS(raw, _hash, 0)
+
+/* The per-call programs read the call's registers with bpf_task_pt_regs (5.15), after task storage: they have
+ * no variant without it. */
+SC_PROG(enter, sc_sys_enter)
+{
+	return on_enter(ctx, 0, ctx->nr, F_SC | F_TS | F_LOOP);
+}
+
+SC_PROG(enter, sc_sys_enter_ts)
+{
+	return on_enter(ctx, 0, ctx->nr, F_SC | F_TS);
+}
+
+SC_PROG(exit, sc_sys_exit)
+{
+	return on_exit(ctx, ctx->nr, ctx->ret, F_SC | F_TS);
+}
+
+/*
+ * A task moved to another cgroup (cgroup_attach_task(dst_cgrp, path, task, threadgroup), once per move of a
+ * task or, with threadgroup, of its whole process): every task decides again (filter.h); the moved process
+ * joined a container, maybe, and is pre-exec until it execs.
+ */
+static __always_inline int on_cgroup_move(struct task_struct *task, bool direct)
+{
+	__sync_fetch_and_add(&cgroup_moves, 1);
+	if (pre_exec_on)
+		pre_exec_mark(direct ? task->tgid : BPF_CORE_READ(task, tgid));
+	return 0;
+}
+
+TP_PROG(btf, cgroup_attach_task, btf_cgroup_move)
+{
+	return on_cgroup_move((struct task_struct *)ctx[2], true);
+}
+
+TP_PROG(raw, cgroup_attach_task, raw_cgroup_move)
+{
+	return on_cgroup_move((struct task_struct *)ctx[2], false);
+}
 
 TP_PROG(btf, sched_process_fork, btf_fork)
 {

@@ -55,8 +55,10 @@ type ProbeDecision struct {
 	Target  uint32
 	Nsproxy uint64
 	CssSet  uint64
+	Moves   uint32
 	Traced  uint8
-	Pad     [7]uint8
+	PreExec uint8
+	Pad     [2]uint8
 }
 
 type ProbeEntryStash struct {
@@ -179,6 +181,12 @@ type ProbeFdStash struct {
 	Data    [2084]uint8
 }
 
+type ProbeLostKey struct {
+	_   structs.HostLayout
+	Nr  uint16
+	Err uint16
+}
+
 type ProbeMntNsPair struct {
 	_    structs.HostLayout
 	Inum uint64
@@ -294,8 +302,10 @@ const (
 	ProbeMapFiltered            = "filtered"
 	ProbeMapIoctlSizes          = "ioctl_sizes"
 	ProbeMapLost                = "lost"
+	ProbeMapLostCalls           = "lost_calls"
 	ProbeMapMntTargets          = "mnt_targets"
 	ProbeMapPidTargets          = "pid_targets"
+	ProbeMapPreExec             = "pre_exec"
 	ProbeMapScratches           = "scratches"
 	ProbeMapStashes             = "stashes"
 	ProbeMapStashesByTask       = "stashes_by_task"
@@ -307,6 +317,7 @@ const (
 	ProbeMapXfKeys              = "xf_keys"
 	ProbeMapXfPaths             = "xf_paths"
 	ProbeMapXfPids              = "xf_pids"
+	ProbeProgBtfCgroupMove      = "btf_cgroup_move"
 	ProbeProgBtfExec            = "btf_exec"
 	ProbeProgBtfExecHash        = "btf_exec_hash"
 	ProbeProgBtfExit            = "btf_exit"
@@ -318,6 +329,7 @@ const (
 	ProbeProgBtfSysExit         = "btf_sys_exit"
 	ProbeProgBtfSysExitHash     = "btf_sys_exit_hash"
 	ProbeProgMntIds             = "mnt_ids"
+	ProbeProgRawCgroupMove      = "raw_cgroup_move"
 	ProbeProgRawExec            = "raw_exec"
 	ProbeProgRawExecHash        = "raw_exec_hash"
 	ProbeProgRawExit            = "raw_exit"
@@ -328,18 +340,24 @@ const (
 	ProbeProgRawSysEnterTs      = "raw_sys_enter_ts"
 	ProbeProgRawSysExit         = "raw_sys_exit"
 	ProbeProgRawSysExitHash     = "raw_sys_exit_hash"
+	ProbeProgScSysEnter         = "sc_sys_enter"
+	ProbeProgScSysEnterTs       = "sc_sys_enter_ts"
+	ProbeProgScSysExit          = "sc_sys_exit"
 	ProbeVarCallFds             = "_call_fds"
 	ProbeVarCapHdr              = "_cap_hdr"
 	ProbeVarCgroupHierarchyEnum = "_cgroup_hierarchy_enum"
 	ProbeVarFdInfo              = "_fd_info"
 	ProbeVarFdSock              = "_fd_sock"
+	ProbeVarLostKey             = "_lost_key"
 	ProbeVarMntNsPair           = "_mnt_ns_pair"
 	ProbeVarRecHdr              = "_rec_hdr"
 	ProbeVarCgroupHierarchy     = "cgroup_hierarchy"
 	ProbeVarCgroupLevels        = "cgroup_levels"
+	ProbeVarCgroupMoves         = "cgroup_moves"
 	ProbeVarFdLevel             = "fd_level"
 	ProbeVarFilterGen           = "filter_gen"
 	ProbeVarFilterMode          = "filter_mode"
+	ProbeVarPreExecOn           = "pre_exec_on"
 	ProbeVarStackKernelDepth    = "stack_kernel_depth"
 	ProbeVarStackUserDepth      = "stack_user_depth"
 	ProbeVarWakeBytes           = "wake_bytes"
@@ -390,6 +408,7 @@ type ProbeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ProbeProgramSpecs struct {
+	BtfCgroupMove   *ebpf.ProgramSpec `ebpf:"btf_cgroup_move"`
 	BtfExec         *ebpf.ProgramSpec `ebpf:"btf_exec"`
 	BtfExecHash     *ebpf.ProgramSpec `ebpf:"btf_exec_hash"`
 	BtfExit         *ebpf.ProgramSpec `ebpf:"btf_exit"`
@@ -401,6 +420,7 @@ type ProbeProgramSpecs struct {
 	BtfSysExit      *ebpf.ProgramSpec `ebpf:"btf_sys_exit"`
 	BtfSysExitHash  *ebpf.ProgramSpec `ebpf:"btf_sys_exit_hash"`
 	MntIds          *ebpf.ProgramSpec `ebpf:"mnt_ids"`
+	RawCgroupMove   *ebpf.ProgramSpec `ebpf:"raw_cgroup_move"`
 	RawExec         *ebpf.ProgramSpec `ebpf:"raw_exec"`
 	RawExecHash     *ebpf.ProgramSpec `ebpf:"raw_exec_hash"`
 	RawExit         *ebpf.ProgramSpec `ebpf:"raw_exit"`
@@ -411,6 +431,9 @@ type ProbeProgramSpecs struct {
 	RawSysEnterTs   *ebpf.ProgramSpec `ebpf:"raw_sys_enter_ts"`
 	RawSysExit      *ebpf.ProgramSpec `ebpf:"raw_sys_exit"`
 	RawSysExitHash  *ebpf.ProgramSpec `ebpf:"raw_sys_exit_hash"`
+	ScSysEnter      *ebpf.ProgramSpec `ebpf:"sc_sys_enter"`
+	ScSysEnterTs    *ebpf.ProgramSpec `ebpf:"sc_sys_enter_ts"`
+	ScSysExit       *ebpf.ProgramSpec `ebpf:"sc_sys_exit"`
 }
 
 // ProbeMapSpecs contains maps before they are loaded into the kernel.
@@ -428,8 +451,10 @@ type ProbeMapSpecs struct {
 	Filtered        *ebpf.MapSpec `ebpf:"filtered"`
 	IoctlSizes      *ebpf.MapSpec `ebpf:"ioctl_sizes"`
 	Lost            *ebpf.MapSpec `ebpf:"lost"`
+	LostCalls       *ebpf.MapSpec `ebpf:"lost_calls"`
 	MntTargets      *ebpf.MapSpec `ebpf:"mnt_targets"`
 	PidTargets      *ebpf.MapSpec `ebpf:"pid_targets"`
+	PreExec         *ebpf.MapSpec `ebpf:"pre_exec"`
 	Scratches       *ebpf.MapSpec `ebpf:"scratches"`
 	Stashes         *ebpf.MapSpec `ebpf:"stashes"`
 	StashesByTask   *ebpf.MapSpec `ebpf:"stashes_by_task"`
@@ -452,13 +477,16 @@ type ProbeVariableSpecs struct {
 	CgroupHierarchyEnum *ebpf.VariableSpec `ebpf:"_cgroup_hierarchy_enum"`
 	FdInfo              *ebpf.VariableSpec `ebpf:"_fd_info"`
 	FdSock              *ebpf.VariableSpec `ebpf:"_fd_sock"`
+	LostKey             *ebpf.VariableSpec `ebpf:"_lost_key"`
 	MntNsPair           *ebpf.VariableSpec `ebpf:"_mnt_ns_pair"`
 	RecHdr              *ebpf.VariableSpec `ebpf:"_rec_hdr"`
 	CgroupHierarchy     *ebpf.VariableSpec `ebpf:"cgroup_hierarchy"`
 	CgroupLevels        *ebpf.VariableSpec `ebpf:"cgroup_levels"`
+	CgroupMoves         *ebpf.VariableSpec `ebpf:"cgroup_moves"`
 	FdLevel             *ebpf.VariableSpec `ebpf:"fd_level"`
 	FilterGen           *ebpf.VariableSpec `ebpf:"filter_gen"`
 	FilterMode          *ebpf.VariableSpec `ebpf:"filter_mode"`
+	PreExecOn           *ebpf.VariableSpec `ebpf:"pre_exec_on"`
 	StackKernelDepth    *ebpf.VariableSpec `ebpf:"stack_kernel_depth"`
 	StackUserDepth      *ebpf.VariableSpec `ebpf:"stack_user_depth"`
 	WakeBytes           *ebpf.VariableSpec `ebpf:"wake_bytes"`
@@ -498,8 +526,10 @@ type ProbeMaps struct {
 	Filtered        *ebpf.Map `ebpf:"filtered"`
 	IoctlSizes      *ebpf.Map `ebpf:"ioctl_sizes"`
 	Lost            *ebpf.Map `ebpf:"lost"`
+	LostCalls       *ebpf.Map `ebpf:"lost_calls"`
 	MntTargets      *ebpf.Map `ebpf:"mnt_targets"`
 	PidTargets      *ebpf.Map `ebpf:"pid_targets"`
+	PreExec         *ebpf.Map `ebpf:"pre_exec"`
 	Scratches       *ebpf.Map `ebpf:"scratches"`
 	Stashes         *ebpf.Map `ebpf:"stashes"`
 	StashesByTask   *ebpf.Map `ebpf:"stashes_by_task"`
@@ -526,8 +556,10 @@ func (m *ProbeMaps) Close() error {
 		m.Filtered,
 		m.IoctlSizes,
 		m.Lost,
+		m.LostCalls,
 		m.MntTargets,
 		m.PidTargets,
+		m.PreExec,
 		m.Scratches,
 		m.Stashes,
 		m.StashesByTask,
@@ -551,13 +583,16 @@ type ProbeVariables struct {
 	CgroupHierarchyEnum *ebpf.Variable `ebpf:"_cgroup_hierarchy_enum"`
 	FdInfo              *ebpf.Variable `ebpf:"_fd_info"`
 	FdSock              *ebpf.Variable `ebpf:"_fd_sock"`
+	LostKey             *ebpf.Variable `ebpf:"_lost_key"`
 	MntNsPair           *ebpf.Variable `ebpf:"_mnt_ns_pair"`
 	RecHdr              *ebpf.Variable `ebpf:"_rec_hdr"`
 	CgroupHierarchy     *ebpf.Variable `ebpf:"cgroup_hierarchy"`
 	CgroupLevels        *ebpf.Variable `ebpf:"cgroup_levels"`
+	CgroupMoves         *ebpf.Variable `ebpf:"cgroup_moves"`
 	FdLevel             *ebpf.Variable `ebpf:"fd_level"`
 	FilterGen           *ebpf.Variable `ebpf:"filter_gen"`
 	FilterMode          *ebpf.Variable `ebpf:"filter_mode"`
+	PreExecOn           *ebpf.Variable `ebpf:"pre_exec_on"`
 	StackKernelDepth    *ebpf.Variable `ebpf:"stack_kernel_depth"`
 	StackUserDepth      *ebpf.Variable `ebpf:"stack_user_depth"`
 	WakeBytes           *ebpf.Variable `ebpf:"wake_bytes"`
@@ -570,6 +605,7 @@ type ProbeVariables struct {
 //
 // It can be passed to LoadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ProbePrograms struct {
+	BtfCgroupMove   *ebpf.Program `ebpf:"btf_cgroup_move"`
 	BtfExec         *ebpf.Program `ebpf:"btf_exec"`
 	BtfExecHash     *ebpf.Program `ebpf:"btf_exec_hash"`
 	BtfExit         *ebpf.Program `ebpf:"btf_exit"`
@@ -581,6 +617,7 @@ type ProbePrograms struct {
 	BtfSysExit      *ebpf.Program `ebpf:"btf_sys_exit"`
 	BtfSysExitHash  *ebpf.Program `ebpf:"btf_sys_exit_hash"`
 	MntIds          *ebpf.Program `ebpf:"mnt_ids"`
+	RawCgroupMove   *ebpf.Program `ebpf:"raw_cgroup_move"`
 	RawExec         *ebpf.Program `ebpf:"raw_exec"`
 	RawExecHash     *ebpf.Program `ebpf:"raw_exec_hash"`
 	RawExit         *ebpf.Program `ebpf:"raw_exit"`
@@ -591,10 +628,14 @@ type ProbePrograms struct {
 	RawSysEnterTs   *ebpf.Program `ebpf:"raw_sys_enter_ts"`
 	RawSysExit      *ebpf.Program `ebpf:"raw_sys_exit"`
 	RawSysExitHash  *ebpf.Program `ebpf:"raw_sys_exit_hash"`
+	ScSysEnter      *ebpf.Program `ebpf:"sc_sys_enter"`
+	ScSysEnterTs    *ebpf.Program `ebpf:"sc_sys_enter_ts"`
+	ScSysExit       *ebpf.Program `ebpf:"sc_sys_exit"`
 }
 
 func (p *ProbePrograms) Close() error {
 	return _ProbeClose(
+		p.BtfCgroupMove,
 		p.BtfExec,
 		p.BtfExecHash,
 		p.BtfExit,
@@ -606,6 +647,7 @@ func (p *ProbePrograms) Close() error {
 		p.BtfSysExit,
 		p.BtfSysExitHash,
 		p.MntIds,
+		p.RawCgroupMove,
 		p.RawExec,
 		p.RawExecHash,
 		p.RawExit,
@@ -616,6 +658,9 @@ func (p *ProbePrograms) Close() error {
 		p.RawSysEnterTs,
 		p.RawSysExit,
 		p.RawSysExitHash,
+		p.ScSysEnter,
+		p.ScSysEnterTs,
+		p.ScSysExit,
 	)
 }
 

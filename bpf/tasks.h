@@ -9,6 +9,9 @@
  * tasks get one in the hash, so that its room goes to the calls that must be recorded; an untraced task's
  * decision is kept in an LRU hash (decisions_by_task), where losing one to a busier task only means deciding
  * again. The hash variant's sched_process_exit program deletes an exiting task's entries (task_forget).
+ *
+ * Every sys_exit program calls task_exited first, whatever the selection: after setns and unshare it forgets
+ * the caller's decision (filter.h), and after a setns marks the caller's process pre-exec.
  */
 #ifndef SWOLL_TASKS_H
 #define SWOLL_TASKS_H
@@ -47,8 +50,8 @@ static __always_inline void task_forget(struct task_struct *task)
 	bpf_map_delete_elem(&decisions_by_task, &key);
 }
 
-/* The state of the current task if its call is to be traced, else NULL. */
-static __always_inline struct task_state *task_traced(struct task_struct *task, __u64 pid_tgid, int f)
+/* The state of the current task if its call nr is to be traced, else NULL. */
+static __always_inline struct task_state *task_traced(struct task_struct *task, __u64 pid_tgid, __u32 nr, int f)
 {
 	struct task_state *st;
 	if (f & F_TS) {
@@ -57,7 +60,7 @@ static __always_inline struct task_state *task_traced(struct task_struct *task, 
 			/* no memory for the task's storage: a traced call is lost, and said so */
 			struct decision d = {};
 			if (filter_decide(task, pid_tgid, &d, f) && !is_compat(task, TASK_BTF(f)))
-				count_lost();
+				count_lost_entry(nr);
 			return 0;
 		}
 		if (!filter_decide(task, pid_tgid, &st->core.filter, f))
@@ -88,7 +91,7 @@ static __always_inline struct task_state *task_traced(struct task_struct *task, 
 			st = tasks_create(task, zero, f);
 			if (!st) {
 				if (!is_compat(task, TASK_BTF(f)))
-					count_lost(); /* the hash is full */
+					count_lost_entry(nr); /* the hash is full */
 				return 0;
 			}
 			st->core.filter = d;
@@ -97,6 +100,26 @@ static __always_inline struct task_state *task_traced(struct task_struct *task, 
 	if (is_compat(task, TASK_BTF(f)))
 		return 0;
 	return st;
+}
+
+/* What every sys_exit does first, for the call id (as sys_exit says) that returned ret: setns and unshare may
+ * have moved the task to other namespaces, so its decision is made again at its next call; a process that joined
+ * namespaces by setns is pre-exec (filter.h). */
+static __always_inline void task_exited(struct task_struct *task, long id, long ret, int f)
+{
+	if (id != NR_SETNS && id != NR_UNSHARE)
+		return;
+	if (id == NR_SETNS && ret == 0 && *(volatile __u32 *)&pre_exec_on)
+		pre_exec_mark(current_pid_tgid(task, f) >> 32);
+	struct task_state *st = tasks_lookup(task, f);
+	if (st)
+		decision_forget(&st->core.filter);
+	if (!(f & F_TS)) {
+		__u64 key = (__u64)task;
+		struct decision *known = bpf_map_lookup_elem(&decisions_by_task, &key);
+		if (known)
+			decision_forget(known);
+	}
 }
 
 static __always_inline void task_begin(struct task_state *st, __u32 nr, __u64 now)

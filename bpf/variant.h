@@ -8,6 +8,11 @@
  *           without it a preallocated hash keyed by the task's address does (TASK_MAP), emptied when the task
  *           exits: the address stays the same through a multithreaded execve, unlike the thread id.
  *   F_LOOP  bpf_loop (5.17); it comes after task storage, so its variants have F_TS too.
+ * and one flag that is not a kernel feature but where a program attaches:
+ *   F_SC    the program runs on one system call's own tracepoints (syscalls:sys_enter_<name> and
+ *           sys_exit_<name>, attached per selected call), whose context is the tracepoint's record (struct
+ *           sc_enter, struct sc_exit) rather than sys_enter's registers: the calls that are not selected run
+ *           no program at all. Its task is a BTF pointer wherever there is task storage.
  * User space probes the kernel's features once and loads the one variant of each program that matches them,
  * deleting the others (package bpf, variants.go, lists every program with the set it was built for: keep the
  * two in step; a test compares them). Every variant behaves the same.
@@ -20,11 +25,12 @@
 #define F_BTF 1
 #define F_TS 2
 #define F_LOOP 4
+#define F_SC 8
 
 /* Whether the tracepoint's arguments (pt_regs, task_struct, linux_binprm) are BTF pointers. */
 #define CTX_BTF(f) (((f) & F_BTF) != 0)
 /* Whether the current task is a BTF pointer: only from bpf_get_current_task_btf, which came with task storage. */
-#define TASK_BTF(f) (((f) & F_BTF) && ((f) & F_TS))
+#define TASK_BTF(f) (((f) & (F_BTF | F_SC)) && ((f) & F_TS))
 
 /* The current task: a BTF pointer with F_TS, else a plain address (read with CO-RE probe reads). */
 static __always_inline struct task_struct *current_task(int f)
@@ -110,5 +116,28 @@ static __always_inline __u64 current_pid_tgid(struct task_struct *task, int f)
 #define TP_SEC_btf(hook) "tp_btf/" #hook
 #define TP_SEC_raw(hook) "raw_tracepoint/" #hook
 #define TP_PROG(attach, hook, name) SEC(TP_SEC_##attach(hook)) int name(__u64 *ctx)
+
+/*
+ * F_SC programs: what a syscall's own tracepoints pass (the kernel's struct syscall_tp_t, which perf fills for
+ * BPF). The first 8 bytes may not be read. The call's number is an int (5.10: a long, whose low half it is).
+ * The entry's record then holds as many arguments as the call's definition names: a program may read no
+ * further than the shortest record it is attached to (the kernel checks at attach time), so the arguments are
+ * read from the task's registers instead. SC_PROG(dir, name): a program user space attaches to the
+ * tracepoints syscalls:sys_<dir>_<call> of each selected call.
+ */
+struct sc_enter {
+	__u64 common;
+	__s32 nr;
+	__s32 pad;
+};
+
+struct sc_exit {
+	__u64 common;
+	__s32 nr;
+	__s32 pad;
+	__s64 ret;
+};
+
+#define SC_PROG(dir, name) SEC("tracepoint/syscalls/sys_" #dir) int name(struct sc_##dir *ctx)
 
 #endif

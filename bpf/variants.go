@@ -29,15 +29,18 @@ const (
 	// Loop: bpf_loop (5.17) walks execve's argv; else a bounded loop the verifier unrolls. Its variants also use
 	// task storage.
 	Loop
+	// PtRegs: bpf_task_pt_regs (5.15) gives the probe's per-call programs a call's registers; without it the
+	// probe attaches only to the raw tracepoints (counting mode needs no registers). With task storage only.
+	PtRegs
 
 	// AllFeatures is every feature.
-	AllFeatures = TpBTF | TaskStorage | Loop
+	AllFeatures = TpBTF | TaskStorage | Loop | PtRegs
 )
 
 var featureNames = []struct {
 	f    Features
 	name string
-}{{TpBTF, "tp_btf"}, {TaskStorage, "task_storage"}, {Loop, "bpf_loop"}}
+}{{TpBTF, "tp_btf"}, {TaskStorage, "task_storage"}, {Loop, "bpf_loop"}, {PtRegs, "task_pt_regs"}}
 
 // String lists the features, "+"-separated ("none" for none).
 func (f Features) String() string {
@@ -65,16 +68,16 @@ func ParseFeatures(list string) (Features, error) {
 			}
 		}
 		if !found {
-			return 0, fmt.Errorf("unknown kernel feature %q (want tp_btf, task_storage, bpf_loop)", name)
+			return 0, fmt.Errorf("unknown kernel feature %q (want tp_btf, task_storage, bpf_loop, task_pt_regs)", name)
 		}
 	}
 	return f, nil
 }
 
-// Usable is f without what cannot be used alone: bpf_loop without task storage.
+// Usable is f without what cannot be used alone: bpf_loop and bpf_task_pt_regs without task storage.
 func (f Features) Usable() Features {
 	if f&TaskStorage == 0 {
-		f &^= Loop
+		f &^= Loop | PtRegs
 	}
 	return f
 }
@@ -93,6 +96,9 @@ var kernelOnce = sync.OnceValue(func() Features {
 	}
 	if features.HaveProgramHelper(ebpf.RawTracepoint, asm.FnLoop) == nil {
 		f |= Loop
+	}
+	if features.HaveProgramHelper(ebpf.TracePoint, asm.FnTaskPtRegs) == nil {
+		f |= PtRegs
 	}
 	return f.Usable()
 })
@@ -126,7 +132,13 @@ const (
 	HookTaskExit = "sched_process_exit"
 	HookTaskExec = "sched_process_exec"
 	HookTaskFork = "sched_process_fork"
-	hookNone     = "" // an iterator user space runs, not attached to a tracepoint
+	// HookCgroupMove: a task moved to another cgroup (the filter's decisions are made again: bpf/filter.h).
+	HookCgroupMove = "cgroup_attach_task"
+	// HookCallEnter and HookCallExit are the per-call programs' (F_SC in bpf/variant.h): Syscalls attaches them
+	// to the tracepoints syscalls:sys_enter_<call> and sys_exit_<call> of each selected call.
+	HookCallEnter = "syscalls/sys_enter"
+	HookCallExit  = "syscalls/sys_exit"
+	hookNone      = "" // an iterator user space runs, not attached to a tracepoint
 )
 
 // Program is one program of an object: its name (bpf2go's constant), the tracepoint it attaches to, and the
@@ -143,6 +155,11 @@ const (
 	enterVaries = TpBTF | TaskStorage | Loop // the probe's sys_enter also comes with bpf_loop
 	stateVaries = TpBTF | TaskStorage        // programs that read a task's state
 	attachOnly  = TpBTF                      // programs that read no per-task state
+	// The per-call programs attach to perf's syscall tracepoints whatever the kernel's tp_btf. The probe's need
+	// bpf_task_pt_regs (which comes after task storage), counting mode's do not.
+	probeCallEnterVaries = TaskStorage | Loop | PtRegs
+	probeCallExitVaries  = TaskStorage | PtRegs
+	callVaries           = TaskStorage
 )
 
 // ProbeVariants are probe.c's programs.
@@ -157,6 +174,9 @@ var ProbeVariants = []Program{
 	{ProbeProgBtfSysExitHash, HookSysExit, TpBTF, stateVaries},
 	{ProbeProgRawSysExit, HookSysExit, TaskStorage, stateVaries},
 	{ProbeProgRawSysExitHash, HookSysExit, 0, stateVaries},
+	{ProbeProgScSysEnter, HookCallEnter, TaskStorage | Loop | PtRegs, probeCallEnterVaries},
+	{ProbeProgScSysEnterTs, HookCallEnter, TaskStorage | PtRegs, probeCallEnterVaries},
+	{ProbeProgScSysExit, HookCallExit, TaskStorage | PtRegs, probeCallExitVaries},
 	{ProbeProgBtfExit, HookTaskExit, TpBTF | TaskStorage, stateVaries},
 	{ProbeProgBtfExitHash, HookTaskExit, TpBTF, stateVaries},
 	{ProbeProgRawExit, HookTaskExit, TaskStorage, stateVaries},
@@ -167,10 +187,13 @@ var ProbeVariants = []Program{
 	{ProbeProgRawExecHash, HookTaskExec, 0, stateVaries},
 	{ProbeProgBtfFork, HookTaskFork, TpBTF, attachOnly},
 	{ProbeProgRawFork, HookTaskFork, 0, attachOnly},
+	{ProbeProgBtfCgroupMove, HookCgroupMove, TpBTF, attachOnly},
+	{ProbeProgRawCgroupMove, HookCgroupMove, 0, attachOnly},
 	{ProbeProgMntIds, hookNone, 0, 0},
 }
 
-// CountVariants are count.c's programs. With task storage nothing runs at a task's exit.
+// CountVariants are count.c's programs. With task storage nothing runs at a task's exit. At an exec, a
+// pre-exec process's tasks decide again (bpf/filter.h).
 var CountVariants = []Program{
 	{CountProgBtfSysEnter, HookSysEnter, TpBTF | TaskStorage, stateVaries},
 	{CountProgBtfSysEnterHash, HookSysEnter, TpBTF, stateVaries},
@@ -180,23 +203,31 @@ var CountVariants = []Program{
 	{CountProgBtfSysExitHash, HookSysExit, TpBTF, stateVaries},
 	{CountProgRawSysExit, HookSysExit, TaskStorage, stateVaries},
 	{CountProgRawSysExitHash, HookSysExit, 0, stateVaries},
+	{CountProgScSysEnter, HookCallEnter, TaskStorage, callVaries},
+	{CountProgScSysEnterHash, HookCallEnter, 0, callVaries},
+	{CountProgScSysExit, HookCallExit, TaskStorage, callVaries},
+	{CountProgScSysExitHash, HookCallExit, 0, callVaries},
 	{CountProgBtfExitHash, HookTaskExit, TpBTF, stateVaries},
 	{CountProgRawExitHash, HookTaskExit, 0, stateVaries},
+	{CountProgBtfExec, HookTaskExec, TpBTF | TaskStorage, stateVaries},
+	{CountProgBtfExecHash, HookTaskExec, TpBTF, stateVaries},
+	{CountProgRawExec, HookTaskExec, TaskStorage, stateVaries},
+	{CountProgRawExecHash, HookTaskExec, 0, stateVaries},
 }
 
-// FilterSection is the data section of bpf/filter.h's state (filter_mode, filter_gen, cgroup_hierarchy,
-// cgroup_levels).
+// FilterSection is the data section of bpf/filter.h's state (filter_mode, filter_gen, cgroup_moves, pre_exec_on,
+// cgroup_hierarchy, cgroup_levels).
 const FilterSection = ".data.filter"
 
 // FilterMaps are the maps bpf/filter.h declares: an object that includes it shares the probe's filter by
 // loading with the probe's maps of these names in place of its own (ebpf.CollectionOptions.MapReplacements).
-var FilterMaps = []string{ProbeMapMntTargets, ProbeMapPidTargets, ProbeMapCgroupTargets, FilterSection}
+var FilterMaps = []string{ProbeMapMntTargets, ProbeMapPidTargets, ProbeMapCgroupTargets, ProbeMapPreExec, FilterSection}
 
 // Attachment is a program Choose kept and where it attaches.
 type Attachment struct {
 	Program string
 	Hook    string // "" for an iterator, which is not attached
-	BTF     bool   // as tp_btf; else as a raw tracepoint
+	BTF     bool   // as tp_btf; else as a raw tracepoint (the per-call hooks: see Syscalls)
 }
 
 // Choose keeps in spec the variant of each of progs' programs built for the features f (see Program) and

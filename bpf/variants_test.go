@@ -56,7 +56,13 @@ func TestVariantsMatchTheObjects(t *testing.T) {
 				}
 				if p.Hook != "" {
 					sec := "raw_tracepoint/" + p.Hook
-					if p.Built&TpBTF != 0 {
+					switch {
+					case p.Hook == HookCallEnter || p.Hook == HookCallExit:
+						sec = "tracepoint/" + p.Hook
+						if ps.Type != ebpf.TracePoint || p.Varies&TpBTF != 0 {
+							t.Errorf("%s: a per-call program of type %s varying by %s, want a tracepoint program whatever tp_btf", p.Name, ps.Type, p.Varies)
+						}
+					case p.Built&TpBTF != 0:
 						sec = "tp_btf/" + p.Hook
 					}
 					if ps.SectionName != sec {
@@ -111,7 +117,7 @@ func TestChoose(t *testing.T) {
 				var hooks []string
 				for _, a := range att {
 					hooks = append(hooks, a.Hook)
-					if a.BTF != (f&TpBTF != 0) {
+					if a.BTF != (f&TpBTF != 0 && a.Hook != HookCallEnter && a.Hook != HookCallExit) {
 						t.Errorf("%s attaches with BTF %v under %s", a.Program, a.BTF, f)
 					}
 					if spec.Programs[a.Program] == nil {
@@ -123,8 +129,15 @@ func TestChoose(t *testing.T) {
 						t.Errorf("nothing attaches to %s: %v", h, att)
 					}
 				}
+				// The probe's per-call programs read registers with bpf_task_pt_regs; counting mode's need nothing.
+				perCall := o.name == "count" || f&PtRegs != 0
+				for _, h := range []string{HookCallEnter, HookCallExit} {
+					if slices.Contains(hooks, h) != perCall {
+						t.Errorf("%s with %s: per-call program for %s %v, want %v: %v", o.name, f, h, !perCall, perCall, att)
+					}
+				}
 				if o.name == "probe" {
-					for _, h := range []string{HookTaskExit, HookTaskExec, HookTaskFork} {
+					for _, h := range []string{HookTaskExit, HookTaskExec, HookTaskFork, HookCgroupMove} {
 						if !slices.Contains(hooks, h) {
 							t.Errorf("the probe attaches nothing to %s: %v", h, att)
 						}
@@ -167,7 +180,8 @@ func TestFilterMapsMatch(t *testing.T) {
 			t.Errorf("%s differs: probe %+v, count %+v", name, p, c)
 		}
 	}
-	for _, v := range []string{ProbeVarFilterMode, ProbeVarFilterGen} {
+	for _, v := range []string{ProbeVarFilterMode, ProbeVarFilterGen, ProbeVarCgroupMoves, ProbeVarPreExecOn,
+		ProbeVarCgroupHierarchy, ProbeVarCgroupLevels} {
 		pv, cv := probe.Variables[v], count.Variables[v]
 		if pv == nil || cv == nil || pv.SectionName != FilterSection || cv.SectionName != FilterSection || pv.Offset != cv.Offset {
 			t.Errorf("variable %s is not at the same place of %s in both objects: %+v %+v", v, FilterSection, pv, cv)
@@ -183,7 +197,7 @@ func TestFeatureNames(t *testing.T) {
 	}{
 		{"", 0, false},
 		{"task_storage,bpf_loop", TaskStorage | Loop, false},
-		{"tp_btf+task_storage+bpf_loop", AllFeatures, false},
+		{"tp_btf+task_storage+bpf_loop+task_pt_regs", AllFeatures, false},
 		{"kprobes", 0, true},
 	}
 	for _, tt := range tests {
@@ -197,7 +211,7 @@ func TestFeatureNames(t *testing.T) {
 			t.Errorf("round trip of %s: %s, %v", f, g, err)
 		}
 	}
-	if AllFeatures.String() != "tp_btf+task_storage+bpf_loop" || Features(0).String() != "none" {
+	if AllFeatures.String() != "tp_btf+task_storage+bpf_loop+task_pt_regs" || Features(0).String() != "none" {
 		t.Errorf("names: %s, %s", AllFeatures, Features(0))
 	}
 }

@@ -32,7 +32,10 @@ const SchemaVersion = 1
 //	   stacks: "stack", "stack_truncated" and "kernel_stack" of an Event (trace -k, -kk), "caller" of a Count
 //	   (top --by caller) and "symbols" of a Notice; a stack frame's keys are package event/stack's and follow
 //	   the same rule
-const SchemaRevision = 3
+//	4  the notices' dropped_calls (Notice.DroppedCalls: the calls whose events the kernel dropped, by call and
+//	   errno), the snapshots' no_latency (top --latency=false) and the counts' pre_exec (Count.PreExec), and
+//	   the ready notice's framing (the exec stream's framing, package wire)
+const SchemaRevision = 4
 
 // Event is one completed system call of one thread.
 type Event struct {
@@ -180,6 +183,11 @@ type Notice struct {
 	// Lost counts events dropped in the kernel since the previous lost notice (kind "lost"); LostTotal since start.
 	Lost      uint64 `json:"lost,omitempty"`
 	LostTotal uint64 `json:"lost_total,omitempty"`
+	// DroppedCalls says which calls LostTotal's events were (kinds "lost" and "exit"), by system call, the
+	// most dropped first: totals since start, so that the last notice of an agent holds them all. Their sum
+	// may be less than LostTotal: the kernel keeps a few thousand calls and errnos apart, and a record the
+	// agent could not read is of no call.
+	DroppedCalls []DroppedCall `json:"dropped_calls,omitempty"`
 	// Limited counts events dropped by the agent's rate cap since the previous rate_limited notice;
 	// LimitedTotal since start (kinds "rate_limited" and "exit"). They are never counted in Lost.
 	Limited      uint64 `json:"limited,omitempty"`
@@ -244,6 +252,17 @@ type SymbolStats struct {
 	Hits      uint64 `json:"hits"`
 	Misses    uint64 `json:"misses"`
 	Evictions uint64 `json:"evictions,omitempty"`
+}
+
+// DroppedCall counts the calls of one system call whose events the kernel dropped (Notice.DroppedCalls).
+type DroppedCall struct {
+	// Syscall is the call's name ("syscall_<nr>" for a number the agent's table does not name).
+	Syscall string `json:"syscall"`
+	Calls   uint64 `json:"calls"`
+	// Errors counts those that failed, by errno name ("ENOENT"). The others succeeded, but for Unfinished.
+	Errors map[string]uint64 `json:"errors,omitempty"`
+	// Unfinished counts those dropped at their entry (no room for the call's state), before they returned.
+	Unfinished uint64 `json:"unfinished,omitempty"`
 }
 
 // How an agent selects the processes of the pods it traces (Notice.Selection).

@@ -39,6 +39,9 @@ type Snapshot struct {
 	// left out, in the kernel; FilteredTotal since the session started. Not a loss: they were not asked for.
 	Filtered      uint64 `json:"filtered,omitempty"`
 	FilteredTotal uint64 `json:"filtered_total,omitempty"`
+	// NoLatency: the calls were counted without timing them (`--latency=false`): the rows' TimeNs is 0 and
+	// they have no Hist, which says nothing of how long the calls took.
+	NoLatency bool `json:"no_latency,omitempty"`
 }
 
 // Count is one row of a Snapshot: the calls of one system call with one result by one container.
@@ -54,7 +57,12 @@ type Count struct {
 	// function (its frame is the first call site's). Left out without --by caller, and when the caller is
 	// unknown (the process exited before its stack was symbolized, or it made no frame of its own).
 	Caller *stack.Frame `json:"caller,omitempty"`
-	Calls  uint64       `json:"calls"`
+	// PreExec: the calls were made by processes that had not yet called execve since they joined the
+	// container: the container runtime's setup of it (mount, pivot_root, sethostname, ... in runc's or crun's
+	// init), or a process entering it (kubectl exec) before it runs its program. execve and execveat are
+	// never pre-exec: they start the program. The other rows count what the container's programs call.
+	PreExec bool   `json:"pre_exec,omitempty"`
+	Calls   uint64 `json:"calls"`
 	// TimeNs is the calls' summed duration, entry to exit, in nanoseconds.
 	TimeNs uint64 `json:"time_ns"`
 	// Hist is the calls' latency distribution in powers of two: Hist[i] counts the calls that took

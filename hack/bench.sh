@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Syscall overhead of tracing, in ns per call and as a ratio to the untraced loop, for a getppid loop and an
 # openat+close loop: untraced; empty programs attached to sys_enter/sys_exit (test/bench/emptyprobe: the floor
-# of any tp_btf syscall tracer on this machine); agent attached with the loop's syscall not selected; agent
-# tracing the loop with JSON to /dev/null; the same with each call's user stack (-k: the walk in the kernel, the
-# symbolization in the agent; the loop's stack is short: main, then libc's start code without frame pointers);
-# the same with -y (each fd shown with its path, resolved in the kernel); agent with --failed on a loop where one
-# call in 100 fails (getppid: none fails; openat+close: one openat in 100 is of a missing file), whose other calls
-# the kernel drops before recording them; agent counting the loop's calls in the kernel (--count, one snapshot a
-# second), and counting them by caller (--count -k: a stack walk per call, its hash in the counter's key);
-# strace -f; bpftrace printing to /dev/null. The agent rows also show
-# what they add above the floor. Then a sustained 500k calls/s for 10 s traced with JSON output: no event may
-# be lost, and the agent's peak RSS is reported.
+# of any tp_btf syscall tracer on this machine); agent attached with the loop's syscall not selected (another is
+# traced); agent tracing the loop with JSON to /dev/null; agent counting the loop's calls in the kernel (--count,
+# one snapshot a second), with and without latencies (--latency=false), and with the loop's calls not selected.
+# Each of these agent rows runs once with the system call programs attached per call (the way a narrow selection
+# attaches, SWOLL_PROBE_ATTACH=per-call) and once on the raw tracepoints (the way wide selections and everything
+# attach, SWOLL_PROBE_ATTACH=raw). Then, attached as the agent chooses: the loop traced with each call's user
+# stack (-k: the walk in the kernel, the symbolization in the agent; the loop's stack is short: main, then libc's
+# start code without frame pointers); with -y (each fd shown with its path, resolved in the kernel); with
+# --failed on a loop where one call in 100 fails (getppid: none fails; openat+close: one openat in 100 is of a
+# missing file), whose other calls the kernel drops before recording them; counting by caller (--count -k: a
+# stack walk per call, its hash in the counter's key). Then strace -f; bpftrace printing to /dev/null. The agent
+# rows also show what they add above the floor. Then a sustained 500k calls/s for 10 s traced with JSON output:
+# no event may be lost, and the agent's peak RSS is reported.
 #
 # The agent is `bin/swoll-agent trace --pid PID -s LIST -o json`. Missed targets are printed ("target missed:
 # ...") but do not fail the bench, whose figures depend on the machine and its load; only a broken run does.
@@ -63,9 +66,11 @@ else
 fi
 BASE=${BENCH_BASE:-}
 [ -z "$BASE" ] || [ -x "$BASE" ] || die "BENCH_BASE=$BASE is not an executable agent"
-# agent_cmd PID LIST [AGENT [FLAGS]], count_cmd PID LIST [AGENT]: the agent's command line, tracing or counting.
-agent_cmd() { echo "${3:-$AGENT}" trace --pid "$1" -s "$2" -o json ${4:-}; }
-count_cmd() { echo "${3:-$AGENT}" trace --pid "$1" -s "$2" --count; }
+# agent_cmd PID LIST [AGENT [ATTACH [FLAGS]]], count_cmd PID LIST [AGENT [ATTACH [FLAGS]]]: the agent's command
+# line, tracing or counting, its system call programs attached as ATTACH says (SWOLL_PROBE_ATTACH: per-call, raw;
+# empty: its own choice; an agent before per-call attachment ignores it).
+agent_cmd() { echo env "SWOLL_PROBE_ATTACH=${4:-}" "${3:-$AGENT}" trace --pid "$1" -s "$2" -o json ${5:-}; }
+count_cmd() { echo env "SWOLL_PROBE_ATTACH=${4:-}" "${3:-$AGENT}" trace --pid "$1" -s "$2" --count ${5:-}; }
 # stacks_cmd PID LIST, callers_cmd PID LIST: the agent tracing with stacks (-k), counting by caller.
 stacks_cmd() { echo "$AGENT" trace --pid "$1" -s "$2" -o json -k; }
 callers_cmd() { echo "$AGENT" trace --pid "$1" -s "$2" --count -k; }
@@ -105,11 +110,11 @@ stop_tracer() {
 }
 trap 'stop_tracer' EXIT
 
-# run_once TRACER MODE N [SYSCALLS]: one loop run under TRACER (none, empty, agent, stacks, agent-failed,
-# agent-fds, count, callers, base-agent, base-count, strace, bpftrace) of MODE (getppid, openat, openat-fail: one
-# openat in 100 fails); prints ns/call.
+# run_once TRACER MODE N [SYSCALLS [ATTACH [FLAGS]]]: one loop run under TRACER (none, empty, agent, stacks,
+# agent-failed, agent-fds, count, callers, base-agent, base-count, strace, bpftrace) of MODE (getppid, openat,
+# openat-fail: one openat in 100 fails); prints ns/call.
 run_once() {
-  local tracer=$1 mode=$2 n=$3 list=${4:-} fifo=$W/go res=$W/result err=$W/tracer.err pid loopargs
+  local tracer=$1 mode=$2 n=$3 list=${4:-} attach=${5:-} flags=${6:-} fifo=$W/go res=$W/result err=$W/tracer.err pid loopargs
   loopargs=("$mode" "$n")
   [ "$mode" != openat-fail ] || loopargs=(openat "$n" 100)
   trap 'stop_tracer' EXIT # it runs in a subshell ($(run_once ...)): a tracer it started must not outlive it
@@ -129,15 +134,16 @@ run_once() {
       TRACER_PID=$!
       wait_for "$err" attached ;;
     agent | base-agent)
-      $(agent_cmd "$pid" "$list" "$([ "$tracer" = agent ] || echo "$BASE")") >/dev/null 2>"$err" &
+      $(agent_cmd "$pid" "$list" "$([ "$tracer" = agent ] && echo "$AGENT" || echo "$BASE")" "$attach") >/dev/null 2>"$err" &
       TRACER_PID=$!
       wait_traced "$pid" ;;
     agent-failed | agent-fds)
-      $(agent_cmd "$pid" "$list" "$AGENT" "$([ "$tracer" = agent-failed ] && echo --failed || echo -y)") >/dev/null 2>"$err" &
+      $(agent_cmd "$pid" "$list" "$AGENT" "" "$([ "$tracer" = agent-failed ] && echo --failed || echo -y)") >/dev/null 2>"$err" &
       TRACER_PID=$!
       wait_traced "$pid" ;;
     count | base-count)
-      $(count_cmd "$pid" "$list" "$([ "$tracer" = count ] || echo "$BASE")") >/dev/null 2>"$err" &
+      $(count_cmd "$pid" "$list" "$([ "$tracer" = count ] && echo "$AGENT" || echo "$BASE")" "$attach" "$flags") \
+        >/dev/null 2>"$err" &
       TRACER_PID=$!
       wait_traced "$pid" ;;
     stacks | callers)
@@ -167,21 +173,25 @@ sysnr() {
   printf '#include <sys/syscall.h>\nSYS_%s\n' "$1" | gcc -E -P - | tail -1
 }
 
-# kernel_cost: "enter+exit ns per call" of the tracer's programs (bpf_stats), read while it still runs. Its
+# kernel_cost: "enter+exit ns per call" of the tracer's programs (bpf_stats), read while it still runs: their run
+# time over the calls that ran one (0: no program ran, the calls being attached per call and not selected). Its
 # programs are the ones it holds file descriptors of (of the programs or of their links); their names are
-# <attach>_sys_(enter|exit)[_variant] (count_(btf|raw)_(enter|exit) for an agent before the shared BPF core).
+# [sc_|<attach>_]sys_(enter|exit)[_variant] (count_(btf|raw)_(enter|exit) for an agent before the shared BPF core).
 kernel_cost() {
   local ids
   ids=$(grep -hs '^prog_id:' /proc/"$TRACER_PID"/fdinfo/* | awk '{ print $2 }' | sort -u | paste -sd, -)
   [ -n "$ids" ] || { echo -; return; }
   bpftool prog show -j 2>/dev/null | jq -r "[.[] | select(.id == ($ids)) | select(.name | test(\"sys_(enter|exit)|count_(btf|raw)_(enter|exit)$\"))
-      | select(.run_cnt > 0) | (.run_time_ns / .run_cnt)] | if length == 2 then (add | floor) else \"-\" end"
+      | select(.run_cnt > 0)] | if length == 0 then 0 else ((map(.run_time_ns) | add) / (map(.run_cnt) | max) | floor) end"
 }
 
-SCENARIOS=(untraced "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, traced, -k"
-  "agent, traced, JSON, -y" "agent, --failed" "agent, counting" "agent, counting, caller" "strace -f"
-  "bpftrace printf")
-command -v bpftrace >/dev/null || unset 'SCENARIOS[10]' # a VM's initramfs has none
+# The agent's rows attached both ways: "agent, <what>, <how it attaches>"; then those attached as it chooses.
+AGENT_SCENARIOS=("agent, not selected, per call" "agent, not selected, raw" "agent, traced, JSON, per call"
+  "agent, traced, JSON, raw" "agent, counting, per call" "agent, counting, raw" "agent, count no latency, per call"
+  "agent, count no latency, raw" "agent, counting not selected, per call"
+  "agent, traced, -k" "agent, traced, JSON, -y" "agent, --failed" "agent, counting, caller")
+SCENARIOS=(untraced "empty programs attached" "${AGENT_SCENARIOS[@]}" "strace -f")
+command -v bpftrace >/dev/null && SCENARIOS+=("bpftrace printf") # a VM's initramfs has none
 [ -z "$BASE" ] || SCENARIOS+=("base: not selected" "base: traced, JSON" "base: counting")
 declare -A VALS CPU KCOST
 GETPPID_NR=$(sysnr getppid); OPENAT_NR=$(sysnr openat); CLOSE_NR=$(sysnr close)
@@ -192,30 +202,27 @@ failed= # the failed scenarios' names (an empty associative array is "unbound" t
 base_or() { case $2 in base:*) echo "base-$1" ;; *) echo "$1" ;; esac; }
 # measure SCENARIO LOOP: one run of one cell of the table.
 measure() {
-  local s=$1 loop=$2 n sel args v
-  if [ "$loop" = getppid ]; then n=$GETPPID_N; else n=$OPENAT_N; fi
+  local s=$1 loop=$2 n sel other args v attach=
+  if [ "$loop" = getppid ]; then n=$GETPPID_N sel=getppid other=openat; else n=$OPENAT_N sel=openat,close other=getppid; fi
+  case $s in
+    *", per call") attach=per-call ;;
+    *", raw") attach=raw ;;
+  esac
   case $s in
     untraced) args=(none "$loop" "$n") ;;
     "empty programs attached") args=(empty "$loop" "$n") ;;
-    "agent, not selected" | "base: not selected")
-      if [ "$loop" = getppid ]; then sel=openat; else sel=getppid; fi
-      args=("$(base_or agent "$s")" "$loop" "$n" "$sel") ;;
-    "agent, traced, JSON" | "base: traced, JSON")
-      if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
-      args=("$(base_or agent "$s")" "$loop" "$n" "$sel") ;;
-    "agent, traced, JSON, -y")
-      if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
-      args=(agent-fds "$loop" "$n" "$sel") ;;
+    "agent, not selected, "* | "base: not selected") args=("$(base_or agent "$s")" "$loop" "$n" "$other" "$attach") ;;
+    "agent, traced, JSON, -y") args=(agent-fds "$loop" "$n" "$sel") ;;
+    "agent, traced, JSON, "* | "base: traced, JSON") args=("$(base_or agent "$s")" "$loop" "$n" "$sel" "$attach") ;;
+    "agent, counting, caller") args=(callers "$loop" "$n" "$sel") ;;
+    "agent, counting, "* | "base: counting") args=("$(base_or count "$s")" "$loop" "$n" "$sel" "$attach") ;;
+    "agent, count no latency, "*) args=(count "$loop" "$n" "$sel" "$attach" --latency=false) ;;
+    "agent, counting not selected, "*) args=(count "$loop" "$n" "$other" "$attach") ;;
+    "agent, traced, -k") args=(stacks "$loop" "$n" "$sel") ;;
     "agent, --failed")
       # getppid never fails: every call is dropped; openat+close: the loop whose openat fails once in 100
-      if [ "$loop" = getppid ]; then sel=getppid; args=(agent-failed getppid "$n" "$sel")
-      else sel=openat,close; args=(agent-failed openat-fail "$n" "$sel"); fi ;;
-    "agent, counting" | "base: counting")
-      if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
-      args=("$(base_or count "$s")" "$loop" "$n" "$sel") ;;
-    "agent, traced, -k" | "agent, counting, caller")
-      if [ "$loop" = getppid ]; then sel=getppid; else sel=openat,close; fi
-      if [ "$s" = "agent, traced, -k" ]; then args=(stacks "$loop" "$n" "$sel"); else args=(callers "$loop" "$n" "$sel"); fi ;;
+      if [ "$loop" = getppid ]; then args=(agent-failed getppid "$n" "$sel")
+      else args=(agent-failed openat-fail "$n" "$sel"); fi ;;
     "strace -f") args=(strace "$loop" $((n / 50))) ;;
     "bpftrace printf")
       if [ "$loop" = getppid ]; then sel=$GETPPID_NR; else sel="$OPENAT_NR $CLOSE_NR"; fi
@@ -244,8 +251,7 @@ done
 # from the kernel's own accounting, in separate runs: the accounting itself slows the programs down.
 log "in-kernel cost (bpf_stats)"
 sysctl -qw kernel.bpf_stats_enabled=1
-for s in "empty programs attached" "agent, not selected" "agent, traced, JSON" "agent, traced, -k" \
-  "agent, traced, JSON, -y" "agent, --failed" "agent, counting" "agent, counting, caller" \
+for s in "empty programs attached" "${AGENT_SCENARIOS[@]}" \
   ${BASE:+"base: not selected" "base: traced, JSON" "base: counting"}; do
   for loop in getppid openat; do
     measure "$s" "$loop" >/dev/null
@@ -285,10 +291,10 @@ table=$W/table.txt
   echo "in-kernel: the programs' own run time per call, enter + exit (bpf_stats, which adds clock reads of its own)"
   echo "above floor: wall ns per call added to the empty programs row (the tracepoints' own cost, which every"
   echo "tp_btf syscall tracer pays)"
-  printf '%-24s %9s %7s %9s %7s | %9s %7s %9s %7s | %-9s | %s\n' "" "getppid" "" "" "" "open+cls" "" "" "" "in-kernel" "above floor"
-  printf '%-24s %9s %7s %9s %7s | %9s %7s %9s %7s | %-9s | %s\n' scenario wall ratio cpu ratio wall ratio cpu ratio "ns g/o" "ns g/o"
+  printf '%-38s %9s %7s %9s %7s | %9s %7s %9s %7s | %-9s | %s\n' "" "getppid" "" "" "" "open+cls" "" "" "" "in-kernel" "above floor"
+  printf '%-38s %9s %7s %9s %7s | %9s %7s %9s %7s | %-9s | %s\n' scenario wall ratio cpu ratio wall ratio cpu ratio "ns g/o" "ns g/o"
   for s in "${SCENARIOS[@]}"; do
-    printf '%-24s %9s %7s %9s %7s | %9s %7s %9s %7s | %-9s | %s\n' "$s" \
+    printf '%-38s %9s %7s %9s %7s | %9s %7s %9s %7s | %-9s | %s\n' "$s" \
       "${NS[$s,getppid]}" "$(ratio "${NS[$s,getppid]}" "${NS[untraced,getppid]}")" \
       "${CNS[$s,getppid]}" "$(ratio "${CNS[$s,getppid]}" "${CNS[untraced,getppid]}")" \
       "${NS[$s,openat]}" "$(ratio "${NS[$s,openat]}" "${NS[untraced,openat]}")" \
@@ -339,20 +345,34 @@ check() {
 }
 r() { if [ "$1" = - ] || [ "$2" = - ]; then echo -; else awk -v a="$1" -v b="$2" 'BEGIN { print a / b }'; fi; }
 floor() { echo "(empty programs: $(ratio "${NS[empty programs attached,$1]}" "${NS[untraced,$1]}"))"; }
-check "$(r "${NS[agent, not selected,openat]}" "${NS[untraced,openat]}")" 1.25 "not selected, openat+close <= 1.25x $(floor openat)"
-check "$(r "${NS[agent, not selected,getppid]}" "${NS[untraced,getppid]}")" 2.1 "not selected, getppid <= 2.1x $(floor getppid)"
-check "$(r "${NS[agent, traced, JSON,openat]}" "${NS[untraced,openat]}")" 2 "traced JSON, openat+close <= 2x $(floor openat)"
-check "$(r "${NS[agent, traced, JSON,getppid]}" "${NS[untraced,getppid]}")" 8 "traced JSON, getppid <= 8x $(floor getppid)"
-check "$(r "${NS[agent, traced, JSON,getppid]}" "$(r "${NS[strace -f,getppid]}" 10)")" 1 "traced getppid >= 10x cheaper than strace"
-check "$(r "${NS[agent, traced, JSON,openat]}" "$(r "${NS[strace -f,openat]}" 10)")" 1 "traced openat+close >= 10x cheaper than strace"
-check "$(r "${NS[agent, counting,openat]}" "${NS[untraced,openat]}")" 1.3 "counting, openat+close <= 1.3x $(floor openat)"
-check "$(r "${NS[agent, --failed,openat]}" "${NS[agent, not selected,openat]}")" 1.15 \
-  "--failed, openat+close failing 1 in 100 <= not selected + 15%"
-check "$(r "${CNS[agent, --failed,openat]}" "${CNS[agent, not selected,openat]}")" 1.15 \
-  "--failed, openat+close failing 1 in 100, cpu <= not selected + 15%"
-check "$(r "${NS[agent, traced, JSON, -y,openat]}" "${NS[agent, traced, JSON,openat]}")" 1.3 "-y, openat+close <= traced + 30%"
-check "$(r "${CNS[agent, traced, JSON, -y,openat]}" "${CNS[agent, traced, JSON,openat]}")" 1.3 "-y, openat+close, cpu <= traced + 30%"
-check "$(r "${NS[agent, counting,getppid]}" "${NS[untraced,getppid]}")" 2.5 "counting, getppid <= 2.5x $(floor getppid)"
+# target ROW LOOP MAX WHAT: ROW's ratio to untraced on LOOP (getppid, openat) must be at most MAX.
+target() {
+  local what=getppid
+  [ "$2" = getppid ] || what=openat+close
+  check "$(r "${NS[$1,$2]}" "${NS[untraced,$2]}")" "$3" "$1: $what <= $3x $(floor "$2")"
+}
+# Calls that are not selected: per call they run no program (issue 20: within 5%); on the raw tracepoints, the
+# programs' lookup of the call.
+target "agent, not selected, per call" getppid 1.05
+target "agent, not selected, per call" openat 1.05
+target "agent, counting not selected, per call" getppid 1.05
+target "agent, counting not selected, per call" openat 1.05
+target "agent, not selected, raw" getppid 2.1
+target "agent, not selected, raw" openat 1.25
+for how in "per call" raw; do
+  target "agent, traced, JSON, $how" openat 2
+  target "agent, traced, JSON, $how" getppid 8
+  check "$(r "${NS[agent, traced, JSON, $how,getppid]}" "$(r "${NS[strace -f,getppid]}" 10)")" 1 "traced ($how) getppid >= 10x cheaper than strace"
+  check "$(r "${NS[agent, traced, JSON, $how,openat]}" "$(r "${NS[strace -f,openat]}" 10)")" 1 "traced ($how) openat+close >= 10x cheaper than strace"
+  target "agent, counting, $how" openat 1.3
+  target "agent, counting, $how" getppid 2.5
+done
+check "$(r "${NS[agent, --failed,openat]}" "${NS[agent, not selected, raw,openat]}")" 1.15 \
+  "--failed, openat+close failing 1 in 100 <= not selected (raw) + 15%"
+check "$(r "${CNS[agent, --failed,openat]}" "${CNS[agent, not selected, raw,openat]}")" 1.15 \
+  "--failed, openat+close failing 1 in 100, cpu <= not selected (raw) + 15%"
+check "$(r "${NS[agent, traced, JSON, -y,openat]}" "${NS[agent, traced, JSON, per call,openat]}")" 1.3 "-y, openat+close <= traced + 30%"
+check "$(r "${CNS[agent, traced, JSON, -y,openat]}" "${CNS[agent, traced, JSON, per call,openat]}")" 1.3 "-y, openat+close, cpu <= traced + 30%"
 if [ "$SECS" -gt 0 ]; then
   check "${lost:-1}" 0 "no loss at $RATE/s"
   check "$((rss_kb / 1024))" 48 "agent RSS <= 48 MiB"

@@ -114,6 +114,9 @@ type Start struct {
 	// what they drop is counted apart from what is lost, notices' filtered_total), and the fd display (-y).
 	// The zero Spec keeps every call, and is left out of the line.
 	Filter callfilter.Spec `json:"filter,omitzero"`
+	// NoLatency counts calls without timing them (kubectl swoll top --latency=false): the agent reads no clock
+	// per call and its snapshots say so (event.Snapshot.NoLatency). An agent before it times them anyway.
+	NoLatency bool `json:"no_latency,omitempty"`
 }
 
 // Values of Start.Stacks.

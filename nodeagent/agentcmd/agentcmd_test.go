@@ -67,6 +67,8 @@ func TestTraceBadInput(t *testing.T) {
 		{"-y three times", []string{"trace", "--pid", "1", "-yyy"}, 2,
 			"swoll-agent: -y: give it once (paths) or twice, -yy (sockets and devices too); got level 3"},
 		{"empty path", []string{"trace", "--pid", "1", "-P", ""}, 2, `swoll-agent: -P/--path "": empty path`},
+		{"latency without counting", []string{"trace", "--pid", "1", "--latency=false"}, 2,
+			"swoll-agent: --latency=false is for --count: events always say how long their call took"},
 		{"unknown flag", []string{"trace", "--frob"}, 2,
 			"swoll-agent: unknown flag: --frob"},
 		{"pid not a number", []string{"trace", "--pid", "x"}, 2, `swoll-agent: --pid "x": not a valid number`},

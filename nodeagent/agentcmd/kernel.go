@@ -13,7 +13,10 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
+	"github.com/swoll-dev/swoll/bpf"
+	"github.com/swoll-dev/swoll/nodeagent/countprobe"
 	"github.com/swoll-dev/swoll/nodeagent/tracer"
+	"github.com/swoll-dev/swoll/syscalls"
 )
 
 // btfPath is where the kernel publishes its BTF; the probe is CO-RE and cannot load without it.
@@ -27,7 +30,7 @@ var errNotPrivileged = errors.New("loading BPF programs requires root (CAP_BPF a
 var errMemlock = errors.New("loading BPF programs: this kernel charges them to RLIMIT_MEMLOCK (before Linux 5.11), " +
 	"which this process may not raise: give it CAP_SYS_RESOURCE or a memlock limit of at least 64 MiB")
 
-// probeWithoutEnv turns off kernel features the probe would use ("task_storage,bpf_loop"), so that the
+// probeWithoutEnv turns off kernel features the probe would use ("task_storage,bpf_loop,task_pt_regs"), so that the
 // fallbacks of older kernels can be measured on a newer one (make bench, make test-kernels).
 const probeWithoutEnv = "SWOLL_PROBE_WITHOUT"
 
@@ -39,11 +42,25 @@ func probeWithout(list string) (tracer.Features, error) {
 			f |= tracer.TaskStorage
 		case "bpf_loop":
 			f |= tracer.Loop
+		case "task_pt_regs":
+			f |= tracer.PtRegs
 		default:
-			return 0, fmt.Errorf("%s: unknown feature %q (want task_storage, bpf_loop)", probeWithoutEnv, name)
+			return 0, fmt.Errorf("%s: unknown feature %q (want task_storage, bpf_loop, task_pt_regs)", probeWithoutEnv, name)
 		}
 	}
 	return f, nil
+}
+
+// probeAttachEnv chooses where the system call programs attach ("auto", "raw", "per-call": bpf.AttachMode), so
+// that both ways can be tested and measured whatever the selection (the parity test, make bench).
+const probeAttachEnv = "SWOLL_PROBE_ATTACH"
+
+func probeAttach() (bpf.AttachMode, error) {
+	m, err := bpf.ParseAttachMode(os.Getenv(probeAttachEnv))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", probeAttachEnv, err)
+	}
+	return m, nil
 }
 
 // floorVersion is the oldest kernel swoll is tested on (make test-kernels); older ones with what checkKernel
@@ -60,11 +77,33 @@ func newTracer(opts tracer.Options) (*tracer.Tracer, error) {
 		return nil, err
 	}
 	opts.Without |= without
+	if opts.Attach, err = probeAttach(); err != nil {
+		return nil, err
+	}
 	t, err := tracer.New(opts)
 	if err != nil {
 		return nil, explainLoadError(err)
 	}
 	return t, nil
+}
+
+// newCountMode loads counting mode: the probe's filter and the counting programs on it.
+func newCountMode(table *syscalls.Table, opts countprobe.Options) (*countprobe.Mode, error) {
+	t, err := newTracer(tracer.Options{Arch: table.Arch(), FilterOnly: true, RingBytes: os.Getpagesize()})
+	if err != nil {
+		return nil, err
+	}
+	opts.Table = table
+	if opts.Attach, err = probeAttach(); err != nil {
+		_ = t.Close()
+		return nil, err
+	}
+	m, err := countprobe.NewMode(t, opts)
+	if err != nil {
+		_ = t.Close()
+		return nil, explainLoadError(err)
+	}
+	return m, nil
 }
 
 // explainLoadError names missing privileges, which the loader reports in many ways (EPERM, EACCES, or

@@ -87,15 +87,10 @@ func sessionConfig(io streams, host *hostFlags) serve.Config {
 				return t, nil
 			},
 			NewCounter: func(start *protocol.Start) (serve.CountTracer, error) {
-				t, err := newTracer(tracer.Options{Arch: table.Arch(), FilterOnly: true, RingBytes: os.Getpagesize()})
+				m, err := newCountMode(table, countprobe.Options{Entries: start.CountEntries, ByCaller: start.Stacks > 0,
+					Calls: start.Filter, NoLatency: start.NoLatency})
 				if err != nil {
 					return nil, err
-				}
-				m, err := countprobe.NewMode(t, countprobe.Options{Entries: start.CountEntries, Table: table,
-					ByCaller: start.Stacks > 0, Calls: start.Filter})
-				if err != nil {
-					_ = t.Close()
-					return nil, explainLoadError(err)
 				}
 				return m, nil
 			},

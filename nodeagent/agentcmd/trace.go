@@ -45,6 +45,7 @@ type traceFlags struct {
 	countEntries int
 	stacks       int
 	calls        callfilter.Spec
+	latency      bool
 }
 
 func newTraceCommand(io streams) *cobra.Command {
@@ -98,6 +99,7 @@ addresses and device numbers too), as strace does.`,
 	fl.CountVarP(&f.stacks, "stack-trace", "k", "add each call's user-space stack (-kk: and the kernel's); with --count, count per calling function")
 	fl.DurationVar(&f.interval, "interval", countprobe.DefaultInterval, "with --count: how often to write a snapshot")
 	fl.IntVar(&f.countEntries, "count-entries", 0, "with --count: size of the kernel's counter table (0: default for the number of CPUs)")
+	fl.BoolVar(&f.latency, "latency", true, "with --count: time the calls (--latency=false counts them only, at less cost)")
 	_ = fl.MarkHidden("count-entries")
 	callfilter.AddFlags(fl, &f.calls)
 	return cmd
@@ -149,6 +151,7 @@ func runTrace(ctx context.Context, io streams, f *traceFlags) error {
 	if err := t.Select(calls); err != nil {
 		return failure(fmt.Errorf("selecting system calls: %w", err))
 	}
+	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: attached to %s\n", t.Attached())
 	dec := decode.New(decode.Options{Arch: table.Arch(), Node: node, Session: f.session, MonoToWall: wallclock.MonoToWall(),
 		Fds: f.calls.Fds})
 	if err := f.attach(t, targets, dec.SetTarget); err != nil {
@@ -259,15 +262,10 @@ func (f *traceFlags) attach(t filter, targets []traceTarget, setTarget func(uint
 // runCount is --count: a snapshot line per interval, and one at the end.
 func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Table, calls []*syscalls.Syscall,
 	targets []traceTarget, node string) error {
-	t, err := newTracer(tracer.Options{Arch: table.Arch(), FilterOnly: true, RingBytes: os.Getpagesize()})
+	m, err := newCountMode(table, countprobe.Options{Entries: f.countEntries, ByCaller: f.stacks > 0, Calls: f.calls,
+		NoLatency: !f.latency})
 	if err != nil {
 		return failure(err)
-	}
-	m, err := countprobe.NewMode(t, countprobe.Options{Entries: f.countEntries, Table: table, ByCaller: f.stacks > 0,
-		Calls: f.calls})
-	if err != nil {
-		_ = t.Close()
-		return failure(explainLoadError(err))
 	}
 	defer func() { _ = m.Close() }()
 	if err := m.Select(calls); err != nil {
@@ -276,7 +274,7 @@ func runCount(ctx context.Context, io streams, f *traceFlags, table *syscalls.Ta
 	if err := f.attach(m, targets, m.SetTarget); err != nil {
 		return failure(err)
 	}
-	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: counting (%s)\n", m.AttachType())
+	_, _ = fmt.Fprintf(io.stderr, "swoll-agent: counting (%s), attached to %s\n", m.AttachType(), m.Attached())
 	tick := time.NewTicker(max(f.interval, 10*time.Millisecond))
 	defer tick.Stop()
 	enc := json.NewEncoder(io.stdout)
@@ -325,6 +323,8 @@ func (f *traceFlags) validate(io streams) (output string, err error) {
 		return "", fmt.Errorf("--capture-data %d: want 0 to %d bytes", f.captureData, syscalls.MaxDataBytes)
 	case f.stacks > protocol.StacksKernel:
 		return "", errors.New("-k: the user-space stack; -kk: the kernel's too; no more")
+	case !f.latency && !f.count:
+		return "", errors.New("--latency=false is for --count: events always say how long their call took")
 	}
 	f.calls.Normalize()
 	if err := f.calls.Validate(); err != nil {

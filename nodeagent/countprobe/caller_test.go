@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/swoll-dev/swoll/bpf"
 	"github.com/swoll-dev/swoll/protocol"
 )
 
@@ -95,8 +94,8 @@ func (h *callersHelper) run(t *testing.T) {
 // By caller, the rows of one system call are split by the function that made the calls, named from the
 // process's own binary, in every variant; the symbol cache's state is there for the stats notice.
 func TestCountsByCaller(t *testing.T) {
-	forVariants(t, func(t *testing.T, without bpf.Features) {
-		m := newMode(t, Options{ByCaller: true}, without)
+	forVariants(t, func(t *testing.T, v variant) {
+		m := newMode(t, Options{ByCaller: true}, v)
 		if err := m.Select(sc(t, "getppid")); err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +140,7 @@ func TestCountsByCaller(t *testing.T) {
 
 // Without ByCaller rows have no caller and there is no symbol cache.
 func TestCountsWithoutCaller(t *testing.T) {
-	m := newMode(t, Options{}, 0)
+	m := newMode(t, Options{}, variants[0])
 	if err := m.Select(sc(t, "getppid")); err != nil {
 		t.Fatal(err)
 	}

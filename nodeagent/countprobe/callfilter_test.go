@@ -3,6 +3,7 @@
 package countprobe
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -19,19 +20,33 @@ func TestCallFiltersCount(t *testing.T) {
 		spec     callfilter.Spec
 		want     map[string]uint64
 		filtered uint64
+		// noLatency: counted without latencies (at the calls' exits only, unless the filter needs the entry)
+		noLatency bool
 	}{
-		{"failed", callfilter.Spec{Failed: true}, map[string]uint64{"openat ENOENT": 1000}, 1000},
-		{"succeeded", callfilter.Spec{Succeeded: true}, map[string]uint64{"openat OK": 500, "close OK": 500}, 1000},
-		{"errno", callfilter.Spec{Errnos: []string{"EACCES", "ENOENT"}}, map[string]uint64{"openat ENOENT": 1000}, 1000},
+		{"failed", callfilter.Spec{Failed: true}, map[string]uint64{"openat ENOENT": 1000}, 1000, false},
+		{"succeeded", callfilter.Spec{Succeeded: true}, map[string]uint64{"openat OK": 500, "close OK": 500}, 1000, false},
+		{"errno", callfilter.Spec{Errnos: []string{"EACCES", "ENOENT"}}, map[string]uint64{"openat ENOENT": 1000}, 1000, false},
 		// -P compares paths as strace does: the path argument of openat is /proc/self/stat, the file of
 		// close's fd is /proc/PID/stat.
-		{"path", callfilter.Spec{Paths: []string{"/proc/self/stat"}}, map[string]uint64{"openat OK": 500}, 1500},
-		{"path under", callfilter.Spec{PathsUnder: []string{"/nonexistent"}}, map[string]uint64{"openat ENOENT": 1000}, 1000},
+		{"path", callfilter.Spec{Paths: []string{"/proc/self/stat"}}, map[string]uint64{"openat OK": 500}, 1500, false},
+		{"path under", callfilter.Spec{PathsUnder: []string{"/nonexistent"}}, map[string]uint64{"openat ENOENT": 1000}, 1000, false},
+		// without latencies the filters decide at exit alone, but for -P's, which needs the entries
+		{"failed without latency", callfilter.Spec{Failed: true}, map[string]uint64{"openat ENOENT": 1000}, 1000, true},
+		{"path without latency", callfilter.Spec{Paths: []string{"/proc/self/stat"}}, map[string]uint64{"openat OK": 500}, 1500, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			forVariants(t, func(t *testing.T, without bpf.Features) {
-				m := newMode(t, Options{Calls: c.spec}, without)
-				if err := m.Select(sc(t, "openat", "close")); err != nil {
+			forVariants(t, func(t *testing.T, v variant) {
+				m := newMode(t, Options{Calls: c.spec, NoLatency: c.noLatency}, v)
+				err := m.Select(sc(t, "openat", "close"))
+				if v.attach == bpf.AttachPerCall && len(c.spec.Paths)+len(c.spec.PathsUnder) > 0 &&
+					m.Features()&bpf.PtRegs == 0 {
+					// per call, -P reads the registers from the task: bpf_task_pt_regs or nothing
+					if err == nil || !strings.Contains(err.Error(), "bpf_task_pt_regs") {
+						t.Fatalf("Select per call with -P without bpf_task_pt_regs: %v, want an error naming it", err)
+					}
+					return
+				}
+				if err != nil {
 					t.Fatal(err)
 				}
 				cmd, run := startHelper(t, "open")

@@ -8,15 +8,22 @@
 // The container filter is the probe's: a Counter loads with the filter's maps and state of a tracer.Tracer
 // (loaded with FilterOnly, so that the probe's syscall programs stay detached), so that targets added and
 // removed through the tracer count at once, as in tracing mode. Its programs are built on the probe's BPF core
-// and load in the same variant as the tracer's (package bpf).
+// and load in the same variant as the tracer's (package bpf); Select attaches them per call for a narrow
+// selection, as the tracer's (Options.Attach).
+//
+// Each counter (a target, system call, result, whether the process had exec'd since it joined the container:
+// event.Count.PreExec, and with ByCaller the calling stack) has a slot in a per-CPU array; the programs find it
+// through the counting task's cache of slots, and give new keys free slots (bpf/count.c). Without latencies
+// (Options.NoLatency) the programs read no clock and count at the calls' exits only.
 //
 // The incident filters (Options.Calls) are the probe's, from the same kernel code: only the calls they keep are
 // counted, the others in a snapshot's Filtered.
 //
-// Bounds: the counters live in a preallocated per-CPU hash sized from the number of CPUs (Options.Entries);
-// a call that finds no counter, or no room for its task's state, is counted as overflow (the programs' lost
-// counter) and reported in the snapshot, never dropped silently. The kernel's counters are totals since the session started; a
-// snapshot holds the difference from the previous one.
+// Bounds: the slots are preallocated, as many as the number of CPUs allows (Options.Entries); a call that
+// finds no slot, or no room for its task's state, is counted as overflow (the programs' lost counter) and
+// reported in the snapshot, never dropped silently. The kernel's counters are totals since the session started;
+// a snapshot holds the difference from the previous one. A removed target's slots are freed once its last
+// counts are reported.
 //
 // By caller (Options.ByCaller, top --by caller): each counter is keyed by the hash of its call's user stack
 // too (bpf/stack.h: the first 32 frames, walked by their frame pointers at sys_exit, each stack kept once in
@@ -31,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -76,6 +84,11 @@ type Options struct {
 	// Calls are the incident filters: only the calls they keep are counted, the others in Snapshot's
 	// Filtered (-y has no meaning here).
 	Calls callfilter.Spec
+	// Attach says where the counting programs attach (Select attaches them), as tracer.Options.Attach.
+	Attach bpf.AttachMode
+	// NoLatency counts calls without timing them (no summed time, no histogram): no clock is read, and the
+	// programs attach to the calls' exits only (but for exit, exit_group and execveat).
+	NoLatency bool
 }
 
 // DefaultStackEntries is how many distinct stacks counting by caller keeps (264 bytes each in the kernel).
@@ -91,12 +104,22 @@ type Counter struct {
 	table    *syscalls.Table
 	coll     *ebpf.Collection
 	links    []link.Link
-	counts   *ebpf.Map
+	counts   *ebpf.Map // slot -> per-CPU counters
+	slots    *ebpf.Map // key -> slot
+	free     *ebpf.Map // free slots
+	slotsGen *ebpf.Variable
 	lost     *ebpf.Map
 	filtered *ebpf.Map
 	selected *ebpf.Variable
 	noReturn *ebpf.Variable
 	features bpf.Features
+	attach   bpf.AttachMode
+	latency  bool
+	// entry: the programs see the calls' entries (to time them, or for the filters: see bpf/count.c's
+	// COUNT_AT_ENTRY); regs: they read the calls' registers (-P), which per call needs bpf_task_pt_regs
+	entry    bool
+	regs     bool
+	syscalls *bpf.Syscalls
 
 	// by caller: the callers of the stacks seen, by hash (nil: unknown), symbolized by sym
 	stacks  *ebpf.Map
@@ -112,6 +135,9 @@ type Counter struct {
 	filteredSeen uint64
 	last         time.Time
 }
+
+// errPathNeedsRegs: counting per call with -P reads the calls' registers from the task.
+var errPathNeedsRegs = errors.New("-P reads the calls' arguments per call with bpf_task_pt_regs (Linux 5.15), which this kernel lacks")
 
 // Entries is the default size of the counter table for this machine.
 func Entries() int {
@@ -144,7 +170,6 @@ func New(opts Options) (c *Counter, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading the counting programs (%s): %w", features, err)
 	}
-	spec.Maps[bpf.CountMapCounts].MaxEntries = uint32(entries)
 	stackEntries := 1 // the table is in the object whether or not it is used
 	if opts.ByCaller {
 		stackEntries = opts.StackEntries
@@ -165,6 +190,15 @@ func New(opts Options) (c *Counter, err error) {
 	if err := cf.Prepare(spec); err != nil {
 		return nil, fmt.Errorf("loading the counting programs (%s): %w", features, err)
 	}
+	for _, m := range []string{bpf.CountMapCounts, bpf.CountMapCountSlots, bpf.CountMapFreeSlots} {
+		spec.Maps[m].MaxEntries = uint32(entries)
+	}
+	if err := spec.Variables[bpf.CountVarCountLatency].Set(boolByte(!opts.NoLatency)); err != nil {
+		return nil, fmt.Errorf("setting count_latency: %w", err)
+	}
+	if err := spec.Variables[bpf.CountVarCountTaskRegs].Set(boolByte(features&bpf.PtRegs != 0)); err != nil {
+		return nil, fmt.Errorf("setting count_task_regs: %w", err)
+	}
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: opts.Filter})
 	if err != nil {
 		var ve *ebpf.VerifierError
@@ -177,11 +211,18 @@ func New(opts Options) (c *Counter, err error) {
 		table:    table,
 		coll:     coll,
 		counts:   coll.Maps[bpf.CountMapCounts],
+		slots:    coll.Maps[bpf.CountMapCountSlots],
+		free:     coll.Maps[bpf.CountMapFreeSlots],
+		slotsGen: coll.Variables[bpf.CountVarSlotsGen],
 		lost:     coll.Maps[bpf.CountMapLost],
 		filtered: coll.Maps[bpf.MapFiltered],
 		selected: coll.Variables[bpf.CountVarSelected],
 		noReturn: coll.Variables[bpf.CountVarNoReturn],
 		features: features,
+		attach:   opts.Attach,
+		latency:  !opts.NoLatency,
+		entry:    !opts.NoLatency || opts.Calls.SlowerThan > 0 || len(opts.Calls.Paths) > 0 || len(opts.Calls.PathsUnder) > 0,
+		regs:     len(opts.Calls.Paths) > 0 || len(opts.Calls.PathsUnder) > 0,
 		targets:  map[uint32]*event.Container{},
 		removed:  map[uint32]bool{},
 		prev:     map[bpf.CountCountKey]total{},
@@ -201,7 +242,18 @@ func New(opts Options) (c *Counter, err error) {
 	if err := cf.Fill(coll); err != nil {
 		return nil, err
 	}
+	for slot := range uint32(entries) {
+		if err := c.free.Update(nil, slot, ebpf.UpdateAny); err != nil {
+			return nil, fmt.Errorf("filling the free counter slots: %w", err)
+		}
+	}
+	if c.syscalls, err = bpf.NewSyscalls(coll, attach, table); err != nil {
+		return nil, err
+	}
 	for _, a := range attach {
+		if bpf.IsSyscallHook(a.Hook) {
+			continue
+		}
 		l, err := bpf.Attach(coll.Programs[a.Program], a)
 		if err != nil {
 			return nil, fmt.Errorf("attaching %s to %s: %w", a.Program, a.Hook, err)
@@ -222,8 +274,18 @@ func (c *Counter) AttachType() string {
 // Features says which optional kernel features the loaded programs use.
 func (c *Counter) Features() bpf.Features { return c.features }
 
-// Select sets the system calls to count (nil or empty: all).
+// Select sets the system calls to count (nil or empty: all) and attaches the counting programs where
+// Options.Attach says (Attached tells).
 func (c *Counter) Select(calls []*syscalls.Syscall) error {
+	calls = slices.DeleteFunc(slices.Clone(calls), func(sc *syscalls.Syscall) bool { return sc == nil })
+	po := bpf.PlanOptions{Mode: c.attach, ExitOnly: !c.entry}
+	if c.regs && c.features&bpf.PtRegs == 0 {
+		po.NoPerCall = errPathNeedsRegs
+	}
+	plan, err := c.syscalls.Plan(calls, po)
+	if err != nil {
+		return err
+	}
 	if len(calls) == 0 {
 		calls = c.table.All()
 	}
@@ -232,9 +294,6 @@ func (c *Counter) Select(calls []*syscalls.Syscall) error {
 		return fmt.Errorf("the counting programs' table has %d entries, want %d", c.selected.Size(), len(sel))
 	}
 	for _, sc := range calls {
-		if sc == nil {
-			continue
-		}
 		if sc.Nr < 0 || sc.Nr >= len(sel) {
 			return fmt.Errorf("system call %s: number %d is beyond the counting table (%d)", sc.Name, sc.Nr, len(sel))
 		}
@@ -249,8 +308,11 @@ func (c *Counter) Select(calls []*syscalls.Syscall) error {
 	if err := c.selected.Set(sel); err != nil {
 		return fmt.Errorf("selecting system calls: %w", err)
 	}
-	return nil
+	return c.syscalls.Attach(plan)
 }
+
+// Attached says where the counting programs are attached (after Select).
+func (c *Counter) Attached() bpf.Plan { return c.syscalls.Attached() }
 
 // SetTarget names the container of a target id in snapshots.
 func (c *Counter) SetTarget(id uint32, t *protocol.Target) {
@@ -272,16 +334,21 @@ func (c *Counter) RemoveTarget(id uint32) {
 func (c *Counter) Snapshot(node, session string, now time.Time) (*event.Snapshot, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	snap := &event.Snapshot{Node: node, Session: session, From: c.last.UnixNano(), To: now.UnixNano(), Rows: []event.Count{}}
+	snap := &event.Snapshot{Node: node, Session: session, From: c.last.UnixNano(), To: now.UnixNano(), Rows: []event.Count{},
+		NoLatency: !c.latency}
 	c.last = now
 	var (
 		key  bpf.CountCountKey
+		slot uint32
 		vals []bpf.CountCountVal
 	)
-	seen := make(map[bpf.CountCountKey]bool, len(c.prev))
+	seen := make(map[bpf.CountCountKey]uint32, len(c.prev))
 	rows := map[rowKey]int{} // index in snap.Rows, to merge the stacks of one caller
-	it := c.counts.Iterate()
-	for it.Next(&key, &vals) {
+	it := c.slots.Iterate()
+	for it.Next(&key, &slot) {
+		if err := c.counts.Lookup(slot, &vals); err != nil {
+			return nil, fmt.Errorf("reading the counters of slot %d: %w", slot, err)
+		}
 		var t total
 		for i := range vals {
 			t.calls += vals[i].Calls
@@ -290,14 +357,14 @@ func (c *Counter) Snapshot(node, session string, now time.Time) (*event.Snapshot
 				t.hist[b] += n
 			}
 		}
-		seen[key] = true
+		seen[key] = slot
 		p := c.prev[key]
 		if t.calls == p.calls {
 			continue
 		}
 		c.prev[key] = t
 		row := c.row(key, &t, &p)
-		rk := rowKey{target: key.Target, nr: key.Nr, err: key.Err}
+		rk := rowKey{target: key.Target, nr: key.Nr, err: key.Err, flags: key.Flags}
 		if c.callers != nil {
 			row.Caller = c.callerOf(key.Stack)
 			rk.caller = callerKey(row.Caller)
@@ -330,17 +397,22 @@ func (c *Counter) Snapshot(node, session string, now time.Time) (*event.Snapshot
 	snap.Filtered = filtered - c.filteredSeen
 	snap.FilteredTotal = filtered
 	c.filteredSeen = filtered
-	c.forgetRemoved(seen)
+	if err := c.forgetRemoved(seen); err != nil {
+		return nil, err
+	}
 	return snap, nil
 }
 
 func (c *Counter) row(key bpf.CountCountKey, t, p *total) event.Count {
-	row := event.Count{Calls: t.calls - p.calls, TimeNs: t.timeNs - p.timeNs, Error: syscalls.ErrnoName(int(key.Err))}
-	hist := make([]uint64, event.HistBuckets)
-	for i := range hist {
-		hist[i] = t.hist[i] - p.hist[i]
+	row := event.Count{Calls: t.calls - p.calls, TimeNs: t.timeNs - p.timeNs, Error: syscalls.ErrnoName(int(key.Err)),
+		PreExec: key.Flags&uint32(bpf.CountCountFlagsCOUNT_PRE_EXEC) != 0}
+	if c.latency {
+		hist := make([]uint64, event.HistBuckets)
+		for i := range hist {
+			hist[i] = t.hist[i] - p.hist[i]
+		}
+		row.Hist = event.TrimHist(hist)
 	}
-	row.Hist = event.TrimHist(hist)
 	if sc := c.table.ByNr(int(key.Nr)); sc != nil {
 		row.Syscall = event.Syscall{Nr: sc.Nr, Name: sc.Name, Class: sc.Class, Group: sc.Group}
 	} else {
@@ -350,26 +422,54 @@ func (c *Counter) row(key bpf.CountCountKey, t, p *total) event.Count {
 	return row
 }
 
-// forgetRemoved deletes the counters of removed targets, now that their last calls were reported.
-func (c *Counter) forgetRemoved(seen map[bpf.CountCountKey]bool) {
+// forgetRemoved frees the counters of removed targets, now that their last calls were reported: their keys go,
+// then every task's cache of slots (slots_gen), then their slots are zeroed and given back.
+func (c *Counter) forgetRemoved(seen map[bpf.CountCountKey]uint32) error {
 	if len(c.removed) == 0 {
-		return
+		return nil
 	}
-	for key := range seen {
+	var freed []uint32
+	for key, slot := range seen {
 		if c.removed[key.Target] {
-			_ = c.counts.Delete(key)
+			if err := c.slots.Delete(key); err != nil {
+				return fmt.Errorf("freeing a counter: %w", err)
+			}
 			delete(c.prev, key)
+			freed = append(freed, slot)
 		}
 	}
 	for id := range c.removed {
 		delete(c.targets, id)
 	}
 	c.removed = map[uint32]bool{}
+	if len(freed) == 0 {
+		return nil
+	}
+	var gen uint32
+	if err := c.slotsGen.Get(&gen); err != nil {
+		return fmt.Errorf("reading the counters' generation: %w", err)
+	}
+	if err := c.slotsGen.Set(gen + 1); err != nil {
+		return fmt.Errorf("starting the counters' generation %d: %w", gen+1, err)
+	}
+	zero := make([]bpf.CountCountVal, ebpf.MustPossibleCPU())
+	for _, slot := range freed {
+		if err := c.counts.Update(slot, zero, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("zeroing counter slot %d: %w", slot, err)
+		}
+		if err := c.free.Update(nil, slot, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("freeing counter slot %d: %w", slot, err)
+		}
+	}
+	return nil
 }
 
 // Close detaches the programs and frees the maps (shared maps stay with their owner).
 func (c *Counter) Close() error {
 	var err error
+	if c.syscalls != nil {
+		err = c.syscalls.Detach()
+	}
 	for _, l := range c.links {
 		err = errors.Join(err, l.Close())
 	}
@@ -393,11 +493,13 @@ func boolByte(b bool) uint8 {
 	return 0
 }
 
-// rowKey is what a snapshot's row counts: a target's calls of one system call with one result, by one caller.
+// rowKey is what a snapshot's row counts: a target's calls of one system call with one result, pre-exec or not,
+// by one caller.
 type rowKey struct {
 	target uint32
 	nr     uint16
 	err    uint16
+	flags  uint32 // pre-exec
 	caller string
 }
 

@@ -207,46 +207,55 @@ func startHelperWith(t *testing.T, kind string, attr *unix.SysProcAttr) *countHe
 	return h
 }
 
-// variants are the programs' variants (package bpf): every one must count the same.
-var variants = []struct {
+// variant is one of the programs' variants (package bpf), attached one way: every one must count the same.
+type variant struct {
 	name    string
 	without bpf.Features
-}{
-	{"tp_btf", 0},
-	{"raw_tracepoint", bpf.TpBTF},
-	{"no_task_storage", bpf.TaskStorage | bpf.Loop},
-	{"raw_no_task_storage", bpf.TpBTF | bpf.TaskStorage | bpf.Loop},
+	attach  bpf.AttachMode
+}
+
+var variants = []variant{
+	{"tp_btf", 0, bpf.AttachRaw},
+	{"raw_tracepoint", bpf.TpBTF, bpf.AttachRaw},
+	{"no_task_storage", bpf.TaskStorage | bpf.Loop, bpf.AttachRaw},
+	{"raw_no_task_storage", bpf.TpBTF | bpf.TaskStorage | bpf.Loop, bpf.AttachRaw},
+	{"per_call", 0, bpf.AttachPerCall},
+	{"per_call_no_task_storage", bpf.TaskStorage | bpf.Loop, bpf.AttachPerCall},
 }
 
 // forVariants runs fn as a subtest per variant, skipping those that load the same programs as an earlier one
 // on this kernel (an older kernel lacks the features some variants turn off). Under -test.short, one of them,
 // in turn (package grid).
-func forVariants(t *testing.T, fn func(t *testing.T, without bpf.Features)) {
+func forVariants(t *testing.T, fn func(t *testing.T, v variant)) {
 	t.Helper()
-	seen := map[bpf.Features]bool{}
+	type key struct {
+		f bpf.Features
+		a bpf.AttachMode
+	}
+	seen := map[key]bool{}
 	var distinct []int
 	var names []string
 	for i, v := range variants {
-		f := (tracer.ProbeFeatures() &^ v.without).Usable()
-		if seen[f] {
+		k := key{(tracer.ProbeFeatures() &^ v.without).Usable(), v.attach}
+		if seen[k] {
 			continue
 		}
-		seen[f] = true
+		seen[k] = true
 		distinct = append(distinct, i)
 		names = append(names, v.name)
 	}
 	for _, i := range grid.Pick(t, names) {
 		v := variants[distinct[i]]
-		t.Run(v.name, func(t *testing.T) { fn(t, v.without) })
+		t.Run(v.name, func(t *testing.T) { fn(t, v) })
 	}
 }
 
-// newMode loads counting mode without the given features: the tracer's filter, and a Counter in the same
-// variant.
-func newMode(t *testing.T, opts Options, without bpf.Features) *Mode {
+// newMode loads counting mode in a variant: the tracer's filter, and a Counter in the same variant.
+func newMode(t *testing.T, opts Options, v variant) *Mode {
 	t.Helper()
 	roottest.Require(t)
-	tr, err := tracer.New(tracer.Options{FilterOnly: true, Without: without, RingBytes: os.Getpagesize()})
+	opts.Attach = v.attach
+	tr, err := tracer.New(tracer.Options{FilterOnly: true, Without: v.without, RingBytes: os.Getpagesize()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,8 +281,8 @@ func sc(t *testing.T, names ...string) []*syscalls.Syscall {
 }
 
 func TestExactCounts(t *testing.T) {
-	forVariants(t, func(t *testing.T, without bpf.Features) {
-		m := newMode(t, Options{}, without)
+	forVariants(t, func(t *testing.T, v variant) {
+		m := newMode(t, Options{}, v)
 		if err := m.Select(sc(t, "openat", "close")); err != nil {
 			t.Fatal(err)
 		}
@@ -326,8 +335,8 @@ func TestExactCounts(t *testing.T) {
 // namespace, only its first and last moverCalls getppid calls count, not those made in between from another
 // namespace (a stale decision would count them too).
 func TestThreadChangesMountNamespace(t *testing.T) {
-	forVariants(t, func(t *testing.T, without bpf.Features) {
-		m := newMode(t, Options{}, without)
+	forVariants(t, func(t *testing.T, v variant) {
+		m := newMode(t, Options{}, v)
 		if err := m.Select(sc(t, "getppid")); err != nil {
 			t.Fatal(err)
 		}
@@ -347,22 +356,29 @@ func TestThreadChangesMountNamespace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got uint64
+		var got, pre uint64
 		for _, r := range snap.Rows {
 			if r.Syscall.Name != "getppid" || r.Error != "OK" {
 				t.Errorf("unexpected row %s %s: %d calls", r.Syscall.Name, r.Error, r.Calls)
 			}
 			got += r.Calls
+			if r.PreExec {
+				pre += r.Calls
+			}
 		}
 		if got != 2*moverCalls {
 			t.Errorf("%d getppid calls counted, want %d (the first and last %d)", got, 2*moverCalls, moverCalls)
+		}
+		// The calls after the setns back are those of a process that joined the namespace and has not exec'd.
+		if pre != moverCalls {
+			t.Errorf("%d getppid calls counted pre-exec, want the last %d (after setns)", pre, moverCalls)
 		}
 	})
 }
 
 // TestOverflowIsReported fills a tiny counter table: what does not fit is counted as overflow.
 func TestOverflowIsReported(t *testing.T) {
-	m := newMode(t, Options{Entries: 3}, 0)
+	m := newMode(t, Options{Entries: 3}, variant{})
 	if err := m.Select(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -401,13 +417,13 @@ func TestEntries(t *testing.T) {
 func TestCgroupCounts(t *testing.T) {
 	for _, h := range cgrouptest.Hierarchies(t) {
 		t.Run(h.Name(), func(t *testing.T) {
-			forVariants(t, func(t *testing.T, without bpf.Features) { testCgroupCounts(t, h, without) })
+			forVariants(t, func(t *testing.T, v variant) { testCgroupCounts(t, h, v) })
 		})
 	}
 }
 
-func testCgroupCounts(t *testing.T, h cgrouptest.Hierarchy, without bpf.Features) {
-	m := newMode(t, Options{}, without)
+func testCgroupCounts(t *testing.T, h cgrouptest.Hierarchy, v variant) {
+	m := newMode(t, Options{}, v)
 	if err := m.Select(sc(t, "openat", "close", "getppid")); err != nil {
 		t.Fatal(err)
 	}
@@ -451,5 +467,132 @@ func testCgroupCounts(t *testing.T, h cgrouptest.Hierarchy, without bpf.Features
 	want := map[string]uint64{"openat ENOENT": 1000, "openat OK": 500, "close OK": 500, "getppid OK": pauserCalls}
 	if !maps.Equal(got, want) {
 		t.Errorf("counted %v, want %v", got, want)
+	}
+}
+
+// A process moved into a container's cgroup is pre-exec until it execs, and a process it forks is too: the
+// shell moved into the target cgroup opens /dev/null from a subshell (a fork that does not exec), then execs
+// /bin/cat, whose calls, and the execve itself, are the program's.
+func TestPreExec(t *testing.T) {
+	h := cgrouptest.Hierarchies(t)[0]
+	forVariants(t, func(t *testing.T, v variant) {
+		m := newMode(t, Options{}, v)
+		if err := m.Select(sc(t, "openat", "execve", "read")); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.SetCgroupHierarchy(h.Controller); err != nil {
+			t.Fatal(err)
+		}
+		ctr := cgrouptest.Tree(t, h, "ctr")[0]
+		if err := m.AddCgroup(ctr.ID, ctr.Level, 3); err != nil {
+			t.Fatal(err)
+		}
+		sh := exec.Command("/bin/sh", "-c", "read go; (: >/dev/null); exec /bin/cat /proc/self/stat")
+		in, err := sh.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh.Stdout = io.Discard
+		if err := sh.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sh.Process.Kill(); _ = sh.Wait() })
+		ctr.Move(t, sh.Process.Pid)
+		if _, err := io.WriteString(in, "go\n"); err != nil {
+			t.Fatal(err)
+		}
+		if err := sh.Wait(); err != nil {
+			t.Fatalf("sh: %v", err)
+		}
+		snap, err := m.Snapshot("n", "", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]uint64{}
+		for _, r := range snap.Rows {
+			key := r.Syscall.Name + " " + r.Error
+			if r.PreExec {
+				key += " pre-exec"
+			}
+			got[key] += r.Calls
+		}
+		t.Logf("counted %v", got)
+		if got["openat OK pre-exec"] == 0 {
+			t.Errorf("the subshell's open of /dev/null is not counted pre-exec: %v", got)
+		}
+		if got["execve OK"] != 1 || got["execve OK pre-exec"] != 0 {
+			t.Errorf("want the one execve counted, not pre-exec: %v", got)
+		}
+		if got["openat OK"] == 0 || got["read OK"] == 0 {
+			t.Errorf("cat's own calls (its open and read of /proc/self/stat) are not counted after its exec: %v", got)
+		}
+	})
+}
+
+// Without latencies the programs count at the exits (and exit_group at its entry): the same counts, no time.
+func TestCountsWithoutLatency(t *testing.T) {
+	forVariants(t, func(t *testing.T, v variant) {
+		m := newMode(t, Options{NoLatency: true}, v)
+		if err := m.Select(sc(t, "openat", "close", "exit_group")); err != nil {
+			t.Fatal(err)
+		}
+		if p := m.Attached(); !p.Raw && p.Calls[0].Enter {
+			t.Errorf("attached at the entry of %s: %+v", p.Calls[0].Event, p)
+		}
+		cmd, run := startHelper(t, "open")
+		if err := m.AddPid(uint32(cmd.Process.Pid), 7); err != nil {
+			t.Fatal(err)
+		}
+		run()
+		snap, err := m.Snapshot("n", "", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]uint64{}
+		for _, r := range snap.Rows {
+			got[r.Syscall.Name+" "+r.Error] += r.Calls
+			if r.TimeNs != 0 || len(r.Hist) != 0 {
+				t.Errorf("%s %s: time %d, histogram %v without latencies", r.Syscall.Name, r.Error, r.TimeNs, r.Hist)
+			}
+		}
+		want := map[string]uint64{"openat ENOENT": 1000, "openat OK": 500, "close OK": 500, "exit_group OK": 1}
+		if !maps.Equal(got, want) {
+			t.Errorf("counted %v, want %v", got, want)
+		}
+		if !snap.NoLatency {
+			t.Errorf("the snapshot does not say it has no latencies: %+v", snap)
+		}
+	})
+}
+
+// A removed target's counters are freed once reported, and their slots serve the next target's: with room for
+// four counters, two targets of three counters each, one after the other, overflow nothing.
+func TestRemovedTargetsFreeTheirSlots(t *testing.T) {
+	m := newMode(t, Options{Entries: 4}, variant{})
+	if err := m.Select(sc(t, "openat", "close")); err != nil {
+		t.Fatal(err)
+	}
+	for id := uint32(1); id <= 2; id++ {
+		cmd, run := startHelper(t, "open")
+		if err := m.AddPid(uint32(cmd.Process.Pid), id); err != nil {
+			t.Fatal(err)
+		}
+		m.SetTarget(id, &protocol.Target{ContainerID: fmt.Sprint("c", id)})
+		run()
+		m.RemoveTarget(id)
+		snap, err := m.Snapshot("n", "", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var calls uint64
+		for _, r := range snap.Rows {
+			if r.Container == nil || r.Container.ID != fmt.Sprint("c", id) {
+				t.Errorf("target %d: a row of another container: %+v", id, r)
+			}
+			calls += r.Calls
+		}
+		if calls != 2000 || snap.Overflow != 0 {
+			t.Errorf("target %d: %d calls counted, %d overflowed; want 2000, 0", id, calls, snap.Overflow)
+		}
 	}
 }

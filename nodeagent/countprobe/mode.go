@@ -23,6 +23,7 @@ type Filter interface {
 	SetCgroupHierarchy(controller string) error
 	AddCgroup(cgroupID uint64, level int, targetID uint32) error
 	RemoveCgroup(cgroupID uint64) error
+	TrackPreExec(on bool) error
 	FilterMaps() map[string]*ebpf.Map
 	Features() bpf.Features
 	Close() error
@@ -35,12 +36,17 @@ type Mode struct {
 	filter Filter
 }
 
-// NewMode loads a Counter on f's filter, in the variant f was loaded in.
+// NewMode loads a Counter on f's filter, in the variant f was loaded in, and has the filter keep which
+// processes are pre-exec.
 func NewMode(f Filter, opts Options) (*Mode, error) {
 	opts.Filter = f.FilterMaps()
 	opts.Without |= bpf.AllFeatures &^ f.Features()
 	c, err := New(opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := f.TrackPreExec(true); err != nil {
+		_ = c.Close()
 		return nil, err
 	}
 	return &Mode{Counter: c, filter: f}, nil

@@ -14,10 +14,11 @@ import (
 // fakeCounter is counting mode: the fake tracer's filter, and snapshots naming the targets it was given.
 type fakeCounter struct {
 	*fakeTracer
-	mu      sync.Mutex
-	targets map[uint32]string
-	removed []uint32
-	entries int
+	mu        sync.Mutex
+	targets   map[uint32]string
+	removed   []uint32
+	entries   int
+	noLatency bool
 }
 
 func (c *fakeCounter) SetTarget(id uint32, t *protocol.Target) {
@@ -49,12 +50,13 @@ func TestCountingModeWritesSnapshots(t *testing.T) {
 	var counter *fakeCounter
 	h := newHarness(t, func(c *Config) {
 		c.NewCounter = func(start *protocol.Start) (CountTracer, error) {
-			counter = &fakeCounter{fakeTracer: newFakeTracer(), targets: map[uint32]string{}, entries: start.CountEntries}
+			counter = &fakeCounter{fakeTracer: newFakeTracer(), targets: map[uint32]string{}, entries: start.CountEntries,
+				noLatency: start.NoLatency}
 			return counter, nil
 		}
 	})
-	h.start(`,"count":true,"count_interval_ms":20,"count_entries":64`)
-	if h.tracers.Load() != 0 || counter == nil || counter.entries != 64 {
+	h.start(`,"count":true,"count_interval_ms":20,"count_entries":64,"no_latency":true`)
+	if h.tracers.Load() != 0 || counter == nil || counter.entries != 64 || !counter.noLatency {
 		t.Fatalf("counting mode loaded the tracer (%d) or no counter (%v)", h.tracers.Load(), counter)
 	}
 	h.send(`{"op":"add","target":{"container_id":"c1","pod":"web-1","namespace":"ns","container":"web"}}`)

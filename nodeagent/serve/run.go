@@ -377,8 +377,12 @@ loop:
 		s.logf("symbols: %d binaries, %d processes, %d KiB held (budget %d KiB, kernel %d KiB), %d frames cached, %d read",
 			st.Modules, st.Processes, st.Bytes>>10, st.Budget>>10, st.KernelBytes>>10, st.Hits, st.Misses)
 	}
-	s.notice(event.Notice{Kind: event.NoticeExit, Events: s.events.Load(), LostTotal: s.lostSeen,
-		LimitedTotal: s.limitedSeen, FilteredTotal: filtered, Symbols: s.symbolStats(), Message: reason})
+	exit := event.Notice{Kind: event.NoticeExit, Events: s.events.Load(), LostTotal: s.lostSeen,
+		LimitedTotal: s.limitedSeen, FilteredTotal: filtered, Symbols: s.symbolStats(), Message: reason}
+	if s.lostSeen > 0 {
+		exit.DroppedCalls = s.droppedCalls()
+	}
+	s.notice(exit)
 	return result
 }
 
@@ -745,13 +749,32 @@ func (s *session) reportDrops() {
 		return
 	}
 	if lost := s.tracer.Lost(); lost > s.lostSeen {
-		s.notice(event.Notice{Kind: event.NoticeLost, Lost: lost - s.lostSeen, LostTotal: lost})
+		s.notice(event.Notice{Kind: event.NoticeLost, Lost: lost - s.lostSeen, LostTotal: lost, DroppedCalls: s.droppedCalls()})
 		s.lostSeen = lost
 	}
 	if limited := s.limited.Load(); limited > s.limitedSeen {
 		s.notice(event.Notice{Kind: event.NoticeRateLimited, Limited: limited - s.limitedSeen, LimitedTotal: limited})
 		s.limitedSeen = limited
 	}
+}
+
+// droppedCaller is a Tracer that says which calls the kernel dropped (tracer.Tracer).
+type droppedCaller interface {
+	DroppedCalls() ([]event.DroppedCall, error)
+}
+
+// droppedCalls is what the tracer dropped, by call (event.Notice.DroppedCalls), when it says.
+func (s *session) droppedCalls() []event.DroppedCall {
+	d, ok := s.tracer.(droppedCaller)
+	if !ok {
+		return nil
+	}
+	calls, err := d.DroppedCalls()
+	if err != nil {
+		s.logf("%v", err)
+		return nil
+	}
+	return calls
 }
 
 // readCommands parses the plugin's lines into the inbox until EOF or an error; it never waits for the

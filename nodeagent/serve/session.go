@@ -89,7 +89,7 @@ type Deps struct {
 	// (CaptureData), the incident filters and fd display (Filter), the calls' stacks (Stacks).
 	NewTracer func(start *protocol.Start) (Tracer, error)
 	// NewCounter loads counting mode (OpStart's Count) with a counter table of CountEntries (0: default),
-	// OpStart's incident filters, and counts per calling function with Stacks.
+	// OpStart's incident filters, counts per calling function with Stacks, timing the calls unless NoLatency.
 	NewCounter func(start *protocol.Start) (CountTracer, error)
 	// NewDecoder makes the event encoder for OpStart's node, session name and fd display.
 	NewDecoder func(start *protocol.Start) Decoder

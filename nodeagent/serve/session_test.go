@@ -129,6 +129,12 @@ func (f *fakeTracer) Read(ctx context.Context, fn func(rec *record.Record) bool)
 func (f *fakeTracer) Lost() uint64     { return f.lost.Load() }
 func (f *fakeTracer) Filtered() uint64 { return f.filtered.Load() }
 
+// DroppedCalls says the dropped events were all openat calls, one in five failing with ENOENT.
+func (f *fakeTracer) DroppedCalls() ([]event.DroppedCall, error) {
+	n := f.lost.Load()
+	return []event.DroppedCall{{Syscall: "openat", Calls: n, Errors: map[string]uint64{"ENOENT": n / 5}}}, nil
+}
+
 func (f *fakeTracer) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -796,12 +802,13 @@ func TestLostNotices(t *testing.T) {
 		t.Fatalf("lost notice %+v", n)
 	}
 	h.tracer.lost.Store(7)
-	if n := h.expectNotice(event.NoticeLost); n.Lost != 2 || n.LostTotal != 7 {
+	dropped := []event.DroppedCall{{Syscall: "openat", Calls: 7, Errors: map[string]uint64{"ENOENT": 1}}}
+	if n := h.expectNotice(event.NoticeLost); n.Lost != 2 || n.LostTotal != 7 || !reflect.DeepEqual(n.DroppedCalls, dropped) {
 		t.Fatalf("lost notice %+v", n)
 	}
 	h.send(`{"op":"stop"}`)
-	// No repeated notice for an unchanged count: the next line is the exit.
-	if n := h.expectNotice(event.NoticeExit); n.LostTotal != 7 {
+	// No repeated notice for an unchanged count: the next line is the exit, with what was dropped.
+	if n := h.expectNotice(event.NoticeExit); n.LostTotal != 7 || !reflect.DeepEqual(n.DroppedCalls, dropped) {
 		t.Fatalf("exit notice %+v", n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/swoll-dev/swoll/bpf"
 	"github.com/swoll-dev/swoll/internal/cgrouptest"
@@ -116,5 +117,50 @@ func TestCgroupHierarchiesNameEveryController(t *testing.T) {
 			t.Errorf("%q and %q name the same hierarchy %d", name, other, h)
 		}
 		seen[h] = name
+	}
+}
+
+// What moves a task between targets is seen as it happens (bpf/filter.h): every move to another cgroup counts
+// in cgroup_moves, so that no task's cached decision survives one, whatever the kernel's css_set addresses;
+// and with pre-exec tracking, the moved process is pre-exec until it execs.
+func TestCgroupMovesAreSeen(t *testing.T) {
+	h := cgrouptest.Hierarchies(t)[0]
+	tr := newTracer(t, Options{}, "openat")
+	if err := tr.TrackPreExec(true); err != nil {
+		t.Fatal(err)
+	}
+	moves := func() uint32 {
+		var n uint32
+		if err := tr.coll.Variables[bpf.ProbeVarCgroupMoves].Get(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	preExec := func(pid int) bool {
+		var v uint8
+		return tr.coll.Maps[bpf.ProbeMapPreExec].Lookup(uint32(pid), &v) == nil
+	}
+	cgs := cgrouptest.Tree(t, h, "a", "b")
+	helper := startHelper(t, 0, "pause", "exec-from-thread:/bin/sleep")
+	before := moves()
+	cgs[0].Move(t, helper.Pid)
+	cgs[1].Move(t, helper.Pid)
+	if n := moves() - before; n < 2 {
+		t.Errorf("two moves counted as %d", n)
+	}
+	if !preExec(helper.Pid) {
+		t.Errorf("the moved process %d is not pre-exec", helper.Pid)
+	}
+	helper.resume("paused")
+	if !preExec(helper.Pid) {
+		t.Errorf("the moved process %d is no more pre-exec, but has not exec'd", helper.Pid)
+	}
+	helper.resume("done") // then it execs
+	deadline := time.Now().Add(kernelWait)
+	for preExec(helper.Pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the process %d is still pre-exec after its exec", helper.Pid)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -22,6 +22,7 @@ const (
 	TpBTF       = bpf.TpBTF
 	TaskStorage = bpf.TaskStorage
 	Loop        = bpf.Loop
+	PtRegs      = bpf.PtRegs
 )
 
 // ProbeFeatures reports which optional features this kernel has (probed once per process).

@@ -3,8 +3,11 @@
 // Package tracer loads swoll's kernel probe (package bpf), programs its filters and reads the events it
 // emits. It is the only package of the agent that talks to the kernel's BPF subsystem.
 //
-// Filtering happens in the kernel: a syscall that is not selected costs one array lookup; a selected syscall
-// looks up its task's state, which keeps the filter's decision for the task. Records of untraced tasks and
+// Filtering happens in the kernel. Select attaches the system call programs (package bpf, Syscalls): for a
+// narrow selection (bpf.PerCallMax calls or fewer) to each selected call's own tracepoints, so that the other
+// calls run no program at all; else to the raw sys_enter/sys_exit tracepoints, where a syscall that is not
+// selected costs one array lookup (Options.Attach forces either way). A selected syscall looks up its task's
+// state, which keeps the filter's decision for the task. Records of untraced tasks and
 // syscalls never reach user space. Targets are cgroups (AddCgroup: every process of a pod, from its first
 // call, whichever the host's cgroup layout: SetCgroupHierarchy), mount namespaces (AddMountNS, see package
 // nsid: containers found running, where no cgroup can be read), process trees (AddPid) or everything
@@ -18,7 +21,8 @@
 // Kernel requirements: BTF, ring buffer and task iterators (5.8). What newer kernels add is used where the
 // kernel has it, chosen at load time from the features probed once (package bpf, shared with counting mode):
 // tp_btf (before it, raw tracepoints), task-local storage (5.11; before it, hashes keyed by the task),
-// bpf_loop (5.17; before it, a bounded loop for execve's argv); and unique mount namespace ids
+// bpf_task_pt_regs (5.15; before it, no per-call attachment), bpf_loop (5.17; before it, a bounded loop for
+// execve's argv); and unique mount namespace ids
 // (NS_GET_MNTNS_ID; before it, the probe's mnt_ids iterator translates inode numbers). Every variant writes
 // the same records.
 //
@@ -40,11 +44,14 @@
 package tracer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +62,7 @@ import (
 
 	"github.com/swoll-dev/swoll/bpf"
 	"github.com/swoll-dev/swoll/callfilter"
+	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 	"github.com/swoll-dev/swoll/syscalls"
@@ -123,6 +131,9 @@ type Options struct {
 	// Stacks has each record carry the user-space stack of its call (trace -k), and with Kernel the kernel's
 	// too (-kk): see bpf/stack.h for where they are taken and what they cost.
 	Stacks Stacks
+	// Attach says where the system call programs attach (Select attaches them): by default per call for a
+	// narrow selection, else to the raw tracepoints (bpf.AttachAuto).
+	Attach bpf.AttachMode
 }
 
 // MaxStackDepth is the most frames a record's stack keeps (the kernel's default kernel.perf_event_max_stack);
@@ -151,6 +162,7 @@ type Tracer struct {
 	ring       *ringReader
 	filterMode *ebpf.Variable // the probe's filter_mode, memory-mapped
 	filterGen  *ebpf.Variable // filter_gen: tasks' cached decisions hold while it does
+	preExecOn  *ebpf.Variable // pre_exec_on: the probe keeps which processes are pre-exec
 	cgroupHier *ebpf.Variable // cgroup_hierarchy
 	cgroupLvls *ebpf.Variable // cgroup_levels: the depths cgroup targets sit at
 	sysCfgs    *ebpf.Map
@@ -159,10 +171,13 @@ type Tracer struct {
 	cgTargets  *ebpf.Map
 	lost       *ebpf.Map
 	filtered   *ebpf.Map // calls the incident filters dropped (bpf/exitfilter.h)
+	lostCalls  *ebpf.Map
 	mntIter    *ebpf.Program
 	features   Features
 	filterOnly bool
 	stacks     Stacks
+	attachMode bpf.AttachMode
+	syscalls   *bpf.Syscalls // attaches the system call programs (nil with FilterOnly)
 
 	// byInode: callers identify mount namespaces by inode number (no NS_GET_MNTNS_ID); the filter holds the
 	// probe's id of each (see mntIDs), and kernelIDs maps one to the other.
@@ -225,7 +240,8 @@ func New(opts Options) (*Tracer, error) {
 		return nil, fmt.Errorf("stack depth %d is out of range (1 to %d frames, or 0 without kernel stacks)", opts.Stacks.Depth, MaxStackDepth)
 	}
 	t := &Tracer{table: table, dataBytes: uint16(opts.CaptureData), filterOnly: opts.FilterOnly, gen: 1,
-		features: (bpf.KernelFeatures() &^ opts.Without).Usable(), stacks: opts.Stacks, cgroups: map[uint64]int{}}
+		features: (bpf.KernelFeatures() &^ opts.Without).Usable(), stacks: opts.Stacks, cgroups: map[uint64]int{},
+		attachMode: opts.Attach}
 	if err := t.load(ring, opts.Calls); err != nil {
 		_ = t.Close()
 		return nil, fmt.Errorf("loading the probe (%s): %w", t.features, err)
@@ -284,14 +300,21 @@ func (t *Tracer) load(ring int, calls callfilter.Spec) error {
 	if err := cf.Fill(coll); err != nil {
 		return err
 	}
+	t.lostCalls = coll.Maps[bpf.ProbeMapLostCalls]
+	t.preExecOn = coll.Variables[bpf.ProbeVarPreExecOn]
 	t.filterMode = coll.Variables[bpf.ProbeVarFilterMode]
 	t.filterGen = coll.Variables[bpf.ProbeVarFilterGen]
 	t.cgroupHier = coll.Variables[bpf.ProbeVarCgroupHierarchy]
 	t.cgroupLvls = coll.Variables[bpf.ProbeVarCgroupLevels]
 	t.mntIter = coll.Programs[bpf.ProbeProgMntIds]
 
+	if !t.filterOnly {
+		if t.syscalls, err = bpf.NewSyscalls(coll, attach, t.table); err != nil {
+			return err
+		}
+	}
 	for _, a := range attach {
-		if a.Hook == "" || t.filterOnly && (a.Hook == bpf.HookSysEnter || a.Hook == bpf.HookSysExit) {
+		if a.Hook == "" || bpf.IsSyscallHook(a.Hook) {
 			continue
 		}
 		l, err := bpf.Attach(coll.Programs[a.Program], a)
@@ -315,16 +338,22 @@ func (t *Tracer) load(ring int, calls callfilter.Spec) error {
 	return nil
 }
 
-// Select sets the syscalls to trace (nil or empty: all), with the per-argument capture specs from the table.
+// Select sets the syscalls to trace (nil or empty: all), with the per-argument capture specs from the table,
+// and attaches the system call programs where Options.Attach says (Attached tells).
 func (t *Tracer) Select(calls []*syscalls.Syscall) error {
+	calls = slices.DeleteFunc(slices.Clone(calls), func(sc *syscalls.Syscall) bool { return sc == nil })
+	plan := bpf.Plan{Raw: true}
+	if t.syscalls != nil {
+		var err error
+		if plan, err = t.syscalls.Plan(calls, bpf.PlanOptions{Mode: t.attachMode}); err != nil {
+			return err
+		}
+	}
 	if len(calls) == 0 {
 		calls = t.table.All()
 	}
 	cfgs := make([]bpf.ProbeSysCfg, t.sysCfgs.MaxEntries())
 	for _, sc := range calls {
-		if sc == nil {
-			continue
-		}
 		if sc.Nr < 0 || sc.Nr >= len(cfgs) {
 			return fmt.Errorf("system call %s: number %d is beyond the probe's table (%d)", sc.Name, sc.Nr, len(cfgs))
 		}
@@ -335,7 +364,19 @@ func (t *Tracer) Select(calls []*syscalls.Syscall) error {
 			return fmt.Errorf("programming system call %d: %w", nr, err)
 		}
 	}
-	return nil
+	if t.syscalls == nil {
+		return nil
+	}
+	return t.syscalls.Attach(plan)
+}
+
+// Attached says where the system call programs are attached (after Select): the raw tracepoints, or each
+// selected call's own.
+func (t *Tracer) Attached() bpf.Plan {
+	if t.syscalls == nil {
+		return bpf.Plan{}
+	}
+	return t.syscalls.Attached()
 }
 
 // Capture flags, as bpf/probe.c's enum arg_flags.
@@ -654,9 +695,104 @@ func (t *Tracer) Filtered() uint64 {
 	return n
 }
 
+// LostCall is what a dropped call was: its number, and its errno (0: it succeeded; -1: it was dropped at its
+// entry, before it returned).
+type LostCall struct {
+	Nr, Errno int
+}
+
+// LostByCall breaks Lost down by call (summed over CPUs): the kernel's table of them has room for a few
+// thousand calls and errnos, and records the reader could not parse are of no call, so the sum may be less
+// than Lost.
+func (t *Tracer) LostByCall() (map[LostCall]uint64, error) {
+	out := map[LostCall]uint64{}
+	var (
+		key    bpf.ProbeLostKey
+		perCPU []uint64
+	)
+	it := t.lostCalls.Iterate()
+	for it.Next(&key, &perCPU) {
+		c := LostCall{Nr: int(key.Nr), Errno: int(key.Err)}
+		if key.Err == lostErrUnknown {
+			c.Errno = -1
+		}
+		for _, n := range perCPU {
+			out[c] += n
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("reading the dropped calls: %w", err)
+	}
+	return out, nil
+}
+
+// DroppedCalls is LostByCall by system call name, the most dropped first (event.Notice.DroppedCalls).
+func (t *Tracer) DroppedCalls() ([]event.DroppedCall, error) {
+	byCall, err := t.LostByCall()
+	if err != nil {
+		return nil, err
+	}
+	byNr := map[int]*event.DroppedCall{}
+	for c, n := range byCall {
+		d := byNr[c.Nr]
+		if d == nil {
+			name := fmt.Sprintf("syscall_%d", c.Nr)
+			if sc := t.table.ByNr(c.Nr); sc != nil {
+				name = sc.Name
+			}
+			d = &event.DroppedCall{Syscall: name}
+			byNr[c.Nr] = d
+		}
+		d.Calls += n
+		switch {
+		case c.Errno < 0:
+			d.Unfinished += n
+		case c.Errno > 0:
+			if d.Errors == nil {
+				d.Errors = map[string]uint64{}
+			}
+			d.Errors[syscalls.ErrnoName(c.Errno)] += n
+		}
+	}
+	out := make([]event.DroppedCall, 0, len(byNr))
+	for _, d := range byNr {
+		out = append(out, *d)
+	}
+	slices.SortFunc(out, func(a, b event.DroppedCall) int {
+		if a.Calls != b.Calls {
+			return cmp.Compare(b.Calls, a.Calls)
+		}
+		return strings.Compare(a.Syscall, b.Syscall)
+	})
+	return out, nil
+}
+
+// lostErrUnknown is bpf/loss.h's LOST_ERR_UNKNOWN.
+const lostErrUnknown = 0xffff
+
+// TrackPreExec makes the probe keep which processes joined a container (moved to another cgroup, or setns) and
+// have not exec'd since: counting mode counts their calls apart (bpf/filter.h's pre-exec).
+func (t *Tracer) TrackPreExec(on bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var v uint32
+	if on {
+		v = 1
+	}
+	if err := t.preExecOn.Set(v); err != nil {
+		return fmt.Errorf("setting pre-exec tracking: %w", err)
+	}
+	return t.filterChanged() // the decisions made without it say no process is pre-exec
+}
+
 // Close detaches the programs and frees the maps.
 func (t *Tracer) Close() error {
 	var errs []error
+	if t.syscalls != nil {
+		if err := t.syscalls.Detach(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, l := range t.links {
 		if err := l.Close(); err != nil {
 			errs = append(errs, err)

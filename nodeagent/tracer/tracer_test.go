@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/swoll-dev/swoll/bpf"
+	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/internal/roottest"
 	"github.com/swoll-dev/swoll/internal/testutil/grid"
 	"github.com/swoll-dev/swoll/nodeagent/nsid"
@@ -227,20 +229,23 @@ func testContainerRecords(t *testing.T, opts Options) {
 	}
 }
 
-// variants are the probe's program sets: every one must write the same records.
+// variants are the probe's program sets and the ways they attach: every one must write the same records.
 var variants = []struct {
 	name string
 	opts Options
 }{
-	{"tp_btf", Options{}},
-	{"raw_tracepoint", Options{Without: TpBTF}},
-	{"no_bpf_loop", Options{Without: Loop}},
-	{"no_task_storage", Options{Without: TaskStorage | Loop}},
+	{"tp_btf", Options{Attach: bpf.AttachRaw}},
+	{"raw_tracepoint", Options{Without: TpBTF, Attach: bpf.AttachRaw}},
+	{"no_bpf_loop", Options{Without: Loop, Attach: bpf.AttachRaw}},
+	{"no_task_storage", Options{Without: TaskStorage | Loop, Attach: bpf.AttachRaw}},
+	{"per_call", Options{Attach: bpf.AttachPerCall}},
+	{"per_call_no_bpf_loop", Options{Without: Loop, Attach: bpf.AttachPerCall}},
 }
 
 // forVariants runs fn as a subtest per variant, skipping those that load the same programs as an earlier
-// one on this kernel (an older kernel lacks the features some variants turn off). Under -test.short, one of
-// them, in turn (package grid).
+// one on this kernel (an older kernel lacks the features some variants turn off), and the per-call variants
+// where the kernel has no per-call programs (before 5.15: see bpf.PtRegs). Under -test.short, one of them, in
+// turn (package grid).
 func forVariants(t *testing.T, fn func(t *testing.T, opts Options)) {
 	t.Helper()
 	forSomeVariants(t, nil, fn)
@@ -253,7 +258,11 @@ func forSomeVariants(t *testing.T, keep []string, fn func(t *testing.T, opts Opt
 	var distinct []int
 	var names []string
 	for i, v := range variants {
-		key := (ProbeFeatures() &^ v.opts.Without).Usable().String()
+		f := (ProbeFeatures() &^ v.opts.Without).Usable()
+		if v.opts.Attach == bpf.AttachPerCall && f&PtRegs == 0 {
+			continue
+		}
+		key := f.String() + " " + v.opts.Attach.String()
 		if seen[key] {
 			continue
 		}
@@ -288,6 +297,9 @@ func TestTracerUsesTpBTF(t *testing.T) {
 	want := TpBTF
 	if major > 5 || minor >= 11 {
 		want |= TaskStorage
+	}
+	if major > 5 || minor >= 15 {
+		want |= PtRegs
 	}
 	if major > 5 || minor >= 17 {
 		want |= Loop
@@ -474,8 +486,33 @@ func TestLostWhenReaderStalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.run()
-	if tr.Lost() == 0 {
+	lost := tr.Lost()
+	if lost == 0 {
 		t.Fatal("4000 calls into a one-page ring that nobody reads lost nothing")
+	}
+	// What was dropped, by call: the helper's openat and close of /etc/hostname, which succeed.
+	byCall, err := tr.LostByCall()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum uint64
+	for c, n := range byCall {
+		sum += n
+		if c.Nr != int(nr(t, "openat")) && c.Nr != int(nr(t, "close")) || c.Errno != 0 {
+			t.Errorf("%d drops of call %d errno %d: not the helper's", n, c.Nr, c.Errno)
+		}
+	}
+	if sum != lost {
+		t.Errorf("%d drops by call, %d in all", sum, lost)
+	}
+	t.Logf("lost %d: %v", lost, byCall)
+	dropped, err := tr.DroppedCalls()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dropped) != len(byCall) || dropped[0].Calls < dropped[len(dropped)-1].Calls ||
+		!slices.ContainsFunc(dropped, func(d event.DroppedCall) bool { return d.Syscall == "openat" && len(d.Errors) == 0 }) {
+		t.Errorf("dropped calls %+v from %v", dropped, byCall)
 	}
 }
 
@@ -489,6 +526,10 @@ func testCloseDetaches(t *testing.T, opts Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Attached, so that Close must detach them too.
+	if err := tr.Select(calls(t, "openat")); err != nil {
+		t.Fatal(err)
+	}
 	var ids []ebpf.ProgramID
 	for _, p := range tr.coll.Programs {
 		info, err := p.Info()
@@ -498,8 +539,14 @@ func testCloseDetaches(t *testing.T, opts Options) {
 		id, _ := info.ID()
 		ids = append(ids, id)
 	}
-	if len(ids) != 6 { // sys_enter, sys_exit, sched_process_fork, sched_process_exit, sched_process_exec, mnt_ids
-		t.Fatalf("want 6 programs loaded, got %d", len(ids))
+	// sys_enter, sys_exit, sched_process_fork, sched_process_exit, sched_process_exec, cgroup_attach_task, mnt_ids,
+	// and the per-call programs where the kernel has them
+	want := 7
+	if tr.Features()&PtRegs != 0 {
+		want += 2
+	}
+	if len(ids) != want {
+		t.Fatalf("want %d programs loaded, got %d", want, len(ids))
 	}
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,9 @@ const (
 	DeadlineMargin = 5 * time.Minute
 	// UnboundedDeadline bounds the life of the agents of a session without a duration.
 	UnboundedDeadline = time.Hour
+	// Latency: counting mode (top) times every call, for its latency columns and the summary's seconds; without,
+	// the agents count at less cost (they read no clock per call).
+	Latency = true
 )
 
 // Image is the agent image this build schedules: by digest in a build from make dist, else by its version's tag.

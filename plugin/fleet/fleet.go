@@ -20,6 +20,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/plugin/lifecycle"
 	"github.com/swoll-dev/swoll/plugin/route"
 	"github.com/swoll-dev/swoll/plugin/stream"
@@ -73,8 +74,10 @@ type Report struct {
 	ID   int
 	Node string
 	// Lost counts events the kernel dropped; Limited those the agent dropped over --max-rate; Filtered the calls
-	// the incident filters left out (asked for: not lost).
+	// the incident filters left out (asked for: not lost). Dropped says which calls the lost events were
+	// (event.Notice.DroppedCalls), when the agent says.
 	Lost, Limited, Filtered uint64
+	Dropped                 []event.DroppedCall
 	// Failed: the agent failed and nothing took over; Replaced: it failed and a replacement took over.
 	Failed, Replaced bool
 }
@@ -165,7 +168,8 @@ func (f *Fleet) reports() []Report {
 	out := make([]Report, 0, len(f.attempts))
 	for _, a := range f.attempts {
 		out = append(out, Report{ID: a.id, Node: a.node.name, Lost: a.lost, Limited: a.limited, Filtered: a.filtered,
-			Failed: a.failure != "" && !a.replaced, Replaced: a.replaced})
+			Dropped: a.dropped,
+			Failed:  a.failure != "" && !a.replaced, Replaced: a.replaced})
 	}
 	return out
 }

@@ -666,7 +666,7 @@ func TestNotices(t *testing.T) {
 		name: "losses, limits, targets and errors",
 		setup: setup{before: func(h *harness) {
 			h.setServe(jobA, notices([]event.Notice{
-				{Kind: event.NoticeLost, Lost: 5, LostTotal: 5},
+				{Kind: event.NoticeLost, Lost: 5, LostTotal: 5, DroppedCalls: []event.DroppedCall{{Syscall: "openat", Calls: 5}}},
 				{Kind: event.NoticeRateLimited, Limited: 7, LimitedTotal: 7},
 				{Kind: event.NoticeStats, Events: 2, FilteredTotal: 9},
 				{Kind: event.NoticeTargetError, ContainerID: "containerd://a1", Message: "no such container"},
@@ -679,7 +679,8 @@ func TestNotices(t *testing.T) {
 			"node-a: cannot trace shop/web-1/app: no such container"},
 		check: func(t *testing.T, h *harness) {
 			r := h.fleet.Reports()
-			if len(r) != 1 || r[0].Lost != 5 || r[0].Limited != 7 || r[0].Filtered != 9 || !r[0].Failed {
+			if len(r) != 1 || r[0].Lost != 5 || r[0].Limited != 7 || r[0].Filtered != 9 || !r[0].Failed ||
+				len(r[0].Dropped) != 1 || r[0].Dropped[0].Syscall != "openat" || r[0].Dropped[0].Calls != 5 {
 				t.Errorf("reports %+v", r)
 			}
 		},

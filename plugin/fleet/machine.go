@@ -130,9 +130,10 @@ type attempt struct {
 	failure       string
 	exit          *event.Notice
 	lost, limited uint64
-	filtered      uint64 // calls the incident filters dropped (stats and exit notices): asked for, not lost
-	removed       bool   // another client deleted it: not to be replaced
-	replaced      bool   // a replacement took over
+	filtered      uint64              // calls the incident filters dropped (stats and exit notices): asked for, not lost
+	dropped       []event.DroppedCall // the calls of the events lost, from its last notice that said
+	removed       bool                // another client deleted it: not to be replaced
+	replaced      bool                // a replacement took over
 }
 
 // to moves a to state s.
@@ -442,6 +443,9 @@ func (f *Fleet) notice(a *attempt, n *event.Notice) {
 		f.readied(a)
 	case event.NoticeLost:
 		a.lost = n.LostTotal
+		if n.DroppedCalls != nil {
+			a.dropped = n.DroppedCalls
+		}
 		f.cfg.Log.Printf("%s: %d events lost in the kernel (total %d)", node, n.Lost, n.LostTotal)
 	case event.NoticeRateLimited:
 		a.limited = n.LimitedTotal
@@ -451,6 +455,9 @@ func (f *Fleet) notice(a *attempt, n *event.Notice) {
 	case event.NoticeExit:
 		a.exit = n
 		a.lost, a.limited = max(a.lost, n.LostTotal), max(a.limited, n.LimitedTotal)
+		if n.DroppedCalls != nil {
+			a.dropped = n.DroppedCalls
+		}
 	case event.NoticeTargetAttached:
 		// the initial pods were announced in the session's first line; later ones are news
 		if f.readyAll && !f.route.IsInitial(n) {

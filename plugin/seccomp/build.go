@@ -40,7 +40,9 @@ func (r *Recorder) Notice(*event.Notice) error { return nil }
 // Flush implements output.Sink.
 func (r *Recorder) Flush() error { return nil }
 
-// Snapshot implements output.SnapshotSink: it adds the snapshot's rows.
+// Snapshot implements output.SnapshotSink: it adds the snapshot's rows, but for those of the calls a container's
+// processes made before they exec'd its program (event.Count.PreExec: the runtime's setup of the container,
+// which happens before the runtime installs the profile).
 func (r *Recorder) Snapshot(s *event.Snapshot) error {
 	r.overflow += s.Overflow
 	if len(s.Rows) > 0 {
@@ -51,7 +53,7 @@ func (r *Recorder) Snapshot(s *event.Snapshot) error {
 	}
 	for i := range s.Rows {
 		c := &s.Rows[i]
-		if c.Container == nil || c.Calls == 0 {
+		if c.Container == nil || c.Calls == 0 || c.PreExec {
 			continue
 		}
 		k := recordKey{Namespace: c.Container.Namespace, Pod: c.Container.Pod, Container: c.Container.Name,
@@ -100,7 +102,7 @@ func (r *Recorder) Build(l Lookup) []Built {
 		calls                   map[syscalls.Arch]map[string]uint64
 	}
 	groups := map[string]*group{}
-	for k, m := range r.calls {
+	for k, m := range r.podLevel() {
 		w := l.Workload(k.Namespace, k.Pod)
 		id := k.Namespace + "\x00" + w + "\x00" + k.Container
 		g, ok := groups[id]
@@ -131,6 +133,41 @@ func (r *Recorder) Build(l Lookup) []Built {
 		l.Duration = time.Duration(r.to - r.from).Round(time.Second).String()
 		b.Profile.Comment = comment(b.Profile)
 		out = append(out, b)
+	}
+	return out
+}
+
+// podLevel is what was recorded, with the rows of no container (a pod traced from its first call counts under
+// the pod until the agent knows its containers' cgroups) given to each container of that pod that was recorded:
+// which of them made the calls is unknown, and a profile that misses a call breaks its container. A pod with no
+// container recorded keeps them under no container.
+func (r *Recorder) podLevel() map[recordKey]map[string]uint64 {
+	type podKey struct{ ns, pod string }
+	named := map[podKey][]recordKey{}
+	for k := range r.calls {
+		if k.Container != "" {
+			named[podKey{k.Namespace, k.Pod}] = append(named[podKey{k.Namespace, k.Pod}], k)
+		}
+	}
+	out := make(map[recordKey]map[string]uint64, len(r.calls))
+	add := func(k recordKey, m map[string]uint64) {
+		if out[k] == nil {
+			out[k] = map[string]uint64{}
+		}
+		for name, n := range m {
+			out[k][name] += n
+		}
+	}
+	for k, m := range r.calls {
+		ctrs := named[podKey{k.Namespace, k.Pod}]
+		if k.Container != "" || len(ctrs) == 0 {
+			add(k, m)
+			continue
+		}
+		for _, c := range ctrs {
+			c.Node, c.Arch = k.Node, k.Arch
+			add(c, m)
+		}
 	}
 	return out
 }

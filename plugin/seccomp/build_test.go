@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -222,5 +223,78 @@ func TestResourceName(t *testing.T) {
 		if got := resourceName(tc.parts...); got != tc.want {
 			t.Errorf("resourceName(%q) = %q, want %q", tc.parts, got, tc.want)
 		}
+	}
+}
+
+// The calls a container's processes made before they exec'd its program are the runtime's setup: advise leaves
+// them out of the profile.
+func TestRecorderLeavesPreExecCallsOut(t *testing.T) {
+	r := NewRecorder()
+	ctr := &event.Container{Namespace: "ns", Pod: "p", Name: "c"}
+	row := func(name string, preExec bool) event.Count {
+		return event.Count{Syscall: event.Syscall{Name: name}, Error: "OK", Container: ctr, Calls: 1, PreExec: preExec}
+	}
+	if err := r.Snapshot(&event.Snapshot{Node: "n", From: 1, To: 2, Rows: []event.Count{
+		row("pivot_root", true), row("sethostname", true), row("execve", false), row("read", false),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	built := r.Build(Lookup{Workload: func(_, pod string) string { return "Pod/" + pod },
+		NodeArch: func(string) syscalls.Arch { return syscalls.AMD64 }})
+	if len(built) != 1 {
+		t.Fatalf("%d profiles", len(built))
+	}
+	calls := built[0].Profile.Learned.Calls
+	if calls["pivot_root"] != 0 || calls["sethostname"] != 0 || calls["execve"] != 1 || calls["read"] != 1 {
+		t.Errorf("learned calls %v: want execve and read, not the runtime's pre-exec setup", calls)
+	}
+}
+
+// A pod traced from its first call counts under the pod until its containers are known: those calls go to every
+// container of the pod that was recorded (which one made them is unknown), not to a profile of no container.
+func TestRecorderGivesPodLevelCallsToContainers(t *testing.T) {
+	tests := []struct {
+		name string
+		rows []event.Count
+		want map[string]map[string]uint64 // by container: calls
+		pods int
+	}{
+		{"one container", []event.Count{
+			{Syscall: event.Syscall{Name: "nanosleep"}, Container: &event.Container{Namespace: "ns", Pod: "p1"}, Calls: 2},
+			{Syscall: event.Syscall{Name: "read"}, Container: &event.Container{Namespace: "ns", Pod: "p1", Name: "web"}, Calls: 5},
+		}, map[string]map[string]uint64{"web": {"nanosleep": 2, "read": 5}}, 1},
+		{"two containers", []event.Count{
+			{Syscall: event.Syscall{Name: "nanosleep"}, Container: &event.Container{Namespace: "ns", Pod: "p1"}, Calls: 2},
+			{Syscall: event.Syscall{Name: "read"}, Container: &event.Container{Namespace: "ns", Pod: "p1", Name: "web"}, Calls: 5},
+			{Syscall: event.Syscall{Name: "write"}, Container: &event.Container{Namespace: "ns", Pod: "p1", Name: "side"}, Calls: 1},
+		}, map[string]map[string]uint64{"web": {"nanosleep": 2, "read": 5}, "side": {"nanosleep": 2, "write": 1}}, 1},
+		{"no container known", []event.Count{
+			{Syscall: event.Syscall{Name: "nanosleep"}, Container: &event.Container{Namespace: "ns", Pod: "p1"}, Calls: 2},
+		}, map[string]map[string]uint64{"": {"nanosleep": 2}}, 1},
+		{"another pod's containers are not its", []event.Count{
+			{Syscall: event.Syscall{Name: "nanosleep"}, Container: &event.Container{Namespace: "ns", Pod: "p1"}, Calls: 2},
+			{Syscall: event.Syscall{Name: "read"}, Container: &event.Container{Namespace: "ns", Pod: "p2", Name: "web"}, Calls: 5},
+		}, map[string]map[string]uint64{"": {"nanosleep": 2}, "web": {"read": 5}}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewRecorder()
+			if err := r.Snapshot(&event.Snapshot{Node: "n", From: 1, To: 2, Rows: tt.rows}); err != nil {
+				t.Fatal(err)
+			}
+			built := r.Build(Lookup{Workload: func(_, pod string) string { return "Pod/" + pod },
+				NodeArch: func(string) syscalls.Arch { return syscalls.AMD64 }})
+			got := map[string]map[string]uint64{}
+			for _, b := range built {
+				l := b.Profile.Learned
+				got[l.Container] = l.Calls
+				if len(l.Pods) != tt.pods {
+					t.Errorf("container %q learned from pods %v", l.Container, l.Pods)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("learned %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

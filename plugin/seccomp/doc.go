@@ -35,11 +35,12 @@
 //   - Snapshot rows carry no architecture (event.Syscall.Arch is empty in counting mode): advise reads each
 //     node's from the API server.
 //   - Until the agents trace a container from its first call, its start (the entrypoint's execve, the loader,
-//     a server's listener) is only seen where it recurs; runtimeCalls covers the runtime's part. Once they do,
-//     they will also count the calls runc init makes before it installs the filter (mount, pivot_root,
-//     sethostname...), which do not belong in a profile: counts must then mark the calls a task makes before
-//     its first execve in the container (a flag in the count key, set from the task's exec), and Build must
-//     leave them out.
+//     a server's listener) is only seen where it recurs; runtimeCalls covers the runtime's part. Where they do,
+//     they also count the calls runc init makes before it installs the filter (mount, pivot_root,
+//     sethostname...), which do not belong in a profile: the agents mark the calls of a process that joined the
+//     container and has not exec'd since (event.Count.PreExec; execve itself never is), and the Recorder leaves
+//     them out. The few calls the runtime makes between installing the filter and its execve are
+//     runtimeCalls' to add.
 //   - Under an enforced profile, a call the filter denies never reaches the sys_enter tracepoint (seccomp runs
 //     before it), so the tracer, which pairs enter and exit, does not see it, though sys_exit fires with its
 //     number and -EPERM. check predicts before enforcing; after, only the program's own errors tell.

@@ -104,10 +104,12 @@ type Config struct {
 	Debug bool
 	// Count runs the agents in counting mode (kubectl swoll top): they count in the kernel and write a
 	// snapshot line every CountInterval (0: the agent's default, 1 s) instead of events; Sink receives them when
-	// it is an output.SnapshotSink. CountEntries sizes their counter tables (0: their default).
+	// it is an output.SnapshotSink. CountEntries sizes their counter tables (0: their default). NoLatency counts
+	// without timing the calls (protocol.Start.NoLatency).
 	Count         bool
 	CountInterval time.Duration
 	CountEntries  int
+	NoLatency     bool
 }
 
 // Run runs a session until ctx ends (interrupt), the duration or event limit is reached, or every agent ended.
@@ -262,6 +264,7 @@ func (s *session) startFor(node string) (*protocol.Start, error) {
 		CountEntries:    s.cfg.CountEntries,
 		Stacks:          s.cfg.Stacks,
 		Filter:          s.cfg.Filter,
+		NoLatency:       s.cfg.NoLatency,
 	}, nil
 }
 

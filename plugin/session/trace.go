@@ -180,7 +180,8 @@ func (t *tracing) summary(reason string, stopping time.Time) *teardown.Summary {
 	for _, r := range t.fleet.Reports() {
 		sum.Agents = append(sum.Agents, teardown.AgentSummary{
 			Node: r.Node, Events: st.Received[r.ID], Lost: r.Lost, Limited: r.Limited, Filtered: r.Filtered,
-			Failed: r.Failed, Replaced: r.Replaced,
+			Dropped: r.Dropped,
+			Failed:  r.Failed, Replaced: r.Replaced,
 		})
 	}
 	return sum

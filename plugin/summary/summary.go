@@ -6,6 +6,7 @@ package summary
 import (
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"sort"
 	"strings"
@@ -33,6 +34,9 @@ type Line struct {
 	Errors  uint64
 	TimeNs  uint64
 	ByErrno map[string]uint64
+	// Dropped counts the calls among Calls whose events the kernel dropped (tally.Losses.Dropped): counted
+	// with their errors, not timed, so that the time per call is of the others.
+	Dropped uint64
 }
 
 // Outlier is a replica that stands out among the pods of its workload.
@@ -124,8 +128,16 @@ func build(rows []tally.Row, byCaller bool) *Summary {
 		s.Total.Errors += l.Errors
 		s.Total.TimeNs += l.TimeNs
 	}
-	sort.Slice(s.Lines, func(i, j int) bool {
-		a, b := s.Lines[i], s.Lines[j]
+	sortLines(s.Lines)
+	s.Pods = len(pods)
+	s.Outliers = outliers(rows)
+	return s
+}
+
+// sortLines orders the table as strace -c does: the most time first, then the most calls.
+func sortLines(lines []Line) {
+	sort.Slice(lines, func(i, j int) bool {
+		a, b := lines[i], lines[j]
 		if a.TimeNs != b.TimeNs {
 			return a.TimeNs > b.TimeNs
 		}
@@ -137,13 +149,54 @@ func build(rows []tally.Row, byCaller bool) *Summary {
 		}
 		return a.Caller < b.Caller
 	})
-	s.Pods = len(pods)
-	s.Outliers = outliers(rows)
-	return s
 }
 
-// Write prints the summary as strace -c does, then errors by errno, outliers and losses.
+// withDropped is s with the calls whose events were lost (losses' Dropped) counted in its lines and total,
+// with their errors, and how many of each node's lost events are of no known call.
+func (s *Summary) withDropped(losses map[string]tally.Losses) (*Summary, map[string]uint64) {
+	unknown := map[string]uint64{}
+	out := *s
+	out.Lines = make([]Line, len(s.Lines))
+	by := map[string]int{}
+	for i, l := range s.Lines {
+		l.ByErrno = maps.Clone(l.ByErrno)
+		out.Lines[i] = l
+		by[l.Syscall] = i
+	}
+	for node, loss := range losses {
+		var known uint64
+		for _, d := range loss.Dropped {
+			i, ok := by[d.Syscall]
+			if !ok {
+				i = len(out.Lines)
+				by[d.Syscall] = i
+				out.Lines = append(out.Lines, Line{Syscall: d.Syscall, ByErrno: map[string]uint64{}})
+			}
+			l := &out.Lines[i]
+			l.Calls += d.Calls
+			l.Dropped += d.Calls
+			out.Total.Calls += d.Calls
+			out.Total.Dropped += d.Calls
+			for e, n := range d.Errors {
+				l.Errors += n
+				l.ByErrno[e] += n
+				out.Total.Errors += n
+			}
+			known += d.Calls
+		}
+		if loss.Lost > known {
+			unknown[node] = loss.Lost - known
+		}
+	}
+	sortLines(out.Lines)
+	return &out, unknown
+}
+
+// Write prints the summary as strace -c does, then errors by errno, outliers and losses. The calls whose events
+// were lost are in the table (losses' Dropped), counted and not timed; the lost events of no known call and the
+// calls a counter table had no room for are said under it.
 func (s *Summary) Write(w io.Writer, losses map[string]tally.Losses) error {
+	s, unknown := s.withDropped(losses)
 	var b strings.Builder
 	rule := "------ ----------- ----------- --------- --------- ----------------\n"
 	head := "% time     seconds  usecs/call     calls    errors syscall\n"
@@ -162,7 +215,7 @@ func (s *Summary) Write(w io.Writer, losses map[string]tally.Losses) error {
 	var denied uint64
 	for _, l := range s.Lines {
 		fmt.Fprintf(&b, "%6.2f %11.6f %11d %9d %9s %s%s\n", pct(l.TimeNs, s.Total.TimeNs), float64(l.TimeNs)/1e9,
-			avgMicros(l.TimeNs, l.Calls), l.Calls, blankZero(l.Errors), outside(l), s.label(&l))
+			avgMicros(l.TimeNs, l.Calls-l.Dropped), l.Calls, blankZero(l.Errors), outside(l), s.label(&l))
 		if s.Outside != nil {
 			if fails, _ := s.Outside.Classify(l.Syscall); fails {
 				denied += l.Calls
@@ -175,9 +228,13 @@ func (s *Summary) Write(w io.Writer, losses map[string]tally.Losses) error {
 		total = fmt.Sprintf("%9s ", blankZero(denied))
 	}
 	fmt.Fprintf(&b, "%6.2f %11.6f %11d %9d %9s %s%s\n", 100.0, float64(s.Total.TimeNs)/1e9,
-		avgMicros(s.Total.TimeNs, s.Total.Calls), s.Total.Calls, blankZero(s.Total.Errors), total, "total")
+		avgMicros(s.Total.TimeNs, s.Total.Calls-s.Total.Dropped), s.Total.Calls, blankZero(s.Total.Errors), total, "total")
 	if s.Pods > 1 {
 		fmt.Fprintf(&b, "(merged across %d pods)\n", s.Pods)
+	}
+	if s.Total.Dropped > 0 {
+		fmt.Fprintf(&b, "(calls and errors include %d calls whose events were lost: counted in the kernel, not timed)\n",
+			s.Total.Dropped)
 	}
 	if s.Outside != nil {
 		fmt.Fprintf(&b, "(outside: calls %s would deny; ? where their arguments decide: kubectl swoll check seccomp decides those)\n",
@@ -212,9 +269,9 @@ func (s *Summary) Write(w io.Writer, losses map[string]tally.Losses) error {
 		if l.Filtered > 0 {
 			fmt.Fprintf(&b, "%s: %d calls filtered out in the kernel, as asked (not in the figures above)\n", escape(name), l.Filtered)
 		}
-		if l.Lost > 0 || l.Overflow > 0 {
-			fmt.Fprintf(&b, "warning: %s: %d events lost, %d calls not counted (counter table full): the figures above are short\n",
-				escape(name), l.Lost, l.Overflow)
+		if unknown[n] > 0 || l.Overflow > 0 {
+			fmt.Fprintf(&b, "warning: %s: %d events lost of no known call, %d calls not counted (counter table full): the figures above are short\n",
+				escape(name), unknown[n], l.Overflow)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

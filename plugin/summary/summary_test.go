@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/event/stack"
 	"github.com/swoll-dev/swoll/plugin/tally"
 )
@@ -149,5 +150,53 @@ func TestOutsideColumn(t *testing.T) {
 		if !strings.Contains(buf.String(), w) {
 			t.Errorf("no %q in\n%s", w, buf.String())
 		}
+	}
+}
+
+// The calls whose events were lost are in the table, counted with their errors and not timed; the lost events
+// of no known call are said under it.
+func TestDroppedCalls(t *testing.T) {
+	rows := []tally.Row{
+		row("web-7d9f8c6b5-aaaaa", "openat", "OK", 100, 1_000_000),
+		row("web-7d9f8c6b5-aaaaa", "read", "OK", 50, 500_000),
+	}
+	losses := map[string]tally.Losses{
+		"n1": {Lost: 1200, Dropped: []event.DroppedCall{
+			{Syscall: "openat", Calls: 1000, Errors: map[string]uint64{"ENOENT": 900}},
+			{Syscall: "close", Calls: 150},
+		}},
+		"n2": {Lost: 3, Dropped: []event.DroppedCall{{Syscall: "openat", Calls: 3, Errors: map[string]uint64{"EACCES": 1}}}},
+	}
+	var buf bytes.Buffer
+	if err := Build(rows).Write(&buf, losses); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "dropped.golden")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != string(want) {
+		t.Errorf("summary differs from %s (go test -update rewrites it):\n%s", golden, buf.String())
+	}
+	for _, w := range []string{
+		"         10      1103       901 openat", // 1 ms over the 100 timed calls
+		"          0       150           close",
+		"      1303       901 total",
+		"include 1153 calls whose events were lost",
+		"ENOENT 900",
+		"warning: n1: 50 events lost of no known call",
+	} {
+		if !strings.Contains(buf.String(), w) {
+			t.Errorf("no %q in\n%s", w, buf.String())
+		}
+	}
+	if strings.Contains(buf.String(), "warning: n2") {
+		t.Errorf("n2's lost events are all in the table:\n%s", buf.String())
 	}
 }

@@ -99,6 +99,7 @@ type Table struct {
 	series   map[int64]*Point // by Time
 	step     int64
 	lost     map[string]uint64 // events the kernel dropped, by node (tracing mode)
+	dropped  map[string]*droppedCalls
 	overflow map[string]uint64 // calls not counted because the kernel's table was full, by node
 	filtered map[string]uint64 // calls the incident filters left out in the kernel, by node (totals)
 	first    int64
@@ -113,8 +114,72 @@ func New() *Table {
 		series:   map[int64]*Point{},
 		step:     firstStep,
 		lost:     map[string]uint64{},
+		dropped:  map[string]*droppedCalls{},
 		overflow: map[string]uint64{},
 		filtered: map[string]uint64{},
+	}
+}
+
+// droppedCalls are the calls whose events one node's kernel dropped: the totals its agents said, each since it
+// started (event.Notice.DroppedCalls); an agent that replaced another starts again from 0 (its LostTotal is
+// below the last one seen), so the calls its predecessors said are kept apart, in before.
+type droppedCalls struct {
+	before    map[string]*event.DroppedCall
+	current   []event.DroppedCall
+	lostTotal uint64
+}
+
+// update takes a lost notice's totals.
+func (d *droppedCalls) update(n *event.Notice) {
+	if n.LostTotal < d.lostTotal {
+		addDropped(d.before, d.current)
+		d.current = nil
+	}
+	d.lostTotal = n.LostTotal
+	if n.DroppedCalls != nil {
+		d.current = n.DroppedCalls
+	}
+}
+
+// merged is every agent's calls, by system call.
+func (d *droppedCalls) merged() []event.DroppedCall {
+	by := map[string]*event.DroppedCall{}
+	for _, c := range d.before {
+		addDropped(by, []event.DroppedCall{*c})
+	}
+	addDropped(by, d.current)
+	if len(by) == 0 {
+		return nil
+	}
+	out := make([]event.DroppedCall, 0, len(by))
+	for _, c := range by {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Calls != out[j].Calls {
+			return out[i].Calls > out[j].Calls
+		}
+		return out[i].Syscall < out[j].Syscall
+	})
+	return out
+}
+
+// addDropped adds calls into by, copying (a notice's maps are not ours to change).
+func addDropped(by map[string]*event.DroppedCall, calls []event.DroppedCall) {
+	for _, c := range calls {
+		t, ok := by[c.Syscall]
+		if !ok {
+			t = &event.DroppedCall{Syscall: c.Syscall}
+			by[c.Syscall] = t
+		}
+		t.Calls += c.Calls
+		t.Unfinished += c.Unfinished
+		for e, n := range c.Errors {
+			if t.Errors == nil {
+				t.Errors = map[string]uint64{}
+			}
+			t.Errors[e] += n
+		}
 	}
 }
 
@@ -184,6 +249,15 @@ func (t *Table) AddNotice(n *event.Notice) {
 	if n.Kind == event.NoticeLost {
 		t.lost[n.Node] += n.Lost
 	}
+	if n.Kind != event.NoticeLost && n.Kind != event.NoticeExit {
+		return // the notices that say which calls were dropped
+	}
+	d, ok := t.dropped[n.Node]
+	if !ok {
+		d = &droppedCalls{before: map[string]*event.DroppedCall{}}
+		t.dropped[n.Node] = d
+	}
+	d.update(n)
 }
 
 // AddLine counts one line of a stream or recording, whatever its kind.
@@ -330,6 +404,9 @@ type Losses struct {
 	Lost     uint64
 	Overflow uint64
 	Filtered uint64
+	// Dropped says which calls Lost's events were, the most dropped first, as far as the node's agents said
+	// (event.Notice.DroppedCalls): their sum may be less than Lost.
+	Dropped []event.DroppedCall
 }
 
 // Losses returns the losses by node.
@@ -340,6 +417,9 @@ func (t *Table) Losses() map[string]Losses {
 	for n, v := range t.lost {
 		l := out[n]
 		l.Lost = v
+		if d := t.dropped[n]; d != nil {
+			l.Dropped = d.merged()
+		}
 		out[n] = l
 	}
 	for n, v := range t.overflow {

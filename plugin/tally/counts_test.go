@@ -168,3 +168,39 @@ func TestFilteredByNode(t *testing.T) {
 		t.Errorf("Losses() = %+v, want %+v", got, want)
 	}
 }
+
+func TestDroppedCallsAcrossAgents(t *testing.T) {
+	openat := func(calls, enoent uint64) event.DroppedCall {
+		return event.DroppedCall{Syscall: "openat", Calls: calls, Errors: map[string]uint64{"ENOENT": enoent}}
+	}
+	tests := []struct {
+		name    string
+		notices []event.Notice
+		lost    uint64
+		want    []event.DroppedCall
+	}{
+		{"totals since start: the last one holds", []event.Notice{
+			{Lost: 5, LostTotal: 5, DroppedCalls: []event.DroppedCall{openat(5, 1)}},
+			{Lost: 4, LostTotal: 9, DroppedCalls: []event.DroppedCall{openat(8, 2), {Syscall: "close", Calls: 1}}},
+		}, 9, []event.DroppedCall{openat(8, 2), {Syscall: "close", Calls: 1}}},
+		{"a replacement agent starts from 0: its predecessor's are kept", []event.Notice{
+			{Lost: 6, LostTotal: 6, DroppedCalls: []event.DroppedCall{openat(6, 6)}},
+			{Lost: 3, LostTotal: 3, DroppedCalls: []event.DroppedCall{openat(2, 1), {Syscall: "read", Calls: 1, Unfinished: 1}}},
+		}, 9, []event.DroppedCall{openat(8, 7), {Syscall: "read", Calls: 1, Unfinished: 1}}},
+		{"an agent that does not say which calls", []event.Notice{{Lost: 2, LostTotal: 2}}, 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tb := New()
+			for i := range tt.notices {
+				n := tt.notices[i]
+				n.Kind, n.Node = event.NoticeLost, "n1"
+				tb.AddNotice(&n)
+			}
+			l := tb.Losses()["n1"]
+			if l.Lost != tt.lost || !reflect.DeepEqual(l.Dropped, tt.want) {
+				t.Errorf("losses %d %+v, want %d %+v", l.Lost, l.Dropped, tt.lost, tt.want)
+			}
+		})
+	}
+}

@@ -11,8 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/plugin/userlog"
 )
 
@@ -113,7 +116,9 @@ type AgentSummary struct {
 	Node string
 	// Events counts the events received from the agent; Lost those the kernel dropped; Limited those the
 	// agent dropped over --max-rate; Filtered the calls the incident filters left out (asked for: not lost).
+	// Dropped says which calls the lost events were (agents before it: nil).
 	Events, Lost, Limited, Filtered uint64
+	Dropped                         []event.DroppedCall
 	// Failed: the agent failed and nothing took over; Replaced: it failed and a replacement took over.
 	Failed, Replaced bool
 }
@@ -162,7 +167,73 @@ func (s *Summary) Write(log *userlog.Logger) {
 			state = fmt.Sprintf(", %d filtered out%s", a.Filtered, state)
 		}
 		log.Printf("  %s: %d events, %d lost%s", a.Node, a.Events, a.Lost, state)
+		if line := DroppedLine(a.Dropped, maxDroppedCalls); line != "" {
+			log.Printf("    %s", line)
+		}
 	}
+}
+
+// maxDroppedCalls is how many calls an agent's dropped line names (the most dropped: the rest are summed).
+const maxDroppedCalls = 8
+
+// DroppedLine says which calls an agent's lost events were, the most dropped first, at most most of them:
+// "dropped: openat 12,345 (ENOENT 9,001), close 3,210, ... and 4 more calls (17)". Empty when it says none.
+// The names are the agent's, as it wrote them: the caller escapes the line (userlog does).
+func DroppedLine(dropped []event.DroppedCall, most int) string {
+	if len(dropped) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("dropped: ")
+	for i, d := range dropped {
+		if i == most {
+			var rest uint64
+			for _, o := range dropped[i:] {
+				rest += o.Calls
+			}
+			fmt.Fprintf(&b, ", and %d more calls (%s)", len(dropped)-i, thousands(rest))
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(d.Syscall + " " + thousands(d.Calls))
+		var parts []string
+		for _, e := range sortedErrnos(d.Errors) {
+			parts = append(parts, e+" "+thousands(d.Errors[e]))
+		}
+		if d.Unfinished > 0 {
+			parts = append(parts, "unfinished "+thousands(d.Unfinished))
+		}
+		if len(parts) > 0 {
+			b.WriteString(" (" + strings.Join(parts, ", ") + ")")
+		}
+	}
+	return b.String()
+}
+
+// sortedErrnos are the errnos of m, the most frequent first.
+func sortedErrnos(m map[string]uint64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}
+
+// thousands writes n with a comma every three digits: 12,345.
+func thousands(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // Failures is an error when any agent failed, so that the exit status says the trace was incomplete.

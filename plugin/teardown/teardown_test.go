@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/plugin/userlog"
 )
 
@@ -159,5 +160,38 @@ func TestSummary(t *testing.T) {
 	s.Agents[1].Failed = false
 	if err := s.Failures(); err != nil {
 		t.Errorf("failures %v", err)
+	}
+}
+
+// An agent's lost events are named by call under its line, the most dropped first, errnos and all; the line
+// stops at a few calls, and escapes what it prints.
+func TestSummaryNamesDroppedCalls(t *testing.T) {
+	s := &Summary{Session: "abc", Reason: "interrupted", Started: time.Now(), Stopping: time.Now(),
+		Agents: []AgentSummary{{Node: "node-a", Events: 40, Lost: 12350, Dropped: []event.DroppedCall{
+			{Syscall: "openat", Calls: 12345, Errors: map[string]uint64{"ENOENT": 9001, "EACCES": 2}},
+			{Syscall: "close", Calls: 4, Unfinished: 1},
+			{Syscall: "x\x1b[31m", Calls: 1},
+		}}}}
+	var out bytes.Buffer
+	s.Write(userlog.New(&out, false))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	want := `swoll:     dropped: openat 12,345 (ENOENT 9,001, EACCES 2), close 4 (unfinished 1), x\x1b[31m 1`
+	if len(lines) != 3 || lines[2] != want {
+		t.Fatalf("got %q, want the third line %q", lines, want)
+	}
+	tests := []struct {
+		dropped []event.DroppedCall
+		most    int
+		want    string
+	}{
+		{nil, 8, ""},
+		{[]event.DroppedCall{{Syscall: "a", Calls: 3}, {Syscall: "b", Calls: 2}, {Syscall: "c", Calls: 1000}}, 1,
+			"dropped: a 3, and 2 more calls (1,002)"},
+		{[]event.DroppedCall{{Syscall: "read", Calls: 1234567}}, 8, "dropped: read 1,234,567"},
+	}
+	for _, tt := range tests {
+		if got := DroppedLine(tt.dropped, tt.most); got != tt.want {
+			t.Errorf("DroppedLine(%v, %d) = %q, want %q", tt.dropped, tt.most, got, tt.want)
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/swoll-dev/swoll/bpf"
 	"github.com/swoll-dev/swoll/internal/roottest"
 	"github.com/swoll-dev/swoll/syscalls"
 )
@@ -221,8 +222,33 @@ func buildAll(t *testing.T, dir string) {
 	}
 }
 
+// attachModes are the ways the agent's programs attach (bpf.AttachMode), each compared with strace: the
+// raw tracepoints, and each selected call's own tracepoints, forced whatever the number of calls (they must
+// write the same events). SWOLL_PARITY_ATTACH=raw (or per-call) runs one. Per call needs Linux 5.15
+// (bpf.PtRegs): on older kernels only the raw way runs.
+func attachModes(t *testing.T) []string {
+	if m := os.Getenv("SWOLL_PARITY_ATTACH"); m != "" {
+		if _, err := bpf.ParseAttachMode(m); err != nil {
+			t.Fatalf("SWOLL_PARITY_ATTACH: %v", err)
+		}
+		return []string{m}
+	}
+	if bpf.KernelFeatures()&bpf.PtRegs == 0 {
+		t.Logf("kernel without bpf_task_pt_regs: the agent attaches only to the raw tracepoints here")
+		return []string{bpf.AttachRaw.String()}
+	}
+	return []string{bpf.AttachRaw.String(), bpf.AttachPerCall.String()}
+}
+
+// attachedTag is what the agent prints on stderr once attached in each mode.
+var attachedTag = map[string]string{
+	bpf.AttachRaw.String():     "attached to raw tracepoints",
+	bpf.AttachPerCall.String(): "attached to per-call tracepoints",
+}
+
 func runAll(t *testing.T, strace, agent, bins, tmp string, table *syscalls.Table, prebuilt bool) {
 	counts := tally{}
+	modes := attachModes(t)
 	for _, p := range programs {
 		if prebuilt && p.hostOnly {
 			continue
@@ -248,42 +274,24 @@ func runAll(t *testing.T, strace, agent, bins, tmp string, table *syscalls.Table
 			if err != nil {
 				t.Fatal(err)
 			}
-
-			freshDir(t, work)
-			pid, lines := runSwoll(t, agent, bin, work, list, p.runFlags(work), p.filters())
-			events, err := swollEvents(lines)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := canonical(events, pid, compared, table, p.golang, p.fromStart())
-			if err != nil {
-				t.Fatal(err)
-			}
 			if len(want["main"]) == 0 {
 				t.Fatalf("strace saw no call of the main process after the begin marker")
 			}
-			seen := make([]bool, len(knownDiffs))
-			mine := tally{}
-			found := compareRuns(want, got, mine)
-			counts.merge(mine)
-			if m, n := mine.sums(); len(p.flags) > 0 {
-				t.Logf("%s (%s): %d/%d calls identical", p.source(), strings.Join(p.flags, " "), m, n)
-			}
-		problems:
-			for _, pr := range found {
-				for i, k := range knownDiffs {
-					if k.matches(p.name, pr) {
-						seen[i] = true
-						t.Logf("known difference (%s):\n%s", k.why, pr.msg)
-						continue problems
+			for i, mode := range modes {
+				t.Run(mode, func(t *testing.T) {
+					tallied := counts
+					if i > 0 {
+						tallied = tally{} // the summary counts each call once
 					}
-				}
-				t.Error(pr.msg)
-			}
-			for i, k := range knownDiffs {
-				if k.program == p.name && !seen[i] {
-					t.Errorf("known difference no longer seen, remove it from knownDiffs: %s %q (%s)", k.syscall, k.strace, k.why)
-				}
+					list, compared, want := list, compared, want
+					if mode == bpf.AttachPerCall.String() {
+						// Per call, only the calls whose tracepoints this kernel has (a kernel without modules has
+						// none for init_module) are compared.
+						list, compared = withTracepoints(t, list)
+						want = onlyCalls(want, compared)
+					}
+					compareSwoll(t, p, mode, agent, bin, work, list, want, compared, table, tallied)
+				})
 			}
 		})
 	}
@@ -300,6 +308,80 @@ func runAll(t *testing.T, strace, agent, bins, tmp string, table *syscalls.Table
 	// The test is only as good as what it covers: it must not shrink below the floor unnoticed.
 	if !prebuilt && (total < minCalls || len(counts) < minSyscalls) {
 		t.Errorf("the programs compare %d calls over %d syscalls; keep at least %d over %d", total, len(counts), minCalls, minSyscalls)
+	}
+}
+
+// withTracepoints is list without the calls this kernel has no tracepoints for (logged), and those calls as a
+// set.
+func withTracepoints(t *testing.T, list []string) ([]string, map[string]bool) {
+	var out, without []string
+	set := map[string]bool{}
+	for _, name := range list {
+		ok, err := bpf.HasCallTracepoints(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			without = append(without, name)
+			continue
+		}
+		out = append(out, name)
+		set[name] = true
+	}
+	if len(without) > 0 {
+		t.Logf("not compared per call: %v (no tracepoints on this kernel)", without)
+	}
+	return out, set
+}
+
+// onlyCalls is calls without those of other system calls than names.
+func onlyCalls(calls map[string][]call, names map[string]bool) map[string][]call {
+	out := map[string][]call{}
+	for thread, list := range calls {
+		for _, c := range list {
+			if names[c.name] {
+				out[thread] = append(out[thread], c)
+			}
+		}
+	}
+	return out
+}
+
+// compareSwoll runs the program under the agent attached in mode and compares its calls with strace's (want).
+func compareSwoll(t *testing.T, p program, mode, agent, bin, work string, list []string, want map[string][]call,
+	compared map[string]bool, table *syscalls.Table, counts tally) {
+	freshDir(t, work)
+	pid, lines := runSwoll(t, agent, mode, bin, work, list, p.runFlags(work), p.filters())
+	events, err := swollEvents(lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := canonical(events, pid, compared, table, p.golang, p.fromStart())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make([]bool, len(knownDiffs))
+	mine := tally{}
+	found := compareRuns(want, got, mine)
+	counts.merge(mine)
+	if m, n := mine.sums(); len(p.flags) > 0 {
+		t.Logf("%s (%s, %s): %d/%d calls identical", p.source(), strings.Join(p.flags, " "), mode, m, n)
+	}
+problems:
+	for _, pr := range found {
+		for i, k := range knownDiffs {
+			if k.matches(p.name, pr) {
+				seen[i] = true
+				t.Logf("known difference (%s):\n%s", k.why, pr.msg)
+				continue problems
+			}
+		}
+		t.Error(pr.msg)
+	}
+	for i, k := range knownDiffs {
+		if k.program == p.name && !seen[i] {
+			t.Errorf("known difference no longer seen, remove it from knownDiffs: %s %q (%s)", k.syscall, k.strace, k.why)
+		}
 	}
 }
 
@@ -367,10 +449,10 @@ func straceOnce(t *testing.T, strace, bin, work string, list []string, prefix st
 	return readStraceFiles(prefix)
 }
 
-// runSwoll starts bin, attaches swoll-agent trace --pid to it, lets it go once the agent reports its calls
-// (filtered: once it says it is tracing), and returns its pid and the agent's output lines. The agent is
-// stopped with SIGINT and waited for, so that its BPF programs are gone when this returns.
-func runSwoll(t *testing.T, agent, bin, work string, list []string, flags []string, filtered bool) (int, [][]byte) {
+// runSwoll starts bin, attaches swoll-agent trace --pid to it (its programs attached in mode), lets it go once
+// the agent reports its calls (filtered: once it says it is tracing), and returns its pid and the agent's output
+// lines. The agent is stopped with SIGINT and waited for, so that its BPF programs are gone when this returns.
+func runSwoll(t *testing.T, agent, mode, bin, work string, list []string, flags []string, filtered bool) (int, [][]byte) {
 	t.Helper()
 	prog := exec.Command(bin, work)
 	prog.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -393,6 +475,7 @@ func runSwoll(t *testing.T, agent, bin, work string, list []string, flags []stri
 	// --capture-data as large as strace's -s, so that buffers compare in full.
 	cmd := exec.Command(agent, append([]string{"trace", "--pid", strconv.Itoa(pid), "-s",
 		strings.Join(list, ",") + "," + readySyscall, "-o", "json", "--capture-data", "4096"}, flags...)...)
+	cmd.Env = append(os.Environ(), "SWOLL_PROBE_ATTACH="+mode)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -503,6 +586,9 @@ func runSwoll(t *testing.T, agent, bin, work string, list []string, flags []stri
 	}
 	if !strings.Contains(stderr.String(), " 0 lost ") {
 		t.Errorf("swoll-agent lost events: %s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), attachedTag[mode]) {
+		t.Errorf("swoll-agent did not attach %s (%q): %s", mode, attachedTag[mode], stderr.String())
 	}
 	return pid, lines
 }

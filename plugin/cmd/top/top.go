@@ -19,6 +19,7 @@ import (
 
 	"github.com/swoll-dev/swoll/event"
 	"github.com/swoll-dev/swoll/plugin/cmd/trace"
+	"github.com/swoll-dev/swoll/plugin/defaults"
 	"github.com/swoll-dev/swoll/plugin/output"
 	"github.com/swoll-dev/swoll/plugin/recording"
 	"github.com/swoll-dev/swoll/plugin/seccomp"
@@ -63,6 +64,8 @@ type Options struct {
 	Rows     int
 	// Entries sizes the agents' counter tables (hidden; tests of the overflow).
 	Entries int
+	// Latency times the calls (p50/p99, the summary's seconds); false counts them only, at less cost.
+	Latency bool
 	// SeccompProfile adds the summary's column of the calls it would deny (a JSON file or runtime/default).
 	SeccompProfile string
 	outside        *summary.Outside
@@ -70,7 +73,7 @@ type Options struct {
 
 // NewCommand builds `kubectl swoll top` on trace's options to.
 func NewCommand(to *trace.Options) *cobra.Command {
-	o := &Options{Options: to, Interval: time.Second, Rows: 40}
+	o := &Options{Options: to, Interval: time.Second, Rows: 40, Latency: defaults.Latency}
 	o.Output = topTable
 	cmd := &cobra.Command{
 		Use:   "top [POD...] [flags]",
@@ -108,6 +111,7 @@ only the calls they keep, decided in the kernel; the summary says how many each 
 	_ = cmd.RegisterFlagCompletionFunc("seccomp-profile", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		return []cobra.Completion{runtimedefault.Name}, cobra.ShellCompDirectiveDefault
 	})
+	f.BoolVar(&o.Latency, "latency", o.Latency, "Time every call (p50, p99 and the summary's seconds); --latency=false only counts them, at less cost on the nodes")
 	f.IntVar(&o.Entries, "count-entries", 0, "Size of each agent's kernel counter table (0: the agent's default)")
 	_ = f.MarkHidden("count-entries")
 	return cmd
@@ -207,12 +211,17 @@ func (o *Options) display(split *atomic.Bool) (topui.Display, *topui.UI) {
 	return ui, ui
 }
 
+// sessionMode is the counting session the flags ask for.
+func (o *Options) sessionMode() trace.SessionMode {
+	return trace.SessionMode{Count: true, CountInterval: o.Interval, CountEntries: o.Entries, NoLatency: !o.Latency}
+}
+
 // live runs a counting session and refreshes the display every interval.
 func (o *Options) live(parent context.Context, tap *tally.Tap, disp topui.Display, ui *topui.UI, log *statusLog,
 	split *atomic.Bool) error {
 	ctx, cancel := context.WithCancel(parent) // q in the table ends the session as the first Ctrl-C does
 	defer cancel()
-	mode := trace.SessionMode{Count: true, CountInterval: o.Interval, CountEntries: o.Entries}
+	mode := o.sessionMode()
 	if ui != nil {
 		mode.Stderr = log
 		ui.SetQuit(cancel)

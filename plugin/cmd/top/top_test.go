@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -126,5 +127,27 @@ func TestSeccompProfileColumn(t *testing.T) {
 	if _, _, err := run(t, "--replay", recorded, "--no-ui", "--seccomp-profile", "/nonexistent.json"); err == nil ||
 		!strings.Contains(err.Error(), "--seccomp-profile: reading the profile") {
 		t.Errorf("a missing profile: %v", err)
+	}
+}
+
+// --latency=false reaches the agents' start command through the session's configuration; calls are timed by
+// default.
+func TestLatencyFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args      []string
+		noLatency bool
+	}{{nil, false}, {[]string{"--latency=false"}, true}, {[]string{"--latency"}, false}} {
+		o := &Options{}
+		c := NewCommand(trace.NewOptions(genericclioptions.NewConfigFlags(false), genericiooptions.IOStreams{}, nil))
+		if err := c.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		o.Interval, o.Entries = time.Second, 0
+		o.Latency, _ = c.Flags().GetBool("latency")
+		mode := o.sessionMode()
+		cfg := (&trace.Options{}).SessionConfig(nil, mode)
+		if mode.NoLatency != tc.noLatency || cfg.NoLatency != tc.noLatency || !cfg.Count {
+			t.Errorf("%v: mode %+v, session NoLatency %v; want %v", tc.args, mode, cfg.NoLatency, tc.noLatency)
+		}
 	}
 }

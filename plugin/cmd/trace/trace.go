@@ -456,6 +456,7 @@ type SessionMode struct {
 	Count         bool
 	CountInterval time.Duration
 	CountEntries  int
+	NoLatency     bool      // count without timing the calls (top --latency=false)
 	Stderr        io.Writer // nil: the options' ErrOut
 	// Syscalls and CheckSyscalls, when CheckSyscalls is set, replace -s and its check: the names to trace
 	// for an agent of each architecture (check seccomp traces what its profile does not let run).
@@ -531,6 +532,7 @@ func (o *Options) SessionConfig(sink output.Sink, mode SessionMode) session.Conf
 		Count:          mode.Count,
 		CountInterval:  mode.CountInterval,
 		CountEntries:   mode.CountEntries,
+		NoLatency:      mode.NoLatency,
 		OutputDropped:  o.outputDropped(),
 	}
 }
