@@ -176,21 +176,26 @@ func runPipeline(b *testing.B, streams [][][]byte, to batchesTo) (uint64, uint64
 	return wait()
 }
 
-// runLoop sends each node's batches, as its pump made them, to a session's merge loop from a goroutine per
-// node.
+// runLoop sends the nodes' batches, as their pumps made them, to a session's merge loop: a batch of each node
+// in turn, as streams of the same pace arrive (from one goroutine: goroutines of their own would each put their
+// whole stream in the loop's queue at once, which holds every batch of the run).
 func runLoop(b *testing.B, perNode [][]stream.Batch) (uint64, uint64) {
 	batches, wait := loopSink(b)
-	var nodes sync.WaitGroup
-	for i, bs := range perNode {
-		nodes.Go(func() {
-			batches <- stream.Batch{Stream: i} // registers the stream, as agent.Conn does
-			for _, bt := range bs {
-				batches <- bt
-			}
-		})
+	for i := range perNode {
+		batches <- stream.Batch{Stream: i} // registers the stream, as agent.Conn does
 	}
-	nodes.Wait()
-	return wait()
+	for k := 0; ; k++ {
+		sent := false
+		for _, bs := range perNode {
+			if k < len(bs) {
+				batches <- bs[k]
+				sent = true
+			}
+		}
+		if !sent {
+			return wait()
+		}
+	}
 }
 
 // pumpedBatches reads each stream once with stream.Pump and keeps its batches (their lines stay valid: the
