@@ -377,5 +377,14 @@ if [ "$SECS" -gt 0 ]; then
   check "${lost:-1}" 0 "no loss at $RATE/s"
   check "$((rss_kb / 1024))" 48 "agent RSS <= 48 MiB"
 fi
+# The plugin's side, from the wire to stdout (here only: a VM has no Go toolchain): one node's stream decoded
+# (each framing), the merge loop, and the whole pipeline for 1 to 8 nodes at once (plugin/session
+# BenchmarkPipeline: events/s and CPU ns per event; the merge loop is one goroutine, the nodes' decoders one each).
+if [ -z "$PREBUILT" ]; then
+  log "the plugin's pipeline (go test -bench)"
+  go test -run '^$' -bench '^(BenchmarkFraming|BenchmarkPumpBinary|BenchmarkLoopThroughput)$' ./wire ./plugin/stream ./plugin/merge |
+    grep -E '^Benchmark' | tee -a "$table"
+  go test -run '^$' -bench '^BenchmarkPipeline$' -cpu 2 ./plugin/session | grep -E '^Benchmark' | tee -a "$table"
+fi
 if [ $missed -eq 0 ]; then log "all targets met (table: $table)"; else log "table: $table"; fi
 [ -z "$failed" ] || die "failed scenarios: $failed"

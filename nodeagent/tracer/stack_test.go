@@ -11,7 +11,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/swoll-dev/swoll/bpf"
 	"github.com/swoll-dev/swoll/callfilter"
+	"github.com/swoll-dev/swoll/internal/roottest"
 	"github.com/swoll-dev/swoll/nodeagent/record"
 )
 
@@ -67,7 +69,8 @@ func isKernelAddr(ip uint64) bool { return ip >= 0xffff000000000000 }
 // taken at entry, in the image it replaced; exit_group's at entry; none without Stacks.
 func TestStacks(t *testing.T) {
 	forVariants(t, func(t *testing.T, opts Options) {
-		opts.Stacks = Stacks{Depth: MaxStackDepth, Kernel: true}
+		// per call, the user stack only: -kk attaches to the raw tracepoints (TestKernelStacksOnRawTracepoints)
+		opts.Stacks = Stacks{Depth: MaxStackDepth, Kernel: opts.Attach != bpf.AttachPerCall}
 		testStacks(t, opts)
 	})
 }
@@ -98,8 +101,11 @@ func testStacks(t *testing.T, opts Options) {
 		}
 		user := r.UserStack.AppendIPs(nil)
 		kern := r.KernelStack.AppendIPs(nil)
-		if len(kern) == 0 || !isKernelAddr(kern[0]) {
+		if opts.Stacks.Kernel && (len(kern) == 0 || !isKernelAddr(kern[0])) {
 			t.Errorf("%s: kernel stack %#x", name, kern)
+		}
+		if !opts.Stacks.Kernel && len(kern) != 0 {
+			t.Errorf("%s: a kernel stack %#x without -kk", name, kern)
 		}
 		switch r.Nr {
 		case exitGroup:
@@ -167,7 +173,7 @@ func TestStackOptions(t *testing.T) {
 // fd descriptions side by side (the stacks are taken after the exit filter's decision, the fds after them).
 func TestStacksWithFilters(t *testing.T) {
 	forVariants(t, func(t *testing.T, opts Options) {
-		opts.Stacks = Stacks{Depth: MaxStackDepth, Kernel: true}
+		opts.Stacks = Stacks{Depth: MaxStackDepth, Kernel: opts.Attach != bpf.AttachPerCall}
 		opts.Calls = callfilter.Spec{Paths: []string{"/etc/hostname"}, Fds: callfilter.FdsAll}
 		tr := newTracer(t, opts, "openat", "getppid")
 		self := exeText(t, os.Getpid())
@@ -200,7 +206,7 @@ func TestStacksWithFilters(t *testing.T) {
 					t.Errorf("frame %d at %#x is outside the program's text %#x", i, ip, self)
 				}
 			}
-			if kern := r.KernelStack.AppendIPs(nil); len(kern) == 0 || !isKernelAddr(kern[0]) {
+			if kern := r.KernelStack.AppendIPs(nil); opts.Stacks.Kernel && (len(kern) == 0 || !isKernelAddr(kern[0])) {
 				t.Errorf("kernel stack %#x", kern)
 			}
 		}
@@ -208,4 +214,28 @@ func TestStacksWithFilters(t *testing.T) {
 			t.Errorf("%d lost", tr.Lost())
 		}
 	})
+}
+
+// Kernel stacks (-kk) are taken on the raw tracepoints: a system call's own tracepoint gives its program the
+// call's user-space registers (6.1 walks no kernel stack from them). A narrow selection attaches there with
+// -kk; forced per call, Select says why it cannot.
+func TestKernelStacksOnRawTracepoints(t *testing.T) {
+	roottest.Require(t)
+	if ProbeFeatures()&PtRegs == 0 {
+		t.Logf("no per-call programs on this kernel: every selection attaches to the raw tracepoints")
+	}
+	opts := Options{Stacks: Stacks{Depth: 8, Kernel: true}}
+	tr := newTracer(t, opts, "getppid")
+	if p := tr.Attached(); !p.Raw {
+		t.Errorf("-kk with one call selected attached %+v, want the raw tracepoints", p)
+	}
+	opts.Attach = bpf.AttachPerCall
+	forced, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = forced.Close() }()
+	if err := forced.Select(calls(t, "getppid")); err == nil || !strings.Contains(err.Error(), "raw tracepoints") {
+		t.Errorf("-kk forced per call: Select = %v, want an error saying why not", err)
+	}
 }

@@ -338,6 +338,10 @@ func (t *Tracer) load(ring int, calls callfilter.Spec) error {
 	return nil
 }
 
+// errKernelStacksRaw: a syscall tracepoint's program is given the call's user-space registers, from which the
+// kernel's stack cannot be walked (6.1 gives none), so -kk attaches to the raw tracepoints.
+var errKernelStacksRaw = errors.New("kernel stacks (-kk) are taken on the raw tracepoints: a system call's own tracepoint gives its program the user-space registers")
+
 // Select sets the syscalls to trace (nil or empty: all), with the per-argument capture specs from the table,
 // and attaches the system call programs where Options.Attach says (Attached tells).
 func (t *Tracer) Select(calls []*syscalls.Syscall) error {
@@ -345,7 +349,11 @@ func (t *Tracer) Select(calls []*syscalls.Syscall) error {
 	plan := bpf.Plan{Raw: true}
 	if t.syscalls != nil {
 		var err error
-		if plan, err = t.syscalls.Plan(calls, bpf.PlanOptions{Mode: t.attachMode}); err != nil {
+		po := bpf.PlanOptions{Mode: t.attachMode}
+		if t.stacks.Kernel {
+			po.NoPerCall = errKernelStacksRaw
+		}
+		if plan, err = t.syscalls.Plan(calls, po); err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,9 @@ type Merger struct {
 	seq     uint64
 	streams map[int]*streamState
 	maxSeen int64
+	// out is the entry being emitted: emit gets a pointer to it, which escapes, so it lives here rather than
+	// on the stack (one allocation per event otherwise).
+	out Entry
 }
 
 type streamState struct {
@@ -96,7 +99,8 @@ func (m *Merger) watermark() int64 {
 }
 
 // Ready emits, in time order, every entry that can no longer be overtaken at wall time now. emit returns false
-// to stop early (the entry it was given counts as emitted).
+// to stop early (the entry it was given counts as emitted). The entry emit gets is the Merger's, valid for the
+// call only.
 func (m *Merger) Ready(now int64, emit func(*Entry) bool) {
 	if len(m.heap) == 0 {
 		return
@@ -107,8 +111,8 @@ func (m *Merger) Ready(now int64, emit func(*Entry) bool) {
 		if top.Finish > w && m.maxSeen-top.Finish < m.window && now-top.Arrived < m.window {
 			return
 		}
-		e := m.pop()
-		if !emit(&e) {
+		m.out = m.pop()
+		if !emit(&m.out) {
 			return
 		}
 	}
@@ -117,8 +121,8 @@ func (m *Merger) Ready(now int64, emit func(*Entry) bool) {
 // Drain emits everything that waits, in time order.
 func (m *Merger) Drain(emit func(*Entry) bool) {
 	for len(m.heap) > 0 {
-		e := m.pop()
-		if !emit(&e) {
+		m.out = m.pop()
+		if !emit(&m.out) {
 			return
 		}
 	}
