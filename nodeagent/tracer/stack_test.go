@@ -221,8 +221,10 @@ func TestStacksWithFilters(t *testing.T) {
 // -kk; forced per call, Select says why it cannot.
 func TestKernelStacksOnRawTracepoints(t *testing.T) {
 	roottest.Require(t)
+	why := "raw tracepoints"
 	if ProbeFeatures()&PtRegs == 0 {
 		t.Logf("no per-call programs on this kernel: every selection attaches to the raw tracepoints")
+		why = "bpf_task_pt_regs" // what per call lacks here, before -kk
 	}
 	opts := Options{Stacks: Stacks{Depth: 8, Kernel: true}}
 	tr := newTracer(t, opts, "getppid")
@@ -235,7 +237,7 @@ func TestKernelStacksOnRawTracepoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = forced.Close() }()
-	if err := forced.Select(calls(t, "getppid")); err == nil || !strings.Contains(err.Error(), "raw tracepoints") {
+	if err := forced.Select(calls(t, "getppid")); err == nil || !strings.Contains(err.Error(), why) {
 		t.Errorf("-kk forced per call: Select = %v, want an error saying why not", err)
 	}
 }
