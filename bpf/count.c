@@ -15,8 +15,7 @@
  * tracepoints it costs one byte read from a global array on entry and exit. A selected call looks up its task's
  * state, which remembers the filter's decision (task.h), so a selected call of an untraced task costs that
  * lookup. A counted call: with latencies, a clock read and the call in flight written at entry, and at exit a
- * clock read and the update of its counter, in place; without, nothing at entry (the programs attach to the
- * exits only, but for exit, exit_group and execveat) and at exit the decision and the counter's update. The
+ * clock read and the update of its counter, in place; without, the same but for the clock reads. The
  * clock reads are most of it (measured: ~20 ns each where the clock source is reached by an indirect call).
  * The incident filters (exitfilter.h) are decided at exit, before the counter is touched; a slow-call filter or
  * -P needs the entry too (COUNT_AT_ENTRY). With counters keyed by stack (stack.h), a kept call's stack is walked.
@@ -222,9 +221,10 @@ static __always_inline __u64 key_stack(void *ctx, struct task_struct *task, int 
 	return count_stack_key(ctx, current_pid_tgid(task, f));
 }
 
-/* Whether a call's entry is seen: to time it, or for the filters that need it (a slow call's start, -P's fds
- * resolved before the call closes them). Else the calls are counted at exit only. */
-#define COUNT_AT_ENTRY (count_latency || (xf_flags & (XF_SLOW | XF_PATH)))
+/* Whether a call's entry is seen: always. Counting at the exits alone, where no latency and no filter needs the
+ * entry, had 6.1's verifier reject the task-storage variant ("Caller passes invalid args into func#1": the
+ * decision taken at exit, test-kernels); without latencies the entry costs the task's lookup, no clock read. */
+#define COUNT_AT_ENTRY 1
 
 /* swoll:filters: the call's arguments, for -P only: from regs (sys_enter's and sys_exit's registers) or, per
  * call (F_SC), the task's. countprobe attaches per call with -P only where bpf_task_pt_regs is (5.15). */

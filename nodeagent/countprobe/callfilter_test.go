@@ -20,7 +20,7 @@ func TestCallFiltersCount(t *testing.T) {
 		spec     callfilter.Spec
 		want     map[string]uint64
 		filtered uint64
-		// noLatency: counted without latencies (at the calls' exits only, unless the filter needs the entry)
+		// noLatency: counted without latencies (no clock read)
 		noLatency bool
 	}{
 		{"failed", callfilter.Spec{Failed: true}, map[string]uint64{"openat ENOENT": 1000}, 1000, false},

@@ -14,7 +14,7 @@
 // Each counter (a target, system call, result, whether the process had exec'd since it joined the container:
 // event.Count.PreExec, and with ByCaller the calling stack) has a slot in a per-CPU array; the programs find it
 // through the counting task's cache of slots, and give new keys free slots (bpf/count.c). Without latencies
-// (Options.NoLatency) the programs read no clock and count at the calls' exits only.
+// (Options.NoLatency) the programs read no clock.
 //
 // The incident filters (Options.Calls) are the probe's, from the same kernel code: only the calls they keep are
 // counted, the others in a snapshot's Filtered.
@@ -86,8 +86,7 @@ type Options struct {
 	Calls callfilter.Spec
 	// Attach says where the counting programs attach (Select attaches them), as tracer.Options.Attach.
 	Attach bpf.AttachMode
-	// NoLatency counts calls without timing them (no summed time, no histogram): no clock is read, and the
-	// programs attach to the calls' exits only (but for exit, exit_group and execveat).
+	// NoLatency counts calls without timing them (no summed time, no histogram): no clock is read.
 	NoLatency bool
 }
 
@@ -221,7 +220,7 @@ func New(opts Options) (c *Counter, err error) {
 		features: features,
 		attach:   opts.Attach,
 		latency:  !opts.NoLatency,
-		entry:    !opts.NoLatency || opts.Calls.SlowerThan > 0 || len(opts.Calls.Paths) > 0 || len(opts.Calls.PathsUnder) > 0,
+		entry:    true, // bpf/count.c's COUNT_AT_ENTRY
 		regs:     len(opts.Calls.Paths) > 0 || len(opts.Calls.PathsUnder) > 0,
 		targets:  map[uint32]*event.Container{},
 		removed:  map[uint32]bool{},
