@@ -17,8 +17,10 @@
  * lookup. A counted call: with latencies, a clock read and the call in flight written at entry, and at exit a
  * clock read and the update of its counter, in place; without, the same but for the clock reads. The
  * clock reads are most of it (measured: ~20 ns each where the clock source is reached by an indirect call).
- * The incident filters (exitfilter.h) are decided at exit, before the counter is touched; a slow-call filter or
- * -P needs the entry too (COUNT_AT_ENTRY). With counters keyed by stack (stack.h), a kept call's stack is walked.
+ * The incident filters (exitfilter.h) are decided at exit, before the counter is touched. With counters keyed by
+ * stack (stack.h), a kept call's stack is walked. The entry is seen without latencies too: counting at the exits
+ * alone had 6.1's verifier reject the task-storage variant ("Caller passes invalid args into func#1", the decision
+ * taken at exit; test-kernels).
  *
  * Counters: each counter (struct count_key) has a slot in the per-CPU array counts. A task keeps its last
  * counters' slots in its state (slot_cache, indexed by call and errno), so that a counted call costs no hash
@@ -221,11 +223,6 @@ static __always_inline __u64 key_stack(void *ctx, struct task_struct *task, int 
 	return count_stack_key(ctx, current_pid_tgid(task, f));
 }
 
-/* Whether a call's entry is seen: always. Counting at the exits alone, where no latency and no filter needs the
- * entry, had 6.1's verifier reject the task-storage variant ("Caller passes invalid args into func#1": the
- * decision taken at exit, test-kernels); without latencies the entry costs the task's lookup, no clock read. */
-#define COUNT_AT_ENTRY 1
-
 /* swoll:filters: the call's arguments, for -P only: from regs (sys_enter's and sys_exit's registers) or, per
  * call (F_SC), the task's. countprobe attaches per call with -P only where bpf_task_pt_regs is (5.15). */
 static __always_inline void filter_args(struct task_struct *task, struct pt_regs *regs, __u64 *args, int f)
@@ -248,10 +245,6 @@ static __always_inline int on_enter(void *ctx, struct pt_regs *regs, long id, in
 	if (!selected[nr & (NR_MAX - 1)])
 		return 0;
 	bool no_ret = no_return[nr & (NR_MAX - 1)];
-	/* Counted at exit: but exit and exit_group, which have none, and execveat, whose exit may say execve
-	 * (task_exit_nr). */
-	if (!COUNT_AT_ENTRY && !no_ret && nr != NR_EXECVEAT)
-		return 0;
 	struct task_struct *task = current_task(f);
 	__u64 pid_tgid = current_pid_tgid(task, f);
 	struct task_state *st = task_traced(task, pid_tgid, nr, f);
@@ -282,15 +275,8 @@ static __always_inline int on_exit(void *ctx, struct pt_regs *regs, long id, lon
 	__u32 nr = id;
 	if (!selected[nr & (NR_MAX - 1)])
 		return 0;
-	struct task_state *st;
-	__u64 start = 0;
-	if (COUNT_AT_ENTRY) {
-		st = task_end(task, nr, &start, f);
-	} else {
-		st = task_traced(task, current_pid_tgid(task, f), nr, f);
-		if (st && nr == NR_EXECVEAT)
-			st->core.call.start = 0;
-	}
+	__u64 start;
+	struct task_state *st = task_end(task, nr, &start, f);
 	if (!st)
 		return 0;
 	__u64 args[MAX_ARGS]; /* swoll:filters: the incident filters; arguments only for -P */

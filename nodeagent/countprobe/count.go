@@ -114,9 +114,7 @@ type Counter struct {
 	features bpf.Features
 	attach   bpf.AttachMode
 	latency  bool
-	// entry: the programs see the calls' entries (to time them, or for the filters: see bpf/count.c's
-	// COUNT_AT_ENTRY); regs: they read the calls' registers (-P), which per call needs bpf_task_pt_regs
-	entry    bool
+	// regs: the programs read the calls' registers (-P), which per call needs bpf_task_pt_regs
 	regs     bool
 	syscalls *bpf.Syscalls
 
@@ -220,7 +218,6 @@ func New(opts Options) (c *Counter, err error) {
 		features: features,
 		attach:   opts.Attach,
 		latency:  !opts.NoLatency,
-		entry:    true, // bpf/count.c's COUNT_AT_ENTRY
 		regs:     len(opts.Calls.Paths) > 0 || len(opts.Calls.PathsUnder) > 0,
 		targets:  map[uint32]*event.Container{},
 		removed:  map[uint32]bool{},
@@ -277,7 +274,7 @@ func (c *Counter) Features() bpf.Features { return c.features }
 // Options.Attach says (Attached tells).
 func (c *Counter) Select(calls []*syscalls.Syscall) error {
 	calls = slices.DeleteFunc(slices.Clone(calls), func(sc *syscalls.Syscall) bool { return sc == nil })
-	po := bpf.PlanOptions{Mode: c.attach, ExitOnly: !c.entry}
+	po := bpf.PlanOptions{Mode: c.attach} // the programs see every entry (bpf/count.c)
 	if c.regs && c.features&bpf.PtRegs == 0 {
 		po.NoPerCall = errPathNeedsRegs
 	}
